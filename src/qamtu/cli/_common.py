@@ -1,0 +1,72 @@
+"""Helpers shared by the command modules: error handling and atomic output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+import typer
+
+from qamtu.errors import QamtuError
+
+#: Exit code for bad input or a failed run (a readable message has been printed to stderr).
+EXIT_ERROR = 2
+#: Exit code when the run completed but its targets were not met (e.g. an infeasible plan).
+EXIT_TARGETS_NOT_MET = 3
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    """Print one readable line to stderr and exit with ``code``."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a Typer command so that qamtu's errors become one line on stderr and exit code 2.
+
+    Never a traceback for bad input: :class:`~qamtu.errors.QamtuError` (and the ``ValueError`` /
+    ``OSError`` that libraries raise for unreadable files) are reported by message.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except QamtuError as exc:
+            fail(str(exc))
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            fail(f"{exc.strerror}: {exc.filename}")
+
+    return wrapper
+
+
+def echo_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON on stdout (NumPy scalars become Python numbers)."""
+    typer.echo(json.dumps(obj, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def parse_float_list(text: str, name: str) -> list[float]:
+    """Parse ``"10,20.5,100"`` into floats, or fail with a message naming the option."""
+    try:
+        return [float(part) for part in text.split(",") if part.strip() != ""]
+    except ValueError:
+        fail(f"{name} must be a comma-separated list of numbers, got {text!r}")
+    return []  # pragma: no cover
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
