@@ -17,7 +17,8 @@ app = typer.Typer(
 #: Command modules; each defines ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES = (
     "qamtu.cli.calc",  # pathloss, datarate, antenna (issue: radio physics)
-    "qamtu.cli.coverage",  # cities, coverage, calibrate-3gpp, reference-run (issue: coverage engine)
+    "qamtu.cli.coverage",  # cities, coverage, reference-run (issue: coverage engine, geo and outputs)
+    "qamtu.cli.calib3gpp",  # calibrate-3gpp (issue: coverage engine, 3GPP calibration)
     "qamtu.cli.plan",  # plan (issue: site planning)
     "qamtu.cli.national",  # national, schedule (issue: rollout and report)
     "qamtu.cli.audit",  # audit, calibrate (issue: quality audit)
