@@ -1,0 +1,76 @@
+"""Automatic site planning: the fewest, cheapest sites that meet a city's coverage and quality targets.
+
+Layers: ``qamtu.plan`` uses ``qamtu.engine`` (links, ``aggregate(active=...)``) and ``qamtu.geo``; it never
+imports the CLI or ``qamtu.report``.
+
+Public API
+----------
+Abstract covering model and optimisers (no radio, usable on their own)
+
+- :class:`Targets` ``(territory_share=None, population_share=None)``: shares in (0, 1]; at least one.
+- :func:`default_targets` ``(city) -> Targets``: 0.75 of territory for the cities of republican significance
+  (catalogue ``status == "city_of_republican_significance"``: Astana, Almaty, Shymkent), 0.60 for the other
+  regional centres (licence obligation, ../shared/reference/kazakhstan.md).
+- :class:`CoverageProblem` ``(cover, population, area_km2, cost, site_ids, population_total, area_total_km2,
+  lock=None, exclude=None, budget=None)``: demand units x candidate sites, sparse boolean ``cover``.
+- :func:`aggregate_demand` ``(pixel_cover, population, area_km2)``: group pixels with identical coverage
+  signature into units (exact for the covering model).
+- :func:`solve_milp` ``(problem, targets, time_limit_s=60, mip_rel_gap=0.005) -> Solution`` (HiGHS),
+  :func:`solve_greedy` ``(problem, targets, prune=True, lower_bound=False) -> Solution`` (CELF lazy greedy),
+  :func:`lp_lower_bound`, :class:`Solution` (``selected``, ``order``, ``cost``, ``lower_bound``, ``gap``,
+  ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares).
+
+Candidates (``qamtu.plan.candidates``)
+
+- :func:`read_candidates` ``(path) -> DataFrame``: CSV or GeoJSON, one row per sector with the site-table columns
+  (``site_id, lat, lon, height_m, azimuth_deg, mechanical_tilt_deg, electrical_tilt_deg, tx_power_dbm`` ...) plus
+  ``cost`` (per site, the same on every sector row of a site) and an optional ``decision`` column
+  (``""``/``"lock"``/``"exclude"``). Errors name file, row and field.
+- :func:`lattice_candidates` ``(area, spacing_m, cost=1.0, ...) -> DataFrame``: a hexagonal lattice of generated
+  3-sector candidates over the study area.
+- :func:`existing_sites` ``(df) -> DataFrame``: on-air sites: cost 0, always in (``decision="lock"``,
+  ``origin="existing"``).
+- :func:`combine_candidates` ``(*frames, lock=(), exclude=())``: one candidate table; ``lock``/``exclude`` are site
+  ids that override the ``decision`` column.
+  Candidate tables carry the columns ``site_id``, ``cost``, ``decision``, ``origin`` (``user``/``lattice``/
+  ``existing``) on every sector row; a site is the set of its sector rows and is chosen as a whole.
+
+City planning (``qamtu.plan.planner``)
+
+- :func:`plan_city` ``(area, candidates, targets, config, *, method="milp", budget=None, seed=0,
+  time_limit_s=60.0, mip_rel_gap=0.005, max_repairs=10, links=None, progress=None) -> Plan``.
+- :class:`Plan` with
+
+  - ``sites``: DataFrame, one row per chosen site: ``site_id, origin, cost, order, x_m, y_m, lat, lon, n_sectors,
+    added_population, added_area_km2, unique_population, unique_area_km2, rejected_neighbours, explanation``.
+  - ``sectors``: the candidate sector rows of the chosen sites (a site table the engine can evaluate).
+  - ``rejected``: DataFrame of rejected candidates near chosen ones with the reason they lost.
+  - ``candidates`` (all candidate sector rows, aligned with ``links``), ``links`` (the engine's ``Links``),
+    ``active`` (bool per candidate sector: the chosen ones), so a scheduler can call
+    ``qamtu.engine.aggregate(area, plan.links, config, active=subset)`` to re-evaluate any subset of the plan.
+  - ``coverage`` / ``coverage_before`` (``CoverageResult`` of the plan / of the locked and existing sites only),
+    ``kpis`` / ``kpis_before`` (their ``kpis()``), ``summary`` (dict with ``sites_selected``, ``cost``,
+    ``lower_bound``, ``gap``, ``territory_share``, ``population_share``, ``targets_met`` and more),
+    ``targets_met`` (bool), ``record`` (the reproducibility record written to ``plan.json``).
+
+The plan is checked with the full engine: the optimiser works on per-site coverage sets, the engine then
+evaluates the chosen set with all its interference, and the plan is repaired until the engine says the targets
+hold (or the candidates run out). Same inputs and seed give the same plan.
+"""
+
+from __future__ import annotations
+
+from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
+from qamtu.plan.solve import Solution, addition_order, lp_lower_bound, solve, solve_greedy, solve_milp
+
+__all__ = [
+    "CoverageProblem",
+    "Targets",
+    "aggregate_demand",
+    "Solution",
+    "addition_order",
+    "lp_lower_bound",
+    "solve",
+    "solve_greedy",
+    "solve_milp",
+]

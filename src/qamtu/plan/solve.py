@@ -1,0 +1,456 @@
+"""Optimisers on a :class:`~qamtu.plan.problem.CoverageProblem`: the MILP (HiGHS), the greedy (CELF) and bounds.
+
+The covering model (a weighted partial set cover with costs)::
+
+    minimise    sum_s c_s x_s
+    subject to  y_j <= sum_{s covers j} x_s                 for every demand unit j
+                sum_j a_j y_j >= T_area * A_total          (territory target, if given)
+                sum_j p_j y_j >= T_pop  * P_total          (population target, if given)
+                sum_s c_s x_s <= B                          (budget, if given)
+                x_s = 1 (locked in), x_s = 0 (ruled out), x_s in {0, 1}, 0 <= y_j <= 1
+
+``y`` may be continuous: for binary ``x`` the optimum always has ``y_j = 1`` exactly where some chosen site
+covers ``j`` (and 0 elsewhere), so relaxing ``y`` changes nothing.
+
+When the targets cannot be reached even with every allowed site, the targets are lowered to the best reachable
+shares and the cheapest plan reaching those is returned with ``status="infeasible"``. When a budget is given and
+the targets cannot be met within it, the plan that maximises the (target-capped) covered shares within the budget
+is returned with ``status="over_budget"``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from qamtu.errors import InvalidInputError
+from qamtu.plan.problem import CoverageProblem, Targets
+
+__all__ = ["Solution", "solve_milp", "solve_greedy", "lp_lower_bound", "addition_order", "solve"]
+
+#: Relative tolerance used when comparing covered amounts with required amounts.
+_TOL = 1e-9
+
+
+@dataclass
+class Solution:
+    """The result of one optimiser run on a :class:`CoverageProblem`.
+
+    Attributes
+    ----------
+    method : {"milp", "greedy"}
+    selected : ndarray of bool, shape (n_sites,)
+    order : ndarray of int
+        Indices of the selected sites in order of addition (locked sites first; for the MILP the order is a
+        greedy ordering of its chosen sites, for the greedy the order in which they were picked).
+    cost : float
+    lower_bound : float or None
+        A lower bound on the cost of any plan meeting the (possibly lowered) targets *in this covering model*
+        (MILP dual bound, or LP relaxation for the greedy). ``None`` when the budget binds (the problem then is a
+        coverage maximisation, not a cost minimisation).
+    gap : float or None
+        ``(cost - lower_bound) / cost`` (0 when cost is 0).
+    status : {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}
+    territory_share, population_share : float
+        Shares covered under the covering model.
+    targets_met : bool
+        Whether the original targets are met under the covering model.
+    required : dict
+        The amounts each target required (after lowering to the reachable maximum, if it had to be).
+    solve_time_s : float
+    message : str
+    """
+
+    method: str
+    selected: np.ndarray
+    order: np.ndarray
+    cost: float
+    lower_bound: float | None
+    gap: float | None
+    status: str
+    territory_share: float
+    population_share: float
+    targets_met: bool
+    required: dict = field(default_factory=dict)
+    solve_time_s: float = 0.0
+    message: str = ""
+
+
+def _gap(cost: float, bound: float | None) -> float | None:
+    if bound is None:
+        return None
+    if cost <= 0:
+        return 0.0
+    return max(0.0, (cost - bound) / cost)
+
+
+def _needs(problem: CoverageProblem, targets: Targets) -> tuple[list[tuple[str, np.ndarray, float]], bool]:
+    """Required amounts, lowered to the reachable maximum; and whether the original targets are reachable."""
+    reach = problem.covered_units(~problem.exclude)
+    needs = []
+    feasible = True
+    for name, w, need in problem.requirements(targets):
+        best = float(w[reach].sum())
+        if need > best * (1 + _TOL) + 1e-12:
+            feasible = False
+            need = best
+        needs.append((name, w, need))
+    return needs, feasible
+
+
+def _finish(problem, targets, method, selected, order, bound, status, needs, t0, message="") -> Solution:
+    cost = float(problem.cost[selected].sum())
+    terr, pop = problem.shares(selected)
+    if status == "over_budget":
+        bound = None
+    return Solution(
+        method=method,
+        selected=selected,
+        order=np.asarray(order, np.int64),
+        cost=cost,
+        lower_bound=None if bound is None else float(min(bound, cost)),
+        gap=_gap(cost, None if bound is None else min(bound, cost)),
+        status=status,
+        territory_share=terr,
+        population_share=pop,
+        targets_met=targets.met(terr, pop),
+        required={name: need for name, _, need in needs},
+        solve_time_s=time.perf_counter() - t0,
+        message=message,
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# MILP
+# ------------------------------------------------------------------------------------------------------------------
+def _milp_matrices(problem: CoverageProblem, needs, budget):
+    n_u, n_s = problem.n_units, problem.n_sites
+    cover = problem.cover.astype(np.float64)
+    link = sp.hstack([-cover, sp.identity(n_u, format="csr")], format="csr")
+    rows = [link]
+    lo = [np.full(n_u, -np.inf)]
+    hi = [np.zeros(n_u)]
+    for _, w, need in needs:
+        rows.append(sp.csr_matrix(np.concatenate([np.zeros(n_s), w])[None, :]))
+        lo.append(np.array([need * (1 - _TOL)]))
+        hi.append(np.array([np.inf]))
+    if budget is not None:
+        rows.append(sp.csr_matrix(np.concatenate([problem.cost, np.zeros(n_u)])[None, :]))
+        lo.append(np.array([-np.inf]))
+        hi.append(np.array([budget]))
+    return sp.vstack(rows, format="csr"), np.concatenate(lo), np.concatenate(hi)
+
+
+def _bounds(problem: CoverageProblem):
+    from scipy.optimize import Bounds
+
+    n_u = problem.n_units
+    lb = np.concatenate([problem.lock.astype(float), np.zeros(n_u)])
+    ub = np.concatenate([(~problem.exclude).astype(float), np.ones(n_u)])
+    return Bounds(lb, ub)
+
+
+def solve_milp(
+    problem: CoverageProblem,
+    targets: Targets,
+    *,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = 0.005,
+) -> Solution:
+    """Solve the covering model exactly (to ``mip_rel_gap``) with HiGHS through :func:`scipy.optimize.milp`.
+
+    Parameters
+    ----------
+    problem : CoverageProblem
+    targets : Targets
+    time_limit_s : float
+        Wall-clock limit for HiGHS, seconds (> 0). On time-out the best plan found is returned with
+        ``status="time_limit"`` and the dual bound reached; if HiGHS found no plan, the greedy plan is returned.
+    mip_rel_gap : float
+        Relative gap at which HiGHS stops, in [0, 1).
+
+    Returns
+    -------
+    Solution
+
+    References
+    ----------
+    Q. Huangfu and J. A. J. Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 10 (2018);
+    HiGHS MIP solver as exposed by SciPy >= 1.9 (``scipy.optimize.milp``).
+    """
+    from scipy.optimize import LinearConstraint, milp
+
+    if not time_limit_s > 0:
+        raise InvalidInputError(f"time_limit_s = {time_limit_s!r}; must be > 0")
+    if not 0 <= mip_rel_gap < 1:
+        raise InvalidInputError(f"mip_rel_gap = {mip_rel_gap!r}; must be in [0, 1)")
+    t0 = time.perf_counter()
+    needs, feasible = _needs(problem, targets)
+    n_s, n_u = problem.n_sites, problem.n_units
+    integrality = np.concatenate([np.ones(n_s), np.zeros(n_u)])
+    options = {"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "presolve": True}
+    a, lo, hi = _milp_matrices(problem, needs, problem.budget)
+    c = np.concatenate([problem.cost, np.zeros(n_u)])
+    res = milp(c, integrality=integrality, bounds=_bounds(problem), constraints=LinearConstraint(a, lo, hi),
+               options=options)
+    status = "optimal" if feasible else "infeasible"
+    if res.status == 2 and problem.budget is not None:  # targets do not fit in the budget
+        return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap)
+    if res.x is None:
+        if res.status == 1:  # time limit without any plan: fall back to greedy, keep HiGHS' bound
+            sol = solve_greedy(problem, targets)
+            bound = getattr(res, "mip_dual_bound", None)
+            return _finish(problem, targets, "milp", sol.selected, sol.order, bound, "time_limit", needs, t0,
+                           "HiGHS hit the time limit without a plan; greedy plan returned")
+        raise RuntimeError(f"HiGHS failed on the covering model: {res.message}")
+    selected = res.x[:n_s] > 0.5
+    bound = float(res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else float(res.fun)
+    if res.status == 1 and feasible:
+        status = "time_limit"
+    return _finish(problem, targets, "milp", selected, addition_order(problem, selected), bound, status, needs, t0,
+                   str(res.message))
+
+
+def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap) -> Solution:
+    """Budget binds: maximise sum_t min(covered_t, need_t) / need_t within the budget (ties: cheaper)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n_s, n_u, n_t = problem.n_sites, problem.n_units, len(needs)
+    cover = problem.cover.astype(np.float64)
+    blocks = [sp.hstack([-cover, sp.identity(n_u), sp.csr_matrix((n_u, n_t))], format="csr")]
+    lo, hi = [np.full(n_u, -np.inf)], [np.zeros(n_u)]
+    for t, (_, w, need) in enumerate(needs):  # z_t <= sum_j w_j y_j
+        z = np.zeros(n_t)
+        z[t] = 1.0
+        blocks.append(sp.csr_matrix(np.concatenate([np.zeros(n_s), -w, z])[None, :]))
+        lo.append(np.array([-np.inf]))
+        hi.append(np.array([0.0]))
+    blocks.append(sp.csr_matrix(np.concatenate([problem.cost, np.zeros(n_u + n_t)])[None, :]))
+    lo.append(np.array([-np.inf]))
+    hi.append(np.array([problem.budget]))
+    a = sp.vstack(blocks, format="csr")
+    scale = problem.budget if problem.budget and problem.budget > 0 else 1.0
+    c = np.concatenate([1e-6 * problem.cost / scale, np.zeros(n_u),
+                        np.array([-1.0 / max(need, 1e-300) for _, _, need in needs])])
+    b0 = _bounds(problem)
+    bounds = Bounds(np.concatenate([b0.lb, np.zeros(n_t)]),
+                    np.concatenate([b0.ub, np.array([need for _, _, need in needs])]))
+    res = milp(c, integrality=np.concatenate([np.ones(n_s), np.zeros(n_u + n_t)]), bounds=bounds,
+               constraints=LinearConstraint(a, np.concatenate(lo), np.concatenate(hi)),
+               options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap)})
+    if res.x is None:
+        sol = solve_greedy(problem, targets)
+        selected = sol.selected
+    else:
+        selected = res.x[:n_s] > 0.5
+    return _finish(problem, targets, "milp", selected, addition_order(problem, selected), None, "over_budget",
+                   needs, t0, "the targets cannot be met within the budget; best coverage within the budget")
+
+
+def lp_lower_bound(problem: CoverageProblem, targets: Targets) -> float | None:
+    """The LP relaxation of the covering model (``0 <= x <= 1``): a lower bound on its minimum cost.
+
+    Returns ``None`` if the LP is infeasible (budget too small for the targets).
+    """
+    from scipy.optimize import linprog
+
+    needs, _ = _needs(problem, targets)
+    a, lo, hi = _milp_matrices(problem, needs, problem.budget)
+    # linprog wants A_ub x <= b_ub: rows with a lower bound are negated
+    finite_hi = np.isfinite(hi)
+    finite_lo = np.isfinite(lo)
+    a_ub = sp.vstack([a[finite_hi], -a[finite_lo]], format="csr")
+    b_ub = np.concatenate([hi[finite_hi], -lo[finite_lo]])
+    b = _bounds(problem)
+    c = np.concatenate([problem.cost, np.zeros(problem.n_units)])
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=np.stack([b.lb, b.ub], axis=1), method="highs")
+    if res.status != 0:
+        return None
+    return float(res.fun)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Greedy (CELF)
+# ------------------------------------------------------------------------------------------------------------------
+class _Coverage:
+    """Incremental coverage state for greedy selection: f(S) = sum_t min(cov_t(S), need_t) / need_t."""
+
+    def __init__(self, problem: CoverageProblem, needs):
+        self.p = problem
+        self.weights = np.stack([w for _, w, _ in needs]) if needs else np.zeros((0, problem.n_units))
+        self.need = np.array([need for _, _, need in needs], np.float64)
+        self.covered = np.zeros(problem.n_units, bool)
+        self.amount = np.zeros(len(needs))
+
+    def value(self, amount: np.ndarray) -> float:
+        need = self.need
+        ok = need > 0
+        return float(np.sum(np.minimum(amount[ok], need[ok]) / need[ok]))
+
+    def new_amount(self, site: int) -> np.ndarray:
+        units = self.p.units_of(site)
+        fresh = units[~self.covered[units]]
+        return self.weights[:, fresh].sum(axis=1)
+
+    def gain(self, site: int) -> float:
+        return self.value(self.amount + self.new_amount(site)) - self.value(self.amount)
+
+    def add(self, site: int) -> None:
+        units = self.p.units_of(site)
+        fresh = units[~self.covered[units]]
+        self.amount += self.weights[:, fresh].sum(axis=1)
+        self.covered[units] = True
+
+    def done(self) -> bool:
+        return bool(np.all(self.amount >= self.need * (1 - _TOL)))
+
+
+def solve_greedy(problem: CoverageProblem, targets: Targets, *, prune: bool = True,
+                 lower_bound: bool = False) -> Solution:
+    """Lazy greedy (CELF): repeatedly add the site with the largest gain per unit cost until the targets hold.
+
+    The gain is the increase of ``f(S) = sum_t min(covered_t(S), required_t) / required_t``, a monotone
+    submodular function, so stale gains are upper bounds and lazy evaluation (CELF) picks exactly what the plain
+    greedy would. Locked sites go in first. Sites that no longer fit in the budget are skipped. Zero-cost sites
+    with a positive gain are taken first. Ties are broken by lower cost, then lower index (deterministic).
+    With ``prune=True`` a reverse-delete pass then removes, most expensive first, every non-locked site whose
+    removal does not lower ``f``.
+
+    Parameters
+    ----------
+    problem : CoverageProblem
+    targets : Targets
+    prune : bool
+        Run the reverse-delete pass.
+    lower_bound : bool
+        Also solve the LP relaxation to report a lower bound and gap (costs an LP solve).
+
+    References
+    ----------
+    J. Leskovec et al., "Cost-effective outbreak detection in networks", KDD 2007 (CELF lazy evaluation);
+    G. L. Nemhauser, L. A. Wolsey, M. L. Fisher, Math. Programming 14 (1978) (greedy on submodular functions).
+    """
+    t0 = time.perf_counter()
+    needs, feasible = _needs(problem, targets)
+    state = _Coverage(problem, needs)
+    selected = np.zeros(problem.n_sites, bool)
+    order: list[int] = []
+    spent = 0.0
+    budget = problem.budget
+    for s in np.flatnonzero(problem.lock):
+        state.add(int(s))
+        selected[s] = True
+        order.append(int(s))
+        spent += problem.cost[s]
+    cost = problem.cost
+    heap: list[tuple[float, float, int, int]] = []
+    n_picked = 0
+    for s in np.flatnonzero(~problem.lock & ~problem.exclude):
+        s = int(s)
+        g = state.gain(s)
+        if g <= 0:
+            continue
+        rate = np.inf if cost[s] == 0 else g / cost[s]
+        heapq.heappush(heap, (-rate, float(cost[s]), s, n_picked))
+    while heap and not state.done():
+        neg_rate, c_s, s, stamp = heapq.heappop(heap)
+        if budget is not None and spent + c_s > budget * (1 + 1e-12):
+            continue  # never fits again: spending only grows
+        if stamp != n_picked:  # stale: recompute and push back
+            g = state.gain(s)
+            if g <= 1e-15:
+                continue
+            rate = np.inf if c_s == 0 else g / c_s
+            heapq.heappush(heap, (-rate, c_s, s, n_picked))
+            continue
+        state.add(s)
+        selected[s] = True
+        order.append(s)
+        spent += c_s
+        n_picked += 1
+    if prune:
+        selected, order = _reverse_delete(problem, needs, selected, order)
+    status = "heuristic" if feasible else "infeasible"
+    needs_met = state.done() if not prune else _Coverage_done(problem, needs, selected)
+    if budget is not None and not needs_met:
+        status = "over_budget"
+    bound = lp_lower_bound(problem, targets) if lower_bound and status != "over_budget" else None
+    return _finish(problem, targets, "greedy", selected, order, bound, status, needs, t0)
+
+
+def _Coverage_done(problem, needs, selected) -> bool:  # noqa: N802 - helper mirroring _Coverage.done
+    cov = problem.covered_units(selected)
+    return all(float(w[cov].sum()) >= need * (1 - _TOL) for _, w, need in needs)
+
+
+def _reverse_delete(problem, needs, selected, order):
+    weights = np.stack([w for _, w, _ in needs])
+    need = np.array([n for _, _, n in needs])
+    counts = np.asarray(problem.cover @ selected.astype(np.int32)).reshape(-1)
+    amount = weights[:, counts > 0].sum(axis=1)
+
+    def value(a):
+        ok = need > 0
+        return float(np.sum(np.minimum(a[ok], need[ok]) / need[ok]))
+
+    selected = selected.copy()
+    position = {s: i for i, s in enumerate(order)}
+    candidates = [s for s in order if not problem.lock[s]]
+    candidates.sort(key=lambda s: (-problem.cost[s], -position[s]))
+    for s in candidates:
+        units = problem.units_of(s)
+        lost = units[counts[units] == 1]
+        new_amount = amount - weights[:, lost].sum(axis=1)
+        if value(new_amount) >= value(amount) - 1e-12:
+            selected[s] = False
+            counts[units] -= 1
+            amount = new_amount
+    return selected, [s for s in order if selected[s]]
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def addition_order(problem: CoverageProblem, selected: np.ndarray) -> np.ndarray:
+    """Order chosen sites for the explanations: locked first, then greedily by new (area + population) share per
+    cost (zero-cost first). Deterministic (ties by index)."""
+    sel = np.flatnonzero(selected)
+    locked = [int(s) for s in sel if problem.lock[s]]
+    rest = [int(s) for s in sel if not problem.lock[s]]
+    w = []
+    if problem.area_total_km2 > 0:
+        w.append(problem.area_km2 / problem.area_total_km2)
+    if problem.population_total > 0:
+        w.append(problem.population / problem.population_total)
+    weight = np.sum(w, axis=0) if w else np.ones(problem.n_units)
+    covered = np.zeros(problem.n_units, bool)
+    for s in locked:
+        covered[problem.units_of(s)] = True
+    order = list(locked)
+    gains = {s: float(weight[problem.units_of(s)].sum()) for s in rest}
+    heap = [(-(np.inf if problem.cost[s] == 0 else gains[s] / problem.cost[s]), s, 0) for s in rest]
+    heapq.heapify(heap)
+    n = 0
+    while heap:
+        neg, s, stamp = heapq.heappop(heap)
+        if stamp != n:
+            units = problem.units_of(s)
+            g = float(weight[units[~covered[units]]].sum())
+            rate = np.inf if problem.cost[s] == 0 else g / problem.cost[s]
+            heapq.heappush(heap, (-rate, s, n))
+            continue
+        covered[problem.units_of(s)] = True
+        order.append(s)
+        n += 1
+    return np.asarray(order, np.int64)
+
+
+def solve(problem: CoverageProblem, targets: Targets, method: str = "milp", **kwargs) -> Solution:
+    """Dispatch to :func:`solve_milp` or :func:`solve_greedy` by name."""
+    if method == "milp":
+        return solve_milp(problem, targets, **kwargs)
+    if method == "greedy":
+        return solve_greedy(problem, targets, **kwargs)
+    raise InvalidInputError(f"method {method!r} is not allowed; choose 'milp' or 'greedy'")
