@@ -1,0 +1,114 @@
+"""The resource searches return the true minimum (checked against a linear scan)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qamtu.rollout import (
+    ScheduleParams,
+    SiteTask,
+    compare_deadlines,
+    minimum_budget,
+    minimum_crews,
+    minimum_feasible,
+    schedule_rollout,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=30), st.sampled_from(["auto", "linear", "bisect"]))
+def test_minimum_feasible_against_linear_scan(pattern, method):
+    def feasible(v):
+        return pattern[v]
+
+    res = minimum_feasible(feasible, 0, len(pattern) - 1, method=method)
+    truth = next((i for i, ok in enumerate(pattern) if ok), None)
+    if method == "bisect":
+        monotone = all(pattern[i] <= pattern[i + 1] for i in range(len(pattern) - 1))
+        if monotone:
+            assert res.value == truth
+    elif method == "linear" or pattern[-1]:
+        assert res.value == truth  # auto: bisection verified, or fallen back to the scan
+    else:
+        assert res.value is None  # auto/bisect start from the top of the range
+    if method == "auto" and res.value is not None:
+        assert res.monotone_verified == (res.method == "bisect+verified")
+
+
+@st.composite
+def small_rollouts(draw):
+    n = draw(st.integers(1, 10))
+    tasks = [
+        SiteTask(
+            draw(st.sampled_from(["aa", "bb"])),
+            f"s{i}",
+            cost=float(draw(st.integers(1, 5))),
+            lead_time_months=draw(st.integers(0, 4)),
+            order=i,
+            people=float(draw(st.integers(0, 100))),
+        )
+        for i in range(n)
+    ]
+    need = {"aa": draw(st.integers(0, 4)), "bb": draw(st.integers(0, 4))}
+    months = draw(st.integers(1, 12))
+    return tasks, need, months
+
+
+@settings(max_examples=60, deadline=None)
+@given(small_rollouts())
+def test_minimum_crews_is_the_minimum(data):
+    tasks, need, months = data
+    params = ScheduleParams(start=dt.date(2024, 1, 1), crews={"national": 1}, sites_per_crew_month=1.0)
+    deadline = dt.date(2024, months, 28)
+
+    def gate(city, on_air):
+        return len(on_air) >= min(need[city], sum(t.city_id == city for t in tasks))
+
+    res, best = minimum_crews(tasks, params, gate, deadline, max_crews=12)
+    scan = [
+        schedule_rollout(tasks, dataclasses.replace(params, crews={"national": n}), gate).all_pass_by(deadline)
+        for n in range(1, 13)
+    ]
+    truth = next((i + 1 for i, ok in enumerate(scan) if ok), None)
+    assert res.value == truth
+    if truth is not None:
+        assert best.all_pass_by(deadline)
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_rollouts(), st.booleans())
+def test_minimum_budget_is_the_minimum(data, carry):
+    tasks, need, months = data
+    params = ScheduleParams(crews={"national": 3}, sites_per_crew_month=1.0, carry_over=carry)
+    deadline = dt.date(2024, months, 28)
+
+    def gate(city, on_air):
+        return len(on_air) >= min(need[city], sum(t.city_id == city for t in tasks))
+
+    res, budget, best = minimum_budget(tasks, params, gate, deadline, step=1.0)
+    hi = int(sum(t.cost for t in tasks))
+    scan = [
+        schedule_rollout(tasks, dataclasses.replace(params, monthly_budget=float(b)), gate).all_pass_by(deadline)
+        for b in range(0, hi + 1)
+    ]
+    truth = next((b for b, ok in enumerate(scan) if ok), None)
+    assert res.value == truth
+    if truth is not None:
+        assert budget == float(truth) and best.all_pass_by(deadline)
+
+
+def test_compare_deadlines_2025_vs_2027():
+    # 30 sites in one city, the gate needs all 30; lead time 1 month; start Jan 2024
+    tasks = [SiteTask("aa", f"s{i}", cost=1.0, lead_time_months=1, order=i) for i in range(30)]
+    params = ScheduleParams(start=dt.date(2024, 1, 1), crews={"national": 1}, sites_per_crew_month=1.0)
+    cmp = compare_deadlines(tasks, params, lambda c, s: len(s) == 30)
+    rows = cmp.rows()
+    # one crew: months 1..30 -> last site in month index 30 = July 2026: late for 2025, on time for 2027
+    assert cmp.schedule.cities["aa"].gate_label == "2026-07"
+    assert [r["cities_on_time"] for r in rows] == [0, 1]
+    # 2025 (month index 23): 23 build months from month 1 -> 2 crews (2 a month: 15 months); 2027: 1 crew
+    assert [r["min_crews_per_pool"] for r in rows] == [2, 1]
