@@ -1,0 +1,127 @@
+"""Quality gates: a city passes only when the engine says its targets hold with the sites on air.
+
+:func:`engine_gate` builds the gate evaluator that :func:`~qamtu.rollout.schedule.schedule_rollout` calls. It
+re-runs ``qamtu.engine.aggregate(area, links, config, active=mask)`` with ``mask`` = the sectors of the sites on
+air (plus the sites already on air before the rollout), so the gate sees the interference of exactly those
+sites and the throughput each pixel gets; nothing is inferred from a count of sites.
+
+The engine's ``covered`` mask already requires the DL rate ``EngineConfig.min_dl_mbps`` (50 Mbit/s by default,
+the 5G minimum proposed by the ministry; ../shared/reference/kazakhstan.md), so the territory and population
+shares are shares of area/people served at that rate. A 5th-percentile DL target (``dl_p5_mbps``, e.g. ITU-R
+M.2410's 100 Mbit/s user experienced data rate for Dense Urban eMBB) can be added on top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from qamtu.errors import InvalidInputError
+from qamtu.rollout.schedule import GateResult
+
+
+@dataclasses.dataclass(frozen=True)
+class GateTargets:
+    """Targets of a city's quality gate.
+
+    Parameters
+    ----------
+    territory_share : float or None
+        Share of the study area (inside the boundary) covered at the engine's quality, in (0, 1].
+    population_share : float or None
+        Share of the population covered, in (0, 1].
+    dl_p5_mbps : float or None
+        5th percentile of the DL throughput (engine KPI ``dl_mbps_percentiles``), Mbit/s, >= 0.
+    """
+
+    territory_share: float | None = 0.6
+    population_share: float | None = None
+    dl_p5_mbps: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("territory_share", "population_share"):
+            x = getattr(self, name)
+            if x is not None and not (0 < x <= 1):
+                raise InvalidInputError(f"gate target {name} must be in (0, 1] or None, got {x!r}")
+        if self.dl_p5_mbps is not None and not (self.dl_p5_mbps >= 0 and math.isfinite(self.dl_p5_mbps)):
+            raise InvalidInputError(f"gate target dl_p5_mbps must be a number >= 0 or None, got {self.dl_p5_mbps!r}")
+        if self.territory_share is None and self.population_share is None and self.dl_p5_mbps is None:
+            raise InvalidInputError("a gate needs at least one target (territory_share, population_share, dl_p5_mbps)")
+
+    def check(self, kpis: Mapping[str, Any]) -> GateResult:
+        """Compare KPIs (``territory_share``, ``population_share``, ``dl_p5_mbps``) with the targets."""
+        reasons = []
+        tol = 1e-9
+        for name, label in (("territory_share", "territory"), ("population_share", "population")):
+            target = getattr(self, name)
+            if target is not None and not float(kpis.get(name, 0.0)) >= target - tol:
+                reasons.append(f"{label} share {float(kpis.get(name, 0.0)):.3f} < {target:.3f}")
+        if self.dl_p5_mbps is not None:
+            p5 = kpis.get("dl_p5_mbps")
+            if p5 is None or not p5 >= self.dl_p5_mbps - tol:
+                reasons.append(f"5th-percentile DL {p5 if p5 is None else round(p5, 1)} Mbit/s < {self.dl_p5_mbps:g}")
+        return GateResult(passed=not reasons, kpis=dict(kpis), reasons=tuple(reasons))
+
+
+def dl_p5_from_kpis(kpis: Mapping[str, Any]) -> float | None:
+    """The 5th-percentile DL rate from an engine KPI dict (``dl_mbps_percentiles`` keyed 5, "5", "p5" or "p05")."""
+    pct = kpis.get("dl_mbps_percentiles")
+    if isinstance(pct, Mapping):
+        for key in (5, 5.0, "5", "p5", "p05", "5.0"):
+            if key in pct:
+                return None if pct[key] is None else float(pct[key])
+    if "dl_p5_mbps" in kpis:
+        return None if kpis["dl_p5_mbps"] is None else float(kpis["dl_p5_mbps"])
+    return None
+
+
+def engine_gate(
+    area: Any,
+    links: Any,
+    config: Any,
+    sector_site_ids: Sequence[str] | np.ndarray,
+    targets: GateTargets,
+    *,
+    always_on: np.ndarray | None = None,
+):
+    """Gate evaluator for one city backed by the coverage engine.
+
+    Parameters
+    ----------
+    area : qamtu.geo.StudyArea
+    links : qamtu.engine Links
+        Links of every candidate sector (e.g. ``Plan.links``).
+    config : qamtu.engine.EngineConfig
+    sector_site_ids : sequence of str, shape (n_sectors,)
+        The site id of each sector, aligned with ``links`` (e.g. ``Plan.candidates["site_id"]``).
+    targets : GateTargets
+    always_on : ndarray of bool, shape (n_sectors,), optional
+        Sectors on air before the rollout (existing sites), active in every evaluation.
+
+    Returns
+    -------
+    callable ``(city_id, frozenset of site ids) -> GateResult``
+        KPIs in the result: the engine's ``kpis()`` plus ``dl_p5_mbps`` and ``population_covered`` (people).
+    """
+    from qamtu.engine import aggregate
+
+    site_of = np.asarray([str(s) for s in sector_site_ids])
+    base = np.zeros(site_of.shape, bool) if always_on is None else np.asarray(always_on, bool)
+    if base.shape != site_of.shape:
+        raise InvalidInputError(f"always_on has shape {base.shape}, expected {site_of.shape} (one per sector)")
+
+    def gate(city_id: str, on_air: frozenset) -> GateResult:
+        active = base | np.isin(site_of, list(on_air))
+        result = aggregate(area, links, config, active=active)
+        kpis = dict(result.kpis())
+        kpis["dl_p5_mbps"] = dl_p5_from_kpis(kpis)
+        if "population_total" in kpis and "population_share" in kpis:
+            kpis["population_covered"] = float(kpis["population_total"]) * float(kpis["population_share"])
+        kpis["sites_on_air"] = len(on_air)
+        return targets.check(kpis)
+
+    return gate

@@ -1,0 +1,388 @@
+"""Scenario files for a national run: one YAML or TOML file, validated, with built-in defaults.
+
+Every key has a default (:data:`DEFAULT_SCENARIO`); a file overrides what it names, mappings merge key by key.
+An unknown key, a wrong type or a value out of range is an :class:`~qamtu.errors.InvalidInputError` that names
+the file, the dotted key and what is allowed. Relative file paths are resolved against the scenario file's
+folder. :meth:`Scenario.to_yaml` gives the resolved scenario, which ``qamtu national`` writes beside its report.
+
+Keys (with defaults)::
+
+    version: 1
+    name: "Kazakhstan's 20 regional centres (built-in defaults)"
+    start: 2024-01-01                # first month of building (after the October 2023 decision)
+    deadline: 2025-12-31             # the moved deadline
+    comparison_deadline: 2027-12-31  # the licence's original deadline, shown side by side
+    currency: "cost units"           # unit of site costs and budgets
+    cities:
+      ids: all                       # "all" or a list of catalogue ids
+      files: {}                      # per city id: sites, candidates, population, boundary (paths), targets
+    planning:
+      resolution_m: 250.0            # study-area grid
+      candidate_spacing_m: 1500.0    # lattice of generated candidates (used when a city has no candidates file)
+      candidate_cost: 1.0            # cost of a generated candidate site
+      method: greedy                 # greedy | milp
+      time_limit_s: 30.0
+    targets:                         # per class of city; a city's own `targets` in cities.files wins
+      republican: {territory_share: 0.75, population_share: null, dl_p5_mbps: null}
+      regional: {territory_share: 0.60, population_share: null, dl_p5_mbps: null}
+    engine: {}                       # EngineConfig fields (e.g. min_dl_mbps, cell_load, coverage_level)
+    crews:
+      pools: national                # national | region: one pool for the country, or one per region
+      count: 4                       # crews per pool
+      per_pool: {}                   # pool name -> crews, overrides count
+      sites_per_crew_month: 4.0
+    lead_times_months:               # lead time = permits + max(power, backhaul)
+      default: {permits: 3, power: 1, backhaul: 1}
+      by_class: {}                   # site class -> {permits, power, backhaul}
+    budget:
+      monthly: null                  # null = unlimited
+      carry_over: true               # unspent budget carries over to the next month
+    priority: people-per-cost        # people-per-cost | city-by-city | list of city ids or "city/site" keys
+    search:
+      resource: crews                # crews | budget | none
+      method: auto                   # auto | bisect | linear
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as _dt
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from qamtu.errors import DataFileError, InvalidInputError
+
+DEFAULT_SCENARIO: dict[str, Any] = {
+    "version": 1,
+    "name": "Kazakhstan's 20 regional centres (built-in defaults)",
+    "start": _dt.date(2024, 1, 1),
+    "deadline": _dt.date(2025, 12, 31),
+    "comparison_deadline": _dt.date(2027, 12, 31),
+    "currency": "cost units",
+    "cities": {"ids": "all", "files": {}},
+    "planning": {
+        "resolution_m": 250.0,
+        "candidate_spacing_m": 1500.0,
+        "candidate_cost": 1.0,
+        "method": "greedy",
+        "time_limit_s": 30.0,
+    },
+    "targets": {
+        "republican": {"territory_share": 0.75, "population_share": None, "dl_p5_mbps": None},
+        "regional": {"territory_share": 0.60, "population_share": None, "dl_p5_mbps": None},
+    },
+    "engine": {},
+    "crews": {"pools": "national", "count": 4, "per_pool": {}, "sites_per_crew_month": 4.0},
+    "lead_times_months": {"default": {"permits": 3, "power": 1, "backhaul": 1}, "by_class": {}},
+    "budget": {"monthly": None, "carry_over": True},
+    "priority": "people-per-cost",
+    "search": {"resource": "crews", "method": "auto"},
+}
+
+_CITY_FILE_KEYS = ("sites", "candidates", "population", "boundary", "targets")
+_TARGET_KEYS = ("territory_share", "population_share", "dl_p5_mbps")
+_LEAD_KEYS = ("permits", "power", "backhaul")
+
+
+@dataclasses.dataclass
+class Scenario:
+    """A validated scenario: ``data`` holds every key, defaults filled in, paths absolute."""
+
+    data: dict[str, Any]
+    source: str
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def city_ids(self, catalogue_ids: list[str]) -> list[str]:
+        """The cities of the run, in catalogue order when ``ids`` is ``all``, else in the order given."""
+        ids = self.data["cities"]["ids"]
+        if ids == "all":
+            return list(catalogue_ids)
+        unknown = [c for c in ids if c not in catalogue_ids]
+        if unknown:
+            raise InvalidInputError(
+                f"{self.source}: key 'cities.ids': unknown city ids {unknown}; allowed: {', '.join(catalogue_ids)}"
+            )
+        return list(ids)
+
+    def city_files(self, city_id: str) -> dict[str, Any]:
+        return dict(self.data["cities"]["files"].get(city_id, {}))
+
+    def targets_for(self, city_id: str, republican: bool) -> dict[str, float | None]:
+        """The city's targets: its own from ``cities.files``, else those of its class."""
+        base = dict(self.data["targets"]["republican" if republican else "regional"])
+        base.update(self.city_files(city_id).get("targets", {}))
+        return base
+
+    def lead_time_months(self, site_class: str) -> int:
+        """Lead time of a site class: permits + max(power, backhaul) (power and backhaul run in parallel)."""
+        lt = self.data["lead_times_months"]["by_class"].get(site_class, self.data["lead_times_months"]["default"])
+        return int(lt["permits"] + max(lt["power"], lt["backhaul"]))
+
+    def crews_for(self, pool: str) -> int:
+        return int(self.data["crews"]["per_pool"].get(pool, self.data["crews"]["count"]))
+
+    def to_plain(self) -> dict[str, Any]:
+        """The resolved scenario as plain YAML/JSON types (dates as ISO strings)."""
+
+        def plain(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: plain(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [plain(x) for x in v]
+            if isinstance(v, _dt.date):
+                return v.isoformat()
+            return v
+
+        return plain(self.data)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        head = f"# qamtu scenario, resolved (defaults filled in) from: {self.source}\n"
+        return head + yaml.safe_dump(self.to_plain(), sort_keys=False, allow_unicode=True)
+
+
+def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:
+    """Read and validate a scenario file (``.yaml``/``.yml`` or ``.toml``); ``None`` gives the defaults.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing or is not valid YAML/TOML.
+    InvalidInputError
+        A key is unknown, or a value has the wrong type or is out of range (the message names the key).
+    """
+    if path is None:
+        return validate_scenario({}, source="built-in defaults")
+    p = Path(path)
+    if not p.is_file():
+        raise DataFileError(f"scenario file {p} does not exist")
+    text = p.read_text(encoding="utf-8")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".toml":
+            import tomllib
+
+            raw = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            raw = yaml.safe_load(text) or {}
+        else:
+            raise DataFileError(f"scenario file {p}: unknown suffix {suffix!r}; allowed: .yaml, .yml, .toml")
+    except DataFileError:
+        raise
+    except Exception as exc:  # yaml.YAMLError, tomllib.TOMLDecodeError: both carry the line
+        raise DataFileError(f"scenario file {p} is not valid {suffix[1:].upper()}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{p}: the scenario must be a mapping of keys, got {type(raw).__name__}")
+    return validate_scenario(raw, source=str(p), base_dir=p.parent)
+
+
+def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir: Path | None = None) -> Scenario:
+    """Merge ``raw`` over :data:`DEFAULT_SCENARIO` and validate every key (see the module docstring)."""
+    v = _Validator(source)
+    data = copy.deepcopy(DEFAULT_SCENARIO)
+    v.keys(raw, DEFAULT_SCENARIO, "")
+    for key, value in raw.items():
+        if isinstance(DEFAULT_SCENARIO[key], dict) and key not in ("engine",):
+            v.mapping(value, key)
+            if key in ("cities", "planning", "crews", "lead_times_months", "budget", "search", "targets"):
+                v.keys(value, DEFAULT_SCENARIO[key], key)
+            for k2, x in value.items():
+                if isinstance(DEFAULT_SCENARIO[key].get(k2), dict) and isinstance(x, Mapping):
+                    data[key][k2] = {**DEFAULT_SCENARIO[key][k2], **x}
+                else:
+                    data[key][k2] = x
+        else:
+            data[key] = value
+
+    if data["version"] != 1:
+        v.fail("version", data["version"], "1")
+    v.string(data, "name")
+    v.string(data, "currency")
+    for key in ("start", "deadline", "comparison_deadline"):
+        data[key] = v.date(data[key], key)
+    for key in ("deadline", "comparison_deadline"):
+        if data[key] < data["start"]:
+            v.fail(key, data[key].isoformat(), f"a date on or after start ({data['start'].isoformat()})")
+
+    cities = data["cities"]
+    if cities["ids"] != "all":
+        if not (isinstance(cities["ids"], list) and cities["ids"] and all(isinstance(c, str) for c in cities["ids"])):
+            v.fail("cities.ids", cities["ids"], '"all" or a non-empty list of city ids')
+        if len(set(cities["ids"])) != len(cities["ids"]):
+            v.fail("cities.ids", cities["ids"], "a list without repeated ids")
+    v.mapping(cities["files"], "cities.files")
+    files: dict[str, Any] = {}
+    for city, entry in cities["files"].items():
+        where = f"cities.files.{city}"
+        v.mapping(entry, where)
+        v.keys(entry, dict.fromkeys(_CITY_FILE_KEYS), where)
+        out = {}
+        for k, x in entry.items():
+            if k == "targets":
+                out[k] = v.targets(x, f"{where}.targets", partial=True)
+                continue
+            if not isinstance(x, str) or not x:
+                v.fail(f"{where}.{k}", x, "a file path")
+            fp = Path(x)
+            if not fp.is_absolute() and base_dir is not None:
+                fp = (base_dir / fp).resolve()
+            if not fp.exists():
+                v.fail(f"{where}.{k}", x, f"an existing file (looked for {fp})")
+            out[k] = str(fp)
+        files[city] = out
+    cities["files"] = files
+
+    pl = data["planning"]
+    v.number(pl, "planning", "resolution_m", 10.0, 2000.0)
+    v.number(pl, "planning", "candidate_spacing_m", 100.0, 20000.0)
+    v.number(pl, "planning", "candidate_cost", 0.0, math.inf)
+    v.number(pl, "planning", "time_limit_s", 1.0, 36000.0)
+    v.choice(pl, "planning", "method", ("greedy", "milp"))
+
+    for cls in ("republican", "regional"):
+        data["targets"][cls] = v.targets(data["targets"][cls], f"targets.{cls}", partial=False)
+    v.mapping(data["engine"], "engine")
+    _check_engine_keys(data["engine"], v)
+
+    cr = data["crews"]
+    v.choice(cr, "crews", "pools", ("national", "region"))
+    v.integer(cr, "crews", "count", 0, 100000)
+    v.mapping(cr["per_pool"], "crews.per_pool")
+    for pool in list(cr["per_pool"]):
+        v.integer(cr["per_pool"], "crews.per_pool", pool, 0, 100000)
+    v.number(cr, "crews", "sites_per_crew_month", 0.0, 1000.0, strict_low=True)
+
+    lt = data["lead_times_months"]
+    data["lead_times_months"]["default"] = v.lead(lt["default"], "lead_times_months.default")
+    v.mapping(lt["by_class"], "lead_times_months.by_class")
+    lt["by_class"] = {c: v.lead(x, f"lead_times_months.by_class.{c}") for c, x in lt["by_class"].items()}
+
+    bd = data["budget"]
+    if bd["monthly"] is not None:
+        v.number(bd, "budget", "monthly", 0.0, math.inf)
+    if not isinstance(bd["carry_over"], bool):
+        v.fail("budget.carry_over", bd["carry_over"], "true or false")
+
+    pr = data["priority"]
+    if isinstance(pr, str):
+        if pr not in ("people-per-cost", "city-by-city"):
+            v.fail("priority", pr, '"people-per-cost", "city-by-city" or a list of city ids / "city/site" keys')
+    elif not (isinstance(pr, list) and pr and all(isinstance(x, str) for x in pr)):
+        v.fail("priority", pr, '"people-per-cost", "city-by-city" or a list of city ids / "city/site" keys')
+
+    v.choice(data["search"], "search", "resource", ("crews", "budget", "none"))
+    v.choice(data["search"], "search", "method", ("auto", "bisect", "linear"))
+    return Scenario(data, source)
+
+
+def _check_engine_keys(engine: Mapping[str, Any], v: "_Validator") -> None:
+    """Engine knobs must be fields of ``qamtu.engine.EngineConfig`` (checked when the engine is importable)."""
+    if not engine:
+        return
+    try:
+        from qamtu.engine.config import EngineConfig
+    except ImportError:  # engine not installed: the CLI checks again when it builds the config
+        return
+    names = {f.name for f in dataclasses.fields(EngineConfig)}
+    for k, x in engine.items():
+        if k not in names:
+            v.fail(f"engine.{k}", x, f"a field of EngineConfig: {', '.join(sorted(names))}")
+        if not isinstance(x, (int, float, str, bool, list)) or isinstance(x, dict):
+            v.fail(f"engine.{k}", x, "a number, string, boolean or list")
+
+
+class _Validator:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, value: Any, allowed: str) -> None:
+        raise InvalidInputError(f"{self.source}: key {key!r} = {value!r} is not allowed; expected {allowed}")
+
+    def keys(self, given: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
+        for k in given:
+            if k not in known:
+                name = f"{where}.{k}" if where else str(k)
+                raise InvalidInputError(
+                    f"{self.source}: unknown key {name!r}; allowed here: {', '.join(map(str, known))}"
+                )
+
+    def mapping(self, value: Any, key: str) -> None:
+        if not isinstance(value, Mapping):
+            self.fail(key, value, "a mapping of keys")
+
+    def string(self, d: Mapping[str, Any], key: str) -> None:
+        if not isinstance(d[key], str):
+            self.fail(key, d[key], "a string")
+
+    def date(self, value: Any, key: str) -> _dt.date:
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return _dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.fail(key, value, "a date YYYY-MM-DD")
+        raise AssertionError  # pragma: no cover
+
+    def number(
+        self, d: dict, where: str, key: str, lo: float, hi: float, *, strict_low: bool = False
+    ) -> None:
+        x = d[key]
+        ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+        ok = ok and (x > lo if strict_low else x >= lo) and x <= hi
+        if not ok:
+            rng = f"{'>' if strict_low else '>='} {lo:g}" + (f" and <= {hi:g}" if math.isfinite(hi) else "")
+            self.fail(f"{where}.{key}", x, f"a number {rng}")
+        d[key] = float(x)
+
+    def integer(self, d: dict, where: str, key: str, lo: int, hi: int) -> None:
+        x = d[key]
+        if not (isinstance(x, int) and not isinstance(x, bool) and lo <= x <= hi):
+            self.fail(f"{where}.{key}", x, f"an integer from {lo} to {hi}")
+
+    def choice(self, d: dict, where: str, key: str, allowed: tuple[str, ...]) -> None:
+        if d[key] not in allowed:
+            self.fail(f"{where}.{key}", d[key], "one of " + ", ".join(allowed))
+
+    def targets(self, x: Any, where: str, *, partial: bool) -> dict[str, float | None]:
+        self.mapping(x, where)
+        self.keys(x, dict.fromkeys(_TARGET_KEYS), where)
+        out = {} if partial else {k: None for k in _TARGET_KEYS}
+        for k, val in x.items():
+            if val is None:
+                out[k] = None
+                continue
+            if k == "dl_p5_mbps":
+                ok = isinstance(val, (int, float)) and not isinstance(val, bool) and 0 <= val <= 1e5
+                if not ok:
+                    self.fail(f"{where}.{k}", val, "null or a number of Mbit/s from 0 to 100000")
+            elif not (isinstance(val, (int, float)) and not isinstance(val, bool) and 0 < val <= 1):
+                self.fail(f"{where}.{k}", val, "null or a share in (0, 1]")
+            out[k] = float(val)
+        if not partial and out["territory_share"] is None and out["population_share"] is None:
+            self.fail(where, x, "at least one of territory_share, population_share")
+        return out
+
+    def lead(self, x: Any, where: str) -> dict[str, int]:
+        self.mapping(x, where)
+        self.keys(x, dict.fromkeys(_LEAD_KEYS), where)
+        out = {}
+        for k in _LEAD_KEYS:
+            if k not in x:
+                self.fail(f"{where}.{k}", None, "an integer number of months >= 0 (all of permits, power, backhaul)")
+            if not (isinstance(x[k], int) and not isinstance(x[k], bool) and 0 <= x[k] <= 240):
+                self.fail(f"{where}.{k}", x[k], "an integer number of months from 0 to 240")
+            out[k] = int(x[k])
+        return out
