@@ -1,0 +1,134 @@
+"""Site tables: reading CSV/GeoJSON, named errors for bad rows, projection, the far-from-city check."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qamtu.errors import DataFileError, InvalidInputError
+from qamtu.geo.area import make_study_area
+from qamtu.geo.sites import (
+    DEFAULT_ANTENNA,
+    SITE_COLUMNS,
+    check_sites_near_area,
+    project_sites,
+    read_sites,
+    validate_sites,
+)
+
+GOOD = {
+    "site_id": "TLD-001",
+    "lat": "45.0167",
+    "lon": "78.3667",
+    "height_m": "28",
+    "azimuth_deg": "30",
+    "mechanical_tilt_deg": "2",
+    "electrical_tilt_deg": "6",
+    "tx_power_dbm": "53",
+}
+
+
+def write_csv(path, rows, columns=None):
+    df = pd.DataFrame(rows, columns=columns)
+    df.to_csv(path, index=False)
+    return path
+
+
+def three_sectors():
+    return [dict(GOOD, azimuth_deg=str(a)) for a in (30, 150, 270)]
+
+
+def test_read_good_csv_fills_defaults(tmp_path):
+    df = read_sites(write_csv(tmp_path / "sites.csv", three_sectors()))
+    assert list(df.columns[: len(SITE_COLUMNS)]) == list(SITE_COLUMNS)
+    assert len(df) == 3
+    assert df["height_m"].dtype == np.float64
+    assert set(df["antenna"]) == {DEFAULT_ANTENNA}
+    assert set(df["status"]) == {"existing"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("lat", "95", "outside"),
+        ("lon", "east", "not a finite number"),
+        ("height_m", "0", "outside"),
+        ("height_m", "785", "not an altitude"),
+        ("azimuth_deg", "400", "outside"),
+        ("mechanical_tilt_deg", "-91", "outside"),
+        ("electrical_tilt_deg", "", "empty"),
+        ("tx_power_dbm", "90", "outside"),
+        ("status", "dreaming", "not one of existing, planned, candidate"),
+        ("antenna", "yagi-3000", "known models: "),
+        ("site_id", "", "empty"),
+    ],
+)
+def test_each_bad_row_gives_a_named_error(tmp_path, field, value, message):
+    rows = three_sectors()
+    rows[1] = dict(rows[1], **{field: value})
+    path = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(InvalidInputError) as info:
+        read_sites(path)
+    text = str(info.value)
+    assert str(path) in text and "row 2" in text and f"field {field!r}" in text and message in text
+    assert "row 1," not in text and "row 3," not in text
+
+
+def test_several_problems_are_reported_together(tmp_path):
+    rows = three_sectors()
+    rows[0]["lat"] = "100"
+    rows[2]["height_m"] = "-3"
+    with pytest.raises(InvalidInputError, match=r"row 1, field 'lat'.*row 3, field 'height_m'"):
+        read_sites(write_csv(tmp_path / "s.csv", rows))
+
+
+def test_duplicate_sector_is_flagged_with_both_rows(tmp_path):
+    rows = three_sectors() + [dict(GOOD, azimuth_deg="390")]  # 390 is not allowed...
+    with pytest.raises(InvalidInputError, match="outside"):
+        read_sites(write_csv(tmp_path / "s.csv", rows))
+    rows = three_sectors() + [dict(GOOD, azimuth_deg="360")]  # ...360 is 0 deg; 30 again is a duplicate
+    rows.append(dict(GOOD))
+    with pytest.raises(InvalidInputError, match=r"azimuth 30 deg \(rows 1, 5\)"):
+        read_sites(write_csv(tmp_path / "s.csv", rows))
+
+
+def test_missing_columns_and_empty_files(tmp_path):
+    with pytest.raises(DataFileError, match="missing column.*tx_power_dbm"):
+        read_sites(write_csv(tmp_path / "s.csv", [{k: v for k, v in GOOD.items() if k != "tx_power_dbm"}]))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataFileError, match="empty file"):
+        read_sites(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text(",".join(GOOD) + "\n")
+    with pytest.raises(DataFileError, match="no data rows"):
+        read_sites(tmp_path / "header.csv")
+    with pytest.raises(DataFileError, match="not found"):
+        read_sites(tmp_path / "nope.csv")
+    with pytest.raises(DataFileError, match="unknown site file type"):
+        read_sites(write_csv(tmp_path / "s.xlsx", three_sectors()))
+
+
+def test_geojson_points(tmp_path):
+    feats = []
+    for a in (30, 150, 270):
+        props = {k: v for k, v in GOOD.items() if k not in ("lat", "lon")}
+        props["azimuth_deg"] = a
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [78.37, 45.02]},
+                      "properties": props})
+    path = tmp_path / "sites.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    df = read_sites(path)
+    assert len(df) == 3 and df["lat"].iloc[0] == pytest.approx(45.02) and df["lon"].iloc[2] == pytest.approx(78.37)
+
+
+def test_project_sites_and_far_sites():
+    area = make_study_area("taldykorgan", resolution_m=200)
+    df = validate_sites(pd.DataFrame(three_sectors()))
+    proj = project_sites(df, area.crs)
+    x, y = area.from_lonlat(78.3667, 45.0167)
+    assert proj["x_m"].iloc[0] == pytest.approx(x) and proj["y_m"].iloc[0] == pytest.approx(y)
+    check_sites_near_area(df, area)  # near: no error
+    swapped = df.copy()
+    swapped["lat"], swapped["lon"] = df["lon"].to_numpy(), df["lat"].to_numpy()
+    with pytest.raises(InvalidInputError, match=r"row 1 .*swapped"):
+        check_sites_near_area(swapped, area, source="s.csv")
