@@ -1,0 +1,530 @@
+"""Base-station antenna patterns: TR 38.901 element and arrays, the TR 36.814 3-sector pattern, an n78 massive-MIMO
+panel, and the global-to-antenna-frame rotation.
+
+Angle conventions (3GPP TR 38.901 clause 7.1)
+---------------------------------------------
+* ``theta_deg``: zenith angle in degrees, 0 = straight up, 90 = horizon, 180 = straight down. A user below the
+  antenna (the usual case) is at theta > 90.
+* ``phi_deg``: azimuth in degrees in the antenna's local frame, 0 = boresight, positive counter-clockwise seen from
+  above (TR 38.901's phi); values are wrapped to [-180, 180).
+* Tilts are *down*-tilts in degrees below the horizon (positive = pointing down): the beam points at
+  ``theta = 90 + tilt``. *Mechanical* tilt rotates the whole antenna (:func:`local_angles`); *electrical* tilt
+  steers the array's vertical beam inside the antenna frame (the ``tilt_deg`` of the patterns below).
+* Geographic inputs of :func:`local_angles` are bearings (degrees clockwise from north), as site tables give
+  sector azimuths; they are converted to TR 38.901's counter-clockwise azimuth internally.
+
+Every pattern function is vectorised (scalars or arrays, broadcast) and cheap (no per-point Python loops, no
+large temporaries): the coverage engine evaluates them per pixel and sector.
+
+References
+----------
+.. [1] 3GPP TR 38.901 V17.0.0 (2022-03), clause 7.1 (coordinate systems, eq. 7.1-7), clause 7.3 and Table 7.3-1
+   (antenna element radiation pattern).
+.. [2] 3GPP TR 36.814 V9.2.0 (2017-03), Annex A.2.1.1, Table A.2.1.1-2 (3D antenna pattern).
+.. [3] 3GPP TR 36.897 V13.0.0 (2015-06), clause 5.2 (array factor of a uniform array with fixed downtilt weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qamtu.errors import InvalidInputError
+from qamtu.radio._checks import as_float_array, check_range, scalar_or_array
+
+
+def _wrap180(angle_deg):
+    return (np.asarray(angle_deg, dtype=float) + 180.0) % 360.0 - 180.0
+
+
+def _check_angles(theta, phi):
+    check_range(theta, "theta_deg", 0.0, 180.0, "deg", context="zenith angle")
+    check_range(phi, "phi_deg", None, None, "deg")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Geometry
+# --------------------------------------------------------------------------------------------------------------
+def zenith_angle_deg(d2d_m, h_bs_m, h_ut_m):
+    """Zenith angle of the UT seen from the BS antenna, degrees: ``90 + atan2(hBS - hUT, d2D)``.
+
+    A UT below the antenna gives theta > 90 (TR 38.901 convention). Scalars or arrays (broadcast).
+    """
+    d2 = np.asarray(d2d_m, dtype=float)
+    dh = np.asarray(h_bs_m, dtype=float) - np.asarray(h_ut_m, dtype=float)
+    return scalar_or_array(90.0 + np.degrees(np.arctan2(dh, d2)), d2d_m, h_bs_m, h_ut_m)
+
+
+def bearing_deg(dx_east_m, dy_north_m):
+    """Bearing of the vector (dx east, dy north) in degrees clockwise from north, in [0, 360)."""
+    out = np.degrees(np.arctan2(np.asarray(dx_east_m, dtype=float), np.asarray(dy_north_m, dtype=float))) % 360.0
+    return scalar_or_array(out, dx_east_m, dy_north_m)
+
+
+def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechanical_tilt_deg=0.0):
+    """Convert a direction in the global frame to the antenna's local (theta', phi'), TR 38.901 eq. 7.1-7.
+
+    The antenna frame is rotated by the bearing angle alpha (sector azimuth) and the mechanical down-tilt beta
+    (slant gamma = 0):
+
+    ``theta' = arccos(cos(beta) cos(theta) + sin(beta) cos(phi - alpha) sin(theta))``
+    ``phi'   = arg(cos(beta) sin(theta) cos(phi - alpha) - sin(beta) cos(theta) + j sin(phi - alpha) sin(theta))``
+
+    Parameters
+    ----------
+    bearing_to_ut_deg : float or ndarray
+        Geographic bearing from the site to the UT, degrees clockwise from north (:func:`bearing_deg`).
+    zenith_to_ut_deg : float or ndarray
+        Zenith angle of the UT seen from the antenna, degrees (:func:`zenith_angle_deg`; 90 = horizon).
+    sector_azimuth_deg : float or ndarray
+        Sector boresight bearing, degrees clockwise from north.
+    mechanical_tilt_deg : float or ndarray
+        Mechanical down-tilt in degrees (positive = down).
+
+    Returns
+    -------
+    theta_local_deg, phi_local_deg : float or ndarray
+        Zenith angle in [0, 180] and azimuth in [-180, 180) relative to boresight (positive counter-clockwise),
+        degrees. For zero tilt ``theta' = theta`` and ``phi' = -(bearing - azimuth)`` wrapped.
+
+    References
+    ----------
+    3GPP TR 38.901 V17.0.0, clause 7.1.1, eq. 7.1-7 (with gamma = 0).
+    """
+    # TR azimuth is counter-clockwise from x (east): phi = 90 - bearing; alpha = 90 - sector azimuth, so
+    # phi - alpha = sector_azimuth - bearing.
+    dphi = np.radians(np.asarray(sector_azimuth_deg, dtype=float) - np.asarray(bearing_to_ut_deg, dtype=float))
+    th = np.radians(np.asarray(zenith_to_ut_deg, dtype=float))
+    beta = np.radians(np.asarray(mechanical_tilt_deg, dtype=float))
+    cb, sb = np.cos(beta), np.sin(beta)
+    ct, st = np.cos(th), np.sin(th)
+    cdp = np.cos(dphi)
+    theta_l = np.degrees(np.arccos(np.clip(cb * ct + sb * cdp * st, -1.0, 1.0)))  # eq. 7.1-7
+    phi_l = np.degrees(np.arctan2(np.sin(dphi) * st, cb * st * cdp - sb * ct))  # eq. 7.1-7
+    phi_l = _wrap180(phi_l)
+    args = (bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechanical_tilt_deg)
+    return scalar_or_array(theta_l, *args), scalar_or_array(phi_l, *args)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Patterns
+# --------------------------------------------------------------------------------------------------------------
+def element_gain_dbi(
+    theta_deg,
+    phi_deg,
+    *,
+    hpbw_deg: float = 65.0,
+    sla_v_db: float = 30.0,
+    a_max_db: float = 30.0,
+    max_gain_dbi: float = 8.0,
+    validate: bool = True,
+):
+    """TR 38.901 Table 7.3-1 antenna element pattern, in dBi.
+
+    ``A_V = -min(12 ((theta - 90)/65)^2, 30)``, ``A_H = -min(12 (phi/65)^2, 30)``,
+    ``A = -min(-(A_V + A_H), 30)``; gain = ``A + 8 dBi``. Boresight (theta = 90, phi = 0) gives 8 dBi and the
+    half-power points are at +-32.5 deg (5 dBi).
+
+    Parameters
+    ----------
+    theta_deg : float or ndarray
+        Local zenith angle in degrees, [0, 180].
+    phi_deg : float or ndarray
+        Local azimuth in degrees relative to boresight (wrapped to [-180, 180)).
+    hpbw_deg, sla_v_db, a_max_db, max_gain_dbi : float
+        Pattern parameters (defaults: the table's 65 deg, 30 dB, 30 dB, 8 dBi).
+    validate : bool
+        Check the angles (default True).
+
+    Returns
+    -------
+    float or ndarray
+        Gain in dBi, in [8 - 30, 8].
+
+    References
+    ----------
+    3GPP TR 38.901 V17.0.0, clause 7.3, Table 7.3-1.
+    """
+    th = as_float_array(theta_deg, "theta_deg")
+    ph = as_float_array(phi_deg, "phi_deg")
+    if validate:
+        _check_angles(th, ph)
+    ph = _wrap180(ph)
+    a_v = -np.minimum(12.0 * ((th - 90.0) / hpbw_deg) ** 2, sla_v_db)  # Table 7.3-1, vertical cut
+    a_h = -np.minimum(12.0 * (ph / hpbw_deg) ** 2, a_max_db)  # Table 7.3-1, horizontal cut
+    a = -np.minimum(-(a_v + a_h), a_max_db)  # Table 7.3-1, 3D pattern
+    return scalar_or_array(a + max_gain_dbi, theta_deg, phi_deg)
+
+
+def _ula_gain_db(direction_cosine, steer_cosine, n: int, spacing_wl: float):
+    """Power gain (dB) of an n-element uniform linear array with unit-power phase weights steered to
+    ``steer_cosine``, relative to one element: ``|sum_k exp(j 2 pi k d (u - u_s))|^2 / n``; ``10 log10(n)`` at the
+    steering direction. Closed form ``sin^2(n psi/2) / (n sin^2(psi/2))``; floored at -60 dB to avoid -inf at nulls.
+    """
+    if n == 1:
+        return np.zeros(np.broadcast(np.asarray(direction_cosine), np.asarray(steer_cosine)).shape)
+    psi = 2.0 * np.pi * spacing_wl * (np.asarray(direction_cosine) - np.asarray(steer_cosine))
+    den = np.sin(psi / 2.0)
+    num = np.sin(n * psi / 2.0)
+    small = np.abs(den) < 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(small, float(n), num * num / (n * np.where(small, 1.0, den * den)))
+    return 10.0 * np.log10(np.maximum(g, 1e-6))
+
+
+def vertical_array_gain_db(theta_deg, n_elements: int, tilt_deg=0.0, spacing_wavelengths: float = 0.5):
+    """Array factor of a uniform vertical array steered to the electrical down-tilt, in dB (add to the element).
+
+    Elements on the z axis with spacing ``d`` (wavelengths); weights ``w_k = exp(-j 2 pi k d cos(theta_tilt)) /
+    sqrt(N)`` with ``theta_tilt = 90 + tilt_deg``. The power gain toward ``theta`` is
+    ``|sum_k exp(j 2 pi k d (cos theta - cos theta_tilt))|^2 / N``: ``10 log10(N)`` dB at the steering direction
+    (10 dB for the 10 x 1 calibration array), side lobes and nulls elsewhere (floored at -60 dB).
+
+    Parameters
+    ----------
+    theta_deg : float or ndarray
+        Local zenith angle in degrees.
+    n_elements : int
+        Number of vertical elements N >= 1.
+    tilt_deg : float or ndarray
+        Electrical down-tilt in degrees (12 deg in the TR 38.901 calibration).
+    spacing_wavelengths : float
+        Element spacing in wavelengths (default 0.5).
+
+    Returns
+    -------
+    float or ndarray
+        Array gain in dB relative to one element.
+
+    References
+    ----------
+    3GPP TR 38.901 V17.0.0, clause 7.3 and Table 7.8-1 (10 x 1 array, 0.5 lambda, 102 deg steering);
+    3GPP TR 36.897 V13.0.0, clause 5.2 (array factor with down-tilt weights).
+    """
+    if int(n_elements) != n_elements or n_elements < 1:
+        raise InvalidInputError(f"n_elements = {n_elements!r} must be an integer >= 1")
+    th = np.radians(np.asarray(theta_deg, dtype=float))
+    th_s = np.radians(90.0 + np.asarray(tilt_deg, dtype=float))
+    out = _ula_gain_db(np.cos(th), np.cos(th_s), int(n_elements), spacing_wavelengths)
+    return scalar_or_array(out, theta_deg, tilt_deg)
+
+
+def sector_36814_gain_dbi(
+    theta_deg,
+    phi_deg,
+    tilt_deg=0.0,
+    *,
+    max_gain_dbi: float = 17.0,
+    hpbw_h_deg: float = 70.0,
+    front_to_back_db: float = 25.0,
+    hpbw_v_deg: float = 10.0,
+    sla_v_db: float = 20.0,
+    validate: bool = True,
+):
+    """TR 36.814 3-sector 3D antenna pattern, in dBi.
+
+    ``A_H = -min(12 (phi/70)^2, 25)``, ``A_V = -min(12 ((theta - theta_tilt)/10)^2, 20)`` with
+    ``theta_tilt = 90 + tilt``, ``A = -min(-(A_H + A_V), 25)``; gain = ``A + max_gain_dbi``.
+
+    Parameters
+    ----------
+    theta_deg, phi_deg : float or ndarray
+        Local zenith angle and azimuth in degrees.
+    tilt_deg : float or ndarray
+        Electrical down-tilt in degrees.
+    max_gain_dbi : float
+        Boresight gain. Default 17 dBi, the macro BS antenna gain of ITU-R M.2135-1 Table 8-5 used with this
+        pattern; the 36.814 table itself leaves the gain to the deployment case.
+    hpbw_h_deg, front_to_back_db, hpbw_v_deg, sla_v_db : float
+        Pattern parameters (defaults: Table A.2.1.1-2, 70 deg, 25 dB, 10 deg, 20 dB).
+    validate : bool
+        Check the angles (default True).
+
+    Returns
+    -------
+    float or ndarray
+        Gain in dBi.
+
+    References
+    ----------
+    3GPP TR 36.814 V9.2.0, Annex A.2.1.1, Table A.2.1.1-2; ITU-R M.2135-1 (12/2009), Table 8-5.
+    """
+    th = as_float_array(theta_deg, "theta_deg")
+    ph = as_float_array(phi_deg, "phi_deg")
+    tilt = as_float_array(tilt_deg, "tilt_deg")
+    if validate:
+        _check_angles(th, ph)
+        check_range(tilt, "tilt_deg", -90.0, 90.0, "deg")
+    ph = _wrap180(ph)
+    a_h = -np.minimum(12.0 * (ph / hpbw_h_deg) ** 2, front_to_back_db)  # Table A.2.1.1-2, horizontal
+    a_v = -np.minimum(12.0 * ((th - (90.0 + tilt)) / hpbw_v_deg) ** 2, sla_v_db)  # vertical
+    a = -np.minimum(-(a_h + a_v), front_to_back_db)  # combining method
+    return scalar_or_array(a + max_gain_dbi, theta_deg, phi_deg, tilt_deg)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Antenna models (what the engine asks for)
+# --------------------------------------------------------------------------------------------------------------
+class AntennaModel:
+    """Interface every antenna model offers to the engine (all angles local, degrees, vectorised).
+
+    * ``ssb_gain_dbi(theta, phi)``: gain of the broadcast (SSB) beam; sets SS-RSRP and best-server selection.
+    * ``traffic_gain_dbi(theta, phi)``: gain of a UE-specific data beam pointed at the UE; sets the serving
+      signal in SINR.
+    * ``interference_gain_dbi(theta, phi)``: mean gain that the sector's data beams, pointed at its own users,
+      put toward the location; the engine uses it for *interferers* (times their load).
+    * ``max_gain_dbi``: the largest gain of any of the three (for link-budget cut-offs).
+
+    For a passive antenna the three are the same pattern (``gain_dbi``).
+    """
+
+    name: str = ""
+    max_gain_dbi: float = 0.0
+
+    def gain_dbi(self, theta_deg, phi_deg):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def ssb_gain_dbi(self, theta_deg, phi_deg):
+        return self.gain_dbi(theta_deg, phi_deg)
+
+    def traffic_gain_dbi(self, theta_deg, phi_deg):
+        return self.gain_dbi(theta_deg, phi_deg)
+
+    def interference_gain_dbi(self, theta_deg, phi_deg):
+        return self.gain_dbi(theta_deg, phi_deg)
+
+
+@dataclass(frozen=True)
+class ElementAntenna(AntennaModel):
+    """A single TR 38.901 Table 7.3-1 element (8 dBi, 65 deg), no electrical tilt."""
+
+    name: str = "tr38901-element"
+
+    @property
+    def max_gain_dbi(self) -> float:  # type: ignore[override]
+        return 8.0
+
+    def gain_dbi(self, theta_deg, phi_deg):
+        return element_gain_dbi(theta_deg, phi_deg)
+
+
+@dataclass(frozen=True)
+class Sector36814Antenna(AntennaModel):
+    """TR 36.814 3-sector pattern with electrical down-tilt ``tilt_deg`` (default 6 deg)."""
+
+    tilt_deg: float = 6.0
+    peak_gain_dbi: float = 17.0
+    name: str = "tr36814-sector"
+
+    @property
+    def max_gain_dbi(self) -> float:  # type: ignore[override]
+        return self.peak_gain_dbi
+
+    def gain_dbi(self, theta_deg, phi_deg):
+        return sector_36814_gain_dbi(theta_deg, phi_deg, self.tilt_deg, max_gain_dbi=self.peak_gain_dbi)
+
+
+@dataclass(frozen=True)
+class VerticalArrayAntenna(AntennaModel):
+    """N x 1 vertical array of TR 38.901 elements (0.5 lambda) steered to ``tilt_deg``.
+
+    The TR 38.901 Table 7.8-1 calibration antenna is ``VerticalArrayAntenna(10, 12.0)``: 8 + 10 = 18 dBi at
+    theta = 102 deg.
+    """
+
+    n_elements: int = 10
+    tilt_deg: float = 12.0
+    spacing_wavelengths: float = 0.5
+    name: str = "tr38901-10x1"
+
+    @property
+    def max_gain_dbi(self) -> float:  # type: ignore[override]
+        return 8.0 + 10.0 * np.log10(self.n_elements)
+
+    def gain_dbi(self, theta_deg, phi_deg):
+        e = np.asarray(element_gain_dbi(theta_deg, phi_deg))
+        af = vertical_array_gain_db(theta_deg, self.n_elements, self.tilt_deg, self.spacing_wavelengths)
+        return scalar_or_array(e + af, theta_deg, phi_deg)
+
+
+@dataclass(frozen=True)
+class MassiveMimoPanel(AntennaModel):
+    """n78 64T64R massive-MIMO panel: 12 x 8 dual-polarised elements driven by 64 transceivers.
+
+    Geometry: ``n_rows`` x ``n_cols`` cross-polarised TR 38.901 elements (8 dBi, 65 deg), spacing 0.5 lambda.
+    Each transceiver (TRX) feeds a fixed vertical sub-array of ``n_rows * n_cols * 2 / n_trx`` elements per
+    polarisation (3 for 12 x 8 x 2 / 64) with a fixed electrical down-tilt ``tilt_deg``; the 4 x 8 TRX grid per
+    polarisation is digitally beamformed. All gains are relative to the total conducted power and include
+    ``loss_db`` (element efficiency, feed network, radome).
+
+    Beams
+    -----
+    * **Traffic** (``traffic_gain_dbi``): the UE-specific beam steered at the UE, horizontally within
+      +-``h_scan_deg`` and vertically within +-``v_scan_deg`` around the tilt. At the UE it gets the full digital
+      array gain: element + sub-array factor + ``10 log10(n_trx_cols * n_trx_rows)`` - loss; 24.8 dBi at
+      boresight with the defaults. Off boresight it falls with the element pattern (scan loss) and, beyond the
+      scan limits, with the array factor of the beam pointed at the limit.
+    * **SSB** (``ssb_gain_dbi``): the broadcast beam sweep, ``n_ssb_beams`` (8) beams evenly covering
+      +-``ssb_span_deg`` (60) deg in azimuth at the tilt (centres evenly spaced in sin(phi)), each using the full horizontal aperture; vertically the
+      SSB keeps the sub-array's wide beam (``ssb_vertical_rows = 1`` TRX rows combined) so that it also reaches
+      high floors. The gain toward a point is the best beam of the sweep (the UE reports the strongest SSB):
+      18.8 dBi at boresight with the defaults, 6 dB below the traffic beam.
+    * **Interference** (``interference_gain_dbi``): the mean, in linear units, of the traffic-beam gain toward the
+      point over the sector's users, modelled as beams steered uniformly over +-``h_scan_deg`` in azimuth and
+      +-``v_scan_deg`` in zenith around the tilt (the horizontal and vertical factors averaged separately). The engine should use this for interfering sectors (scaled by their load): a neighbour's beams point
+      at its own users, so a location sees its envelope only rarely and its main lobe on average.
+
+    The horizontal (vertical) factors depend only on the direction cosine ``u = sin(theta) sin(phi)``
+    (``cos(theta)``), so the interference averages are precomputed on a grid and interpolated: every method costs a few array operations per point.
+
+    References
+    ----------
+    3GPP TR 38.901 V17.0.0, clause 7.3 (element pattern, panel array model); 3GPP TR 36.897 V13.0.0 clause 5.2
+    (sub-array with fixed tilt weights, TXRU virtualisation). The 24-25 dBi traffic-beam gain of commercial
+    64T64R n78 panels is a vendor figure (secondary sources); ``loss_db`` sets it.
+    """
+
+    n_rows: int = 12
+    n_cols: int = 8
+    n_trx: int = 64
+    tilt_deg: float = 6.0
+    spacing_wavelengths: float = 0.5
+    loss_db: float = 3.0
+    h_scan_deg: float = 60.0
+    v_scan_deg: float = 15.0
+    n_ssb_beams: int = 8
+    ssb_span_deg: float = 60.0
+    ssb_vertical_rows: int = 1
+    name: str = "nr-64t64r"
+    _interference_table: tuple = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self):
+        per_pol = self.n_trx // 2
+        if self.n_trx % 2 or per_pol % self.n_cols or self.n_rows % (per_pol // self.n_cols):
+            raise InvalidInputError(
+                f"MassiveMimoPanel: n_trx = {self.n_trx} cannot drive {self.n_rows} x {self.n_cols} dual-polarised "
+                "elements with equal vertical sub-arrays (need n_trx/2 divisible by n_cols and n_rows divisible "
+                "by the TRX rows)"
+            )
+        if not 1 <= self.ssb_vertical_rows <= self.n_trx_rows:
+            raise InvalidInputError(
+                f"ssb_vertical_rows = {self.ssb_vertical_rows} must be in [1, {self.n_trx_rows}]"
+            )
+        # Mean traffic-beam gains (linear) of the horizontal and vertical digital factors versus the direction
+        # cosines u = sin(theta) sin(phi) and w = cos(theta), over beams steered uniformly in angle.
+        u = np.linspace(-1.0, 1.0, 2001)
+        steer_h = np.sin(np.radians(np.linspace(-self.h_scan_deg, self.h_scan_deg, 241)))
+        g_h = np.power(10.0, _ula_gain_db(u[:, None], steer_h[None, :], self.n_cols, self.spacing_wavelengths) / 10)
+        t0 = 90.0 + self.tilt_deg
+        steer_v = np.cos(np.radians(np.linspace(t0 - self.v_scan_deg, t0 + self.v_scan_deg, 121)))
+        d_rows = self.spacing_wavelengths * self.subarray_size
+        g_v = np.power(10.0, _ula_gain_db(u[:, None], steer_v[None, :], self.n_trx_rows, d_rows) / 10.0)
+        table = (u, 10.0 * np.log10(g_h.mean(axis=1)), 10.0 * np.log10(g_v.mean(axis=1)))
+        object.__setattr__(self, "_interference_table", table)
+
+    # --- derived geometry ---
+    @property
+    def n_trx_rows(self) -> int:
+        return self.n_trx // 2 // self.n_cols
+
+    @property
+    def subarray_size(self) -> int:
+        return self.n_rows // self.n_trx_rows
+
+    @property
+    def max_gain_dbi(self) -> float:  # type: ignore[override]
+        return float(self.traffic_gain_dbi(90.0 + self.tilt_deg, 0.0))
+
+    @property
+    def ssb_beam_directions_u(self) -> np.ndarray:
+        """Direction cosines ``sin(phi)`` of the SSB beam centres: evenly spaced in u over +-ssb_span_deg."""
+        u_max = np.sin(np.radians(self.ssb_span_deg))
+        edges = np.linspace(-u_max, u_max, self.n_ssb_beams + 1)
+        return 0.5 * (edges[:-1] + edges[1:])
+
+    # --- building blocks ---
+    def _element_and_subarray(self, theta, phi):
+        e = np.asarray(element_gain_dbi(theta, phi, validate=False))
+        sub = vertical_array_gain_db(theta, self.subarray_size, self.tilt_deg, self.spacing_wavelengths)
+        return e + np.asarray(sub) - self.loss_db
+
+    def _prepare(self, theta_deg, phi_deg):
+        th = as_float_array(theta_deg, "theta_deg")
+        ph = as_float_array(phi_deg, "phi_deg")
+        _check_angles(th, ph)
+        return th, _wrap180(ph)
+
+    def _vertical_digital_db(self, theta, steer_theta, n_rows):
+        d_rows = self.spacing_wavelengths * self.subarray_size
+        return _ula_gain_db(np.cos(np.radians(theta)), np.cos(np.radians(steer_theta)), n_rows, d_rows)
+
+    # --- the three beams ---
+    def traffic_gain_dbi(self, theta_deg, phi_deg):
+        """Gain of the UE-specific beam steered at the UE, dBi (see the class docstring)."""
+        th, ph = self._prepare(theta_deg, phi_deg)
+        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
+        steer_phi = np.clip(ph, -self.h_scan_deg, self.h_scan_deg)
+        u_s = np.sin(np.radians(th)) * np.sin(np.radians(steer_phi))
+        h = _ula_gain_db(u, u_s, self.n_cols, self.spacing_wavelengths)
+        t0 = 90.0 + self.tilt_deg
+        steer_th = np.clip(th, t0 - self.v_scan_deg, t0 + self.v_scan_deg)
+        v = self._vertical_digital_db(th, steer_th, self.n_trx_rows)
+        out = self._element_and_subarray(th, ph) + h + v
+        return scalar_or_array(out, theta_deg, phi_deg)
+
+    def ssb_gain_dbi(self, theta_deg, phi_deg):
+        """Gain of the best SSB beam of the sweep toward the point, dBi (see the class docstring)."""
+        th, ph = self._prepare(theta_deg, phi_deg)
+        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
+        best = None
+        for c in self.ssb_beam_directions_u:  # n_ssb_beams (8) vectorised passes
+            g = _ula_gain_db(u, c, self.n_cols, self.spacing_wavelengths)
+            best = g if best is None else np.maximum(best, g)
+        v = self._vertical_digital_db(th, 90.0 + self.tilt_deg, self.ssb_vertical_rows)
+        out = self._element_and_subarray(th, ph) + best + v
+        return scalar_or_array(out, theta_deg, phi_deg)
+
+    def interference_gain_dbi(self, theta_deg, phi_deg):
+        """Mean traffic-beam gain toward the point over the sector's users, dBi (see the class docstring)."""
+        th, ph = self._prepare(theta_deg, phi_deg)
+        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
+        table_u, table_h_db, table_v_db = self._interference_table
+        h = np.interp(u, table_u, table_h_db)
+        v = np.interp(np.cos(np.radians(th)), table_u, table_v_db)
+        out = self._element_and_subarray(th, ph) + h + v
+        return scalar_or_array(out, theta_deg, phi_deg)
+
+
+#: Antenna models by name; :func:`get_antenna` builds them.
+ANTENNA_MODELS = {
+    "nr-64t64r": MassiveMimoPanel,
+    "tr38901-element": ElementAntenna,
+    "tr36814-sector": Sector36814Antenna,
+    "tr38901-10x1": VerticalArrayAntenna,
+}
+
+
+def get_antenna(name: str = "nr-64t64r", **params) -> AntennaModel:
+    """Return an antenna model by name.
+
+    Parameters
+    ----------
+    name : {"nr-64t64r", "tr38901-element", "tr36814-sector", "tr38901-10x1"}
+        ``nr-64t64r`` (default): :class:`MassiveMimoPanel`; ``tr38901-element``: one Table 7.3-1 element;
+        ``tr36814-sector``: :class:`Sector36814Antenna`; ``tr38901-10x1``: the TR 38.901 Table 7.8-1 calibration
+        antenna (10 x 1 vertical array, 0.5 lambda, 12 deg electrical down-tilt).
+    **params
+        Overrides of the model's fields, e.g. ``tilt_deg=8``.
+
+    Returns
+    -------
+    AntennaModel
+    """
+    key = str(name).lower()
+    if key not in ANTENNA_MODELS:
+        raise InvalidInputError(f"antenna {name!r} is not one of {', '.join(repr(k) for k in ANTENNA_MODELS)}")
+    try:
+        return ANTENNA_MODELS[key](**params)
+    except TypeError as exc:
+        raise InvalidInputError(f"antenna {name!r}: {exc}") from None
