@@ -1,0 +1,400 @@
+"""Candidate sites for the planner: a user's list, a generated lattice, and the sites already on air.
+
+A candidate table is a site table (one row per sector, the canonical columns of :mod:`qamtu.geo.sites`) with
+four planning columns on every sector row:
+
+``cost``
+    Build cost of the whole site (the same on every sector row of a site; any currency, >= 0).
+``decision``
+    ``""`` (the optimiser decides), ``"lock"`` (must be built) or ``"exclude"`` (never built).
+``origin``
+    ``"user"`` (from a candidate file), ``"lattice"`` (generated) or ``"existing"`` (on air: cost 0, always in).
+``site_id``
+    Unique over the whole table; a site is the set of its sector rows and is chosen as a whole.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qamtu.errors import DataFileError, InvalidInputError, where
+
+__all__ = [
+    "DECISIONS",
+    "SECTOR_COLUMNS",
+    "read_candidates",
+    "prepare_candidates",
+    "lattice_candidates",
+    "existing_sites",
+    "combine_candidates",
+    "site_table",
+]
+
+#: Allowed values of the ``decision`` column.
+DECISIONS = ("", "lock", "exclude")
+
+#: Required sector columns of a site table (see qamtu.geo.sites).
+SECTOR_COLUMNS = (
+    "site_id",
+    "lat",
+    "lon",
+    "height_m",
+    "azimuth_deg",
+    "mechanical_tilt_deg",
+    "electrical_tilt_deg",
+    "tx_power_dbm",
+)
+
+#: Defaults of a generated lattice site, used where :mod:`qamtu.geo.layout` does not provide its own.
+LATTICE_DEFAULTS: dict[str, Any] = {
+    "height_m": 30.0,
+    "azimuths_deg": (30.0, 150.0, 270.0),
+    "mechanical_tilt_deg": 0.0,
+    "electrical_tilt_deg": 6.0,
+    "tx_power_dbm": 53.0,
+}
+
+
+def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    p = Path(path)
+    if not p.exists():
+        raise DataFileError(f"{p}: candidate file not found")
+    if p.is_dir():
+        raise DataFileError(f"{p}: is a folder, expected a CSV or GeoJSON file")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".geojson", ".json"):
+            import geopandas as gpd
+
+            gdf = gpd.read_file(p)
+            df = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
+            if ("lat" not in df.columns or "lon" not in df.columns) and "geometry" in gdf:
+                if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+                    gdf = gdf.to_crs("EPSG:4326")
+                df["lon"] = gdf.geometry.x.to_numpy()
+                df["lat"] = gdf.geometry.y.to_numpy()
+        else:
+            df = pd.read_csv(p, dtype={"site_id": str, "decision": str}, keep_default_na=True)
+    except (InvalidInputError, DataFileError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a file problem for the user
+        raise DataFileError(f"{p}: cannot read candidate file ({type(exc).__name__}: {exc})") from exc
+    if df.empty:
+        raise DataFileError(f"{p}: candidate file has no rows")
+    return df.reset_index(drop=True)
+
+
+def read_candidates(path: str | os.PathLike[str], origin: str = "user") -> pd.DataFrame:
+    """Read a candidate file (CSV or GeoJSON of points), one row per sector, with a ``cost`` per site.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV with the site-table columns (``site_id, lat, lon, height_m, azimuth_deg, mechanical_tilt_deg,
+        electrical_tilt_deg, tx_power_dbm``, optional ``antenna, operator, status``) plus ``cost`` and an optional
+        ``decision`` (``lock``/``exclude``/empty); or GeoJSON points with the same properties (``lat``/``lon``
+        taken from the geometry when absent).
+    origin : str
+        Value of the ``origin`` column (``"user"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The candidate table (see the module docstring), rows in file order.
+
+    Raises
+    ------
+    DataFileError
+        Missing or unreadable file.
+    InvalidInputError
+        A missing column or a bad value; the message names file, 1-based data row and field.
+    """
+    df = _read_table(path)
+    return prepare_candidates(df, source=str(path), origin=origin, require_cost=True)
+
+
+def prepare_candidates(
+    df: pd.DataFrame,
+    source: str = "candidates",
+    origin: str = "user",
+    require_cost: bool = True,
+    default_cost: float | None = None,
+) -> pd.DataFrame:
+    """Validate a candidate table and fill the planning columns (see :func:`read_candidates`)."""
+    df = df.copy().reset_index(drop=True)
+    missing = [c for c in SECTOR_COLUMNS if c not in df.columns]
+    if missing:
+        raise InvalidInputError(f"{source}: missing column(s) {missing}; a candidate table needs {list(SECTOR_COLUMNS)}")
+    df["site_id"] = df["site_id"].astype(object)
+    for i, v in enumerate(df["site_id"]):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
+            raise InvalidInputError(f"{where(source, i + 1, 'site_id')}: is empty; every sector row needs a site id")
+    df["site_id"] = df["site_id"].map(lambda v: str(v).strip())
+    _validate_sector_columns(df, source)
+    # cost: a number >= 0 on at least one row of each site, equal on every row that gives it
+    if "cost" not in df.columns:
+        if require_cost and default_cost is None:
+            raise InvalidInputError(f"{source}: missing column 'cost' (build cost per site, a number >= 0)")
+        df["cost"] = default_cost
+    cost = pd.to_numeric(df["cost"], errors="coerce")
+    for i, (raw, v) in enumerate(zip(df["cost"], cost)):
+        blank = raw is None or (isinstance(raw, float) and math.isnan(raw)) or str(raw).strip() == ""
+        if not blank and (not np.isfinite(v) or v < 0):
+            raise InvalidInputError(f"{where(source, i + 1, 'cost')}: is {raw!r}; allowed: a number >= 0")
+    df["cost"] = cost
+    decision = df["decision"] if "decision" in df.columns else pd.Series([""] * len(df))
+    norm = []
+    for i, v in enumerate(decision):
+        s = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip().lower()
+        if s not in DECISIONS:
+            raise InvalidInputError(f"{where(source, i + 1, 'decision')}: is {v!r}; allowed: 'lock', 'exclude' or empty")
+        norm.append(s)
+    df["decision"] = norm
+    for sid, rows in df.groupby("site_id", sort=False).groups.items():
+        rows = list(rows)
+        costs = df.loc[rows, "cost"].dropna().unique()
+        if len(costs) == 0:
+            if default_cost is None:
+                raise InvalidInputError(f"{where(source, rows[0] + 1, 'cost')}: site {sid!r} has no cost on any row")
+            df.loc[rows, "cost"] = default_cost
+        elif len(costs) > 1:
+            bad = next(r for r in rows if df.at[r, "cost"] != costs[0] and not pd.isna(df.at[r, "cost"]))
+            raise InvalidInputError(
+                f"{where(source, bad + 1, 'cost')}: site {sid!r} has different costs on its sector rows "
+                f"({', '.join(f'{c:g}' for c in costs)}); the cost is per site"
+            )
+        else:
+            df.loc[rows, "cost"] = costs[0]
+        decs = {d for d in df.loc[rows, "decision"] if d}
+        if len(decs) > 1:
+            raise InvalidInputError(f"{where(source, rows[0] + 1, 'decision')}: site {sid!r} is both locked and excluded")
+        df.loc[rows, "decision"] = decs.pop() if decs else ""
+    df["cost"] = df["cost"].astype(float)
+    df["origin"] = origin
+    if "status" not in df.columns:
+        df["status"] = "existing" if origin == "existing" else "candidate"
+    return df
+
+
+def _validate_sector_columns(df: pd.DataFrame, source: str) -> None:
+    """Check the radio columns, through qamtu.geo.sites when it is available (its errors name file/row/field)."""
+    try:
+        from qamtu.geo.sites import validate_sites
+    except ImportError:
+        validate_sites = None
+    if validate_sites is not None:
+        validate_sites(df, source)
+        return
+    ranges = {
+        "lat": (-90.0, 90.0),
+        "lon": (-180.0, 180.0),
+        "height_m": (1.0, 300.0),
+        "azimuth_deg": (0.0, 360.0),
+        "mechanical_tilt_deg": (-90.0, 90.0),
+        "electrical_tilt_deg": (-90.0, 90.0),
+        "tx_power_dbm": (0.0, 80.0),
+    }
+    for col, (lo, hi) in ranges.items():
+        vals = pd.to_numeric(df[col], errors="coerce")
+        for i, (raw, v) in enumerate(zip(df[col], vals)):
+            if not np.isfinite(v) or not lo <= v <= hi:
+                raise InvalidInputError(f"{where(source, i + 1, col)}: is {raw!r}; allowed: a number in [{lo:g}, {hi:g}]")
+        df[col] = vals.astype(float)
+
+
+def lattice_candidates(
+    area: Any,
+    spacing_m: float,
+    cost: float = 1.0,
+    *,
+    prefix: str = "L",
+    margin_m: float | None = None,
+    **sector: Any,
+) -> pd.DataFrame:
+    """Generated candidates on a hexagonal lattice over the study area, 3 sectors per site.
+
+    Parameters
+    ----------
+    area : qamtu.geo.StudyArea
+        Uses ``boundary``, ``crs`` (m), ``centre_xy`` and ``to_lonlat``.
+    spacing_m : float
+        Distance between neighbouring lattice points, m, in [50, 20000].
+    cost : float
+        Cost of each generated site (>= 0). Default 1: the plan's cost is then its number of new sites.
+    prefix : str
+        Site ids are ``f"{prefix}{k:05d}"`` in lattice order (north to south, west to east).
+    margin_m : float, optional
+        Candidates are kept within this distance outside the boundary (default ``spacing_m / 2``), so the edge
+        of the city can be served from just outside.
+    **sector
+        Overrides of :data:`LATTICE_DEFAULTS` (``height_m``, ``azimuths_deg``, ``mechanical_tilt_deg``,
+        ``electrical_tilt_deg``, ``tx_power_dbm``, ``antenna``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Candidate table (``origin="lattice"``), one row per sector, with ``x_m``, ``y_m`` in ``area.crs``.
+    """
+    import shapely
+
+    spacing_m = float(spacing_m)
+    if not np.isfinite(spacing_m) or not 50.0 <= spacing_m <= 20_000.0:
+        raise InvalidInputError(f"lattice spacing_m = {spacing_m!r}; allowed: 50 to 20000 m")
+    if not np.isfinite(cost) or cost < 0:
+        raise InvalidInputError(f"lattice cost = {cost!r}; allowed: a number >= 0")
+    params = dict(LATTICE_DEFAULTS)
+    unknown = set(sector) - set(params) - {"antenna"}
+    if unknown:
+        raise InvalidInputError(f"lattice_candidates: unknown sector parameter(s) {sorted(unknown)}")
+    params.update(sector)
+    margin = spacing_m / 2 if margin_m is None else float(margin_m)
+    region = area.boundary.buffer(margin) if margin > 0 else area.boundary
+    minx, miny, maxx, maxy = region.bounds
+    cx, cy = area.centre_xy
+    dy = spacing_m * math.sqrt(3) / 2
+    j0, j1 = math.floor((miny - cy) / dy) - 1, math.ceil((maxy - cy) / dy) + 1
+    xs, ys = [], []
+    for j in range(j1, j0 - 1, -1):  # north to south
+        y = cy + j * dy
+        off = (spacing_m / 2) if j % 2 else 0.0
+        i0 = math.floor((minx - cx - off) / spacing_m) - 1
+        i1 = math.ceil((maxx - cx - off) / spacing_m) + 1
+        row = cx + off + spacing_m * np.arange(i0, i1 + 1)
+        xs.append(row)
+        ys.append(np.full(row.shape, y))
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    inside = shapely.contains_xy(region, x, y)
+    x, y = x[inside], y[inside]
+    if x.size == 0:
+        raise InvalidInputError(f"no lattice point at {spacing_m:g} m spacing falls in the study area; use a smaller spacing")
+    lon, lat = area.to_lonlat(x, y)
+    az = tuple(float(a) for a in params["azimuths_deg"])
+    n_sec = len(az)
+    ids = np.array([f"{prefix}{k:05d}" for k in range(x.size)], dtype=object)
+    df = pd.DataFrame(
+        {
+            "site_id": np.repeat(ids, n_sec),
+            "lat": np.repeat(np.asarray(lat, float), n_sec),
+            "lon": np.repeat(np.asarray(lon, float), n_sec),
+            "height_m": float(params["height_m"]),
+            "azimuth_deg": np.tile(np.asarray(az), x.size),
+            "mechanical_tilt_deg": float(params["mechanical_tilt_deg"]),
+            "electrical_tilt_deg": float(params["electrical_tilt_deg"]),
+            "tx_power_dbm": float(params["tx_power_dbm"]),
+            "status": "candidate",
+            "cost": float(cost),
+            "decision": "",
+            "origin": "lattice",
+            "x_m": np.repeat(x, n_sec),
+            "y_m": np.repeat(y, n_sec),
+        }
+    )
+    if "antenna" in params:
+        df["antenna"] = params["antenna"]
+    return df
+
+
+def existing_sites(df: pd.DataFrame, source: str = "existing") -> pd.DataFrame:
+    """Mark a site table as on-air sites: cost 0, always in (``decision="lock"``), ``origin="existing"``."""
+    out = prepare_candidates(df, source=source, origin="existing", require_cost=False, default_cost=0.0)
+    out["cost"] = 0.0
+    out["decision"] = "lock"
+    out["status"] = "existing"
+    return out
+
+
+def combine_candidates(
+    *frames: pd.DataFrame,
+    lock: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Concatenate candidate tables and apply locks and exclusions by site id.
+
+    Parameters
+    ----------
+    *frames : DataFrame
+        Candidate tables (from :func:`read_candidates`, :func:`lattice_candidates`, :func:`existing_sites`).
+    lock, exclude : iterable of str
+        Site ids to lock in / rule out; they override the ``decision`` column.
+
+    Raises
+    ------
+    InvalidInputError
+        A site id in two tables, an unknown id in ``lock``/``exclude``, an id in both, or an existing on-air site
+        ruled out.
+    """
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        raise InvalidInputError("no candidates: give a candidate file, a lattice spacing or existing sites")
+    seen: dict[str, str] = {}
+    for f in frames:
+        origin = str(f["origin"].iloc[0]) if "origin" in f.columns else "?"
+        for sid in pd.unique(f["site_id"]):
+            if sid in seen:
+                raise InvalidInputError(f"site id {sid!r} appears in two candidate tables ({seen[sid]} and {origin})")
+            seen[sid] = origin
+    df = pd.concat(frames, ignore_index=True, sort=False)
+    lock, exclude = [str(s) for s in lock], [str(s) for s in exclude]
+    both = sorted(set(lock) & set(exclude))
+    if both:
+        raise InvalidInputError(f"site(s) {both} are both locked in and ruled out; choose one")
+    for name, ids in (("--lock", lock), ("--exclude", exclude)):
+        unknown = sorted(set(ids) - set(seen))
+        if unknown:
+            raise InvalidInputError(f"{name}: unknown site id(s) {unknown[:10]}; they are not among the candidates")
+    if exclude:
+        gone = df["site_id"].isin(exclude)
+        existing = sorted(set(df.loc[gone & (df["origin"] == "existing"), "site_id"]))
+        if existing:
+            raise InvalidInputError(f"--exclude: {existing} are existing on-air sites; they are always in")
+        df.loc[gone, "decision"] = "exclude"
+    if lock:
+        df.loc[df["site_id"].isin(lock), "decision"] = "lock"
+    return df.reset_index(drop=True)
+
+
+def site_table(candidates: pd.DataFrame, area: Any | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per site of a candidate table, and the site index of every sector row.
+
+    Returns
+    -------
+    sites : DataFrame
+        ``site_id, cost, decision, origin, lat, lon, n_sectors`` (and ``x_m, y_m`` when ``area`` is given), in
+        order of first appearance.
+    sector_site : ndarray of int64, shape (n_sector_rows,)
+        Index into ``sites`` of each sector row.
+    """
+    codes, uniques = pd.factorize(candidates["site_id"], sort=False)
+    g = candidates.groupby(codes, sort=True)
+    sites = pd.DataFrame(
+        {
+            "site_id": np.asarray(uniques, dtype=object),
+            "cost": g["cost"].first().to_numpy(float),
+            "decision": g["decision"].first().to_numpy(object),
+            "origin": g["origin"].first().to_numpy(object),
+            "lat": g["lat"].mean().to_numpy(float),
+            "lon": g["lon"].mean().to_numpy(float),
+            "n_sectors": g.size().to_numpy(np.int64),
+        }
+    )
+    if area is not None:
+        x, y = area.from_lonlat(sites["lon"].to_numpy(), sites["lat"].to_numpy())
+        sites["x_m"] = np.asarray(x, float)
+        sites["y_m"] = np.asarray(y, float)
+    return sites, codes.astype(np.int64)
+
+
+def _as_sequence(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
