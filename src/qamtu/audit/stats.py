@@ -1,0 +1,307 @@
+"""Statistics for the audit: Wilson intervals, seeded bootstrap percentiles, verdicts, tests between periods.
+
+Everything here is a pure function of arrays; nothing reads files.
+
+References
+----------
+E. B. Wilson, "Probable inference, the law of succession, and statistical inference", J. Am. Stat. Assoc. 22
+(158), 209-212, 1927 (the score interval).
+A. Agresti and B. A. Coull, "Approximate is better than 'exact' for interval estimation of binomial
+proportions", The American Statistician 52 (2), 119-126, 1998 (why Wilson rather than Wald).
+B. Efron and R. J. Tibshirani, "An Introduction to the Bootstrap", Chapman & Hall, 1993, ch. 13 (percentile
+interval).
+L. Kish, "Survey Sampling", Wiley, 1965, sec. 11.7 (effective sample size of a weighted mean).
+H. B. Mann and D. R. Whitney, Ann. Math. Statist. 18 (1), 50-60, 1947; N. Cliff, Psychological Bulletin 114 (3),
+494-509, 1993 (Cliff's delta); J. Cohen, "Statistical Power Analysis for the Behavioral Sciences", 2nd ed., 1988,
+ch. 6 (Cohen's h); S. Holm, Scand. J. Statist. 6 (2), 65-70, 1979 (step-down correction).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from qamtu.errors import InvalidInputError
+
+#: Verdict labels, in the order a reader expects them.
+MEETS = "meets"
+FAILS = "fails"
+NOT_ENOUGH_DATA = "not enough data"
+
+
+def _z(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise InvalidInputError(f"confidence {confidence!r} must lie strictly between 0 and 1 (e.g. 0.95)")
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2.0))
+
+
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    ``centre = (p + z^2 / (2 n)) / (1 + z^2 / n)``, ``half = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / (4 n^2))``
+    with ``p = successes / n`` and ``z`` the two-sided normal quantile for ``confidence``.
+
+    Parameters
+    ----------
+    successes : float
+        Number of samples at or above the norm, 0 <= successes <= n. May be a weighted (non-integer) count.
+    n : float
+        Number of samples (or an effective sample size), n >= 0. With ``n == 0`` the interval is (0, 1).
+    confidence : float
+        Two-sided confidence level in (0, 1), default 0.95.
+
+    Returns
+    -------
+    ci_low, ci_high : float
+        Bounds of the interval, within [0, 1].
+
+    References
+    ----------
+    Wilson (1927), eq. for the score interval; Agresti and Coull (1998), eq. (2).
+    """
+    if n < 0 or successes < 0 or successes > n + 1e-9:
+        raise InvalidInputError(f"need 0 <= successes <= n, got successes={successes!r}, n={n!r}")
+    if n == 0:
+        return 0.0, 1.0
+    z = _z(confidence)
+    p = min(successes / n, 1.0)
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / denom
+    half = z / denom * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n))
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)  # exactly 0 and 1 at the ends, not rounding noise
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return lo, hi
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size ``(sum w)^2 / sum w^2`` of non-negative weights (n for equal weights).
+
+    Used for Ookla tiles: a tile's tests share one average speed, so the tiles (weighted by their tests) are the
+    units of the interval, not the tests; ``n_eff`` lies between 1 and the number of tiles.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.size == 0:
+        return 0.0
+    s2 = float(np.sum(w * w))
+    return float(np.sum(w)) ** 2 / s2 if s2 > 0 else 0.0
+
+
+def verdict(ci_low: float, ci_high: float, required_share: float, n: float = 1.0) -> str:
+    """Verdict for a share against a required share.
+
+    Rule: ``meets`` if the lower bound of the interval is at or above the required share; ``fails`` if the
+    upper bound is below it; otherwise (the interval straddles it, or there are no samples) ``not enough data``.
+    """
+    if n <= 0:
+        return NOT_ENOUGH_DATA
+    if ci_low >= required_share:
+        return MEETS
+    if ci_high < required_share:
+        return FAILS
+    return NOT_ENOUGH_DATA
+
+
+def samples_needed(share: float, required_share: float, confidence: float = 0.95, max_n: int = 10**9) -> int | None:
+    """Smallest sample size at which the Wilson interval around the observed ``share`` excludes ``required_share``.
+
+    This is what an inspector needs to settle a ``not enough data`` verdict, assuming the share stays as
+    observed. Returns None when the share equals the required share (no sample size settles it) or when more
+    than ``max_n`` samples would be needed.
+    """
+    if not 0.0 <= share <= 1.0 or not 0.0 <= required_share <= 1.0:
+        raise InvalidInputError(f"shares must lie in [0, 1], got share={share!r}, required={required_share!r}")
+    if share == required_share:
+        return None
+
+    def decided(n: int) -> bool:
+        lo, hi = wilson_interval(share * n, n, confidence)
+        return lo >= required_share or hi < required_share
+
+    hi = 1
+    while not decided(hi):
+        hi *= 2
+        if hi > max_n:
+            return None
+    lo = hi // 2
+    # decided() is monotone in n for a fixed share: bisect between lo (undecided or 0) and hi (decided)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if decided(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def weighted_quantile(values: np.ndarray, q: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Quantiles ``q`` (fractions in [0, 1]) of ``values`` along the last axis, optionally weighted.
+
+    Unweighted: NumPy's default (linear interpolation, type 7). Weighted: the inverted weighted CDF (the
+    smallest value whose cumulative weight share reaches q), which reduces to the lower empirical quantile
+    for equal weights.
+    """
+    v = np.asarray(values, dtype=float)
+    qq = np.asarray(q, dtype=float)
+    if weights is None:
+        return np.quantile(v, qq, axis=-1)
+    w = np.broadcast_to(np.asarray(weights, dtype=float), v.shape)
+    order = np.argsort(v, axis=-1)
+    vs = np.take_along_axis(v, order, axis=-1)
+    ws = np.take_along_axis(w, order, axis=-1)
+    cw = np.cumsum(ws, axis=-1)
+    total = cw[..., -1:]
+    share = cw / total
+    # index of the first cumulative share >= q, per row and per q
+    out = []
+    for qi in np.atleast_1d(qq):
+        idx = np.sum(share < qi - 1e-12, axis=-1)
+        idx = np.minimum(idx, v.shape[-1] - 1)
+        out.append(np.take_along_axis(vs, idx[..., None], axis=-1)[..., 0])
+    res = np.stack(out, axis=0)
+    return res if np.ndim(qq) else res[0]
+
+
+def bootstrap_percentile_ci(
+    values: np.ndarray,
+    percentiles: tuple[float, ...] = (5.0, 50.0, 95.0),
+    *,
+    weights: np.ndarray | None = None,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    max_block_elements: int = 4_000_000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Percentiles of ``values`` with seeded percentile-bootstrap confidence intervals.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n,)
+        Measured values (e.g. DL throughput in Mbit/s), no NaN.
+    percentiles : tuple of float
+        Percentiles in [0, 100].
+    weights : ndarray, shape (n,), optional
+        Non-negative weights (e.g. Ookla tests per tile); the units resampled are the rows.
+    n_boot : int
+        Bootstrap replicates (>= 100).
+    confidence : float
+        Two-sided level of the interval.
+    seed : int
+        Seed of ``numpy.random.default_rng``: the same inputs give the same interval.
+
+    Returns
+    -------
+    estimate, ci_low, ci_high : ndarray, shape (len(percentiles),)
+        NaN everywhere when ``values`` is empty.
+
+    References
+    ----------
+    Efron and Tibshirani (1993), ch. 13, percentile interval.
+    """
+    x = np.asarray(values, dtype=float)
+    q = np.asarray(percentiles, dtype=float) / 100.0
+    if np.any((q < 0) | (q > 1)):
+        raise InvalidInputError(f"percentiles must lie in [0, 100], got {percentiles!r}")
+    if n_boot < 100:
+        raise InvalidInputError(f"n_boot must be at least 100, got {n_boot}")
+    nan = np.full(q.shape, np.nan)
+    if x.size == 0:
+        return nan, nan.copy(), nan.copy()
+    if np.any(~np.isfinite(x)):
+        raise InvalidInputError("bootstrap_percentile_ci needs finite values (drop NaN first and count them)")
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    estimate = np.atleast_1d(weighted_quantile(x, q, w))
+    rng = np.random.default_rng(seed)
+    n = x.size
+    block = max(1, min(n_boot, max_block_elements // max(n, 1)))
+    reps = []
+    done = 0
+    while done < n_boot:
+        b = min(block, n_boot - done)
+        idx = rng.integers(0, n, size=(b, n))
+        xb = x[idx]
+        if w is None:
+            reps.append(np.quantile(xb, q, axis=1).T)
+        else:
+            reps.append(np.atleast_2d(weighted_quantile(xb, q, w[idx])).T)
+        done += b
+    boot = np.concatenate(reps, axis=0)  # (n_boot, len(q))
+    alpha = 1.0 - confidence
+    lo = np.quantile(boot, alpha / 2.0, axis=0)
+    hi = np.quantile(boot, 1.0 - alpha / 2.0, axis=0)
+    return estimate, lo, hi
+
+
+def holm_adjust(p_values: np.ndarray) -> np.ndarray:
+    """Holm (1979) step-down adjusted p-values (NaN entries are left NaN and do not count in the family).
+
+    ``p_adj(i) = max_{j <= i} min(1, (m - j + 1) p_(j))`` over the p-values sorted ascending.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    pv = p[ok]
+    order = np.argsort(pv, kind="stable")
+    adj = np.minimum(1.0, (m - np.arange(m)) * pv[order])
+    adj = np.maximum.accumulate(adj)
+    res = np.empty(m)
+    res[order] = adj
+    out[ok] = res
+    return out
+
+
+def mann_whitney_worse(before: np.ndarray, after: np.ndarray) -> tuple[float, float]:
+    """One-sided Mann-Whitney U test that ``after`` is stochastically smaller than ``before`` (quality got worse).
+
+    Returns
+    -------
+    p_value : float
+        One-sided p-value (scipy.stats.mannwhitneyu, ``alternative="greater"`` on (before, after); exact for
+        small samples without ties, normal approximation with tie correction otherwise). NaN if a side is empty.
+    cliffs_delta : float
+        ``P(after > before) - P(after < before)`` in [-1, 1], equal to the rank-biserial correlation; negative
+        means the later period is worse. ``delta = 1 - 2 U_before / (n_before n_after)``.
+    """
+    a = np.asarray(before, dtype=float)
+    b = np.asarray(after, dtype=float)
+    if a.size == 0 or b.size == 0:
+        return float("nan"), float("nan")
+    from scipy.stats import mannwhitneyu
+
+    res = mannwhitneyu(a, b, alternative="greater")
+    delta = 1.0 - 2.0 * float(res.statistic) / (a.size * b.size)
+    return float(res.pvalue), delta
+
+
+def two_proportion_worse(
+    successes_before: float, n_before: float, successes_after: float, n_after: float
+) -> tuple[float, float, float]:
+    """One-sided pooled two-proportion z-test that the share fell from ``before`` to ``after``.
+
+    ``z = (p_before - p_after) / sqrt(p (1 - p) (1/n_before + 1/n_after))`` with the pooled share ``p``;
+    ``p_value = 1 - Phi(z)``.
+
+    Returns
+    -------
+    z, p_value, cohens_h : float
+        ``cohens_h = 2 asin(sqrt(p_after)) - 2 asin(sqrt(p_before))`` (negative: worse later). When the pooled
+        share is 0 or 1 the test has no evidence: ``z = 0``, ``p_value = 1``. NaN if a side has no samples.
+    """
+    if n_before <= 0 or n_after <= 0:
+        return float("nan"), float("nan"), float("nan")
+    from scipy.stats import norm
+
+    p1 = successes_before / n_before
+    p2 = successes_after / n_after
+    h = 2.0 * math.asin(math.sqrt(min(max(p2, 0.0), 1.0))) - 2.0 * math.asin(math.sqrt(min(max(p1, 0.0), 1.0)))
+    pooled = (successes_before + successes_after) / (n_before + n_after)
+    var = pooled * (1.0 - pooled) * (1.0 / n_before + 1.0 / n_after)
+    if var <= 0:
+        return 0.0, 1.0, h
+    z = (p1 - p2) / math.sqrt(var)
+    return z, float(norm.sf(z)), h
