@@ -180,9 +180,8 @@ class StudyArea:
     def bounds(self) -> tuple[float, float, float, float]:
         """Grid bounds (left, bottom, right, top), m."""
         n_rows, n_cols = self.shape
-        left, top = self.transform * (0, 0)
-        right, bottom = self.transform * (n_cols, n_rows)
-        return (left, bottom, right, top)
+        t = self.transform
+        return (t.c, t.f + t.e * n_rows, t.c + t.a * n_cols, t.f)
 
     @property
     def centre_xy(self) -> tuple[float, float]:

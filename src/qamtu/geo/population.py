@@ -206,17 +206,18 @@ def population_from_raster(
         if src.transform.is_identity:
             raise DataFileError(f"{source}: the raster has no geotransform (pixel coordinates only)")
         n_rows, n_cols = shape
-        left, top = transform * (0, 0)
-        right, bottom = transform * (n_cols, n_rows)
+        left, top = transform.c, transform.f
+        right, bottom = transform.c + transform.a * n_cols, transform.f + transform.e * n_rows
         try:
             s_left, s_bottom, s_right, s_top = transform_bounds(crs, src.crs, left, bottom, right, top, densify_pts=21)
         except Exception as exc:  # rasterio raises CRSError/ValueError variants here
             raise DataFileError(f"{source}: cannot relate the raster's CRS {src.crs} to {crs} ({exc})") from None
         full = Window(0, 0, src.width, src.height)
         try:
-            win = from_bounds(s_left, s_bottom, s_right, s_top, transform=src.transform)
-            win = win.round_offsets("floor").round_lengths("ceil")
-            win = Window(win.col_off - 2, win.row_off - 2, win.width + 4, win.height + 4).intersection(full)
+            w = from_bounds(s_left, s_bottom, s_right, s_top, transform=src.transform)
+            col0, row0 = math.floor(w.col_off) - 2, math.floor(w.row_off) - 2
+            col1, row1 = math.ceil(w.col_off + w.width) + 2, math.ceil(w.row_off + w.height) + 2
+            win = Window(col0, row0, col1 - col0, row1 - row0).intersection(full)
         except (RasterioError, ValueError):
             win = None
         if win is None or win.width < 1 or win.height < 1:
@@ -228,7 +229,10 @@ def population_from_raster(
             band = src.read(1, window=win, masked=True)
         except (RasterioError, OSError) as exc:
             raise DataFileError(f"{source}: cannot read the raster's pixels ({exc})") from None
-        src_transform = src.window_transform(win)
+        t = src.transform
+        src_transform = Affine(
+            t.a, t.b, t.c + t.a * win.col_off + t.b * win.row_off, t.d, t.e, t.f + t.d * win.col_off + t.e * win.row_off
+        )
         src_crs = src.crs
         src_res = src.res
     counts = np.ma.filled(band.astype(np.float64), 0.0)
