@@ -1,0 +1,121 @@
+"""Interactive maps that work offline: folium/Leaflet with the library inlined and no tile layer.
+
+folium's templates load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs. :func:`offline_html` drops those
+links and inlines the Leaflet 1.9.4 and jQuery 3.7.1 files vendored in ``qamtu/report/static`` (source and
+licence in ``static/SOURCES.md``), with the CSS's images as data URIs, so a page opens with no network. The maps use no
+basemap (a tile layer would be fetched at view time): the city boundary, the coverage raster as an image overlay
+and the sites are drawn on a plain background.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _static(name: str) -> bytes:
+    return (STATIC_DIR / name).read_bytes()
+
+
+def leaflet_inline() -> tuple[str, str]:
+    """(JavaScript, CSS) of Leaflet 1.9.4 with the CSS images embedded as data URIs."""
+    js = _static("leaflet.js").decode("utf-8")
+    css = _static("leaflet.css").decode("utf-8")
+    for img in ("layers-2x.png", "layers.png", "marker-icon.png"):
+        data = base64.b64encode(_static(f"leaflet-{img}")).decode("ascii")
+        css = css.replace(f"url(images/{img})", f"url(data:image/png;base64,{data})")
+    return js, css
+
+
+#: Package data of the report: vendored Leaflet and the Kazakhstan outline (see SOURCES.md there).
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+_EXTERNAL = re.compile(r'<(script|link)\b[^>]*(?:src|href)="https?://[^"]*"[^>]*>(?:</script>)?\s*', re.I)
+
+
+def offline_html(fmap: Any) -> str:
+    """Render a folium map to a standalone HTML page that fetches nothing from the network.
+
+    Raises
+    ------
+    RuntimeError
+        If an external script or stylesheet is still referenced after inlining (a folium feature that needs a
+        library qamtu does not vendor).
+    """
+    html = fmap.get_root().render()
+    html = _EXTERNAL.sub("", html)
+    js, css = leaflet_inline()
+    jquery = _static("jquery.min.js").decode("utf-8")  # folium's popup template calls $(...)
+    inline = f"<style>{css}</style>\n<script>{js}</script>\n<script>{jquery}</script>\n"
+    html = html.replace("<head>", "<head>\n" + inline, 1)
+    leftover = re.findall(r'<(?:script|link|img)\b[^>]+(?:src|href)="(https?://[^"]+)"', html)
+    if leftover:
+        raise RuntimeError(f"offline map still references external resources: {leftover[:3]}")
+    return html
+
+
+def png_data_uri(rgba: np.ndarray) -> str:
+    """PNG data URI of an RGBA uint8 image, shape (rows, cols, 4)."""
+    import matplotlib.image as mpimg
+
+    buf = io.BytesIO()
+    mpimg.imsave(buf, rgba, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def city_map(
+    *,
+    centre_lonlat: tuple[float, float],
+    bounds_lonlat: tuple[float, float, float, float] | None,
+    boundary_geojson: dict | None,
+    overlay_rgba: np.ndarray | None,
+    sites: list[dict],
+    labels: dict[str, str],
+) -> Any:
+    """A folium map of one city: boundary, coverage overlay (an RGBA image in lon/lat bounds) and sites.
+
+    Parameters
+    ----------
+    centre_lonlat : (lon, lat), degrees
+    bounds_lonlat : (west, south, east, north), degrees, of ``overlay_rgba``; also used to fit the view
+    boundary_geojson : GeoJSON mapping in lon/lat, or None
+    overlay_rgba : ndarray of uint8, shape (rows, cols, 4), north-up in EPSG:4326, or None
+    sites : list of dict
+        ``lat``, ``lon``, ``site_id`` and ``popup`` (HTML text) per site.
+    labels : dict
+        ``boundary``, ``coverage``, ``sites`` layer names in the report's language.
+    """
+    import folium
+
+    lon, lat = centre_lonlat
+    fmap = folium.Map(location=[lat, lon], zoom_start=11, tiles=None, control_scale=True)
+    fmap.default_js = []
+    fmap.default_css = []
+    if overlay_rgba is not None and bounds_lonlat is not None:
+        w, s, e, n = bounds_lonlat
+        folium.raster_layers.ImageOverlay(
+            image=png_data_uri(overlay_rgba), bounds=[[s, w], [n, e]], opacity=0.75, name=labels["coverage"]
+        ).add_to(fmap)
+    if boundary_geojson is not None:
+        folium.GeoJson(
+            boundary_geojson,
+            name=labels["boundary"],
+            style_function=lambda _f: {"color": "#333333", "weight": 2, "fill": False},
+        ).add_to(fmap)
+    group = folium.FeatureGroup(name=labels["sites"])
+    for s in sites:
+        folium.CircleMarker(
+            [s["lat"], s["lon"]], radius=5, color="#1f4e9c", fill=True, fill_opacity=0.9,
+            popup=folium.Popup(s["popup"], max_width=320), tooltip=str(s["site_id"]),
+        ).add_to(group)
+    group.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    if bounds_lonlat is not None:
+        w, s_, e, n = bounds_lonlat
+        fmap.fit_bounds([[s_, w], [n, e]])
+    return fmap

@@ -1,0 +1,65 @@
+"""A small synthetic national report (two cities on a coarse grid), built without the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+from pyproj import Transformer
+
+from qamtu.report.national import CityReport, NationalReport
+
+
+def _city(cid, names, lat, lon, crs, status, gate, n_sites):
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    from_ll = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x0, y0 = from_ll.transform(lon, lat)
+    res = 500.0
+    rows = cols = 24
+    transform = Affine(res, 0, x0 - cols * res / 2, 0, -res, y0 + rows * res / 2)
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    inside = (yy - 12) ** 2 + (xx - 12) ** 2 < 11**2
+    dl = np.where(inside, 200.0 * np.exp(-((yy - 12) ** 2 + (xx - 8) ** 2) / 60.0), np.nan)
+    covered = np.where(inside, (dl > 50).astype(float), np.nan)
+    boundary = shapely.Point(x0, y0).buffer(11 * res)
+    sites = []
+    for i in range(n_sites):
+        sx, sy = x0 + (i - n_sites / 2) * 1500.0, y0 + 400.0 * i
+        slon, slat = to_ll.transform(sx, sy)
+        sites.append({"site_id": f"{cid}-{i}", "lat": slat, "lon": slon, "x_m": sx, "y_m": sy, "cost": 1.0,
+                      "order": i, "on_air_month": f"2024-{i + 3:02d}",
+                      "explanation": f"adds {1000 * (n_sites - i)} people <covered>"})
+    return CityReport(
+        id=cid, names=names, lat=lat, lon=lon, population=250000.0, site_rows=sites, cost=float(n_sites),
+        territory_share=float(np.nanmean(covered)), population_share=0.7, dl_p5_mbps=12.0, gate_label=gate,
+        status=status, passes_at_end=status != "never", targets={"territory_share": 0.6, "population_share": None,
+                                                                  "dl_p5_mbps": None},
+        reasons=[] if status != "never" else ["territory share 0.400 < 0.600"],
+        timeline=[("2024-03", 50000.0), ("2024-05", 150000.0)], crs=crs, transform=transform, covered=covered,
+        dl_mbps=dl, boundary=boundary,
+        to_lonlat=lambda x, y, _t=to_ll: _t.transform(x, y),
+        measured=[{"kpi": "DL median, Mbit/s", "predicted": 120.0, "measured": 95.0}] if cid == "kokshetau" else None,
+    )
+
+
+@pytest.fixture
+def small_report():
+    cities = [
+        _city("kokshetau", {"en": "Kokshetau", "ru": "Кокшетау", "kk": "Көкшетау"}, 53.2833, 69.4, "EPSG:32642",
+              "on_time", "2024-05", 4),
+        _city("taraz", {"en": "Taraz", "ru": "Тараз", "kk": "Тараз"}, 42.9, 71.3667, "EPSG:32643", "never", None, 3),
+    ]
+    months = [f"{2024 + m // 12}-{m % 12 + 1:02d}" for m in range(48)]
+    return NationalReport(
+        cities=cities, start=dt.date(2024, 1, 1), deadline=dt.date(2025, 12, 31),
+        comparison_deadline=dt.date(2027, 12, 31), months=months,
+        comparison=[{"deadline": "2025-12-31", "cities_on_time": 1, "cities": 2, "minimum": 2,
+                     "search_method": "bisect+verified"},
+                    {"deadline": "2027-12-31", "cities_on_time": 1, "cities": 2, "minimum": 1,
+                     "search_method": "bisect+verified"}],
+        resources={"crews per pool": 4, "sites per crew-month": 4.0},
+        schedule_rows=[{"city_id": "kokshetau", "site_id": "kokshetau-0", "on_air_month": "2024-03"}],
+    )
