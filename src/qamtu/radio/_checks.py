@@ -20,19 +20,19 @@ def as_float_array(value, name: str) -> np.ndarray:
         raise InvalidInputError(f"{name} must be a number or an array of numbers, got {value!r}") from None
 
 
-def _first_bad(arr: np.ndarray, bad: np.ndarray) -> str:
+def _first_bad(arr: np.ndarray, bad: np.ndarray, unit: str = "") -> str:
     n_bad = int(np.count_nonzero(bad))
     if arr.ndim == 0:
-        return f"{float(arr):g}"
+        return f"{float(arr):g}{_unit(unit)}"
     idx = tuple(int(i) for i in np.argwhere(bad)[0])
     where = idx[0] if len(idx) == 1 else idx
-    return f"{float(arr[idx]):g} (at index {where}; {n_bad} of {arr.size} values out of range)"
+    return f"{float(arr[idx]):g}{_unit(unit)} (at index {where}; {n_bad} of {arr.size} values bad)"
 
 
 def check_finite(arr: np.ndarray, name: str, unit: str = "") -> None:
     bad = ~np.isfinite(arr)
     if np.any(bad):
-        raise OutOfRangeError(f"{name} must be a finite number{_unit(unit)}, got {_first_bad(arr, bad)}")
+        raise OutOfRangeError(f"{name} must be a finite number, got {_first_bad(arr, bad, unit)}")
 
 
 def check_range(
@@ -52,13 +52,15 @@ def check_range(
     if hi is not None:
         bad |= arr > hi
     if np.any(bad):
-        lo_txt = "-inf" if lo is None else f"{lo:g}"
-        hi_txt = "inf" if hi is None else f"{hi:g}"
+        # Frequencies read better in GHz: quote the value in Hz (the parameter's unit) and the range in GHz.
+        scale, range_unit = (1e9, "GHz") if unit == "Hz" else (1.0, unit)
+        lo_txt = "-inf" if lo is None else f"{lo / scale:g}"
+        hi_txt = "inf" if hi is None else f"{hi / scale:g}"
         bracket = "[" if lo_inclusive else "("
         ctx = f" for {context}" if context else ""
         raise OutOfRangeError(
-            f"{name} = {_first_bad(arr, bad)} is outside the valid range{ctx}: "
-            f"{bracket}{lo_txt}, {hi_txt}]{_unit(unit)}"
+            f"{name} = {_first_bad(arr, bad, unit)} is outside the valid range{ctx}: "
+            f"{bracket}{lo_txt}, {hi_txt}]{_unit(range_unit)}"
         )
 
 

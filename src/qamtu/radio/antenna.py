@@ -92,6 +92,7 @@ def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechan
     ----------
     3GPP TR 38.901 V17.0.0, clause 7.1.1, eq. 7.1-7 (with gamma = 0).
     """
+    check_range(as_float_array(zenith_to_ut_deg, "zenith_to_ut_deg"), "zenith_to_ut_deg", 0.0, 180.0, "deg")
     # TR azimuth is counter-clockwise from x (east): phi = 90 - bearing; alpha = 90 - sector azimuth, so
     # phi - alpha = sector_azimuth - bearing.
     dphi = np.radians(np.asarray(sector_azimuth_deg, dtype=float) - np.asarray(bearing_to_ut_deg, dtype=float))
