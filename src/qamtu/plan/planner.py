@@ -1,0 +1,427 @@
+"""Plan a city: candidates -> per-site coverage sets from the engine -> optimiser -> engine check and repair.
+
+How the engine is used
+----------------------
+* **Coverage links.** :func:`qamtu.engine.compute_links` for every candidate sector, with the search capped at
+  the *coverage reach* (:func:`coverage_reach_m`: the farthest distance at which one link can still reach the
+  coverage-probability level, found on the engine's own link physics, plus one pixel diagonal). Beyond it a
+  sector can interfere but never cover, so these links are all the covering model needs.
+* **Coverage relation.** Site ``s`` covers pixel ``i`` (under the sites assumed on air, ``A``) when one of its
+  sectors ``k`` has single-link coverage probability >= ``config.coverage_level`` AND DL throughput >=
+  ``config.min_dl_mbps`` at ``SINR = S_ik / (load * (I_A(i) + I_own(s, i) - I_ik) + N)``, the engine's SINR with
+  the interference of ``A`` and of the site's own other sectors (:func:`min_sinr_db` turns the rate into an SINR
+  threshold with :func:`qamtu.radio.nr.throughput_mbps`). Round 0 assumes only the existing and locked sites on
+  air: an optimistic relation whose optimum bounds the cost from below (see :mod:`qamtu.plan.repair`).
+* **Full check.** The chosen set is evaluated with :func:`qamtu.engine.aggregate` on links computed with the full
+  engine cut-off (``config`` as given) for every site that was ever chosen (computed once per site and merged):
+  SINR with all chosen sites. ``Plan.links`` holds those links over the whole candidate table, ``Plan.active``
+  the chosen sectors; ``aggregate(area, plan.links, config, active=subset)`` re-evaluates any subset of the plan.
+
+Demand: every pixel inside the study-area mask, weighted by its area and population; pixels with identical
+coverage signatures are merged into one demand unit (exact, :func:`qamtu.plan.problem.aggregate_demand`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from qamtu.errors import InvalidInputError
+from qamtu.plan.candidates import site_table
+from qamtu.plan.explain import explain_plan
+from qamtu.plan.problem import Targets
+from qamtu.plan.repair import RepairResult, solve_with_repair
+
+__all__ = ["Plan", "plan_city", "default_targets", "coverage_reach_m", "min_sinr_db", "CityModel"]
+
+
+def default_targets(city: Any, population_share: float | None = None) -> Targets:
+    """The licence-obligation territory target of a city: 0.75 for the cities of republican significance
+    (Astana, Almaty, Shymkent), 0.60 for the other regional centres.
+
+    References
+    ----------
+    ../shared/reference/kazakhstan.md, "The task": coverage of 75 % of the territory of the cities of republican
+    significance and 60 % of the territory of regional centres (licence obligation as announced, Dec 2022).
+    """
+    status = getattr(city, "status", None)
+    share = 0.75 if status == "city_of_republican_significance" else 0.60
+    return Targets(territory_share=share, population_share=population_share)
+
+
+def min_sinr_db(config: Any) -> float:
+    """Smallest DL SINR (dB) at which :func:`qamtu.radio.nr.throughput_mbps` reaches ``config.min_dl_mbps``.
+
+    Uses the engine's throughput arguments (bandwidth, DL layers, TDD DL share, cell load, SCS). Returns ``inf``
+    when no SINR up to 60 dB reaches the rate (every pixel then fails the rate criterion) and ``-inf`` when the
+    rate is 0.
+    """
+    from qamtu.radio import nr
+
+    def rate(s):
+        return np.asarray(nr.throughput_mbps(np.asarray(s, float), config.bandwidth_hz, config.dl_layers,
+                                             config.tdd_dl_share, config.cell_load, scs_hz=config.scs_hz,
+                                             direction="dl"), float)
+
+    if config.min_dl_mbps <= 0:
+        return -math.inf
+    grid = np.arange(-40.0, 60.0 + 1e-9, 0.05)
+    ok = rate(grid) >= config.min_dl_mbps
+    if not ok.any():
+        return math.inf
+    j = int(np.argmax(ok))
+    if j == 0:
+        return float(grid[0])
+    lo, hi = float(grid[j - 1]), float(grid[j])
+    for _ in range(40):  # throughput is a non-decreasing step function of SINR
+        mid = 0.5 * (lo + hi)
+        if rate(mid) >= config.min_dl_mbps:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def coverage_reach_m(sectors: Any, config: Any, area: Any, *, max_search_m: float = 30_000.0) -> float:
+    """Farthest distance at which one link of these sectors reaches ``config.coverage_level``, m.
+
+    Evaluated with the engine's link physics (:func:`qamtu.engine.links.evaluate_link_batch`) for every
+    distinct (height, power, antenna, tilts) of the sectors, every environment class present in the area, on a
+    ring of 360 bearings around the boresight and a logarithmic distance grid (ratio 1.01); the result is the
+    grid point after the farthest passing one, plus one pixel diagonal, capped by the engine's own cut-off.
+    """
+    from qamtu.engine.links import Sectors, cutoff_distance_m, evaluate_link_batch
+
+    d = 10.0 * 1.01 ** np.arange(int(math.ceil(math.log(max_search_m / 10.0) / math.log(1.01))) + 1)
+    bearings = np.radians(np.arange(0.0, 360.0, 1.0))
+    frame = sectors.frame
+    key_cols = ["height_m", "azimuth_deg", "mechanical_tilt_deg", "electrical_tilt_deg", "tx_power_dbm"]
+    keys = pd.DataFrame({c: getattr(sectors, c) for c in key_cols})
+    keys["antenna"] = sectors.antenna
+    keys["azimuth_deg"] = 0.0  # the ring covers every bearing: the boresight does not matter
+    first = keys.drop_duplicates().index.to_numpy()
+    envs = np.unique(np.asarray(area.env_class)[np.asarray(area.mask, bool)])
+    far = 0.0
+    for idx in first:
+        sub = Sectors(frame=frame.iloc[[idx]], x_m=np.zeros(1), y_m=np.zeros(1),
+                      height_m=sectors.height_m[[idx]], azimuth_deg=np.zeros(1),
+                      mechanical_tilt_deg=sectors.mechanical_tilt_deg[[idx]],
+                      electrical_tilt_deg=sectors.electrical_tilt_deg[[idx]],
+                      tx_power_dbm=sectors.tx_power_dbm[[idx]], antenna=sectors.antenna[[idx]],
+                      site_id=sectors.site_id[[idx]])
+        dd, bb = np.meshgrid(d, bearings, indexing="ij")
+        dx, dy = (dd * np.sin(bb)).ravel(), (dd * np.cos(bb)).ravel()
+        for code in envs:
+            batch = evaluate_link_batch(dx, dy, np.zeros(dx.size, np.int64), np.full(dx.size, int(code)), sub,
+                                        config)
+            passing = (batch.coverage_probability >= config.coverage_level).reshape(dd.shape).any(axis=1)
+            if passing.any():
+                last = int(np.flatnonzero(passing)[-1])
+                far = max(far, float(d[min(last + 1, d.size - 1)]))
+    far += float(area.resolution_m) * math.sqrt(2.0)
+    return float(min(far, cutoff_distance_m(sectors, config)))
+
+
+def _subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config, full_sectors):
+    """Links of a subset of the candidate sectors, re-indexed into the full candidate table."""
+    from qamtu.engine import compute_links
+    from qamtu.engine.links import Links
+
+    sub = candidates.iloc[sector_idx].reset_index(drop=True)
+    links = compute_links(area, sub, config)
+    return Links(links.shape, links.pixel, sector_idx[links.sector].astype(np.int32), links.rsrp_dbm,
+                 links.signal_dbm, links.interference_mw, links.path_gain_db, links.coverage_probability,
+                 full_sectors, links.cutoff_m, config)
+
+
+def _merge_links(parts: list, shape, full_sectors, config):
+    from qamtu.engine.links import Links
+
+    if not parts:
+        e32 = np.empty(0, np.float32)
+        return Links(tuple(shape), np.empty(0, np.int64), np.empty(0, np.int32), e32, e32, e32, e32, e32,
+                     full_sectors, 0.0, config)
+    pixel = np.concatenate([p.pixel for p in parts])
+    sector = np.concatenate([p.sector for p in parts])
+    order = np.lexsort((sector, pixel))  # canonical order: by pixel, then ascending sector
+    cat = {name: np.concatenate([getattr(p, name) for p in parts])[order]
+           for name in ("rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability")}
+    return Links(tuple(shape), pixel[order], sector[order], cat["rsrp_dbm"], cat["signal_dbm"],
+                 cat["interference_mw"], cat["path_gain_db"], cat["coverage_probability"], full_sectors,
+                 max(p.cutoff_m for p in parts), config)
+
+
+class CityModel:
+    """The engine-backed pieces of a city plan: coverage links, the relation, and the incremental full check.
+
+    Parameters
+    ----------
+    area : StudyArea
+    candidates : DataFrame
+        Candidate table (one row per sector; see :mod:`qamtu.plan.candidates`).
+    config : EngineConfig
+    progress : callable(str), optional
+    """
+
+    def __init__(self, area: Any, candidates: pd.DataFrame, config: Any, progress: Callable[[str], None] | None = None,
+                 coverage_links: Any | None = None):
+        from qamtu.engine import compute_links, prepare_sectors
+        from qamtu.engine.links import noise_per_re_dbm
+        from qamtu.geo.sites import project_sites
+
+        self.say = progress or (lambda msg: None)
+        self.area = area
+        self.config = config
+        cand = candidates.reset_index(drop=True)
+        if "x_m" not in cand.columns or "y_m" not in cand.columns:
+            cand = project_sites(cand, area.crs)
+        self.candidates = cand
+        self.sites, self.sector_site = site_table(cand)
+        self.sites["x_m"] = cand.groupby(self.sector_site)["x_m"].mean().to_numpy()
+        self.sites["y_m"] = cand.groupby(self.sector_site)["y_m"].mean().to_numpy()
+        self.n_sites = len(self.sites)
+        self.sectors = prepare_sectors(cand, area.crs)
+        self.mask_flat = np.flatnonzero(np.asarray(area.mask, bool).ravel())
+        self.pixel_row = np.full(int(np.prod(area.shape)), -1, np.int64)
+        self.pixel_row[self.mask_flat] = np.arange(self.mask_flat.size)
+        self.population = np.asarray(area.population, float).ravel()[self.mask_flat]
+        self.area_km2 = np.full(self.mask_flat.size, float(area.resolution_m) ** 2 / 1e6)
+        self.noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
+        self.sinr_min_db = min_sinr_db(config)
+        t0 = time.perf_counter()
+        if coverage_links is None:
+            self.reach_m = coverage_reach_m(self.sectors, config, area)
+            cfg = config.replace(max_cutoff_m=self.reach_m)
+            self.say(f"coverage links of {len(cand)} candidate sectors within {self.reach_m:.0f} m ...")
+            coverage_links = compute_links(area, cand, cfg)
+        else:
+            self.reach_m = float(coverage_links.cutoff_m)
+        self.coverage_links_s = time.perf_counter() - t0
+        cl = coverage_links
+        self.n_coverage_links = int(cl.n_links)
+        rows = self.pixel_row[cl.pixel]
+        inside = rows >= 0
+        # the interference each candidate site's own sectors put on a pixel (within reach)
+        site_of_link = self.sector_site[cl.sector]
+        own = sp.csr_matrix((cl.interference_mw[inside].astype(np.float64), (rows[inside], site_of_link[inside])),
+                            shape=(self.mask_flat.size, self.n_sites))
+        own.sum_duplicates()
+        keep = inside & (cl.coverage_probability >= config.coverage_level)
+        self.cov_row = rows[keep]
+        self.cov_site = site_of_link[keep]
+        self.cov_signal_mw = np.power(10.0, cl.signal_dbm[keep].astype(np.float64) / 10.0)
+        self.cov_intf_mw = cl.interference_mw[keep].astype(np.float64)
+        self.cov_own_mw = np.asarray(own[self.cov_row, self.cov_site]).reshape(-1)
+        self.coverage_links = cl
+        # full-cut-off links, computed per site on demand
+        self._plan_parts: list = []
+        self._plan_done = np.zeros(self.n_sites, bool)
+        self._plan_links = None
+        self.plan_links_s = 0.0
+        self.lock = (self.sites["decision"] == "lock").to_numpy()
+        self.exclude = (self.sites["decision"] == "exclude").to_numpy()
+
+    # ------------------------------------------------------------------------------------------------------------
+    def sector_mask(self, selected: np.ndarray) -> np.ndarray:
+        """Boolean per candidate sector: the sectors of the selected sites."""
+        return np.asarray(selected, bool)[self.sector_site]
+
+    def plan_links(self, selected: np.ndarray):
+        """Full-cut-off links of (at least) the selected sites, over the whole candidate table."""
+        need = np.asarray(selected, bool) & ~self._plan_done
+        if need.any():
+            t0 = time.perf_counter()
+            idx = np.flatnonzero(need[self.sector_site])
+            self.say(f"full engine links for {int(need.sum())} site(s) ...")
+            self._plan_parts.append(_subset_links(self.area, self.candidates, idx, self.config, self.sectors))
+            self._plan_done |= need
+            self._plan_links = None
+            self.plan_links_s += time.perf_counter() - t0
+        if self._plan_links is None:
+            self._plan_links = _merge_links(self._plan_parts, self.area.shape, self.sectors, self.config)
+        return self._plan_links
+
+    def aggregate(self, selected: np.ndarray):
+        """The engine's CoverageResult with exactly the selected sites on air."""
+        from qamtu.engine import aggregate
+
+        links = self.plan_links(selected)
+        return aggregate(self.area, links, self.config, active=self.sector_mask(selected))
+
+    def evaluate(self, selected: np.ndarray) -> np.ndarray:
+        """Covered pixels (bool over the mask pixels) with exactly the selected sites on air."""
+        res = self.aggregate(selected)
+        return np.asarray(res.covered).ravel()[self.mask_flat]
+
+    def relation(self, on_air: np.ndarray | None) -> sp.csr_matrix:
+        """``(n_mask_pixels, n_sites)`` bool: site covers pixel with ``on_air`` (or only locked sites) on air."""
+        on = self.lock.copy() if on_air is None else (np.asarray(on_air, bool) | self.lock)
+        n_pix = self.mask_flat.size
+        if on.any():
+            links = self.plan_links(on)
+            act = self.sector_mask(on)[links.sector]
+            rows = self.pixel_row[links.pixel]
+            ok = act & (rows >= 0)
+            total = np.bincount(rows[ok], weights=links.interference_mw[ok].astype(np.float64), minlength=n_pix)
+        else:
+            total = np.zeros(n_pix)
+        i_tot = total[self.cov_row]
+        on_link = on[self.cov_site]
+        interference = np.where(on_link, i_tot, i_tot + self.cov_own_mw) - self.cov_intf_mw
+        interference = np.maximum(interference, 0.0)
+        sinr_db = 10.0 * np.log10(self.cov_signal_mw / (self.config.cell_load * interference + self.noise_mw))
+        good = sinr_db >= self.sinr_min_db - 1e-9
+        rel = sp.csr_matrix((np.ones(int(good.sum()), bool), (self.cov_row[good], self.cov_site[good])),
+                            shape=(n_pix, self.n_sites))
+        rel.sum_duplicates()
+        rel.data[:] = True
+        return rel
+
+
+@dataclass
+class Plan:
+    """A city plan (see :mod:`qamtu.plan` for the fields)."""
+
+    sites: pd.DataFrame
+    sectors: pd.DataFrame
+    rejected: pd.DataFrame
+    candidates: pd.DataFrame
+    links: Any
+    active: np.ndarray
+    coverage: Any
+    coverage_before: Any
+    kpis: dict
+    kpis_before: dict
+    summary: dict
+    targets: Targets
+    targets_met: bool
+    result: RepairResult
+    model: CityModel
+    record: dict = field(default_factory=dict)
+
+
+def plan_city(
+    area: Any,
+    candidates: pd.DataFrame,
+    targets: Targets,
+    config: Any | None = None,
+    *,
+    method: str = "milp",
+    budget: float | None = None,
+    seed: int = 0,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = 0.005,
+    max_repairs: int = 10,
+    progress: Callable[[str], None] | None = None,
+    model: CityModel | None = None,
+) -> Plan:
+    """Choose the cheapest candidate sites whose plan, checked by the full engine, meets the targets.
+
+    Parameters
+    ----------
+    area : qamtu.geo.StudyArea
+    candidates : DataFrame
+        Candidate table (:func:`~qamtu.plan.candidates.combine_candidates`): one row per sector with ``site_id``,
+        ``cost``, ``decision``, ``origin`` and the site-table columns.
+    targets : Targets
+    config : EngineConfig, optional
+        Coverage criteria (``coverage_level``, ``min_dl_mbps``, ``cell_load``) and the link budget.
+    method : {"milp", "greedy"}
+    budget : float, optional
+        Upper bound on the total cost of the plan (existing sites cost 0).
+    seed : int
+        Recorded for reproducibility; the optimisers are deterministic (ties broken by index; HiGHS is run
+        single-problem with fixed options) so the same inputs give the same plan.
+    time_limit_s, mip_rel_gap : float
+        HiGHS limits per solve.
+    max_repairs : int
+        Tightening rounds after the first solve (see :mod:`qamtu.plan.repair`).
+    progress : callable(str), optional
+    model : CityModel, optional
+        A prepared model of the same area/candidates/config (reuses its links; used by the benchmark).
+
+    Returns
+    -------
+    Plan
+    """
+    from qamtu.engine import EngineConfig
+
+    if method not in ("milp", "greedy"):
+        raise InvalidInputError(f"method {method!r} is not allowed; choose 'milp' or 'greedy'")
+    if budget is not None and (not np.isfinite(budget) or budget < 0):
+        raise InvalidInputError(f"budget = {budget!r} is not allowed; give a number >= 0")
+    config = EngineConfig() if config is None else config
+    t0 = time.perf_counter()
+    m = model if model is not None else CityModel(area, candidates, config, progress)
+    res = solve_with_repair(
+        m.relation, m.evaluate, m.population, m.area_km2, m.sites["cost"].to_numpy(float),
+        m.sites["site_id"].to_numpy(object), targets, lock=m.lock, exclude=m.exclude, budget=budget,
+        population_total=float(area.population_total), area_total_km2=float(area.area_km2), method=method,
+        max_repairs=max_repairs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, progress=progress,
+    )
+    coverage = m.aggregate(res.selected)
+    before_sel = m.lock & (m.sites["origin"] == "existing").to_numpy()
+    coverage_before = m.aggregate(before_sel)
+    kpis = coverage.kpis()
+    kpis_before = coverage_before.kpis()
+    sites, rejected = explain_plan(m, res)
+    active = m.sector_mask(res.selected)
+    sectors = m.candidates.loc[active].reset_index(drop=True)
+    summary = {
+        "city": getattr(area.city, "id", None),
+        "method": method,
+        "status": res.status,
+        "targets_met": bool(res.targets_met),
+        "sites_selected": int(res.selected.sum()),
+        "new_sites": int((res.selected & (m.sites["origin"] != "existing").to_numpy()).sum()),
+        "existing_sites": int(before_sel.sum()),
+        "cost": float(res.cost),
+        "lower_bound": res.lower_bound,
+        "gap": res.gap,
+        "bound_of": res.bound_kind,
+        "bound_exceptions_pixels": res.bound_exceptions,
+        "territory_share": float(kpis["territory_share"]),
+        "population_share": float(kpis["population_share"]),
+        "territory_share_before": float(kpis_before["territory_share"]),
+        "population_share_before": float(kpis_before["population_share"]),
+        "target_territory_share": targets.territory_share,
+        "target_population_share": targets.population_share,
+        "budget": budget,
+        "candidates": int(m.n_sites),
+        "candidate_sectors": int(len(m.candidates)),
+        "coverage_reach_m": m.reach_m,
+        "min_sinr_db": m.sinr_min_db,
+        "rounds": res.rounds,
+        "timings_s": {
+            "coverage_links": m.coverage_links_s, "plan_links": m.plan_links_s, "optimiser": res.solve_time_s,
+            "engine_checks": res.evaluate_time_s, "total": time.perf_counter() - t0,
+        },
+    }
+    if not res.targets_met:
+        summary["message"] = _unmet_message(res, targets)
+    return Plan(sites=sites, sectors=sectors, rejected=rejected, candidates=m.candidates, links=m.plan_links(res.selected),
+                active=active, coverage=coverage, coverage_before=coverage_before, kpis=kpis,
+                kpis_before=kpis_before, summary=summary, targets=targets, targets_met=bool(res.targets_met),
+                result=res, model=m)
+
+
+def _unmet_message(res: RepairResult, targets: Targets) -> str:
+    want = []
+    if targets.territory_share is not None:
+        want.append(f"territory {targets.territory_share:.1%}")
+    if targets.population_share is not None:
+        want.append(f"population {targets.population_share:.1%}")
+    got = f"territory {res.territory_share:.1%}, population {res.population_share:.1%}"
+    why = {
+        "infeasible": "the candidates cannot reach the targets even all together",
+        "over_budget": "the targets do not fit in the budget",
+        "not_met": "the repair rounds and the top-up ran out before the engine confirmed the targets",
+    }.get(res.status, res.status)
+    return (f"targets not met ({why}): wanted {' and '.join(want)}; the best plan found reaches {got} with "
+            f"{int(res.selected.sum())} sites at cost {res.cost:g}")
