@@ -1,0 +1,496 @@
+"""Calibrate the propagation model on MEASURED RSRP: an offset and a distance slope per environment class.
+
+What is compared
+----------------
+For every 5G sample with an RSRP (``techs`` is a parameter) the serving sector is found, and the PREDICTED
+SS-RSRP of that link is computed with the engine's own per-link physics,
+:func:`qamtu.engine.links.evaluate_link_batch` (TR 38.901 path loss and LOS probability, the sector's antenna
+pattern for the SSB beam, power per resource element, UE antenna gain, body loss): the same numbers the coverage
+maps use. The measurement conditions are set explicitly: drive tests are outdoor, so the prediction uses the
+environment class's scenario with an indoor share of 0 (no O2I loss); ``extra_loss_db`` adds a known loss (e.g.
+a phone inside a car: TR 38.901 7.4.3.2 gives 9 dB mean car penetration loss; 0 for a roof-mounted scanner) and
+``body_loss_db`` replaces the engine's body loss for the measuring set-up.
+
+Serving sector
+--------------
+If the site table has a ``cell_id`` column and the sample carries one, the sample is matched to that row. Otherwise
+the serving sector is the model's best server: the sector (of the sample's operator, if the site table has an
+``operator`` column) with the highest PREDICTED SS-RSRP within ``max_distance_m``. The second way selects, among
+nearby sectors, the one the model favours, so it biases the predictions slightly upwards where several sectors
+are close in level; prefer cell ids. The table of matches says which way each sample was matched.
+
+The fit
+-------
+Residual ``r = predicted - measured`` (dB). Corrected loss = model loss + ``offset_db`` +
+``slope_db_per_decade * log10(d3D / reference_distance_m)`` (docs/DESIGN.md), so the corrected prediction is
+``predicted - offset - slope log10(d3D/d_ref)`` and the fit is the robust straight line
+``r ~ offset + slope * log10(d3D / d_ref)``, per environment class, with ``scipy.optimize.least_squares``
+(``loss="soft_l1"``, ``f_scale`` about one shadow-fading spread, started from ordinary least squares). A seeded
+random share of the samples (``holdout_share``) is held out: the fit uses the rest, and the mean error and its
+standard deviation before and after the correction are reported on both parts. The JSON stores the fit
+validated on the hold-out. Classes with fewer than ``min_samples`` training samples are not fitted (left
+uncorrected, and reported); where the distances span less than ``min_log_span`` decades the slope is not
+identifiable and only the offset is fitted (slope 0, reported).
+
+Industry practice for a tuned macro model: mean error near 0 dB and standard deviation below about 8 dB.
+
+References
+----------
+3GPP TR 38.901 V17.0.0, Table 7.4.1-1, 7.4.3.2 (car penetration loss); TS 38.215 V17, 5.1.1 (SS-RSRP);
+P. J. Huber, "Robust estimation of a location parameter", Ann. Math. Statist. 35 (1964) 73-101 (robust losses);
+SciPy ``optimize.least_squares`` documentation (``soft_l1``: ``rho(z) = 2 ((1 + z)^0.5 - 1)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from qamtu.errors import InfeasibleError, InvalidInputError
+
+#: Reference distance of the slope term, m (docs/DESIGN.md calibration file).
+REFERENCE_DISTANCE_M = 1000.0
+#: Calibration-file identity (docs/DESIGN.md).
+CALIBRATION_KIND = "qamtu-pathloss-calibration"
+CALIBRATION_VERSION = 1
+#: Largest corrections the engine accepts (qamtu.engine.load_calibration).
+MAX_ABS_OFFSET_DB = 60.0
+MAX_ABS_SLOPE_DB = 40.0
+
+
+@dataclasses.dataclass
+class CalibrationResult:
+    """Outcome of :func:`calibrate`.
+
+    Attributes
+    ----------
+    samples : DataFrame
+        One row per sample used: ``lat, lon, x_m, y_m, env_class, sector, site_id, match ("cell_id" or
+        "best_server"), d3d_m, measured_rsrp_dbm, predicted_rsrp_dbm, residual_db (predicted - measured, before),
+        corrected_rsrp_dbm (predicted after the correction), residual_after_db, split ("fit" or "holdout")``.
+    classes : dict
+        Per environment class: ``offset_db, slope_db_per_decade, n, n_fit, n_holdout, rmse_db``, the mean and
+        standard deviation of the residual before/after on the fit and hold-out parts, and ``note``.
+    excluded : dict
+        Samples not used and why (counts).
+    reference_distance_m : float
+    parameters : dict
+    """
+
+    samples: pd.DataFrame
+    classes: dict[str, dict[str, Any]]
+    excluded: dict[str, int]
+    reference_distance_m: float
+    parameters: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The calibration file of docs/DESIGN.md (fitted classes only), plus a ``report`` block."""
+        fitted = {
+            name: {
+                "offset_db": c["offset_db"],
+                "slope_db_per_decade": c["slope_db_per_decade"],
+                "n": int(c["n_fit"]),
+                "rmse_db": c["rmse_db"],
+            }
+            for name, c in self.classes.items()
+            if c.get("fitted")
+        }
+        return {
+            "kind": CALIBRATION_KIND,
+            "version": CALIBRATION_VERSION,
+            "reference_distance_m": self.reference_distance_m,
+            "classes": fitted,
+            "report": {
+                "quantity": "correction of PREDICTED path loss fitted to MEASURED RSRP",
+                "classes": self.classes,
+                "excluded": self.excluded,
+                "parameters": self.parameters,
+            },
+        }
+
+
+def _outdoor_config(config: Any, body_loss_db: float | None) -> Any:
+    """The engine configuration for outdoor measurements: indoor share 0 in every class, no calibration."""
+    from qamtu.engine.config import EnvProfile
+
+    envs = {name: EnvProfile(p.scenario, 0.0, 0.0) for name, p in config.environments.items()}
+    changes: dict[str, Any] = {"environments": envs, "calibration": None}
+    if body_loss_db is not None:
+        changes["body_loss_db"] = float(body_loss_db)
+    return config.replace(**changes)
+
+
+def predict_rsrp_dbm(
+    x_m: np.ndarray,
+    y_m: np.ndarray,
+    sector_idx: np.ndarray,
+    env_code: np.ndarray,
+    sectors: Any,
+    config: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """PREDICTED mean SS-RSRP (dBm per RE) of the links (sample, sector), with the engine's per-link physics.
+
+    Parameters
+    ----------
+    x_m, y_m : ndarray, shape (n,)
+        Sample positions in the sectors' projected CRS, m.
+    sector_idx : ndarray of int, shape (n,)
+        Serving sector of each sample (index into ``sectors``).
+    env_code : ndarray of int, shape (n,)
+        Environment class code 0..3 (``qamtu.engine.ENV_CLASSES``).
+    sectors : qamtu.engine.links.Sectors
+    config : qamtu.engine.EngineConfig
+        Used as given (set indoor shares, body loss and calibration before calling).
+
+    Returns
+    -------
+    rsrp_dbm, d3d_m : ndarray, shape (n,)
+    """
+    from qamtu.engine import physics
+    from qamtu.engine.links import evaluate_link_batch
+
+    sector_idx = np.asarray(sector_idx, dtype=np.int64)
+    dx = np.asarray(x_m, dtype=float) - sectors.x_m[sector_idx]
+    dy = np.asarray(y_m, dtype=float) - sectors.y_m[sector_idx]
+    batch = evaluate_link_batch(dx, dy, sector_idx, np.asarray(env_code, dtype=np.int64), sectors, config)
+    _, d3d, _, _ = physics.link_geometry(dx, dy, sectors.height_m[sector_idx], config.ue_height_m,
+                                         sectors.azimuth_deg[sector_idx])
+    return np.asarray(batch.rsrp_dbm, dtype=float), np.asarray(d3d, dtype=float)
+
+
+def _best_server(
+    x_m: np.ndarray, y_m: np.ndarray, env_code: np.ndarray, operators: np.ndarray | None, sectors: Any, config: Any,
+    max_distance_m: float, chunk: int = 20000,
+) -> np.ndarray:
+    """Index of the sector with the highest PREDICTED SS-RSRP within ``max_distance_m`` (-1 where none)."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
+    n = x_m.size
+    best = np.full(n, -1, dtype=np.int64)
+    best_val = np.full(n, -np.inf)
+    neigh = tree.query_ball_point(np.column_stack([x_m, y_m]), r=max_distance_m)
+    sample_idx = np.repeat(np.arange(n), [len(v) for v in neigh])
+    sector_idx = np.concatenate([np.asarray(v, dtype=np.int64) for v in neigh]) if n else np.zeros(0, np.int64)
+    site_ops = None
+    if operators is not None and "operator" in sectors.frame.columns:
+        site_ops = sectors.frame["operator"].fillna("").astype(str).str.strip().str.lower().to_numpy()
+    if site_ops is not None:
+        ok = (site_ops[sector_idx] == "") | (site_ops[sector_idx] == operators[sample_idx])
+        sample_idx, sector_idx = sample_idx[ok], sector_idx[ok]
+    for start in range(0, sample_idx.size, chunk):
+        s = sample_idx[start:start + chunk]
+        k = sector_idx[start:start + chunk]
+        rsrp, _ = predict_rsrp_dbm(x_m[s], y_m[s], k, env_code[s], sectors, config)
+        order = np.lexsort((-rsrp, s))  # per sample, highest first
+        s_o, k_o, r_o = s[order], k[order], rsrp[order]
+        first = np.ones(s_o.size, dtype=bool)
+        first[1:] = s_o[1:] != s_o[:-1]
+        s_f, k_f, r_f = s_o[first], k_o[first], r_o[first]
+        better = r_f > best_val[s_f]
+        best[s_f[better]] = k_f[better]
+        best_val[s_f[better]] = r_f[better]
+    return best
+
+
+def _fit_line(
+    u: np.ndarray, r: np.ndarray, *, fit_slope: bool, loss: str, f_scale_db: float
+) -> tuple[float, float]:
+    """Robust fit of ``r = offset + slope * u``; returns (offset, slope)."""
+    from scipy.optimize import least_squares
+
+    if fit_slope:
+        a = np.column_stack([np.ones_like(u), u])
+        x0 = np.linalg.lstsq(a, r, rcond=None)[0]
+
+        def fun(p: np.ndarray) -> np.ndarray:
+            return p[0] + p[1] * u - r
+    else:
+        x0 = np.array([float(np.mean(r))])
+
+        def fun(p: np.ndarray) -> np.ndarray:
+            return p[0] - r
+    res = least_squares(fun, x0, loss=loss, f_scale=f_scale_db)
+    if not res.success:
+        raise InfeasibleError(f"the robust fit did not converge: {res.message}")
+    return (float(res.x[0]), float(res.x[1])) if fit_slope else (float(res.x[0]), 0.0)
+
+
+def _moments(x: np.ndarray) -> tuple[float | None, float | None]:
+    if x.size == 0:
+        return None, None
+    return float(np.mean(x)), (float(np.std(x, ddof=1)) if x.size > 1 else 0.0)
+
+
+def calibrate(
+    measurements: Any,
+    sites: pd.DataFrame,
+    *,
+    area: Any = None,
+    env_class: str | Sequence[str] | np.ndarray | None = None,
+    config: Any = None,
+    techs: Sequence[str] = ("5G",),
+    holdout_share: float = 0.3,
+    seed: int = 0,
+    loss: str = "soft_l1",
+    f_scale_db: float = 6.0,
+    min_samples: int = 20,
+    min_log_span: float = 0.3,
+    max_distance_m: float = 10_000.0,
+    extra_loss_db: float = 0.0,
+    body_loss_db: float | None = None,
+    reference_distance_m: float = REFERENCE_DISTANCE_M,
+) -> CalibrationResult:
+    """Fit the path-loss correction per environment class to MEASURED RSRP (see the module docstring).
+
+    Parameters
+    ----------
+    measurements : Measurements or DataFrame
+        Validated drive-test samples (``lat``, ``lon``, ``tech``, ``operator``, ``rsrp_dbm``, ``cell_id``).
+    sites : DataFrame
+        The site table (:func:`qamtu.geo.sites.read_sites`), one row per sector; an extra ``cell_id`` column
+        enables matching by cell id.
+    area : qamtu.geo.StudyArea, optional
+        Gives the CRS and each sample's environment class (pixel lookup); samples outside its grid are excluded.
+    env_class : str or array of str, optional
+        Environment class of every sample (one name, or one per sample row); overrides ``area``'s classes.
+    config : qamtu.engine.EngineConfig, optional
+        Engine configuration (default ``EngineConfig()``); its scenarios per class are used, outdoors.
+    techs : sequence of str
+        Technologies of the samples to use (default 5G: the model is the n78 carrier's).
+    holdout_share : float
+        Share of samples held out (seeded), in [0, 0.9].
+    seed : int
+        Seed of the hold-out split.
+    loss, f_scale_db : str, float
+        Robust loss of ``scipy.optimize.least_squares`` (``"soft_l1"``, ``"huber"``, ``"cauchy"``, ``"linear"``)
+        and its scale, dB.
+    min_samples, min_log_span : int, float
+        Least training samples per class; least spread of log10(d3D) for fitting a slope.
+    max_distance_m : float
+        Search radius of the best-server match, m.
+    extra_loss_db, body_loss_db : float
+        Measurement set-up losses (see the module docstring).
+    reference_distance_m : float
+        ``d_ref`` of the slope term (1000 m in the file format).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad parameters or class names; no usable sample.
+    InfeasibleError
+        A fitted correction beyond what the engine accepts (|offset| > 60 dB or |slope| > 40 dB/decade): the site
+        table or the cell ids probably do not match the measurements.
+    """
+    from qamtu.engine.config import ENV_CLASSES, EngineConfig
+    from qamtu.engine.links import prepare_sectors
+
+    if not 0.0 <= holdout_share <= 0.9:
+        raise InvalidInputError(f"holdout_share {holdout_share!r} must lie in [0, 0.9]")
+    if loss not in ("linear", "soft_l1", "huber", "cauchy", "arctan"):
+        raise InvalidInputError(f"loss {loss!r} is not one of linear, soft_l1, huber, cauchy, arctan")
+    if not (f_scale_db > 0 and min_samples >= 3 and reference_distance_m > 0 and max_distance_m > 0):
+        raise InvalidInputError("f_scale_db, reference_distance_m and max_distance_m must be > 0; min_samples >= 3")
+    frame = getattr(measurements, "frame", measurements)
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInputError("measurements must be a Measurements object or a DataFrame")
+    config = config or EngineConfig()
+    cfg = _outdoor_config(config, body_loss_db)
+    excluded: dict[str, int] = {}
+
+    n_total = len(frame)
+    use = frame["tech"].isin(list(techs)).to_numpy().copy()
+    excluded["other_technology"] = int((~use).sum())
+    has_rsrp = frame["rsrp_dbm"].notna().to_numpy()
+    excluded["no_rsrp"] = int((use & ~has_rsrp).sum())
+    use &= has_rsrp
+    if env_class is not None and not isinstance(env_class, str):
+        env_arr = np.asarray(env_class, dtype=object)
+        if env_arr.shape != (n_total,):
+            raise InvalidInputError(f"env_class has {env_arr.shape[0]} entries; one per sample ({n_total}) needed")
+        env_arr = env_arr[use]
+    else:
+        env_arr = None
+    data = frame.loc[use].reset_index(drop=True)
+    if data.empty:
+        raise InvalidInputError(
+            f"no sample to calibrate with: none of the {n_total} samples has tech in {list(techs)} and an RSRP"
+        )
+
+    # positions in the area's CRS
+    if area is not None:
+        crs = area.crs
+    else:
+        from qamtu.geo.area import utm_crs_for
+
+        crs = utm_crs_for(float(data["lon"].median()), float(data["lat"].median()))
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(
+        data["lon"].to_numpy(float), data["lat"].to_numpy(float))
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+
+    # environment class per sample
+    if isinstance(env_class, str):
+        if env_class not in ENV_CLASSES:
+            raise InvalidInputError(f"env_class {env_class!r} is not one of {', '.join(ENV_CLASSES)}")
+        codes = np.full(len(data), ENV_CLASSES.index(env_class), dtype=np.int64)
+        keep = np.ones(len(data), dtype=bool)
+    elif env_arr is not None:
+        bad = [v for v in pd.unique(env_arr) if v not in ENV_CLASSES]
+        if bad:
+            raise InvalidInputError(f"env_class {bad[0]!r} is not one of {', '.join(ENV_CLASSES)}")
+        codes = np.array([ENV_CLASSES.index(v) for v in env_arr], dtype=np.int64)
+        keep = np.ones(len(data), dtype=bool)
+    elif area is not None:
+        row, col = area.rowcol(x, y)
+        nrow, ncol = area.shape
+        keep = (row >= 0) & (row < nrow) & (col >= 0) & (col < ncol)
+        codes = np.zeros(len(data), dtype=np.int64)
+        codes[keep] = area.env_class[row[keep], col[keep]].astype(np.int64)
+        excluded["outside_study_area_grid"] = int((~keep).sum())
+    else:
+        raise InvalidInputError("give the study area (its environment classes) or env_class for the samples")
+
+    sectors = prepare_sectors(sites, crs)
+    # serving sector: cell id first, else the model's best server
+    serving = np.full(len(data), -1, dtype=np.int64)
+    match = np.full(len(data), "", dtype=object)
+    if "cell_id" in sites.columns and "cell_id" in data.columns:
+        ids = sites["cell_id"].astype(str).str.strip().to_numpy()
+        lookup: dict[str, int] = {}
+        dup = set()
+        for i, cid in enumerate(ids):
+            if cid in lookup:
+                dup.add(cid)
+            lookup[cid] = i
+        if dup:
+            raise InvalidInputError(f"sites: cell_id {sorted(dup)[0]!r} appears on more than one row")
+        cids = data["cell_id"].to_numpy(dtype=object)
+        for i, cid in enumerate(cids):
+            if cid is not None and not (isinstance(cid, float) and math.isnan(cid)) and str(cid) in lookup:
+                serving[i] = lookup[str(cid)]
+                match[i] = "cell_id"
+    need = keep & (serving < 0)
+    if need.any():
+        ops = data["operator"].astype(str).str.strip().str.lower().to_numpy()
+        idx = np.flatnonzero(need)
+        best = _best_server(x[idx], y[idx], codes[idx], ops[idx], sectors, cfg, max_distance_m)
+        serving[idx] = best
+        match[idx[best >= 0]] = "best_server"
+    no_server = keep & (serving < 0)
+    excluded["no_serving_sector"] = int(no_server.sum())
+    keep &= serving >= 0
+
+    idx = np.flatnonzero(keep)
+    pred, d3d = predict_rsrp_dbm(x[idx], y[idx], serving[idx], codes[idx], sectors, cfg)
+    pred = pred - extra_loss_db
+    meas = data["rsrp_dbm"].to_numpy(float)[idx]
+    resid = pred - meas
+    u = np.log10(d3d / reference_distance_m)
+    rng = np.random.default_rng(seed)
+    holdout = rng.random(idx.size) < holdout_share
+
+    classes: dict[str, dict[str, Any]] = {}
+    offset = np.zeros(idx.size)
+    slope = np.zeros(idx.size)
+    env_names = np.array(ENV_CLASSES, dtype=object)[codes[idx]]
+    for name in ENV_CLASSES:
+        m = env_names == name
+        if not m.any():
+            continue
+        fit_m = m & ~holdout
+        ho_m = m & holdout
+        entry: dict[str, Any] = {"n": int(m.sum()), "n_fit": int(fit_m.sum()), "n_holdout": int(ho_m.sum()),
+                                 "scenario": cfg.environments[name].scenario}
+        if fit_m.sum() < min_samples:
+            entry.update(fitted=False, offset_db=0.0, slope_db_per_decade=0.0, rmse_db=None,
+                         note=f"not fitted: {int(fit_m.sum())} training samples, fewer than {min_samples}")
+            classes[name] = entry
+            continue
+        span = float(np.ptp(u[fit_m]))
+        fit_slope = span >= min_log_span
+        off, slo = _fit_line(u[fit_m], resid[fit_m], fit_slope=fit_slope, loss=loss, f_scale_db=f_scale_db)
+        if abs(off) > MAX_ABS_OFFSET_DB or abs(slo) > MAX_ABS_SLOPE_DB:
+            raise InfeasibleError(
+                f"class {name!r}: fitted offset {off:.1f} dB / slope {slo:.1f} dB/decade exceed what the engine "
+                f"accepts (|offset| <= {MAX_ABS_OFFSET_DB:g} dB, |slope| <= {MAX_ABS_SLOPE_DB:g} dB/decade); check "
+                "that the site table and the cell ids belong to these measurements"
+            )
+        offset[m] = off
+        slope[m] = slo
+        after = resid - (off + slo * u)
+        mb_fit, sb_fit = _moments(resid[fit_m])
+        ma_fit, sa_fit = _moments(after[fit_m])
+        mb_ho, sb_ho = _moments(resid[ho_m])
+        ma_ho, sa_ho = _moments(after[ho_m])
+        entry.update(
+            fitted=True, offset_db=off, slope_db_per_decade=slo,
+            rmse_db=float(np.sqrt(np.mean(after[fit_m] ** 2))),
+            log10_distance_span=span,
+            mean_error_before_db=mb_fit, std_before_db=sb_fit, mean_error_after_db=ma_fit, std_after_db=sa_fit,
+            holdout_mean_error_before_db=mb_ho, holdout_std_before_db=sb_ho,
+            holdout_mean_error_after_db=ma_ho, holdout_std_after_db=sa_ho,
+            holdout_rmse_after_db=None if not ho_m.any() else float(np.sqrt(np.mean(after[ho_m] ** 2))),
+            note="offset and slope fitted" if fit_slope else (
+                f"offset only: distances span {span:.2f} decades, less than {min_log_span:g}; slope set to 0"),
+        )
+        classes[name] = entry
+
+    corr = offset + slope * u
+    samples = pd.DataFrame({
+        "lat": data["lat"].to_numpy(float)[idx], "lon": data["lon"].to_numpy(float)[idx],
+        "x_m": x[idx], "y_m": y[idx], "env_class": env_names, "operator": data["operator"].to_numpy()[idx],
+        "sector": serving[idx], "site_id": sectors.site_id[serving[idx]], "match": match[idx], "d3d_m": d3d,
+        "measured_rsrp_dbm": meas, "predicted_rsrp_dbm": pred, "residual_db": resid,
+        "corrected_rsrp_dbm": pred - corr, "residual_after_db": resid - corr,
+        "split": np.where(holdout, "holdout", "fit"),
+    })
+    params = {
+        "techs": list(techs), "holdout_share": holdout_share, "seed": seed, "loss": loss, "f_scale_db": f_scale_db,
+        "min_samples": min_samples, "min_log_span": min_log_span, "max_distance_m": max_distance_m,
+        "extra_loss_db": extra_loss_db, "body_loss_db": cfg.body_loss_db, "indoor_share": 0.0,
+        "freq_hz": cfg.freq_hz, "crs": crs, "residual": "predicted - measured, dB",
+        "serving_sector": "cell_id match where the site table has cell_id, else the model's best server",
+    }
+    excluded["total_used"] = int(idx.size)
+    return CalibrationResult(samples=samples, classes=classes, excluded=excluded,
+                             reference_distance_m=float(reference_distance_m), parameters=params)
+
+
+def write_calibration(result: CalibrationResult, path: Any) -> Any:
+    """Write the calibration JSON (docs/DESIGN.md format, plus ``report``) atomically; returns the path.
+
+    Raises
+    ------
+    InfeasibleError
+        If no class could be fitted (the engine needs at least one class in the file).
+    """
+    from qamtu.fileio import write_json_atomic
+
+    doc = result.to_json()
+    if not doc["classes"]:
+        raise InfeasibleError(
+            "no environment class had enough samples to fit; nothing to save (see the report: "
+            + "; ".join(f"{k}: {v.get('note')}" for k, v in result.classes.items()) + ")"
+        )
+    return write_json_atomic(path, doc)
+
+
+def class_summary(result: CalibrationResult) -> pd.DataFrame:
+    """The per-class report as a table (one row per environment class)."""
+    rows = [{"env_class": k, **v} for k, v in result.classes.items()]
+    return pd.DataFrame(rows)
+
+
+def correction_from_json(doc: Mapping[str, Any], env_class: str, d3d_m: np.ndarray) -> np.ndarray:
+    """Correction (dB) of a calibration document for ``env_class`` at ``d3d_m`` (0 for absent classes)."""
+    c = doc["classes"].get(env_class)
+    if c is None:
+        return np.zeros(np.shape(d3d_m))
+    return c["offset_db"] + c["slope_db_per_decade"] * np.log10(np.asarray(d3d_m, float) / doc["reference_distance_m"])

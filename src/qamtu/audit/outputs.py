@@ -1,0 +1,234 @@
+"""Files the audit and the calibration write: CSV tables, ``summary.json`` and PNG plots, all atomically.
+
+Every file name, column, title and axis label says MEASURED or PREDICTED. Matplotlib is imported inside the
+plotting functions with the non-interactive Agg backend.
+
+``qamtu audit`` writes to ``OUT``:
+    ``summary.json`` (``rows_read``, ``rows_rejected``, ``kpis`` [city, operator, tech, period, norm, norm_mbps,
+    samples, share, ci_low, ci_high, verdict, samples_needed], counts, parameters, degradation flags),
+    ``kpis_measured.csv``, ``percentiles_measured.csv``, ``degradation_measured.csv`` (two periods only),
+    ``rejects.csv`` (always, possibly empty), ``cdf_measured_<city>.png`` (downlink throughput CDF per period,
+    operator and technology, norms marked), ``map_measured_<city>.png`` (samples coloured by whether they reach
+    their norm, with the group verdicts in the legend).
+``qamtu calibrate`` writes to ``OUT``:
+    ``calibration.json`` (docs/DESIGN.md format), ``calibration_classes.csv``, ``calibration_samples.csv``
+    (measured, predicted and corrected RSRP per sample), ``summary.json``, ``predicted_vs_measured.png`` and
+    ``residual_map.png`` (residual predicted - measured before and after the correction).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from qamtu.audit.calibration import CalibrationResult, class_summary, write_calibration
+from qamtu.audit.ingest import Measurements, write_rejects
+from qamtu.audit.kpi import DEFAULT_NORMS, Norm
+from qamtu.audit.pipeline import AuditResult
+from qamtu.fileio import atomic_write, write_json_atomic
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)) or "x"
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> Path:
+    with atomic_write(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _savefig(fig: Any, path: Path) -> Path:
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    return path
+
+
+def plot_throughput_cdf(frame: pd.DataFrame, city: str, norms: Sequence[Norm], path: Path) -> Path:
+    """Empirical CDF of MEASURED downlink throughput per period, operator and technology for one city."""
+    plt = _pyplot()
+    data = frame[(frame["city"] == city) & frame["period"].notna() & frame["dl_mbps"].notna()]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    styles = ["-", "--", ":", "-."]
+    periods = sorted(data["period"].unique())
+    for (op, tech), grp in data.groupby(["operator", "tech"], sort=True):
+        for i, period in enumerate(periods):
+            g = grp[grp["period"] == period]
+            if g.empty:
+                continue
+            order = np.argsort(g["dl_mbps"].to_numpy(float))
+            v = np.maximum(g["dl_mbps"].to_numpy(float)[order], 1e-3)
+            w = g["weight"].to_numpy(float)[order]
+            cdf = np.cumsum(w) / w.sum()
+            ax.step(v, cdf, where="post", linestyle=styles[i % len(styles)], label=f"{op} {tech} {period} (n={len(g)})")
+    for norm in norms:
+        if norm.dl_mbps > 0:
+            ax.axvline(norm.dl_mbps, color="grey", linewidth=0.8)
+            ax.text(norm.dl_mbps, 0.02, f" {norm.name} {norm.dl_mbps:g}", rotation=90, fontsize=7, va="bottom")
+    # log axis; zero throughputs (allowed) are drawn at the left edge
+    positive = data["dl_mbps"][data["dl_mbps"] > 0]
+    marks = [n.dl_mbps for n in norms if n.dl_mbps > 0] + ([float(positive.min())] if len(positive) else [])
+    left = 0.5 * min(marks or [1.0])
+    ax.set_xscale("log")
+    ax.set_xlim(left=left)
+    ax.set_xlabel("MEASURED downlink throughput, Mbit/s")
+    ax.set_ylabel("share of samples (tiles: of tests) at or below")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{city}: MEASURED downlink throughput CDF per period")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
+    try:
+        return _savefig(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def plot_verdict_map(frame: pd.DataFrame, kpis: pd.DataFrame, city: str, norms: Sequence[Norm], path: Path) -> Path:
+    """Map (lon/lat) of one city's MEASURED samples, one panel per norm: reaches the norm or not.
+
+    The legend of each panel lists the verdict of every (operator, tech, period) group for that norm.
+    """
+    plt = _pyplot()
+    data = frame[(frame["city"] == city) & frame["period"].notna() & frame["dl_mbps"].notna()]
+    used = [n for n in norms if data["tech"].map(n.applies_to).any()] or list(norms)[:1]
+    fig, axes = plt.subplots(1, len(used), figsize=(5.5 * len(used), 5), squeeze=False)
+    for ax, norm in zip(axes[0], used):
+        g = data[data["tech"].map(norm.applies_to)]
+        ok = g["dl_mbps"].to_numpy(float) >= norm.dl_mbps
+        ax.scatter(g["lon"][ok], g["lat"][ok], s=6, c="tab:green", label=f">= {norm.dl_mbps:g} Mbit/s")
+        ax.scatter(g["lon"][~ok], g["lat"][~ok], s=6, c="tab:red", label=f"< {norm.dl_mbps:g} Mbit/s")
+        k = kpis[(kpis["city"] == city) & (kpis["norm"] == norm.name)]
+        for rec in k.itertuples(index=False):
+            ax.plot([], [], " ", label=f"{rec.operator} {rec.tech} {rec.period}: {rec.verdict} "
+                                       f"({100 * rec.share:.0f} % [{100 * rec.ci_low:.0f}-{100 * rec.ci_high:.0f}])")
+        ax.set_title(f"{city}: MEASURED samples vs {norm.name} ({norm.dl_mbps:g} Mbit/s)", fontsize=9)
+        ax.set_xlabel("longitude, deg")
+        ax.set_ylabel("latitude, deg")
+        ax.legend(fontsize=6, loc="best")
+        ax.set_aspect(1.0 / max(np.cos(np.radians(float(g["lat"].mean()) if len(g) else 45.0)), 0.1))
+    try:
+        return _savefig(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def write_audit_outputs(
+    result: AuditResult,
+    measurements: Measurements,
+    out_dir: str | Path,
+    norms: Sequence[Norm] = DEFAULT_NORMS,
+    *,
+    plots: bool = True,
+) -> dict[str, Path]:
+    """Write the audit's tables, plots and ``summary.json`` to ``out_dir``; returns the paths by role."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["rejects"] = write_rejects(measurements, out / "rejects.csv")
+    paths["kpis"] = _csv(result.kpis, out / "kpis_measured.csv")
+    paths["percentiles"] = _csv(result.percentiles, out / "percentiles_measured.csv")
+    if result.degradation is not None:
+        paths["degradation"] = _csv(result.degradation, out / "degradation_measured.csv")
+    if plots:
+        for city in sorted(c for c in result.frame["city"].dropna().unique()):
+            has = result.frame[(result.frame["city"] == city) & result.frame["period"].notna()]
+            if has["dl_mbps"].notna().any():
+                paths[f"cdf_{city}"] = plot_throughput_cdf(result.frame, city, norms,
+                                                           out / f"cdf_measured_{_safe(city)}.png")
+                paths[f"map_{city}"] = plot_verdict_map(result.frame, result.kpis, city, norms,
+                                                        out / f"map_measured_{_safe(city)}.png")
+    summary = dict(result.summary)
+    summary["files"] = {k: v.name for k, v in paths.items()}
+    paths["summary"] = write_json_atomic(out / "summary.json", summary)
+    return paths
+
+
+def plot_predicted_vs_measured(result: CalibrationResult, path: Path) -> Path:
+    """Scatter of PREDICTED (before and after the correction) against MEASURED RSRP, per class, hold-out marked."""
+    plt = _pyplot()
+    s = result.samples
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5), sharex=True, sharey=True)
+    for ax, col, title in ((axes[0], "predicted_rsrp_dbm", "before"), (axes[1], "corrected_rsrp_dbm", "after")):
+        for name, g in s.groupby("env_class"):
+            for split, marker in (("fit", "o"), ("holdout", "x")):
+                h = g[g["split"] == split]
+                if not h.empty:
+                    ax.scatter(h["measured_rsrp_dbm"], h[col], s=8, marker=marker, alpha=0.6,
+                               label=f"{name} ({split}, n={len(h)})")
+        lo = float(min(s["measured_rsrp_dbm"].min(), s[col].min())) - 3
+        hi = float(max(s["measured_rsrp_dbm"].max(), s[col].max())) + 3
+        ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8)
+        ax.set_xlabel("MEASURED SS-RSRP, dBm")
+        ax.set_ylabel(f"PREDICTED SS-RSRP ({title} calibration), dBm")
+        ax.set_title(f"PREDICTED vs MEASURED, {title} calibration")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    try:
+        return _savefig(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def plot_residual_map(result: CalibrationResult, sites: pd.DataFrame | None, path: Path) -> Path:
+    """Map of the residual PREDICTED - MEASURED RSRP before and after the correction (diverging colours)."""
+    plt = _pyplot()
+    s = result.samples
+    lim = float(np.nanpercentile(np.abs(s["residual_db"]), 98)) if len(s) else 10.0
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True)
+    for ax, col, title in ((axes[0], "residual_db", "before"), (axes[1], "residual_after_db", "after")):
+        sc = ax.scatter(s["lon"], s["lat"], c=s[col], cmap="RdBu_r", vmin=-lim, vmax=lim, s=8)
+        if sites is not None and len(sites):
+            ax.scatter(sites["lon"], sites["lat"], marker="^", c="black", s=25, label="sites")
+            ax.legend(fontsize=7)
+        ax.set_title(f"PREDICTED - MEASURED RSRP, {title} calibration (dB)", fontsize=9)
+        ax.set_xlabel("longitude, deg")
+        ax.set_ylabel("latitude, deg")
+        fig.colorbar(sc, ax=ax, label="dB (red: model too optimistic)")
+    try:
+        return _savefig(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def write_calibration_outputs(
+    result: CalibrationResult,
+    out_dir: str | Path,
+    *,
+    sites: pd.DataFrame | None = None,
+    extra_summary: dict[str, Any] | None = None,
+    plots: bool = True,
+) -> dict[str, Path]:
+    """Write ``calibration.json`` and the calibration report (tables, plots, ``summary.json``) to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["calibration"] = Path(write_calibration(result, out / "calibration.json"))
+    paths["classes"] = _csv(class_summary(result), out / "calibration_classes.csv")
+    paths["samples"] = _csv(result.samples, out / "calibration_samples.csv")
+    if plots and len(result.samples):
+        paths["scatter"] = plot_predicted_vs_measured(result, out / "predicted_vs_measured.png")
+        paths["residual_map"] = plot_residual_map(result, sites, out / "residual_map.png")
+    summary = {
+        "quantity": "PREDICTED path loss corrected to MEASURED RSRP",
+        **(extra_summary or {}),
+        "samples_used": int(len(result.samples)),
+        "excluded": result.excluded,
+        "classes": result.classes,
+        "parameters": result.parameters,
+        "files": {k: v.name for k, v in paths.items()},
+    }
+    paths["summary"] = write_json_atomic(out / "summary.json", summary)
+    return paths

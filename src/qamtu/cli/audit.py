@@ -1,0 +1,230 @@
+"""Audit commands: ``qamtu audit`` (MEASURED quality against the norms) and ``qamtu calibrate`` (model tuning).
+
+Thin wrappers over :mod:`qamtu.audit`. Options are parsed here so that a bad value gives one readable line on
+stderr and exit code 2. ``qamtu audit`` exits with 3 (:data:`~qamtu.cli._common.EXIT_TARGETS_NOT_MET`) when
+the run completed but a norm ``fails`` or quality got significantly worse between the periods; 0 otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from qamtu.cli._common import EXIT_TARGETS_NOT_MET, fail, guarded
+
+_PERIOD_HELP = "START..END, ISO 8601 dates, both days included (e.g. 2024-01-01..2024-06-30; open ends allowed)"
+
+
+def _number(value: Optional[str], option: str, default: float, lo: float, hi: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        fail(f"{option} must be a number, got {value!r}")
+    if not (lo <= number <= hi):
+        fail(f"{option} = {value} is outside the allowed range [{lo:g}, {hi:g}]")
+    return number
+
+
+def _integer(value: Optional[str], option: str, default: int, lo: int, hi: int) -> int:
+    number = _number(value, option, float(default), lo, hi)
+    if number != int(number):
+        fail(f"{option} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def _files(paths: List[Path]) -> list[Path]:
+    if not paths:
+        fail("give at least one measurement file")
+    for p in paths:
+        if not p.exists():
+            fail(f"{p}: file not found")
+        if p.is_dir():
+            fail(f"{p}: is a folder, expected a measurement file")
+    return list(paths)
+
+
+def audit_command(
+    measurements: List[Path] = typer.Argument(..., help="Measurement file(s): drive-test CSV or Ookla tiles."),
+    city: Optional[List[str]] = typer.Option(None, "--city", help="City id to audit (repeatable)."),
+    all_cities: bool = typer.Option(False, "--all", help="Audit all 20 regional centres."),
+    fmt: str = typer.Option("drive", "--format", help="drive (per-sample CSV) or ookla (open-data tiles)."),
+    period_a: Optional[str] = typer.Option(None, "--period-a", help=f"Earlier period: {_PERIOD_HELP}."),
+    period_b: Optional[str] = typer.Option(None, "--period-b", help=f"Later period: {_PERIOD_HELP}."),
+    columns: Optional[str] = typer.Option(
+        None, "--columns", help="Column mapping canonical=Source[*factor],... e.g. time=Timestamp,lat=Latitude."
+    ),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Named column layout: canonical, gnettrack, titlecase."),
+    boundary: Optional[Path] = typer.Option(None, "--boundary", help="Boundary file of the (single) --city."),
+    norms: Optional[str] = typer.Option(
+        None, "--norms", help="Norms name=Mbps[@4G|5G],... (default 4g_minimum=5@4G,5g_proposed=50@5G,national_target=100)."
+    ),
+    required_share: Optional[str] = typer.Option(None, "--required-share", help="Share that must reach a norm (0.9)."),
+    confidence: Optional[str] = typer.Option(None, "--confidence", help="Confidence level of intervals (0.95)."),
+    alpha: Optional[str] = typer.Option(None, "--alpha", help="Family-wise level of degradation flags, Holm (0.05)."),
+    n_boot: Optional[str] = typer.Option(None, "--n-boot", help="Bootstrap replicates for percentiles (2000)."),
+    seed: Optional[str] = typer.Option(None, "--seed", help="Seed of the bootstrap (0)."),
+    max_reject_share: Optional[str] = typer.Option(
+        None, "--max-reject-share", help="Stop when a file has a larger share of bad rows (0.5)."
+    ),
+    max_mbps: Optional[str] = typer.Option(None, "--max-mbps", help="Largest plausible throughput, Mbit/s (5000)."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder."),
+) -> None:
+    """Audit MEASURED quality per city, operator, technology and period against the norms."""
+    from qamtu.audit.assign import city_boundaries
+    from qamtu.audit.ingest import read_measurements
+    from qamtu.audit.kpi import DEFAULT_NORMS, parse_norms
+    from qamtu.audit.outputs import write_audit_outputs
+    from qamtu.audit.periods import parse_period
+    from qamtu.audit.pipeline import run_audit
+
+    if out is None:
+        fail("missing option --out DIR")
+    files = _files(measurements)
+    if fmt not in ("drive", "ookla"):
+        fail(f"--format must be drive or ookla, got {fmt!r}")
+    cities = list(city or [])
+    if all_cities and cities:
+        fail("give either --city ID (repeatable) or --all, not both")
+    if not all_cities and not cities:
+        fail("give --city ID (repeatable) or --all")
+    if boundary is not None and len(cities) != 1:
+        fail("--boundary needs exactly one --city")
+    if (period_a is None) != (period_b is None):
+        fail("give both --period-a and --period-b, or neither")
+    if fmt == "ookla" and (columns or preset):
+        fail("--columns and --preset apply to drive-test files, not to Ookla tiles")
+    req = _number(required_share, "--required-share", 0.9, 1e-9, 1.0)
+    conf = _number(confidence, "--confidence", 0.95, 0.5, 0.999999)
+    a = _number(alpha, "--alpha", 0.05, 1e-9, 0.5)
+    nb = _integer(n_boot, "--n-boot", 2000, 100, 100_000)
+    sd = _integer(seed, "--seed", 0, 0, 2**32 - 1)
+    mrs = _number(max_reject_share, "--max-reject-share", 0.5, 0.0, 1.0)
+    mm = _number(max_mbps, "--max-mbps", 5000.0, 1.0, 1e6)
+    norm_list = parse_norms(norms) if norms else DEFAULT_NORMS
+    periods = [parse_period(period_a), parse_period(period_b)] if period_a is not None else None
+
+    m = read_measurements(files, fmt, columns=columns, preset=preset, max_mbps=mm, max_reject_share=mrs)
+    if m.rows_rejected:
+        typer.echo(m.reject_summary(5), err=True)
+    bounds = city_boundaries(None if all_cities else cities, {cities[0]: boundary} if boundary else None)
+    result = run_audit(m, bounds, periods=periods, norms=norm_list, required_share=req, confidence=conf,
+                       n_boot=nb, seed=sd, alpha=a)
+    paths = write_audit_outputs(result, m, out, norm_list, plots=plots)
+
+    s = result.summary
+    verdicts = result.kpis["verdict"].value_counts().to_dict()
+    typer.echo(
+        f"MEASURED: {s['rows_read']} rows read, {s['rows_rejected']} rejected (see {paths['rejects']}), "
+        f"{s['samples_audited']} audited, {s['samples_outside_cities']} outside the cities, "
+        f"{s['samples_outside_periods']} outside the periods"
+    )
+    typer.echo("verdicts: " + (", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())) or "none (no samples)"))
+    degraded = 0
+    if result.degradation is not None:
+        degraded = int(result.degradation.drop_duplicates(["city", "operator", "tech"])["degraded"].sum()) if len(
+            result.degradation) else 0
+        flagged = result.degradation[result.degradation["degraded"]]
+        groups = flagged.drop_duplicates(["city", "operator", "tech"])
+        typer.echo(f"degradation {periods[0].label} -> {periods[1].label}: {len(groups)} group(s) significantly worse"
+                   + ("".join(f"\n  {r.city} {r.operator} {r.tech}: median {r.median_change_mbps:+.1f} Mbit/s"
+                              for r in groups.itertuples(index=False))))
+    typer.echo(f"outputs in {out} (summary.json)")
+    if verdicts.get("fails", 0) or degraded:
+        raise typer.Exit(EXIT_TARGETS_NOT_MET)
+
+
+def calibrate_command(
+    measurements: List[Path] = typer.Argument(..., help="Drive-test CSV file(s) with RSRP (and cell_id)."),
+    sites: Optional[Path] = typer.Option(None, "--sites", help="Site table (CSV or GeoJSON), one row per sector."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (calibration.json and the report)."),
+    city: Optional[str] = typer.Option(None, "--city", help="City id (default: the city holding most samples)."),
+    boundary: Optional[Path] = typer.Option(None, "--boundary", help="Boundary file of the city."),
+    env_class: Optional[str] = typer.Option(
+        None, "--env-class", help="Environment class of every sample (default: the study area's class per pixel)."
+    ),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Column mapping, as for qamtu audit."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Named column layout, as for qamtu audit."),
+    tech: str = typer.Option("5G", "--tech", help="Technology of the samples to use: 5G (default) or 4G."),
+    holdout: Optional[str] = typer.Option(None, "--holdout", help="Share of samples held out (0.3)."),
+    seed: Optional[str] = typer.Option(None, "--seed", help="Seed of the hold-out split (0)."),
+    loss: str = typer.Option("soft_l1", "--loss", help="Robust loss: soft_l1, huber, cauchy, linear."),
+    extra_loss_db: Optional[str] = typer.Option(
+        None, "--extra-loss-db", help="Known loss of the set-up, dB (0; about 9 for a phone inside a car)."
+    ),
+    body_loss_db: Optional[str] = typer.Option(None, "--body-loss-db", help="Body loss of the set-up, dB (engine: 3)."),
+    min_samples: Optional[str] = typer.Option(None, "--min-samples", help="Least training samples per class (20)."),
+    resolution_m: Optional[str] = typer.Option(None, "--resolution-m", help="Study-area grid for classes, m (100)."),
+    max_reject_share: Optional[str] = typer.Option(None, "--max-reject-share", help="As for qamtu audit (0.5)."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
+) -> None:
+    """Fit the PREDICTED path loss to MEASURED RSRP per environment class and save calibration.json."""
+    from qamtu.audit.assign import assign_cities, city_boundaries
+    from qamtu.audit.calibration import calibrate
+    from qamtu.audit.ingest import read_measurements
+    from qamtu.audit.outputs import write_calibration_outputs
+    from qamtu.geo.sites import read_sites
+
+    if sites is None:
+        fail("missing option --sites FILE")
+    if out is None:
+        fail("missing option --out DIR")
+    files = _files(measurements)
+    if tech not in ("4G", "5G"):
+        fail(f"--tech must be 4G or 5G, got {tech!r}")
+    ho = _number(holdout, "--holdout", 0.3, 0.0, 0.9)
+    sd = _integer(seed, "--seed", 0, 0, 2**32 - 1)
+    xl = _number(extra_loss_db, "--extra-loss-db", 0.0, 0.0, 60.0)
+    bl = None if body_loss_db is None else _number(body_loss_db, "--body-loss-db", 3.0, 0.0, 30.0)
+    ms = _integer(min_samples, "--min-samples", 20, 3, 10**9)
+    res_m = _number(resolution_m, "--resolution-m", 100.0, 10.0, 5000.0)
+    mrs = _number(max_reject_share, "--max-reject-share", 0.5, 0.0, 1.0)
+
+    m = read_measurements(files, "drive", columns=columns, preset=preset, max_reject_share=mrs)
+    if m.rows_rejected:
+        typer.echo(m.reject_summary(5), err=True)
+    site_table = read_sites(sites)
+    area = None
+    city_id = city
+    if env_class is None or city is not None:
+        if city_id is None:
+            bounds = city_boundaries(None)
+            ids = assign_cities(m.frame["lon"].to_numpy(float), m.frame["lat"].to_numpy(float), bounds)
+            counts = {c: int((ids == c).sum()) for c in bounds}
+            city_id = max(counts, key=counts.get)
+            if counts[city_id] == 0:
+                fail("no sample lies inside any regional centre; give --city ID (and --boundary) or --env-class")
+        from qamtu.geo.area import make_study_area
+
+        area = make_study_area(city_id, resolution_m=res_m, boundary=boundary)
+    result = calibrate(m, site_table, area=area, env_class=env_class, techs=(tech,), holdout_share=ho, seed=sd,
+                       loss=loss, min_samples=ms, extra_loss_db=xl, body_loss_db=bl)
+    extra = {"rows_read": m.rows_read, "rows_rejected": m.rows_rejected, "city": city_id, "sources": list(m.sources),
+             "sites": str(sites)}
+    from qamtu.audit.ingest import write_rejects
+
+    write_rejects(m, Path(out) / "rejects.csv")
+    paths = write_calibration_outputs(result, out, sites=site_table, extra_summary=extra, plots=plots)
+    typer.echo(f"MEASURED: {m.rows_read} rows read, {m.rows_rejected} rejected; {len(result.samples)} samples used")
+    for name, c in result.classes.items():
+        if c.get("fitted"):
+            typer.echo(
+                f"{name}: offset {c['offset_db']:+.2f} dB, slope {c['slope_db_per_decade']:+.2f} dB/decade; "
+                f"PREDICTED - MEASURED mean/std before {c['mean_error_before_db']:+.2f}/{c['std_before_db']:.2f} dB, "
+                f"after {c['mean_error_after_db']:+.2f}/{c['std_after_db']:.2f} dB"
+                + (f"; hold-out after {c['holdout_mean_error_after_db']:+.2f}/{c['holdout_std_after_db']:.2f} dB"
+                   if c.get("holdout_mean_error_after_db") is not None else "")
+            )
+        else:
+            typer.echo(f"{name}: {c['note']}")
+    typer.echo(f"calibration written to {paths['calibration']} (use it with --calibration in coverage/plan/national)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit`` and ``calibrate`` to the qamtu app."""
+    app.command("audit")(guarded(audit_command))
+    app.command("calibrate")(guarded(calibrate_command))

@@ -1,0 +1,139 @@
+"""Calibration recovers a planted offset and slope from synthetic measurements made with the engine's physics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+from qamtu.audit.calibration import (
+    CALIBRATION_KIND,
+    _outdoor_config,
+    calibrate,
+    predict_rsrp_dbm,
+    write_calibration,
+)
+from qamtu.engine import EngineConfig, load_calibration
+from qamtu.engine.links import prepare_sectors
+from qamtu.errors import InfeasibleError, InvalidInputError
+from qamtu.geo.sites import validate_sites
+
+from conftest import ASTANA_LAT, ASTANA_LON
+
+CRS = "EPSG:32642"
+TO_XY = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+TO_LL = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+
+
+def make_sites() -> pd.DataFrame:
+    x0, y0 = TO_XY.transform(ASTANA_LON, ASTANA_LAT)
+    rows = []
+    for i, (dx, dy) in enumerate([(0.0, 0.0), (1500.0, 0.0), (-1500.0, 800.0)]):
+        lon, lat = TO_LL.transform(x0 + dx, y0 + dy)
+        for az in (30, 150, 270):
+            rows.append(dict(site_id=f"S{i}", lat=lat, lon=lon, height_m=25.0, azimuth_deg=az, mechanical_tilt_deg=0.0,
+                             electrical_tilt_deg=6.0, tx_power_dbm=53.0, operator="Kcell", cell_id=f"S{i}-{az}"))
+    return validate_sites(pd.DataFrame(rows))
+
+
+def synthetic(n=500, offset_db=6.0, slope=8.0, noise_db=4.0, seed=0, env_code=1, min_d=150.0):
+    """Samples in front of random sectors; MEASURED = engine prediction - planted correction + noise."""
+    sites = make_sites()
+    sec = prepare_sectors(sites, CRS)
+    rng = np.random.default_rng(seed)
+    k = rng.integers(0, len(sec), n)
+    r = np.exp(rng.uniform(np.log(min_d), np.log(3000.0), n))
+    ang = np.radians(sec.azimuth_deg[k] + rng.uniform(-50, 50, n))
+    x = sec.x_m[k] + r * np.sin(ang)
+    y = sec.y_m[k] + r * np.cos(ang)
+    pred, d3d = predict_rsrp_dbm(x, y, k, np.full(n, env_code), sec, _outdoor_config(EngineConfig(), None))
+    meas = pred - (offset_db + slope * np.log10(d3d / 1000.0)) + rng.normal(0.0, noise_db, n)
+    lon, lat = TO_LL.transform(x, y)
+    frame = pd.DataFrame(dict(time=pd.Timestamp("2024-05-01", tz="UTC"), lat=lat, lon=lon, operator="Kcell",
+                              tech="5G", rsrp_dbm=meas, sinr_db=np.nan, dl_mbps=np.nan, ul_mbps=np.nan,
+                              cell_id=sites["cell_id"].to_numpy()[k], weight=1.0))
+    return frame, sites, k
+
+
+def test_recovers_planted_offset_and_slope():
+    frame, sites, _ = synthetic(n=500, offset_db=6.0, slope=8.0, noise_db=4.0, seed=1)
+    res = calibrate(frame, sites, env_class="urban", holdout_share=0.3, seed=0)
+    c = res.classes["urban"]
+    # tolerance: with 350 training samples, 4 dB noise and 1.3 decades of distance, the standard errors are about
+    # 0.25 dB (offset) and 0.6 dB/decade (slope); 3 standard errors
+    assert c["offset_db"] == pytest.approx(6.0, abs=0.8)
+    assert c["slope_db_per_decade"] == pytest.approx(8.0, abs=1.8)
+    assert c["n_fit"] + c["n_holdout"] == 500 and 100 < c["n_holdout"] < 200
+    # after the correction the mean error is near 0 and the spread is the planted noise, on the hold-out too
+    assert abs(c["holdout_mean_error_after_db"]) < 1.0
+    assert c["holdout_std_after_db"] == pytest.approx(4.0, abs=0.7)
+    assert c["std_before_db"] > c["std_after_db"]
+    assert abs(c["mean_error_before_db"]) > 2.0
+    assert set(res.samples["match"]) == {"cell_id"}
+
+
+def test_no_correction_when_nothing_planted():
+    frame, sites, _ = synthetic(n=300, offset_db=0.0, slope=0.0, noise_db=3.0, seed=2)
+    c = calibrate(frame, sites, env_class="urban").classes["urban"]
+    assert abs(c["offset_db"]) < 0.8 and abs(c["slope_db_per_decade"]) < 2.0
+
+
+def test_robust_loss_resists_outliers():
+    frame, sites, _ = synthetic(n=400, offset_db=5.0, slope=0.0, noise_db=3.0, seed=3)
+    bad = frame.index[:40]  # 10 % gross errors, 30 dB too weak (e.g. a sample logged indoors)
+    frame.loc[bad, "rsrp_dbm"] -= 30.0
+    robust = calibrate(frame, sites, env_class="urban", loss="soft_l1", holdout_share=0.0).classes["urban"]
+    plain = calibrate(frame, sites, env_class="urban", loss="linear", holdout_share=0.0).classes["urban"]
+    assert abs(robust["offset_db"] - 5.0) < abs(plain["offset_db"] - 5.0)
+    assert robust["offset_db"] == pytest.approx(5.0, abs=1.5)
+
+
+def test_json_is_read_by_the_engine_and_applies_the_correction(tmp_path):
+    frame, sites, k = synthetic(n=300, offset_db=7.0, slope=5.0, noise_db=2.0, seed=4)
+    res = calibrate(frame, sites, env_class="urban")
+    path = write_calibration(res, tmp_path / "calibration.json")
+    doc = json.loads(path.read_text())
+    assert doc["kind"] == CALIBRATION_KIND and doc["version"] == 1 and doc["reference_distance_m"] == 1000.0
+    assert set(doc["classes"]["urban"]) >= {"offset_db", "slope_db_per_decade", "n", "rmse_db"}
+    cal = load_calibration(path)
+    # the engine with the calibration predicts exactly what the calibration report calls corrected
+    cfg = _outdoor_config(EngineConfig(), None).replace(calibration=cal)
+    sec = prepare_sectors(sites, CRS)
+    s = res.samples
+    engine_pred, _ = predict_rsrp_dbm(s["x_m"].to_numpy(), s["y_m"].to_numpy(), s["sector"].to_numpy(),
+                                      np.full(len(s), 1), sec, cfg)
+    assert np.allclose(engine_pred, s["corrected_rsrp_dbm"].to_numpy(), atol=1e-9)
+    assert abs(float(np.mean(engine_pred - s["measured_rsrp_dbm"]))) < 0.5
+
+
+def test_best_server_match_without_cell_ids():
+    frame, sites, k = synthetic(n=200, offset_db=0.0, slope=0.0, noise_db=1.0, seed=5, min_d=300.0)
+    res = calibrate(frame.drop(columns="cell_id"), sites, env_class="urban")
+    assert set(res.samples["match"]) == {"best_server"}
+    # samples were drawn in front of their sector: most pick it as the best server
+    assert (res.samples["sector"].to_numpy() == k).mean() > 0.7
+
+
+def test_too_few_samples_and_bad_inputs(tmp_path):
+    frame, sites, _ = synthetic(n=15, seed=6)
+    res = calibrate(frame, sites, env_class="urban")
+    assert not res.classes["urban"]["fitted"] and "fewer than" in res.classes["urban"]["note"]
+    with pytest.raises(InfeasibleError, match="no environment class"):
+        write_calibration(res, tmp_path / "c.json")
+    assert not (tmp_path / "c.json").exists()
+    with pytest.raises(InvalidInputError, match="no sample"):
+        calibrate(frame.assign(tech="4G"), sites, env_class="urban")
+    with pytest.raises(InvalidInputError, match="env_class"):
+        calibrate(frame, sites, env_class="downtown")
+    with pytest.raises(InvalidInputError):
+        calibrate(frame, sites, env_class="urban", holdout_share=0.95)
+
+
+def test_implausible_fit_is_refused():
+    frame, sites, _ = synthetic(n=200, offset_db=0.0, slope=0.0, noise_db=1.0, seed=7)
+    frame["rsrp_dbm"] -= 80.0  # e.g. wrong units or the wrong site table
+    with pytest.raises(InfeasibleError, match="exceed what the engine accepts"):
+        calibrate(frame, sites, env_class="urban")
