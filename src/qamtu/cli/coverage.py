@@ -1,0 +1,307 @@
+"""Coverage commands: ``qamtu cities``, ``qamtu coverage``, ``qamtu reference-run``.
+
+Thin wrappers over :mod:`qamtu.geo`, :mod:`qamtu.engine` and :mod:`qamtu.report.maps`: everything they write is
+reachable from Python with the same functions. Options are parsed here so a bad value always gives one readable
+line on stderr and exit code 2 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+from qamtu.cli._common import EXIT_ERROR, EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+
+#: Engine options shared by ``coverage`` and ``reference-run``: CLI option -> (EngineConfig field, scale).
+_ENGINE_OPTIONS = {
+    "--freq-ghz": ("freq_hz", 1e9),
+    "--bandwidth-mhz": ("bandwidth_hz", 1e6),
+    "--rsrp-threshold-dbm": ("rsrp_threshold_dbm", 1.0),
+    "--coverage-level": ("coverage_level", 1.0),
+    "--cell-load": ("cell_load", 1.0),
+    "--min-dl-mbps": ("min_dl_mbps", 1.0),
+}
+
+
+def _number(value: Optional[str], option: str) -> Optional[float]:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        fail(f"{option} must be a number, got {value!r}")
+    if number != number or number in (float("inf"), float("-inf")):
+        fail(f"{option} must be a finite number, got {value!r}")
+    return number
+
+
+def _share(value: Optional[str], option: str) -> Optional[float]:
+    number = _number(value, option)
+    if number is not None and not (0.0 <= number <= 1.0):
+        fail(f"{option} must be a share in [0, 1], got {value!r}")
+    return number
+
+
+def _engine_config(values: dict[str, Optional[str]], calibration: Optional[str]) -> Any:
+    from qamtu.engine import EngineConfig, load_calibration
+
+    kwargs: dict[str, Any] = {}
+    for option, (field, scale) in _ENGINE_OPTIONS.items():
+        number = _number(values.get(option), option)
+        if number is not None:
+            kwargs[field] = number * scale
+    if calibration is not None:
+        kwargs["calibration"] = load_calibration(calibration)
+    return EngineConfig(**kwargs)
+
+
+def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    seen = set()
+    for w in caught:
+        text = str(w.message)
+        if text not in seen:
+            seen.add(text)
+            typer.echo(f"Warning: {text}", err=True)
+
+
+def _city_list(text: Optional[str]) -> list[Any]:
+    from qamtu.geo.catalogue import get_city, load_cities
+
+    if text is None or text.strip() in ("", "all"):
+        return load_cities()
+    return [get_city(part) for part in text.split(",") if part.strip()]
+
+
+def _format_area(area_km2: Optional[float]) -> str:
+    return "n/a" if area_km2 is None else f"{area_km2:g}"
+
+
+def cities_command(json_out: bool = typer.Option(False, "--json", help="Print the catalogue as JSON.")) -> None:
+    """List the 20 regional centres: id, name, population with its date, area."""
+    from qamtu.geo.area import utm_crs_for
+    from qamtu.geo.catalogue import load_cities
+
+    cities = load_cities()
+    if json_out:
+        echo_json([dict(c.to_dict(), utm_crs=utm_crs_for(c.lon, c.lat)) for c in cities])
+        return
+    header = ("id", "name", "population (date)", "area km2", "area scope", "UTM")
+    rows = [
+        (c.id, c.name_en, f"{c.population:,} ({c.population_date.isoformat()})", _format_area(c.area_km2),
+         c.area_scope, utm_crs_for(c.lon, c.lat))
+        for c in cities
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    right = {2, 3}
+    for r in [header, *rows]:
+        typer.echo("  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
+                             for i, (v, w) in enumerate(zip(r, widths))).rstrip())
+    typer.echo("Sources and caveats: qamtu/data/kz_regional_centres.SOURCE.md (areas conflict for some cities).")
+
+
+def _summary_line(rec: dict[str, Any]) -> str:
+    p = rec.get("dl_mbps_percentiles", {})
+    approx = " [approximate boundary]" if rec.get("boundary_is_approximation") else ""
+    return (
+        f"{rec.get('city_name', rec['city'])}: territory {rec['territory_share']:.1%}, population "
+        f"{rec['population_share']:.1%} covered; DL p5/p50/p95 {p.get('5', float('nan')):.0f}/"
+        f"{p.get('50', float('nan')):.0f}/{p.get('95', float('nan')):.0f} Mbit/s; {rec['sectors']} sectors"
+        f"{approx}"
+    )
+
+
+def coverage_command(
+    city: Optional[str] = typer.Option(None, "--city", help="City id (see `qamtu cities`)."),
+    sites: Optional[str] = typer.Option(None, "--sites", help="Site table: CSV or GeoJSON, one row per sector."),
+    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
+    population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
+    boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
+    freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="Carrier frequency, GHz (default 3.65)."),
+    bandwidth_mhz: Optional[str] = typer.Option(None, "--bandwidth-mhz", help="Channel bandwidth, MHz (100)."),
+    rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
+    coverage_level: Optional[str] = typer.Option(None, "--coverage-level", help="Required P(RSRP>thr), 0..1."),
+    cell_load: Optional[str] = typer.Option(None, "--cell-load", help="Interfering cell load, 0..1."),
+    min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
+    calibration: Optional[str] = typer.Option(None, "--calibration", help="Path-loss calibration JSON."),
+    target_territory: Optional[str] = typer.Option(None, "--target-territory-share",
+                                                   help="Exit 3 if the covered territory share is below this."),
+    target_population: Optional[str] = typer.Option(None, "--target-population-share",
+                                                    help="Exit 3 if the covered population share is below this."),
+    png: bool = typer.Option(True, "--png/--no-png", help="Draw a PNG map per metric."),
+    per_metric: bool = typer.Option(False, "--per-metric-tiffs", help="One GeoTIFF per metric."),
+    json_out: bool = typer.Option(False, "--json", help="Print the KPI record as JSON."),
+) -> None:
+    """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
+    from qamtu.engine import evaluate
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.catalogue import get_city
+    from qamtu.geo.sites import check_sites_near_area, project_sites, read_sites
+    from qamtu.report.maps import write_coverage_outputs
+
+    for value, option in ((city, "--city"), (sites, "--sites"), (out, "--out")):
+        if value is None or value.strip() == "":
+            fail(f"missing option {option}")
+    res = _number(resolution_m, "--resolution-m")
+    t_terr = _share(target_territory, "--target-territory-share")
+    t_pop = _share(target_population, "--target-population-share")
+    config = _engine_config(
+        {"--freq-ghz": freq_ghz, "--bandwidth-mhz": bandwidth_mhz, "--rsrp-threshold-dbm": rsrp_threshold_dbm,
+         "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps},
+        calibration,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = get_city(city)  # type: ignore[arg-type]
+        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population)
+        table = read_sites(sites)  # type: ignore[arg-type]
+        check_sites_near_area(table, area, source=str(sites))
+        table = project_sites(table, area.crs)
+        result = evaluate(area, table, config)
+        written = write_coverage_outputs(result, area, out, sites=table, png=png,  # type: ignore[arg-type]
+                                         per_metric=per_metric)
+    _echo_warnings(caught)
+    rec = written["record"]
+    if json_out:
+        echo_json(rec)
+    else:
+        typer.echo(_summary_line(rec))
+        typer.echo(f"Wrote {Path(out)}: {', '.join(sorted(p.name for p in Path(out).iterdir()))}")  # type: ignore[arg-type]
+    missed = []
+    if t_terr is not None and rec["territory_share"] < t_terr:
+        missed.append(f"territory share {rec['territory_share']:.1%} < target {t_terr:.1%}")
+    if t_pop is not None and rec["population_share"] < t_pop:
+        missed.append(f"population share {rec['population_share']:.1%} < target {t_pop:.1%}")
+    if missed:
+        typer.echo(f"Targets not met: {'; '.join(missed)}", err=True)
+        raise typer.Exit(EXIT_TARGETS_NOT_MET)
+
+
+def run_reference(
+    cities: list[Any],
+    out_dir: str | Path,
+    resolution_m: float = 25.0,
+    config: Any | None = None,
+    png: bool = True,
+    on_city: Callable[[Any, int], None] | None = None,
+    on_engine: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run every city with the reference layout; write per-city outputs and the national KPI table.
+
+    Per city ``<out>/<city>/``: ``coverage.tif``, PNG maps, ``kpis.json``, ``kpis.csv``,
+    ``reference_sites.csv`` (the layout, reusable with ``qamtu coverage --sites``). In ``<out>``:
+    ``kpis_national.csv`` / ``kpis_national.json`` (one record per city) and ``reference_run.json`` (what ran).
+    A city that fails is recorded with its error and the others go on.
+
+    Returns
+    -------
+    dict with ``records`` (list of KPI records), ``failed`` (city id -> message), ``paths``, ``seconds``.
+    """
+    from qamtu.engine import EngineConfig, evaluate
+    from qamtu.errors import QamtuError
+    from qamtu.fileio import write_json_atomic, write_text_atomic
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL, hex_layout
+    from qamtu.report.maps import write_coverage_outputs, write_kpis
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = config or EngineConfig()
+    records: list[dict[str, Any]] = []
+    failed: dict[str, str] = {}
+    t0 = time.perf_counter()
+    for i, city in enumerate(cities):
+        if on_city is not None:
+            on_city(city, i)
+        try:
+            area = make_study_area(city, resolution_m=resolution_m)
+            layout = hex_layout(area)
+            result = evaluate(area, layout, config, progress=on_engine)
+            city_dir = out / city.id
+            written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
+            write_text_atomic(city_dir / "reference_sites.csv", layout.to_csv(index=False))
+            records.append(written["record"])
+        except QamtuError as exc:
+            failed[city.id] = str(exc)
+    seconds = time.perf_counter() - t0
+    paths = write_kpis(records, out, stem="kpis_national") if records else {}
+    write_json_atomic(
+        out / "reference_run.json",
+        {
+            "what": REFERENCE_LAYOUT_LABEL,
+            "cities": [c.id for c in cities],
+            "resolution_m": resolution_m,
+            "engine_config": {k: getattr(config, k) for k in ("freq_hz", "bandwidth_hz", "rsrp_threshold_dbm",
+                                                                "coverage_level", "cell_load", "min_dl_mbps")},
+            "failed": failed,
+            "seconds": round(seconds, 1),
+            "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+    return {"records": records, "failed": failed, "paths": paths, "seconds": seconds}
+
+
+def reference_run_command(
+    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all 20)."),
+    resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
+    rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
+    coverage_level: Optional[str] = typer.Option(None, "--coverage-level", help="Required P(RSRP>thr), 0..1."),
+    cell_load: Optional[str] = typer.Option(None, "--cell-load", help="Interfering cell load, 0..1."),
+    min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
+    png: bool = typer.Option(True, "--png/--no-png", help="Draw PNG maps."),
+    json_out: bool = typer.Option(False, "--json", help="Print the national KPI records as JSON."),
+) -> None:
+    """Every city with the hexagonal reference layout: maps per city and a national KPI table, with progress."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if out is None or out.strip() == "":
+        fail("missing option --out")
+    res = _number(resolution_m, "--resolution-m")
+    chosen = _city_list(cities)
+    config = _engine_config(
+        {"--rsrp-threshold-dbm": rsrp_threshold_dbm, "--coverage-level": coverage_level, "--cell-load": cell_load,
+         "--min-dl-mbps": min_dl_mbps},
+        None,
+    )
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress:
+        warnings.simplefilter("always")
+        task = progress.add_task("cities", total=len(chosen))
+        tiles = progress.add_task("  engine tiles", total=1)
+
+        def on_city(city: Any, i: int) -> None:
+            progress.update(task, completed=i, description=f"{city.name_en[:22]}")
+            progress.reset(tiles, total=1)
+
+        def on_engine(done: int, total: int) -> None:
+            progress.update(tiles, completed=done, total=total)
+
+        summary = run_reference(chosen, out, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
+        progress.update(task, completed=len(chosen), description="done")
+    _echo_warnings(caught)
+    if json_out:
+        echo_json(summary["records"])
+    else:
+        for rec in summary["records"]:
+            typer.echo(_summary_line(rec))
+        typer.echo(f"{len(summary['records'])} cities in {summary['seconds']:.0f} s; national table: "
+                   f"{Path(out) / 'kpis_national.csv'}")  # type: ignore[arg-type]
+    if summary["failed"]:
+        for cid, msg in summary["failed"].items():
+            typer.echo(f"Error: {cid}: {msg}", err=True)
+        raise typer.Exit(EXIT_ERROR)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``cities``, ``coverage`` and ``reference-run`` to the qamtu app."""
+    app.command("cities")(guarded(cities_command))
+    app.command("coverage")(guarded(coverage_command))
+    app.command("reference-run")(guarded(reference_run_command))
