@@ -1,0 +1,355 @@
+"""Engine configuration: the n78 link budget, the coverage criteria and the environment mapping.
+
+Every number the engine uses is a documented field of :class:`EngineConfig`; nothing is hard-wired in the
+computation. The optional path-loss calibration (written by ``qamtu calibrate``) is read by
+:func:`load_calibration` and applied through ``EngineConfig(calibration=...)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from qamtu.errors import DataFileError, InvalidInputError, OutOfRangeError, where
+
+#: Environment classes, in the order of their integer codes in ``StudyArea.env_class`` (see qamtu.geo.area).
+ENV_CLASSES = ("dense_urban", "urban", "suburban", "rural")
+
+#: Propagation scenarios of 3GPP TR 38.901 that the engine maps environment classes onto.
+SCENARIOS = ("uma", "umi", "rma")
+
+
+@dataclass(frozen=True)
+class EnvProfile:
+    """How one environment class is propagated.
+
+    Parameters
+    ----------
+    scenario : {"uma", "umi", "rma"}
+        3GPP TR 38.901 scenario whose path loss, LOS probability and shadowing apply.
+    indoor_share : float, 0..1
+        Share of users (and so of a pixel's population) indoors. Indoor users see the O2I loss.
+    o2i_high_share : float, 0..1
+        Share of the indoor users in "high-loss" buildings (IRR glass + concrete, TR 38.901 7.4.3);
+        the rest are in "low-loss" buildings (standard glass + concrete). RMa uses low-loss only.
+    """
+
+    scenario: str
+    indoor_share: float
+    o2i_high_share: float
+
+    def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise InvalidInputError(f"scenario {self.scenario!r} is not allowed; use one of {SCENARIOS}")
+        for name in ("indoor_share", "o2i_high_share"):
+            value = getattr(self, name)
+            if not (0.0 <= float(value) <= 1.0):
+                raise OutOfRangeError(f"{name} = {value!r} must lie in [0, 1]")
+        if self.scenario == "rma" and self.o2i_high_share > 0:
+            raise InvalidInputError(
+                f"o2i_high_share = {self.o2i_high_share!r} for scenario 'rma': TR 38.901 7.4.3 uses the "
+                "low-loss O2I model only in RMa; set it to 0"
+            )
+
+    def o2i_weights(self) -> tuple[float, float, float]:
+        """Shares of (outdoor, indoor low-loss, indoor high-loss) users; they sum to 1."""
+        indoor = float(self.indoor_share)
+        high = float(self.o2i_high_share)
+        return (1.0 - indoor, indoor * (1.0 - high), indoor * high)
+
+
+def _default_environments() -> Mapping[str, EnvProfile]:
+    # Dense urban and urban: 38.901 calibration assumes 80 % indoor users (Table 7.8-1); suburban and rural
+    # fewer. High-loss (thermally efficient, IRR-glass) buildings are a minority of Kazakhstan's mostly Soviet-era
+    # concrete stock; the shares are planning assumptions, not measurements: keep them parameters.
+    return MappingProxyType(
+        {
+            "dense_urban": EnvProfile("uma", 0.8, 0.3),
+            "urban": EnvProfile("uma", 0.7, 0.2),
+            "suburban": EnvProfile("uma", 0.6, 0.1),
+            "rural": EnvProfile("rma", 0.5, 0.0),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ClassCalibration:
+    """Path-loss correction for one environment class (see DESIGN.md, path-loss calibration file)."""
+
+    offset_db: float
+    slope_db_per_decade: float
+    n: int = 0
+    rmse_db: float = float("nan")
+
+
+@dataclass(frozen=True)
+class PathLossCalibration:
+    """A measured path-loss correction per environment class.
+
+    Corrected loss = model loss + ``offset_db`` + ``slope_db_per_decade`` * log10(d3D / ``reference_distance_m``).
+    Classes absent from ``classes`` are not corrected.
+    """
+
+    reference_distance_m: float
+    classes: Mapping[str, ClassCalibration]
+    source: str = ""
+
+    def correction_db(self, env_class: str, d3d_m):
+        """Loss correction in dB for ``env_class`` at 3D distance ``d3d_m`` (m, array); 0 for absent classes."""
+        import numpy as np
+
+        cal = self.classes.get(env_class)
+        d3d = np.asarray(d3d_m, dtype=float)
+        if cal is None:
+            return np.zeros_like(d3d)
+        return cal.offset_db + cal.slope_db_per_decade * np.log10(d3d / self.reference_distance_m)
+
+
+def load_calibration(path: str | os.PathLike[str]) -> PathLossCalibration:
+    """Read and validate a path-loss calibration file (JSON, ``kind`` = ``"qamtu-pathloss-calibration"``).
+
+    Parameters
+    ----------
+    path : path-like
+        The JSON file written by ``qamtu calibrate``.
+
+    Returns
+    -------
+    PathLossCalibration
+
+    Raises
+    ------
+    DataFileError
+        The file is missing, unreadable or not JSON.
+    InvalidInputError
+        A field is missing or has a value that is not allowed; the message names the file and the field.
+    """
+    source = str(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError as exc:
+        raise DataFileError(f"{source}: calibration file not found") from exc
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except OSError as exc:
+        raise DataFileError(f"{source}: cannot read calibration file ({exc.strerror})") from exc
+    if not isinstance(doc, dict):
+        raise InvalidInputError(f"{source}: a calibration file is a JSON object, got {type(doc).__name__}")
+    if doc.get("kind") != "qamtu-pathloss-calibration":
+        raise InvalidInputError(
+            f"{where(source, field='kind')}: is {doc.get('kind')!r}, expected 'qamtu-pathloss-calibration'"
+        )
+    if doc.get("version") != 1:
+        raise InvalidInputError(f"{where(source, field='version')}: is {doc.get('version')!r}, only 1 is supported")
+    ref = _finite(doc.get("reference_distance_m"), source, "reference_distance_m")
+    if ref <= 0:
+        raise OutOfRangeError(f"{where(source, field='reference_distance_m')}: is {ref!r}, must be > 0 m")
+    classes_doc = doc.get("classes")
+    if not isinstance(classes_doc, dict) or not classes_doc:
+        raise InvalidInputError(f"{where(source, field='classes')}: must be a non-empty object keyed by class")
+    classes = {}
+    for name, entry in classes_doc.items():
+        loc = f"classes.{name}"
+        if name not in ENV_CLASSES:
+            raise InvalidInputError(f"{where(source, field=loc)}: unknown environment class; allowed {ENV_CLASSES}")
+        if not isinstance(entry, dict):
+            raise InvalidInputError(f"{where(source, field=loc)}: must be an object")
+        offset = _finite(entry.get("offset_db"), source, f"{loc}.offset_db")
+        slope = _finite(entry.get("slope_db_per_decade"), source, f"{loc}.slope_db_per_decade")
+        if abs(offset) > 60 or abs(slope) > 40:
+            raise OutOfRangeError(
+                f"{where(source, field=loc)}: offset {offset} dB / slope {slope} dB/decade are implausible "
+                "(allowed |offset| <= 60 dB, |slope| <= 40 dB/decade)"
+            )
+        n = entry.get("n", 0)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InvalidInputError(f"{where(source, field=loc + '.n')}: is {n!r}, must be an integer >= 0")
+        rmse = entry.get("rmse_db", float("nan"))
+        rmse = float("nan") if rmse is None else _finite(rmse, source, f"{loc}.rmse_db")
+        classes[name] = ClassCalibration(offset, slope, n, rmse)
+    return PathLossCalibration(ref, MappingProxyType(classes), source)
+
+
+def _finite(value, source: str, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise InvalidInputError(f"{where(source, field=name)}: is {value!r}, must be a finite number")
+    return float(value)
+
+
+def tdd_shares(pattern: str, special_symbols: tuple[int, int, int] = (10, 2, 2)) -> tuple[float, float]:
+    """Downlink and uplink time shares of a TDD slot pattern.
+
+    Parameters
+    ----------
+    pattern : str
+        Slots, e.g. ``"DDDSU"`` (the common n78 pattern, 2.5 ms at 30 kHz SCS); letters D, S, U.
+    special_symbols : (int, int, int)
+        OFDM symbols (DL, guard, UL) of a special slot; they sum to 14. Default 10:2:2.
+
+    Returns
+    -------
+    (dl_share, ul_share) : floats in [0, 1]
+
+    References
+    ----------
+    3GPP TS 38.213 V17, clause 11.1 (slot configuration); 14 OFDM symbols per slot with normal CP (TS 38.211 4.3.2).
+    """
+    pattern = pattern.strip().upper()
+    if not pattern or set(pattern) - set("DSU"):
+        raise InvalidInputError(f"TDD pattern {pattern!r} must be a non-empty string of D, S and U")
+    if len(special_symbols) != 3 or sum(special_symbols) != 14 or min(special_symbols) < 0:
+        raise InvalidInputError(f"special_symbols {special_symbols!r} must be three counts >= 0 summing to 14")
+    n = len(pattern)
+    dl = pattern.count("D") + pattern.count("S") * special_symbols[0] / 14.0
+    ul = pattern.count("U") + pattern.count("S") * special_symbols[2] / 14.0
+    return dl / n, ul / n
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the coverage engine assumes, with n78 defaults.
+
+    Parameters
+    ----------
+    freq_hz : float
+        Carrier centre frequency, Hz. Default 3.65 GHz: the middle of the 3.6-3.8 GHz n78 allocation (the two
+        100 MHz lots are 3600-3700 and 3700-3800 MHz; the path-loss difference across the band is < 0.5 dB).
+    bandwidth_hz : float
+        Channel bandwidth, Hz (100 MHz: one lot).
+    scs_hz : float
+        Subcarrier spacing, Hz (30 kHz: 273 PRB at 100 MHz, TS 38.101-1 Table 5.3.2-1).
+    ue_height_m : float
+        UE antenna height above ground, m (1.5 m, pedestrian; TR 38.901 outdoor UT height).
+    ue_noise_figure_db, ue_tx_power_dbm, ue_antenna_gain_dbi, body_loss_db : float
+        UE receiver noise figure (7 dB), power class 3 output (23 dBm, TS 38.101-1), antenna gain (0 dBi) and
+        body loss (3 dB, applied to every link, down and up).
+    gnb_noise_figure_db : float
+        gNB receiver noise figure for the uplink, dB (5 dB, a typical n78 macro value).
+    ul_interference_margin_db : float
+        Uplink interference over thermal at the gNB, dB (3 dB at 50 % load, a common planning margin).
+    rsrp_threshold_dbm : float
+        SS-RSRP a UE needs to be "in coverage", dBm per resource element. Default -110 dBm: with the noise per
+        30 kHz RE at -122.2 dBm (7 dB NF) it leaves about 12 dB of SSB SNR, enough for initial access with margin;
+        n78 operators' coverage maps commonly draw the edge of "good" 5G between -105 and -115 dBm.
+    coverage_level : float
+        The coverage probability a pixel must reach, 0..1 (0.9, the FCC 5G-NR map's cell-edge probability).
+    cell_load : float
+        Share of resources busy in every cell, 0..1 (0.5, FCC map convention). Interference is
+        ``cell_load`` x each neighbour's mean received power; the user gets the idle share (see qamtu.radio.nr).
+    min_dl_mbps : float
+        Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry).
+    tdd_pattern : str
+        TDD slot pattern (``"DDDSU"``, special slot 10:2:2): DL share 0.743, UL share 0.229.
+    dl_layers, ul_layers : int
+        MIMO layers assumed for throughput (2 down: a conservative mean rank for a 4-Rx UE over the cell;
+        1 up: one transmit chain at the cell edge).
+    environments : mapping of env class -> EnvProfile
+        Scenario, indoor share and O2I mix per environment class (keys: dense_urban, urban, suburban, rural).
+    calibration : PathLossCalibration or None
+        Measured path-loss correction (from :func:`load_calibration`); None applies the 38.901 models as such.
+    min_distance_m : float
+        Distances shorter than this are clamped to it for path loss and LOS probability (10 m: the lower
+        validity bound of TR 38.901 Table 7.4.1-1 for UMa, UMi and RMa).
+    cutoff_margin_db : float
+        Link-relevance criterion (see :mod:`qamtu.engine.links`): a link whose mean received power, with the
+        largest of its beams' gains, is more than this below the noise per RE is dropped (20 dB: each dropped link
+        changes I+N by at most 0.043 dB).
+    cutoff_coverage_epsilon : float
+        A link is also kept while its single-link RSRP coverage probability is at least this (1e-3).
+    max_cutoff_m : float or None
+        Upper bound on the derived cut-off distance, m (None: derived only). Setting it trades accuracy for speed.
+    chunk_pixels : int
+        Pixels per work chunk (a square tile); bounds memory, does not change results.
+    """
+
+    freq_hz: float = 3.65e9
+    bandwidth_hz: float = 100e6
+    scs_hz: float = 30e3
+    ue_height_m: float = 1.5
+    ue_noise_figure_db: float = 7.0
+    ue_tx_power_dbm: float = 23.0
+    ue_antenna_gain_dbi: float = 0.0
+    body_loss_db: float = 3.0
+    gnb_noise_figure_db: float = 5.0
+    ul_interference_margin_db: float = 3.0
+    rsrp_threshold_dbm: float = -110.0
+    coverage_level: float = 0.9
+    cell_load: float = 0.5
+    min_dl_mbps: float = 50.0
+    tdd_pattern: str = "DDDSU"
+    tdd_special_symbols: tuple[int, int, int] = (10, 2, 2)
+    dl_layers: int = 2
+    ul_layers: int = 1
+    environments: Mapping[str, EnvProfile] = field(default_factory=_default_environments)
+    calibration: PathLossCalibration | None = None
+    min_distance_m: float = 10.0
+    cutoff_margin_db: float = 20.0
+    cutoff_coverage_epsilon: float = 1e-3
+    max_cutoff_m: float | None = None
+    chunk_pixels: int = 4096
+
+    def __post_init__(self) -> None:
+        checks = {
+            "freq_hz": (0.5e9, 100e9),
+            "bandwidth_hz": (1e6, 400e6),
+            "scs_hz": (15e3, 120e3),
+            "ue_height_m": (1.0, 22.5),
+            "ue_noise_figure_db": (0.0, 20.0),
+            "ue_tx_power_dbm": (-10.0, 33.0),
+            "ue_antenna_gain_dbi": (-20.0, 20.0),
+            "body_loss_db": (0.0, 30.0),
+            "gnb_noise_figure_db": (0.0, 20.0),
+            "ul_interference_margin_db": (0.0, 40.0),
+            "rsrp_threshold_dbm": (-160.0, -40.0),
+            "coverage_level": (0.0, 1.0),
+            "cell_load": (0.0, 1.0),
+            "min_dl_mbps": (0.0, 1e5),
+            "min_distance_m": (1.0, 100.0),
+            "cutoff_margin_db": (0.0, 60.0),
+            "cutoff_coverage_epsilon": (1e-12, 0.5),
+        }
+        for name, (lo, hi) in checks.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (lo <= float(value) <= hi):
+                raise OutOfRangeError(f"EngineConfig.{name} = {value!r} is outside the allowed range [{lo}, {hi}]")
+        for name in ("dl_layers", "ul_layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not (1 <= value <= 8):
+                raise OutOfRangeError(f"EngineConfig.{name} = {value!r} must be an integer in 1..8")
+        if not isinstance(self.chunk_pixels, int) or self.chunk_pixels < 1:
+            raise OutOfRangeError(f"EngineConfig.chunk_pixels = {self.chunk_pixels!r} must be an integer >= 1")
+        if self.max_cutoff_m is not None and not (float(self.max_cutoff_m) > 0):
+            raise OutOfRangeError(f"EngineConfig.max_cutoff_m = {self.max_cutoff_m!r} must be > 0 m or None")
+        tdd_shares(self.tdd_pattern, self.tdd_special_symbols)  # validates
+        missing = [c for c in ENV_CLASSES if c not in self.environments]
+        if missing:
+            raise InvalidInputError(f"EngineConfig.environments lacks {missing}; it needs a profile for each of {ENV_CLASSES}")
+        for name, prof in self.environments.items():
+            if not isinstance(prof, EnvProfile):
+                raise InvalidInputError(f"EngineConfig.environments[{name!r}] must be an EnvProfile")
+        object.__setattr__(self, "environments", MappingProxyType(dict(self.environments)))
+
+    # ------------------------------------------------------------------ derived quantities
+    @property
+    def tdd_dl_share(self) -> float:
+        """Downlink time share of ``tdd_pattern``."""
+        return tdd_shares(self.tdd_pattern, self.tdd_special_symbols)[0]
+
+    @property
+    def tdd_ul_share(self) -> float:
+        """Uplink time share of ``tdd_pattern``."""
+        return tdd_shares(self.tdd_pattern, self.tdd_special_symbols)[1]
+
+    def replace(self, **changes) -> "EngineConfig":
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return dataclasses.replace(self, **changes)
+
+    def env_profile(self, code: int) -> EnvProfile:
+        """The profile of environment class ``code`` (0..3, see :data:`ENV_CLASSES`)."""
+        return self.environments[ENV_CLASSES[code]]

@@ -1,0 +1,573 @@
+"""Sparse (pixel, sector) links: path gain, beam gains, SS-RSRP and single-link coverage probability.
+
+What a link holds
+-----------------
+For every pixel inside the study-area mask and every sector that can matter there (see "Which links are kept"):
+
+* ``rsrp_dbm``: the mean SS-RSRP, dBm per resource element: ``P_RE + G_SSB + G_UE - L_body + PG``, where
+  ``P_RE = P_total - 10 log10(12 N_PRB)`` (:func:`qamtu.radio.nr.ss_rsrp_dbm`) and ``PG`` is the mean path gain
+  of the pixel: LOS-probability-weighted linear mean of the two states' median gains (TR 38.901 Tables 7.4.1-1,
+  7.4.2-1; :func:`qamtu.engine.physics.mean_path_gain_db`) times the O2I mixture of the pixel's environment class
+  (outdoor share, indoor low-loss and high-loss shares, mean losses of TR 38.901 7.4.3, averaged in linear units),
+  with the optional measured path-loss calibration.
+* ``signal_dbm``: the same with the traffic-beam gain (the serving signal when this sector serves the pixel).
+* ``interference_mw``: the same with the interference gain (a neighbour's data beams pointed at its own users,
+  mean in linear units), in mW per RE at full load; the aggregation scales it by the cell load.
+* ``path_gain_db``: ``PG`` (for the uplink).
+* ``coverage_probability``: probability that this sector's SS-RSRP reaches the threshold, over LOS state,
+  log-normal shadowing and the O2I mixture (:func:`qamtu.engine.physics.link_coverage_probability`).
+
+Which links are kept (the cut-off)
+----------------------------------
+A link is kept when it can change a result measurably:
+
+1. its mean received power with the largest of its three beam gains, without body loss, is at least
+   ``noise_per_RE - cutoff_margin_db`` (UE noise figure): a dropped link adds at most ``10^(-margin/10)`` of the
+   noise to I + N (0.043 dB for the default 20 dB); or
+2. its single-link coverage probability is at least ``cutoff_coverage_epsilon`` (1e-3): the pixel's coverage
+   probability (the best link's, see :mod:`qamtu.engine.aggregate`) is then exact unless every kept link is below
+   epsilon, where the error is below epsilon.
+
+The cut-off *distance* :func:`cutoff_distance_m` is derived from the same link budget as an envelope: beyond it,
+no link of these sectors can pass (1) or (2), even with the best beam gain at that elevation over all azimuths,
+outdoors (no O2I loss) and with the LOS probability of the scenario. It is used only to limit the spatial search
+(a k-d tree of sector positions per tile of pixels). Both rules depend only on the link itself, never on the
+other sectors or on the tile, so results do not depend on the chunk size and removing or moving a sector beyond
+the cut-off changes nothing. The error of the whole truncation on I + N is bounded by the number of dropped links
+times ``10^(-margin/10)`` noise; ``benchmarks/bench_engine.py`` measures it against a baseline without cut-off.
+
+Links are computed per square tile of about ``EngineConfig.chunk_pixels`` pixels; within a tile the links of a
+pixel are stored in ascending sector order, which makes the per-pixel sums of the aggregation independent of the
+tiling (bit for bit).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from qamtu.engine import physics
+from qamtu.engine.config import ENV_CLASSES, EngineConfig
+from qamtu.errors import InvalidInputError, OutOfRangeError
+
+#: Sector-table columns the engine reads (``x_m``, ``y_m`` are added from lat/lon when absent).
+REQUIRED_COLUMNS = ("site_id", "height_m", "azimuth_deg", "mechanical_tilt_deg", "electrical_tilt_deg", "tx_power_dbm")
+
+DEFAULT_ANTENNA = "nr-64t64r"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Sectors
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass
+class Sectors:
+    """The sector table as arrays (one entry per sector, in the order of the site table's rows).
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The site table as given (with ``x_m``, ``y_m`` in the study area's CRS).
+    x_m, y_m, height_m, azimuth_deg, mechanical_tilt_deg, electrical_tilt_deg, tx_power_dbm : ndarray
+    antenna : ndarray of str
+        Antenna model name per sector (``qamtu.radio.antenna.get_antenna``).
+    site_id : ndarray of str
+    """
+
+    frame: pd.DataFrame
+    x_m: np.ndarray
+    y_m: np.ndarray
+    height_m: np.ndarray
+    azimuth_deg: np.ndarray
+    mechanical_tilt_deg: np.ndarray
+    electrical_tilt_deg: np.ndarray
+    tx_power_dbm: np.ndarray
+    antenna: np.ndarray
+    site_id: np.ndarray
+    _models: dict = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.x_m.shape[0])
+
+    @property
+    def n_sites(self) -> int:
+        return int(pd.unique(self.site_id).shape[0])
+
+    def antenna_groups(self) -> tuple[np.ndarray, list[Any]]:
+        """Integer group code per sector and the antenna model of each group (model name + electrical tilt)."""
+        keys = list(zip(self.antenna.tolist(), np.round(self.electrical_tilt_deg, 6).tolist()))
+        uniq: dict[tuple[str, float], int] = {}
+        codes = np.empty(len(keys), dtype=np.int32)
+        for i, key in enumerate(keys):
+            codes[i] = uniq.setdefault(key, len(uniq))
+        models = [self._model(name, tilt) for (name, tilt) in uniq]
+        return codes, models
+
+    def _model(self, name: str, tilt: float):
+        key = (name, tilt)
+        if key not in self._models:
+            from qamtu.radio import antenna as _ant
+
+            cls = _ant.ANTENNA_MODELS.get(str(name).lower())
+            if cls is None:
+                raise InvalidInputError(
+                    f"antenna {name!r} is not one of {', '.join(repr(k) for k in _ant.ANTENNA_MODELS)}"
+                )
+            fields = getattr(cls, "__dataclass_fields__", {})
+            if "tilt_deg" in fields:
+                self._models[key] = _ant.get_antenna(name, tilt_deg=float(tilt))
+            else:
+                if tilt != 0.0:
+                    raise InvalidInputError(
+                        f"antenna {name!r} has no electrical tilt, but electrical_tilt_deg = {tilt:g} was given"
+                    )
+                self._models[key] = _ant.get_antenna(name)
+        return self._models[key]
+
+
+def prepare_sectors(sites: pd.DataFrame, crs: str | None = None) -> Sectors:
+    """Turn a site table (one row per sector, qamtu.geo canonical columns) into :class:`Sectors`.
+
+    Parameters
+    ----------
+    sites : pandas.DataFrame
+        Canonical columns (see :mod:`qamtu.geo.sites`). If ``x_m``/``y_m`` are absent they are projected from
+        ``lat``/``lon`` into ``crs`` with :func:`qamtu.geo.sites.project_sites`.
+    crs : str, optional
+        The study area's CRS (needed only when projecting).
+    """
+    if isinstance(sites, Sectors):
+        return sites
+    if not isinstance(sites, pd.DataFrame):
+        raise InvalidInputError(f"sites must be a pandas DataFrame (one row per sector), got {type(sites).__name__}")
+    frame = sites
+    if "x_m" not in frame.columns or "y_m" not in frame.columns:
+        if crs is None:
+            raise InvalidInputError("sites lack x_m/y_m and no CRS was given to project lat/lon")
+        from qamtu.geo.sites import project_sites
+
+        frame = project_sites(frame, crs)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInputError(f"sites lack the column(s) {missing}; required: {list(REQUIRED_COLUMNS)}")
+
+    def num(col: str) -> np.ndarray:
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.argmax(bad)) + 1
+            raise InvalidInputError(f"sites, row {row}, field {col!r}: {frame[col].iloc[row - 1]!r} is not a number")
+        return values
+
+    height = num("height_m")
+    if np.any((height < 3.0) | (height > 150.0)):
+        row = int(np.argmax((height < 3.0) | (height > 150.0))) + 1
+        raise OutOfRangeError(f"sites, row {row}, field 'height_m': {height[row - 1]:g} m is outside [3, 150] m")
+    if "antenna" in frame.columns:
+        antenna = frame["antenna"].fillna("").astype(str).str.strip().str.lower().to_numpy()
+        antenna = np.where(antenna == "", DEFAULT_ANTENNA, antenna)
+    else:
+        antenna = np.full(len(frame), DEFAULT_ANTENNA, dtype=object)
+    return Sectors(
+        frame=frame,
+        x_m=num("x_m"),
+        y_m=num("y_m"),
+        height_m=height,
+        azimuth_deg=num("azimuth_deg"),
+        mechanical_tilt_deg=num("mechanical_tilt_deg"),
+        electrical_tilt_deg=num("electrical_tilt_deg"),
+        tx_power_dbm=num("tx_power_dbm"),
+        antenna=np.asarray(antenna, dtype=object),
+        site_id=frame["site_id"].astype(str).to_numpy(),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Link budget pieces
+# ----------------------------------------------------------------------------------------------------------------
+def n_subcarriers(config: EngineConfig) -> int:
+    """Subcarriers of the carrier: 12 x N_PRB (TS 38.101-1 Table 5.3.2-1, via qamtu.radio.nr.n_prb)."""
+    from qamtu.radio import nr
+
+    return 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
+
+
+def power_per_re_dbm(tx_power_dbm, config: EngineConfig):
+    """Power per resource element for a total conducted power spread evenly over the carrier, dBm.
+
+    References
+    ----------
+    :func:`qamtu.radio.nr.ss_rsrp_dbm` with zero gain: ``P_total - 10 log10(12 N_PRB)`` (TS 38.215 5.1.1 defines
+    SS-RSRP per RE).
+    """
+    from qamtu.radio import nr
+
+    return np.asarray(nr.ss_rsrp_dbm(np.asarray(tx_power_dbm, dtype=float), n_subcarriers(config), 0.0), dtype=float)
+
+
+def noise_per_re_dbm(config: EngineConfig, noise_figure_db: float | None = None) -> float:
+    """Thermal noise in one subcarrier (bandwidth = SCS) plus the noise figure (UE by default), dBm."""
+    from qamtu.radio import nr
+
+    nf = config.ue_noise_figure_db if noise_figure_db is None else noise_figure_db
+    return float(nr.thermal_noise_dbm(config.scs_hz, nf))
+
+
+def _env_states(config: EngineConfig) -> list[physics.O2IStates]:
+    return [
+        physics.o2i_states(config.freq_hz, p.scenario, p.indoor_share, p.o2i_high_share)
+        for p in (config.environments[name] for name in ENV_CLASSES)
+    ]
+
+
+def _correction(config: EngineConfig, env_name: str, d3d_m):
+    if config.calibration is None:
+        return 0.0
+    return config.calibration.correction_db(env_name, d3d_m)
+
+
+@dataclass
+class _LinkBatch:
+    rsrp_dbm: np.ndarray
+    signal_dbm: np.ndarray
+    interference_mw: np.ndarray
+    path_gain_db: np.ndarray
+    coverage_probability: np.ndarray
+    keep: np.ndarray
+
+
+def evaluate_link_batch(
+    dx_m: np.ndarray,
+    dy_m: np.ndarray,
+    sector_idx: np.ndarray,
+    env_code: np.ndarray,
+    sectors: Sectors,
+    config: EngineConfig,
+    *,
+    _cache: dict | None = None,
+) -> _LinkBatch:
+    """Evaluate a flat batch of links (the engine's per-link physics; also used by tests and the baseline).
+
+    Parameters
+    ----------
+    dx_m, dy_m : ndarray, shape (n,)
+        Pixel position minus sector position, m.
+    sector_idx : ndarray of int, shape (n,)
+        Sector of each link (index into ``sectors``).
+    env_code : ndarray of int, shape (n,)
+        Environment class code (0..3) of each link's pixel.
+    sectors : Sectors
+    config : EngineConfig
+
+    Returns
+    -------
+    _LinkBatch
+        Arrays of shape (n,) and the ``keep`` mask of the relevance rule (module docstring).
+    """
+    cache = _cache if _cache is not None else {}
+    if "groups" not in cache:
+        cache["groups"] = sectors.antenna_groups()
+        cache["p_re"] = power_per_re_dbm(sectors.tx_power_dbm, config)
+        cache["noise"] = noise_per_re_dbm(config)
+        cache["states"] = _env_states(config)
+    codes, models = cache["groups"]
+    p_re = cache["p_re"]
+    states = cache["states"]
+    n = dx_m.shape[0]
+    h_bs = sectors.height_m[sector_idx]
+    d2d, d3d, theta, _phi = physics.link_geometry(dx_m, dy_m, h_bs, config.ue_height_m, sectors.azimuth_deg[sector_idx])
+    from qamtu.radio import antenna as _ant
+
+    bearing = np.degrees(np.arctan2(dx_m, dy_m))
+    th_l, ph_l = _ant.local_angles(bearing, theta, sectors.azimuth_deg[sector_idx],
+                                   sectors.mechanical_tilt_deg[sector_idx])
+    th_l = np.asarray(th_l, dtype=float)
+    ph_l = np.asarray(ph_l, dtype=float)
+    g_ssb = np.empty(n)
+    g_tr = np.empty(n)
+    g_int = np.empty(n)
+    gcode = codes[sector_idx]
+    for g, model in enumerate(models):
+        m = gcode == g
+        if not m.any():
+            continue
+        t, p = th_l[m], ph_l[m]
+        g_ssb[m] = model.ssb_gain_dbi(t, p)
+        g_tr[m] = model.traffic_gain_dbi(t, p)
+        g_int[m] = model.interference_gain_dbi(t, p)
+
+    pg = np.empty(n)
+    pcov = np.zeros(n)
+    eirp = p_re[sector_idx] + config.ue_antenna_gain_dbi
+    g_max = np.maximum(np.maximum(g_ssb, g_tr), g_int)
+    keep = np.zeros(n, dtype=bool)
+    floor = cache["noise"] - config.cutoff_margin_db
+    for code in np.unique(env_code):
+        m = env_code == code
+        name = ENV_CLASSES[int(code)]
+        prof = config.environments[name]
+        st = states[int(code)]
+        terms = physics.path_terms(
+            prof.scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
+            correction_db=_correction(config, name, d3d[m]), min_distance_m=config.min_distance_m,
+        )
+        pg_out = physics.mean_path_gain_db(terms)
+        pg[m] = pg_out + st.mean_gain_db
+        # coverage probability of SS-RSRP (body loss included, as the UE measures it)
+        base = eirp[m] + g_ssb[m] - config.body_loss_db
+        pcov[m] = physics.link_coverage_probability(
+            config.rsrp_threshold_dbm, base - terms.pl_los_db, base - terms.pl_nlos_db, terms, st
+        )
+        keep[m] = (eirp[m] + g_max[m] + pg[m] >= floor) | (pcov[m] >= config.cutoff_coverage_epsilon)
+    common = eirp + pg - config.body_loss_db
+    return _LinkBatch(
+        rsrp_dbm=common + g_ssb,
+        signal_dbm=common + g_tr,
+        interference_mw=np.power(10.0, (common + g_int) / 10.0),
+        path_gain_db=pg,
+        coverage_probability=pcov,
+        keep=keep,
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The cut-off envelope
+# ----------------------------------------------------------------------------------------------------------------
+_CUTOFF_CACHE: dict = {}
+
+
+def cutoff_distance_m(sectors: Sectors, config: EngineConfig, env_codes=None, *, max_search_m: float = 200e3) -> float:
+    """Distance beyond which no link of these sectors can pass the relevance rule (module docstring), m.
+
+    For every distinct (height, power per RE, antenna model with its electrical tilt, mechanical tilt) of the
+    sectors and every environment class present, the best case at horizontal distance d is evaluated on a
+    logarithmic grid (ratio 1.01 between points, 10 m to ``max_search_m``): the largest beam gain over all
+    azimuths (1 deg steps) at the zenith angles of d and of the next grid point (so the envelope also covers the
+    interval between them), the mean outdoor path gain (no O2I, no body loss) and the largest single-state
+    coverage probability with that gain. The result is the grid point after the farthest one where the best case
+    passes; ``config.max_cutoff_m`` caps it (then the rule no longer holds beyond the cap: a speed/accuracy
+    trade the user makes explicitly).
+
+    Parameters
+    ----------
+    sectors : Sectors
+    config : EngineConfig
+    env_codes : iterable of int, optional
+        Environment classes to consider (default all four).
+
+    Returns
+    -------
+    float
+        Cut-off distance, m.
+    """
+    from qamtu.radio import antenna as _ant
+
+    if len(sectors) == 0:
+        return 0.0
+    env_codes = tuple(range(len(ENV_CLASSES))) if env_codes is None else tuple(sorted({int(c) for c in env_codes}))
+    p_re = power_per_re_dbm(sectors.tx_power_dbm, config)
+    codes, models = sectors.antenna_groups()
+    combo = pd.DataFrame(
+        {"h": sectors.height_m, "p": p_re, "g": codes, "mt": sectors.mechanical_tilt_deg}
+    ).drop_duplicates()
+    key_models = tuple(repr(m) for m in models)
+    key = (repr(config), env_codes, max_search_m, key_models, tuple(map(tuple, combo.to_numpy().tolist())))
+    if key in _CUTOFF_CACHE:
+        return _CUTOFF_CACHE[key]
+    ratio = 1.01
+    d = 10.0 * ratio ** np.arange(int(math.ceil(math.log(max_search_m / 10.0) / math.log(ratio))) + 1)
+    phi = np.linspace(-180.0, 180.0, 361)
+    noise_floor = noise_per_re_dbm(config) - config.cutoff_margin_db
+    states = _env_states(config)
+    far = 0.0
+    for h, p, g, mt in combo.itertuples(index=False):
+        model = models[int(g)]
+        theta = 90.0 + np.degrees(np.arctan2(h - config.ue_height_m, d))
+        th_l, ph_l = _ant.local_angles(phi[None, :], theta[:, None], 0.0, mt)
+        th_l = np.asarray(th_l)
+        ph_l = np.asarray(ph_l)
+        gmax = np.maximum.reduce([
+            np.asarray(model.ssb_gain_dbi(th_l, ph_l)).max(axis=1),
+            np.asarray(model.traffic_gain_dbi(th_l, ph_l)).max(axis=1),
+            np.asarray(model.interference_gain_dbi(th_l, ph_l)).max(axis=1),
+        ])
+        gmax = np.maximum(gmax, np.append(gmax[1:], gmax[-1]))  # cover the interval to the next grid point
+        for code in env_codes:
+            name = ENV_CLASSES[code]
+            prof = config.environments[name]
+            d3d = np.sqrt(d * d + (h - config.ue_height_m) ** 2)
+            terms = physics.path_terms(
+                prof.scenario, config.freq_hz, d, h, config.ue_height_m,
+                correction_db=_correction(config, name, d3d), min_distance_m=config.min_distance_m,
+            )
+            pg = physics.mean_path_gain_db(terms)
+            base = p + config.ue_antenna_gain_dbi + gmax
+            passes = base + pg >= noise_floor
+            pc = physics.max_state_coverage_probability(
+                config.rsrp_threshold_dbm, base - terms.pl_los_db, base - terms.pl_nlos_db, terms, states[code]
+            )
+            passes |= pc >= config.cutoff_coverage_epsilon
+            idx = np.nonzero(passes)[0]
+            if idx.size:
+                last = int(idx[-1])
+                far = max(far, float(d[min(last + 1, d.size - 1)]))
+    if config.max_cutoff_m is not None:
+        far = min(far, float(config.max_cutoff_m))
+    if len(_CUTOFF_CACHE) > 256:
+        _CUTOFF_CACHE.clear()
+    _CUTOFF_CACHE[key] = far
+    return far
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Links over a study area
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass
+class Links:
+    """Sparse links of a study area (see the module docstring for each array).
+
+    Attributes
+    ----------
+    shape : (int, int)
+        Grid shape of the study area.
+    pixel : int64 array, shape (n_links,)
+        Flat (row-major) pixel index.
+    sector : int32 array, shape (n_links,)
+        Index into ``sectors``.
+    rsrp_dbm, signal_dbm, path_gain_db, coverage_probability : float32 arrays, shape (n_links,)
+    interference_mw : float32 array, shape (n_links,)
+    sectors : Sectors
+    cutoff_m : float
+        The cut-off distance used for the spatial search, m.
+    config : EngineConfig
+    """
+
+    shape: tuple[int, int]
+    pixel: np.ndarray
+    sector: np.ndarray
+    rsrp_dbm: np.ndarray
+    signal_dbm: np.ndarray
+    interference_mw: np.ndarray
+    path_gain_db: np.ndarray
+    coverage_probability: np.ndarray
+    sectors: Sectors
+    cutoff_m: float
+    config: EngineConfig
+
+    @property
+    def n_links(self) -> int:
+        return int(self.pixel.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(
+            a.nbytes for a in (self.pixel, self.sector, self.rsrp_dbm, self.signal_dbm, self.interference_mw,
+                               self.path_gain_db, self.coverage_probability)
+        )
+
+    def sorted(self) -> "Links":
+        """A copy ordered by (pixel, sector) (the canonical order; useful to compare two runs)."""
+        order = np.lexsort((self.sector, self.pixel))
+        return Links(
+            self.shape, self.pixel[order], self.sector[order], self.rsrp_dbm[order], self.signal_dbm[order],
+            self.interference_mw[order], self.path_gain_db[order], self.coverage_probability[order], self.sectors,
+            self.cutoff_m, self.config,
+        )
+
+
+def _area_arrays(area):
+    x, y = area.pixel_centres()
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def compute_links(area, sites, config: EngineConfig | None = None,
+                  progress: Callable[[int, int], Any] | None = None) -> Links:
+    """Links between every pixel of ``area`` (inside its mask) and every sector that can matter there.
+
+    Parameters
+    ----------
+    area : qamtu.geo.area.StudyArea
+        Needs ``shape``, ``mask``, ``env_class``, ``crs`` and ``pixel_centres()``.
+    sites : pandas.DataFrame or Sectors
+        The site table, one row per sector (canonical columns of :mod:`qamtu.geo.sites`).
+    config : EngineConfig, optional
+        Defaults to ``EngineConfig()``.
+    progress : callable(done, total), optional
+        Called after each tile with the pixels done so far and the total inside the mask.
+
+    Returns
+    -------
+    Links
+
+    Notes
+    -----
+    Memory: one tile's candidate pairs (``chunk_pixels`` x sectors in range) are evaluated at a time; the result
+    holds 32 bytes per kept link.
+    """
+    from scipy.spatial import cKDTree
+
+    config = EngineConfig() if config is None else config
+    sectors = prepare_sectors(sites, getattr(area, "crs", None))
+    mask = np.asarray(area.mask, dtype=bool)
+    env = np.asarray(area.env_class)
+    rows, cols = mask.shape
+    total = int(mask.sum())
+    if len(sectors) == 0 or total == 0:
+        empty_f = np.empty(0, dtype=np.float32)
+        return Links((rows, cols), np.empty(0, np.int64), np.empty(0, np.int32), empty_f, empty_f.copy(),
+                     empty_f.copy(), empty_f.copy(), empty_f.copy(), sectors, 0.0, config)
+    if np.any((env[mask] < 0) | (env[mask] >= len(ENV_CLASSES))):
+        raise InvalidInputError(f"area.env_class has codes outside 0..{len(ENV_CLASSES) - 1} inside the mask")
+    cutoff = cutoff_distance_m(sectors, config, np.unique(env[mask]))
+    x, y = _area_arrays(area)
+    tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
+    tile = max(1, int(math.isqrt(int(config.chunk_pixels))))
+    cache: dict = {}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov")}
+    done = 0
+    flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
+    for r0 in range(0, rows, tile):
+        r1 = min(rows, r0 + tile)
+        for c0 in range(0, cols, tile):
+            c1 = min(cols, c0 + tile)
+            m = mask[r0:r1, c0:c1]
+            if not m.any():
+                continue
+            px = x[r0:r1, c0:c1][m]
+            py = y[r0:r1, c0:c1][m]
+            pix = flat_index[r0:r1, c0:c1][m]
+            pen = env[r0:r1, c0:c1][m]
+            done += px.size
+            cx, cy = 0.5 * (px.min() + px.max()), 0.5 * (py.min() + py.max())
+            half_diag = 0.5 * math.hypot(px.max() - px.min(), py.max() - py.min())
+            cand = np.asarray(sorted(tree.query_ball_point([cx, cy], cutoff + half_diag + 1e-6)), dtype=np.int64)
+            if cand.size:
+                dx = px[:, None] - sectors.x_m[cand][None, :]
+                dy = py[:, None] - sectors.y_m[cand][None, :]
+                inside = dx * dx + dy * dy <= cutoff * cutoff
+                ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
+                if ii.size:
+                    batch = evaluate_link_batch(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], sectors, config,
+                                                _cache=cache)
+                    k = batch.keep
+                    parts["pixel"].append(pix[ii][k])
+                    parts["sector"].append(cand[jj][k].astype(np.int32))
+                    parts["rsrp"].append(batch.rsrp_dbm[k].astype(np.float32))
+                    parts["signal"].append(batch.signal_dbm[k].astype(np.float32))
+                    parts["intf"].append(batch.interference_mw[k].astype(np.float32))
+                    parts["pg"].append(batch.path_gain_db[k].astype(np.float32))
+                    parts["pcov"].append(batch.coverage_probability[k].astype(np.float32))
+            if progress is not None:
+                progress(done, total)
+
+    def cat(key, dtype):
+        return np.concatenate(parts[key]) if parts[key] else np.empty(0, dtype=dtype)
+
+    return Links(
+        (rows, cols), cat("pixel", np.int64), cat("sector", np.int32), cat("rsrp", np.float32),
+        cat("signal", np.float32), cat("intf", np.float32), cat("pg", np.float32), cat("pcov", np.float32),
+        sectors, cutoff, config,
+    )
