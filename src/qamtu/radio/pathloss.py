@@ -524,7 +524,7 @@ def los_probability(scenario, d2d_m, h_ut_m=1.5, *, validate: bool = True):
         Outdoor horizontal distance d2D-out in metres, >= 0 (for indoor users of an outdoor cell, the distance to
         the building wall, not to the user).
     h_ut_m : float or ndarray
-        UT height in metres (used by UMa only; 1-22.5 m there... the table's C' saturates at 23 m).
+        UT height in metres, used by UMa only (1-23 m; C' is defined up to 23 m).
     validate : bool
         Check the inputs (default True).
 
@@ -535,9 +535,9 @@ def los_probability(scenario, d2d_m, h_ut_m=1.5, *, validate: bool = True):
 
     Notes
     -----
-    For UMa with hUT > 13 m the table's product can exceed 1 just beyond 18 m and is not monotone in d (tall
-    buildings see the BS over the clutter at a few hundred metres); qamtu clips it to [0, 1] and otherwise keeps
-    the published shape. For hUT <= 13 m every branch is non-increasing in d.
+    For UMa with hUT > 13 m the table's product exceeds 1 just beyond 18 m (up to about 1.006 at hUT = 22.5 m,
+    because the first factor is 1 at 18 m and the second already above 1); qamtu clips it to [0, 1]. With the
+    clip every branch is non-increasing in d (checked by the tests for hUT up to 23 m).
 
     References
     ----------
@@ -550,7 +550,7 @@ def los_probability(scenario, d2d_m, h_ut_m=1.5, *, validate: bool = True):
         check_range(d, "d2d_m", 0.0, None, "m")
         if scenario == "uma":
             check_range(hu, "h_ut_m", 1.0, 23.0, "m", context="UMa LOS probability")
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if scenario == "rma":
             p = np.where(d <= 10.0, 1.0, np.exp(-(d - 10.0) / 1000.0))
         elif scenario == "umi":
