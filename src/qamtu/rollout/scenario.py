@@ -17,8 +17,8 @@ Keys (with defaults)::
       ids: all                       # "all" or a list of catalogue ids
       files: {}                      # per city id: sites, candidates, population, boundary (paths), targets
     planning:
-      resolution_m: 250.0            # study-area grid
-      candidate_spacing_m: 1500.0    # lattice of generated candidates (used when a city has no candidates file)
+      resolution_m: 500.0            # study-area grid (coarse: the 20-city default run takes minutes)
+      candidate_spacing_m: 2000.0    # lattice of generated candidates (used when a city has no candidates file)
       candidate_cost: 1.0            # cost of a generated candidate site
       method: greedy                 # greedy | milp
       time_limit_s: 30.0
@@ -65,8 +65,8 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "currency": "cost units",
     "cities": {"ids": "all", "files": {}},
     "planning": {
-        "resolution_m": 250.0,
-        "candidate_spacing_m": 1500.0,
+        "resolution_m": 500.0,
+        "candidate_spacing_m": 2000.0,
         "candidate_cost": 1.0,
         "method": "greedy",
         "time_limit_s": 30.0,

@@ -1,0 +1,111 @@
+"""`qamtu national` end to end on a small scenario (2 small cities, coarse grid), then reopen what it wrote."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from qamtu.cli.app import app
+
+SCENARIO = {
+    "cities": {"ids": ["konaev", "aktau"]},
+    "planning": {"resolution_m": 500.0, "candidate_spacing_m": 2000.0, "method": "greedy", "time_limit_s": 20.0},
+    "targets": {"regional": {"territory_share": 0.2}},
+    "crews": {"count": 1, "sites_per_crew_month": 1.0},
+    "lead_times_months": {"default": {"permits": 2, "power": 1, "backhaul": 1}},
+    "search": {"resource": "crews", "method": "auto"},
+}
+
+
+@pytest.fixture(scope="module")
+def national_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("national")
+    scenario = root / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
+    out = root / "report"
+    result = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--lang", "ru"])
+    return result, out, scenario
+
+
+def test_cli_writes_the_report(national_run):
+    result, out, _ = national_run
+    assert result.exit_code == 0, result.output
+    assert "Report:" in result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert [c["id"] for c in summary["cities"]] == ["konaev", "aktau"]
+    for c in summary["cities"]:
+        assert {"id", "sites", "cost", "territory_share", "population_share", "gate_month", "on_time"} <= set(c)
+        assert c["error"] is None
+        assert c["sites"] > 0 and c["cost"] == pytest.approx(c["sites"])  # lattice candidates cost 1 each
+        for page in ("index.html", "map.html", "coverage.png", "throughput.png", "sites.csv", "sites.geojson"):
+            assert (out / "cities" / c["id"] / page).is_file()
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "Сводка" in html and "Конаев" in html  # Russian report
+    assert [r["deadline"] for r in summary["comparison"]] == ["2025-12-31", "2027-12-31"]
+    # the resolved scenario is written beside the report and reads back as the same scenario
+    from qamtu.rollout.scenario import load_scenario
+
+    resolved = load_scenario(out / "scenario.yaml")
+    assert resolved["cities"]["ids"] == ["konaev", "aktau"] and resolved["crews"]["count"] == 1
+
+
+def test_geotiff_agrees_with_summary(national_run):
+    import rasterio
+
+    _, out, _ = national_run
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for c in summary["cities"]:
+        with rasterio.open(out / "cities" / c["id"] / "coverage.tif") as src:
+            cov = src.read(1)
+            assert src.crs is not None and src.crs.to_epsg() // 100 == 326  # the city's UTM zone
+        assert np.nanmean(cov) == pytest.approx(c["territory_share"], abs=1e-9)
+
+
+def test_gate_month_is_where_the_engine_says_targets_hold(national_run):
+    """Re-plan one city (deterministic) and re-evaluate the engine with the sites on air around its gate."""
+    import pandas as pd
+
+    from qamtu.engine import aggregate
+    from qamtu.geo.catalogue import get_city
+    from qamtu.report.run import _engine_config, plan_one_city
+    from qamtu.rollout.scenario import load_scenario
+
+    _, out, scenario_path = national_run
+    sc = load_scenario(scenario_path)
+    summary = {c["id"]: c for c in json.loads((out / "summary.json").read_text(encoding="utf-8"))["cities"]}
+    sched = pd.read_csv(out / "data" / "schedule.csv")
+    city = "konaev"
+    run = plan_one_city(get_city(city), sc, 500.0, _engine_config(sc))
+    assert len(run.plan.sites) == summary[city]["sites"]
+    rows = sched[sched.city_id == city]
+    gate = summary[city]["gate_month"]
+    site_of = run.plan.candidates["site_id"].astype(str).to_numpy()
+
+    def shares(month_label):
+        on = set(rows.loc[rows.on_air_month.notna() & (rows.on_air_month <= month_label), "site_id"].astype(str))
+        k = aggregate(run.area, run.plan.links, run.config, active=np.isin(site_of, list(on))).kpis()
+        return k["territory_share"], len(on)
+
+    target = sc.targets_for(city, republican=False)["territory_share"]
+    if gate is None:
+        assert shares("9999-12")[0] < target
+        return
+    share, n_on = shares(gate)
+    assert share >= target and n_on > 0
+    earlier = sorted(m for m in rows.on_air_month.dropna().unique() if m < gate)
+    if earlier:
+        assert shares(earlier[-1])[0] < target
+
+
+def test_bad_scenario_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("crews: {count: many}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["national", "--scenario", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "crews.count" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["national", "--out", str(tmp_path / "o"), "--lang", "de"])
+    assert result.exit_code == 2 and "allowed: en, ru, kk" in result.output
