@@ -35,10 +35,22 @@ Candidates (``qamtu.plan.candidates``)
   Candidate tables carry the columns ``site_id``, ``cost``, ``decision``, ``origin`` (``user``/``lattice``/
   ``existing``) on every sector row; a site is the set of its sector rows and is chosen as a whole.
 
-City planning (``qamtu.plan.planner``)
+City planning (``qamtu.plan.planner``, ``qamtu.plan.repair``)
 
-- :func:`plan_city` ``(area, candidates, targets, config, *, method="milp", budget=None, seed=0,
-  time_limit_s=60.0, mip_rel_gap=0.005, max_repairs=10, links=None, progress=None) -> Plan``.
+- :func:`plan_city` ``(area, candidates, targets, config=None, *, method="milp", budget=None, seed=0,
+  time_limit_s=60.0, mip_rel_gap=0.005, max_repairs=10, progress=None, model=None) -> Plan``.
+- :class:`CityModel` ``(area, candidates, config)``: the engine-backed pieces (coverage links within the
+  coverage reach, ``relation(on_air)``, ``evaluate(selected)``, ``aggregate(selected)``, ``plan_links(selected)``);
+  reusable across methods and runs on the same inputs.
+- :func:`solve_with_repair` ``(relation, evaluate, population, area_km2, cost, site_ids, targets, ...)``: the
+  engine-in-the-loop repair on any coverage model (callables), returning a :class:`RepairResult`.
+- :func:`min_sinr_db` ``(config)``: the DL SINR that gives ``config.min_dl_mbps``; :func:`coverage_reach_m`.
+
+Reproducible runs (``qamtu.plan.record``, ``qamtu.plan.outputs``)
+
+- :class:`PlanRequest` (every input of ``qamtu plan``), :func:`run_request` ``(req) -> Plan`` (with ``record``),
+  :func:`request_from_record` (checks the recorded SHA-256 of every input file),
+  ``qamtu.plan.outputs.write_plan_outputs(plan, out_dir, map_fn=None)``.
 - :class:`Plan` with
 
   - ``sites``: DataFrame, one row per chosen site: ``site_id, origin, cost, order, x_m, y_m, lat, lon, n_sectors,
@@ -60,10 +72,40 @@ hold (or the candidates run out). Same inputs and seed give the same plan.
 
 from __future__ import annotations
 
+from qamtu.plan.candidates import (
+    combine_candidates,
+    existing_sites,
+    lattice_candidates,
+    prepare_candidates,
+    read_candidates,
+    site_table,
+)
+from qamtu.plan.planner import CityModel, Plan, coverage_reach_m, default_targets, min_sinr_db, plan_city
 from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
+from qamtu.plan.record import PlanRequest, build_inputs, plan_record, request_from_record, run_request
+from qamtu.plan.repair import RepairResult, solve_with_repair
 from qamtu.plan.solve import Solution, addition_order, lp_lower_bound, solve, solve_greedy, solve_milp
 
 __all__ = [
+    "CityModel",
+    "Plan",
+    "PlanRequest",
+    "RepairResult",
+    "build_inputs",
+    "combine_candidates",
+    "coverage_reach_m",
+    "default_targets",
+    "existing_sites",
+    "lattice_candidates",
+    "min_sinr_db",
+    "plan_city",
+    "plan_record",
+    "prepare_candidates",
+    "read_candidates",
+    "request_from_record",
+    "run_request",
+    "site_table",
+    "solve_with_repair",
     "CoverageProblem",
     "Targets",
     "aggregate_demand",

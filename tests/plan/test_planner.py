@@ -1,0 +1,117 @@
+"""The engine-backed planner on a small real study area: targets hold when the engine re-evaluates the plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qamtu.errors import InvalidInputError
+from qamtu.plan import CityModel, Targets, combine_candidates, default_targets, min_sinr_db, plan_city
+
+
+@pytest.mark.parametrize("method", ["milp", "greedy"])
+def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method):
+    from qamtu.engine import evaluate
+
+    area, cand, config, model = konaev_small
+    targets = Targets(territory_share=0.3, population_share=0.25)
+    plan = plan_city(area, cand, targets, config, method=method, model=model)
+    assert plan.targets_met and plan.summary["status"] == "met"
+    # independent check: fresh links of the chosen sectors only, through the public engine entry point
+    kpis = evaluate(area, plan.sectors, config).kpis()
+    assert kpis["territory_share"] >= 0.3
+    assert kpis["population_share"] >= 0.25
+    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=1e-12)
+    # the bound is a bound, the gap is consistent with it
+    assert plan.summary["lower_bound"] <= plan.summary["cost"] + 1e-9
+    assert plan.summary["gap"] == pytest.approx((plan.summary["cost"] - plan.summary["lower_bound"])
+                                                / plan.summary["cost"], abs=1e-9)
+    # explanation table: one row per chosen site, orders 1..n, added shares sum to at most the covered demand
+    s = plan.sites
+    assert len(s) == plan.summary["sites_selected"] == s["site_id"].nunique()
+    assert s["order"].tolist() == list(range(1, len(s) + 1))
+    covered_km2 = plan.summary["territory_share"] * area.area_km2
+    assert s["added_area_km2"].sum() <= covered_km2 + 1e-9
+    assert s["unique_area_km2"].sum() <= s["added_area_km2"].sum() + 1e-9  # a unique pixel is added by its site
+    assert s["explanation"].str.contains("adds").all()
+    # the scheduler's hook: aggregate any subset of the plan from the stored links
+    from qamtu.engine import aggregate
+
+    full = aggregate(area, plan.links, config, active=plan.active)
+    assert np.array_equal(full.covered, plan.coverage.covered)
+
+
+def test_locked_in_and_ruled_out_sites_are_respected(konaev_small):
+    area, cand, config, model = konaev_small
+    targets = Targets(territory_share=0.3)
+    first = plan_city(area, cand, targets, config, model=model)
+    chosen = first.sites["site_id"].tolist()
+    out_ids = chosen[:3]
+    all_ids = cand["site_id"].unique().tolist()
+    in_ids = [s for s in all_ids if s not in chosen][:2]
+    cand2 = combine_candidates(cand.drop(columns=["x_m", "y_m"]), lock=in_ids, exclude=out_ids)
+    plan = plan_city(area, cand2, targets, config, model=CityModel(area, cand2, config,
+                                                                  coverage_links=model.coverage_links))
+    ids = set(plan.sites["site_id"])
+    assert set(in_ids) <= ids
+    assert not (set(out_ids) & ids)
+    assert plan.targets_met
+
+
+def test_budget_is_never_exceeded_and_unmet_targets_are_reported(konaev_small):
+    area, cand, config, model = konaev_small
+    for method in ("milp", "greedy"):
+        plan = plan_city(area, cand, Targets(territory_share=0.3), config, method=method, budget=5.0, model=model)
+        assert plan.summary["cost"] <= 5.0
+        assert not plan.targets_met and plan.summary["status"] == "over_budget"
+        assert "budget" in plan.summary["message"]
+
+
+def test_infeasible_targets_give_the_best_plan_and_say_so(konaev_small):
+    area, cand, config, model = konaev_small
+    plan = plan_city(area, cand, Targets(territory_share=0.95), config, model=model)
+    assert not plan.targets_met and plan.summary["status"] == "infeasible"
+    assert "cannot reach" in plan.summary["message"]
+    assert plan.summary["territory_share"] > 0.3  # the best it can do is still a plan
+
+
+def test_same_inputs_give_the_same_plan(konaev_small):
+    area, cand, config, model = konaev_small
+    t = Targets(territory_share=0.35)
+    a = plan_city(area, cand, t, config, model=model)
+    b = plan_city(area, cand, t, config, model=CityModel(area, cand, config))
+    assert a.sites["site_id"].tolist() == b.sites["site_id"].tolist()
+    assert a.summary["cost"] == b.summary["cost"]
+
+
+def test_min_sinr_is_the_rate_threshold():
+    from qamtu.engine import EngineConfig
+    from qamtu.radio import nr
+
+    cfg = EngineConfig()
+    s = min_sinr_db(cfg)
+
+    def rate(x):
+        return float(nr.throughput_mbps(x, cfg.bandwidth_hz, cfg.dl_layers, cfg.tdd_dl_share, cfg.cell_load,
+                                        scs_hz=cfg.scs_hz, direction="dl"))
+
+    assert rate(s) >= cfg.min_dl_mbps > rate(s - 1e-3)
+    assert min_sinr_db(cfg.replace(min_dl_mbps=1e5)) == np.inf
+
+
+def test_default_targets_follow_the_licence_obligation():
+    # ../shared/reference/kazakhstan.md: 75 % of territory for the cities of republican significance, 60 % for
+    # the other regional centres.
+    from qamtu.geo.catalogue import get_city
+
+    for cid in ("astana", "almaty", "shymkent"):
+        assert default_targets(get_city(cid)).territory_share == 0.75
+    for cid in ("taraz", "semey", "konaev"):
+        assert default_targets(get_city(cid)).territory_share == 0.60
+
+
+def test_bad_method_and_budget():
+    with pytest.raises(InvalidInputError, match="method"):
+        plan_city(None, None, Targets(territory_share=0.5), method="annealing")
+    with pytest.raises(InvalidInputError, match="budget"):
+        plan_city(None, None, Targets(territory_share=0.5), budget=-1.0)
