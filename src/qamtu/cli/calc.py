@@ -100,7 +100,7 @@ def pathloss(
         fail("--h-building and --street-width apply to --scenario rma only")
     if scen != "uma" and (h_e is not None or seed is not None):
         fail("--h-e and --seed apply to --scenario uma only")
-    if scen == "uma" and he is None and hu >= 13.0 and seed_value is None:
+    if scen == "uma" and he is None and 13.0 <= hu <= 22.5 and seed_value is None:
         fail("UMa with --h-ut >= 13 m draws the effective environment height hE (TR 38.901 Table 7.4.1-1 note 1): "
              "give --seed N or --h-e M")
     rng = np.random.default_rng(seed_value) if seed_value is not None else None
