@@ -64,8 +64,8 @@ class EnvThresholds:
 
     A pixel is ``dense_urban`` if its density >= ``dense_urban_per_km2``, else ``urban`` if >= ``urban_per_km2``,
     else ``suburban`` if >= ``suburban_per_km2``, else ``rural``. The defaults are planning conventions, not a
-    standard: dense urban 10,000, urban 3,000, suburban 500 people/km2 (residential densities of central
-    Soviet-era apartment districts, mid-rise districts, and districts of detached houses respectively).
+    standard: dense urban 10,000, urban 3,000, suburban 500 people/km2, chosen for this project (roughly: blocks of
+    mid/high-rise flats, mixed mid-rise districts, districts of detached houses); change them to local practice.
 
     ``smoothing_m`` (>= 0) averages density over a square window of that side before classifying, so a park or
     a single empty pixel in a raster does not flip the class; 0 (default) classifies each pixel.

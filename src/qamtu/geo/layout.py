@@ -9,8 +9,8 @@ class          ISD (m)   height    why
 =============  ========  ========  =====================================================================
 dense urban    400       25 m      between TR 38.901 UMa (500 m) and UMi (200 m); typical dense n78 grid
 urban          500       25 m      TR 38.901 Table 7.8-1 UMa calibration (ISD 500 m, hBS 25 m)
-suburban       800       30 m      typical suburban macro n78 spacing (uplink-limited at 3.5 GHz)
-rural          1500      30 m      typical n78 macro reach at a town's edge (RMa ISD 1732 m is for 700 MHz+)
+suburban       800       30 m      typical suburban n78 macro spacing (uplink-limited)
+rural          1500      30 m      below ITU-R M.2412's rural 1732 m: the n78 uplink limits the reach
 =============  ========  ========  =====================================================================
 
 Sites get 3 sectors at 30/150/270 deg (the 3GPP hexagonal set-up), 53 dBm (200 W, a 64T64R n78 radio),

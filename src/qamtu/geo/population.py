@@ -17,8 +17,8 @@ References
 ----------
 .. [1] C. Clark, "Urban population densities", Journal of the Royal Statistical Society A 114(4), 490-496, 1951.
 .. [2] A. Bertaud and S. Malpezzi, "The spatial distribution of population in 48 world cities: implications for
-   economies in transition", World Bank / Univ. of Wisconsin, 2003 (negative-exponential fits for many cities,
-   including post-Soviet ones whose profiles are flatter than market cities').
+   economies in transition", 2003 (negative-exponential fits for many cities; cities planned without land markets,
+   such as Soviet ones, can depart from the model, so a measured raster is better wherever one exists).
 """
 
 from __future__ import annotations
