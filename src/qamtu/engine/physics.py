@@ -234,3 +234,20 @@ def max_state_coverage_probability(threshold_dbm, rx_los_dbm, rx_nlos_dbm, terms
         )
         out = np.maximum(out, p)
     return out
+
+
+def sample_path_loss_db(terms: PathTerms, rng: np.random.Generator):
+    """Draw the LOS state and the log-normal shadow fading of each link; return (path loss in dB, is_los).
+
+    ``is_los ~ Bernoulli(P_LOS)``, ``loss = PL_state + N(0, sigma_SF,state^2)``: the marginal distribution of
+    TR 38.901 7.4 per link, without spatial correlation (the marginal CDFs over users do not need it).
+
+    References
+    ----------
+    3GPP TR 38.901 V17.0.0, Tables 7.4.1-1 and 7.4.2-1.
+    """
+    shape = np.shape(terms.p_los)
+    is_los = rng.random(shape) < terms.p_los
+    z = rng.standard_normal(shape)
+    loss = np.where(is_los, terms.pl_los_db + z * terms.sf_los_db, terms.pl_nlos_db + z * terms.sf_nlos_db)
+    return loss, is_los
