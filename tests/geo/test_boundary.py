@@ -84,3 +84,14 @@ def test_boundary_of_another_city_is_refused(tmp_path):
     )
     with pytest.raises(InvalidInputError, match="km from the centre of Konaev"):
         make_study_area(KONAEV, resolution_m=100, boundary=path)
+
+
+def test_city_without_area_works_with_a_boundary(tmp_path):
+    import dataclasses
+
+    path = tmp_path / "city.geojson"
+    gpd.GeoDataFrame(geometry=two_boxes_lonlat(), crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    city = dataclasses.replace(KONAEV, area_km2=None)
+    area = make_study_area(city, resolution_m=100, boundary=path)
+    assert area.population_total == pytest.approx(city.population)
+    assert area.assumptions()["boundary"] == f"from file {path}"

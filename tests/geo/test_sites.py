@@ -132,3 +132,28 @@ def test_project_sites_and_far_sites():
     swapped["lat"], swapped["lon"] = df["lon"].to_numpy(), df["lat"].to_numpy()
     with pytest.raises(InvalidInputError, match=r"row 1 .*swapped"):
         check_sites_near_area(swapped, area, source="s.csv")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lat=st.floats(-90, 90), lon=st.floats(-180, 180), height=st.floats(0.5, 300), az=st.floats(0, 360),
+    tilt=st.floats(-90, 90), power=st.floats(0, 70),
+)
+def test_valid_values_round_trip_through_csv(tmp_path_factory, lat, lon, height, az, tilt, power):
+    row = dict(GOOD, lat=repr(lat), lon=repr(lon), height_m=repr(height), azimuth_deg=repr(az),
+               mechanical_tilt_deg=repr(tilt), electrical_tilt_deg=repr(-tilt), tx_power_dbm=repr(power))
+    path = write_csv(tmp_path_factory.mktemp("rt") / "s.csv", [row])
+    df = read_sites(path)
+    assert df["lat"].iloc[0] == lat and df["lon"].iloc[0] == lon and df["height_m"].iloc[0] == height
+    assert 0.0 <= df["azimuth_deg"].iloc[0] < 360.0 and df["azimuth_deg"].iloc[0] == pytest.approx(az % 360.0)
+
+
+def test_sectors_of_one_site_far_apart_warn(tmp_path):
+    rows = three_sectors()
+    rows[2]["lat"] = "45.03"  # 1.5 km north of the other two sectors
+    with pytest.warns(UserWarning, match="TLD-001"):
+        read_sites(write_csv(tmp_path / "s.csv", rows))

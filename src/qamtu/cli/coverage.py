@@ -7,11 +7,9 @@ line on stderr and exit code 2 (never a traceback).
 
 from __future__ import annotations
 
-import datetime as _dt
-import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -106,7 +104,12 @@ def cities_command(json_out: bool = typer.Option(False, "--json", help="Print th
 
 def _summary_line(rec: dict[str, Any]) -> str:
     p = rec.get("dl_mbps_percentiles", {})
-    approx = " [approximate boundary]" if rec.get("boundary_is_approximation") else ""
+    notes = []
+    if rec.get("boundary_is_approximation"):
+        notes.append("approximate boundary")
+    if rec.get("assumptions", {}).get("population_is_model"):
+        notes.append("modelled population")
+    approx = f" [{', '.join(notes)}]" if notes else ""
     return (
         f"{rec.get('city_name', rec['city'])}: territory {rec['territory_share']:.1%}, population "
         f"{rec['population_share']:.1%} covered; DL p5/p50/p95 {p.get('5', float('nan')):.0f}/"
@@ -182,70 +185,6 @@ def coverage_command(
         raise typer.Exit(EXIT_TARGETS_NOT_MET)
 
 
-def run_reference(
-    cities: list[Any],
-    out_dir: str | Path,
-    resolution_m: float = 25.0,
-    config: Any | None = None,
-    png: bool = True,
-    on_city: Callable[[Any, int], None] | None = None,
-    on_engine: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Run every city with the reference layout; write per-city outputs and the national KPI table.
-
-    Per city ``<out>/<city>/``: ``coverage.tif``, PNG maps, ``kpis.json``, ``kpis.csv``,
-    ``reference_sites.csv`` (the layout, reusable with ``qamtu coverage --sites``). In ``<out>``:
-    ``kpis_national.csv`` / ``kpis_national.json`` (one record per city) and ``reference_run.json`` (what ran).
-    A city that fails is recorded with its error and the others go on.
-
-    Returns
-    -------
-    dict with ``records`` (list of KPI records), ``failed`` (city id -> message), ``paths``, ``seconds``.
-    """
-    from qamtu.engine import EngineConfig, evaluate
-    from qamtu.errors import QamtuError
-    from qamtu.fileio import write_json_atomic, write_text_atomic
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL, hex_layout
-    from qamtu.report.maps import write_coverage_outputs, write_kpis
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = config or EngineConfig()
-    records: list[dict[str, Any]] = []
-    failed: dict[str, str] = {}
-    t0 = time.perf_counter()
-    for i, city in enumerate(cities):
-        if on_city is not None:
-            on_city(city, i)
-        try:
-            area = make_study_area(city, resolution_m=resolution_m)
-            layout = hex_layout(area)
-            result = evaluate(area, layout, config, progress=on_engine)
-            city_dir = out / city.id
-            written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
-            write_text_atomic(city_dir / "reference_sites.csv", layout.to_csv(index=False))
-            records.append(written["record"])
-        except QamtuError as exc:
-            failed[city.id] = str(exc)
-    seconds = time.perf_counter() - t0
-    paths = write_kpis(records, out, stem="kpis_national") if records else {}
-    write_json_atomic(
-        out / "reference_run.json",
-        {
-            "what": REFERENCE_LAYOUT_LABEL,
-            "cities": [c.id for c in cities],
-            "resolution_m": resolution_m,
-            "engine_config": {k: getattr(config, k) for k in ("freq_hz", "bandwidth_hz", "rsrp_threshold_dbm",
-                                                                "coverage_level", "cell_load", "min_dl_mbps")},
-            "failed": failed,
-            "seconds": round(seconds, 1),
-            "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        },
-    )
-    return {"records": records, "failed": failed, "paths": paths, "seconds": seconds}
-
-
 def reference_run_command(
     out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
     cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all 20)."),
@@ -283,6 +222,8 @@ def reference_run_command(
 
         def on_engine(done: int, total: int) -> None:
             progress.update(tiles, completed=done, total=total)
+
+        from qamtu.report.maps import run_reference
 
         summary = run_reference(chosen, out, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
         progress.update(task, completed=len(chosen), description="done")

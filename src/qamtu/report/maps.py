@@ -17,15 +17,20 @@ table's label, e.g. the reference layout's, under ``assumptions["site_table"]``)
 ``flatten_kpis(record) -> dict``: one flat CSV row (``dl_mbps_p5`` ...).
 ``write_kpis(record, out_dir) -> dict[str, Path]``: ``kpis.json`` and ``kpis.csv``.
 ``write_coverage_outputs(result, area, out_dir, sites=None, png=True) -> dict``: all of the above.
+``run_reference(cities, out_dir, resolution_m=25.0, config=None, png=True, on_city=None, on_engine=None)``: every
+city with the hexagonal reference layout (:func:`qamtu.geo.layout.hex_layout`), per-city outputs and the national
+KPI table ``kpis_national.csv``/``.json`` (what ``qamtu reference-run`` runs).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -43,6 +48,7 @@ __all__ = [
     "write_kpis",
     "write_coverage_outputs",
     "read_geotiff_band",
+    "run_reference",
 ]
 
 GEOTIFF_NAME = "coverage.tif"
@@ -386,3 +392,65 @@ def write_coverage_outputs(
     record = kpi_record(result.kpis(), area, sites)
     paths = write_kpis(record, out)
     return {"geotiffs": tifs, "pngs": pngs, "kpis": paths, "record": record}
+
+
+def run_reference(
+    cities: list[Any],
+    out_dir: str | Path,
+    resolution_m: float = 25.0,
+    config: Any | None = None,
+    png: bool = True,
+    on_city: Callable[[Any, int], None] | None = None,
+    on_engine: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run every city with the reference layout; write per-city outputs and the national KPI table.
+
+    This is what ``qamtu reference-run`` runs. Per city ``<out>/<city>/``: ``coverage.tif``, PNG maps,
+    ``kpis.json``, ``kpis.csv``, ``reference_sites.csv`` (the layout, reusable with ``qamtu coverage --sites``). In ``<out>``:
+    ``kpis_national.csv`` / ``kpis_national.json`` (one record per city) and ``reference_run.json`` (what ran).
+    A city that fails is recorded with its error and the others go on.
+
+    Returns
+    -------
+    dict with ``records`` (list of KPI records), ``failed`` (city id -> message), ``paths``, ``seconds``.
+    """
+    from qamtu.engine import EngineConfig, evaluate
+    from qamtu.errors import QamtuError
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL, hex_layout
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = config or EngineConfig()
+    records: list[dict[str, Any]] = []
+    failed: dict[str, str] = {}
+    t0 = time.perf_counter()
+    for i, city in enumerate(cities):
+        if on_city is not None:
+            on_city(city, i)
+        try:
+            area = make_study_area(city, resolution_m=resolution_m)
+            layout = hex_layout(area)
+            result = evaluate(area, layout, config, progress=on_engine)
+            city_dir = out / city.id
+            written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
+            write_text_atomic(city_dir / "reference_sites.csv", layout.to_csv(index=False))
+            records.append(written["record"])
+        except QamtuError as exc:
+            failed[city.id] = str(exc)
+    seconds = time.perf_counter() - t0
+    paths = write_kpis(records, out, stem="kpis_national") if records else {}
+    write_json_atomic(
+        out / "reference_run.json",
+        {
+            "what": REFERENCE_LAYOUT_LABEL,
+            "cities": [c.id for c in cities],
+            "resolution_m": resolution_m,
+            "engine_config": {k: getattr(config, k) for k in ("freq_hz", "bandwidth_hz", "rsrp_threshold_dbm",
+                                                                "coverage_level", "cell_load", "min_dl_mbps")},
+            "failed": failed,
+            "seconds": round(seconds, 1),
+            "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+    return {"records": records, "failed": failed, "paths": paths, "seconds": seconds}
