@@ -128,3 +128,24 @@ def test_nodata_counts_as_zero(tmp_path):
     assert area.population[north].sum() == 0
     assert area.population_total == pytest.approx(source_total_inside(area, np.where(data < 0, 0, data), lon, lat),
                                                   rel=1e-3)
+
+
+def test_ghsl_style_mollweide_raster_is_conserved(tmp_path):
+    # GHSL POP grids are people per 100 m cell in World Mollweide (ESRI:54009), an equal-area projection
+    base = make_study_area(CITY, resolution_m=100)
+    c = base.city
+    to_moll = Transformer.from_crs("EPSG:4326", "ESRI:54009", always_xy=True)
+    mx, my = to_moll.transform(c.lon, c.lat)
+    n = 160
+    transform = Affine(100.0, 0, round(mx) - 8000, 0, -100.0, round(my) + 8000)
+    rng = np.random.default_rng(3)
+    data = rng.gamma(1.5, 20.0, size=(n, n))
+    path = write_raster(tmp_path / "ghsl.tif", data, transform, crs="ESRI:54009")
+    area = make_study_area(CITY, resolution_m=100, population=path)
+    cols, rows = np.meshgrid(np.arange(n) + 0.5, np.arange(n) + 0.5)
+    lon, lat = Transformer.from_crs("ESRI:54009", "EPSG:4326", always_xy=True).transform(
+        transform.c + cols * 100.0, transform.f - rows * 100.0
+    )
+    assert area.population_total == pytest.approx(source_total_inside(area, data.astype("float32"), lon, lat),
+                                                  rel=1e-3)
+    assert area.info["population_raster_rescale_factor"] == pytest.approx(1.0, abs=0.03)

@@ -78,11 +78,14 @@ def test_multiband_geotiff_reopens_with_crs_band_names_and_values(tmp_path, area
         assert src.tags(1)["unit"] == "dBm"
         for name, metric in maps.METRICS.items():
             band = src.read(src.descriptions.index(name) + 1)
-            expected = np.asarray(getattr(result, metric.attr), dtype=np.float32)
+            expected = np.asarray(getattr(area if metric.source == "area" else result, metric.attr),
+                                  dtype=np.float32)
             assert np.all(np.isnan(band[~area.mask]))  # nodata outside the boundary
             np.testing.assert_array_equal(band[area.mask], expected[area.mask])
     np.testing.assert_array_equal(maps.read_geotiff_band(paths["coverage"], "dl_mbps")[area.mask],
                                   result.dl_mbps[area.mask])
+    population = maps.read_geotiff_band(paths["coverage"], "population")
+    assert np.nansum(population, dtype=np.float64) == pytest.approx(area.population_total, rel=1e-6)
 
 
 def test_one_geotiff_per_metric(tmp_path, area, result):

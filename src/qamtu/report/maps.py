@@ -74,6 +74,8 @@ class Metric:
         Colour range (None: from the data).
     png : bool
         Whether a PNG map is drawn by default.
+    source : {"result", "area"}
+        Whether ``attr`` is read from the ``CoverageResult`` or from the ``StudyArea`` (population, env class).
     """
 
     name: str
@@ -84,6 +86,7 @@ class Metric:
     vmin: float | None = None
     vmax: float | None = None
     png: bool = True
+    source: str = "result"
 
 
 METRICS: dict[str, Metric] = {
@@ -98,6 +101,10 @@ METRICS: dict[str, Metric] = {
         Metric("covered", "covered", "", "covered (coverage probability and DL rate both met)", "Greens", 0.0, 1.0),
         Metric("best_server", "best_server", "", "serving sector index into the site table", "tab20", None, None,
                png=False),
+        Metric("population", "population", "people/pixel", "population per pixel", "YlOrRd", 0.0, None, png=False,
+               source="area"),
+        Metric("env_class", "env_class", "", "environment class code (0 dense urban, 1 urban, 2 suburban, 3 rural)",
+               "viridis", 0.0, 3.0, png=False, source="area"),
     )
 }
 
@@ -109,9 +116,9 @@ def _metric(name: str) -> Metric:
 
 
 def _band(result: Any, area: Any, metric: Metric) -> np.ndarray:
-    arr = np.asarray(getattr(result, metric.attr))
+    arr = np.asarray(getattr(area if metric.source == "area" else result, metric.attr))
     if arr.shape != tuple(area.shape):
-        raise InvalidInputError(f"result.{metric.attr} has shape {arr.shape}; the area grid is {tuple(area.shape)}")
+        raise InvalidInputError(f"{metric.source}.{metric.attr} has shape {arr.shape}; the area grid is {tuple(area.shape)}")
     out = arr.astype(np.float32)
     if metric.name == "best_server":
         out = np.where(arr >= 0, out, np.nan).astype(np.float32)
