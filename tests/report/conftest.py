@@ -41,7 +41,8 @@ def _city(cid, names, lat, lon, crs, status, gate, n_sites):
         timeline=[("2024-03", 50000.0), ("2024-05", 150000.0)], crs=crs, transform=transform, covered=covered,
         dl_mbps=dl, boundary=boundary,
         to_lonlat=lambda x, y, _t=to_ll: _t.transform(x, y),
-        measured=[{"kpi": "DL median, Mbit/s", "predicted": 120.0, "measured": 95.0}] if cid == "kokshetau" else None,
+        measured=[{"kpi": "DL median, Mbit/s", "predicted": 120.0, "measured": 95.0,
+                   "kind": "rate"}] if cid == "kokshetau" else None,
     )
 
 

@@ -27,7 +27,16 @@ def national_run(tmp_path_factory):
     scenario = root / "scenario.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
     out = root / "report"
-    result = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--lang", "ru"])
+    # 40 drive-test samples around Konaev's centre (43.86 N, 77.06 E), none in Aktau
+    rng = np.random.default_rng(1)
+    lines = ["time,lat,lon,operator,tech,rsrp_dbm,sinr_db,dl_mbps,ul_mbps"]
+    for i in range(40):
+        lines.append(f"2025-10-01T10:{i:02d}:00Z,{43.86 + rng.normal(0, 0.01):.5f},{77.06 + rng.normal(0, 0.01):.5f},"
+                     f"OpA,5G,-95,12,{rng.uniform(20, 200):.1f},20")
+    meas = root / "drive.csv"
+    meas.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--lang", "ru",
+                                      "--measurements", str(meas)])
     return result, out, scenario
 
 
@@ -46,6 +55,11 @@ def test_cli_writes_the_report(national_run):
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "Сводка" in html and "Конаев" in html  # Russian report
     assert [r["deadline"] for r in summary["comparison"]] == ["2025-12-31", "2027-12-31"]
+    # measured quality beside predicted where samples fall in the city, labelled; none for Aktau
+    konaev = (out / "cities" / "konaev" / "index.html").read_text(encoding="utf-8")
+    assert 'id="measured"' in konaev and "Измерено" in konaev and "Прогноз" in konaev
+    aktau = (out / "cities" / "aktau" / "index.html").read_text(encoding="utf-8")
+    assert 'id="measured"' not in aktau and "Измерения по этому городу не заданы" in aktau
     # the resolved scenario is written beside the report and reads back as the same scenario
     from qamtu.rollout.scenario import load_scenario
 
@@ -109,3 +123,21 @@ def test_bad_scenario_is_one_line_and_exit_2(tmp_path):
     assert "crews.count" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(app, ["national", "--out", str(tmp_path / "o"), "--lang", "de"])
     assert result.exit_code == 2 and "allowed: en, ru, kk" in result.output
+
+
+def test_schedule_command_tables_and_overrides(tmp_path, national_run):
+    _, out, scenario = national_run
+    result = CliRunner().invoke(app, ["schedule", "--scenario", str(scenario), "--cities", "konaev",
+                                      "--crews", "3", "--search", "none", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout[result.stdout.index("{"):])
+    assert [c["id"] for c in payload["cities"]] == ["konaev"]
+    assert payload["comparison"][0]["search_method"] == "none"
+    import pandas as pd
+
+    sched = pd.read_csv(tmp_path / "schedule.csv")
+    per_month = sched.groupby("on_air_month_index").size()
+    assert per_month.max() <= 3 * 1.0  # 3 crews x 1 site per crew-month
+    assert sched.on_air_month_index.min() >= 2 + 1  # lead time: permits + max(power, backhaul)
+    bad = CliRunner().invoke(app, ["schedule", "--scenario", str(scenario), "--crews", "-2"])
+    assert bad.exit_code == 2 and "crews.count" in bad.output

@@ -208,7 +208,7 @@ def run_national(
     last = max(sched.months, month_index_of(params.start, comparison_deadline) + 1)
     months = [month_label(params.start, m) for m in range(last)]
 
-    measured_rows = _measured(measurements, ids, runs) if measurements else {}
+    measured_rows = _measured(measurements, ids, runs, scenario) if measurements else {}
     cities: list[CityReport] = []
     for cid in ids:
         r = runs[cid]
@@ -270,8 +270,14 @@ def run_national(
     return report, runs
 
 
-def _measured(path: str, ids: list[str], runs: dict[str, CityRun]) -> dict[str, dict[str, Any]]:
-    """Measured KPIs per city from ``qamtu.audit`` beside the predicted ones (labelled as such)."""
+def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """Measured KPIs per city from ``qamtu.audit`` beside the predicted ones (labelled as such).
+
+    Measured: the share of drive-test samples at or above each norm (``qamtu.audit.pipeline.city_quality``, per
+    operator and technology). Predicted: the population share whose DL throughput in the plan's engine map is at
+    or above the same norm. They are different estimators of the same quality (samples along roads, people in
+    pixels) and are shown side by side, not merged.
+    """
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.pipeline import city_quality
 
@@ -281,8 +287,7 @@ def _measured(path: str, ids: list[str], runs: dict[str, CityRun]) -> dict[str, 
         r = runs[cid]
         if r.plan is None:
             continue
-        boundary = None
-        frame = city_quality(meas, cid, boundary=boundary)
+        frame = city_quality(meas, cid, boundary=scenario.city_files(cid).get("boundary"))
         if frame is None or len(frame) == 0:
             continue
         kp = r.plan.kpis
@@ -290,11 +295,13 @@ def _measured(path: str, ids: list[str], runs: dict[str, CityRun]) -> dict[str, 
         rows = []
         for rec in frame.to_dict("records"):
             norm = rec.get("norm_mbps")
-            label = f"share of samples >= {norm:g} Mbit/s ({rec.get('operator', '')} {rec.get('tech', '')})".strip()
-            rows.append({"kpi": label, "predicted": _predicted_share(r, norm), "measured": rec.get("share")})
+            label = (f"share >= {norm:g} Mbit/s DL (measured: {rec.get('samples')} samples, {rec.get('operator', '')} "
+                     f"{rec.get('tech', '')}, {rec.get('period', '')}; predicted: population share)")
+            rows.append({"kpi": label, "predicted": _predicted_share(r, norm), "measured": rec.get("share"),
+                         "kind": "share"})
         if "5" in pct:
             rows.append({"kpi": "DL 5th percentile, Mbit/s (predicted over population)", "predicted": pct["5"],
-                         "measured": None})
+                         "measured": None, "kind": "rate"})
         out[cid] = {"rows": rows, "source": f"{path} (qamtu.audit, {len(frame)} KPI rows)"}
     return out
 

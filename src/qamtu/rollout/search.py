@@ -89,7 +89,7 @@ def minimum_feasible(
         return SearchResult(None, "linear", _consistent(seen, None), seen)
 
     if not f(hi):
-        return SearchResult(None, method, False, seen)
+        return SearchResult(None, f"{method}: infeasible at the top of the range ({hi})", False, seen)
     a, b = lo, hi  # invariant: f(b) is true
     while a < b:
         mid = (a + b) // 2
