@@ -90,3 +90,26 @@ def test_run_audit_end_to_end_in_python(tmp_path, astana_boundary):
     assert set(res.degradation["operator"]) == {"Kcell", "Tele2"}
     with pytest.raises(InvalidInputError, match="overlap"):
         run_audit(m, astana_boundary, periods=["2024-01-01..2024-07-31", B])
+
+
+def test_city_quality_for_the_national_report(tmp_path):
+    from qamtu.audit import city_quality
+
+    path = tmp_path / "drive.csv"
+    drive_frame(120, seed=3).to_csv(path, index=False)
+    q = city_quality(path, "astana")
+    assert set(q["city"]) == {"astana"} and set(q["quantity"]) == {"measured"}
+    assert q["samples"].groupby([q["operator"], q["tech"], q["norm"]]).sum().sum() > 0
+    assert {"share", "ci_low", "ci_high", "verdict"} <= set(q.columns)
+    # samples outside the city give an empty table, not an error
+    assert city_quality(path, "almaty").empty
+
+
+def test_import_audit_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, qamtu.audit; bad = [m for m in ('typer', 'matplotlib', 'folium', 'dask') "
+            "if m in sys.modules]; print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -52,10 +52,24 @@ class CityBoundary:
         ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         if not ok.any():
             return out
+        # cheap pre-filter on the boundary's lon/lat bounding box (densified edges, 0.01 deg margin)
+        lon_min, lat_min, lon_max, lat_max = self.lonlat_bounds
+        ok &= (lon >= lon_min) & (lon <= lon_max) & (lat >= lat_min) & (lat <= lat_max)
+        if not ok.any():
+            return out
         tr = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
         x, y = tr.transform(lon[ok], lat[ok])
         out[ok] = shapely.contains_xy(self.geometry, np.asarray(x), np.asarray(y))
         return out
+
+    @property
+    def lonlat_bounds(self) -> tuple[float, float, float, float]:
+        """WGS84 bounds ``(lon_min, lat_min, lon_max, lat_max)`` of the boundary, with a 0.01 deg margin."""
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        lon_min, lat_min, lon_max, lat_max = tr.transform_bounds(*self.geometry.bounds, densify_pts=21)
+        return lon_min - 0.01, lat_min - 0.01, lon_max + 0.01, lat_max + 0.01
 
 
 def city_boundary(

@@ -8,7 +8,8 @@ a Wilson interval, and a verdict against a required share:
 - ``fails``: the upper Wilson bound is below the required share;
 - ``not enough data``: otherwise (the interval straddles the required share, or no samples). Then
   ``samples_needed`` says how many samples would settle it if the share stayed as observed (the smallest n
-  whose Wilson interval around the observed share excludes the required share; empty when it cannot).
+  whose Wilson interval around the observed share excludes the required share; empty when it cannot). For
+  Ookla tiles it counts effective tiles (see below), not tests.
 
 Percentiles of ``dl_mbps``, ``ul_mbps``, ``rsrp_dbm`` and ``sinr_db`` come with seeded percentile-bootstrap
 intervals. For Ookla tiles the interval's sample size is Kish's effective number of tiles (tests as weights),
@@ -202,11 +203,14 @@ def compute_percentiles(
     n_boot: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
+    exact_above: int | None = 5000,
 ) -> pd.DataFrame:
     """Percentiles of each metric per (city, operator, tech, period) with seeded bootstrap intervals. MEASURED.
 
     Each group's bootstrap uses its own stream derived from ``seed`` and the group key, so adding a group does
-    not change the others' intervals. Ookla tiles are weighted by tests (the tiles are resampled).
+    not change the others' intervals. Ookla tiles are weighted by tests (the tiles are resampled). Unweighted
+    groups larger than ``exact_above`` samples use the exact bootstrap distribution of the order statistic
+    (:func:`qamtu.audit.stats.exact_bootstrap_order_statistic_ci`: the same interval without Monte-Carlo error).
 
     Returns
     -------
@@ -227,7 +231,7 @@ def compute_percentiles(
             weights = None if np.all(w == w[0]) else w
             est, lo, hi = bootstrap_percentile_ci(
                 v, tuple(percentiles), weights=weights, n_boot=n_boot, confidence=confidence,
-                seed=_group_seed(seed, key + (metric,)),
+                seed=_group_seed(seed, key + (metric,)), exact_above=exact_above,
             )
             for p, e, a, b in zip(percentiles, est, lo, hi):
                 rows.append(

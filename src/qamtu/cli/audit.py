@@ -123,6 +123,12 @@ def audit_command(
         f"{s['samples_audited']} audited, {s['samples_outside_cities']} outside the cities, "
         f"{s['samples_outside_periods']} outside the periods"
     )
+    if s["samples_audited"] == 0:
+        typer.echo(
+            f"Warning: no accepted sample lies inside the audited cities ({', '.join(bounds)}) and periods; "
+            "check --city, --boundary and the periods",
+            err=True,
+        )
     typer.echo("verdicts: " + (", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())) or "none (no samples)"))
     degraded = 0
     if result.degradation is not None:
