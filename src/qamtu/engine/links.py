@@ -239,6 +239,62 @@ class _LinkBatch:
     keep: np.ndarray
 
 
+def _prime_cache(cache: dict, sectors: Sectors, config: EngineConfig) -> None:
+    if "groups" not in cache:
+        cache["groups"] = sectors.antenna_groups()
+        cache["p_re"] = power_per_re_dbm(sectors.tx_power_dbm, config)
+        cache["noise"] = noise_per_re_dbm(config)
+        cache["states"] = _env_states(config)
+
+
+def beam_gains(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, *, _cache: dict | None = None):
+    """Distances and the three beam gains of a flat batch of links.
+
+    Parameters
+    ----------
+    dx_m, dy_m : ndarray, shape (n,)
+        UT position minus sector position (east, north), m.
+    sector_idx : ndarray of int, shape (n,)
+    sectors : Sectors
+    config : EngineConfig
+
+    Returns
+    -------
+    d2d_m, d3d_m, h_bs_m, ssb_gain_dbi, traffic_gain_dbi, interference_gain_dbi : ndarrays, shape (n,)
+
+    References
+    ----------
+    3GPP TR 38.901 V17.0.0 clause 7.1 (angles, eq. 7.1-7 via :func:`qamtu.radio.antenna.local_angles`) and the
+    antenna models of :mod:`qamtu.radio.antenna`.
+    """
+    from qamtu.radio import antenna as _ant
+
+    cache = _cache if _cache is not None else {}
+    _prime_cache(cache, sectors, config)
+    codes, models = cache["groups"]
+    n = dx_m.shape[0]
+    h_bs = sectors.height_m[sector_idx]
+    d2d, d3d, theta, _phi = physics.link_geometry(dx_m, dy_m, h_bs, config.ue_height_m, sectors.azimuth_deg[sector_idx])
+    bearing = np.degrees(np.arctan2(dx_m, dy_m))
+    th_l, ph_l = _ant.local_angles(bearing, theta, sectors.azimuth_deg[sector_idx],
+                                   sectors.mechanical_tilt_deg[sector_idx])
+    th_l = np.asarray(th_l, dtype=float)
+    ph_l = np.asarray(ph_l, dtype=float)
+    g_ssb = np.empty(n)
+    g_tr = np.empty(n)
+    g_int = np.empty(n)
+    gcode = codes[sector_idx]
+    for g, model in enumerate(models):
+        m = gcode == g
+        if not m.any():
+            continue
+        t, p = th_l[m], ph_l[m]
+        g_ssb[m] = model.ssb_gain_dbi(t, p)
+        g_tr[m] = model.traffic_gain_dbi(t, p)
+        g_int[m] = model.interference_gain_dbi(t, p)
+    return d2d, d3d, h_bs, g_ssb, g_tr, g_int
+
+
 def evaluate_link_batch(
     dx_m: np.ndarray,
     dy_m: np.ndarray,
@@ -268,37 +324,11 @@ def evaluate_link_batch(
         Arrays of shape (n,) and the ``keep`` mask of the relevance rule (module docstring).
     """
     cache = _cache if _cache is not None else {}
-    if "groups" not in cache:
-        cache["groups"] = sectors.antenna_groups()
-        cache["p_re"] = power_per_re_dbm(sectors.tx_power_dbm, config)
-        cache["noise"] = noise_per_re_dbm(config)
-        cache["states"] = _env_states(config)
-    codes, models = cache["groups"]
+    _prime_cache(cache, sectors, config)
     p_re = cache["p_re"]
     states = cache["states"]
     n = dx_m.shape[0]
-    h_bs = sectors.height_m[sector_idx]
-    d2d, d3d, theta, _phi = physics.link_geometry(dx_m, dy_m, h_bs, config.ue_height_m, sectors.azimuth_deg[sector_idx])
-    from qamtu.radio import antenna as _ant
-
-    bearing = np.degrees(np.arctan2(dx_m, dy_m))
-    th_l, ph_l = _ant.local_angles(bearing, theta, sectors.azimuth_deg[sector_idx],
-                                   sectors.mechanical_tilt_deg[sector_idx])
-    th_l = np.asarray(th_l, dtype=float)
-    ph_l = np.asarray(ph_l, dtype=float)
-    g_ssb = np.empty(n)
-    g_tr = np.empty(n)
-    g_int = np.empty(n)
-    gcode = codes[sector_idx]
-    for g, model in enumerate(models):
-        m = gcode == g
-        if not m.any():
-            continue
-        t, p = th_l[m], ph_l[m]
-        g_ssb[m] = model.ssb_gain_dbi(t, p)
-        g_tr[m] = model.traffic_gain_dbi(t, p)
-        g_int[m] = model.interference_gain_dbi(t, p)
-
+    d2d, d3d, h_bs, g_ssb, g_tr, g_int = beam_gains(dx_m, dy_m, sector_idx, sectors, config, _cache=cache)
     pg = np.empty(n)
     pcov = np.zeros(n)
     eirp = p_re[sector_idx] + config.ue_antenna_gain_dbi
