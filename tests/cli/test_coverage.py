@@ -143,3 +143,36 @@ def test_reference_run_writes_maps_and_a_national_table(tmp_path):
     assert run["cities"] == ["konaev", "zhezkazgan"] and run["failed"] == {}
     result = runner.invoke(app, ["reference-run", "--out", str(out), "--cities", "konaev,atlantis"])
     assert result.exit_code == 2 and "unknown city 'atlantis'" in result.stderr
+
+
+def test_coverage_with_boundary_and_population_files(tmp_path, sites_csv):
+    import geopandas as gpd
+    from affine import Affine
+    from shapely.geometry import box
+
+    from qamtu.geo.catalogue import get_city
+
+    c = get_city(CITY)
+    boundary = tmp_path / "konaev.geojson"
+    gpd.GeoDataFrame(geometry=[box(c.lon - 0.04, c.lat - 0.03, c.lon + 0.04, c.lat + 0.03)], crs="EPSG:4326").to_file(
+        boundary, driver="GeoJSON"
+    )
+    raster = tmp_path / "pop.tif"
+    transform = Affine(0.002, 0, c.lon - 0.1, 0, -0.002, c.lat + 0.1)
+    data = np.full((100, 100), 4.0, dtype="float32")  # 4 people per ~160 m x 222 m cell: ~110 people/km2
+    with rasterio.open(raster, "w", driver="GTiff", height=100, width=100, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=transform) as dst:
+        dst.write(data, 1)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["coverage", "--city", CITY, "--sites", str(sites_csv), "--out", str(out),
+                                 "--resolution-m", "400", "--boundary", str(boundary), "--population", str(raster),
+                                 "--no-png"])
+    assert result.exit_code == 0, result.output
+    assert "approximate boundary" not in result.stdout and "modelled population" not in result.stdout
+    assert "check the raster's units" in result.stderr  # ~4,800 people vs the catalogue's 55,198: a warning
+    rec = json.loads((out / "kpis.json").read_text())
+    assert rec["boundary_is_approximation"] is False
+    assert rec["assumptions"]["boundary"] == f"from file {boundary}"
+    assert rec["assumptions"]["population_is_model"] is False
+    # 0.08 x 0.06 deg at 43.9 N = 6.42 km x 6.67 km = 42.8 km2; uniform 4 people per 0.002-deg cell (35.7 ha)
+    assert rec["population_total"] == pytest.approx(42.8 / 0.0357 * 4, rel=0.03)
