@@ -61,3 +61,16 @@ def test_nr_basics():
     assert nr.thermal_noise_dbm(100e6, 7.0) == pytest.approx(-87.0)
     with pytest.raises(OutOfRangeError):
         nr.thermal_noise_dbm(-1.0, 7.0)
+
+
+def test_antenna_validate_false_matches_validated():
+    rng = np.random.default_rng(2)
+    th = rng.uniform(60.0, 140.0, 500)
+    ph = rng.uniform(-180.0, 180.0, 500)
+    for name in ("nr-64t64r", "tr38901-element", "tr36814-sector", "tr38901-10x1"):
+        ant = antenna.get_antenna(name)
+        for fn in (ant.ssb_gain_dbi, ant.traffic_gain_dbi, ant.interference_gain_dbi):
+            np.testing.assert_array_equal(fn(th, ph), fn(th, ph, validate=False))
+    a = antenna.local_angles(ph, th, 30.0, 4.0)
+    b = antenna.local_angles(ph, th, 30.0, 4.0, validate=False)
+    np.testing.assert_array_equal(a, b)

@@ -26,6 +26,7 @@ References
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,7 +63,8 @@ def bearing_deg(dx_east_m, dy_north_m):
     return scalar_or_array(out, dx_east_m, dy_north_m)
 
 
-def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechanical_tilt_deg=0.0):
+def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechanical_tilt_deg=0.0, *,
+                 validate: bool = True):
     """Convert a direction in the global frame to the antenna's local (theta', phi'), TR 38.901 eq. 7.1-7.
 
     The antenna frame is rotated by the bearing angle alpha (sector azimuth) and the mechanical down-tilt beta
@@ -81,6 +83,8 @@ def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechan
         Sector boresight bearing, degrees clockwise from north.
     mechanical_tilt_deg : float or ndarray
         Mechanical down-tilt in degrees (positive = down).
+    validate : bool
+        Check that the zenith angle is in [0, 180] deg and finite (default True).
 
     Returns
     -------
@@ -92,7 +96,8 @@ def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechan
     ----------
     3GPP TR 38.901 V17.0.0, clause 7.1.1, eq. 7.1-7 (with gamma = 0).
     """
-    check_range(as_float_array(zenith_to_ut_deg, "zenith_to_ut_deg"), "zenith_to_ut_deg", 0.0, 180.0, "deg")
+    if validate:
+        check_range(as_float_array(zenith_to_ut_deg, "zenith_to_ut_deg"), "zenith_to_ut_deg", 0.0, 180.0, "deg")
     # TR azimuth is counter-clockwise from x (east): phi = 90 - bearing; alpha = 90 - sector azimuth, so
     # phi - alpha = sector_azimuth - bearing.
     dphi = np.radians(np.asarray(sector_azimuth_deg, dtype=float) - np.asarray(bearing_to_ut_deg, dtype=float))
@@ -277,23 +282,24 @@ class AntennaModel:
       put toward the location; the engine uses it for *interferers* (times their load).
     * ``max_gain_dbi``: the largest gain of any of the three (for link-budget cut-offs).
 
-    For a passive antenna the three are the same pattern (``gain_dbi``).
+    For a passive antenna the three are the same pattern (``gain_dbi``). Every method takes ``validate=True``
+    (check the angles); hot loops that built the angles themselves pass ``validate=False``.
     """
 
     name: str = ""
     max_gain_dbi: float = 0.0
 
-    def gain_dbi(self, theta_deg, phi_deg):  # pragma: no cover - overridden
+    def gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def ssb_gain_dbi(self, theta_deg, phi_deg):
-        return self.gain_dbi(theta_deg, phi_deg)
+    def ssb_gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
+        return self.gain_dbi(theta_deg, phi_deg, validate=validate)
 
-    def traffic_gain_dbi(self, theta_deg, phi_deg):
-        return self.gain_dbi(theta_deg, phi_deg)
+    def traffic_gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
+        return self.gain_dbi(theta_deg, phi_deg, validate=validate)
 
-    def interference_gain_dbi(self, theta_deg, phi_deg):
-        return self.gain_dbi(theta_deg, phi_deg)
+    def interference_gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
+        return self.gain_dbi(theta_deg, phi_deg, validate=validate)
 
 
 @dataclass(frozen=True)
@@ -306,8 +312,8 @@ class ElementAntenna(AntennaModel):
     def max_gain_dbi(self) -> float:  # type: ignore[override]
         return 8.0
 
-    def gain_dbi(self, theta_deg, phi_deg):
-        return element_gain_dbi(theta_deg, phi_deg)
+    def gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
+        return element_gain_dbi(theta_deg, phi_deg, validate=validate)
 
 
 @dataclass(frozen=True)
@@ -322,8 +328,9 @@ class Sector36814Antenna(AntennaModel):
     def max_gain_dbi(self) -> float:  # type: ignore[override]
         return self.peak_gain_dbi
 
-    def gain_dbi(self, theta_deg, phi_deg):
-        return sector_36814_gain_dbi(theta_deg, phi_deg, self.tilt_deg, max_gain_dbi=self.peak_gain_dbi)
+    def gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
+        return sector_36814_gain_dbi(theta_deg, phi_deg, self.tilt_deg, max_gain_dbi=self.peak_gain_dbi,
+                                     validate=validate)
 
 
 @dataclass(frozen=True)
@@ -343,8 +350,8 @@ class VerticalArrayAntenna(AntennaModel):
     def max_gain_dbi(self) -> float:  # type: ignore[override]
         return 8.0 + 10.0 * np.log10(self.n_elements)
 
-    def gain_dbi(self, theta_deg, phi_deg):
-        e = np.asarray(element_gain_dbi(theta_deg, phi_deg))
+    def gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
+        e = np.asarray(element_gain_dbi(theta_deg, phi_deg, validate=validate))
         af = vertical_array_gain_db(theta_deg, self.n_elements, self.tilt_deg, self.spacing_wavelengths)
         return scalar_or_array(e + af, theta_deg, phi_deg)
 
@@ -401,9 +408,12 @@ class MassiveMimoPanel(AntennaModel):
     ssb_span_deg: float = 60.0
     ssb_vertical_rows: int = 1
     name: str = "nr-64t64r"
-    _interference_table: tuple = field(init=False, repr=False, compare=False, default=())
+    _tables: dict = field(init=False, repr=False, compare=False, default_factory=dict)
     _max_gain: float = field(init=False, repr=False, compare=False, default=0.0)
-    _ssb_table: tuple = field(init=False, repr=False, compare=False, default=())
+
+    #: Zenith step (deg) and u step of the precomputed tables (linear interpolation between grid points).
+    THETA_STEP_DEG = 0.01
+    U_POINTS = 8001
 
     def __post_init__(self):
         per_pol = self.n_trx // 2
@@ -417,24 +427,35 @@ class MassiveMimoPanel(AntennaModel):
             raise InvalidInputError(
                 f"ssb_vertical_rows = {self.ssb_vertical_rows} must be in [1, {self.n_trx_rows}]"
             )
-        # Mean traffic-beam gains (linear) of the horizontal and vertical digital factors versus the direction
-        # cosines u = sin(theta) sin(phi) and w = cos(theta), over beams steered uniformly in angle.
-        u = np.linspace(-1.0, 1.0, 2001)
+        # Every factor that depends on theta alone (sub-array, vertical digital beam) is tabulated against theta,
+        # every horizontal factor of the SSB and interference beams against u = sin(theta) sin(phi); a call then
+        # costs the element pattern, the traffic beam's horizontal factor and a few table look-ups.
+        t0 = 90.0 + self.tilt_deg
+        th = np.arange(0.0, 180.0 + self.THETA_STEP_DEG / 2, self.THETA_STEP_DEG)
+        sub = np.asarray(vertical_array_gain_db(th, self.subarray_size, self.tilt_deg, self.spacing_wavelengths))
+        v_wide = self._vertical_digital_db(th, t0, self.ssb_vertical_rows)
+        v_steered = self._vertical_digital_db(th, np.clip(th, t0 - self.v_scan_deg, t0 + self.v_scan_deg),
+                                              self.n_trx_rows)
+        # Interference: mean (linear) over traffic beams steered uniformly over +-v_scan around the tilt.
+        steer_v = np.linspace(t0 - self.v_scan_deg, t0 + self.v_scan_deg, 121)
+        g_v = np.power(10.0, self._vertical_digital_db(th[:, None], steer_v[None, :], self.n_trx_rows) / 10.0)
+        v_int = 10.0 * np.log10(g_v.mean(axis=1))
+        u = np.linspace(-1.0, 1.0, self.U_POINTS)
+        ssb_env = _ula_gain_db(u[:, None], self.ssb_beam_directions_u[None, :], self.n_cols,
+                               self.spacing_wavelengths).max(axis=1)
         steer_h = np.sin(np.radians(np.linspace(-self.h_scan_deg, self.h_scan_deg, 241)))
         g_h = np.power(10.0, _ula_gain_db(u[:, None], steer_h[None, :], self.n_cols, self.spacing_wavelengths) / 10)
-        t0 = 90.0 + self.tilt_deg
-        steer_v = np.cos(np.radians(np.linspace(t0 - self.v_scan_deg, t0 + self.v_scan_deg, 121)))
-        d_rows = self.spacing_wavelengths * self.subarray_size
-        g_v = np.power(10.0, _ula_gain_db(u[:, None], steer_v[None, :], self.n_trx_rows, d_rows) / 10.0)
-        table = (u, 10.0 * np.log10(g_h.mean(axis=1)), 10.0 * np.log10(g_v.mean(axis=1)))
-        object.__setattr__(self, "_interference_table", table)
-        # SSB sweep envelope (best beam) versus u, on a finer grid: the beams' main lobes are ~0.25 wide in u.
-        u_fine = np.linspace(-1.0, 1.0, 8001)
-        env = _ula_gain_db(u_fine[:, None], self.ssb_beam_directions_u[None, :], self.n_cols,
-                           self.spacing_wavelengths).max(axis=1)
-        object.__setattr__(self, "_ssb_table", (u_fine, env))
-        theta = np.arange(0.0, 180.0 + 1e-9, 0.01)
-        object.__setattr__(self, "_max_gain", float(np.max(self.traffic_gain_dbi(theta, np.zeros_like(theta)))))
+        h_int = 10.0 * np.log10(g_h.mean(axis=1))
+        tables = {
+            # Fallback for the traffic beam: vertically as wide as the SSB, used where stronger (near the mast).
+            "v_traffic": sub + np.maximum(v_steered, v_wide) - self.loss_db,
+            "v_ssb": sub + v_wide - self.loss_db,
+            "v_interference": sub + v_int - self.loss_db,
+            "h_ssb": ssb_env,
+            "h_interference": h_int,
+        }
+        object.__setattr__(self, "_tables", tables)
+        object.__setattr__(self, "_max_gain", float(np.max(self.traffic_gain_dbi(th, np.zeros_like(th)))))
 
     # --- derived geometry ---
     @property
@@ -450,7 +471,6 @@ class MassiveMimoPanel(AntennaModel):
         """Peak traffic-beam gain (the largest of the three beams), found on a 0.01 deg zenith grid at phi = 0."""
         return self._max_gain
 
-
     @property
     def ssb_beam_directions_u(self) -> np.ndarray:
         """Direction cosines ``sin(phi)`` of the SSB beam centres: evenly spaced in u over +-ssb_span_deg."""
@@ -459,56 +479,58 @@ class MassiveMimoPanel(AntennaModel):
         return 0.5 * (edges[:-1] + edges[1:])
 
     # --- building blocks ---
-    def _element_and_subarray(self, theta, phi):
-        e = np.asarray(element_gain_dbi(theta, phi, validate=False))
-        sub = vertical_array_gain_db(theta, self.subarray_size, self.tilt_deg, self.spacing_wavelengths)
-        return e + np.asarray(sub) - self.loss_db
-
-    def _prepare(self, theta_deg, phi_deg):
+    def _prepare(self, theta_deg, phi_deg, validate):
         th = as_float_array(theta_deg, "theta_deg")
         ph = as_float_array(phi_deg, "phi_deg")
-        _check_angles(th, ph)
-        return th, _wrap180(ph)
+        if validate:
+            _check_angles(th, ph)
+        ph = _wrap180(ph)
+        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
+        return th, ph, u
+
+    def _theta_lookup(self, th, key):
+        return _lookup(th, 0.0, self.THETA_STEP_DEG, self._tables[key])
+
+    def _u_lookup(self, u, key):
+        return _lookup(u, -1.0, 2.0 / (self.U_POINTS - 1), self._tables[key])
 
     def _vertical_digital_db(self, theta, steer_theta, n_rows):
         d_rows = self.spacing_wavelengths * self.subarray_size
         return _ula_gain_db(np.cos(np.radians(theta)), np.cos(np.radians(steer_theta)), n_rows, d_rows)
 
     # --- the three beams ---
-    def traffic_gain_dbi(self, theta_deg, phi_deg):
+    def traffic_gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
         """Gain of the UE-specific beam steered at the UE, dBi (see the class docstring)."""
-        th, ph = self._prepare(theta_deg, phi_deg)
-        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
+        th, ph, u = self._prepare(theta_deg, phi_deg, validate)
         steer_phi = np.clip(ph, -self.h_scan_deg, self.h_scan_deg)
         u_s = np.sin(np.radians(th)) * np.sin(np.radians(steer_phi))
         h = _ula_gain_db(u, u_s, self.n_cols, self.spacing_wavelengths)
-        t0 = 90.0 + self.tilt_deg
-        steer_th = np.clip(th, t0 - self.v_scan_deg, t0 + self.v_scan_deg)
-        v_steered = self._vertical_digital_db(th, steer_th, self.n_trx_rows)
-        # Fallback beam: vertically as wide as the SSB (fewer rows combined), used where it is stronger, i.e.
-        # beyond the vertical scan range (a UE close to the mast).
-        v_wide = self._vertical_digital_db(th, t0, self.ssb_vertical_rows)
-        out = self._element_and_subarray(th, ph) + h + np.maximum(v_steered, v_wide)
+        e = np.asarray(element_gain_dbi(th, ph, validate=False))
+        out = e + h + self._theta_lookup(th, "v_traffic")
         return scalar_or_array(out, theta_deg, phi_deg)
 
-    def ssb_gain_dbi(self, theta_deg, phi_deg):
+    def ssb_gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
         """Gain of the best SSB beam of the sweep toward the point, dBi (see the class docstring)."""
-        th, ph = self._prepare(theta_deg, phi_deg)
-        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
-        best = np.interp(u, *self._ssb_table)  # max over the sweep's beams, tabulated in u (8001 points)
-        v = self._vertical_digital_db(th, 90.0 + self.tilt_deg, self.ssb_vertical_rows)
-        out = self._element_and_subarray(th, ph) + best + v
+        th, ph, u = self._prepare(theta_deg, phi_deg, validate)
+        e = np.asarray(element_gain_dbi(th, ph, validate=False))
+        out = e + self._u_lookup(u, "h_ssb") + self._theta_lookup(th, "v_ssb")
         return scalar_or_array(out, theta_deg, phi_deg)
 
-    def interference_gain_dbi(self, theta_deg, phi_deg):
+    def interference_gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
         """Mean traffic-beam gain toward the point over the sector's users, dBi (see the class docstring)."""
-        th, ph = self._prepare(theta_deg, phi_deg)
-        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
-        table_u, table_h_db, table_v_db = self._interference_table
-        h = np.interp(u, table_u, table_h_db)
-        v = np.interp(np.cos(np.radians(th)), table_u, table_v_db)
-        out = self._element_and_subarray(th, ph) + h + v
+        th, ph, u = self._prepare(theta_deg, phi_deg, validate)
+        e = np.asarray(element_gain_dbi(th, ph, validate=False))
+        out = e + self._u_lookup(u, "h_interference") + self._theta_lookup(th, "v_interference")
         return scalar_or_array(out, theta_deg, phi_deg)
+
+
+def _lookup(x, x0: float, dx: float, table: np.ndarray):
+    """Linear interpolation in a table sampled at ``x0 + k dx`` (clamped at the ends); cheaper than np.interp."""
+    f = np.clip((np.asarray(x, dtype=float) - x0) / dx, 0.0, table.size - 1.0)
+    i = np.minimum(f.astype(np.intp), table.size - 2)
+    w = f - i
+    lo = table[i]
+    return lo + w * (table[i + 1] - lo)
 
 
 #: Antenna models by name; :func:`get_antenna` builds them.
@@ -535,11 +557,23 @@ def get_antenna(name: str = "nr-64t64r", **params) -> AntennaModel:
     Returns
     -------
     AntennaModel
+        Immutable; the same configuration returns the same (cached) object.
     """
     key = str(name).lower()
     if key not in ANTENNA_MODELS:
         raise InvalidInputError(f"antenna {name!r} is not one of {', '.join(repr(k) for k in ANTENNA_MODELS)}")
     try:
-        return ANTENNA_MODELS[key](**params)
+        frozen = tuple(sorted(params.items()))
+        hash(frozen)
+    except TypeError:
+        raise InvalidInputError(f"antenna {name!r}: parameters must be plain numbers or strings") from None
+    return _build_antenna(key, frozen)
+
+
+@functools.lru_cache(maxsize=64)
+def _build_antenna(key: str, frozen_params: tuple) -> AntennaModel:
+    """Models are immutable, and the panel precomputes tables (~0.5 s): build each configuration once."""
+    try:
+        return ANTENNA_MODELS[key](**dict(frozen_params))
     except TypeError as exc:
-        raise InvalidInputError(f"antenna {name!r}: {exc}") from None
+        raise InvalidInputError(f"antenna {key!r}: {exc}") from None
