@@ -139,6 +139,15 @@ def test_reference_run_writes_maps_and_a_national_table(tmp_path):
         assert (out / rec["city"] / "coverage.tif").exists()
         layout = read_sites(out / rec["city"] / "reference_sites.csv")
         assert rec["sectors"] == len(layout) and set(layout["status"]) == {"planned"}
+    # the saved layout, run again with `qamtu coverage`, is still labelled as the reference layout
+    again = tmp_path / "again"
+    result = runner.invoke(app, ["coverage", "--city", "konaev", "--sites", str(out / "konaev" / "reference_sites.csv"),
+                                 "--out", str(again), "--resolution-m", "500", "--no-png"])
+    assert result.exit_code == 0, result.output
+    rec = json.loads((again / "kpis.json").read_text())
+    assert rec["assumptions"]["site_table"].startswith("reference layout")
+    assert rec["sectors"] == records[0]["sectors"]
+    assert rec["territory_share"] == pytest.approx(records[0]["territory_share"])
     run = json.loads((out / "reference_run.json").read_text())
     assert run["cities"] == ["konaev", "zhezkazgan"] and run["failed"] == {}
     result = runner.invoke(app, ["reference-run", "--out", str(out), "--cities", "konaev,atlantis"])

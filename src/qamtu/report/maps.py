@@ -225,6 +225,21 @@ def _plt():
     return plt
 
 
+def _sites_label(sites: Any | None) -> str | None:
+    """The site table's label: ``attrs["label"]``, or the reference layout's label when a saved reference layout
+    (column ``layout`` == ``"reference"``) is read back from a file."""
+    if sites is None:
+        return None
+    label = getattr(sites, "attrs", {}).get("label")
+    if label:
+        return str(label)
+    if "layout" in getattr(sites, "columns", ()) and len(sites) and (sites["layout"] == "reference").all():
+        from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL
+
+        return REFERENCE_LAYOUT_LABEL
+    return None
+
+
 def _title(area: Any, metric: Metric, sites: Any | None) -> str:
     unit = f" ({metric.unit})" if metric.unit else ""
     lines = [f"{area.city.name_en}: {metric.label}{unit}"]
@@ -233,7 +248,7 @@ def _title(area: Any, metric: Metric, sites: Any | None) -> str:
         notes.append("approximate boundary (disc of the catalogue area)")
     if getattr(area, "population_is_model", False):
         notes.append(f"modelled population {area.city.population_label}")
-    label = getattr(sites, "attrs", {}).get("label") if sites is not None else None
+    label = _sites_label(sites)
     if label:
         notes.append(label.split(":")[0])
     if notes:
@@ -312,7 +327,7 @@ def kpi_record(kpis: Mapping[str, Any], area: Any, sites: Any | None = None) -> 
     rec["boundary_is_approximation"] = bool(area.boundary_is_approximation)
     assumptions = dict(area.assumptions())
     if sites is not None:
-        assumptions["site_table"] = getattr(sites, "attrs", {}).get("label", "site table given by the user")
+        assumptions["site_table"] = _sites_label(sites) or "site table given by the user"
         if "isd_m_by_env" in getattr(sites, "attrs", {}):
             assumptions["isd_m_by_env"] = dict(sites.attrs["isd_m_by_env"])
     rec["assumptions"] = assumptions
