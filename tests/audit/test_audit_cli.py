@@ -169,3 +169,28 @@ def test_calibrate_errors(tmp_path):
     res = _run(["calibrate", meas, "--sites", site_path, "--env-class", "urban", "--tech", "3G",
                 "--out", tmp_path / "o"])
     assert res.exit_code == 2
+
+
+def test_audit_with_a_boundary_file(tmp_path):
+    frame = drive_frame(200, seed=12)
+    path = tmp_path / "drive.csv"
+    frame.to_csv(path, index=False)
+    d = 0.02
+    ring = [[ASTANA_LON - d, ASTANA_LAT - d], [ASTANA_LON + d, ASTANA_LAT - d], [ASTANA_LON + d, ASTANA_LAT + d],
+            [ASTANA_LON - d, ASTANA_LAT + d], [ASTANA_LON - d, ASTANA_LAT - d]]
+    geojson = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    bpath = tmp_path / "astana.geojson"
+    bpath.write_text(json.dumps(geojson))
+    out = tmp_path / "o"
+    res = _run(["audit", path, "--city", "astana", "--boundary", f"astana={bpath}", "--no-plots", "--n-boot", "100",
+                "--out", out])
+    assert res.exit_code in (0, 3), res.output
+    s = json.loads((out / "summary.json").read_text())
+    inside = ((frame["lon"] - ASTANA_LON).abs() < d) & ((frame["lat"] - ASTANA_LAT).abs() < d)
+    assert s["cities"]["astana"]["boundary_is_approximation"] is False
+    # the polygon's edges are straight in lon/lat and slightly curved in UTM: allow a sample or two on the edge
+    assert abs(s["cities"]["astana"]["samples"] - int(inside.sum())) <= 2
+    assert s["samples_outside_cities"] == 200 - s["cities"]["astana"]["samples"]
+    res = _run(["audit", path, "--city", "astana", "--city", "almaty", "--boundary", str(bpath), "--out", out])
+    assert res.exit_code == 2 and "ID=FILE" in res.output

@@ -32,8 +32,11 @@ The audit in one call (:mod:`qamtu.audit.pipeline`)
     ``degradation``, ``summary``); ``city_quality(measurements, city_id, ...) -> DataFrame``: the MEASURED KPI
     rows of one city, for the national report to show beside the PREDICTED quality.
 Calibration (:mod:`qamtu.audit.calibration`)
-    ``calibrate(measurements, sites, ...) -> CalibrationResult``; ``write_calibration(result, path)`` writes
-    the path-loss calibration JSON of docs/DESIGN.md that ``qamtu.engine.load_calibration`` reads.
+    ``calibrate(measurements, sites, *, area=None, env_class=None, config=None, techs=("5G",),
+    holdout_share=0.3, seed=0, loss="soft_l1", ...) -> CalibrationResult`` (per-class offset and slope, errors
+    before/after on fit and hold-out, per-sample table); ``predict_rsrp_dbm(x_m, y_m, sector_idx, env_code,
+    sectors, config)`` (the engine's per-link physics); ``write_calibration(result, path)`` writes the path-loss
+    calibration JSON of docs/DESIGN.md that ``qamtu.engine.load_calibration`` reads.
 Outputs (:mod:`qamtu.audit.outputs`)
     ``write_audit_outputs(result, out_dir)`` and ``write_calibration_outputs(result, out_dir)``: CSV tables,
     ``summary.json`` and PNG plots (matplotlib, Agg backend, imported inside the functions).
@@ -56,6 +59,7 @@ from qamtu.audit.assign import (
     city_boundaries,
     city_boundary,
 )
+from qamtu.audit.calibration import CalibrationResult, calibrate, predict_rsrp_dbm, write_calibration
 from qamtu.audit.degradation import degradation_tests
 from qamtu.audit.ingest import (
     COLUMN_PRESETS,
@@ -68,11 +72,13 @@ from qamtu.audit.ingest import (
 )
 from qamtu.audit.kpi import DEFAULT_NORMS, Norm, compute_kpis, compute_percentiles, parse_norms
 from qamtu.audit.periods import Period, assign_periods, parse_period
+from qamtu.audit.outputs import write_audit_outputs, write_calibration_outputs
 from qamtu.audit.pipeline import AuditResult, city_quality, run_audit
 from qamtu.audit.stats import bootstrap_percentile_ci, samples_needed, verdict, wilson_interval
 
 __all__ = [
     "AuditResult",
+    "CalibrationResult",
     "COLUMN_PRESETS",
     "CityBoundary",
     "DEFAULT_NORMS",
@@ -82,6 +88,7 @@ __all__ = [
     "assign_cities",
     "assign_periods",
     "bootstrap_percentile_ci",
+    "calibrate",
     "check_swapped_coordinates",
     "city_boundaries",
     "city_boundary",
@@ -92,6 +99,7 @@ __all__ = [
     "parse_column_mapping",
     "parse_norms",
     "parse_period",
+    "predict_rsrp_dbm",
     "read_drive_test",
     "read_measurements",
     "read_ookla_tiles",
@@ -99,5 +107,8 @@ __all__ = [
     "samples_needed",
     "verdict",
     "wilson_interval",
+    "write_audit_outputs",
+    "write_calibration",
+    "write_calibration_outputs",
     "write_rejects",
 ]

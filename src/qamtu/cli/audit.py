@@ -47,6 +47,25 @@ def _files(paths: List[Path]) -> list[Path]:
     return list(paths)
 
 
+def _boundary_files(entries: List[str], cities: list[str]) -> dict[str, Path]:
+    """``--boundary FILE`` (one --city) or ``--boundary ID=FILE`` (repeatable) -> {city id: path}."""
+    out: dict[str, Path] = {}
+    for entry in entries:
+        head, sep, tail = entry.partition("=")
+        if sep and head and "/" not in head and "\\" not in head:
+            cid, path = head.strip(), Path(tail.strip())
+        elif len(cities) == 1:
+            cid, path = cities[0], Path(entry)
+        else:
+            fail(f"--boundary {entry!r}: with several or all cities write ID=FILE, e.g. --boundary astana=astana.geojson")
+        if cid in out:
+            fail(f"--boundary given twice for {cid!r}")
+        if not path.exists():
+            fail(f"{path}: boundary file not found")
+        out[cid] = path
+    return out
+
+
 def audit_command(
     measurements: List[Path] = typer.Argument(..., help="Measurement file(s): drive-test CSV or Ookla tiles."),
     city: Optional[List[str]] = typer.Option(None, "--city", help="City id to audit (repeatable)."),
@@ -58,7 +77,9 @@ def audit_command(
         None, "--columns", help="Column mapping canonical=Source[*factor],... e.g. time=Timestamp,lat=Latitude."
     ),
     preset: Optional[str] = typer.Option(None, "--preset", help="Named column layout: canonical, gnettrack, titlecase."),
-    boundary: Optional[Path] = typer.Option(None, "--boundary", help="Boundary file of the (single) --city."),
+    boundary: Optional[List[str]] = typer.Option(
+        None, "--boundary", help="Boundary file of the single --city, or ID=FILE per city (repeatable)."
+    ),
     norms: Optional[str] = typer.Option(
         None, "--norms", help="Norms name=Mbps[@4G|5G],... (default 4g_minimum=5@4G,5g_proposed=50@5G,national_target=100)."
     ),
@@ -92,8 +113,7 @@ def audit_command(
         fail("give either --city ID (repeatable) or --all, not both")
     if not all_cities and not cities:
         fail("give --city ID (repeatable) or --all")
-    if boundary is not None and len(cities) != 1:
-        fail("--boundary needs exactly one --city")
+    boundary_files = _boundary_files(boundary or [], cities)
     if (period_a is None) != (period_b is None):
         fail("give both --period-a and --period-b, or neither")
     if fmt == "ookla" and (columns or preset):
@@ -111,7 +131,7 @@ def audit_command(
     m = read_measurements(files, fmt, columns=columns, preset=preset, max_mbps=mm, max_reject_share=mrs)
     if m.rows_rejected:
         typer.echo(m.reject_summary(5), err=True)
-    bounds = city_boundaries(None if all_cities else cities, {cities[0]: boundary} if boundary else None)
+    bounds = city_boundaries(None if all_cities else cities, boundary_files)
     result = run_audit(m, bounds, periods=periods, norms=norm_list, required_share=req, confidence=conf,
                        n_boot=nb, seed=sd, alpha=a)
     paths = write_audit_outputs(result, m, out, norm_list, plots=plots)
@@ -227,7 +247,7 @@ def calibrate_command(
             )
         else:
             typer.echo(f"{name}: {c['note']}")
-    typer.echo(f"calibration written to {paths['calibration']} (use it with --calibration in coverage/plan/national)")
+    typer.echo(f"calibration written to {paths['calibration']} (use it with: qamtu coverage|plan --calibration FILE)")
 
 
 def register(app: typer.Typer) -> None:
