@@ -201,7 +201,7 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
 
     def text_col(name: str) -> pd.Series:
         s = df[name]
-        return s.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+        return s.map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v).strip())
 
     site_id = text_col("site_id")
     for r in rows[(site_id == "").to_numpy()]:
