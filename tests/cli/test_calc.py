@@ -133,3 +133,10 @@ def test_bad_arguments_give_one_line_and_exit_2(args, message):
     assert lines[0].startswith("Error: ")
     assert message in lines[0]
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("command", ["pathloss", "datarate", "antenna"])
+def test_help(command):
+    res = _run(command, "--help")
+    assert res.exit_code == 0
+    assert "--json" in res.stdout

@@ -74,3 +74,17 @@ def test_antenna_validate_false_matches_validated():
     a = antenna.local_angles(ph, th, 30.0, 4.0)
     b = antenna.local_angles(ph, th, 30.0, 4.0, validate=False)
     np.testing.assert_array_equal(a, b)
+
+
+def test_radio_imports_no_cli_or_heavy_optional_packages():
+    # Layering (docs/DESIGN.md): radio -> units/errors only; no Typer, Folium, Dask or geography.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, qamtu.radio; "
+        "bad = [m for m in ('typer', 'folium', 'dask', 'geopandas', 'rasterio', 'qamtu.geo', 'qamtu.engine', "
+        "'qamtu.cli') if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

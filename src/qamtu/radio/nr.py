@@ -34,7 +34,7 @@ def thermal_noise_dbm(bandwidth_hz, noise_figure_db=0.0):
         Noise bandwidth in Hz, > 0 (e.g. ``n_prb * 12 * scs_hz`` for the occupied bandwidth, or one subcarrier
         for a per-RE quantity such as SS-RSRP).
     noise_figure_db : float or ndarray
-        Receiver noise figure in dB, >= 0.
+        Receiver noise figure in dB, 0-30.
 
     Returns
     -------

@@ -16,6 +16,7 @@ Conventions
 * Distances shorter than the model's minimum (10 m for RMa/UMa/UMi, d3D = 1 m for InH) are evaluated at that
   minimum: the TR gives no value closer in, and holding the loss flat is the conservative choice for coverage (it
   only affects pixels at the foot of the mast). Distances beyond the maximum are an error when validating.
+  d2D must be > 0, except for InH where d2D = 0 (a UT right below a ceiling AP, d3D = hBS - hUT) is allowed.
 
 Validity ranges enforced (TR 38.901 V17.0.0 Table 7.4.1-1 and its notes; where the TR gives only a nominal value
 the range qamtu accepts is stated and is wider, because real sites are not at the nominal height):
