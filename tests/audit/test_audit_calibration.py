@@ -137,3 +137,36 @@ def test_implausible_fit_is_refused():
     frame["rsrp_dbm"] -= 80.0  # e.g. wrong units or the wrong site table
     with pytest.raises(InfeasibleError, match="exceed what the engine accepts"):
         calibrate(frame, sites, env_class="urban")
+
+
+def test_standard_errors_cover_the_planted_values():
+    frame, sites, _ = synthetic(n=400, offset_db=4.0, slope=-6.0, noise_db=4.0, seed=21)
+    c = calibrate(frame, sites, env_class="urban", loss="linear", holdout_share=0.0).classes["urban"]
+    # least-squares formula: with 400 samples and 4 dB noise, about 0.25 dB and 0.6 dB/decade
+    assert 0.1 < c["offset_se_db"] < 0.5 and 0.2 < c["slope_se_db_per_decade"] < 1.2
+    assert abs(c["offset_db"] - 4.0) < 4 * c["offset_se_db"]
+    assert abs(c["slope_db_per_decade"] + 6.0) < 4 * c["slope_se_db_per_decade"]
+
+
+def test_cell_id_match_beyond_the_search_radius_is_excluded():
+    frame, sites, _ = synthetic(n=100, seed=22)
+    far = frame.index[:10]
+    frame.loc[far, "lat"] += 0.5  # some 55 km north: the cell id cannot be right
+    res = calibrate(frame, sites, env_class="urban", max_distance_m=10_000.0)
+    assert res.excluded["serving_sector_too_far"] == 10
+    assert len(res.samples) == 90
+
+
+def test_calibrate_4g_needs_its_frequency(tmp_path):
+    from typer.testing import CliRunner
+
+    from qamtu.cli.app import app
+
+    frame, sites, _ = synthetic(n=30, seed=23)
+    meas = tmp_path / "m.csv"
+    frame.assign(tech="4G").drop(columns="weight").to_csv(meas, index=False)
+    site_path = tmp_path / "s.csv"
+    sites.to_csv(site_path, index=False)
+    res = CliRunner().invoke(app, ["calibrate", str(meas), "--sites", str(site_path), "--env-class", "urban",
+                                   "--tech", "4G", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "--freq-hz" in res.output

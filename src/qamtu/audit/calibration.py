@@ -197,6 +197,18 @@ def _best_server(
     return best
 
 
+def _standard_errors(u: np.ndarray, after: np.ndarray, fit_slope: bool) -> tuple[float, float | None]:
+    """Approximate standard errors of (offset, slope): the least-squares formula ``s^2 (A^T A)^-1`` with the
+    residual variance ``s^2`` after the fit (exact for the linear loss, indicative for the robust ones)."""
+    a = np.column_stack([np.ones_like(u), u]) if fit_slope else np.ones((u.size, 1))
+    dof = u.size - a.shape[1]
+    if dof <= 0:
+        return float("nan"), None
+    s2 = float(np.sum(after**2)) / dof
+    cov = s2 * np.linalg.pinv(a.T @ a)
+    return float(np.sqrt(cov[0, 0])), (float(np.sqrt(cov[1, 1])) if fit_slope else None)
+
+
 def _fit_line(
     u: np.ndarray, r: np.ndarray, *, fit_slope: bool, loss: str, f_scale_db: float
 ) -> tuple[float, float]:
@@ -244,6 +256,7 @@ def calibrate(
     extra_loss_db: float = 0.0,
     body_loss_db: float | None = None,
     reference_distance_m: float = REFERENCE_DISTANCE_M,
+    freq_hz: float | None = None,
 ) -> CalibrationResult:
     """Fit the path-loss correction per environment class to MEASURED RSRP (see the module docstring).
 
@@ -277,6 +290,10 @@ def calibrate(
         Measurement set-up losses (see the module docstring).
     reference_distance_m : float
         ``d_ref`` of the slope term (1000 m in the file format).
+    freq_hz : float, optional
+        Carrier frequency of the measured cells, Hz (default the configuration's, 3.65 GHz n78). Measurements of
+        another band (e.g. LTE 1800) calibrate the model at that band; the model's own frequency terms carry
+        the result to n78 only as far as the clutter correction is band-independent: prefer n78 measurements.
 
     Raises
     ------
@@ -299,6 +316,8 @@ def calibrate(
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError("measurements must be a Measurements object or a DataFrame")
     config = config or EngineConfig()
+    if freq_hz is not None:
+        config = config.replace(freq_hz=float(freq_hz))
     cfg = _outdoor_config(config, body_loss_db)
     excluded: dict[str, int] = {}
 
@@ -386,6 +405,16 @@ def calibrate(
     no_server = keep & (serving < 0)
     excluded["no_serving_sector"] = int(no_server.sum())
     keep &= serving >= 0
+    # a cell-id match farther than the search radius is a wrong id or a wrong site position, not a link to fit
+    far = np.zeros(len(data), dtype=bool)
+    far[keep] = np.hypot(x[keep] - sectors.x_m[serving[keep]], y[keep] - sectors.y_m[serving[keep]]) > max_distance_m
+    excluded["serving_sector_too_far"] = int(far.sum())
+    keep &= ~far
+    if not keep.any():
+        raise InvalidInputError(
+            f"no sample could be matched to a serving sector within {max_distance_m:g} m "
+            f"(excluded: {excluded}); check the site table, its cell_id column and the coordinates"
+        )
 
     idx = np.flatnonzero(keep)
     pred, d3d = predict_rsrp_dbm(x[idx], y[idx], serving[idx], codes[idx], sectors, cfg)
@@ -425,12 +454,14 @@ def calibrate(
         offset[m] = off
         slope[m] = slo
         after = resid - (off + slo * u)
+        se_off, se_slo = _standard_errors(u[fit_m], after[fit_m], fit_slope)
         mb_fit, sb_fit = _moments(resid[fit_m])
         ma_fit, sa_fit = _moments(after[fit_m])
         mb_ho, sb_ho = _moments(resid[ho_m])
         ma_ho, sa_ho = _moments(after[ho_m])
         entry.update(
-            fitted=True, offset_db=off, slope_db_per_decade=slo,
+            fitted=True, offset_db=off, slope_db_per_decade=slo, offset_se_db=se_off,
+            slope_se_db_per_decade=se_slo,
             rmse_db=float(np.sqrt(np.mean(after[fit_m] ** 2))),
             log10_distance_span=span,
             mean_error_before_db=mb_fit, std_before_db=sb_fit, mean_error_after_db=ma_fit, std_after_db=sa_fit,

@@ -183,6 +183,9 @@ def calibrate_command(
         None, "--extra-loss-db", help="Known loss of the set-up, dB (0; about 9 for a phone inside a car)."
     ),
     body_loss_db: Optional[str] = typer.Option(None, "--body-loss-db", help="Body loss of the set-up, dB (engine: 3)."),
+    freq_hz: Optional[str] = typer.Option(
+        None, "--freq-hz", help="Carrier frequency of the measured cells, Hz (3.65e9, n78; required with --tech 4G)."
+    ),
     min_samples: Optional[str] = typer.Option(None, "--min-samples", help="Least training samples per class (20)."),
     resolution_m: Optional[str] = typer.Option(None, "--resolution-m", help="Study-area grid for classes, m (100)."),
     max_reject_share: Optional[str] = typer.Option(None, "--max-reject-share", help="As for qamtu audit (0.5)."),
@@ -202,6 +205,9 @@ def calibrate_command(
     files = _files(measurements)
     if tech not in ("4G", "5G"):
         fail(f"--tech must be 4G or 5G, got {tech!r}")
+    if tech == "4G" and freq_hz is None:
+        fail("--tech 4G needs --freq-hz, the carrier frequency of the measured LTE cells (e.g. 1.8e9)")
+    fq = None if freq_hz is None else _number(freq_hz, "--freq-hz", 3.65e9, 0.5e9, 100e9)
     ho = _number(holdout, "--holdout", 0.3, 0.0, 0.9)
     sd = _integer(seed, "--seed", 0, 0, 2**32 - 1)
     xl = _number(extra_loss_db, "--extra-loss-db", 0.0, 0.0, 60.0)
@@ -228,7 +234,7 @@ def calibrate_command(
 
         area = make_study_area(city_id, resolution_m=res_m, boundary=boundary)
     result = calibrate(m, site_table, area=area, env_class=env_class, techs=(tech,), holdout_share=ho, seed=sd,
-                       loss=loss, min_samples=ms, extra_loss_db=xl, body_loss_db=bl)
+                       loss=loss, min_samples=ms, extra_loss_db=xl, body_loss_db=bl, freq_hz=fq)
     extra = {"rows_read": m.rows_read, "rows_rejected": m.rows_rejected, "city": city_id, "sources": list(m.sources),
              "sites": str(sites)}
     from qamtu.audit.ingest import write_rejects
