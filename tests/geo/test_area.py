@@ -125,3 +125,15 @@ def test_population_model_is_nonnegative_and_sums_to_the_total(area_km2, total, 
     assert np.all(pop >= 0)
     assert np.all(pop[~mask] == 0)
     assert pop.sum() == pytest.approx(total, rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    city_id=st.sampled_from(["konaev", "taldykorgan", "aktau", "zhezkazgan", "taraz", "semey"]),
+    res=st.sampled_from([150.0, 300.0, 600.0]),
+    decay=st.floats(0.5, 6.0),
+)
+def test_default_population_sums_to_the_catalogue_population(city_id, res, decay):
+    area = make_study_area(city_id, resolution_m=res, population_model=MonocentricModel(decay))
+    assert np.all(area.population >= 0)
+    assert area.population.sum() == pytest.approx(get_city(city_id).population, rel=1e-12)
