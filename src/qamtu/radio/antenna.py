@@ -18,10 +18,10 @@ large temporaries): the coverage engine evaluates them per pixel and sector.
 
 References
 ----------
-.. [1] 3GPP TR 38.901 V17.0.0 (2022-03), clause 7.1 (coordinate systems, eq. 7.1-7), clause 7.3 and Table 7.3-1
-   (antenna element radiation pattern).
-.. [2] 3GPP TR 36.814 V9.2.0 (2017-03), Annex A.2.1.1, Table A.2.1.1-2 (3D antenna pattern).
-.. [3] 3GPP TR 36.897 V13.0.0 (2015-06), clause 5.2 (array factor of a uniform array with fixed downtilt weights).
+.. [1] 3GPP TR 38.901 V17.0.0 (2022-03), clause 7.1 (coordinate systems, eqs. 7.1-1 to 7.1-8), clause 7.3 and
+   Table 7.3-1 (antenna element radiation pattern).
+.. [2] 3GPP TR 36.814 V9.2.0, Annex A.2.1.1, Table A.2.1.1-2 (3D antenna pattern).
+.. [3] 3GPP TR 36.897 V13.0.0, clause 5.2 (array factor of a uniform array with fixed downtilt weights).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def bearing_deg(dx_east_m, dy_north_m):
 
 def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechanical_tilt_deg=0.0, *,
                  validate: bool = True):
-    """Convert a direction in the global frame to the antenna's local (theta', phi'), TR 38.901 eq. 7.1-7.
+    """Convert a direction in the global frame to the antenna's local (theta', phi'), TR 38.901 eqs. 7.1-7/7.1-8.
 
     The antenna frame is rotated by the bearing angle alpha (sector azimuth) and the mechanical down-tilt beta
     (slant gamma = 0):
@@ -94,7 +94,7 @@ def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechan
 
     References
     ----------
-    3GPP TR 38.901 V17.0.0, clause 7.1.1, eq. 7.1-7 (with gamma = 0).
+    3GPP TR 38.901 V17.0.0, clause 7.1, eqs. 7.1-7 and 7.1-8 (with gamma = 0).
     """
     if validate:
         check_range(as_float_array(zenith_to_ut_deg, "zenith_to_ut_deg"), "zenith_to_ut_deg", 0.0, 180.0, "deg")
@@ -107,7 +107,7 @@ def local_angles(bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechan
     ct, st = np.cos(th), np.sin(th)
     cdp = np.cos(dphi)
     theta_l = np.degrees(np.arccos(np.clip(cb * ct + sb * cdp * st, -1.0, 1.0)))  # eq. 7.1-7
-    phi_l = np.degrees(np.arctan2(np.sin(dphi) * st, cb * st * cdp - sb * ct))  # eq. 7.1-7
+    phi_l = np.degrees(np.arctan2(np.sin(dphi) * st, cb * st * cdp - sb * ct))  # eq. 7.1-8
     phi_l = _wrap180(phi_l)
     args = (bearing_to_ut_deg, zenith_to_ut_deg, sector_azimuth_deg, mechanical_tilt_deg)
     return scalar_or_array(theta_l, *args), scalar_or_array(phi_l, *args)
@@ -240,8 +240,8 @@ def sector_36814_gain_dbi(
     tilt_deg : float or ndarray
         Electrical down-tilt in degrees.
     max_gain_dbi : float
-        Boresight gain. Default 17 dBi, the macro BS antenna gain of ITU-R M.2135-1 Table 8-5 used with this
-        pattern; the 36.814 table itself leaves the gain to the deployment case.
+        Boresight gain. Default 17 dBi, a typical macro panel and the macro base-station antenna gain of the
+        IMT-Advanced evaluation guidelines (ITU-R M.2135-1) that use this pattern; keep it a parameter.
     hpbw_h_deg, front_to_back_db, hpbw_v_deg, sla_v_db : float
         Pattern parameters (defaults: Table A.2.1.1-2, 70 deg, 25 dB, 10 deg, 20 dB).
     validate : bool
@@ -254,7 +254,7 @@ def sector_36814_gain_dbi(
 
     References
     ----------
-    3GPP TR 36.814 V9.2.0, Annex A.2.1.1, Table A.2.1.1-2; ITU-R M.2135-1 (12/2009), Table 8-5.
+    3GPP TR 36.814 V9.2.0, Annex A.2.1.1, Table A.2.1.1-2; ITU-R M.2135-1 (12/2009) (BS antenna gain).
     """
     th = as_float_array(theta_deg, "theta_deg")
     ph = as_float_array(phi_deg, "phi_deg")
@@ -369,25 +369,29 @@ class MassiveMimoPanel(AntennaModel):
     Beams
     -----
     * **Traffic** (``traffic_gain_dbi``): the UE-specific beam steered at the UE, horizontally within
-      +-``h_scan_deg`` and vertically within +-``v_scan_deg`` around the tilt. At the UE it gets the full digital
-      array gain: element + sub-array factor + ``10 log10(n_trx_cols * n_trx_rows)`` - loss; 24.74 dBi peak
-      (theta = 94 deg, phi = 0) with the defaults. Off boresight it falls with the element pattern (scan loss) and, beyond
-      the scan limits, with the array factor of the beam pointed at the limit; beyond the vertical limits the gNB
-      may instead use a vertically wide beam like the SSB's (still steered horizontally at the UE), whichever is
-      stronger.
-    * **SSB** (``ssb_gain_dbi``): the broadcast beam sweep, ``n_ssb_beams`` (8) beams evenly covering
-      +-``ssb_span_deg`` (60) deg in azimuth at the tilt (centres evenly spaced in sin(phi)), each using the full horizontal aperture; vertically the
-      SSB keeps the sub-array's wide beam (``ssb_vertical_rows = 1`` TRX rows combined) so that it also reaches
-      high floors. The gain toward a point is the best beam of the sweep (the UE reports the strongest SSB):
-      18.6 dBi at the beam centres and 15.9 dBi on boresight (the crossover of the two central beams) with the
-      defaults, i.e. 6-9 dB below the traffic beam.
-    * **Interference** (``interference_gain_dbi``): the mean, in linear units, of the traffic-beam gain toward the
-      point over the sector's users, modelled as beams steered uniformly over +-``h_scan_deg`` in azimuth and
-      +-``v_scan_deg`` in zenith around the tilt (the horizontal and vertical factors averaged separately). The engine should use this for interfering sectors (scaled by their load): a neighbour's beams point
-      at its own users, so a location sees its envelope only rarely and its main lobe on average.
+      +-``h_scan_deg`` and vertically within +-``v_scan_deg`` around the tilt. At the UE it gets the full
+      digital array gain: element + sub-array factor + ``10 log10(n_trx_cols * n_trx_rows)`` - loss, peaking at
+      24.74 dBi (theta = 94 deg, phi = 0) with the defaults. Off boresight it falls with the element pattern
+      (scan loss); beyond the horizontal limit, with the array factor of the beam pointed at the limit; beyond
+      the vertical limits the gNB may instead use a vertically wide beam like the SSB's (still steered
+      horizontally at the UE), whichever is stronger.
+    * **SSB** (``ssb_gain_dbi``): the broadcast beam sweep, ``n_ssb_beams`` (8) beams covering
+      +-``ssb_span_deg`` (60) deg in azimuth at the tilt (centres evenly spaced in sin(phi)), each using the full
+      horizontal aperture; vertically the SSB keeps the sub-array's wide beam (``ssb_vertical_rows = 1`` TRX row)
+      so that it also reaches high floors. The gain toward a point is that of the best beam of the sweep (the UE
+      reports the strongest SSB): 18.6 dBi at the beam centres and 15.9 dBi on boresight (the crossover of the
+      two central beams) with the defaults, i.e. 6-9 dB below the traffic beam.
+    * **Interference** (``interference_gain_dbi``): the mean, in linear units, of the traffic-beam gain toward
+      the point over the sector's users, modelled as beams steered uniformly over +-``h_scan_deg`` in azimuth
+      and +-``v_scan_deg`` in zenith around the tilt (horizontal and vertical factors averaged separately).
+      **The engine should use this for interfering sectors** (scaled by their load): a neighbour's beam points
+      at a given location only while it serves a user there, so on average the location receives the
+      beam-averaged gain, not the SSB envelope and not the peak.
 
-    The horizontal (vertical) factors depend only on the direction cosine ``u = sin(theta) sin(phi)``
-    (``cos(theta)``), so the interference averages are precomputed on a grid and interpolated: every method costs a few array operations per point.
+    The factors that depend on theta alone (sub-array, vertical digital beam) and the horizontal factors of the
+    SSB and interference beams, which depend only on ``u = sin(theta) sin(phi)``, are precomputed at
+    construction (0.01 deg and 2.5e-4 steps) and linearly interpolated, so each call costs the element pattern,
+    a few table look-ups and, for the traffic beam, one closed-form array factor per point.
 
     References
     ----------

@@ -2,11 +2,11 @@
 
 References
 ----------
-.. [1] 3GPP TS 38.101-1 V17.5.0 (2022-03), clause 5.3.2, Table 5.3.2-1 (maximum transmission bandwidth
+.. [1] 3GPP TS 38.101-1 V17.5.0, clause 5.3.2, Table 5.3.2-1 (maximum transmission bandwidth
    configuration N_RB, FR1).
-.. [2] 3GPP TS 38.214 V17.1.0 (2022-03), clause 5.2.2.1, Tables 5.2.2.1-2 (4-bit CQI Table 1, up to 64QAM) and
+.. [2] 3GPP TS 38.214 V17.1.0, clause 5.2.2.1, Tables 5.2.2.1-2 (4-bit CQI Table 1, up to 64QAM) and
    5.2.2.1-3 (CQI Table 2, up to 256QAM).
-.. [3] 3GPP TS 38.306 V17.0.0 (2022-04), clause 4.1.2 (approximate data rate).
+.. [3] 3GPP TS 38.306 V17.0.0, clause 4.1.2 (approximate data rate).
 .. [4] 3GPP TS 38.215 V17.1.0, clause 5.1.1 (SS reference signal received power, per resource element).
 .. [5] T. Bonald, A. Proutiere, "Insensitive bandwidth sharing in data networks", Queueing Systems 44 (2003):
    in a processor-sharing cell at utilisation rho, a flow's mean throughput is C (1 - rho).
@@ -43,8 +43,8 @@ def thermal_noise_dbm(bandwidth_hz, noise_figure_db=0.0):
 
     References
     ----------
-    kT at 290 K = -173.98 dBm/Hz, rounded to -174 dBm/Hz as in 3GPP link budgets (e.g. TR 38.901 Table 7.8-1
-    calibration, TR 38.830).
+    kT at T0 = 290 K is 1.380649e-23 J/K x 290 K = 4.0e-21 W/Hz = -173.98 dBm/Hz, rounded to -174 dBm/Hz as link
+    budgets do (:data:`qamtu.units.THERMAL_NOISE_DBM_PER_HZ`).
     """
     b = as_float_array(bandwidth_hz, "bandwidth_hz")
     nf = as_float_array(noise_figure_db, "noise_figure_db")
