@@ -238,7 +238,10 @@ class StudyArea:
                 "catalogue centre; not a real city boundary"
             )
         else:
-            boundary = f"from file {self.info.get('boundary_file', '(given geometry)')}"
+            boundary = (
+                f"from file {self.info['boundary_file']}" if "boundary_file" in self.info
+                else "given by the caller as a geometry"
+            )
         return {
             "city": c.id,
             "city_name": c.name_en,
