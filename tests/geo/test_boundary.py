@@ -95,3 +95,13 @@ def test_city_without_area_works_with_a_boundary(tmp_path):
     area = make_study_area(city, resolution_m=100, boundary=path)
     assert area.population_total == pytest.approx(city.population)
     assert area.assumptions()["boundary"] == f"from file {path}"
+
+
+def test_geometry_and_geoseries_boundaries_agree():
+    geom = box(KONAEV.lon - 0.03, KONAEV.lat - 0.03, KONAEV.lon + 0.03, KONAEV.lat + 0.03)
+    a = make_study_area(KONAEV, resolution_m=200, boundary=geom)
+    b = make_study_area(KONAEV, resolution_m=200, boundary=gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(3857))
+    assert a.shape == b.shape and (a.mask == b.mask).all()
+    assert a.assumptions()["boundary"] == "given by the caller as a geometry"
+    with pytest.raises(InvalidInputError, match="not WGS 84 lon/lat"):
+        make_study_area(KONAEV, resolution_m=200, boundary=box(600000, 4800000, 610000, 4810000))
