@@ -36,3 +36,16 @@ def drive_frame(n: int = 200, seed: int = 0, start: str = "2024-01-01", end: str
         "ul_mbps": rng.lognormal(np.log(15), 0.5, n).round(2),
         "cell_id": rng.choice(["A1", "A2", "B1"], n),
     })
+
+
+#: One good drive-test line and one line per kind of bad row (header: canonical columns with cell_id).
+GOOD_LINE = "2024-03-01T10:00:00+05:00,51.17,71.43,Kcell,5G,-90,10,120.5,20,A1\n"
+BAD_LINES = [
+    "not-a-time,51.17,71.43,Kcell,5G,-90,10,120,20,A1\n",
+    "2024-03-01T10:00:00Z,95.0,71.43,Kcell,5G,-90,10,120,20,A1\n",
+    "2024-03-01T10:00:00Z,51.17,71.43,,5G,-90,10,120,20,A1\n",
+    "2024-03-01T10:00:00Z,51.17,71.43,Kcell,3G,-90,10,120,20,A1\n",
+    "2024-03-01T10:00:00Z,51.17,71.43,Kcell,5G,-160,10,120,20,A1\n",
+    "2024-03-01T10:00:00Z,51.17,71.43,Kcell,5G,-90,10,-1,20,A1\n",
+    "2024-03-01T10:00:00Z,51.17,71.43,Kcell,5G,,,,,A1\n",
+]

@@ -210,3 +210,21 @@ def test_ookla_empty_and_missing_columns(tmp_path):
     path.write_text("quadkey,avg_d_kbps\n1,2\n", encoding="utf-8")
     with pytest.raises(DataFileError, match="columns missing: avg_u_kbps"):
         ingest.read_ookla_tiles(path)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from conftest import BAD_LINES, GOOD_LINE  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from([GOOD_LINE] * 3 + BAD_LINES), min_size=1, max_size=30))
+def test_no_row_is_dropped_silently(tmp_path, lines):
+    # every row read is either accepted or rejected with a reason, never lost
+    path = tmp_path / "drive.csv"
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    m = ingest.read_drive_test(path, max_reject_share=1.0)
+    assert len(m.frame) + m.rows_rejected == m.rows_read == len(lines)
+    assert set(m.frame["row"]).isdisjoint(set(m.rejects["row"]))
+    assert len(m.frame) == sum(line == GOOD_LINE for line in lines)

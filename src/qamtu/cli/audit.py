@@ -95,7 +95,14 @@ def audit_command(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder."),
 ) -> None:
-    """Audit MEASURED quality per city, operator, technology and period against the norms."""
+    """Audit MEASURED quality per city, operator, technology and period against the norms.
+
+    Writes summary.json, kpis_measured.csv, percentiles_measured.csv, degradation_measured.csv (with two
+    periods), rejects.csv and PNG plots to --out. Verdict per norm: meets if the lower Wilson bound reaches
+    --required-share, fails if the upper bound is below it, otherwise not enough data (with the samples
+    needed). Ookla tiles: the quarter start is read from the file name (YYYY-MM-DD_performance_mobile_tiles).
+    Exit codes: 0 done; 2 bad input; 3 done but a norm fails or quality got significantly worse.
+    """
     from qamtu.audit.assign import city_boundaries
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.kpi import DEFAULT_NORMS, parse_norms
@@ -191,7 +198,13 @@ def calibrate_command(
     max_reject_share: Optional[str] = typer.Option(None, "--max-reject-share", help="As for qamtu audit (0.5)."),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
 ) -> None:
-    """Fit the PREDICTED path loss to MEASURED RSRP per environment class and save calibration.json."""
+    """Fit the PREDICTED path loss to MEASURED RSRP per environment class and save calibration.json.
+
+    Serving sector: the site table's cell_id column where present, else the model's best server. The fit is
+    robust (scipy least_squares, --loss) on a seeded share of the samples; the rest (--holdout) checks it.
+    Writes calibration.json (read by qamtu coverage/plan --calibration), calibration_classes.csv,
+    calibration_samples.csv, summary.json, predicted_vs_measured.png and residual_map.png to --out.
+    """
     from qamtu.audit.assign import assign_cities, city_boundaries
     from qamtu.audit.calibration import calibrate
     from qamtu.audit.ingest import read_measurements
