@@ -58,7 +58,8 @@ def test_datarate_json_is_the_ts38306_worked_rate():
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["rate_mbps"] == pytest.approx(2337.00012, abs=1e-6)
-    assert out["n_prb"] == 273
+    assert out["rate_mbps"] == nr.peak_data_rate_mbps(100e6, 30e3, 4, "256qam")
+    assert out["n_prb"] == nr.n_prb(100e6, 30e3) == 273
     res = _run("datarate", "--bandwidth-mhz", "100", "--scs-khz", "30", "--layers", "1", "--modulation", "256qam",
                "--direction", "ul")
     assert res.exit_code == 0
