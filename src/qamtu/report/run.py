@@ -105,14 +105,18 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         run.error = str(exc)
         return run
 
+    per_site = _per_site_columns(plan.candidates, files.get("candidates", "candidates"))
     for i, row in enumerate(plan.sites.to_dict("records")):
         if str(row.get("origin", "")) == "existing":  # on air already: always on in the gate, not scheduled
             continue
         pool = "national" if scenario["crews"]["pools"] == "national" else city.region_en
-        site_class = str(row.get("site_class") or row.get("origin") or "new_site")
+        extra = per_site.get(str(row["site_id"]), {})
+        site_class = str(extra.get("site_class") or row.get("origin") or "new_site")
+        lead = extra.get("lead_time_months")
         run.tasks.append(SiteTask(
             city_id=city.id, site_id=str(row["site_id"]), cost=float(row.get("cost", 0.0)),
-            lead_time_months=scenario.lead_time_months(site_class), site_class=site_class,
+            lead_time_months=scenario.lead_time_months(site_class) if lead is None else lead,
+            site_class=site_class,
             order=int(row.get("order", i)), people=max(0.0, float(row.get("added_population", 0.0) or 0.0)),
             pool=pool,
         ))
@@ -120,6 +124,34 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
     run.gate = engine_gate(area, plan.links, config, cand["site_id"].to_numpy(), run.targets, always_on=always_on)
     return run
+
+
+def _per_site_columns(candidates: Any, source: str) -> dict[str, dict[str, Any]]:
+    """Optional per-site ``site_class`` and ``lead_time_months`` columns of a candidate table.
+
+    ``lead_time_months`` (an integer >= 0, months from the start) overrides the class lead time of the scenario.
+    """
+    from qamtu.errors import InvalidInputError, where
+
+    out: dict[str, dict[str, Any]] = {}
+    cols = [c for c in ("site_class", "lead_time_months") if c in candidates.columns]
+    if not cols:
+        return out
+    for rec in candidates[["site_id", *cols]].to_dict("records"):
+        entry: dict[str, Any] = {}
+        if "site_class" in rec and isinstance(rec["site_class"], str) and rec["site_class"].strip():
+            entry["site_class"] = rec["site_class"].strip()
+        if "lead_time_months" in rec and rec["lead_time_months"] is not None and rec["lead_time_months"] == rec[
+                "lead_time_months"]:
+            value = rec["lead_time_months"]
+            if not (float(value).is_integer() and 0 <= float(value) <= 240):
+                raise InvalidInputError(
+                    f"{where(source, None, 'lead_time_months')} of site {rec['site_id']!r}: {value!r} is not allowed; "
+                    "expected an integer "
+                    "number of months from 0 to 240")
+            entry["lead_time_months"] = int(value)
+        out.setdefault(str(rec["site_id"]), entry)
+    return out
 
 
 def run_national(
