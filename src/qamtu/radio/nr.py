@@ -204,7 +204,10 @@ def sinr_to_cqi(sinr_db, table: int = 2, gap_db: float = DEFAULT_SNR_GAP_DB):
     ``gap_db``; 0 ("out of range") below CQI 1. 3GPP defines CQI by a 10 % BLER target and leaves the SINR mapping
     to the receiver, so it is a documented parameter here. The default Gamma = 3 dB puts CQI 1 at -6.5 dB SINR and
     CQI 15 at 19.6 dB (Table 1) / 25.3 dB (Table 2), the range of published 10 % BLER link-level curves
-    for LTE/NR; pass another ``gap_db`` to follow a different receiver.
+    for LTE/NR; pass another ``gap_db`` to follow a different receiver. Cross-check: the attenuated Shannon bound
+    of 3GPP TR 36.942 Annex A.2 (alpha = 0.6, overheads included) gives 0.6 log2(1 + 10) = 2.08 bit/s/Hz at 10 dB,
+    i.e. 2.41 before a 14 % overhead, where Gamma = 3 dB gives CQI 6 of Table 2 (2.4063). A gap of 7 dB or more, also
+    quoted in the literature, puts CQI 15 of Table 2 at about 30 dB and is pessimistic for link budgets.
 
     Parameters
     ----------
