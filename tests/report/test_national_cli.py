@@ -141,3 +141,15 @@ def test_schedule_command_tables_and_overrides(tmp_path, national_run):
     assert sched.on_air_month_index.min() >= 2 + 1  # lead time: permits + max(power, backhaul)
     bad = CliRunner().invoke(app, ["schedule", "--scenario", str(scenario), "--crews", "-2"])
     assert bad.exit_code == 2 and "crews.count" in bad.output
+
+
+@pytest.mark.browser
+def test_real_report_opens_in_chromium(national_run):
+    from .browser import chromium, console_errors
+
+    _, out, _ = national_run
+    with chromium() as driver:
+        for page in ("index.html", "cities/konaev/index.html", "cities/konaev/map.html", "cities/aktau/map.html"):
+            driver.get((out / page).resolve().as_uri())
+            assert console_errors(driver) == [], page
+        assert driver.execute_script("return document.querySelectorAll('path.leaflet-interactive').length") >= 1
