@@ -178,9 +178,9 @@ class CityModel:
         self.say = progress or (lambda msg: None)
         self.area = area
         self.config = config
-        cand = candidates.reset_index(drop=True)
-        if "x_m" not in cand.columns or "y_m" not in cand.columns:
-            cand = project_sites(cand, area.crs)
+        # (re)project every row: tables combined from several sources may carry x_m/y_m on some rows only
+        cand = project_sites(candidates.drop(columns=["x_m", "y_m"], errors="ignore").reset_index(drop=True),
+                             area.crs)
         self.candidates = cand
         self.sites, self.sector_site = site_table(cand)
         self.sites["x_m"] = cand.groupby(self.sector_site)["x_m"].mean().to_numpy()

@@ -125,6 +125,87 @@ def _finish(problem, targets, method, selected, order, bound, status, needs, t0,
 
 
 # ------------------------------------------------------------------------------------------------------------------
+# HiGHS
+# ------------------------------------------------------------------------------------------------------------------
+def _new_highs():
+    """A ``highspy.Highs`` instance with its output off (the one-time banner is kept off stdout)."""
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+@dataclass
+class _HighsResult:
+    status: str  # "optimal", "time_limit", "infeasible", "other"
+    x: np.ndarray | None
+    objective: float
+    dual_bound: float
+    message: str
+
+
+def _highs(c, a, row_lo, row_hi, col_lo, col_hi, integer_cols: int, *, time_limit_s: float = 60.0,
+           mip_rel_gap: float = 0.0, x0: np.ndarray | None = None) -> _HighsResult:
+    """Solve ``min c x, row_lo <= A x <= row_hi, col_lo <= x <= col_hi`` with the first ``integer_cols``
+    columns integer, with HiGHS (highspy); ``x0`` is passed as a starting solution."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    a = sp.csc_matrix(a, dtype=np.float64)
+    a.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = int(a.shape[1])
+    lp.num_row_ = int(a.shape[0])
+    lp.col_cost_ = np.asarray(c, np.float64)
+    lp.col_lower_ = np.asarray(col_lo, np.float64)
+    lp.col_upper_ = np.asarray(col_hi, np.float64)
+    lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -inf).astype(np.float64)
+    lp.row_upper_ = np.where(np.isfinite(row_hi), row_hi, inf).astype(np.float64)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    if integer_cols:
+        kinds = [highspy.HighsVarType.kInteger] * integer_cols + [highspy.HighsVarType.kContinuous] * (
+            lp.num_col_ - integer_cols)
+        lp.integrality_ = kinds
+    h = _new_highs()
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    h.passModel(lp)
+    if x0 is not None and integer_cols:
+        start = highspy.HighsSolution()
+        start.col_value = [float(v) for v in x0]
+        start.value_valid = True
+        h.setSolution(start)
+    h.run()
+    status = h.getModelStatus()
+    text = h.modelStatusToString(status)
+    ms = highspy.HighsModelStatus
+    kind = {ms.kOptimal: "optimal", ms.kTimeLimit: "time_limit", ms.kInfeasible: "infeasible"}.get(status, "other")
+    info = h.getInfo()
+    sol = h.getSolution()
+    has_x = kind in ("optimal", "time_limit") and getattr(info, "primal_solution_status", 2) == 2
+    x = np.asarray(sol.col_value, np.float64) if has_x and len(sol.col_value) == lp.num_col_ else None
+    bound = float(info.mip_dual_bound) if integer_cols else float(info.objective_function_value)
+    return _HighsResult(kind, x, float(info.objective_function_value), bound, f"HiGHS: {text}")
+
+
+# ------------------------------------------------------------------------------------------------------------------
 # MILP
 # ------------------------------------------------------------------------------------------------------------------
 def _milp_matrices(problem: CoverageProblem, needs, budget):
@@ -160,8 +241,9 @@ def solve_milp(
     *,
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
+    warm_start: bool = True,
 ) -> Solution:
-    """Solve the covering model exactly (to ``mip_rel_gap``) with HiGHS through :func:`scipy.optimize.milp`.
+    """Solve the covering model to ``mip_rel_gap`` with the HiGHS MIP solver (``highspy``).
 
     Parameters
     ----------
@@ -169,21 +251,28 @@ def solve_milp(
     targets : Targets
     time_limit_s : float
         Wall-clock limit for HiGHS, seconds (> 0). On time-out the best plan found is returned with
-        ``status="time_limit"`` and the dual bound reached; if HiGHS found no plan, the greedy plan is returned.
+        ``status="time_limit"`` and the dual bound reached.
     mip_rel_gap : float
         Relative gap at which HiGHS stops, in [0, 1).
+    warm_start : bool
+        Start HiGHS from the greedy plan (:func:`solve_greedy`), so the MILP is never worse than the greedy and
+        its search starts from a good incumbent.
 
     Returns
     -------
     Solution
 
+    Notes
+    -----
+    HiGHS runs single-threaded with ``random_seed = 0``: the same problem gives the same plan when the solve
+    ends by reaching the gap (a solve cut by the wall-clock limit can end at different points on different runs).
+    A reverse-delete pass then drops any chosen site whose removal keeps every target (it can only lower the cost).
+
     References
     ----------
     Q. Huangfu and J. A. J. Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 10 (2018);
-    HiGHS MIP solver as exposed by SciPy >= 1.9 (``scipy.optimize.milp``).
+    HiGHS 1.x MIP solver (branch-and-cut), https://highs.dev.
     """
-    from scipy.optimize import LinearConstraint, milp
-
     if not time_limit_s > 0:
         raise InvalidInputError(f"time_limit_s = {time_limit_s!r}; must be > 0")
     if not 0 <= mip_rel_gap < 1:
@@ -191,34 +280,32 @@ def solve_milp(
     t0 = time.perf_counter()
     needs, feasible = _needs(problem, targets)
     n_s, n_u = problem.n_sites, problem.n_units
-    integrality = np.concatenate([np.ones(n_s), np.zeros(n_u)])
-    options = {"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "presolve": True}
+    start = solve_greedy(problem, targets) if warm_start else None
     a, lo, hi = _milp_matrices(problem, needs, problem.budget)
     c = np.concatenate([problem.cost, np.zeros(n_u)])
-    res = milp(c, integrality=integrality, bounds=_bounds(problem), constraints=LinearConstraint(a, lo, hi),
-               options=options)
-    status = "optimal" if feasible else "infeasible"
-    if res.status == 2 and problem.budget is not None:  # targets do not fit in the budget
-        return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap)
+    b = _bounds(problem)
+    x0 = None
+    if start is not None and start.status != "over_budget":  # a feasible start only
+        x0 = np.concatenate([start.selected.astype(float), problem.covered_units(start.selected).astype(float)])
+    res = _highs(c, a, lo, hi, b.lb, b.ub, n_s, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, x0=x0)
+    if res.status == "infeasible" and problem.budget is not None:  # targets do not fit in the budget
+        return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
     if res.x is None:
-        if res.status == 1:  # time limit without any plan: fall back to greedy, keep HiGHS' bound
-            sol = solve_greedy(problem, targets)
-            bound = getattr(res, "mip_dual_bound", None)
-            return _finish(problem, targets, "milp", sol.selected, sol.order, bound, "time_limit", needs, t0,
-                           "HiGHS hit the time limit without a plan; greedy plan returned")
+        if x0 is not None and res.status == "time_limit":
+            return _finish(problem, targets, "milp", start.selected, start.order, res.dual_bound, "time_limit",
+                           needs, t0, "HiGHS hit the time limit without a plan of its own; greedy plan kept")
         raise RuntimeError(f"HiGHS failed on the covering model: {res.message}")
     selected = res.x[:n_s] > 0.5
-    bound = float(res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else float(res.fun)
-    if res.status == 1 and feasible:
+    selected, _ = _reverse_delete(problem, needs, selected, list(np.flatnonzero(selected)))
+    status = "optimal" if feasible else "infeasible"
+    if res.status == "time_limit" and feasible:
         status = "time_limit"
-    return _finish(problem, targets, "milp", selected, addition_order(problem, selected), bound, status, needs, t0,
-                   str(res.message))
+    return _finish(problem, targets, "milp", selected, addition_order(problem, selected), res.dual_bound, status,
+                   needs, t0, res.message)
 
 
-def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap) -> Solution:
+def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start=None) -> Solution:
     """Budget binds: maximise sum_t min(covered_t, need_t) / need_t within the budget (ties: cheaper)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
     n_s, n_u, n_t = problem.n_sites, problem.n_units, len(needs)
     cover = problem.cover.astype(np.float64)
     blocks = [sp.hstack([-cover, sp.identity(n_u), sp.csr_matrix((n_u, n_t))], format="csr")]
@@ -237,13 +324,17 @@ def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap) -
     c = np.concatenate([1e-6 * problem.cost / scale, np.zeros(n_u),
                         np.array([-1.0 / max(need, 1e-300) for _, _, need in needs])])
     b0 = _bounds(problem)
-    bounds = Bounds(np.concatenate([b0.lb, np.zeros(n_t)]),
-                    np.concatenate([b0.ub, np.array([need for _, _, need in needs])]))
-    res = milp(c, integrality=np.concatenate([np.ones(n_s), np.zeros(n_u + n_t)]), bounds=bounds,
-               constraints=LinearConstraint(a, np.concatenate(lo), np.concatenate(hi)),
-               options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap)})
+    col_lo = np.concatenate([b0.lb, np.zeros(n_t)])
+    col_hi = np.concatenate([b0.ub, np.array([need for _, _, need in needs])])
+    x0 = None
+    if start is not None:
+        cov = problem.covered_units(start.selected)
+        z0 = [min(float(w[cov].sum()), need) for _, w, need in needs]
+        x0 = np.concatenate([start.selected.astype(float), cov.astype(float), z0])
+    res = _highs(c, a, np.concatenate(lo), np.concatenate(hi), col_lo, col_hi, n_s, time_limit_s=time_limit_s,
+                 mip_rel_gap=mip_rel_gap, x0=x0)
     if res.x is None:
-        sol = solve_greedy(problem, targets)
+        sol = start if start is not None else solve_greedy(problem, targets)
         selected = sol.selected
     else:
         selected = res.x[:n_s] > 0.5
@@ -252,25 +343,16 @@ def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap) -
 
 
 def lp_lower_bound(problem: CoverageProblem, targets: Targets) -> float | None:
-    """The LP relaxation of the covering model (``0 <= x <= 1``): a lower bound on its minimum cost.
-
-    Returns ``None`` if the LP is infeasible (budget too small for the targets).
-    """
-    from scipy.optimize import linprog
-
+    """The LP relaxation of the covering model (``0 <= x <= 1``), solved with HiGHS: a lower bound on its
+    minimum cost. Returns ``None`` if the LP is infeasible (budget too small for the targets)."""
     needs, _ = _needs(problem, targets)
     a, lo, hi = _milp_matrices(problem, needs, problem.budget)
-    # linprog wants A_ub x <= b_ub: rows with a lower bound are negated
-    finite_hi = np.isfinite(hi)
-    finite_lo = np.isfinite(lo)
-    a_ub = sp.vstack([a[finite_hi], -a[finite_lo]], format="csr")
-    b_ub = np.concatenate([hi[finite_hi], -lo[finite_lo]])
     b = _bounds(problem)
     c = np.concatenate([problem.cost, np.zeros(problem.n_units)])
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=np.stack([b.lb, b.ub], axis=1), method="highs")
-    if res.status != 0:
+    res = _highs(c, a, lo, hi, b.lb, b.ub, 0)
+    if res.status != "optimal":
         return None
-    return float(res.fun)
+    return float(res.objective)
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""``qamtu plan`` end to end with Typer's CliRunner on a small city at a coarse resolution."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from qamtu.cli.app import app
+
+runner = CliRunner()
+BASE = ["plan", "--city", "konaev", "--resolution-m", "250", "--lattice-spacing-m", "700", "--max-cutoff-m", "4000",
+        "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plan")
+    res = runner.invoke(app, BASE + ["--target-territory", "0.3", "--out", str(out), "--json"])
+    return res, out
+
+
+def test_cli_plan_writes_every_output(planned):
+    res, out = planned
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("sites_selected", "cost", "lower_bound", "gap", "territory_share", "population_share", "targets_met"):
+        assert key in summary
+    assert summary["targets_met"] is True and summary["territory_share"] >= 0.3
+    assert json.loads(res.stdout)["sites_selected"] == summary["sites_selected"]
+    sites = pd.read_csv(out / "plan_sites.csv")
+    assert len(sites) == summary["sites_selected"]
+    assert sites["cost"].sum() == pytest.approx(summary["cost"])
+    assert {"order", "added_population", "unique_area_km2", "explanation", "rejected_neighbours"} <= set(sites)
+    gj = json.loads((out / "plan_sites.geojson").read_text())
+    assert len(gj["features"]) == len(sites)
+    assert gj["features"][0]["properties"]["site_id"] == sites["site_id"].iloc[0]
+    sectors = pd.read_csv(out / "plan_sectors.csv")
+    assert set(sectors["site_id"]) == set(sites["site_id"])
+    kpis = pd.read_csv(out / "kpis.csv").set_index("kpi")
+    assert float(kpis.loc["territory_share", "after"]) == pytest.approx(summary["territory_share"])
+    for name in ("coverage_before.png", "coverage_after.png", "rejected.csv", "plan.json", "kpis.json"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_cli_plan_sectors_reevaluate_to_the_same_shares(planned):
+    # reopen the written plan and check it with the public engine, independent of the planner's links
+    from qamtu.engine import EngineConfig, evaluate
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.sites import read_sites
+
+    _, out = planned
+    summary = json.loads((out / "summary.json").read_text())
+    area = make_study_area("konaev", resolution_m=250.0)
+    kpis = evaluate(area, read_sites(out / "plan_sectors.csv"), EngineConfig(max_cutoff_m=4000.0)).kpis()
+    assert kpis["territory_share"] == pytest.approx(summary["territory_share"], abs=1e-12)
+    assert kpis["territory_share"] >= 0.3
+
+
+def test_cli_plan_file_reproduces_the_plan(planned, tmp_path):
+    _, out = planned
+    record = json.loads((out / "plan.json").read_text())
+    assert record["kind"] == "qamtu-plan" and record["request"]["city"] == "konaev"
+    assert {"qamtu", "numpy", "scipy", "highspy"} <= set(record["versions"])
+    assert record["engine_config"]["min_dl_mbps"] == 50.0
+    res = runner.invoke(app, ["plan", "--from-plan", str(out / "plan.json"), "--out", str(tmp_path), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "identical" in res.stderr
+    again = pd.read_csv(tmp_path / "plan_sites.csv")
+    first = pd.read_csv(out / "plan_sites.csv")
+    assert again["site_id"].tolist() == first["site_id"].tolist()
+
+
+def test_cli_plan_file_with_changed_input_is_refused(tmp_path):
+    cand = tmp_path / "cand.csv"
+    cand.write_text("site_id,lat,lon,height_m,azimuth_deg,mechanical_tilt_deg,electrical_tilt_deg,tx_power_dbm,cost\n"
+                    "U1,43.87,77.07,30,30,0,6,53,5\n")
+    out = tmp_path / "o"
+    res = runner.invoke(app, BASE + ["--candidates", str(cand), "--target-territory", "0.01", "--out", str(out)])
+    assert res.exit_code in (0, 3), res.output
+    cand.write_text(cand.read_text().replace(",5\n", ",6\n"))
+    res = runner.invoke(app, ["plan", "--from-plan", str(out / "plan.json"), "--out", str(tmp_path / "p")])
+    assert res.exit_code == 2
+    assert "has changed" in res.stderr and "Traceback" not in res.output
+
+
+def test_cli_infeasible_targets_exit_3_with_best_plan(tmp_path):
+    res = runner.invoke(app, BASE + ["--target-territory", "0.99", "--out", str(tmp_path)])
+    assert res.exit_code == 3
+    assert "targets not met" in res.stderr and "cannot reach" in res.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["targets_met"] is False and summary["sites_selected"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--method", "anneal"], "--method"),
+        (["--target-territory", "1.5"], "--target-territory"),
+        (["--budget", "-3"], "--budget"),
+        (["--lock", "NOPE"], "unknown site id"),
+        (["--city", "gotham"], "gotham"),
+    ],
+)
+def test_cli_bad_input_one_line_exit_2(tmp_path, args, match):
+    res = runner.invoke(app, BASE + args + ["--out", str(tmp_path)])
+    assert res.exit_code == 2, res.output
+    assert match in res.stderr and "Traceback" not in res.output
