@@ -40,5 +40,27 @@ def _root() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: usage errors become one line on stderr and exit code 2."""
+    import sys
+
+    try:  # Typer >= 0.20 vendors Click as typer._click; older Typer uses Click itself
+        from typer._click import exceptions as click_exceptions
+    except ImportError:  # pragma: no cover - depends on the installed Typer
+        from click import exceptions as click_exceptions
+
+    try:
+        code = app(standalone_mode=False)
+    except getattr(click_exceptions, "NoArgsIsHelpError", ()) as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else "qamtu --help")
+        sys.exit(0)
+    except click_exceptions.UsageError as exc:
+        path = exc.ctx.command_path if exc.ctx is not None else "qamtu"
+        typer.echo(f"Error: {exc.format_message()} (see '{path} --help')", err=True)
+        sys.exit(exc.exit_code)
+    except click_exceptions.ClickException as exc:
+        typer.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
