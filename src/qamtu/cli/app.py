@@ -49,7 +49,7 @@ def main() -> None:
         from click import exceptions as click_exceptions
 
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="qamtu")
     except getattr(click_exceptions, "NoArgsIsHelpError", ()) as exc:
         typer.echo(exc.ctx.get_help() if exc.ctx is not None else "qamtu --help")
         sys.exit(0)
