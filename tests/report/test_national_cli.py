@@ -55,6 +55,14 @@ def test_cli_writes_the_report(national_run):
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "Сводка" in html and "Конаев" in html  # Russian report
     assert [r["deadline"] for r in summary["comparison"]] == ["2025-12-31", "2027-12-31"]
+    # the crew search runs over the cities whose full plan passes its gate in the engine
+    passing = sum(c["passes_at_end"] for c in summary["cities"])
+    for row in summary["comparison"]:
+        assert row["search_cities"] == passing
+        if passing:
+            assert isinstance(row["minimum"], int) and row["minimum"] >= 1
+    if passing:  # more time never needs more crews here (lead time 3 months, 1 site per crew-month)
+        assert summary["comparison"][1]["minimum"] <= summary["comparison"][0]["minimum"]
     # measured quality beside predicted where samples fall in the city, labelled; none for Aktau
     konaev = (out / "cities" / "konaev" / "index.html").read_text(encoding="utf-8")
     assert 'id="measured"' in konaev and "Измерено" in konaev and "Прогноз" in konaev

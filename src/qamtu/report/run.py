@@ -221,18 +221,26 @@ def run_national(
     tick("schedule", 1, 1, "")
 
     resource = scenario["search"]["resource"]
+    # The search is over the cities that can pass at all: those whose full plan meets the targets in the engine.
+    # A city that cannot pass with every planned site on air would make every resource level infeasible.
+    reachable = [c for c in planned
+                 if gate(c, frozenset(t.site_id for t in runs[c].tasks)).passed]
+    search_tasks = [t for t in tasks if t.city_id in reachable]
     comparison = []
     for k, d in enumerate((deadline, comparison_deadline)):
         tick("search", k, 2, d.isoformat())
         row: dict[str, Any] = {"deadline": d.isoformat(),
                                "cities_on_time": sum(sched.on_time(c, d) for c in planned),
-                               "cities": len(ids), "minimum": None, "search_method": "none"}
-        if resource == "crews" and tasks:
-            found, _ = minimum_crews(tasks, params, gate, d, method=scenario["search"]["method"])
+                               "cities": len(ids), "minimum": None, "search_method": "none",
+                               "search_cities": len(reachable)}
+        if resource == "crews" and search_tasks:
+            found, _ = minimum_crews(search_tasks, params, gate, d, method=scenario["search"]["method"])
             row.update(minimum=found.value, search_method=found.method)
-        elif resource == "budget" and tasks:
-            found, budget, _ = minimum_budget(tasks, params, gate, d, method=scenario["search"]["method"])
+        elif resource == "budget" and search_tasks:
+            found, budget, _ = minimum_budget(search_tasks, params, gate, d, method=scenario["search"]["method"])
             row.update(minimum=budget, search_method=found.method)
+        elif resource != "none":
+            row.update(search_method="no city can pass: no plan meets its targets")
         comparison.append(row)
     tick("search", 2, 2, "")
 
@@ -290,6 +298,17 @@ def run_national(
             measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
             notes=notes,
         ))
+    notes_national = []
+    unreachable = [c for c in ids if c not in reachable]
+    if unreachable:
+        notes_national.append(
+            f"{len(unreachable)} of {len(ids)} cities cannot pass their gate even with every planned site on air "
+            f"(the plan does not meet the targets in the engine, or planning failed): {', '.join(unreachable)}. "
+            "The resource search covers the other cities.")
+    notes_national.append(
+        f"Grid {res:g} m; candidates: the scenario's files, else a hexagonal lattice every "
+        f"{scenario['planning']['candidate_spacing_m']:g} m. Lead time = permits + max(power, backhaul); "
+        f"a pool builds at most floor(crews x {params.sites_per_crew_month:g}) sites a month.")
     resources = {"crews per pool": dict(params.crews), "sites per crew-month": params.sites_per_crew_month,
                  "monthly budget": params.monthly_budget if params.monthly_budget is not None else "unlimited",
                  "budget carry-over": params.carry_over, "priority": params.priority,
@@ -297,7 +316,7 @@ def run_national(
     report = NationalReport(
         cities=cities, start=params.start, deadline=deadline, comparison_deadline=comparison_deadline,
         months=months, comparison=comparison, search_resource=resource, resources=resources,
-        currency=scenario["currency"], schedule_rows=sched.site_rows(),
+        currency=scenario["currency"], schedule_rows=sched.site_rows(), notes=notes_national,
     )
     return report, runs
 
