@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 
+from qamtu.report.figures import STATUS_COLOURS
 from qamtu.report.national import write_national_report
 
 from .browser import chromium, console_errors
@@ -41,7 +42,19 @@ def test_index_and_city_pages_render_offline(small_report, tmp_path):
         driver.execute_script("arguments[0].scrollIntoView()", kz)
         shot = tmp_path / "index.png"
         driver.save_screenshot(str(shot))
-        assert _distinct_colours(_png(driver)) > 20
+        img = _png(driver)
+        assert _distinct_colours(img) > 20
+        # inside the map's on-screen box: the outline's fill and the two status colours of the cities
+        box = driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];", kz)
+        scale = img.shape[1] / driver.execute_script("return window.innerWidth")
+        x0, y0, x1, y1 = (int(v * scale) for v in box)
+        crop = img[max(y0, 0):y1, max(x0, 0):x1, :3]
+        assert crop.size > 0
+        for hex_colour in (STATUS_COLOURS["on_time"], STATUS_COLOURS["never"], "#f2f2f2"):
+            rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
+            near = np.all(np.abs(crop - rgb) < 0.04, axis=-1)
+            assert near.sum() >= 20, f"colour {hex_colour} not visible in the map of Kazakhstan"
         table = driver.find_element("id", "summary")
         assert table.size["height"] > 40 and table.size["width"] > 400
 
