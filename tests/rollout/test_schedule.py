@@ -189,3 +189,21 @@ def test_month_labels():
     assert month_label(start, 23) == "2025-12"
     assert month_index_of(start, dt.date(2025, 12, 31)) == 23
     assert month_index_of(start, dt.date(2027, 12, 31)) == 47
+
+
+@settings(max_examples=80, deadline=None)
+@given(scenarios())
+def test_bisect_gate_mode_agrees_with_first_for_a_monotone_gate(data):
+    tasks, params, need, _ = data
+    calls = {"first": 0, "bisect": 0}
+
+    def gate_for(mode):
+        def gate(city, on_air):
+            calls[mode] += 1
+            return len(on_air) >= need[city]  # monotone: adding a site never breaks it
+        return gate
+
+    first = schedule_rollout(tasks, params, gate_for("first"), cities=CITIES, gate_mode="first")
+    bisect = schedule_rollout(tasks, params, gate_for("bisect"), cities=CITIES, gate_mode="bisect")
+    assert {c: s.gate_month for c, s in first.cities.items()} == {c: s.gate_month for c, s in bisect.cities.items()}
+    assert first.site_month == bisect.site_month
