@@ -132,31 +132,48 @@ def test_site_beyond_cutoff_changes_nothing(small_area, small_sites):
 
 
 def test_cutoff_is_derived_from_the_link_budget(small_sites):
-    from qamtu.engine import cutoff_distance_m, prepare_sectors
+    from qamtu.engine.links import link_budget_envelope, prepare_sectors
 
     sec = prepare_sectors(small_sites)
-    d0 = cutoff_distance_m(sec, CFG)
-    # 10 dB less power (or a 10 dB looser margin) shrinks it; a cap caps it
-    d_low = cutoff_distance_m(prepare_sectors(small_sites.assign(tx_power_dbm=43.0)), CFG)
-    d_loose = cutoff_distance_m(sec, CFG.replace(cutoff_margin_db=10.0))
-    assert d_low < d0 and d_loose < d0
-    assert cutoff_distance_m(sec, CFG.replace(max_cutoff_m=1000.0)) == 1000.0
+    base = link_budget_envelope(sec, CFG)
+    assert base.cutoff_m == max(base.coverage_radius_m, base.tail_radius_m)
+    # 10 dB less power: a link reaches the RSRP threshold less far
+    low = link_budget_envelope(prepare_sectors(small_sites.assign(tx_power_dbm=43.0)), CFG)
+    assert low.coverage_radius_m < base.coverage_radius_m
+    # a stricter tail margin or a smaller epsilon widens the search; a cap caps it
+    assert link_budget_envelope(sec, CFG.replace(cutoff_tail_margin_db=30.0)).tail_radius_m > base.tail_radius_m
+    assert link_budget_envelope(sec, CFG.replace(cutoff_coverage_epsilon=1e-4)).coverage_radius_m > base.coverage_radius_m
+    assert link_budget_envelope(sec, CFG.replace(max_cutoff_m=1000.0)).cutoff_m == 1000.0
+    # the floor sits cutoff_margin_db below the reference level, which is at least the noise per RE
+    assert base.floor_dbm == pytest.approx(base.reference_level_dbm - CFG.cutoff_margin_db)
+    assert base.reference_level_dbm >= -174 + 10 * np.log10(30e3) + CFG.ue_noise_figure_db - 1e-9
 
 
 def test_active_subset_equals_evaluate_on_subset(small_area, small_sites):
-    links = compute_links(small_area, small_sites, CFG)
     keep_sites = {"S0", "S2"}
     active = small_sites["site_id"].isin(keep_sites).to_numpy()
-    sub = aggregate(small_area, links, active=active)
     subset_sites = small_sites[active].reset_index(drop=True)
-    direct = evaluate(small_area, subset_sites, CFG)
-    # sector indices differ (subset renumbered): map them back
     index_map = np.nonzero(active)[0]
+    # every link stored (no residual): bit-identical with the same cut-off
+    cfg = CFG.replace(cutoff_margin_db=60.0)
+    links = compute_links(small_area, small_sites, cfg)
+    assert not links.residual_mw.any()
+    sub = aggregate(small_area, links, active=active)
+    direct = aggregate(small_area, compute_links(small_area, subset_sites, cfg, cutoff=links.info))
     best = np.where(direct.best_server >= 0, index_map[np.maximum(direct.best_server, 0)], -1)
     np.testing.assert_array_equal(sub.best_server, best)
     for a, b in zip(_grids(sub)[:5] + [sub.covered], _grids(direct)[:5] + [direct.covered]):
         np.testing.assert_array_equal(a, b)
     assert sub.kpis()["sites"] == 2 and sub.kpis()["sectors"] == 6
+    # default floor: weak links enter through the scaled residual; the maps stay within a fraction of a dB
+    links = compute_links(small_area, small_sites, CFG)
+    sub = aggregate(small_area, links, active=active)
+    direct = evaluate(small_area, subset_sites, CFG)
+    np.testing.assert_array_equal(sub.best_server, np.where(direct.best_server >= 0,
+                                                            index_map[np.maximum(direct.best_server, 0)], -1))
+    np.testing.assert_array_equal(sub.rsrp_dbm, direct.rsrp_dbm)
+    err = np.abs(sub.sinr_db - direct.sinr_db)
+    assert np.nanmax(err) < 1.0 and np.nanmedian(err) < 0.1
 
 
 def test_powers_add_in_linear_units():

@@ -18,13 +18,16 @@ Choices made (each a documented part of the model, not an accident of the code):
   traffic-beam gain reciprocally) against the gNB noise per RE plus ``ul_interference_margin_db``, then
   :func:`~qamtu.radio.nr.throughput_mbps` with ``ul_layers``, the TDD uplink share and the load.
 * **covered**: ``coverage_probability >= coverage_level`` and ``dl_mbps >= min_dl_mbps``.
+* Weak links (below the relevance floor of :mod:`qamtu.engine.links`) enter the interference through the pixel's
+  residual: exactly when all sectors are active, scaled by the share of active sectors for a subset.
 * Pixels inside the mask with no active link in range: RSRP and SINR NaN, throughput 0, coverage probability 0,
   best server -1, not covered. Outside the mask: NaN, -1 and False.
 
 ``aggregate(area, links, config, active=mask)`` re-evaluates any subset of the sectors from the stored links in
-one pass over them (Numba), without touching path loss or antenna patterns. The answer equals ``evaluate`` on the
-subset's site table exactly (the same links in the same order; tested), because which links are stored depends
-only on each link itself (see :mod:`qamtu.engine.links`).
+one pass over them (Numba), without touching path loss or antenna patterns. Which links are stored depends only on
+each link and on the cut-off (:class:`~qamtu.engine.links.CutoffInfo`), so with the same cut-off the answer equals
+``evaluate`` on the subset's site table exactly, apart from the residual of weak links (scaled, see above); with
+no weak links it is bit-identical (tested).
 """
 
 from __future__ import annotations
@@ -226,7 +229,15 @@ def aggregate(area, links: Links, config: EngineConfig | None = None, active=Non
     best = np.full(n_pix, -1, dtype=np.int32)
     best[served] = links.sector[k]
     signal_mw = np.power(10.0, links.signal_dbm[k].astype(np.float64) / 10.0)
-    interference_mw = config.cell_load * np.maximum(total_int[served] - links.interference_mw[k].astype(np.float64), 0.0)
+    interference_mw = np.maximum(total_int[served] - links.interference_mw[k].astype(np.float64), 0.0)
+    if links.residual_mw is not None:
+        # weak links not stored individually (below the relevance floor): exact for all sectors; for a subset, their
+        # sum is scaled by the share of active sectors (an estimate: which weak links belong to active sectors is
+        # not stored)
+        share = float(active_arr.sum()) / max(n_sec, 1)
+        if share > 0:
+            interference_mw = interference_mw + share * links.residual_mw[served]
+    interference_mw = config.cell_load * interference_mw
     noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
     sinr = np.full(n_pix, np.nan)
     sinr[served] = 10.0 * np.log10(signal_mw / (interference_mw + noise_mw))

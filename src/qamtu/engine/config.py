@@ -261,7 +261,12 @@ class EngineConfig:
         largest of its beams' gains, is more than this below the noise per RE is dropped (20 dB: each dropped link
         changes I+N by at most 0.043 dB).
     cutoff_coverage_epsilon : float
-        A link is also kept while its single-link RSRP coverage probability is at least this (1e-3).
+        A link is also kept while its single-link RSRP coverage probability is at least this (0.01): a pixel's
+        coverage probability is then exact wherever it is >= 0.01, so ``covered`` is exact for any level >= 0.01.
+    cutoff_tail_margin_db : float
+        The search radius is the distance beyond which the expected interference of all sectors is this far below
+        the noise per RE (10 dB: I + N is raised by at most 0.41 dB where noise dominates); see
+        :func:`qamtu.engine.links.cutoff_distance_m`.
     max_cutoff_m : float or None
         Upper bound on the derived cut-off distance, m (None: derived only). Setting it trades accuracy for speed.
     chunk_pixels : int
@@ -290,7 +295,8 @@ class EngineConfig:
     calibration: PathLossCalibration | None = None
     min_distance_m: float = 10.0
     cutoff_margin_db: float = 20.0
-    cutoff_coverage_epsilon: float = 1e-3
+    cutoff_coverage_epsilon: float = 1e-2
+    cutoff_tail_margin_db: float = 10.0
     max_cutoff_m: float | None = None
     chunk_pixels: int = 4096
 
@@ -313,6 +319,7 @@ class EngineConfig:
             "min_distance_m": (1.0, 100.0),
             "cutoff_margin_db": (0.0, 60.0),
             "cutoff_coverage_epsilon": (1e-12, 0.5),
+            "cutoff_tail_margin_db": (0.0, 60.0),
         }
         for name, (lo, hi) in checks.items():
             value = getattr(self, name)
