@@ -161,3 +161,22 @@ def test_real_report_opens_in_chromium(national_run):
             driver.get((out / page).resolve().as_uri())
             assert console_errors(driver) == [], page
         assert driver.execute_script("return document.querySelectorAll('path.leaflet-interactive').length") >= 1
+
+
+def test_a_city_that_cannot_be_planned_is_reported_not_dropped(tmp_path):
+    (tmp_path / "bad.geojson").write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        yaml.safe_dump({"cities": {"ids": ["konaev"], "files": {"konaev": {"boundary": "bad.geojson"}}}}),
+        encoding="utf-8")
+    result = CliRunner().invoke(app, ["national", "--scenario", str(tmp_path / "s.yaml"), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "konaev: planning failed" in result.output and "bad.geojson" in result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    (city,) = summary["cities"]
+    assert city["id"] == "konaev" and city["on_time"] is False and "bad.geojson" in city["error"]
+    page = (tmp_path / "out" / "cities" / "konaev" / "index.html").read_text(encoding="utf-8")
+    assert "Planning failed" in page
+    strict = CliRunner().invoke(app, ["national", "--scenario", str(tmp_path / "s.yaml"), "--out",
+                                      str(tmp_path / "out2"), "--strict"])
+    assert strict.exit_code == 3

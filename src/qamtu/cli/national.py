@@ -112,6 +112,9 @@ def register(app: typer.Typer) -> None:
             write_text_atomic(out / "scenario.yaml", sc.to_yaml())
             index = write_national_report(report, out, lang=lang, progress=page)
         late = [c.id for c in report.cities if c.status != "on_time"]
+        for c in report.cities:
+            if c.error:
+                typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
         typer.echo(f"Report: {index}")
         typer.echo(f"{n - len(late)} of {n} cities pass their quality gate by {report.deadline.isoformat()}"
                    + (f"; not on time: {', '.join(late)}" if late else ""))
@@ -157,6 +160,9 @@ def register(app: typer.Typer) -> None:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      progress=callback)
         summary = summary_dict(report)
+        for c in report.cities:
+            if c.error:
+                typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
         if out is not None:
             _write_csv(out / "schedule.csv", report.schedule_rows)
             write_json_atomic(out / "summary.json", summary)
