@@ -113,3 +113,24 @@ def test_import_audit_stays_light():
             "if m in sys.modules]; print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_few_correlated_clusters_are_not_many_observations():
+    # 3 bins per period with 100 samples each; the bins' levels differ a little between periods. Counted as
+    # 300 independent samples the drop looks significant; with one median per bin (3 vs 3, smallest exact
+    # one-sided Mann-Whitney p-value 1/20 = 0.05) it cannot reach alpha = 0.05.
+    rng = np.random.default_rng(8)
+    rows = []
+    for period, levels, first in ((A, [80.0, 90.0, 100.0], 0), (B, [70.0, 85.0, 95.0], 3)):
+        for j, lev in enumerate(levels):
+            rows.append(pd.DataFrame({"city": "astana", "operator": "Kcell", "tech": "5G", "period": period,
+                                      "dl_mbps": lev + rng.normal(0, 3.0, 100), "weight": 1.0,
+                                      "cluster": first + j}))
+    frame = pd.concat(rows, ignore_index=True)
+    clustered = degradation_tests(frame, A, B)
+    independent = degradation_tests(frame.drop(columns="cluster"), A, B)
+    assert independent["worse_median"].all()
+    assert not clustered["worse_median"].any()
+    # bin medians about A = (80, 90, 100), B = (70, 85, 95): U_A = 1 + 2 + 3 = 6 of 9; exact null distribution
+    # of U for 3 vs 3 (20 orderings) has counts 1,1,2,3,3,3,3,2,1,1 for U = 0..9, so P(U >= 6) = 7/20
+    assert clustered["mw_p"].iloc[0] == pytest.approx(7 / 20)

@@ -216,3 +216,53 @@ def test_share_never_grows_with_the_norm(values, norm1, norm2):
     b = share_at_or_above(v, w, hi_norm)
     assert b["share"] <= a["share"]
     assert a["ci_low"] <= a["share"] <= a["ci_high"]
+
+
+def test_cluster_design_effect_by_hand():
+    # 4 clusters of 5 samples, successes 5, 5, 0, 0 (perfectly correlated inside a cluster): p = 0.5
+    # v = n/(n-1) sum (y - p m)^2 / (sum m)^2 = 4/3 * 4 * 2.5^2 / 400 = 0.083333
+    # deff = v / (p (1-p) / N) = 0.083333 / 0.0125 = 6.6667; n_eff = 20 / 6.6667 = 3.0   (Kish 1965, 8.2)
+    n_eff = stats.cluster_effective_sample_size(np.array([5.0, 5.0, 0.0, 0.0]), np.array([5, 5, 5, 5]))
+    assert n_eff == pytest.approx(3.0)
+    # successes spread evenly over the clusters: no loss of information (capped at N)
+    assert stats.cluster_effective_sample_size(np.array([3.0, 2.0, 3.0, 2.0]), np.array([5, 5, 5, 5])) == 20.0
+    # all successes: the number of clusters
+    assert stats.cluster_effective_sample_size(np.array([5.0, 5.0]), np.array([5, 5])) == 2.0
+
+
+def test_clustered_samples_give_a_cautious_verdict():
+    # 100 samples in 5 bins, all above the norm: independent -> meets; 5 clusters -> not enough data
+    frame = _frame([60.0] * 100, tech="5G")
+    assert compute_kpis(frame).query("norm == '5g_proposed'").iloc[0]["verdict"] == "meets"
+    frame["cluster"] = np.repeat(np.arange(5), 20)
+    row = compute_kpis(frame).query("norm == '5g_proposed'").iloc[0]
+    assert row["n_eff"] == 5.0 and row["samples"] == 100
+    assert row["ci_low"] == pytest.approx(5 / (5 + Z95**2))  # Wilson lower bound at k = n = 5
+    assert row["verdict"] == "not enough data"
+
+
+def test_cluster_bootstrap_is_wider_for_correlated_samples():
+    rng = np.random.default_rng(4)
+    level = rng.normal(100.0, 20.0, 10)  # 10 bins, each with its own level
+    x = np.repeat(level, 30) + rng.normal(0.0, 2.0, 300)
+    clusters = np.repeat(np.arange(10), 30)
+    _, lo_i, hi_i = stats.bootstrap_percentile_ci(x, (50.0,), n_boot=1000, seed=0)
+    _, lo_c, hi_c = stats.bootstrap_percentile_ci(x, (50.0,), n_boot=1000, seed=0, clusters=clusters)
+    assert (hi_c - lo_c)[0] > 2.0 * (hi_i - lo_i)[0]
+
+
+def test_woodruff_agrees_with_the_cluster_bootstrap():
+    # two methods for the median's interval of clustered samples: Woodruff (1952) with the design-based variance
+    # and the cluster bootstrap; they estimate the same spread, so their widths agree to within a third
+    rng = np.random.default_rng(6)
+    level = rng.normal(100.0, 15.0, 60)
+    x = np.repeat(level, 50) + rng.normal(0.0, 5.0, 3000)
+    clusters = np.repeat(np.arange(60), 50)
+    _, lo_b, hi_b = stats.bootstrap_percentile_ci(x, (50.0,), n_boot=2000, seed=2, clusters=clusters,
+                                                  exact_above=None)
+    lo_w, hi_w = stats.woodruff_quantile_ci(x, np.array([0.5]), clusters=clusters)
+    assert (hi_w - lo_w)[0] == pytest.approx((hi_b - lo_b)[0], rel=0.35)
+    assert lo_w[0] < np.median(x) < hi_w[0]
+    # without clusters Woodruff is much narrower here (3000 'independent' samples)
+    lo_i, hi_i = stats.woodruff_quantile_ci(x, np.array([0.5]))
+    assert (hi_i - lo_i)[0] < 0.5 * (hi_w - lo_w)[0]

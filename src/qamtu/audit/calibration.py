@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -517,11 +517,3 @@ def class_summary(result: CalibrationResult) -> pd.DataFrame:
     """The per-class report as a table (one row per environment class)."""
     rows = [{"env_class": k, **v} for k, v in result.classes.items()]
     return pd.DataFrame(rows)
-
-
-def correction_from_json(doc: Mapping[str, Any], env_class: str, d3d_m: np.ndarray) -> np.ndarray:
-    """Correction (dB) of a calibration document for ``env_class`` at ``d3d_m`` (0 for absent classes)."""
-    c = doc["classes"].get(env_class)
-    if c is None:
-        return np.zeros(np.shape(d3d_m))
-    return c["offset_db"] + c["slope_db_per_decade"] * np.log10(np.asarray(d3d_m, float) / doc["reference_distance_m"])

@@ -12,6 +12,11 @@ Multiple groups are many tests: p-values are Holm-adjusted within each family, t
 for the median test, and all groups for the share test of one norm. ``worse_median`` / ``worse_share`` are
 set where the adjusted p-value is below ``alpha``; ``degraded`` is their logical OR.
 
+Correlated drive-test samples: when the frame has a ``cluster`` column (50 m bins by default in
+:func:`qamtu.audit.pipeline.run_audit`), the Mann-Whitney test compares the clusters' medians (one value per
+cluster and period) and the share test uses the clusters' design-effect sample size, so that a long stretch of
+one street does not count as many independent observations; the reported medians are still over samples.
+
 Ookla tiles: the Mann-Whitney test uses the tile averages (one value per tile, unweighted), and the share test
 uses the tests-weighted share with Kish's effective number of tiles as the sample size.
 
@@ -27,7 +32,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from qamtu.audit.kpi import DEFAULT_NORMS, Norm, share_at_or_above
+from qamtu.audit.kpi import DEFAULT_NORMS, Norm, _clusters, share_at_or_above
 from qamtu.audit.stats import holm_adjust, mann_whitney_worse, two_proportion_worse
 from qamtu.errors import InvalidInputError
 
@@ -79,14 +84,20 @@ def degradation_tests(
         b = grp[grp["period"] == period_b]
         va, vb = a[metric].to_numpy(float), b[metric].to_numpy(float)
         wa, wb = a["weight"].to_numpy(float), b["weight"].to_numpy(float)
-        mw_p, delta = mann_whitney_worse(va, vb)
+        ca, cb = _clusters(a), _clusters(b)
+        if ca is not None and cb is not None:
+            # correlated samples: test one value per cluster (its median), the independent units
+            mw_p, delta = mann_whitney_worse(a.groupby("cluster")[metric].median().to_numpy(float),
+                                             b.groupby("cluster")[metric].median().to_numpy(float))
+        else:
+            mw_p, delta = mann_whitney_worse(va, vb)
         med_a = float(np.median(va)) if va.size else float("nan")
         med_b = float(np.median(vb)) if vb.size else float("nan")
         for norm in norms:
             if not norm.applies_to(key[2]):
                 continue
-            sa = share_at_or_above(va, wa, norm.dl_mbps)
-            sb = share_at_or_above(vb, wb, norm.dl_mbps)
+            sa = share_at_or_above(va, wa, norm.dl_mbps, clusters=ca)
+            sb = share_at_or_above(vb, wb, norm.dl_mbps, clusters=cb)
             z, prop_p, h = two_proportion_worse(sa["share"] * sa["n_eff"], sa["n_eff"],
                                                 sb["share"] * sb["n_eff"], sb["n_eff"])
             rows.append(

@@ -11,6 +11,12 @@ a Wilson interval, and a verdict against a required share:
   whose Wilson interval around the observed share excludes the required share; empty when it cannot). For
   Ookla tiles it counts effective tiles (see below), not tests.
 
+Drive-test samples a few metres apart are not independent (shadow fading decorrelates over some 37-50 m in
+UMa, TR 38.901 Table 7.5-6), so counting each as a Bernoulli trial makes the interval too narrow. When the
+frame has a ``cluster`` column (the audit pipeline bins samples on a 50 m grid by default), the interval uses the
+design-effect sample size of the clusters (:func:`qamtu.audit.stats.cluster_effective_sample_size`) and
+``n_eff`` reports it; ``samples`` still counts samples.
+
 Percentiles of ``dl_mbps``, ``ul_mbps``, ``rsrp_dbm`` and ``sinr_db`` come with seeded percentile-bootstrap
 intervals. For Ookla tiles the interval's sample size is Kish's effective number of tiles (tests as weights),
 because the tests inside a tile share one reported average; ``samples`` still reports the number of tests.
@@ -32,6 +38,7 @@ import pandas as pd
 
 from qamtu.audit.stats import (
     bootstrap_percentile_ci,
+    cluster_effective_sample_size,
     effective_sample_size,
     samples_needed,
     verdict,
@@ -99,13 +106,19 @@ def _group_seed(seed: int, key: tuple) -> int:
 
 
 def share_at_or_above(
-    values: np.ndarray, weights: np.ndarray, norm_mbps: float, confidence: float = 0.95
+    values: np.ndarray,
+    weights: np.ndarray,
+    norm_mbps: float,
+    confidence: float = 0.95,
+    clusters: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Share (weighted) of ``values >= norm_mbps`` with its Wilson interval and the sample sizes used.
 
-    Returns a dict with ``units`` (rows), ``samples`` (sum of weights: samples or tests), ``n_eff`` (Kish),
-    ``share``, ``ci_low``, ``ci_high``. With equal weights ``n_eff`` is the number of rows and the interval is
-    the plain Wilson interval of ``k`` of ``n``.
+    Returns a dict with ``units`` (rows), ``samples`` (sum of weights: samples or tests), ``n_eff``, ``share``,
+    ``ci_low``, ``ci_high``. ``n_eff``: the number of rows for equal weights and no clusters (the plain Wilson
+    interval of ``k`` of ``n``); Kish's effective size for unequal weights (tiles); the design-effect size of
+    :func:`qamtu.audit.stats.cluster_effective_sample_size` when ``clusters`` (one label per row, equal
+    weights) groups correlated samples.
     """
     v = np.asarray(values, dtype=float)
     w = np.asarray(weights, dtype=float)
@@ -113,11 +126,28 @@ def share_at_or_above(
     if n_units == 0:
         return {"units": 0, "samples": 0.0, "n_eff": 0.0, "share": float("nan"), "ci_low": 0.0, "ci_high": 1.0}
     total = float(w.sum())
-    share = float(w[v >= norm_mbps].sum()) / total
+    hit = v >= norm_mbps
+    share = float(w[hit].sum()) / total
     equal = bool(np.all(w == w[0]))
-    n_eff = float(n_units) if equal else effective_sample_size(w)
+    if clusters is not None and equal:
+        codes, inverse = np.unique(np.asarray(clusters), return_inverse=True)
+        sizes = np.bincount(inverse, minlength=codes.size)
+        succ = np.bincount(inverse, weights=hit.astype(float), minlength=codes.size)
+        n_eff = cluster_effective_sample_size(succ, sizes)
+    else:
+        n_eff = float(n_units) if equal else effective_sample_size(w)
     lo, hi = wilson_interval(share * n_eff, n_eff, confidence)
     return {"units": n_units, "samples": total, "n_eff": n_eff, "share": share, "ci_low": lo, "ci_high": hi}
+
+
+def _clusters(grp: pd.DataFrame) -> np.ndarray | None:
+    """Cluster labels of a group's rows, or None when the frame has none (independent samples)."""
+    if "cluster" not in grp.columns:
+        return None
+    c = grp["cluster"]
+    if c.isna().any():
+        return None
+    return c.to_numpy()
 
 
 def compute_kpis(
@@ -158,10 +188,11 @@ def compute_kpis(
         tech = key[2]
         v = grp["dl_mbps"].to_numpy(dtype=float)
         w = grp["weight"].to_numpy(dtype=float)
+        cl = _clusters(grp)
         for norm in norms:
             if not norm.applies_to(tech):
                 continue
-            s = share_at_or_above(v, w, norm.dl_mbps, confidence)
+            s = share_at_or_above(v, w, norm.dl_mbps, confidence, cl)
             verd = verdict(s["ci_low"], s["ci_high"], required_share, s["n_eff"])
             needed = None
             if verd == "not enough data" and s["units"] > 0:
@@ -211,6 +242,7 @@ def compute_percentiles(
     not change the others' intervals. Ookla tiles are weighted by tests (the tiles are resampled). Unweighted
     groups larger than ``exact_above`` samples use the exact bootstrap distribution of the order statistic
     (:func:`qamtu.audit.stats.exact_bootstrap_order_statistic_ci`: the same interval without Monte-Carlo error).
+    With a ``cluster`` column the clusters are resampled (cluster bootstrap) instead of the samples.
 
     Returns
     -------
@@ -229,9 +261,11 @@ def compute_percentiles(
             v = grp[metric].to_numpy(dtype=float)[ok]
             w = grp["weight"].to_numpy(dtype=float)[ok]
             weights = None if np.all(w == w[0]) else w
+            cl = _clusters(grp)
+            cl = None if cl is None else cl[ok]
             est, lo, hi = bootstrap_percentile_ci(
                 v, tuple(percentiles), weights=weights, n_boot=n_boot, confidence=confidence,
-                seed=_group_seed(seed, key + (metric,)), exact_above=exact_above,
+                seed=_group_seed(seed, key + (metric,)), exact_above=exact_above, clusters=cl,
             )
             for p, e, a, b in zip(percentiles, est, lo, hi):
                 rows.append(

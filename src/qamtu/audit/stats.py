@@ -89,6 +89,43 @@ def effective_sample_size(weights: np.ndarray) -> float:
     return float(np.sum(w)) ** 2 / s2 if s2 > 0 else 0.0
 
 
+def cluster_effective_sample_size(successes: np.ndarray, sizes: np.ndarray) -> float:
+    """Effective sample size of a share estimated from clusters of correlated samples (design effect).
+
+    With ``y_i`` successes among ``m_i`` samples in cluster i (n clusters, N samples), the share is the ratio
+    ``p = sum y / sum m``, its variance (ratio estimator, with-replacement approximation)
+    ``v = n / (n - 1) * sum (y_i - p m_i)^2 / (sum m)^2``, the design effect ``deff = v / (p (1 - p) / N)`` and
+    ``n_eff = N / deff``, capped at N (never more information than independent samples). When every sample
+    agrees (p = 0 or 1) the variance is 0 and the number of clusters is returned; with one cluster, 1.
+
+    Parameters
+    ----------
+    successes, sizes : ndarray, shape (n_clusters,)
+        Successes and samples per cluster (sizes > 0).
+
+    References
+    ----------
+    L. Kish, "Survey Sampling", Wiley, 1965, sec. 6.3 (ratio means of cluster samples) and 8.2 (design effect);
+    W. G. Cochran, "Sampling Techniques", 3rd ed., Wiley, 1977, eq. (6.13) (variance of a ratio estimate).
+    """
+    y = np.asarray(successes, dtype=float)
+    m = np.asarray(sizes, dtype=float)
+    n = y.size
+    total = float(m.sum())
+    if n == 0 or total <= 0:
+        return 0.0
+    if n == 1:
+        return 1.0
+    p = float(y.sum()) / total
+    if p <= 0.0 or p >= 1.0:
+        return float(n)
+    v = n / (n - 1.0) * float(np.sum((y - p * m) ** 2)) / total**2
+    if v <= 0.0:
+        return total
+    deff = v / (p * (1.0 - p) / total)
+    return float(min(total, total / deff))
+
+
 def verdict(ci_low: float, ci_high: float, required_share: float, n: float = 1.0) -> str:
     """Verdict for a share against a required share.
 
@@ -174,6 +211,7 @@ def bootstrap_percentile_ci(
     seed: int = 0,
     max_block_elements: int = 4_000_000,
     exact_above: int | None = 5000,
+    clusters: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Percentiles of ``values`` with seeded percentile-bootstrap confidence intervals.
 
@@ -195,6 +233,12 @@ def bootstrap_percentile_ci(
         Unweighted samples larger than this use the exact bootstrap distribution of the order statistic instead
         of Monte-Carlo replicates (:func:`exact_bootstrap_order_statistic_ci`): the same interval without its
         Monte-Carlo error, in O(n) rather than O(n_boot n). None: always Monte-Carlo.
+    clusters : ndarray, shape (n,), optional
+        Cluster label per value: the clusters are resampled (cluster bootstrap, Davison and Hinkley 1997,
+        sec. 3.8), so correlated samples in one cluster count as one draw. Implemented with multinomial cluster
+        counts as replicate weights and the weighted (inverted-CDF) quantile. Above ``exact_above`` values
+        (unweighted) Woodruff's interval with the clusters' design-based variance is used instead
+        (:func:`woodruff_quantile_ci`), O(n) rather than O(n_boot n).
 
     Returns
     -------
@@ -218,6 +262,13 @@ def bootstrap_percentile_ci(
         raise InvalidInputError("bootstrap_percentile_ci needs finite values (drop NaN first and count them)")
     w = None if weights is None else np.asarray(weights, dtype=float)
     estimate = np.atleast_1d(weighted_quantile(x, q, w))
+    alpha = 1.0 - confidence
+    if clusters is not None and w is None and exact_above is not None and x.size > exact_above:
+        lo, hi = woodruff_quantile_ci(x, q, confidence, clusters=np.asarray(clusters))
+        return estimate, lo, hi
+    if clusters is not None:
+        boot = _cluster_bootstrap(x, q, w, np.asarray(clusters), n_boot, seed, max_block_elements)
+        return estimate, np.quantile(boot, alpha / 2.0, axis=0), np.quantile(boot, 1.0 - alpha / 2.0, axis=0)
     if w is None and exact_above is not None and x.size > exact_above:
         lo, hi = exact_bootstrap_order_statistic_ci(x, q, confidence)
         return estimate, lo, hi
@@ -236,10 +287,81 @@ def bootstrap_percentile_ci(
             reps.append(np.atleast_2d(weighted_quantile(xb, q, w[idx])).T)
         done += b
     boot = np.concatenate(reps, axis=0)  # (n_boot, len(q))
-    alpha = 1.0 - confidence
     lo = np.quantile(boot, alpha / 2.0, axis=0)
     hi = np.quantile(boot, 1.0 - alpha / 2.0, axis=0)
     return estimate, lo, hi
+
+
+def _cluster_bootstrap(
+    x: np.ndarray, q: np.ndarray, w: np.ndarray | None, clusters: np.ndarray, n_boot: int, seed: int,
+    max_block_elements: int,
+) -> np.ndarray:
+    """Replicates (n_boot, len(q)) of the weighted quantiles with clusters resampled with replacement."""
+    if clusters.shape != x.shape:
+        raise InvalidInputError(f"clusters has shape {clusters.shape}; one label per value {x.shape} is needed")
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    _, inverse = np.unique(clusters[order], return_inverse=True)
+    n_cl = int(inverse.max()) + 1
+    base = np.ones(x.size) if w is None else w[order]
+    rng = np.random.default_rng(seed)
+    block = max(1, min(n_boot, max_block_elements // max(x.size, 1)))
+    out = []
+    done = 0
+    while done < n_boot:
+        b = min(block, n_boot - done)
+        counts = rng.multinomial(n_cl, np.full(n_cl, 1.0 / n_cl), size=b)  # (b, n_clusters)
+        wb = counts[:, inverse] * base  # (b, n): replicate weight of each sorted value
+        cw = np.cumsum(wb, axis=1)
+        total = cw[:, -1:]
+        reps = np.empty((b, q.size))
+        for i, level in enumerate(q):
+            idx = np.sum(cw < level * total - 1e-12 * total, axis=1)  # first index reaching the level
+            reps[:, i] = xs[np.minimum(idx, x.size - 1)]
+        out.append(reps)
+        done += b
+    return np.concatenate(out, axis=0)
+
+
+def woodruff_quantile_ci(
+    values: np.ndarray, q: np.ndarray, confidence: float = 0.95, *, clusters: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Woodruff's confidence interval of sample quantiles, with a cluster (design-based) variance.
+
+    For each level ``q`` the estimate ``Q = quantile(x, q)`` defines the share ``p`` of values at or below it;
+    its standard error ``se`` is the ratio-estimator formula over the clusters (Cochran 1977, eq. 6.13; the
+    binomial ``sqrt(p (1 - p) / N)`` without clusters); the interval is ``[quantile(x, p - z se),
+    quantile(x, p + z se)]``, clipped to [0, 1].
+
+    References
+    ----------
+    R. S. Woodruff, "Confidence intervals for medians and other position measures", J. Am. Stat. Assoc. 47
+    (1952) 635-646; W. G. Cochran, "Sampling Techniques", 3rd ed., 1977, eq. (6.13).
+    """
+    x = np.asarray(values, dtype=float)
+    qq = np.atleast_1d(np.asarray(q, dtype=float))
+    z = _z(confidence)
+    n = x.size
+    inverse = None
+    if clusters is not None:
+        _, inverse = np.unique(np.asarray(clusters), return_inverse=True)
+        sizes = np.bincount(inverse).astype(float)
+    lo = np.empty(qq.shape)
+    hi = np.empty(qq.shape)
+    for i, level in enumerate(qq):
+        est = float(np.quantile(x, level))
+        ind = (x <= est).astype(float)
+        p = float(ind.mean())
+        if inverse is None or sizes.size < 2:
+            var = p * (1.0 - p) / n
+        else:
+            y = np.bincount(inverse, weights=ind, minlength=sizes.size)
+            k = sizes.size
+            var = k / (k - 1.0) * float(np.sum((y - p * sizes) ** 2)) / n**2
+        se = math.sqrt(max(var, 0.0))
+        lo[i] = np.quantile(x, min(max(p - z * se, 0.0), 1.0))
+        hi[i] = np.quantile(x, min(max(p + z * se, 0.0), 1.0))
+    return lo, hi
 
 
 def exact_bootstrap_order_statistic_ci(

@@ -92,6 +92,9 @@ def audit_command(
         None, "--max-reject-share", help="Stop when a file has a larger share of bad rows (0.5)."
     ),
     max_mbps: Optional[str] = typer.Option(None, "--max-mbps", help="Largest plausible throughput, Mbit/s (5000)."),
+    cluster_m: Optional[str] = typer.Option(
+        None, "--cluster-m", help="Bin side grouping correlated drive-test samples, m (50; 0 = independent)."
+    ),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder."),
 ) -> None:
@@ -132,6 +135,7 @@ def audit_command(
     sd = _integer(seed, "--seed", 0, 0, 2**32 - 1)
     mrs = _number(max_reject_share, "--max-reject-share", 0.5, 0.0, 1.0)
     mm = _number(max_mbps, "--max-mbps", 5000.0, 1.0, 1e6)
+    cm = _number(cluster_m, "--cluster-m", 50.0, 0.0, 10_000.0)
     norm_list = parse_norms(norms) if norms else DEFAULT_NORMS
     periods = [parse_period(period_a), parse_period(period_b)] if period_a is not None else None
 
@@ -140,7 +144,7 @@ def audit_command(
         typer.echo(m.reject_summary(5), err=True)
     bounds = city_boundaries(None if all_cities else cities, boundary_files)
     result = run_audit(m, bounds, periods=periods, norms=norm_list, required_share=req, confidence=conf,
-                       n_boot=nb, seed=sd, alpha=a)
+                       n_boot=nb, seed=sd, alpha=a, cluster_m=cm if cm > 0 else None)
     paths = write_audit_outputs(result, m, out, norm_list, plots=plots)
 
     s = result.summary
