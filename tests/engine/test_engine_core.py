@@ -39,6 +39,7 @@ def reference_pixel(x, y, env_code, sites: pd.DataFrame, cfg: EngineConfig):
     sd_in = 0.5 * dmax / np.sqrt(18)
     sd = [0.0, np.hypot(o2i.o2i_std_db("low"), sd_in), np.hypot(o2i.o2i_std_db("high"), sd_in)]
     o2i_gain = sum(wi * 10 ** (-li / 10) for wi, li in zip(w, loss))
+    w_cov = w if cfg.coverage_users == "all" else [1.0, 0.0, 0.0]
     links = []
     for row in sites.itertuples(index=False):
         dx, dy = x - row.x_m, y - row.y_m
@@ -62,7 +63,7 @@ def reference_pixel(x, y, env_code, sites: pd.DataFrame, cfg: EngineConfig):
         s_nlos = pl.shadow_fading_std_db(prof.scenario, "nlos")
         g_ssb = model.ssb_gain_dbi(th, ph)
         pcov = 0.0
-        for wi, li, si in zip(w, loss, sd):
+        for wi, li, si in zip(w_cov, loss, sd):
             if wi > 0:
                 pcov += wi * pl.coverage_probability(
                     cfg.rsrp_threshold_dbm, base + g_ssb - pl_los - li, base + g_ssb - pl_nlos - li, plos, s_los,
@@ -75,15 +76,17 @@ def reference_pixel(x, y, env_code, sites: pd.DataFrame, cfg: EngineConfig):
     return dict(best=best, rsrp=links[best][0], sinr=sinr, pcov=max(lk[3] for lk in links), dl=dl)
 
 
-def test_vectorised_engine_equals_per_pixel_loop(small_area, small_sites):
-    res = evaluate(small_area, small_sites, CFG)
+@pytest.mark.parametrize("users", ["outdoor", "all"])
+def test_vectorised_engine_equals_per_pixel_loop(small_area, small_sites, users):
+    cfg = CFG.replace(coverage_users=users)
+    res = evaluate(small_area, small_sites, cfg)
     x, y = small_area.pixel_centres()
     rng = np.random.default_rng(1)
     rows, cols = np.nonzero(small_area.mask)
     pick = rng.choice(rows.size, 25, replace=False)
     for k in pick:
         r, c = rows[k], cols[k]
-        ref = reference_pixel(x[r, c], y[r, c], int(small_area.env_class[r, c]), small_sites, CFG)
+        ref = reference_pixel(x[r, c], y[r, c], int(small_area.env_class[r, c]), small_sites, cfg)
         assert res.best_server[r, c] == ref["best"]
         assert res.rsrp_dbm[r, c] == pytest.approx(ref["rsrp"], abs=1e-3)  # float32 storage
         assert res.sinr_db[r, c] == pytest.approx(ref["sinr"], abs=0.05)  # links below noise - 20 dB dropped

@@ -39,7 +39,7 @@ def test_drop_users_is_reproducible_and_follows_population(small_area):
 def test_montecarlo_matches_analytic_coverage_probability():
     area = make_area(rows=30, cols=30, resolution_m=40.0)
     sites = make_sites([(600.0, 600.0)]).iloc[[0]].reset_index(drop=True)  # one sector
-    cfg = EngineConfig(rsrp_threshold_dbm=-110.0)  # a threshold that puts the probability in the middle
+    cfg = EngineConfig(coverage_users="all")  # the users' mix: indoor users with their O2I loss
     users = drop_users(area, 20000, seed=1, weighting="uniform")
     sim = simulate_users(users, sites, cfg, seed=2)
     sec = prepare_sectors(sites)
@@ -50,6 +50,15 @@ def test_montecarlo_matches_analytic_coverage_probability():
     hits = (sim["rsrp_dbm"] >= cfg.rsrp_threshold_dbm).to_numpy()
     sigma = np.sqrt(np.sum(p * (1 - p))) / len(p)
     assert abs(hits.mean() - p.mean()) < 4 * sigma + 0.003
+    # outdoor users alone against the outdoor (FCC-convention) probability
+    out_cfg = EngineConfig()
+    b_out = evaluate_link_batch(users["x_m"].to_numpy() - sec.x_m[0], users["y_m"].to_numpy() - sec.y_m[0],
+                                np.zeros(len(users), np.int64), users["env_class"].to_numpy(), sec, out_cfg)
+    outdoor = ~sim["indoor"].to_numpy()
+    p_out = b_out.coverage_probability[outdoor]
+    hits_out = hits[outdoor]
+    sigma_out = np.sqrt(np.sum(p_out * (1 - p_out))) / len(p_out)
+    assert abs(hits_out.mean() - p_out.mean()) < 4 * sigma_out + 0.003
     # and the per-pixel map agrees with the users' mean probability
     res = evaluate(area, sites, cfg)
     assert np.nanmean(res.coverage_probability.ravel()[users["pixel"]]) == pytest.approx(p.mean(), abs=0.01)

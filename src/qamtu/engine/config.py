@@ -239,6 +239,12 @@ class EngineConfig:
         n78 operators' coverage maps commonly draw the edge of "good" 5G between -105 and -115 dBm.
     coverage_level : float
         The coverage probability a pixel must reach, 0..1 (0.9, the FCC 5G-NR map's cell-edge probability).
+    coverage_users : {"outdoor", "all"}
+        Whose SS-RSRP the coverage probability is about. ``"outdoor"`` (default): an outdoor user at
+        ``ue_height_m``, the FCC map convention (outdoor stationary, 90 % cell-edge probability, 50 % load);
+        ``"all"``: the pixel's user mix, indoor users with their O2I loss (much stricter: at level 0.9 a dense
+        400 m macro grid covers a fraction of a city, because a quarter of the indoor users sit behind
+        30 dB of IRR glass). The RSRP, SINR and throughput maps are always means over the pixel's user mix.
     cell_load : float
         Share of resources busy in every cell, 0..1 (0.5, FCC map convention). Interference is
         ``cell_load`` x each neighbour's mean received power; the user gets the idle share (see qamtu.radio.nr).
@@ -285,6 +291,7 @@ class EngineConfig:
     ul_interference_margin_db: float = 3.0
     rsrp_threshold_dbm: float = -110.0
     coverage_level: float = 0.9
+    coverage_users: str = "outdoor"
     cell_load: float = 0.5
     min_dl_mbps: float = 50.0
     tdd_pattern: str = "DDDSU"
@@ -333,6 +340,8 @@ class EngineConfig:
             raise OutOfRangeError(f"EngineConfig.chunk_pixels = {self.chunk_pixels!r} must be an integer >= 1")
         if self.max_cutoff_m is not None and not (float(self.max_cutoff_m) > 0):
             raise OutOfRangeError(f"EngineConfig.max_cutoff_m = {self.max_cutoff_m!r} must be > 0 m or None")
+        if self.coverage_users not in ("outdoor", "all"):
+            raise InvalidInputError(f"EngineConfig.coverage_users = {self.coverage_users!r} must be 'outdoor' or 'all'")
         tdd_shares(self.tdd_pattern, self.tdd_special_symbols)  # validates
         missing = [c for c in ENV_CLASSES if c not in self.environments]
         if missing:

@@ -15,7 +15,8 @@ For every pixel inside the study-area mask and every sector that can matter ther
   mean in linear units), in mW per RE at full load; the aggregation scales it by the cell load.
 * ``path_gain_db``: ``PG`` (for the uplink).
 * ``coverage_probability``: probability that this sector's SS-RSRP reaches the threshold, over LOS state,
-  log-normal shadowing and the O2I mixture (:func:`qamtu.engine.physics.link_coverage_probability`).
+  log-normal shadowing and, with ``coverage_users="all"``, the O2I mixture
+  (:func:`qamtu.engine.physics.link_coverage_probability`); by default for an outdoor user (FCC convention).
 
 Which links are evaluated and stored (the cut-off)
 --------------------------------------------------
@@ -223,6 +224,14 @@ def _env_states(config: EngineConfig) -> list[physics.O2IStates]:
     ]
 
 
+def _coverage_states(config: EngineConfig) -> list[physics.O2IStates]:
+    """The O2I mixture the coverage probability is about (``config.coverage_users``)."""
+    if config.coverage_users == "all":
+        return _env_states(config)
+    outdoor = physics.O2IStates((1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    return [outdoor] * len(ENV_CLASSES)
+
+
 def _correction(config: EngineConfig, env_name: str, d3d_m):
     if config.calibration is None:
         return 0.0
@@ -245,6 +254,7 @@ def _prime_cache(cache: dict, sectors: Sectors, config: EngineConfig) -> None:
         cache["p_re"] = power_per_re_dbm(sectors.tx_power_dbm, config)
         cache["noise"] = noise_per_re_dbm(config)
         cache["states"] = _env_states(config)
+        cache["cov_states"] = _coverage_states(config)
 
 
 def beam_gains(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, *, _cache: dict | None = None):
@@ -331,6 +341,7 @@ def evaluate_link_batch(
     _prime_cache(cache, sectors, config)
     p_re = cache["p_re"]
     states = cache["states"]
+    cov_states = cache["cov_states"]
     n = dx_m.shape[0]
     d2d, d3d, h_bs, g_ssb, g_tr, g_int = beam_gains(dx_m, dy_m, sector_idx, sectors, config, _cache=cache)
     pg = np.empty(n)
@@ -344,6 +355,7 @@ def evaluate_link_batch(
         name = ENV_CLASSES[int(code)]
         prof = config.environments[name]
         st = states[int(code)]
+        cst = cov_states[int(code)]
         terms = physics.path_terms(
             prof.scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
             correction_db=_correction(config, name, d3d[m]), min_distance_m=config.min_distance_m,
@@ -354,14 +366,14 @@ def evaluate_link_batch(
         base = eirp[m] + g_ssb[m] - config.body_loss_db
         # the probability is evaluated where it can exceed ~1e-12: within 7.5 standard deviations of the threshold
         # in the LOS state outdoors (the largest mean and, with O2I, never a smaller reach); elsewhere it is 0
-        s_max = np.sqrt(np.maximum(terms.sf_los_db, terms.sf_nlos_db) ** 2 + max(st.std_db) ** 2)
+        s_max = np.sqrt(np.maximum(terms.sf_los_db, terms.sf_nlos_db) ** 2 + max(cst.std_db) ** 2)
         live = base - terms.pl_los_db + 7.5 * s_max >= config.rsrp_threshold_dbm
         pc = np.zeros(int(m.sum()))
         if live.any():
             sub = physics.PathTerms(*(np.asarray(a)[live] for a in (terms.p_los, terms.pl_los_db, terms.pl_nlos_db,
                                                                     terms.sf_los_db, terms.sf_nlos_db)))
             pc[live] = physics.link_coverage_probability(
-                config.rsrp_threshold_dbm, base[live] - sub.pl_los_db, base[live] - sub.pl_nlos_db, sub, st
+                config.rsrp_threshold_dbm, base[live] - sub.pl_los_db, base[live] - sub.pl_nlos_db, sub, cst
             )
         pcov[m] = pc
         keep[m] = (eirp[m] + g_max[m] + pg[m] >= floor) | (pcov[m] >= config.cutoff_coverage_epsilon)
@@ -476,6 +488,7 @@ def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None,
     phi = np.linspace(-180.0, 180.0, 361)
     noise_mw = 10.0 ** (noise_dbm / 10.0)
     states = _env_states(config)
+    cov_states = _coverage_states(config)
     r_cov = 0.0
     mean_int_mw = np.zeros(d.size)  # worst combo's azimuth-mean interference power at each distance
     for h, p, g, mt in combo.itertuples(index=False):
@@ -500,9 +513,11 @@ def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None,
             )
             pg = physics.mean_path_gain_db(terms)
             base = p + config.ue_antenna_gain_dbi + gmax
-            pc = physics.max_state_coverage_probability(
-                config.rsrp_threshold_dbm, base - terms.pl_los_db, base - terms.pl_nlos_db, terms, states[code]
-            )
+            pc = np.maximum(*(
+                physics.max_state_coverage_probability(
+                    config.rsrp_threshold_dbm, base - terms.pl_los_db, base - terms.pl_nlos_db, terms, st
+                ) for st in (states[code], cov_states[code])
+            ))
             idx = np.nonzero(pc >= config.cutoff_coverage_epsilon)[0]
             if idx.size:
                 r_cov = max(r_cov, float(d[min(int(idx[-1]) + 1, d.size - 1)]))
