@@ -170,3 +170,16 @@ def test_calibrate_4g_needs_its_frequency(tmp_path):
     res = CliRunner().invoke(app, ["calibrate", str(meas), "--sites", str(site_path), "--env-class", "urban",
                                    "--tech", "4G", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "--freq-hz" in res.output
+
+
+def test_holdout_is_split_by_blocks():
+    frame, sites, _ = synthetic(n=400, seed=24)
+    s = calibrate(frame, sites, env_class="urban", holdout_block_m=500.0).samples
+    block = list(zip((s["x_m"] // 500).astype(int), (s["y_m"] // 500).astype(int)))
+    per_block = pd.Series(s["split"].to_numpy()).groupby(pd.Series(block, dtype=object)).nunique()
+    assert (per_block == 1).all()  # no block is split between fit and hold-out
+    assert set(s["split"]) == {"fit", "holdout"}
+    # per-sample split on request
+    s2 = calibrate(frame, sites, env_class="urban", holdout_block_m=None).samples
+    per_block2 = pd.Series(s2["split"].to_numpy()).groupby(pd.Series(block, dtype=object)).nunique()
+    assert (per_block2 == 2).any()

@@ -26,7 +26,7 @@ Residual ``r = predicted - measured`` (dB). Corrected loss = model loss + ``offs
 ``predicted - offset - slope log10(d3D/d_ref)`` and the fit is the robust straight line
 ``r ~ offset + slope * log10(d3D / d_ref)``, per environment class, with ``scipy.optimize.least_squares``
 (``loss="soft_l1"``, ``f_scale`` about one shadow-fading spread, started from ordinary least squares). A seeded
-random share of the samples (``holdout_share``) is held out: the fit uses the rest, and the mean error and its
+random share of 500 m blocks (``holdout_share``, ``holdout_block_m``) is held out: the fit uses the rest, and the mean error and its
 standard deviation before and after the correction are reported on both parts. The JSON stores the fit
 validated on the hold-out. Classes with fewer than ``min_samples`` training samples are not fitted (left
 uncorrected, and reported); where the distances span less than ``min_log_span`` decades the slope is not
@@ -247,6 +247,7 @@ def calibrate(
     config: Any = None,
     techs: Sequence[str] = ("5G",),
     holdout_share: float = 0.3,
+    holdout_block_m: float | None = 500.0,
     seed: int = 0,
     loss: str = "soft_l1",
     f_scale_db: float = 6.0,
@@ -276,7 +277,12 @@ def calibrate(
     techs : sequence of str
         Technologies of the samples to use (default 5G: the model is the n78 carrier's).
     holdout_share : float
-        Share of samples held out (seeded), in [0, 0.9].
+        Share held out (seeded), in [0, 0.9].
+    holdout_block_m : float or None
+        Hold out whole square blocks of this side (m) rather than single samples (default 500 m), so that the
+        hold-out checks the fit in places it has not seen: neighbouring samples share their shadow fading
+        (decorrelation 37-50 m in UMa, TR 38.901 Table 7.5-6) and a per-sample split would flatter the fit.
+        ``holdout_share`` is then the probability of a block being held out. None: per-sample split.
     seed : int
         Seed of the hold-out split.
     loss, f_scale_db : str, float
@@ -310,6 +316,8 @@ def calibrate(
         raise InvalidInputError(f"holdout_share {holdout_share!r} must lie in [0, 0.9]")
     if loss not in ("linear", "soft_l1", "huber", "cauchy", "arctan"):
         raise InvalidInputError(f"loss {loss!r} is not one of linear, soft_l1, huber, cauchy, arctan")
+    if holdout_block_m is not None and not holdout_block_m > 0:
+        raise InvalidInputError(f"holdout_block_m {holdout_block_m!r} must be a positive number of metres or None")
     if not (f_scale_db > 0 and min_samples >= 3 and reference_distance_m > 0 and max_distance_m > 0):
         raise InvalidInputError("f_scale_db, reference_distance_m and max_distance_m must be > 0; min_samples >= 3")
     frame = getattr(measurements, "frame", measurements)
@@ -423,7 +431,13 @@ def calibrate(
     resid = pred - meas
     u = np.log10(d3d / reference_distance_m)
     rng = np.random.default_rng(seed)
-    holdout = rng.random(idx.size) < holdout_share
+    if holdout_block_m is not None:
+        bx = np.floor(x[idx] / holdout_block_m).astype(np.int64)
+        by = np.floor(y[idx] / holdout_block_m).astype(np.int64)
+        block, _ = pd.factorize(pd.Series(list(zip(bx.tolist(), by.tolist())), dtype=object))
+        holdout = (rng.random(int(block.max()) + 1 if block.size else 0) < holdout_share)[block]
+    else:
+        holdout = rng.random(idx.size) < holdout_share
 
     classes: dict[str, dict[str, Any]] = {}
     offset = np.zeros(idx.size)
@@ -483,7 +497,7 @@ def calibrate(
         "split": np.where(holdout, "holdout", "fit"),
     })
     params = {
-        "techs": list(techs), "holdout_share": holdout_share, "seed": seed, "loss": loss, "f_scale_db": f_scale_db,
+        "techs": list(techs), "holdout_share": holdout_share, "holdout_block_m": holdout_block_m, "seed": seed, "loss": loss, "f_scale_db": f_scale_db,
         "min_samples": min_samples, "min_log_span": min_log_span, "max_distance_m": max_distance_m,
         "extra_loss_db": extra_loss_db, "body_loss_db": cfg.body_loss_db, "indoor_share": 0.0,
         "freq_hz": cfg.freq_hz, "crs": crs, "residual": "predicted - measured, dB",

@@ -187,7 +187,10 @@ def calibrate_command(
     columns: Optional[str] = typer.Option(None, "--columns", help="Column mapping, as for qamtu audit."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Named column layout, as for qamtu audit."),
     tech: str = typer.Option("5G", "--tech", help="Technology of the samples to use: 5G (default) or 4G."),
-    holdout: Optional[str] = typer.Option(None, "--holdout", help="Share of samples held out (0.3)."),
+    holdout: Optional[str] = typer.Option(None, "--holdout", help="Share of 500 m blocks held out (0.3)."),
+    holdout_block_m: Optional[str] = typer.Option(
+        None, "--holdout-block-m", help="Side of the hold-out blocks, m (500; 0 = split single samples)."
+    ),
     seed: Optional[str] = typer.Option(None, "--seed", help="Seed of the hold-out split (0)."),
     loss: str = typer.Option("soft_l1", "--loss", help="Robust loss: soft_l1, huber, cauchy, linear."),
     extra_loss_db: Optional[str] = typer.Option(
@@ -226,6 +229,7 @@ def calibrate_command(
         fail("--tech 4G needs --freq-hz, the carrier frequency of the measured LTE cells (e.g. 1.8e9)")
     fq = None if freq_hz is None else _number(freq_hz, "--freq-hz", 3.65e9, 0.5e9, 100e9)
     ho = _number(holdout, "--holdout", 0.3, 0.0, 0.9)
+    hb = _number(holdout_block_m, "--holdout-block-m", 500.0, 0.0, 100_000.0)
     sd = _integer(seed, "--seed", 0, 0, 2**32 - 1)
     xl = _number(extra_loss_db, "--extra-loss-db", 0.0, 0.0, 60.0)
     bl = None if body_loss_db is None else _number(body_loss_db, "--body-loss-db", 3.0, 0.0, 30.0)
@@ -250,7 +254,8 @@ def calibrate_command(
         from qamtu.geo.area import make_study_area
 
         area = make_study_area(city_id, resolution_m=res_m, boundary=boundary)
-    result = calibrate(m, site_table, area=area, env_class=env_class, techs=(tech,), holdout_share=ho, seed=sd,
+    result = calibrate(m, site_table, area=area, env_class=env_class, techs=(tech,), holdout_share=ho,
+                       holdout_block_m=hb if hb > 0 else None, seed=sd,
                        loss=loss, min_samples=ms, extra_loss_db=xl, body_loss_db=bl, freq_hz=fq)
     extra = {"rows_read": m.rows_read, "rows_rejected": m.rows_rejected, "city": city_id, "sources": list(m.sources),
              "sites": str(sites)}
