@@ -66,6 +66,7 @@ def test_cli_writes_the_report(national_run):
     # measured quality beside predicted where samples fall in the city, labelled; none for Aktau
     konaev = (out / "cities" / "konaev" / "index.html").read_text(encoding="utf-8")
     assert 'id="measured"' in konaev and "Измерено" in konaev and "Прогноз" in konaev
+    assert "Доля с DL &gt;= 50 Мбит/с" in konaev  # KPI labels in the report's language
     aktau = (out / "cities" / "aktau" / "index.html").read_text(encoding="utf-8")
     assert 'id="measured"' not in aktau and "Измерения по этому городу не заданы" in aktau
     # the resolved scenario is written beside the report and reads back as the same scenario

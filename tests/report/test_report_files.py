@@ -16,6 +16,8 @@ def test_every_language_has_every_key():
     for lang in LANGUAGES:
         assert missing_keys(lang) == []
         assert all(STRINGS[lang][k].strip() for k in STRINGS[lang])
+        for key, text in STRINGS[lang].items():  # the same format placeholders as English
+            assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", STRINGS["en"][key])), key
     with pytest.raises(InvalidInputError, match="allowed: en, ru, kk"):
         check_lang("de")
 

@@ -75,6 +75,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "boundary": "Study area",
         "kpi": "Indicator",
         "planning_failed": "Planning failed",
+        "note_unreachable": "{n} of {total} cities cannot pass their gate even with every planned site on air (the plan does not meet the targets in the engine, or planning failed): {cities}. The resource search covers the other cities.",
+        "note_method": "Grid {res} m; candidates: the scenario's files, else a hexagonal lattice every {spacing} m. Lead time = permits + max(power, backhaul); a crew pool builds at most floor(crews x {rate}) sites a month.",
+        "note_boundary_approx": "Boundary: a disc of the catalogue's area around the catalogue centre (an approximation).",
+        "note_plan_short": "The plan does not meet the targets even with every candidate the planner could use.",
+        "kpi_share_norm": "Share with DL >= {norm} Mbit/s ({who}; measured: share of {samples} samples; predicted: share of the population)",
+        "kpi_p5_predicted": "DL 5th percentile, Mbit/s (predicted, over the population)",
     },
     "ru": {
         "title": "Развёртывание 5G в областных центрах Казахстана",
@@ -140,6 +146,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "boundary": "Зона расчёта",
         "kpi": "Показатель",
         "planning_failed": "Планирование не удалось",
+        "note_unreachable": "{n} из {total} городов не проходят контроль даже со всеми площадками плана (план не выполняет цели в модели или планирование не удалось): {cities}. Поиск ресурсов выполнен по остальным городам.",
+        "note_method": "Сетка {res} м; кандидаты: файлы сценария, иначе гексагональная решётка с шагом {spacing} м. Срок подготовки = разрешения + max(питание, транспорт); пул бригад строит не более floor(бригады x {rate}) площадок в месяц.",
+        "note_boundary_approx": "Граница: круг площадью города из каталога вокруг центра (приближение).",
+        "note_plan_short": "План не выполняет цели даже со всеми доступными кандидатами.",
+        "kpi_share_norm": "Доля с DL >= {norm} Мбит/с ({who}; измерено: доля из {samples} замеров; прогноз: доля населения)",
+        "kpi_p5_predicted": "5-й процентиль DL, Мбит/с (прогноз, по населению)",
     },
     "kk": {
         "title": "Қазақстанның облыс орталықтарында 5G енгізу",
@@ -205,6 +217,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "boundary": "Есептеу аймағы",
         "kpi": "Көрсеткіш",
         "planning_failed": "Жоспарлау сәтсіз аяқталды",
+        "note_unreachable": "{total} қаланың {n} қаласы жоспардың барлық алаңдарымен де бақылаудан өтпейді (жоспар модельде мақсаттарды орындамайды немесе жоспарлау сәтсіз): {cities}. Ресурстарды іздеу қалған қалалар бойынша жүргізілді.",
+        "note_method": "Тор {res} м; кандидаттар: сценарий файлдары, әйтпесе {spacing} м қадаммен алтыбұрышты тор. Дайындық мерзімі = рұқсаттар + max(қуат, көлік желісі); бригадалар пулы айына floor(бригадалар x {rate}) алаңнан артық салмайды.",
+        "note_boundary_approx": "Шекара: орталықтың айналасындағы каталогтағы аудан шеңбері (жуықтау).",
+        "note_plan_short": "Жоспар барлық қолжетімді кандидаттармен де мақсаттарды орындамайды.",
+        "kpi_share_norm": "DL >= {norm} Мбит/с үлесі ({who}; өлшенген: {samples} өлшемнің үлесі; болжам: халықтың үлесі)",
+        "kpi_p5_predicted": "DL 5-ші процентилі, Мбит/с (болжам, халық бойынша)",
     },
 }
 

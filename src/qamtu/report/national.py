@@ -65,7 +65,7 @@ class CityReport:
     boundary : shapely geometry in ``crs`` or None
     to_lonlat : callable (x_m, y_m) -> (lon, lat) or None
     measured : list of dict (``kpi``, ``predicted``, ``measured``) or None; measured_source : str or None
-    notes : list of str; error : str or None (planning failed: the message)
+    notes : list of str or (i18n key, format parameters); error : str or None (planning failed: the message)
     """
 
     id: str
@@ -92,7 +92,7 @@ class CityReport:
     to_lonlat: Callable[..., Any] | None = None
     measured: list[dict[str, Any]] | None = None
     measured_source: str | None = None
-    notes: list[str] = dataclasses.field(default_factory=list)
+    notes: list[Any] = dataclasses.field(default_factory=list)
     error: str | None = None
 
     @property
@@ -119,7 +119,7 @@ class NationalReport:
     resources : dict, the crews, rate and budget used (shown under the comparison)
     currency : str
     schedule_rows : list of dict, one per site (``qamtu.rollout.Schedule.site_rows``)
-    notes : list of str
+    notes : list of str or (i18n key, format parameters)
     """
 
     cities: list[CityReport]
@@ -132,7 +132,7 @@ class NationalReport:
     resources: dict[str, Any] = dataclasses.field(default_factory=dict)
     currency: str = "cost units"
     schedule_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    notes: list[str] = dataclasses.field(default_factory=list)
+    notes: list[Any] = dataclasses.field(default_factory=list)
 
     def covered_people(self) -> list[float]:
         """National people covered at the end of each month of :attr:`months` (sum over the cities)."""
@@ -163,6 +163,14 @@ def _fmt_int(x: float | None) -> str:
     return "\u2013" if x is None else f"{int(round(x)):,}".replace(",", "\u202f")
 
 
+def localise(item: Any, t: Callable[[str], str]) -> str:
+    """A note or label: a plain string as is, or ``(i18n key, params)`` formatted in the report's language."""
+    if isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str):
+        key, params = item
+        return t(key).format(**params)
+    return str(item)
+
+
 def _env(lang: str):
     import jinja2
 
@@ -171,7 +179,7 @@ def _env(lang: str):
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
-    env.globals.update(t=translator(lang), fmt_pct=_fmt_pct, fmt_num=_fmt_num, fmt_int=_fmt_int, lang=lang)
+    env.globals.update(t=translator(lang), loc=lambda item: localise(item, translator(lang)), fmt_pct=_fmt_pct, fmt_num=_fmt_num, fmt_int=_fmt_int, lang=lang)
     try:
         from importlib.metadata import version
 

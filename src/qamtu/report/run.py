@@ -284,9 +284,9 @@ def run_national(
                     for m, res_ in cs.evaluations]
         notes = []
         if getattr(r.area, "boundary_is_approximation", False):
-            notes.append("boundary: a disc of the catalogue's area around the catalogue centre (approximation)")
+            notes.append(("note_boundary_approx", {}))
         if not plan.targets_met:
-            notes.append("the plan does not meet the targets with every candidate the planner could use")
+            notes.append(("note_plan_short", {}))
         cities.append(CityReport(
             id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
             cost=float(sum(t.cost for t in r.tasks)),
@@ -301,14 +301,11 @@ def run_national(
     notes_national = []
     unreachable = [c for c in ids if c not in reachable]
     if unreachable:
-        notes_national.append(
-            f"{len(unreachable)} of {len(ids)} cities cannot pass their gate even with every planned site on air "
-            f"(the plan does not meet the targets in the engine, or planning failed): {', '.join(unreachable)}. "
-            "The resource search covers the other cities.")
-    notes_national.append(
-        f"Grid {res:g} m; candidates: the scenario's files, else a hexagonal lattice every "
-        f"{scenario['planning']['candidate_spacing_m']:g} m. Lead time = permits + max(power, backhaul); "
-        f"a pool builds at most floor(crews x {params.sites_per_crew_month:g}) sites a month.")
+        notes_national.append(("note_unreachable", {"n": len(unreachable), "total": len(ids),
+                                                     "cities": ", ".join(unreachable)}))
+    notes_national.append(("note_method", {"res": f"{res:g}",
+                                           "spacing": f"{scenario['planning']['candidate_spacing_m']:g}",
+                                           "rate": f"{params.sites_per_crew_month:g}"}))
     resources = {"crews per pool": dict(params.crews), "sites per crew-month": params.sites_per_crew_month,
                  "monthly budget": params.monthly_budget if params.monthly_budget is not None else "unlimited",
                  "budget carry-over": params.carry_over, "priority": params.priority,
@@ -346,12 +343,12 @@ def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Sce
         rows = []
         for rec in frame.to_dict("records"):
             norm = rec.get("norm_mbps")
-            label = (f"share >= {norm:g} Mbit/s DL (measured: {rec.get('samples')} samples, {rec.get('operator', '')} "
-                     f"{rec.get('tech', '')}, {rec.get('period', '')}; predicted: population share)")
+            label = ("kpi_share_norm", {"norm": f"{norm:g}", "samples": rec.get("samples"),
+                                        "who": f"{rec.get('operator', '')} {rec.get('tech', '')}, {rec.get('period', '')}"})
             rows.append({"kpi": label, "predicted": _predicted_share(r, norm), "measured": rec.get("share"),
                          "kind": "share"})
         if "5" in pct:
-            rows.append({"kpi": "DL 5th percentile, Mbit/s (predicted over population)", "predicted": pct["5"],
+            rows.append({"kpi": ("kpi_p5_predicted", {}), "predicted": pct["5"],
                          "measured": None, "kind": "rate"})
         out[cid] = {"rows": rows, "source": f"{path} (qamtu.audit, {len(frame)} KPI rows)"}
     return out
