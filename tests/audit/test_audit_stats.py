@@ -221,7 +221,8 @@ def test_share_never_grows_with_the_norm(values, norm1, norm2):
 def test_cluster_design_effect_by_hand():
     # 4 clusters of 5 samples, successes 5, 5, 0, 0 (perfectly correlated inside a cluster): p = 0.5
     # v = n/(n-1) sum (y - p m)^2 / (sum m)^2 = 4/3 * 4 * 2.5^2 / 400 = 0.083333
-    # deff = v / (p (1-p) / N) = 0.083333 / 0.0125 = 6.6667; n_eff = 20 / 6.6667 = 3.0   (Kish 1965, 8.2)
+    # deff = v / (p (1-p) / N) = 0.083333 / 0.0125 = 6.6667; n_eff = 20 / 6.6667 = 3.0   (Kish 1965, design effect;
+    # Cochran 1977, ch. 6, ratio-estimate variance)
     n_eff = stats.cluster_effective_sample_size(np.array([5.0, 5.0, 0.0, 0.0]), np.array([5, 5, 5, 5]))
     assert n_eff == pytest.approx(3.0)
     # successes spread evenly over the clusters: no loss of information (capped at N)

@@ -10,7 +10,13 @@ A. Agresti and B. A. Coull, "Approximate is better than 'exact' for interval est
 proportions", The American Statistician 52 (2), 119-126, 1998 (why Wilson rather than Wald).
 B. Efron and R. J. Tibshirani, "An Introduction to the Bootstrap", Chapman & Hall, 1993, ch. 13 (percentile
 interval).
-L. Kish, "Survey Sampling", Wiley, 1965, sec. 11.7 (effective sample size of a weighted mean).
+L. Kish, "Weighting for unequal Pi", J. Official Statistics 8 (2), 183-200, 1992 (effective sample size of
+a weighted mean); L. Kish, "Survey Sampling", Wiley, 1965 (design effect of cluster samples).
+W. G. Cochran, "Sampling Techniques", 3rd ed., Wiley, 1977, ch. 6 (variance of a ratio estimate).
+R. S. Woodruff, J. Am. Stat. Assoc. 47 (1952) 635-646 (quantile intervals from the CDF's interval).
+A. D. Hutson and M. D. Ernst, J. R. Statist. Soc. B 62 (2000) 89-94 (exact bootstrap of order statistics).
+A. C. Davison and D. V. Hinkley, "Bootstrap Methods and their Application", Cambridge, 1997, ch. 3
+(resampling clusters of hierarchical data).
 H. B. Mann and D. R. Whitney, Ann. Math. Statist. 18 (1), 50-60, 1947; N. Cliff, Psychological Bulletin 114 (3),
 494-509, 1993 (Cliff's delta); J. Cohen, "Statistical Power Analysis for the Behavioral Sciences", 2nd ed., 1988,
 ch. 6 (Cohen's h); S. Holm, Scand. J. Statist. 6 (2), 65-70, 1979 (step-down correction).
@@ -105,8 +111,8 @@ def cluster_effective_sample_size(successes: np.ndarray, sizes: np.ndarray) -> f
 
     References
     ----------
-    L. Kish, "Survey Sampling", Wiley, 1965, sec. 6.3 (ratio means of cluster samples) and 8.2 (design effect);
-    W. G. Cochran, "Sampling Techniques", 3rd ed., Wiley, 1977, eq. (6.13) (variance of a ratio estimate).
+    L. Kish, "Survey Sampling", Wiley, 1965 (ratio means of cluster samples; the design effect);
+    W. G. Cochran, "Sampling Techniques", 3rd ed., Wiley, 1977, ch. 6 (variance of a ratio estimate).
     """
     y = np.asarray(successes, dtype=float)
     m = np.asarray(sizes, dtype=float)
@@ -235,7 +241,7 @@ def bootstrap_percentile_ci(
         Monte-Carlo error, in O(n) rather than O(n_boot n). None: always Monte-Carlo.
     clusters : ndarray, shape (n,), optional
         Cluster label per value: the clusters are resampled (cluster bootstrap, Davison and Hinkley 1997,
-        sec. 3.8), so correlated samples in one cluster count as one draw. Implemented with multinomial cluster
+        ch. 3), so correlated samples in one cluster count as one draw. Implemented with multinomial cluster
         counts as replicate weights and the weighted (inverted-CDF) quantile. Above ``exact_above`` values
         (unweighted) Woodruff's interval with the clusters' design-based variance is used instead
         (:func:`woodruff_quantile_ci`), O(n) rather than O(n_boot n).
@@ -329,14 +335,14 @@ def woodruff_quantile_ci(
     """Woodruff's confidence interval of sample quantiles, with a cluster (design-based) variance.
 
     For each level ``q`` the estimate ``Q = quantile(x, q)`` defines the share ``p`` of values at or below it;
-    its standard error ``se`` is the ratio-estimator formula over the clusters (Cochran 1977, eq. 6.13; the
+    its standard error ``se`` is the ratio-estimator formula over the clusters (Cochran 1977, ch. 6; the
     binomial ``sqrt(p (1 - p) / N)`` without clusters); the interval is ``[quantile(x, p - z se),
     quantile(x, p + z se)]``, clipped to [0, 1].
 
     References
     ----------
     R. S. Woodruff, "Confidence intervals for medians and other position measures", J. Am. Stat. Assoc. 47
-    (1952) 635-646; W. G. Cochran, "Sampling Techniques", 3rd ed., 1977, eq. (6.13).
+    (1952) 635-646; W. G. Cochran, "Sampling Techniques", 3rd ed., 1977, ch. 6.
     """
     x = np.asarray(values, dtype=float)
     qq = np.atleast_1d(np.asarray(q, dtype=float))
