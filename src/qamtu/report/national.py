@@ -335,14 +335,14 @@ def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: Natio
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
          "properties": {k: v for k, v in s.items() if k not in ("lat", "lon")}}
         for s in c.site_rows]))
-    boundary_ll = None
+    boundary_geojson = None
     if c.boundary is not None and c.to_lonlat is not None:
         import shapely
 
         boundary_ll = shapely.transform(c.boundary, lambda xy: np.column_stack(c.to_lonlat(xy[:, 0], xy[:, 1])))
+        boundary_geojson = json.loads(shapely.to_geojson(boundary_ll))
         write_json_atomic(folder / "boundary.geojson", _feature_collection([
-            {"type": "Feature", "properties": {"id": c.id, "crs": "EPSG:4326"},
-             "geometry": json.loads(shapely.to_geojson(boundary_ll))}]))
+            {"type": "Feature", "properties": {"id": c.id, "crs": "EPSG:4326"}, "geometry": boundary_geojson}]))
 
     overlay = bounds_ll = None
     if c.has_rasters:
@@ -372,7 +372,7 @@ def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: Natio
             })
         fmap = city_map(
             centre_lonlat=(c.lon, c.lat), bounds_lonlat=bounds_ll,
-            boundary_geojson=None if boundary_ll is None else json.loads(__import__("shapely").to_geojson(boundary_ll)),
+            boundary_geojson=boundary_geojson,
             overlay_rgba=overlay, sites=popups,
             labels={"boundary": t("boundary"), "coverage": t("coverage_map"), "sites": t("sites")},
         )
