@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from qamtu.errors import InvalidInputError
-from qamtu.report.run import _per_site_columns, _status
+from qamtu.report.run import _per_site_columns, _pool, _status
 
 
 def test_per_site_lead_times_and_classes():
@@ -26,3 +26,15 @@ def test_status_against_deadline():
     assert _status(None, 23) == "never"
     assert _status(23, 23) == "on_time"
     assert _status(24, 23) == "late"
+
+
+def test_crew_pools():
+    class City:
+        region_en = "Akmola Region"
+
+    assert _pool("national", City, {"operator": "OpA"}) == "national"
+    assert _pool("region", City, {}) == "Akmola Region"
+    assert _pool("operator", City, {"operator": "OpA"}) == "OpA"
+    assert _pool("operator", City, {}) == "unassigned"
+    out = _per_site_columns(pd.DataFrame({"site_id": ["a", "b"], "operator": ["OpA", None]}), "c.csv")
+    assert out == {"a": {"operator": "OpA"}, "b": {}}

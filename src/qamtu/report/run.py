@@ -109,8 +109,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     for i, row in enumerate(plan.sites.to_dict("records")):
         if str(row.get("origin", "")) == "existing":  # on air already: always on in the gate, not scheduled
             continue
-        pool = "national" if scenario["crews"]["pools"] == "national" else city.region_en
         extra = per_site.get(str(row["site_id"]), {})
+        pool = _pool(scenario["crews"]["pools"], city, extra)
         site_class = str(extra.get("site_class") or row.get("origin") or "new_site")
         lead = extra.get("lead_time_months")
         run.tasks.append(SiteTask(
@@ -126,21 +126,33 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     return run
 
 
-def _per_site_columns(candidates: Any, source: str) -> dict[str, dict[str, Any]]:
-    """Optional per-site ``site_class`` and ``lead_time_months`` columns of a candidate table.
+def _pool(kind: str, city: Any, extra: dict[str, Any]) -> str:
+    """The crew pool of a site: ``national``; the city's region; or the site's ``operator`` column (sites with
+    no operator, e.g. generated lattice candidates, go to the pool ``"unassigned"``)."""
+    if kind == "national":
+        return "national"
+    if kind == "region":
+        return str(city.region_en)
+    return str(extra.get("operator") or "unassigned")
 
-    ``lead_time_months`` (an integer >= 0, months from the start) overrides the class lead time of the scenario.
+
+def _per_site_columns(candidates: Any, source: str) -> dict[str, dict[str, Any]]:
+    """Optional per-site ``site_class``, ``operator`` and ``lead_time_months`` columns of a candidate table.
+
+    ``lead_time_months`` (an integer >= 0, months from the start) overrides the class lead time of the scenario;
+    ``operator`` picks the crew pool when the scenario's ``crews.pools`` is ``operator``.
     """
     from qamtu.errors import InvalidInputError, where
 
     out: dict[str, dict[str, Any]] = {}
-    cols = [c for c in ("site_class", "lead_time_months") if c in candidates.columns]
+    cols = [c for c in ("site_class", "operator", "lead_time_months") if c in candidates.columns]
     if not cols:
         return out
     for rec in candidates[["site_id", *cols]].to_dict("records"):
         entry: dict[str, Any] = {}
-        if "site_class" in rec and isinstance(rec["site_class"], str) and rec["site_class"].strip():
-            entry["site_class"] = rec["site_class"].strip()
+        for col in ("site_class", "operator"):
+            if col in rec and isinstance(rec[col], str) and rec[col].strip():
+                entry[col] = rec[col].strip()
         if "lead_time_months" in rec and rec["lead_time_months"] is not None and rec["lead_time_months"] == rec[
                 "lead_time_months"]:
             value = rec["lead_time_months"]

@@ -27,7 +27,8 @@ Keys (with defaults)::
       regional: {territory_share: 0.60, population_share: null, dl_p5_mbps: null}
     engine: {}                       # EngineConfig fields (e.g. min_dl_mbps, cell_load, coverage_level)
     crews:
-      pools: national                # national | region: one pool for the country, or one per region
+      pools: national                # national | region | operator: one pool for the country, one per region,
+                                     # or one per operator (candidates' `operator` column; else "unassigned")
       count: 4                       # crews per pool
       per_pool: {}                   # pool name -> crews, overrides count
       sites_per_crew_month: 4.0
@@ -254,7 +255,7 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
     _check_engine_keys(data["engine"], v)
 
     cr = data["crews"]
-    v.choice(cr, "crews", "pools", ("national", "region"))
+    v.choice(cr, "crews", "pools", ("national", "region", "operator"))
     v.integer(cr, "crews", "count", 0, 100000)
     v.mapping(cr["per_pool"], "crews.per_pool")
     for pool in list(cr["per_pool"]):
