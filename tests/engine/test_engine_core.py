@@ -101,11 +101,11 @@ def _grids(res):
     return [res.rsrp_dbm, res.coverage_probability, res.sinr_db, res.dl_mbps, res.ul_mbps, res.best_server, res.covered]
 
 
-@pytest.mark.parametrize("chunk", [1, 37, 400, 10**6])
-def test_chunk_size_does_not_change_results(small_area, small_sites, chunk):
-    ref_links = compute_links(small_area, small_sites, CFG.replace(chunk_pixels=64))
+@pytest.mark.parametrize("chunk,workers", [(1, 1), (37, 2), (400, 3), (10**6, 1)])
+def test_chunk_size_does_not_change_results(small_area, small_sites, chunk, workers):
+    ref_links = compute_links(small_area, small_sites, CFG.replace(chunk_pixels=64, workers=1))
     ref = aggregate(small_area, ref_links)
-    links = compute_links(small_area, small_sites, CFG.replace(chunk_pixels=chunk))
+    links = compute_links(small_area, small_sites, CFG.replace(chunk_pixels=chunk, workers=workers))
     res = aggregate(small_area, links)
     for a, b in zip(_grids(ref), _grids(res)):
         np.testing.assert_array_equal(a, b)  # bit for bit
@@ -113,6 +113,7 @@ def test_chunk_size_does_not_change_results(small_area, small_sites, chunk):
     np.testing.assert_array_equal(s_ref.pixel, s.pixel)
     np.testing.assert_array_equal(s_ref.sector, s.sector)
     np.testing.assert_array_equal(s_ref.rsrp_dbm, s.rsrp_dbm)
+    np.testing.assert_array_equal(ref_links.residual_mw, links.residual_mw)
 
 
 def test_site_beyond_cutoff_changes_nothing(small_area, small_sites):

@@ -45,6 +45,7 @@ tiling (bit for bit).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -664,44 +665,65 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
     tile = max(1, int(math.isqrt(int(config.chunk_pixels))))
     cache: dict = {}
+    _prime_cache(cache, sectors, config)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov")}
-    done = 0
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
-    for r0 in range(0, rows, tile):
-        r1 = min(rows, r0 + tile)
-        for c0 in range(0, cols, tile):
-            c1 = min(cols, c0 + tile)
-            m = mask[r0:r1, c0:c1]
-            if not m.any():
-                continue
-            px = x[r0:r1, c0:c1][m]
-            py = y[r0:r1, c0:c1][m]
-            pix = flat_index[r0:r1, c0:c1][m]
-            pen = env[r0:r1, c0:c1][m]
-            done += px.size
-            cx, cy = 0.5 * (px.min() + px.max()), 0.5 * (py.min() + py.max())
-            half_diag = 0.5 * math.hypot(px.max() - px.min(), py.max() - py.min())
-            cand = np.asarray(sorted(tree.query_ball_point([cx, cy], cutoff + half_diag + 1e-6)), dtype=np.int64)
-            if cand.size:
-                dx = px[:, None] - sectors.x_m[cand][None, :]
-                dy = py[:, None] - sectors.y_m[cand][None, :]
-                inside = dx * dx + dy * dy <= cutoff * cutoff
-                ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
-                if ii.size:
-                    batch = evaluate_link_batch(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], sectors, config,
-                                                floor_dbm=info.floor_dbm, _cache=cache)
-                    k = batch.keep
-                    if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
-                        residual[pix] += np.bincount(ii[~k], weights=batch.interference_mw[~k], minlength=pix.size)
-                    parts["pixel"].append(pix[ii][k])
-                    parts["sector"].append(cand[jj][k].astype(np.int32))
-                    parts["rsrp"].append(batch.rsrp_dbm[k].astype(np.float32))
-                    parts["signal"].append(batch.signal_dbm[k].astype(np.float32))
-                    parts["intf"].append(batch.interference_mw[k].astype(np.float32))
-                    parts["pg"].append(batch.path_gain_db[k].astype(np.float32))
-                    parts["pcov"].append(batch.coverage_probability[k].astype(np.float32))
+    tiles = [
+        (r0, min(rows, r0 + tile), c0, min(cols, c0 + tile))
+        for r0 in range(0, rows, tile) for c0 in range(0, cols, tile)
+        if mask[r0:r0 + tile, c0:c0 + tile].any()
+    ]
+
+    def run_tile(bounds):
+        r0, r1, c0, c1 = bounds
+        m = mask[r0:r1, c0:c1]
+        px = x[r0:r1, c0:c1][m]
+        py = y[r0:r1, c0:c1][m]
+        pix = flat_index[r0:r1, c0:c1][m]
+        pen = env[r0:r1, c0:c1][m]
+        cx, cy = 0.5 * (px.min() + px.max()), 0.5 * (py.min() + py.max())
+        half_diag = 0.5 * math.hypot(px.max() - px.min(), py.max() - py.min())
+        cand = np.asarray(sorted(tree.query_ball_point([cx, cy], cutoff + half_diag + 1e-6)), dtype=np.int64)
+        out = None
+        if cand.size:
+            dx = px[:, None] - sectors.x_m[cand][None, :]
+            dy = py[:, None] - sectors.y_m[cand][None, :]
+            inside = dx * dx + dy * dy <= cutoff * cutoff
+            ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
+            if ii.size:
+                batch = evaluate_link_batch(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], sectors, config,
+                                            floor_dbm=info.floor_dbm, _cache=cache)
+                k = batch.keep
+                if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
+                    residual[pix] += np.bincount(ii[~k], weights=batch.interference_mw[~k], minlength=pix.size)
+                out = (
+                    pix[ii][k], cand[jj][k].astype(np.int32), batch.rsrp_dbm[k].astype(np.float32),
+                    batch.signal_dbm[k].astype(np.float32), batch.interference_mw[k].astype(np.float32),
+                    batch.path_gain_db[k].astype(np.float32), batch.coverage_probability[k].astype(np.float32),
+                )
+        return px.size, out
+
+    workers = config.workers if config.workers > 0 else min(4, os.cpu_count() or 1)
+    done = 0
+    if workers > 1 and len(tiles) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=workers)
+        results = pool.map(run_tile, tiles)  # in tile order; tiles write disjoint pixels of the residual
+    else:
+        pool = None
+        results = map(run_tile, tiles)
+    try:
+        for n_done, out in results:
+            done += n_done
+            if out is not None:
+                for key, arr in zip(("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov"), out):
+                    parts[key].append(arr)
             if progress is not None:
                 progress(done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def cat(key, dtype):
         return np.concatenate(parts[key]) if parts[key] else np.empty(0, dtype=dtype)

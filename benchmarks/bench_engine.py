@@ -1,0 +1,192 @@
+"""Benchmark of the coverage engine against a plain baseline, in one process.
+
+1. Almaty at 25 m with a hexagonal layout of a few hundred sectors (``qamtu.geo.layout.hex_layout`` with one
+   inter-site distance, ``--isd-m``, default 2500 m: about 400 sectors):
+
+   * the engine: ``compute_links`` (link-budget cut-off, k-d tree per tile, relevance floor) + ``aggregate``;
+   * the baseline: a plain per-site NumPy loop, every sector against every pixel, no cut-off, the same per-link
+     physics (:func:`qamtu.engine.links.evaluate_link_batch`), accumulating best server, coverage probability and
+     interference per pixel. Running it over the whole city takes minutes, so by default it runs over a square
+     window of pixels in the centre (``--window-px``, all sectors); its rate (site-pixel evaluations per second)
+     is the same whatever the window, and the two are compared on the window's pixels.
+
+   Prints site-pixel evaluations per second for each (for the engine: pixels x sectors it answers for, divided
+   by its wall time) and the ratio, and how far the engine's maps are from the baseline's there.
+
+2. All 20 regional centres at 25 m with the same kind of layout (``--isd-m``) or the labelled reference layout
+   (``--reference-layout``): wall time of ``evaluate`` per city and in total, and the peak resident memory of the
+   process (``resource.getrusage``).
+
+Every timing is repeated ``--repeat`` times and the median is quoted.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_engine.py [--isd-m 2500] [--window-px 160] [--repeat 3] [--skip-cities]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # ru_maxrss is KiB on Linux
+
+
+def baseline_window(area, sectors, config, rows, cols):
+    """Plain per-site loop over the pixels of a window: no cut-off, same per-link physics."""
+    from qamtu.engine.links import evaluate_link_batch, noise_per_re_dbm
+    from qamtu.radio import nr
+
+    x, y = area.pixel_centres()
+    win_mask = np.zeros(area.shape, bool)
+    win_mask[rows, cols] = True
+    win_mask &= area.mask
+    px, py = x[win_mask], y[win_mask]
+    env = area.env_class[win_mask].astype(np.int64)
+    n = px.size
+    best_rsrp = np.full(n, -np.inf)
+    best = np.full(n, -1)
+    best_signal = np.full(n, np.nan)
+    best_int = np.zeros(n)
+    total_int = np.zeros(n)
+    pcov = np.zeros(n)
+    cache: dict = {}
+    for s in range(len(sectors)):
+        b = evaluate_link_batch(px - sectors.x_m[s], py - sectors.y_m[s], np.full(n, s), env, sectors, config,
+                                _cache=cache)
+        better = b.rsrp_dbm > best_rsrp
+        best_rsrp = np.where(better, b.rsrp_dbm, best_rsrp)
+        best = np.where(better, s, best)
+        best_signal = np.where(better, b.signal_dbm, best_signal)
+        best_int = np.where(better, b.interference_mw, best_int)
+        total_int += b.interference_mw
+        pcov = np.maximum(pcov, b.coverage_probability)
+    noise = 10 ** (noise_per_re_dbm(config) / 10)
+    sinr = 10 * np.log10(10 ** (best_signal / 10) / (config.cell_load * (total_int - best_int) + noise))
+    dl = nr.throughput_mbps(sinr, config.bandwidth_hz, config.dl_layers, config.tdd_dl_share, config.cell_load)
+    return win_mask, dict(rsrp=best_rsrp, best=best, sinr=sinr, pcov=pcov, dl=dl), n * len(sectors)
+
+
+def part_almaty(args) -> None:
+    from qamtu.engine import EngineConfig, aggregate, compute_links, prepare_sectors
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.catalogue import get_city
+    from qamtu.geo.layout import hex_layout
+
+    area = make_study_area(get_city("almaty"), 25.0)
+    sites = hex_layout(area, isd_m=args.isd_m)
+    config = EngineConfig(workers=args.workers)
+    sectors = prepare_sectors(sites, area.crs)
+    n_pix = int(area.mask.sum())
+    print(f"Almaty 25 m: {n_pix} pixels inside the boundary, {len(sectors)} sectors ({sectors.n_sites} sites, "
+          f"ISD {args.isd_m:g} m)")
+    times = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        links = compute_links(area, sites, config)
+        res = aggregate(area, links)
+        times.append(time.perf_counter() - t0)
+    t_engine = statistics.median(times)
+    info = links.info
+    print(f"  engine: median {t_engine:.2f} s over {args.repeat} runs ({', '.join(f'{t:.2f}' for t in times)}); "
+          f"cut-off {info.cutoff_m:.0f} m (coverage {info.coverage_radius_m:.0f} m, tail "
+          f"{info.tail_radius_m:.0f} m), {links.n_links / n_pix:.1f} stored links per pixel, "
+          f"links {links.nbytes / 2**20:.0f} MiB")
+    t_agg = []
+    active = np.ones(len(sectors), bool)
+    active[::2] = False
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        aggregate(area, links, active=active)
+        t_agg.append(time.perf_counter() - t0)
+    print(f"  aggregate(active=half the sectors) from stored links: median {statistics.median(t_agg):.3f} s")
+
+    r0 = area.shape[0] // 2 - args.window_px // 2
+    c0 = area.shape[1] // 2 - args.window_px // 2
+    rows = slice(r0, r0 + args.window_px)
+    cols = slice(c0, c0 + args.window_px)
+    tb = []
+    for _ in range(args.baseline_repeat):
+        t0 = time.perf_counter()
+        win_mask, base, n_eval = baseline_window(area, sectors, config, rows, cols)
+        tb.append(time.perf_counter() - t0)
+    t_base = statistics.median(tb)
+    rate_engine = n_pix * len(sectors) / t_engine
+    rate_base = n_eval / t_base
+    print(f"  baseline (per-site loop, no cut-off) on a {args.window_px} x {args.window_px} window: "
+          f"{n_eval} evaluations, median {t_base:.2f} s over {args.baseline_repeat} runs")
+    print(f"  site-pixel evaluations per second: engine {rate_engine:.3e}, baseline {rate_base:.3e}, "
+          f"ratio {rate_engine / rate_base:.1f}x (target >= 10x)")
+    e = {k: getattr(res, a)[win_mask] for k, a in (("rsrp", "rsrp_dbm"), ("best", "best_server"), ("sinr", "sinr_db"),
+                                                   ("pcov", "coverage_probability"), ("dl", "dl_mbps"))}
+    both = np.isfinite(e["rsrp"])
+    print(f"  agreement on the {int(both.sum())} window pixels both compute (of {int(win_mask.sum())}): "
+          f"best server equal {np.mean(e['best'][both] == base['best'][both]) * 100:.2f} %, "
+          f"max |dRSRP| {np.max(np.abs(e['rsrp'][both] - base['rsrp'][both])):.4f} dB, "
+          f"max |dSINR| {np.max(np.abs(e['sinr'][both] - base['sinr'][both])):.4f} dB "
+          f"(median {np.median(np.abs(e['sinr'][both] - base['sinr'][both])):.4f}), "
+          f"max |dP_cov| {np.max(np.abs(e['pcov'][both] - base['pcov'][both])):.2e}, "
+          f"DL equal {np.mean(np.isclose(e['dl'][both], base['dl'][both], rtol=1e-4)) * 100:.2f} %")
+
+
+def part_cities(args) -> None:
+    from qamtu.engine import EngineConfig, evaluate
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.catalogue import load_cities
+    from qamtu.geo.layout import hex_layout
+
+    config = EngineConfig(workers=args.workers)
+    totals = []
+    label = "reference layout" if args.reference_layout else f"hexagonal layout, ISD {args.isd_m:g} m"
+    for rep in range(args.repeat):
+        t_all = time.perf_counter()
+        lines = []
+        for city in load_cities():
+            if city.area_km2 is None:
+                lines.append(f"    {city.id}: no catalogue area, skipped")
+                continue
+            t0 = time.perf_counter()
+            area = make_study_area(city, 25.0)
+            sites = hex_layout(area) if args.reference_layout else hex_layout(area, isd_m=args.isd_m)
+            res = evaluate(area, sites, config)
+            k = res.kpis()
+            lines.append(f"    {city.id}: {int(area.mask.sum())} px, {len(sites)} sectors, "
+                         f"{time.perf_counter() - t0:.2f} s, territory {k['territory_share']:.3f}, "
+                         f"population {k['population_share']:.3f}")
+            del res, area
+        totals.append(time.perf_counter() - t_all)
+        if rep == 0:
+            print("\n".join(lines))
+        print(f"  run {rep + 1}: all cities {totals[-1]:.1f} s, peak RSS so far {peak_rss_gib():.2f} GiB")
+    print(f"All 20 cities at 25 m ({label}): median wall time {statistics.median(totals):.1f} s over "
+          f"{args.repeat} runs (target <= 60 s); peak resident memory {peak_rss_gib():.2f} GiB (target < 4 GiB)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--isd-m", type=float, default=2500.0)
+    ap.add_argument("--window-px", type=int, default=160)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline-repeat", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--reference-layout", action="store_true", help="cities part: the default reference layout")
+    ap.add_argument("--skip-almaty", action="store_true")
+    ap.add_argument("--skip-cities", action="store_true")
+    args = ap.parse_args(argv)
+    if not args.skip_almaty:
+        part_almaty(args)
+    if not args.skip_cities:
+        part_cities(args)
+    print(f"peak resident memory of the process: {peak_rss_gib():.2f} GiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
