@@ -529,5 +529,6 @@ def write_calibration(result: CalibrationResult, path: Any) -> Any:
 
 def class_summary(result: CalibrationResult) -> pd.DataFrame:
     """The per-class report as a table (one row per environment class)."""
-    rows = [{"env_class": k, **v} for k, v in result.classes.items()]
+    rows = [{"env_class": k, "quantity": "correction of PREDICTED path loss to MEASURED RSRP", **v}
+            for k, v in result.classes.items()]
     return pd.DataFrame(rows)

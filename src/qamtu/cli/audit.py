@@ -181,6 +181,9 @@ def calibrate_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (calibration.json and the report)."),
     city: Optional[str] = typer.Option(None, "--city", help="City id (default: the city holding most samples)."),
     boundary: Optional[Path] = typer.Option(None, "--boundary", help="Boundary file of the city."),
+    population: Optional[Path] = typer.Option(
+        None, "--population", help="Population raster (GeoTIFF) for the environment classes (default: model)."
+    ),
     env_class: Optional[str] = typer.Option(
         None, "--env-class", help="Environment class of every sample (default: the study area's class per pixel)."
     ),
@@ -253,12 +256,16 @@ def calibrate_command(
                 fail("no sample lies inside any regional centre; give --city ID (and --boundary) or --env-class")
         from qamtu.geo.area import make_study_area
 
-        area = make_study_area(city_id, resolution_m=res_m, boundary=boundary)
+        area = make_study_area(city_id, resolution_m=res_m, boundary=boundary, population=population)
     result = calibrate(m, site_table, area=area, env_class=env_class, techs=(tech,), holdout_share=ho,
                        holdout_block_m=hb if hb > 0 else None, seed=sd,
                        loss=loss, min_samples=ms, extra_loss_db=xl, body_loss_db=bl, freq_hz=fq)
     extra = {"rows_read": m.rows_read, "rows_rejected": m.rows_rejected, "city": city_id, "sources": list(m.sources),
-             "sites": str(sites)}
+             "sites": str(sites),
+             "env_classes_from": (f"--env-class {env_class}" if env_class is not None else
+                                  f"study area of {city_id}: population "
+                                  + (f"raster {population}" if population else "model (approximation)")
+                                  + f", {res_m:g} m grid")}
     from qamtu.audit.ingest import write_rejects
 
     write_rejects(m, Path(out) / "rejects.csv")
