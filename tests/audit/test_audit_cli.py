@@ -36,6 +36,8 @@ def test_audit_with_planted_drop_exits_3_and_writes_everything(tmp_path):
     assert res.exit_code == 3, res.output  # norms fail / quality got worse: targets not met
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows_read"] == 400 and summary["rows_rejected"] == 1
+    assert summary["rejects_first"][0]["row"] == 4 and summary["rejects_first"][0]["field"] == "tech"
+    assert summary["rejects_by_field"] == {"tech": 1}
     assert summary["quantity"] == "measured"
     assert summary["kpis"] and all(KPI_KEYS <= set(k) for k in summary["kpis"])
     assert {k["period"] for k in summary["kpis"]} == {A, B}

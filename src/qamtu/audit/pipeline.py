@@ -161,6 +161,8 @@ def run_audit(
         "sources": list(measurements.sources),
         "rows_read": int(measurements.rows_read),
         "rows_rejected": int(measurements.rows_rejected),
+        "rejects_first": _records(measurements.rejects.head(5), ("file", "row", "field", "value", "reason")),
+        "rejects_by_field": {str(k): int(v) for k, v in measurements.rejects["field"].value_counts().items()},
         "rows_accepted": int(len(frame)),
         "samples_outside_cities": int((~in_city).sum()),
         "samples_outside_periods": int((in_city & ~in_period).sum()),
