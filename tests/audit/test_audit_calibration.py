@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from pyproj import Transformer
 
 from qamtu.audit.calibration import (
     CALIBRATION_KIND,
@@ -19,44 +18,8 @@ from qamtu.audit.calibration import (
 from qamtu.engine import EngineConfig, load_calibration
 from qamtu.engine.links import prepare_sectors
 from qamtu.errors import InfeasibleError, InvalidInputError
-from qamtu.geo.sites import validate_sites
 
-from conftest import ASTANA_LAT, ASTANA_LON
-
-CRS = "EPSG:32642"
-TO_XY = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
-TO_LL = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
-
-
-def make_sites() -> pd.DataFrame:
-    x0, y0 = TO_XY.transform(ASTANA_LON, ASTANA_LAT)
-    rows = []
-    for i, (dx, dy) in enumerate([(0.0, 0.0), (1500.0, 0.0), (-1500.0, 800.0)]):
-        lon, lat = TO_LL.transform(x0 + dx, y0 + dy)
-        for az in (30, 150, 270):
-            rows.append(dict(site_id=f"S{i}", lat=lat, lon=lon, height_m=25.0, azimuth_deg=az, mechanical_tilt_deg=0.0,
-                             electrical_tilt_deg=6.0, tx_power_dbm=53.0, operator="Kcell", cell_id=f"S{i}-{az}"))
-    return validate_sites(pd.DataFrame(rows))
-
-
-def synthetic(n=500, offset_db=6.0, slope=8.0, noise_db=4.0, seed=0, env_code=1, min_d=150.0):
-    """Samples in front of random sectors; MEASURED = engine prediction - planted correction + noise."""
-    sites = make_sites()
-    sec = prepare_sectors(sites, CRS)
-    rng = np.random.default_rng(seed)
-    k = rng.integers(0, len(sec), n)
-    r = np.exp(rng.uniform(np.log(min_d), np.log(3000.0), n))
-    ang = np.radians(sec.azimuth_deg[k] + rng.uniform(-50, 50, n))
-    x = sec.x_m[k] + r * np.sin(ang)
-    y = sec.y_m[k] + r * np.cos(ang)
-    pred, d3d = predict_rsrp_dbm(x, y, k, np.full(n, env_code), sec, _outdoor_config(EngineConfig(), None))
-    meas = pred - (offset_db + slope * np.log10(d3d / 1000.0)) + rng.normal(0.0, noise_db, n)
-    lon, lat = TO_LL.transform(x, y)
-    frame = pd.DataFrame(dict(time=pd.Timestamp("2024-05-01", tz="UTC"), lat=lat, lon=lon, operator="Kcell",
-                              tech="5G", rsrp_dbm=meas, sinr_db=np.nan, dl_mbps=np.nan, ul_mbps=np.nan,
-                              cell_id=sites["cell_id"].to_numpy()[k], weight=1.0))
-    return frame, sites, k
-
+from audit_testdata import CRS, synthetic
 
 def test_recovers_planted_offset_and_slope():
     frame, sites, _ = synthetic(n=500, offset_db=6.0, slope=8.0, noise_db=4.0, seed=1)

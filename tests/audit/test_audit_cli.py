@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from qamtu.cli.app import app
 from qamtu.engine import load_calibration
 
-from conftest import ASTANA_LAT, ASTANA_LON, drive_frame
-from test_audit_calibration import synthetic
+from audit_testdata import ASTANA_LAT, ASTANA_LON, drive_frame, synthetic
 
 runner = CliRunner()
 A, B = "2024-01-01..2024-06-30", "2024-07-01..2024-12-31"

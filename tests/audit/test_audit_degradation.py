@@ -11,7 +11,7 @@ from qamtu.audit.ingest import read_drive_test
 from qamtu.audit.pipeline import run_audit
 from qamtu.errors import InvalidInputError
 
-from conftest import drive_frame
+from audit_testdata import astana_boundary, drive_frame
 
 A, B = "2024-01-01..2024-06-30", "2024-07-01..2024-12-31"
 
@@ -73,7 +73,8 @@ def test_bad_parameters():
         degradation_tests(frame, A, B, alpha=0.9)
 
 
-def test_run_audit_end_to_end_in_python(tmp_path, astana_boundary):
+def test_run_audit_end_to_end_in_python(tmp_path):
+    boundaries = astana_boundary()
     frame = drive_frame(300, seed=4)
     late = pd.to_datetime(frame["time"]) >= pd.Timestamp("2024-07-01", tz="UTC")
     frame.loc[late, "dl_mbps"] = (frame.loc[late, "dl_mbps"] * 0.4).round(2)  # planted drop after 1 July
@@ -81,7 +82,7 @@ def test_run_audit_end_to_end_in_python(tmp_path, astana_boundary):
     path = tmp_path / "drive.csv"
     frame.to_csv(path, index=False)
     m = read_drive_test(path)
-    res = run_audit(m, astana_boundary, periods=[A, B], n_boot=200)
+    res = run_audit(m, boundaries, periods=[A, B], n_boot=200)
     s = res.summary
     assert s["rows_read"] == 301 and s["rows_rejected"] == 0 and s["samples_outside_cities"] == 1
     assert s["samples_audited"] == 300
@@ -89,7 +90,7 @@ def test_run_audit_end_to_end_in_python(tmp_path, astana_boundary):
     assert res.degradation is not None and res.degradation["degraded"].all()
     assert set(res.degradation["operator"]) == {"Kcell", "Tele2"}
     with pytest.raises(InvalidInputError, match="overlap"):
-        run_audit(m, astana_boundary, periods=["2024-01-01..2024-07-31", B])
+        run_audit(m, boundaries, periods=["2024-01-01..2024-07-31", B])
 
 
 def test_city_quality_for_the_national_report(tmp_path):

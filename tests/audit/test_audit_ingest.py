@@ -11,7 +11,7 @@ from qamtu.audit.assign import check_swapped_coordinates
 from qamtu.audit.quadkey import lonlat_to_quadkey, quadkey_centre_lonlat
 from qamtu.errors import DataFileError, InvalidInputError
 
-from conftest import ASTANA_LAT, ASTANA_LON, drive_frame
+from audit_testdata import ASTANA_LAT, ASTANA_LON, astana_boundary, drive_frame
 
 HEADER = "time,lat,lon,operator,tech,rsrp_dbm,sinr_db,dl_mbps,ul_mbps,cell_id\n"
 GOOD = "2024-03-01T10:00:00+05:00,51.17,71.43,Kcell,5G,-90,10,120.5,20,A1\n"
@@ -132,7 +132,8 @@ def test_projected_coordinates_are_caught(tmp_path):
         ingest.read_drive_test(path)
 
 
-def test_swapped_lat_lon_detected_by_city_bounds(tmp_path, astana_boundary):
+def test_swapped_lat_lon_detected_by_city_bounds(tmp_path):
+    boundaries = astana_boundary()
     frame = drive_frame(50)
     frame[["lat", "lon"]] = frame[["lon", "lat"]].to_numpy()  # columns exchanged: lat ~ 71, lon ~ 51 (both valid)
     path = tmp_path / "swapped.csv"
@@ -140,11 +141,11 @@ def test_swapped_lat_lon_detected_by_city_bounds(tmp_path, astana_boundary):
     m = ingest.read_drive_test(path)
     assert m.rows_rejected == 0  # each value is in range: only the cities' bounds can tell
     with pytest.raises(DataFileError, match="look swapped"):
-        check_swapped_coordinates(m.frame, astana_boundary, str(path))
+        check_swapped_coordinates(m.frame, boundaries, str(path))
     # the right way round passes
     good = tmp_path / "good.csv"
     drive_frame(50).to_csv(good, index=False)
-    check_swapped_coordinates(ingest.read_drive_test(good).frame, astana_boundary, str(good))
+    check_swapped_coordinates(ingest.read_drive_test(good).frame, boundaries, str(good))
 
 
 def _ookla_frame():
@@ -215,7 +216,7 @@ def test_ookla_empty_and_missing_columns(tmp_path):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from conftest import BAD_LINES, GOOD_LINE  # noqa: E402
+from audit_testdata import BAD_LINES, GOOD_LINE  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
