@@ -87,7 +87,13 @@ def test_cli_plan_file_with_changed_input_is_refused(tmp_path):
 
 
 def test_cli_infeasible_targets_exit_3_with_best_plan(tmp_path):
-    res = runner.invoke(app, BASE + ["--target-territory", "0.99", "--out", str(tmp_path)])
+    # one 3-sector candidate site cannot cover 99 % of a 56 km2 city
+    cand = tmp_path / "one.csv"
+    cand.write_text("site_id,lat,lon,height_m,azimuth_deg,mechanical_tilt_deg,electrical_tilt_deg,tx_power_dbm,cost\n"
+                    + "".join(f"U1,43.87,77.07,30,{az},0,6,53,5\n" for az in (30, 150, 270)))
+    args = ["plan", "--city", "konaev", "--resolution-m", "250", "--max-cutoff-m", "4000", "--quiet",
+            "--candidates", str(cand)]
+    res = runner.invoke(app, args + ["--target-territory", "0.99", "--out", str(tmp_path)])
     assert res.exit_code == 3
     assert "targets not met" in res.stderr and "cannot reach" in res.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())

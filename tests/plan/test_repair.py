@@ -99,3 +99,26 @@ def test_locks_exclusions_budget_and_determinism(seed, method, share, budget):
         assert res.targets_met
     again = solve_with_repair(*args, **kw)
     assert np.array_equal(again.selected, res.selected) and np.array_equal(again.order, res.order)
+
+
+def test_coarsened_demand_still_meets_targets_by_the_engine_and_labels_the_bound():
+    toy = Toy(seed=3)
+    n = 24
+    rows, cols = np.divmod(np.arange(n * n), n)
+    blocks = (rows // 2) * (n // 2) + cols // 2  # 2 x 2 pixel blocks
+    t = Targets(territory_share=0.5)
+    res = solve_with_repair(toy.relation, toy.evaluate, toy.pop, toy.area, toy.cost, toy.ids, t,
+                            demand_blocks=blocks)
+    assert res.targets_met and np.array_equal(toy.evaluate(res.selected), res.covered)
+    assert "estimate" in res.bound_kind
+
+
+def test_coarsen_relation_majority_rule():
+    from qamtu.plan.repair import coarsen_relation
+
+    rel = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0]], bool))
+    blocks = np.array([0, 0, 1, 1])
+    brel, bpop, barea = coarsen_relation(rel, blocks, np.array([1.0, 2, 3, 4]), np.full(4, 0.5))
+    # block 0: site 0 covers 2/2, site 1 covers 1/2 (half: counts); block 1: site 1 covers 1/2, site 0 none
+    assert brel.toarray().tolist() == [[True, True], [False, True]]
+    assert bpop.tolist() == [3.0, 7.0] and barea.tolist() == [1.0, 1.0]

@@ -91,6 +91,9 @@ def register(app: typer.Typer) -> None:
                                                    help="Path-loss calibration JSON (qamtu calibrate)."),
         max_cutoff_m: Optional[str] = typer.Option(
             None, "--max-cutoff-m", help="Cap the engine's link cut-off, m (faster, slightly optimistic SINR)."),
+        demand_block_m: Optional[str] = typer.Option(
+            None, "--demand-block-m", help="Optimise on square demand blocks of this side, m (faster on fine grids, "
+            "approximate; the engine check stays per pixel). Default: pixels grouped exactly by coverage signature."),
         seed: int = typer.Option(0, "--seed", help="Seed, recorded in plan.json."),
         time_limit_s: str = typer.Option("60", "--time-limit-s", help="HiGHS time limit per solve, s."),
         mip_gap: str = typer.Option("0.005", "--mip-gap", help="HiGHS relative MIP gap."),
@@ -133,6 +136,7 @@ def register(app: typer.Typer) -> None:
                 method=method, seed=seed,
                 time_limit_s=_num(time_limit_s, "--time-limit-s", 0.0, lo_open=True),
                 mip_rel_gap=_num(mip_gap, "--mip-gap", 0.0, 0.99),
+                demand_block_m=_num(demand_block_m, "--demand-block-m", 0.0, 5000.0, lo_open=True),
             )
             recorded = None
         say = None if quiet else (lambda msg: typer.echo(msg, err=True))

@@ -318,6 +318,7 @@ def plan_city(
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
     max_repairs: int = 10,
+    demand_block_m: float | None = None,
     progress: Callable[[str], None] | None = None,
     model: CityModel | None = None,
 ) -> Plan:
@@ -342,6 +343,11 @@ def plan_city(
         HiGHS limits per solve.
     max_repairs : int
         Tightening rounds after the first solve (see :mod:`qamtu.plan.repair`).
+    demand_block_m : float, optional
+        Let the optimiser work on square demand blocks of this side (a multiple of the resolution, m) instead of
+        pixels: approximate but much smaller on fine grids (a block counts as covered by a site that covers half
+        of it). The engine check, the repair and every reported share stay at pixel level; the lower bound is then
+        an estimate (labelled so). Default: pixels, grouped exactly by coverage signature.
     progress : callable(str), optional
     model : CityModel, optional
         A prepared model of the same area/candidates/config (reuses its links; used by the benchmark).
@@ -359,11 +365,22 @@ def plan_city(
     config = EngineConfig() if config is None else config
     t0 = time.perf_counter()
     m = model if model is not None else CityModel(area, candidates, config, progress)
+    blocks = None
+    if demand_block_m is not None:
+        k = int(round(float(demand_block_m) / float(area.resolution_m)))
+        if k < 1:
+            raise InvalidInputError(f"demand_block_m = {demand_block_m!r} is below the resolution "
+                                    f"({area.resolution_m:g} m)")
+        if k > 1:
+            rows, cols = np.unravel_index(m.mask_flat, area.shape)
+            n_bc = -(-area.shape[1] // k)
+            _, blocks = np.unique((rows // k) * n_bc + cols // k, return_inverse=True)
     res = solve_with_repair(
         m.relation, m.evaluate, m.population, m.area_km2, m.sites["cost"].to_numpy(float),
         m.sites["site_id"].to_numpy(object), targets, lock=m.lock, exclude=m.exclude, budget=budget,
         population_total=float(area.population_total), area_total_km2=float(area.area_km2), method=method,
-        max_repairs=max_repairs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, progress=progress,
+        max_repairs=max_repairs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, demand_blocks=blocks,
+        progress=progress,
     )
     coverage = m.aggregate(res.selected)
     before_sel = m.lock & (m.sites["origin"] == "existing").to_numpy()
@@ -393,6 +410,7 @@ def plan_city(
         "target_territory_share": targets.territory_share,
         "target_population_share": targets.population_share,
         "budget": budget,
+        "demand_block_m": demand_block_m,
         "candidates": int(m.n_sites),
         "candidate_sectors": int(len(m.candidates)),
         "coverage_reach_m": m.reach_m,

@@ -64,6 +64,8 @@ class PlanRequest:
     seed : int
     time_limit_s, mip_rel_gap : float
     max_repairs : int
+    demand_block_m : float or None
+        Optimise on square demand blocks of this side, m (approximate; see ``plan_city``).
     """
 
     city: str
@@ -89,6 +91,7 @@ class PlanRequest:
     time_limit_s: float = 60.0
     mip_rel_gap: float = 0.005
     max_repairs: int = 10
+    demand_block_m: float | None = None
 
     DEFAULT_LATTICE_SPACING_M = 400.0
 
@@ -155,7 +158,7 @@ def run_request(req: PlanRequest, progress: Callable[[str], None] | None = None)
     area, candidates, targets, config = build_inputs(req)
     plan = plan_city(area, candidates, targets, config, method=req.method, budget=req.budget, seed=req.seed,
                      time_limit_s=req.time_limit_s, mip_rel_gap=req.mip_rel_gap, max_repairs=req.max_repairs,
-                     progress=progress)
+                     demand_block_m=req.demand_block_m, progress=progress)
     plan.record = plan_record(req, plan, config)
     return plan
 

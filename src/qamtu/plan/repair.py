@@ -92,7 +92,27 @@ class RepairResult:
     evaluate_time_s: float = 0.0
 
 
-def _problem(relation, pop, area, pop_total, area_total, cost, site_ids, lock, exclude, budget):
+def coarsen_relation(relation: sp.spmatrix, blocks: np.ndarray, pop: np.ndarray, area: np.ndarray):
+    """Demand blocks instead of pixels: block ``b`` counts as covered by site ``s`` when ``s`` covers at least
+    half of its pixels (by area). Approximate (unlike the signature grouping); returns the block relation and
+    the blocks' population and area.
+    """
+    blocks = np.asarray(blocks, np.int64)
+    n_blocks = int(blocks.max()) + 1 if blocks.size else 0
+    n_pix = blocks.size
+    agg = sp.csr_matrix((np.asarray(area, float), (blocks, np.arange(n_pix))), shape=(n_blocks, n_pix))
+    covered_area = (agg @ sp.csr_matrix(relation, dtype=np.float64)).tocsr()
+    block_area = np.bincount(blocks, weights=area, minlength=n_blocks)
+    row = np.repeat(np.arange(n_blocks), np.diff(covered_area.indptr))
+    keep = covered_area.data >= 0.5 * block_area[row] - 1e-12
+    rel = sp.csr_matrix((np.ones(int(keep.sum()), bool), (row[keep], covered_area.indices[keep])),
+                        shape=(n_blocks, relation.shape[1]))
+    return rel, np.bincount(blocks, weights=pop, minlength=n_blocks), block_area
+
+
+def _problem(relation, pop, area, pop_total, area_total, cost, site_ids, lock, exclude, budget, blocks=None):
+    if blocks is not None:
+        relation, pop, area = coarsen_relation(relation, blocks, pop, area)
     unit_cover, upop, uarea, pixel_unit = aggregate_demand(relation, pop, area)
     prob = CoverageProblem(unit_cover, upop, uarea, cost, site_ids, pop_total, area_total, lock=lock,
                            exclude=exclude, budget=budget)
@@ -139,6 +159,7 @@ def solve_with_repair(
     max_topups: int = 200,
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
+    demand_blocks: np.ndarray | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RepairResult:
     """Plan with the covering model, check with ``evaluate``, repair until the targets hold.
@@ -166,6 +187,10 @@ def solve_with_repair(
         Sites the final top-up may add one by one, each checked with ``evaluate``.
     time_limit_s, mip_rel_gap : float
         Passed to :func:`~qamtu.plan.solve.solve_milp` (per round).
+    demand_blocks : ndarray of int, shape (n_pixels,), optional
+        Block id of every pixel: the optimiser then works on blocks (:func:`coarsen_relation`, approximate: a
+        block counts as covered by a site covering half of it), while the engine check and the repair stay at
+        pixel level. The lower bound is then the coarsened model's and is labelled so. Default: pixels (exact).
     progress : callable, optional
         Receives one line per round.
 
@@ -211,14 +236,16 @@ def solve_with_repair(
     rel0 = sp.csr_matrix(relation(None), dtype=bool)
     rel0.eliminate_zeros()
     rel = rel0
-    prob0, _ = _problem(rel0, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude, budget)
+    prob0, _ = _problem(rel0, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude, budget,
+                        demand_blocks)
     sol = run(prob0)
     infeasible0 = sol.status == "infeasible"
     over_budget0 = sol.status == "over_budget"
     if method == "milp":
         bound = sol.lower_bound
-        bound_kind = ("MILP dual bound (HiGHS) of the round-0 covering model: per-site coverage with noise and only "
-                      "the existing/locked sites (and the site's own sectors) interfering")
+        bound_kind = ("lower bound of the round-0 covering model (max of its LP relaxation and the HiGHS MIP dual "
+                      "bound): per-site coverage with noise and only the existing/locked sites (and the site's own "
+                      "sectors) interfering")
     else:
         t0 = time.perf_counter()
         bound = None if over_budget0 else lp_lower_bound(prob0, targets)
@@ -227,6 +254,9 @@ def solve_with_repair(
                       "existing/locked sites (and the site's own sectors) interfering")
     if infeasible0:
         bound_kind += "; targets lowered to the best reachable shares"
+    if demand_blocks is not None:
+        bound_kind += ("; on coarsened demand blocks (a block counts as covered by a site covering half of it), so "
+                       "an estimate, not a proven bound of the pixel problem")
     selected = sol.selected.copy()
     covered = check(selected)
     best = (shares(covered), float(cost[selected].sum()), selected.copy(), covered.copy(), rel, sol)
@@ -264,7 +294,8 @@ def solve_with_repair(
         if lost_pairs.nnz == 0 and (tight != rel).nnz == 0:
             break  # nothing changes: the model and the engine agree on the chosen set
         rel = tight
-        prob, _ = _problem(rel, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude, budget)
+        prob, _ = _problem(rel, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude, budget,
+                           demand_blocks)
         sol = run(prob)
         selected = sol.selected.copy()
         covered = check(selected)

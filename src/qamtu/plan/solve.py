@@ -49,8 +49,9 @@ class Solution:
         greedy ordering of its chosen sites, for the greedy the order in which they were picked).
     cost : float
     lower_bound : float or None
-        A lower bound on the cost of any plan meeting the (possibly lowered) targets *in this covering model*
-        (MILP dual bound, or LP relaxation for the greedy). ``None`` when the budget binds (the problem then is a
+        A lower bound on the cost of any plan meeting the (possibly lowered) targets *in this covering model*:
+        for the MILP the larger of the LP-relaxation optimum (interior point) and the HiGHS MIP dual bound; for
+        the greedy the LP relaxation when asked for. ``None`` when the budget binds (the problem then is a
         coverage maximisation, not a cost minimisation).
     gap : float or None
         ``(cost - lower_bound) / cost`` (0 when cost is 0).
@@ -157,7 +158,7 @@ class _HighsResult:
 
 
 def _highs(c, a, row_lo, row_hi, col_lo, col_hi, integer_cols: int, *, time_limit_s: float = 60.0,
-           mip_rel_gap: float = 0.0, x0: np.ndarray | None = None) -> _HighsResult:
+           mip_rel_gap: float = 0.0, x0: np.ndarray | None = None, lp_solver: str = "ipm") -> _HighsResult:
     """Solve ``min c x, row_lo <= A x <= row_hi, col_lo <= x <= col_hi`` with the first ``integer_cols``
     columns integer, with HiGHS (highspy); ``x0`` is passed as a starting solution."""
     import highspy
@@ -186,6 +187,8 @@ def _highs(c, a, row_lo, row_hi, col_lo, col_hi, integer_cols: int, *, time_limi
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
+    if not integer_cols:  # covering LPs: the interior-point solver is much faster than dual simplex here
+        h.setOptionValue("solver", lp_solver)
     h.passModel(lp)
     if x0 is not None and integer_cols:
         start = highspy.HighsSolution()
@@ -208,30 +211,56 @@ def _highs(c, a, row_lo, row_hi, col_lo, col_hi, integer_cols: int, *, time_limi
 # ------------------------------------------------------------------------------------------------------------------
 # MILP
 # ------------------------------------------------------------------------------------------------------------------
+def _split_units(problem: CoverageProblem):
+    """Units covered by one site only, folded into that site's column, and the units covered by several.
+
+    A unit that only site ``s`` covers has ``y_j <= x_s`` as its only link, and raising ``y_j`` never hurts, so
+    ``y_j = x_s`` at an optimum: its weight moves onto ``x_s`` in the target rows and the unit leaves the model.
+    Exact, and it removes most continuous variables of a planning instance.
+
+    Returns
+    -------
+    multi : ndarray of int
+        Units covered by two sites or more (they keep a ``y`` variable).
+    single : ndarray of int
+        Units covered by exactly one site.
+    owner : ndarray of int
+        The site covering each unit of ``single``.
+    """
+    nnz = np.diff(problem.cover.indptr)
+    multi = np.flatnonzero(nnz >= 2)
+    single = np.flatnonzero(nnz == 1)
+    owner = problem.cover.indices[problem.cover.indptr[single]]
+    return multi, single, owner
+
+
 def _milp_matrices(problem: CoverageProblem, needs, budget):
-    n_u, n_s = problem.n_units, problem.n_sites
-    cover = problem.cover.astype(np.float64)
-    link = sp.hstack([-cover, sp.identity(n_u, format="csr")], format="csr")
+    """Constraint matrix of the covering model over columns ``[x (n_sites), y (multi units)]``."""
+    n_s = problem.n_sites
+    multi, single, owner = _split_units(problem)
+    n_m = multi.size
+    cover = problem.cover[multi].astype(np.float64)
+    link = sp.hstack([-cover, sp.identity(n_m, format="csr")], format="csr")
     rows = [link]
-    lo = [np.full(n_u, -np.inf)]
-    hi = [np.zeros(n_u)]
+    lo = [np.full(n_m, -np.inf)]
+    hi = [np.zeros(n_m)]
     for _, w, need in needs:
-        rows.append(sp.csr_matrix(np.concatenate([np.zeros(n_s), w])[None, :]))
+        private = np.bincount(owner, weights=w[single], minlength=n_s)
+        rows.append(sp.csr_matrix(np.concatenate([private, w[multi]])[None, :]))
         lo.append(np.array([need * (1 - _TOL)]))
         hi.append(np.array([np.inf]))
     if budget is not None:
-        rows.append(sp.csr_matrix(np.concatenate([problem.cost, np.zeros(n_u)])[None, :]))
+        rows.append(sp.csr_matrix(np.concatenate([problem.cost, np.zeros(n_m)])[None, :]))
         lo.append(np.array([-np.inf]))
         hi.append(np.array([budget]))
-    return sp.vstack(rows, format="csr"), np.concatenate(lo), np.concatenate(hi)
+    return sp.vstack(rows, format="csr"), np.concatenate(lo), np.concatenate(hi), multi
 
 
-def _bounds(problem: CoverageProblem):
+def _bounds(problem: CoverageProblem, n_y: int):
     from scipy.optimize import Bounds
 
-    n_u = problem.n_units
-    lb = np.concatenate([problem.lock.astype(float), np.zeros(n_u)])
-    ub = np.concatenate([(~problem.exclude).astype(float), np.ones(n_u)])
+    lb = np.concatenate([problem.lock.astype(float), np.zeros(n_y)])
+    ub = np.concatenate([(~problem.exclude).astype(float), np.ones(n_y)])
     return Bounds(lb, ub)
 
 
@@ -243,7 +272,8 @@ def solve_milp(
     mip_rel_gap: float = 0.005,
     warm_start: bool = True,
 ) -> Solution:
-    """Solve the covering model to ``mip_rel_gap`` with the HiGHS MIP solver (``highspy``).
+    """Solve the covering model to ``mip_rel_gap``: greedy and LP-rounding incumbents, the LP bound (interior
+    point), then the HiGHS MIP solver (``highspy``) from the best incumbent with the time left.
 
     Parameters
     ----------
@@ -279,58 +309,111 @@ def solve_milp(
         raise InvalidInputError(f"mip_rel_gap = {mip_rel_gap!r}; must be in [0, 1)")
     t0 = time.perf_counter()
     needs, feasible = _needs(problem, targets)
-    n_s, n_u = problem.n_sites, problem.n_units
+    n_s = problem.n_sites
     start = solve_greedy(problem, targets) if warm_start else None
-    a, lo, hi = _milp_matrices(problem, needs, problem.budget)
-    c = np.concatenate([problem.cost, np.zeros(n_u)])
-    b = _bounds(problem)
-    x0 = None
-    if start is not None and start.status != "over_budget":  # a feasible start only
-        x0 = np.concatenate([start.selected.astype(float), problem.covered_units(start.selected).astype(float)])
-    res = _highs(c, a, lo, hi, b.lb, b.ub, n_s, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, x0=x0)
-    if res.status == "infeasible" and problem.budget is not None:  # targets do not fit in the budget
+    a, lo, hi, multi = _milp_matrices(problem, needs, problem.budget)
+    c = np.concatenate([problem.cost, np.zeros(multi.size)])
+    b = _bounds(problem, multi.size)
+
+    def pack(selected):
+        return np.concatenate([selected.astype(float), problem.covered_units(selected)[multi].astype(float)])
+
+    best = start if start is not None and start.status != "over_budget" else None  # feasible incumbents only
+    # 1. LP relaxation by interior point: a bound, and a guide for a rounding heuristic
+    lp = _highs(c, a, lo, hi, b.lb, b.ub, 0, time_limit_s=max(time_limit_s / 2, 1e-3))
+    bound = lp.objective if lp.status == "optimal" else None
+    if lp.status == "infeasible" and problem.budget is not None:
         return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
-    if res.x is None:
-        if x0 is not None and res.status == "time_limit":
-            return _finish(problem, targets, "milp", start.selected, start.order, res.dual_bound, "time_limit",
-                           needs, t0, "HiGHS hit the time limit without a plan of its own; greedy plan kept")
-        raise RuntimeError(f"HiGHS failed on the covering model: {res.message}")
-    selected = res.x[:n_s] > 0.5
-    selected, _ = _reverse_delete(problem, needs, selected, list(np.flatnonzero(selected)))
+    if lp.x is not None:
+        rounded = _lp_rounding(problem, needs, lp.x[:n_s])
+        if rounded is not None and (best is None or problem.cost[rounded].sum() < best.cost - 1e-9):
+            best = _finish(problem, targets, "milp", rounded, addition_order(problem, rounded), None, "heuristic",
+                           needs, t0)
+    # 2. branch-and-cut from the best incumbent, unless the LP bound already proves it within the gap
+    message = "LP relaxation (interior point) proves the incumbent within the gap"
+    status_kind = "optimal"
+    proven = best is not None and bound is not None and _gap(best.cost, bound) <= mip_rel_gap
+    if not proven:
+        left = time_limit_s - (time.perf_counter() - t0)
+        res = _highs(c, a, lo, hi, b.lb, b.ub, n_s, time_limit_s=max(left, 1.0), mip_rel_gap=mip_rel_gap,
+                     x0=None if best is None else pack(best.selected))
+        message = res.message
+        if res.status == "infeasible" and problem.budget is not None:
+            return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
+        if res.status == "infeasible":
+            raise RuntimeError(f"HiGHS found the covering model infeasible: {res.message}")
+        status_kind = res.status
+        if res.status in ("optimal", "time_limit") and np.isfinite(res.dual_bound):
+            bound = res.dual_bound if bound is None else max(bound, res.dual_bound)
+        if res.x is not None:
+            sel = res.x[:n_s] > 0.5
+            if best is None or problem.cost[sel].sum() < best.cost - 1e-9:
+                best = _finish(problem, targets, "milp", sel, np.flatnonzero(sel), None, "heuristic", needs, t0)
+        if best is None:
+            raise RuntimeError(f"HiGHS found no plan for the covering model: {res.message}")
+    selected, _ = _reverse_delete(problem, needs, best.selected.copy(), list(np.flatnonzero(best.selected)))
     status = "optimal" if feasible else "infeasible"
-    if res.status == "time_limit" and feasible:
+    if feasible and status_kind != "optimal" and not (bound is not None
+                                                    and _gap(problem.cost[selected].sum(), bound) <= mip_rel_gap):
         status = "time_limit"
-    return _finish(problem, targets, "milp", selected, addition_order(problem, selected), res.dual_bound, status,
-                   needs, t0, res.message)
+    return _finish(problem, targets, "milp", selected, addition_order(problem, selected), bound, status, needs, t0,
+                   message)
+
+
+def _lp_rounding(problem: CoverageProblem, needs, x_lp: np.ndarray) -> np.ndarray | None:
+    """Deterministic LP-guided rounding: take sites by decreasing LP value (ties: index) until the targets hold,
+    then reverse-delete. Returns None if the targets are not reached."""
+    order = np.lexsort((np.arange(problem.n_sites), -np.round(x_lp, 9)))
+    state = _Coverage(problem, needs)
+    selected = problem.lock.copy()
+    for s in np.flatnonzero(selected):
+        state.add(int(s))
+    for s in order:
+        if state.done():
+            break
+        if selected[s] or problem.exclude[s] or x_lp[s] <= 1e-9:
+            continue
+        if state.gain(int(s)) > 0:
+            state.add(int(s))
+            selected[s] = True
+    if not state.done():
+        return None
+    if problem.budget is not None and problem.cost[selected].sum() > problem.budget * (1 + 1e-12):
+        return None
+    selected, _ = _reverse_delete(problem, needs, selected, list(np.flatnonzero(selected)))
+    return selected
 
 
 def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start=None) -> Solution:
     """Budget binds: maximise sum_t min(covered_t, need_t) / need_t within the budget (ties: cheaper)."""
-    n_s, n_u, n_t = problem.n_sites, problem.n_units, len(needs)
-    cover = problem.cover.astype(np.float64)
-    blocks = [sp.hstack([-cover, sp.identity(n_u), sp.csr_matrix((n_u, n_t))], format="csr")]
-    lo, hi = [np.full(n_u, -np.inf)], [np.zeros(n_u)]
-    for t, (_, w, need) in enumerate(needs):  # z_t <= sum_j w_j y_j
+    n_s, n_t = problem.n_sites, len(needs)
+    multi, single, owner = _split_units(problem)
+    n_m = multi.size
+    cover = problem.cover[multi].astype(np.float64)
+    blocks = [sp.hstack([-cover, sp.identity(n_m), sp.csr_matrix((n_m, n_t))], format="csr")]
+    lo, hi = [np.full(n_m, -np.inf)], [np.zeros(n_m)]
+    for t, (_, w, need) in enumerate(needs):  # z_t <= covered amount of target t
         z = np.zeros(n_t)
         z[t] = 1.0
-        blocks.append(sp.csr_matrix(np.concatenate([np.zeros(n_s), -w, z])[None, :]))
+        private = np.bincount(owner, weights=w[single], minlength=n_s)
+        blocks.append(sp.csr_matrix(np.concatenate([-private, -w[multi], z])[None, :]))
         lo.append(np.array([-np.inf]))
         hi.append(np.array([0.0]))
-    blocks.append(sp.csr_matrix(np.concatenate([problem.cost, np.zeros(n_u + n_t)])[None, :]))
+    blocks.append(sp.csr_matrix(np.concatenate([problem.cost, np.zeros(n_m + n_t)])[None, :]))
     lo.append(np.array([-np.inf]))
     hi.append(np.array([problem.budget]))
     a = sp.vstack(blocks, format="csr")
     scale = problem.budget if problem.budget and problem.budget > 0 else 1.0
-    c = np.concatenate([1e-6 * problem.cost / scale, np.zeros(n_u),
+    c = np.concatenate([1e-6 * problem.cost / scale, np.zeros(n_m),
                         np.array([-1.0 / max(need, 1e-300) for _, _, need in needs])])
-    b0 = _bounds(problem)
+    b0 = _bounds(problem, n_m)
     col_lo = np.concatenate([b0.lb, np.zeros(n_t)])
     col_hi = np.concatenate([b0.ub, np.array([need for _, _, need in needs])])
     x0 = None
     if start is not None:
         cov = problem.covered_units(start.selected)
         z0 = [min(float(w[cov].sum()), need) for _, w, need in needs]
-        x0 = np.concatenate([start.selected.astype(float), cov.astype(float), z0])
+        x0 = np.concatenate([start.selected.astype(float), cov[multi].astype(float), z0])
     res = _highs(c, a, np.concatenate(lo), np.concatenate(hi), col_lo, col_hi, n_s, time_limit_s=time_limit_s,
                  mip_rel_gap=mip_rel_gap, x0=x0)
     if res.x is None:
@@ -346,9 +429,9 @@ def lp_lower_bound(problem: CoverageProblem, targets: Targets) -> float | None:
     """The LP relaxation of the covering model (``0 <= x <= 1``), solved with HiGHS: a lower bound on its
     minimum cost. Returns ``None`` if the LP is infeasible (budget too small for the targets)."""
     needs, _ = _needs(problem, targets)
-    a, lo, hi = _milp_matrices(problem, needs, problem.budget)
-    b = _bounds(problem)
-    c = np.concatenate([problem.cost, np.zeros(problem.n_units)])
+    a, lo, hi, multi = _milp_matrices(problem, needs, problem.budget)
+    b = _bounds(problem, multi.size)
+    c = np.concatenate([problem.cost, np.zeros(multi.size)])
     res = _highs(c, a, lo, hi, b.lb, b.ub, 0)
     if res.status != "optimal":
         return None
