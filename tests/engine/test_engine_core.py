@@ -76,9 +76,14 @@ def reference_pixel(x, y, env_code, sites: pd.DataFrame, cfg: EngineConfig):
     return dict(best=best, rsrp=links[best][0], sinr=sinr, pcov=max(lk[3] for lk in links), dl=dl)
 
 
-@pytest.mark.parametrize("users", ["outdoor", "all"])
-def test_vectorised_engine_equals_per_pixel_loop(small_area, small_sites, users):
-    cfg = CFG.replace(coverage_users=users)
+# (fast path, coverage users, tolerance on RSRP in dB, on SINR in dB, on the coverage probability)
+LOOP_CASES = [(False, "outdoor", 1e-3, 0.05, 1e-5), (False, "all", 1e-3, 0.05, 1e-5), (True, "outdoor", 0.25, 0.3, 0.02)]
+
+
+@pytest.mark.parametrize("fast,users,tol_rsrp,tol_sinr,tol_p", LOOP_CASES)
+def test_vectorised_engine_equals_per_pixel_loop(small_area, small_sites, fast, users, tol_rsrp, tol_sinr, tol_p):
+    """Exact path: equal to float32 storage; fast (tabulated) path: within its stated interpolation error."""
+    cfg = CFG.replace(coverage_users=users, fast=fast)
     res = evaluate(small_area, small_sites, cfg)
     x, y = small_area.pixel_centres()
     rng = np.random.default_rng(1)
@@ -88,12 +93,12 @@ def test_vectorised_engine_equals_per_pixel_loop(small_area, small_sites, users)
         r, c = rows[k], cols[k]
         ref = reference_pixel(x[r, c], y[r, c], int(small_area.env_class[r, c]), small_sites, cfg)
         assert res.best_server[r, c] == ref["best"]
-        assert res.rsrp_dbm[r, c] == pytest.approx(ref["rsrp"], abs=1e-3)  # float32 storage
-        assert res.sinr_db[r, c] == pytest.approx(ref["sinr"], abs=0.05)  # links below noise - 20 dB dropped
-        assert res.coverage_probability[r, c] == pytest.approx(ref["pcov"], abs=1e-5)
-        # throughput is a step function of SINR (CQI); compare where the SINR is not on a step
-        ref_dl_lo = nr.throughput_mbps(ref["sinr"] - 0.05, CFG.bandwidth_hz, CFG.dl_layers, CFG.tdd_dl_share, 0.5)
-        ref_dl_hi = nr.throughput_mbps(ref["sinr"] + 0.05, CFG.bandwidth_hz, CFG.dl_layers, CFG.tdd_dl_share, 0.5)
+        assert res.rsrp_dbm[r, c] == pytest.approx(ref["rsrp"], abs=tol_rsrp)
+        assert res.sinr_db[r, c] == pytest.approx(ref["sinr"], abs=tol_sinr)
+        assert res.coverage_probability[r, c] == pytest.approx(ref["pcov"], abs=tol_p)
+        # throughput is a step function of SINR (CQI): the engine's lies between the loop's at SINR -+ tolerance
+        ref_dl_lo = nr.throughput_mbps(ref["sinr"] - tol_sinr, CFG.bandwidth_hz, CFG.dl_layers, CFG.tdd_dl_share, 0.5)
+        ref_dl_hi = nr.throughput_mbps(ref["sinr"] + tol_sinr, CFG.bandwidth_hz, CFG.dl_layers, CFG.tdd_dl_share, 0.5)
         assert ref_dl_lo - 1e-6 <= res.dl_mbps[r, c] <= ref_dl_hi + 1e-6
 
 

@@ -8,7 +8,10 @@ Set-up (TR 38.901 V17.0.0 Table 7.8-1, the "large scale calibration" of clause 7
 * BS power and bandwidth: 6 GHz-type carriers (fc <= 7 GHz) 49 dBm (UMa) / 44 dBm (UMi) over 20 MHz;
   above, 35 dBm over 100 MHz (the table's 30 and 70 GHz values). Both only matter for the SINR (noise).
 * BS antenna: 10 x 1 vertical array of TR 38.901 elements, 0.5 lambda, one port, electrical tilt 12 deg
-  (zenith 102 deg): :func:`qamtu.radio.antenna.get_antenna` ``("tr38901-10x1")``; no mechanical tilt.
+  (zenith 102 deg): :func:`qamtu.radio.antenna.get_antenna` ``("tr38901-10x1")``; no mechanical tilt. This is
+  the table's antenna for the 6 GHz case; above 7 GHz qamtu keeps it (the table's larger arrays and UT arrays at
+  30/70 GHz are not modelled), so results there show the path-loss and O2I scaling, not the published 30/70 GHz
+  calibration.
 * UT: isotropic 0 dBi, noise figure 9 dB; 80 % indoor (half low-loss, half high-loss O2I), 20 % outdoor;
   outdoor hUT 1.5 m, indoor ``hUT = 3 (n_fl - 1) + 1.5`` with ``n_fl ~ U{1..N_fl}``, ``N_fl ~ U{4..8}``;
   d2D-in = min of two U(0, 25 m) (:mod:`qamtu.radio.o2i`).

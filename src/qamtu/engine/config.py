@@ -277,6 +277,10 @@ class EngineConfig:
         Upper bound on the derived cut-off distance, m (None: derived only). Setting it trades accuracy for speed.
     chunk_pixels : int
         Pixels per work chunk (a square tile); bounds memory, does not change results.
+    fast : bool
+        Evaluate links with the tabulated Numba path (:mod:`qamtu.engine._fast`: qamtu.radio's functions on fine
+        grids, interpolated; < 0.02 dB from the exact path on main lobes) instead of calling qamtu.radio per link
+        (exact, several times slower). Default True.
     workers : int
         Threads evaluating tiles in parallel (NumPy releases the GIL in its array loops); 0 = the number of CPUs,
         at most 4. Default 1 (measured no gain on a loaded 2-core machine; try 0 on an idle one). Does not change
@@ -310,6 +314,7 @@ class EngineConfig:
     cutoff_tail_margin_db: float = 10.0
     max_cutoff_m: float | None = None
     chunk_pixels: int = 4096
+    fast: bool = True
     workers: int = 1
 
     def __post_init__(self) -> None:

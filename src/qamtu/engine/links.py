@@ -666,6 +666,12 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     tile = max(1, int(math.isqrt(int(config.chunk_pixels))))
     cache: dict = {}
     _prime_cache(cache, sectors, config)
+    fast = None
+    if config.fast:
+        from qamtu.engine._fast import FastLinks
+
+        fast = FastLinks(sectors, config, cache, cutoff + 1.5 * tile * float(getattr(area, "resolution_m", 0.0) or 0.0))
+        fast = fast if fast.ok else None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov")}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     tiles = [
@@ -691,8 +697,11 @@ def compute_links(area, sites, config: EngineConfig | None = None,
             inside = dx * dx + dy * dy <= cutoff * cutoff
             ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
             if ii.size:
-                batch = evaluate_link_batch(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], sectors, config,
-                                            floor_dbm=info.floor_dbm, _cache=cache)
+                if fast is not None:
+                    batch = _LinkBatch(*fast(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], info.floor_dbm))
+                else:
+                    batch = evaluate_link_batch(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], sectors, config,
+                                                floor_dbm=info.floor_dbm, _cache=cache)
                 k = batch.keep
                 if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
                     residual[pix] += np.bincount(ii[~k], weights=batch.interference_mw[~k], minlength=pix.size)
