@@ -119,3 +119,15 @@ def test_bad_method_and_budget():
         plan_city(None, None, Targets(territory_share=0.5), method="annealing")
     with pytest.raises(InvalidInputError, match="budget"):
         plan_city(None, None, Targets(territory_share=0.5), budget=-1.0)
+
+
+def test_demand_blocks_plan_is_still_checked_per_pixel(konaev_small):
+    from qamtu.engine import evaluate
+
+    area, cand, config, model = konaev_small
+    plan = plan_city(area, cand, Targets(territory_share=0.4), config, model=model, demand_block_m=400.0)
+    assert plan.targets_met
+    assert evaluate(area, plan.sectors, config).kpis()["territory_share"] >= 0.4
+    assert "estimate" in plan.summary["bound_of"] and plan.summary["demand_block_m"] == 400.0
+    with pytest.raises(InvalidInputError, match="below the resolution"):
+        plan_city(area, cand, Targets(territory_share=0.4), config, model=model, demand_block_m=50.0)

@@ -15,7 +15,9 @@ Abstract covering model and optimisers (no radio, usable on their own)
   lock=None, exclude=None, budget=None)``: demand units x candidate sites, sparse boolean ``cover``.
 - :func:`aggregate_demand` ``(pixel_cover, population, area_km2)``: group pixels with identical coverage
   signature into units (exact for the covering model).
-- :func:`solve_milp` ``(problem, targets, time_limit_s=60, mip_rel_gap=0.005) -> Solution`` (HiGHS),
+- :func:`solve_milp` ``(problem, targets, time_limit_s=60, mip_rel_gap=0.005, warm_start=True) -> Solution``
+  (greedy and LP-rounding incumbents, interior-point LP bound, then HiGHS branch-and-cut through ``highspy``;
+  units covered by a single site are folded into that site's column, exactly),
   :func:`solve_greedy` ``(problem, targets, prune=True, lower_bound=False) -> Solution`` (CELF lazy greedy),
   :func:`lp_lower_bound`, :class:`Solution` (``selected``, ``order``, ``cost``, ``lower_bound``, ``gap``,
   ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares).
@@ -38,7 +40,10 @@ Candidates (``qamtu.plan.candidates``)
 City planning (``qamtu.plan.planner``, ``qamtu.plan.repair``)
 
 - :func:`plan_city` ``(area, candidates, targets, config=None, *, method="milp", budget=None, seed=0,
-  time_limit_s=60.0, mip_rel_gap=0.005, max_repairs=10, progress=None, model=None) -> Plan``.
+  time_limit_s=60.0, mip_rel_gap=0.005, max_repairs=10, demand_block_m=None, progress=None, model=None) -> Plan``.
+  Demand is every pixel inside the mask, grouped exactly by coverage signature; ``demand_block_m`` lets the
+  optimiser work on square blocks instead (approximate: a block counts as covered by a site covering half of it;
+  the engine check and all reported shares stay per pixel, and the bound is labelled an estimate).
 - :class:`CityModel` ``(area, candidates, config)``: the engine-backed pieces (coverage links within the
   coverage reach, ``relation(on_air)``, ``evaluate(selected)``, ``aggregate(selected)``, ``plan_links(selected)``);
   reusable across methods and runs on the same inputs.
