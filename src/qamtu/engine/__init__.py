@@ -7,10 +7,16 @@ Configuration (:mod:`qamtu.engine.config`)
     O2I mix of an environment class), ``PathLossCalibration`` and ``load_calibration(path)`` (the JSON written by
     ``qamtu calibrate``; validated with named errors), ``tdd_shares(pattern)``.
 Links (:mod:`qamtu.engine.links`)
-    ``compute_links(area, sites, config=None, progress=None) -> Links``: sparse (pixel, sector) links within the
-    link-budget cut-off, each with mean SS-RSRP, traffic-beam signal, interference power, path gain and single-link
-    coverage probability; computed per tile of pixels (memory bounded, results independent of the tile size).
-    ``cutoff_distance_m(sectors, config)`` derives the cut-off; ``prepare_sectors(sites, crs)``.
+    ``compute_links(area, sites, config=None, progress=None, *, cutoff=None) -> Links``: sparse (pixel, sector)
+    links within the link-budget cut-off, each with mean SS-RSRP, traffic-beam signal, interference power, path
+    gain and single-link coverage probability, plus ``Links.residual_mw`` (per pixel, the summed interference of
+    in-range links below the relevance floor, not stored one by one); computed per tile of pixels (memory
+    bounded, results independent of the tile size and of ``workers``). ``link_budget_envelope(sectors, config)
+    -> CutoffInfo`` derives the search radius (coverage radius and interference-tail radius) and the relevance
+    floor; ``cutoff_distance_m`` returns the radius; pass ``cutoff=`` to reuse one (e.g. a subset of sites with
+    the full table's cut-off). ``evaluate_link_batch`` is the exact per-link physics (qamtu.radio called per
+    link); ``EngineConfig(fast=True)`` (default) evaluates the same functions tabulated on fine grids in a Numba
+    loop (:mod:`qamtu.engine._fast`; < 0.02 dB on main lobes). ``prepare_sectors(sites, crs)``.
 Maps (:mod:`qamtu.engine.aggregate`)
     ``aggregate(area, links, config=None, active=None) -> CoverageResult``: best server, SS-RSRP, coverage
     probability, DL SINR at load, DL/UL throughput, ``covered``; ``active`` (bool per sector) re-evaluates a subset
@@ -36,11 +42,20 @@ from qamtu.engine.config import (
     load_calibration,
     tdd_shares,
 )
-from qamtu.engine.links import Links, compute_links, cutoff_distance_m, prepare_sectors
+from qamtu.engine.links import (
+    CutoffInfo,
+    Links,
+    compute_links,
+    cutoff_distance_m,
+    evaluate_link_batch,
+    link_budget_envelope,
+    prepare_sectors,
+)
 
 __all__ = [
     "ENV_CLASSES",
     "CoverageResult",
+    "CutoffInfo",
     "EngineConfig",
     "EnvProfile",
     "Links",
@@ -49,6 +64,8 @@ __all__ = [
     "compute_links",
     "cutoff_distance_m",
     "evaluate",
+    "evaluate_link_batch",
+    "link_budget_envelope",
     "load_calibration",
     "prepare_sectors",
     "tdd_shares",

@@ -313,7 +313,7 @@ class EngineConfig:
     cutoff_coverage_epsilon: float = 1e-2
     cutoff_tail_margin_db: float = 10.0
     max_cutoff_m: float | None = None
-    chunk_pixels: int = 4096
+    chunk_pixels: int = 1024
     fast: bool = True
     workers: int = 1
 

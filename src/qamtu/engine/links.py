@@ -25,8 +25,8 @@ Which links are evaluated and stored (the cut-off)
 * a **search radius** (``cutoff_m``): the larger of the *coverage radius* (beyond it no link can reach
   ``cutoff_coverage_epsilon`` of coverage probability, even at boresight, outdoors) and the *tail radius* (beyond
   it the expected interference of all sectors of the densest part of the layout is ``cutoff_tail_margin_db``
-  below the reference level, noise plus the expected interference). Every (pixel, sector) pair within it is
-  evaluated exactly; pairs beyond it are neglected, with the error bounds stated in :func:`link_budget_envelope`
+  below the reference level, noise plus the expected interference), per environment class of the pixel (rural
+  RMa pixels need a wider search than urban ones). Every (pixel, sector) pair within it is evaluated; pairs beyond it are neglected, with the error bounds stated in :func:`link_budget_envelope`
   (and measured by ``benchmarks/bench_engine.py`` against a baseline without cut-off).
 * a **relevance floor** ``cutoff_margin_db`` below the reference level. A link whose received power with its
   strongest beam is below the floor and whose coverage probability is below epsilon is not stored individually;
@@ -424,6 +424,9 @@ class CutoffInfo:
         ``cutoff_coverage_epsilon`` are not stored individually; their power is kept in the pixel's residual.
     density_per_km2 : float
         Sector density of the densest part of the layout.
+    per_env_m : tuple of 4 floats
+        The search radius for pixels of each environment class (``cutoff_m`` is the largest); 0 for classes not
+        considered. A rural (RMa) pixel needs a wider search than an urban one.
     """
 
     cutoff_m: float
@@ -432,6 +435,7 @@ class CutoffInfo:
     reference_level_dbm: float
     floor_dbm: float
     density_per_km2: float
+    per_env_m: tuple = ()
 
 
 def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None, *,
@@ -469,7 +473,7 @@ def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None,
 
     noise_dbm = noise_per_re_dbm(config)
     if len(sectors) == 0:
-        return CutoffInfo(0.0, 0.0, 0.0, noise_dbm, noise_dbm - config.cutoff_margin_db, 0.0)
+        return CutoffInfo(0.0, 0.0, 0.0, noise_dbm, noise_dbm - config.cutoff_margin_db, 0.0, (0.0,) * len(ENV_CLASSES))
     env_codes = tuple(range(len(ENV_CLASSES))) if env_codes is None else tuple(sorted({int(c) for c in env_codes}))
     p_re = power_per_re_dbm(sectors.tx_power_dbm, config)
     codes, models = sectors.antenna_groups()
@@ -490,8 +494,9 @@ def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None,
     noise_mw = 10.0 ** (noise_dbm / 10.0)
     states = _env_states(config)
     cov_states = _coverage_states(config)
-    r_cov = 0.0
-    mean_int_mw = np.zeros(d.size)  # worst combo's azimuth-mean interference power at each distance
+    n_env = len(ENV_CLASSES)
+    r_cov_env = np.zeros(n_env)
+    mean_int_env = np.zeros((n_env, d.size))  # worst combo's azimuth-mean interference power, per env class
     for h, p, g, mt in combo.itertuples(index=False):
         model = models[int(g)]
         theta = 90.0 + np.degrees(np.arctan2(h - config.ue_height_m, d))
@@ -521,23 +526,29 @@ def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None,
             ))
             idx = np.nonzero(pc >= config.cutoff_coverage_epsilon)[0]
             if idx.size:
-                r_cov = max(r_cov, float(d[min(int(idx[-1]) + 1, d.size - 1)]))
-            mean_int_mw = np.maximum(
-                mean_int_mw, np.power(10.0, (p + config.ue_antenna_gain_dbi + g_int_mean + pg) / 10.0)
+                r_cov_env[code] = max(r_cov_env[code], float(d[min(int(idx[-1]) + 1, d.size - 1)]))
+            mean_int_env[code] = np.maximum(
+                mean_int_env[code], np.power(10.0, (p + config.ue_antenna_gain_dbi + g_int_mean + pg) / 10.0)
             )
-    # expected interference of all sectors beyond d[i]: density * sum_{j >= i} P(d_j) 2 pi d_j w_j
-    annulus = density * mean_int_mw * 2.0 * math.pi * d * width
-    tail = np.cumsum(annulus[::-1])[::-1]
+    # expected interference of all sectors beyond d[i]: density * sum_{j >= i} P(d_j) 2 pi d_j w_j (per env class)
+    annulus = density * mean_int_env * 2.0 * math.pi * d * width
+    tail = np.cumsum(annulus[:, ::-1], axis=1)[:, ::-1]
     r0 = 1.0 / math.sqrt(math.pi * density / per_site)
-    i_ref = float(tail[min(int(np.searchsorted(d, r0)), d.size - 1)])
+    i0 = min(int(np.searchsorted(d, r0)), d.size - 1)
+    i_ref = float(max(tail[c, i0] for c in env_codes))
     ref_mw = noise_mw + i_ref
-    over = np.nonzero(tail > ref_mw * 10.0 ** (-config.cutoff_tail_margin_db / 10.0))[0]
-    r_int = float(d[min(int(over[-1]) + 1, d.size - 1)]) if over.size else float(d[0])
-    far = max(r_cov, r_int)
+    r_int_env = np.zeros(n_env)
+    for c in env_codes:
+        over = np.nonzero(tail[c] > ref_mw * 10.0 ** (-config.cutoff_tail_margin_db / 10.0))[0]
+        r_int_env[c] = float(d[min(int(over[-1]) + 1, d.size - 1)]) if over.size else float(d[0])
+    per_env = np.maximum(r_cov_env, r_int_env)
     if config.max_cutoff_m is not None:
-        far = min(far, float(config.max_cutoff_m))
+        per_env = np.minimum(per_env, float(config.max_cutoff_m))
+    r_cov, r_int = float(r_cov_env.max()), float(r_int_env.max())
+    far = float(per_env.max())
     ref_dbm = 10.0 * math.log10(ref_mw)
-    info = CutoffInfo(far, r_cov, r_int, ref_dbm, ref_dbm - config.cutoff_margin_db, density * 1e6)
+    info = CutoffInfo(far, r_cov, r_int, ref_dbm, ref_dbm - config.cutoff_margin_db, density * 1e6,
+                      tuple(float(v) for v in per_env))
     if len(_CUTOFF_CACHE) > 256:
         _CUTOFF_CACHE.clear()
     _CUTOFF_CACHE[key] = info
@@ -660,6 +671,9 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         raise InvalidInputError(f"area.env_class has codes outside 0..{len(ENV_CLASSES) - 1} inside the mask")
     info = link_budget_envelope(sectors, config, np.unique(env[mask])) if cutoff is None else cutoff
     cutoff = info.cutoff_m
+    env_cut2 = np.full(len(ENV_CLASSES), cutoff * cutoff)
+    if len(info.per_env_m) == len(ENV_CLASSES):
+        env_cut2 = np.minimum(np.asarray(info.per_env_m, dtype=float) ** 2, cutoff * cutoff)
     residual = np.zeros(rows * cols)
     x, y = _area_arrays(area)
     tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
@@ -694,7 +708,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         if cand.size:
             dx = px[:, None] - sectors.x_m[cand][None, :]
             dy = py[:, None] - sectors.y_m[cand][None, :]
-            inside = dx * dx + dy * dy <= cutoff * cutoff
+            inside = dx * dx + dy * dy <= env_cut2[pen][:, None]
             ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
             if ii.size:
                 if fast is not None:
