@@ -157,6 +157,9 @@ def test_milp_matches_enumeration_and_both_respect_constraints(inst):
             assert g.cost >= best - 1e-6
         lb = lp_lower_bound(p, t)
         assert lb is not None and lb <= best + 1e-6
+        from qamtu.plan.solve import _needs, knapsack_lower_bound
+
+        assert knapsack_lower_bound(p, _needs(p, t)[0]) <= lb + 1e-6  # the LP is at least as tight
         assert m.lower_bound <= m.cost + 1e-9
     else:
         assert not m.targets_met and not g.targets_met

@@ -30,7 +30,8 @@ import scipy.sparse as sp
 from qamtu.errors import InvalidInputError
 from qamtu.plan.problem import CoverageProblem, Targets
 
-__all__ = ["Solution", "solve_milp", "solve_greedy", "lp_lower_bound", "addition_order", "solve"]
+__all__ = ["Solution", "solve_milp", "solve_greedy", "lp_lower_bound", "knapsack_lower_bound", "addition_order",
+           "solve"]
 
 #: Relative tolerance used when comparing covered amounts with required amounts.
 _TOL = 1e-9
@@ -321,7 +322,7 @@ def solve_milp(
     best = start if start is not None and start.status != "over_budget" else None  # feasible incumbents only
     # 1. LP relaxation by interior point: a bound, and a guide for a rounding heuristic
     lp = _highs(c, a, lo, hi, b.lb, b.ub, 0, time_limit_s=max(time_limit_s / 2, 1e-3))
-    bound = lp.objective if lp.status == "optimal" else None
+    bound = lp.objective if lp.status == "optimal" else knapsack_lower_bound(problem, needs)
     if lp.status == "infeasible" and problem.budget is not None:
         return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
     if lp.x is not None:
@@ -425,17 +426,48 @@ def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, s
                    needs, t0, "the targets cannot be met within the budget; best coverage within the budget")
 
 
-def lp_lower_bound(problem: CoverageProblem, targets: Targets) -> float | None:
-    """The LP relaxation of the covering model (``0 <= x <= 1``), solved with HiGHS: a lower bound on its
-    minimum cost. Returns ``None`` if the LP is infeasible (budget too small for the targets)."""
+def lp_lower_bound(problem: CoverageProblem, targets: Targets, time_limit_s: float = 60.0) -> float | None:
+    """A lower bound on the minimum cost of the covering model: its LP relaxation (``0 <= x <= 1``, HiGHS
+    interior point), or, if the LP does not finish in ``time_limit_s``, the knapsack bound
+    (:func:`knapsack_lower_bound`). Returns ``None`` if the LP is infeasible (budget too small for the targets)."""
     needs, _ = _needs(problem, targets)
     a, lo, hi, multi = _milp_matrices(problem, needs, problem.budget)
     b = _bounds(problem, multi.size)
     c = np.concatenate([problem.cost, np.zeros(multi.size)])
-    res = _highs(c, a, lo, hi, b.lb, b.ub, 0)
-    if res.status != "optimal":
+    res = _highs(c, a, lo, hi, b.lb, b.ub, 0, time_limit_s=time_limit_s)
+    if res.status == "infeasible":
         return None
+    if res.status != "optimal":
+        return knapsack_lower_bound(problem, needs)
     return float(res.objective)
+
+
+def knapsack_lower_bound(problem: CoverageProblem, needs) -> float:
+    """Fractional-knapsack bound: ignore overlaps between sites (a site's coverage counts in full), take the
+    locked sites, then sites by decreasing coverable amount per cost until each requirement is met; the largest
+    of the per-requirement costs. Valid because the union of the chosen sites' coverage never exceeds the sum."""
+    best = 0.0
+    allowed = ~problem.exclude & ~problem.lock
+    base = float(problem.cost[problem.lock].sum())
+    for _, w, need in needs:
+        amount = np.asarray(problem.csc.T.astype(np.float64) @ w).reshape(-1)
+        have = float(w[problem.covered_units(problem.lock)].sum())
+        rest = need * (1 - _TOL) - have
+        total = base
+        if rest > 0:
+            idx = np.flatnonzero(allowed & (amount > 0))
+            free = idx[problem.cost[idx] == 0]
+            rest -= float(amount[free].sum())
+            idx = idx[problem.cost[idx] > 0]
+            order = idx[np.argsort(-(amount[idx] / problem.cost[idx]), kind="stable")]
+            for s in order:
+                if rest <= 0:
+                    break
+                take = min(1.0, rest / amount[s])
+                total += take * problem.cost[s]
+                rest -= take * amount[s]
+        best = max(best, total)
+    return best
 
 
 # ------------------------------------------------------------------------------------------------------------------
