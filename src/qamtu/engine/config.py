@@ -267,8 +267,10 @@ class EngineConfig:
         largest of its beams' gains, is more than this below the noise per RE is dropped (20 dB: each dropped link
         changes I+N by at most 0.043 dB).
     cutoff_coverage_epsilon : float
-        A link is also kept while its single-link RSRP coverage probability is at least this (0.01): a pixel's
-        coverage probability is then exact wherever it is >= 0.01, so ``covered`` is exact for any level >= 0.01.
+        A link is also kept while its single-link RSRP coverage probability is at least this (0.05): a pixel's
+        coverage probability is then exact wherever it is >= 0.05, so ``covered`` is exact for any level >= 0.05.
+        (0.01 instead costs 3x the time and 2.6x the memory on a dense reference layout, measured on Taraz, and
+        changed no covered pixel there.)
     cutoff_tail_margin_db : float
         The search radius is the distance beyond which the expected interference of all sectors is this far below
         the noise per RE (10 dB: I + N is raised by at most 0.41 dB where noise dominates); see
@@ -310,7 +312,7 @@ class EngineConfig:
     calibration: PathLossCalibration | None = None
     min_distance_m: float = 10.0
     cutoff_margin_db: float = 20.0
-    cutoff_coverage_epsilon: float = 1e-2
+    cutoff_coverage_epsilon: float = 0.05
     cutoff_tail_margin_db: float = 10.0
     max_cutoff_m: float | None = None
     chunk_pixels: int = 1024
