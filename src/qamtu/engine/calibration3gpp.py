@@ -145,8 +145,9 @@ def calibration_coupling(setup: CalibrationSetup, freq_hz: float, users: dict, r
     h_ut = np.broadcast_to(users["h_ut"][:, None], dx.shape)
     d2d = np.hypot(dx, dy)
     d2d_out = np.maximum(d2d - users["d2d_in"][:, None], 0.0)
+    # users are dropped at >= 35 m (UMa) / 10 m (UMi) from their site; the 10 m clamp is Table 7.4.1-1's own bound
     terms = physics.path_terms(setup.scenario, freq_hz, d2d, setup.h_bs_m, h_ut, d2d_out_m=d2d_out, rng=rng,
-                               min_distance_m=setup.min_distance_m if setup.min_distance_m < 10 else 10.0)
+                               min_distance_m=10.0)
     loss, _ = physics.sample_path_loss_db(terms, rng)  # (n, 19): one path per (user, site)
     # O2I: the user's wall loss + 0.5 d2D-in, and a per-link N(0, sigma_P^2)
     o2i_loss = np.zeros((n, 19))
