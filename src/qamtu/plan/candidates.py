@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -391,10 +391,3 @@ def site_table(candidates: pd.DataFrame, area: Any | None = None) -> tuple[pd.Da
         sites["y_m"] = np.asarray(y, float)
     return sites, codes.astype(np.int64)
 
-
-def _as_sequence(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [str(v) for v in value]

@@ -18,7 +18,6 @@ import json
 import os
 import platform
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
