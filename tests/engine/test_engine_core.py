@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_area, make_sites
+from engine_testdata import make_area, make_sites
 from qamtu.engine import EngineConfig, aggregate, compute_links, evaluate
 from qamtu.engine.config import ENV_CLASSES
 from qamtu.radio import antenna as ant

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conftest import make_sites
+from engine_testdata import make_sites
 from qamtu.engine import EngineConfig
 from qamtu.engine._fast import FastLinks
 from qamtu.engine.links import _prime_cache, evaluate_link_batch, prepare_sectors

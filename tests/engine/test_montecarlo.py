@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import make_area, make_sites
+from engine_testdata import make_area, make_sites
 from qamtu.engine import EngineConfig, evaluate
 from qamtu.engine.links import evaluate_link_batch, prepare_sectors
 from qamtu.engine.montecarlo import drop_users, simulate_users
