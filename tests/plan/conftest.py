@@ -7,13 +7,13 @@ import pytest
 
 @pytest.fixture(scope="session")
 def konaev_small():
-    """Konaev (the smallest catalogue area, 56 km2) at 200 m with 600 m lattice candidates and a 5 km cut-off cap."""
+    """Konaev (the smallest catalogue area, 56 km2) at 250 m with 700 m lattice candidates and a 4 km cut-off cap."""
     from qamtu.engine import EngineConfig
     from qamtu.geo.area import make_study_area
     from qamtu.plan import CityModel, combine_candidates, lattice_candidates
 
-    area = make_study_area("konaev", resolution_m=200.0)
-    cand = combine_candidates(lattice_candidates(area, 600.0))
-    config = EngineConfig(max_cutoff_m=5000.0)
+    area = make_study_area("konaev", resolution_m=250.0)
+    cand = combine_candidates(lattice_candidates(area, 700.0))
+    config = EngineConfig(max_cutoff_m=4000.0)
     model = CityModel(area, cand, config)
     return area, cand, config, model

@@ -125,10 +125,10 @@ def test_demand_blocks_plan_is_still_checked_per_pixel(konaev_small):
     from qamtu.engine import evaluate
 
     area, cand, config, model = konaev_small
-    plan = plan_city(area, cand, Targets(territory_share=0.4), config, model=model, demand_block_m=400.0)
+    plan = plan_city(area, cand, Targets(territory_share=0.4), config, model=model, demand_block_m=500.0)
     assert plan.targets_met
     assert evaluate(area, plan.sectors, config).kpis()["territory_share"] >= 0.4
-    assert "any of its pixels" in plan.summary["bound_of"] and plan.summary["demand_block_m"] == 400.0
+    assert "any of its pixels" in plan.summary["bound_of"] and plan.summary["demand_block_m"] == 500.0
     assert plan.summary["lower_bound"] <= plan.summary["cost"]
     with pytest.raises(InvalidInputError, match="below the resolution"):
-        plan_city(area, cand, Targets(territory_share=0.4), config, model=model, demand_block_m=50.0)
+        plan_city(area, cand, Targets(territory_share=0.4), config, model=model, demand_block_m=100.0)
