@@ -114,3 +114,18 @@ def test_cli_bad_input_one_line_exit_2(tmp_path, args, match):
     res = runner.invoke(app, BASE + args + ["--out", str(tmp_path)])
     assert res.exit_code == 2, res.output
     assert match in res.stderr and "Traceback" not in res.output
+
+
+def test_cli_existing_sites_are_in_at_zero_cost_and_make_the_before_map(tmp_path):
+    ex = tmp_path / "existing.csv"
+    ex.write_text("site_id,lat,lon,height_m,azimuth_deg,mechanical_tilt_deg,electrical_tilt_deg,tx_power_dbm\n"
+                  + "".join(f"EX1,43.87,77.07,30,{az},0,6,53\n" for az in (30, 150, 270)))
+    res = runner.invoke(app, BASE + ["--existing", str(ex), "--target-territory", "0.3", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    sites = pd.read_csv(tmp_path / "plan_sites.csv")
+    row = sites[sites["site_id"] == "EX1"]
+    assert len(row) == 1 and row["origin"].item() == "existing" and row["cost"].item() == 0.0
+    assert row["order"].item() == 1  # locked/existing sites come first in the order of addition
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["existing_sites"] == 1 and summary["territory_share_before"] > 0
+    assert summary["cost"] == pytest.approx(sites["cost"].sum())
