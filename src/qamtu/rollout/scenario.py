@@ -17,8 +17,10 @@ Keys (with defaults)::
       ids: all                       # "all" or a list of catalogue ids
       files: {}                      # per city id: sites, candidates, population, boundary (paths), targets
     planning:
-      resolution_m: 500.0            # study-area grid (coarse: the 20-city default run takes minutes)
-      candidate_spacing_m: 2000.0    # lattice of generated candidates (used when a city has no candidates file)
+      resolution_m: 250.0            # study-area grid (the 20-city default run takes about a minute)
+      candidate_spacing_m: 700.0     # lattice of generated candidates (used when a city has no candidates file);
+                                     # about half an n78 macro's reach at the default quality criteria
+                                     # (~1.3 km), so the lattice, not the optimiser, is rarely the limit
       candidate_cost: 1.0            # cost of a generated candidate site
       method: greedy                 # greedy | milp
       time_limit_s: 30.0
@@ -29,7 +31,8 @@ Keys (with defaults)::
     crews:
       pools: national                # national | region | operator: one pool for the country, one per region,
                                      # or one per operator (candidates' `operator` column; else "unassigned")
-      count: 4                       # crews per pool
+      count: 30                      # crews per pool (an assumption: the report gives the minimum that meets
+                                     # the deadline, found by search)
       per_pool: {}                   # pool name -> crews, overrides count
       sites_per_crew_month: 4.0
     lead_times_months:               # lead time = permits + max(power, backhaul)
@@ -66,8 +69,8 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "currency": "cost units",
     "cities": {"ids": "all", "files": {}},
     "planning": {
-        "resolution_m": 500.0,
-        "candidate_spacing_m": 2000.0,
+        "resolution_m": 250.0,
+        "candidate_spacing_m": 700.0,
         "candidate_cost": 1.0,
         "method": "greedy",
         "time_limit_s": 30.0,
@@ -77,7 +80,7 @@ DEFAULT_SCENARIO: dict[str, Any] = {
         "regional": {"territory_share": 0.60, "population_share": None, "dl_p5_mbps": None},
     },
     "engine": {},
-    "crews": {"pools": "national", "count": 4, "per_pool": {}, "sites_per_crew_month": 4.0},
+    "crews": {"pools": "national", "count": 30, "per_pool": {}, "sites_per_crew_month": 4.0},
     "lead_times_months": {"default": {"permits": 3, "power": 1, "backhaul": 1}, "by_class": {}},
     "budget": {"monthly": None, "carry_over": True},
     "priority": "people-per-cost",
