@@ -330,6 +330,11 @@ def solve_milp(
         if rounded is not None and (best is None or problem.cost[rounded].sum() < best.cost - 1e-9):
             best = _finish(problem, targets, "milp", rounded, addition_order(problem, rounded), None, "heuristic",
                            needs, t0)
+    if best is not None:
+        searched = _local_search(problem, needs, best.selected, time_limit_s=max(0.15 * time_limit_s, 1e-3))
+        if problem.cost[searched].sum() < best.cost - 1e-9:
+            best = _finish(problem, targets, "milp", searched, addition_order(problem, searched), None, "heuristic",
+                           needs, t0)
     # 2. branch-and-cut from the best incumbent, unless the LP bound already proves it within the gap
     message = "LP relaxation (interior point) proves the incumbent within the gap"
     status_kind = "optimal"
@@ -359,6 +364,65 @@ def solve_milp(
         status = "time_limit"
     return _finish(problem, targets, "milp", selected, addition_order(problem, selected), bound, status, needs, t0,
                    message)
+
+
+def _local_search(problem: CoverageProblem, needs, selected: np.ndarray, time_limit_s: float = 10.0) -> np.ndarray:
+    """Swap-and-drop local search on a plan that meets the (lowered) requirements.
+
+    Moves, repeated until none applies or the time is up: *drop* a non-locked site whose removal keeps every
+    requirement; *swap* a non-locked chosen site ``r`` for an unchosen allowed site ``a`` that costs no more and
+    covers more of what ``r`` alone covered plus what is still missing (so every requirement's slack grows), which
+    may let a later drop succeed. Never raises the cost; deterministic (sites visited by index).
+    """
+    t0 = time.perf_counter()
+    w = np.stack([wt for _, wt, _ in needs])
+    need = np.array([n for _, _, n in needs]) * (1 - _TOL)
+    sel = selected.copy()
+    counts = np.asarray(problem.cover @ sel.astype(np.int32)).reshape(-1)
+    amount = w[:, counts > 0].sum(axis=1)
+    cover_t = problem.cover  # units -> sites (csr)
+    budget = problem.budget
+    improved = True
+    while improved and time.perf_counter() - t0 < time_limit_s:
+        improved = False
+        # drops, most expensive first
+        for r in sorted(np.flatnonzero(sel & ~problem.lock), key=lambda i: (-problem.cost[i], i)):
+            units = problem.units_of(r)
+            lost = w[:, units[counts[units] == 1]].sum(axis=1)
+            if np.all(amount - lost >= need):
+                sel[r] = False
+                counts[units] -= 1
+                amount = amount - lost
+                improved = True
+        # swaps
+        for r in np.flatnonzero(sel & ~problem.lock):
+            if time.perf_counter() - t0 >= time_limit_s:
+                break
+            units_r = problem.units_of(r)
+            own = units_r[counts[units_r] == 1]
+            lost = w[:, own].sum(axis=1)
+            # candidate replacements: sites that share a unit with r
+            near = np.unique(np.concatenate([cover_t.indices[cover_t.indptr[j]:cover_t.indptr[j + 1]]
+                                             for j in units_r])) if units_r.size else np.empty(0, np.int64)
+            best, best_gain = -1, lost.copy()
+            for a in near:
+                if sel[a] or problem.exclude[a] or problem.cost[a] > problem.cost[r]:
+                    continue
+                units_a = problem.units_of(a)
+                c_after = counts[units_a] - np.isin(units_a, units_r, assume_unique=True)
+                gain = w[:, units_a[c_after == 0]].sum(axis=1)
+                if np.all(gain >= best_gain) and np.any(gain > best_gain + 1e-12):
+                    best, best_gain = int(a), gain
+            if best >= 0:
+                if budget is not None and problem.cost[sel].sum() - problem.cost[r] + problem.cost[best] > budget:
+                    continue
+                sel[r] = False
+                counts[units_r] -= 1
+                sel[best] = True
+                counts[problem.units_of(best)] += 1
+                amount = w[:, counts > 0].sum(axis=1)
+                improved = True
+    return sel
 
 
 def _lp_rounding(problem: CoverageProblem, needs, x_lp: np.ndarray) -> np.ndarray | None:
