@@ -16,7 +16,8 @@ Abstract covering model and optimisers (no radio, usable on their own)
 - :func:`aggregate_demand` ``(pixel_cover, population, area_km2)``: group pixels with identical coverage
   signature into units (exact for the covering model).
 - :func:`solve_milp` ``(problem, targets, time_limit_s=60, mip_rel_gap=0.005, warm_start=True) -> Solution``
-  (greedy and LP-rounding incumbents, interior-point LP bound, then HiGHS branch-and-cut through ``highspy``;
+  (greedy and LP-rounding incumbents with a swap-and-drop local search, interior-point LP bound, then HiGHS
+  branch-and-cut through ``highspy``;
   units covered by a single site are folded into that site's column, exactly),
   :func:`solve_greedy` ``(problem, targets, prune=True, lower_bound=False) -> Solution`` (CELF lazy greedy),
   :func:`lp_lower_bound`, :class:`Solution` (``selected``, ``order``, ``cost``, ``lower_bound``, ``gap``,

@@ -273,8 +273,9 @@ def solve_milp(
     mip_rel_gap: float = 0.005,
     warm_start: bool = True,
 ) -> Solution:
-    """Solve the covering model to ``mip_rel_gap``: greedy and LP-rounding incumbents, the LP bound (interior
-    point), then the HiGHS MIP solver (``highspy``) from the best incumbent with the time left.
+    """Solve the covering model to ``mip_rel_gap``: greedy and LP-rounding incumbents improved by a swap-and-drop
+    local search, the LP bound (interior point), then the HiGHS MIP solver (``highspy``) from the best incumbent
+    with the time left.
 
     Parameters
     ----------
