@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from qamtu.errors import DataFileError, InvalidInputError, where
+from qamtu.geo.sites import REQUIRED_SITE_COLUMNS
 
 __all__ = [
     "DECISIONS",
@@ -40,17 +41,8 @@ __all__ = [
 #: Allowed values of the ``decision`` column.
 DECISIONS = ("", "lock", "exclude")
 
-#: Required sector columns of a site table (see qamtu.geo.sites).
-SECTOR_COLUMNS = (
-    "site_id",
-    "lat",
-    "lon",
-    "height_m",
-    "azimuth_deg",
-    "mechanical_tilt_deg",
-    "electrical_tilt_deg",
-    "tx_power_dbm",
-)
+#: Required sector columns of a site table: the site table's own (qamtu.geo.sites), not a copy of them.
+SECTOR_COLUMNS = REQUIRED_SITE_COLUMNS
 
 #: Defaults of a generated lattice site, used where :mod:`qamtu.geo.layout` does not provide its own.
 LATTICE_DEFAULTS: dict[str, Any] = {
