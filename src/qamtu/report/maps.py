@@ -306,7 +306,7 @@ def plot_metric_png(
     ax.set_ylabel("northing, km")
     ax.set_title(_title(area, m, sites), fontsize=10)
     cb = fig.colorbar(im, ax=ax, shrink=0.85)
-    cb.set_label(f"{m.name} ({m.unit})" if m.unit else m.name)
+    cb.set_label(f"{m.label}, {m.unit}" if m.unit else m.label)
     out = Path(path)
     with atomic_write(out) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
