@@ -329,7 +329,7 @@ def solve_milp(
     else:  # the LP did not finish: the better of the knapsack and the Lagrangian bounds
         bound = max(knapsack_lower_bound(problem, needs),
                     lagrangian_lower_bound(problem, needs, None if best is None else best.cost,
-                                           time_limit_s=max(0.15 * time_limit_s, 1e-3)))
+                                           time_limit_s=max(min(0.1 * time_limit_s, 10.0), 1e-3)))
     if lp.status == "infeasible" and problem.budget is not None:
         return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
     if lp.x is not None:
@@ -365,6 +365,8 @@ def solve_milp(
         if best is None:
             raise RuntimeError(f"HiGHS found no plan for the covering model: {res.message}")
     selected, _ = _reverse_delete(problem, needs, best.selected.copy(), list(np.flatnonzero(best.selected)))
+    if bound is not None and np.all(np.abs(problem.cost - np.round(problem.cost)) < 1e-9):
+        bound = float(np.ceil(bound - 1e-6))  # integer costs: the optimum is an integer, so is a valid bound
     status = "optimal" if feasible else "infeasible"
     if feasible and status_kind != "optimal" and not (bound is not None
                                                     and _gap(problem.cost[selected].sum(), bound) <= mip_rel_gap):
@@ -595,9 +597,23 @@ def lagrangian_lower_bound(problem: CoverageProblem, needs, upper_bound: float |
             val = float(reduced[x].sum() + mu @ y)
             return val, x, y
 
+        # start from the best multipliers proportional to the weights, mu = lam * w: L is concave in lam and at its
+        # maximum equals the knapsack bound, so the subgradient steps start where that bound ends
         scale = (upper_bound if upper_bound else float(cost[free].sum()) or 1.0) / need
         mu = np.zeros(w.size)
-        mu[units] = scale * wu
+
+        def along(lam: float) -> float:
+            mu[units] = lam * wu
+            return value(mu)[0]
+
+        lo_l, hi_l = np.log(scale) - np.log(50.0), np.log(scale) + np.log(50.0)
+        for _ in range(16):  # ternary search on log(lam) (L is unimodal along the ray)
+            m1, m2 = lo_l + (hi_l - lo_l) / 3, hi_l - (hi_l - lo_l) / 3
+            if along(np.exp(m1)) < along(np.exp(m2)):
+                lo_l = m1
+            else:
+                hi_l = m2
+        mu[units] = np.exp(0.5 * (lo_l + hi_l)) * wu
         theta, stall, best_need = 2.0, 0, -np.inf
         for _ in range(per_need):
             val, x, y = value(mu)
