@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     ap.add_argument("--window-px", type=int, default=160)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline-repeat", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=0, help="tile threads (0 = the engine default: the machine's cores)")
     ap.add_argument("--reference-layout", action="store_true", help="cities part: the default reference layout")
     ap.add_argument("--skip-almaty", action="store_true")
     ap.add_argument("--skip-cities", action="store_true")
