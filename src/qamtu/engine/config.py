@@ -17,8 +17,9 @@ from typing import Mapping
 
 from qamtu.errors import DataFileError, InvalidInputError, OutOfRangeError, where
 
-#: Environment classes, in the order of their integer codes in ``StudyArea.env_class`` (see qamtu.geo.area).
-ENV_CLASSES = ("dense_urban", "urban", "suburban", "rural")
+# Environment classes in the order of their integer codes in ``StudyArea.env_class``: the study area's own
+# definition, so the engine's mapping cannot drift from the codes it reads.
+from qamtu.geo.area import ENV_CLASSES
 
 #: Propagation scenarios of 3GPP TR 38.901 that the engine maps environment classes onto.
 SCENARIOS = ("uma", "umi", "rma")
