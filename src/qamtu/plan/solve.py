@@ -324,14 +324,14 @@ def solve_milp(
     best = start if start is not None and start.status != "over_budget" else None  # feasible incumbents only
     # 1. LP relaxation by interior point: a bound, and a guide for a rounding heuristic
     lp = _highs(c, a, lo, hi, b.lb, b.ub, 0, time_limit_s=max(time_limit_s / 2, 1e-3))
+    if lp.status == "infeasible" and problem.budget is not None:
+        return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
     if lp.status == "optimal":
         bound = lp.objective
     else:  # the LP did not finish: the better of the knapsack and the Lagrangian bounds
         bound = max(knapsack_lower_bound(problem, needs),
                     lagrangian_lower_bound(problem, needs, None if best is None else best.cost,
                                            time_limit_s=max(min(0.1 * time_limit_s, 10.0), 1e-3)))
-    if lp.status == "infeasible" and problem.budget is not None:
-        return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
     if lp.x is not None:
         rounded = _lp_rounding(problem, needs, lp.x[:n_s])
         if rounded is not None and (best is None or problem.cost[rounded].sum() < best.cost - 1e-9):
