@@ -89,7 +89,14 @@ def minimum_feasible(
         return SearchResult(None, "linear", _consistent(seen, None), seen)
 
     if not f(hi):
-        return SearchResult(None, f"{method}: infeasible at the top of the range ({hi})", False, seen)
+        if method == "bisect":
+            return SearchResult(None, f"bisect: infeasible at the top of the range ({hi})", False, seen)
+        # "auto" promises the exact answer for any predicate: a predicate that is not monotone (e.g. a budget
+        # without carry-over, where more money can reorder the builds) may hold below a failing top
+        for v in range(lo, hi):
+            if f(v):
+                return SearchResult(v, "linear (not monotone)", False, seen)
+        return SearchResult(None, "linear (infeasible in the whole range)", _consistent(seen, None), seen)
     a, b = lo, hi  # invariant: f(b) is true
     while a < b:
         mid = (a + b) // 2
