@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
             None, "--demand-block-m", help="Optimise on square demand blocks of this side, m (faster on fine grids, "
             "approximate; the engine check stays per pixel). Default: pixels grouped exactly by coverage signature."),
         seed: int = typer.Option(0, "--seed", help="Seed, recorded in plan.json."),
-        time_limit_s: str = typer.Option("60", "--time-limit-s", help="HiGHS time limit per solve, s."),
+        time_limit_s: str = typer.Option("60", "--time-limit-s", help="Time limit of the MILP (swap search, bounds and HiGHS) per solve, s."),
         mip_gap: str = typer.Option("0.005", "--mip-gap", help="HiGHS relative MIP gap."),
         from_plan: Optional[Path] = typer.Option(
             None, "--from-plan", help="Re-run the plan recorded in a plan.json (its input files must be unchanged)."),

@@ -15,10 +15,10 @@ Abstract covering model and optimisers (no radio, usable on their own)
   lock=None, exclude=None, budget=None)``: demand units x candidate sites, sparse boolean ``cover``.
 - :func:`aggregate_demand` ``(pixel_cover, population, area_km2)``: group pixels with identical coverage
   signature into units (exact for the covering model).
-- :func:`solve_milp` ``(problem, targets, time_limit_s=60, mip_rel_gap=0.005, warm_start=True) -> Solution``
-  (greedy and LP-rounding incumbents with a swap-and-drop local search, interior-point LP bound, then HiGHS
-  branch-and-cut through ``highspy``;
-  units covered by a single site are folded into that site's column, exactly),
+- :func:`solve_milp` ``(problem, targets, time_limit_s=60, mip_rel_gap=0.005, warm_start=True, swap_share=0.6)
+  -> Solution`` (greedy plan, knapsack and Lagrangian bounds, the tabu swap search of ``qamtu.plan.swap``, then
+  HiGHS branch-and-cut through ``highspy`` with the time left, each stage skipped once the bound proves the plan
+  within the gap; units covered by a single site are folded into that site's column, exactly),
   :func:`solve_greedy` ``(problem, targets, prune=True, lower_bound=False) -> Solution`` (CELF lazy greedy),
   :func:`lp_lower_bound`, :class:`Solution` (``selected``, ``order``, ``cost``, ``lower_bound``, ``gap``,
   ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares).

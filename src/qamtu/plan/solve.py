@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from qamtu.errors import InvalidInputError
 from qamtu.plan.problem import CoverageProblem, Targets
+from qamtu.plan.swap import swap_search
 
 __all__ = ["Solution", "solve_milp", "solve_greedy", "lp_lower_bound", "knapsack_lower_bound",
            "lagrangian_lower_bound", "addition_order",
@@ -52,8 +53,8 @@ class Solution:
     cost : float
     lower_bound : float or None
         A lower bound on the cost of any plan meeting the (possibly lowered) targets *in this covering model*:
-        for the MILP the larger of the LP-relaxation optimum (interior point) and the HiGHS MIP dual bound; for
-        the greedy the LP relaxation when asked for. ``None`` when the budget binds (the problem then is a
+        for the MILP the largest of the knapsack, Lagrangian and HiGHS MIP dual bounds (rounded up when every
+        cost is an integer); for the greedy the LP relaxation when asked for. ``None`` when the budget binds (the problem then is a
         coverage maximisation, not a cost minimisation).
     gap : float or None
         ``(cost - lower_bound) / cost`` (0 when cost is 0).
@@ -236,6 +237,18 @@ def _split_units(problem: CoverageProblem):
     return multi, single, owner
 
 
+#: Seconds kept back from HiGHS' time limit (at most 5 % of the whole limit) for building the model and stopping (it
+#: overruns its limit by ~0.5 s on city-sized models), so that solve_milp as a whole keeps to its time_limit_s.
+_HIGHS_OVERRUN_S = 1.0
+
+
+def _integer_bound(problem: CoverageProblem, bound: float | None) -> float | None:
+    """With integer costs the optimum is an integer, so a bound may be rounded up."""
+    if bound is not None and np.all(np.abs(problem.cost - np.round(problem.cost)) < 1e-9):
+        return float(np.ceil(bound - 1e-6))
+    return bound
+
+
 def _milp_matrices(problem: CoverageProblem, needs, budget):
     """Constraint matrix of the covering model over columns ``[x (n_sites), y (multi units)]``."""
     n_s = problem.n_sites
@@ -273,10 +286,20 @@ def solve_milp(
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
     warm_start: bool = True,
+    swap_share: float = 0.6,
 ) -> Solution:
-    """Solve the covering model to ``mip_rel_gap``: greedy and LP-rounding incumbents improved by a swap-and-drop
-    local search, the LP bound (interior point), then the HiGHS MIP solver (``highspy``) from the best incumbent
-    with the time left.
+    """Solve the covering model to ``mip_rel_gap``.
+
+    The stages, each skipped once the bound proves the plan within ``mip_rel_gap``:
+
+    1. the greedy plan (:func:`solve_greedy`) and the knapsack bound (:func:`knapsack_lower_bound`);
+    2. the tabu swap search (:func:`qamtu.plan.swap.swap_search`) from the greedy plan, for ``swap_share`` of the
+       time left: on city-sized instances it is what finds near-optimal plans (the LP relaxation is weak there,
+       every unit being reachable from several candidates, and branch-and-bound barely moves in a minute);
+    3. the Lagrangian bound (:func:`lagrangian_lower_bound`, at most 10 % of the time and 5 s), its subgradient
+       steps aimed at the best plan's cost;
+    4. the HiGHS MIP solver (``highspy``, branch-and-cut) from the best plan, with the time left: on small and
+       medium instances it proves optimality; its dual bound replaces the cheap bounds when better.
 
     Parameters
     ----------
@@ -288,8 +311,10 @@ def solve_milp(
     mip_rel_gap : float
         Relative gap at which HiGHS stops, in [0, 1).
     warm_start : bool
-        Start HiGHS from the greedy plan (:func:`solve_greedy`), so the MILP is never worse than the greedy and
-        its search starts from a good incumbent.
+        Start from the greedy plan (:func:`solve_greedy`), so the MILP is never worse than the greedy; without it
+        stages 1 and 2 are skipped and HiGHS starts from nothing.
+    swap_share : float
+        Share of the time left after stage 1 given to the swap search, in [0, 1].
 
     Returns
     -------
@@ -297,8 +322,9 @@ def solve_milp(
 
     Notes
     -----
-    HiGHS runs single-threaded with ``random_seed = 0``: the same problem gives the same plan when the solve
-    ends by reaching the gap (a solve cut by the wall-clock limit can end at different points on different runs).
+    Every stage is deterministic (HiGHS runs single-threaded with ``random_seed = 0``; the swap search uses no
+    random numbers): the same problem gives the same plan when no stage is cut by the wall-clock limit (a solve
+    cut by the limit can end at different points on different runs).
     A reverse-delete pass then drops any chosen site whose removal keeps every target (it can only lower the cost).
 
     References
@@ -306,6 +332,8 @@ def solve_milp(
     Q. Huangfu and J. A. J. Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 10 (2018);
     HiGHS 1.x MIP solver (branch-and-cut), https://highs.dev.
     """
+    if not 0 <= swap_share <= 1:
+        raise InvalidInputError(f"swap_share = {swap_share!r}; must be in [0, 1]")
     if not time_limit_s > 0:
         raise InvalidInputError(f"time_limit_s = {time_limit_s!r}; must be > 0")
     if not 0 <= mip_rel_gap < 1:
@@ -322,36 +350,35 @@ def solve_milp(
         return np.concatenate([selected.astype(float), problem.covered_units(selected)[multi].astype(float)])
 
     best = start if start is not None and start.status != "over_budget" else None  # feasible incumbents only
-    # 1. LP relaxation by interior point: a bound, and a guide for a rounding heuristic
-    lp = _highs(c, a, lo, hi, b.lb, b.ub, 0, time_limit_s=max(time_limit_s / 2, 1e-3))
-    if lp.status == "infeasible" and problem.budget is not None:
-        return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
-    if lp.status == "optimal":
-        bound = lp.objective
-    else:  # the LP did not finish: the better of the knapsack and the Lagrangian bounds
-        bound = max(knapsack_lower_bound(problem, needs),
-                    lagrangian_lower_bound(problem, needs, None if best is None else best.cost,
-                                           time_limit_s=max(min(0.1 * time_limit_s, 10.0), 1e-3)))
-    if lp.x is not None:
-        rounded = _lp_rounding(problem, needs, lp.x[:n_s])
-        if rounded is not None and (best is None or problem.cost[rounded].sum() < best.cost - 1e-9):
-            best = _finish(problem, targets, "milp", rounded, addition_order(problem, rounded), None, "heuristic",
-                           needs, t0)
-    if best is not None:
-        searched = _local_search(problem, needs, best.selected, time_limit_s=max(0.15 * time_limit_s, 1e-3))
+    # 1. the knapsack bound (instant)
+    bound = _integer_bound(problem, knapsack_lower_bound(problem, needs))
+    # 2. the tabu swap search (qamtu.plan.swap) from the greedy plan, until the bound proves it within the gap
+    if best is not None and swap_share > 0 and _gap(best.cost, bound) > mip_rel_gap:
+        left = time_limit_s - (time.perf_counter() - t0)
+        searched = swap_search(problem, needs, best.selected, time_limit_s=max(swap_share * left, 1e-3),
+                               stop_at_cost=bound / (1 - mip_rel_gap) if bound > 0 else 0.0)
         if problem.cost[searched].sum() < best.cost - 1e-9:
             best = _finish(problem, targets, "milp", searched, addition_order(problem, searched), None, "heuristic",
                            needs, t0)
-    # 2. branch-and-cut from the best incumbent, unless the LP bound already proves it within the gap
-    message = "LP relaxation (interior point) proves the incumbent within the gap"
+    # 3. the Lagrangian bound, its subgradient steps aimed at the best plan's cost
+    if best is not None and _gap(best.cost, bound) > mip_rel_gap:
+        left = time_limit_s - (time.perf_counter() - t0)
+        bound = max(bound, _integer_bound(problem, lagrangian_lower_bound(
+            problem, needs, best.cost, time_limit_s=max(min(0.1 * time_limit_s, 5.0, 0.5 * left), 1e-3))))
+    # 4. branch-and-cut (HiGHS) from the best incumbent with the time left, unless the bound already proves it
+    message = "the knapsack/Lagrangian bound proves the plan within the gap"
     status_kind = "optimal"
     proven = best is not None and bound is not None and _gap(best.cost, bound) <= mip_rel_gap
-    if not proven:
-        left = time_limit_s - (time.perf_counter() - t0)
-        res = _highs(c, a, lo, hi, b.lb, b.ub, n_s, time_limit_s=max(left, 1.0), mip_rel_gap=mip_rel_gap,
+    left = time_limit_s - (time.perf_counter() - t0) - min(_HIGHS_OVERRUN_S, 0.05 * time_limit_s)
+    if best is not None and not proven and left < 0.05:
+        message = "time limit reached before branch-and-cut"
+        status_kind = "time_limit"
+    elif not proven:
+        res = _highs(c, a, lo, hi, b.lb, b.ub, n_s, time_limit_s=max(left, 0.05), mip_rel_gap=mip_rel_gap,
                      x0=None if best is None else pack(best.selected))
         message = res.message
-        if res.status == "infeasible" and problem.budget is not None:
+        no_plan = res.status == "infeasible" or (best is None and res.x is None)
+        if no_plan and problem.budget is not None:  # the budget binds (or no plan within it was found in time)
             return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
         if res.status == "infeasible":
             raise RuntimeError(f"HiGHS found the covering model infeasible: {res.message}")
@@ -365,97 +392,13 @@ def solve_milp(
         if best is None:
             raise RuntimeError(f"HiGHS found no plan for the covering model: {res.message}")
     selected, _ = _reverse_delete(problem, needs, best.selected.copy(), list(np.flatnonzero(best.selected)))
-    if bound is not None and np.all(np.abs(problem.cost - np.round(problem.cost)) < 1e-9):
-        bound = float(np.ceil(bound - 1e-6))  # integer costs: the optimum is an integer, so is a valid bound
+    bound = _integer_bound(problem, bound)
     status = "optimal" if feasible else "infeasible"
     if feasible and status_kind != "optimal" and not (bound is not None
                                                     and _gap(problem.cost[selected].sum(), bound) <= mip_rel_gap):
         status = "time_limit"
     return _finish(problem, targets, "milp", selected, addition_order(problem, selected), bound, status, needs, t0,
                    message)
-
-
-def _local_search(problem: CoverageProblem, needs, selected: np.ndarray, time_limit_s: float = 10.0) -> np.ndarray:
-    """Swap-and-drop local search on a plan that meets the (lowered) requirements.
-
-    Moves, repeated until none applies or the time is up: *drop* a non-locked site whose removal keeps every
-    requirement; *swap* a non-locked chosen site ``r`` for an unchosen allowed site ``a`` that costs no more and
-    covers more of what ``r`` alone covered plus what is still missing (so every requirement's slack grows), which
-    may let a later drop succeed. Never raises the cost; deterministic (sites visited by index).
-    """
-    t0 = time.perf_counter()
-    w = np.stack([wt for _, wt, _ in needs])
-    need = np.array([n for _, _, n in needs]) * (1 - _TOL)
-    sel = selected.copy()
-    counts = np.asarray(problem.cover @ sel.astype(np.int32)).reshape(-1)
-    amount = w[:, counts > 0].sum(axis=1)
-    cover_t = problem.cover  # units -> sites (csr)
-    budget = problem.budget
-    improved = True
-    while improved and time.perf_counter() - t0 < time_limit_s:
-        improved = False
-        # drops, most expensive first
-        for r in sorted(np.flatnonzero(sel & ~problem.lock), key=lambda i: (-problem.cost[i], i)):
-            units = problem.units_of(r)
-            lost = w[:, units[counts[units] == 1]].sum(axis=1)
-            if np.all(amount - lost >= need):
-                sel[r] = False
-                counts[units] -= 1
-                amount = amount - lost
-                improved = True
-        # swaps
-        for r in np.flatnonzero(sel & ~problem.lock):
-            if time.perf_counter() - t0 >= time_limit_s:
-                break
-            units_r = problem.units_of(r)
-            own = units_r[counts[units_r] == 1]
-            lost = w[:, own].sum(axis=1)
-            # candidate replacements: sites that share a unit with r
-            near = np.unique(np.concatenate([cover_t.indices[cover_t.indptr[j]:cover_t.indptr[j + 1]]
-                                             for j in units_r])) if units_r.size else np.empty(0, np.int64)
-            best, best_gain = -1, lost.copy()
-            for a in near:
-                if sel[a] or problem.exclude[a] or problem.cost[a] > problem.cost[r]:
-                    continue
-                units_a = problem.units_of(a)
-                c_after = counts[units_a] - np.isin(units_a, units_r, assume_unique=True)
-                gain = w[:, units_a[c_after == 0]].sum(axis=1)
-                if np.all(gain >= best_gain) and np.any(gain > best_gain + 1e-12):
-                    best, best_gain = int(a), gain
-            if best >= 0:
-                if budget is not None and problem.cost[sel].sum() - problem.cost[r] + problem.cost[best] > budget:
-                    continue
-                sel[r] = False
-                counts[units_r] -= 1
-                sel[best] = True
-                counts[problem.units_of(best)] += 1
-                amount = w[:, counts > 0].sum(axis=1)
-                improved = True
-    return sel
-
-
-def _lp_rounding(problem: CoverageProblem, needs, x_lp: np.ndarray) -> np.ndarray | None:
-    """Deterministic LP-guided rounding: take sites by decreasing LP value (ties: index) until the targets hold,
-    then reverse-delete. Returns None if the targets are not reached."""
-    order = np.lexsort((np.arange(problem.n_sites), -np.round(x_lp, 9)))
-    state = _Coverage(problem, needs)
-    selected = problem.lock.copy()
-    for s in np.flatnonzero(selected):
-        state.add(int(s))
-    for s in order:
-        if state.done():
-            break
-        if selected[s] or problem.exclude[s] or x_lp[s] <= 1e-9:
-            continue
-        if state.gain(int(s)) > 0:
-            state.add(int(s))
-            selected[s] = True
-    if not state.done():
-        return None
-    if problem.budget is not None and problem.cost[selected].sum() > problem.budget * (1 + 1e-12):
-        return None
-    selected, _ = _reverse_delete(problem, needs, selected, list(np.flatnonzero(selected)))
-    return selected
 
 
 def _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start=None) -> Solution:
@@ -674,7 +617,7 @@ class _Coverage:
 
 
 def solve_greedy(problem: CoverageProblem, targets: Targets, *, prune: bool = True,
-                 lower_bound: bool = False) -> Solution:
+                 lower_bound: bool = False, polish_moves: int = 0) -> Solution:
     """Lazy greedy (CELF): repeatedly add the site with the largest gain per unit cost until the targets hold.
 
     The gain is the increase of ``f(S) = sum_t min(covered_t(S), required_t) / required_t``, a monotone
@@ -692,6 +635,10 @@ def solve_greedy(problem: CoverageProblem, targets: Targets, *, prune: bool = Tr
         Run the reverse-delete pass.
     lower_bound : bool
         Also solve the LP relaxation to report a lower bound and gap (costs an LP solve).
+    polish_moves : int
+        After the greedy, run the tabu swap search (:func:`qamtu.plan.swap.swap_search`) for at most this many
+        moves (0: the plain greedy, the default of this function; the planner's ``method="greedy"`` polishes). A
+        move budget, not a time budget, so the result does not depend on the machine.
 
     References
     ----------
@@ -738,8 +685,13 @@ def solve_greedy(problem: CoverageProblem, targets: Targets, *, prune: bool = Tr
         n_picked += 1
     if prune:
         selected, order = _reverse_delete(problem, needs, selected, order)
-    status = "heuristic" if feasible else "infeasible"
     needs_met = state.done() if not prune else _Coverage_done(problem, needs, selected)
+    if polish_moves > 0 and needs_met:
+        polished = swap_search(problem, needs, selected, max_moves=int(polish_moves), time_limit_s=600.0)
+        if problem.cost[polished].sum() < problem.cost[selected].sum() - 1e-9:
+            selected = polished
+            order = [int(s) for s in addition_order(problem, selected)]
+    status = "heuristic" if feasible else "infeasible"
     if budget is not None and not needs_met:
         status = "over_budget"
     bound = lp_lower_bound(problem, targets) if lower_bound and status != "over_budget" else None
