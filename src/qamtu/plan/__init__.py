@@ -19,7 +19,9 @@ Abstract covering model and optimisers (no radio, usable on their own)
   -> Solution`` (greedy plan, knapsack and Lagrangian bounds, the tabu swap search of ``qamtu.plan.swap``, then
   HiGHS branch-and-cut through ``highspy`` with the time left, each stage skipped once the bound proves the plan
   within the gap; units covered by a single site are folded into that site's column, exactly),
-  :func:`solve_greedy` ``(problem, targets, prune=True, lower_bound=False) -> Solution`` (CELF lazy greedy),
+  :func:`solve_greedy` ``(problem, targets, prune=True, lower_bound=False, polish_moves=0) -> Solution`` (CELF lazy
+  greedy, optionally polished by a fixed number of swap-search moves: the planner's ``method="greedy"`` uses
+  ``repair.GREEDY_POLISH_MOVES``), :func:`qamtu.plan.swap.swap_search` (tabu swap search on a feasible plan),
   :func:`lp_lower_bound`, :class:`Solution` (``selected``, ``order``, ``cost``, ``lower_bound``, ``gap``,
   ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares).
 
