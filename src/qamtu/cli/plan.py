@@ -77,7 +77,9 @@ def register(app: typer.Typer) -> None:
             None, "--coverage-level", help="SS-RSRP coverage probability a covered pixel needs (default 0.9)."),
         cell_load: Optional[str] = typer.Option(None, "--cell-load", help="Cell load, 0..1 (default 0.5)."),
         budget: Optional[str] = typer.Option(None, "--budget", help="Upper bound on the plan's total cost."),
-        method: str = typer.Option("milp", "--method", help="milp (swap search + HiGHS, with a proven bound) or greedy (CELF lazy greedy polished by 5,000 swap moves; fast)."),
+        method: str = typer.Option(
+            "milp", "--method", help="milp (swap search + HiGHS, with a proven bound) or greedy (CELF lazy greedy "
+            "polished by 5,000 swap moves; fast)."),
         resolution_m: str = typer.Option("25", "--resolution-m", help="Grid resolution, m."),
         lattice_spacing_m: Optional[str] = typer.Option(
             None, "--lattice-spacing-m", help="Also generate 3-sector candidates on a hexagonal lattice at this "
