@@ -1,9 +1,9 @@
-"""Benchmark of the planner: MILP (HiGHS) against the greedy (CELF) on one city, side by side.
+"""Benchmark of the planner: the MILP against the greedy (polished CELF, and plain CELF) on one city, side by side.
 
 Plans a city (default Almaty, 25 m grid, generated 3-sector candidates on a 400 m hexagonal lattice, the CLI's
-default spacing: about 5,000 candidate sites) with both methods on the same covering model (round 0: per-site coverage sets from the
-engine's links, see ``qamtu.plan.planner``), ``--repeats`` times each, and prints the median time, the cost, the
-lower bound and the gap of each, and the greedy/MILP ratios of cost and time. The issue's targets: MILP within
+default spacing: about 5,000 candidate sites) with both methods on the same covering model (round 0: per-site
+coverage sets from the engine's links, see ``qamtu.plan.planner``), ``--repeats`` times each, and prints the median
+time, the cost, the lower bound and the gap of each, and the greedy/MILP ratios of cost and time. The issue's targets: MILP within
 1 % of its bound in at most 60 s; greedy within 5 % of the MILP cost in at most a tenth of its time.
 
 With ``--full`` it then runs the whole engine-checked plan (``plan_city``: repair rounds with the full engine)

@@ -54,8 +54,8 @@ class Solution:
     lower_bound : float or None
         A lower bound on the cost of any plan meeting the (possibly lowered) targets *in this covering model*:
         for the MILP the largest of the knapsack, Lagrangian and HiGHS MIP dual bounds (rounded up when every
-        cost is an integer); for the greedy the LP relaxation when asked for. ``None`` when the budget binds (the problem then is a
-        coverage maximisation, not a cost minimisation).
+        cost is an integer); for the greedy the LP relaxation when asked for. ``None`` when the budget binds (the
+        problem then is a coverage maximisation, not a cost minimisation).
     gap : float or None
         ``(cost - lower_bound) / cost`` (0 when cost is 0).
     status : {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}
@@ -309,7 +309,8 @@ def solve_milp(
         Wall-clock limit for HiGHS, seconds (> 0). On time-out the best plan found is returned with
         ``status="time_limit"`` and the dual bound reached.
     mip_rel_gap : float
-        Relative gap at which HiGHS stops, in [0, 1).
+        Relative gap, in [0, 1), at which the solve stops: as soon as the bound proves the plan within it, in
+        whichever stage.
     warm_start : bool
         Start from the greedy plan (:func:`solve_greedy`), so the MILP is never worse than the greedy; without it
         stages 1 and 2 are skipped and HiGHS starts from nothing.
@@ -513,7 +514,6 @@ def lagrangian_lower_bound(problem: CoverageProblem, needs, upper_bound: float |
     lock, exclude = problem.lock, problem.exclude
     free = ~lock & ~exclude
     reach = problem.covered_units(~exclude)
-    integral = bool(np.all(np.abs(cost - np.round(cost)) < 1e-9))
     best = float(cost[lock].sum())
     deadline = t0 + max(time_limit_s, 1e-3)
     per_need = max(1, max_iterations // max(len(needs), 1))
@@ -575,9 +575,7 @@ def lagrangian_lower_bound(problem: CoverageProblem, needs, upper_bound: float |
                 break
             mu = np.maximum(mu + theta * (target - val) / norm2 * g, 0.0)
         best = max(best, best_need)
-    if integral and np.isfinite(best):
-        best = float(np.ceil(best - 1e-6))
-    return float(best)
+    return float(_integer_bound(problem, best))
 
 
 # ------------------------------------------------------------------------------------------------------------------

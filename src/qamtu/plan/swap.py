@@ -317,7 +317,7 @@ def swap_search(problem: CoverageProblem, needs, selected: np.ndarray, *, time_l
     counts, owner_sum, gain, loss, amount, sel = state(selected)
     if not _feasible(amount, need_arr):
         return np.asarray(selected, bool).copy()
-    order = np.argsort(-cost * (n_s + 1.0) - np.arange(n_s), kind="stable")
+    order = np.lexsort((-np.arange(n_s), -cost))  # drops: most expensive first, then highest index
     tenure_cycle = [int(t) for t in np.atleast_1d(tenure)]
     _drop_redundant(order, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_sum, gain, loss, amount, sel, need_arr,
                     lock)
