@@ -32,12 +32,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from numba import njit, objmode
 
 from qamtu.plan.problem import CoverageProblem
 
 __all__ = ["swap_search"]
-
-from numba import njit, objmode
 
 
 @njit(cache=True)
@@ -90,10 +89,10 @@ def _feasible(amount, need):
 
 
 @njit(cache=True)
-def _drop_redundant(order, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_sum, gain, loss, amount, sel, need, lock):
+def _drop_redundant(order, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_sum, gain, loss, amount, sel, need,
+                    lock):
     """Remove, in ``order``, every chosen non-locked site whose removal keeps every requirement."""
     n_t = w.shape[0]
-    dropped = 0
     for i in range(order.shape[0]):
         s = order[i]
         if not sel[s] or lock[s]:
@@ -110,8 +109,6 @@ def _drop_redundant(order, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_su
                 break
         if ok:
             _apply(s, -1, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_sum, gain, loss, amount, sel)
-            dropped += 1
-    return dropped
 
 
 @njit(cache=True)
