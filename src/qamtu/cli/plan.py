@@ -69,8 +69,12 @@ def register(app: typer.Typer) -> None:
         target_territory: Optional[str] = typer.Option(
             None, "--target-territory", help="Share of the territory to cover, (0, 1]. Default: 0.75 for Astana, "
             "Almaty, Shymkent, 0.60 for the other regional centres (licence obligation)."),
-        target_population: Optional[str] = typer.Option(None, "--target-population",
-                                                        help="Share of the population to cover, (0, 1]."),
+        target_population: Optional[str] = typer.Option(
+            None, "--target-population", help="Share of the population to cover, (0, 1]. Default: the territory "
+            "target (people first)."),
+        territory_only: bool = typer.Option(
+            False, "--territory-only", help="No population target unless --target-population is given (the licence "
+            "obligation alone; by default the plan also serves the territory target's share of the people)."),
         min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps",
                                                   help="DL rate a covered pixel needs, Mbit/s (default 50)."),
         coverage_level: Optional[str] = typer.Option(
@@ -130,6 +134,7 @@ def register(app: typer.Typer) -> None:
                 lock=_ids(lock), exclude=_ids(exclude),
                 target_territory=_num(target_territory, "--target-territory", 0.0, 1.0, lo_open=True),
                 target_population=_num(target_population, "--target-population", 0.0, 1.0, lo_open=True),
+                people_first=not territory_only,
                 min_dl_mbps=_num(min_dl_mbps, "--min-dl-mbps", 0.0),
                 coverage_level=_num(coverage_level, "--coverage-level", 0.0, 1.0),
                 cell_load=_num(cell_load, "--cell-load", 0.0, 1.0),

@@ -41,9 +41,10 @@ from qamtu.plan.repair import RepairResult, solve_with_repair
 __all__ = ["Plan", "plan_city", "default_targets", "coverage_reach_m", "min_sinr_db", "CityModel"]
 
 
-def default_targets(city: Any, population_share: float | None = None) -> Targets:
+def default_targets(city: Any, population_share: float | None = None, *, people_first: bool = True) -> Targets:
     """The licence-obligation territory target of a city: 0.75 for the cities of republican significance
-    (Astana, Almaty, Shymkent), 0.60 for the other regional centres.
+    (Astana, Almaty, Shymkent), 0.60 for the other regional centres; people first (the default), the same share of
+    the city's people as well (:meth:`Targets.people_first`).
 
     References
     ----------
@@ -52,7 +53,7 @@ def default_targets(city: Any, population_share: float | None = None) -> Targets
     """
     status = getattr(city, "status", None)
     share = 0.75 if status == "city_of_republican_significance" else 0.60
-    return Targets(territory_share=share, population_share=population_share)
+    return Targets.people_first(share, population_share, enabled=people_first)
 
 
 def min_sinr_db(config: Any) -> float:

@@ -50,6 +50,20 @@ class Targets:
             if not np.isfinite(value) or not 0.0 < float(value) <= 1.0:
                 raise InvalidInputError(f"targets: {name} = {value!r} is not allowed; give a share in (0, 1]")
 
+    @classmethod
+    def people_first(cls, territory_share: float | None, population_share: float | None = None, *,
+                     enabled: bool = True) -> "Targets":
+        """The people-first targets: a population target equal to the territory target unless one is given.
+
+        The one home of the rule ``plan`` and ``national`` share: with ``enabled`` (the default) and no
+        ``population_share``, the plan must also serve at least ``territory_share`` of the people, so a plan cannot
+        meet its territory target on the empty fringe and leave the dense centre dark. ``enabled=False`` keeps the
+        territory-only target (the licence obligation alone).
+        """
+        if enabled and population_share is None:
+            population_share = territory_share
+        return cls(territory_share=territory_share, population_share=population_share)
+
     def as_dict(self) -> dict[str, float | None]:
         return {"territory_share": self.territory_share, "population_share": self.population_share}
 

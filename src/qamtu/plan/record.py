@@ -53,7 +53,10 @@ class PlanRequest:
         Site ids to lock in / rule out.
     target_territory, target_population : float or None
         Targets; when both are None the city's default territory target applies
-        (:func:`~qamtu.plan.planner.default_targets`).
+        (:func:`~qamtu.plan.planner.default_targets`). With ``people_first`` (the default) a missing population
+        target equals the territory target (:meth:`~qamtu.plan.problem.Targets.people_first`).
+    people_first : bool
+        See above; False plans for the territory target alone.
     min_dl_mbps, coverage_level, cell_load : float or None
         Overrides of the engine's coverage criteria (None: :class:`~qamtu.engine.EngineConfig` defaults).
     max_cutoff_m : float or None
@@ -80,6 +83,7 @@ class PlanRequest:
     exclude: list[str] = field(default_factory=list)
     target_territory: float | None = None
     target_population: float | None = None
+    people_first: bool = True
     min_dl_mbps: float | None = None
     coverage_level: float | None = None
     cell_load: float | None = None
@@ -144,9 +148,9 @@ def build_inputs(req: PlanRequest):
         frames.append(lattice_candidates(area, spacing, cost=req.lattice_cost))
     candidates = combine_candidates(*frames, lock=req.lock, exclude=req.exclude)
     if req.target_territory is None and req.target_population is None:
-        targets = default_targets(city)
+        targets = default_targets(city, people_first=req.people_first)
     else:
-        targets = Targets(territory_share=req.target_territory, population_share=req.target_population)
+        targets = Targets.people_first(req.target_territory, req.target_population, enabled=req.people_first)
     return area, candidates, targets, config
 
 

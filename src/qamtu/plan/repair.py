@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
-from qamtu.plan.solve import Solution, addition_order, lp_lower_bound, solve_greedy, solve_milp
+from qamtu.plan.solve import Solution, _gap, addition_order, lp_lower_bound, solve_greedy, solve_milp
 
 __all__ = ["RepairResult", "solve_with_repair"]
 
@@ -147,6 +147,26 @@ def _better(targets, sh, cost, best) -> bool:
     return _capped(targets, sh) > _capped(targets, best[0]) + 1e-12
 
 
+def _people_tiebreak(prob: CoverageProblem, targets: Targets, sol: Solution) -> Solution:
+    """Among plans of the same (or lower) cost, take the one covering more people
+    (:func:`qamtu.plan.people.prefer_people`); the bound stays valid because the cost does not rise."""
+    import dataclasses
+
+    from qamtu.plan.people import prefer_people
+    from qamtu.plan.solve import _needs
+
+    needs, _ = _needs(prob, targets)
+    new = prefer_people(prob, needs, sol.selected)
+    if np.array_equal(new, sol.selected):
+        return sol
+    terr, pop = prob.shares(new)
+    cost = float(prob.cost[new].sum())
+    lb = None if sol.lower_bound is None else min(sol.lower_bound, cost)
+    return dataclasses.replace(sol, selected=new, order=addition_order(prob, new), cost=cost, territory_share=terr,
+                               population_share=pop, targets_met=targets.met(terr, pop), lower_bound=lb,
+                               gap=_gap(cost, lb))
+
+
 def _capped(targets, sh) -> float:
     v = 0.0
     if targets.territory_share is not None:
@@ -239,6 +259,8 @@ def solve_with_repair(
             sol = solve_milp(prob, targets, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
         else:
             sol = solve_greedy(prob, targets, polish_moves=GREEDY_POLISH_MOVES)
+        if sol.status not in ("infeasible", "over_budget") and prob.population_total > 0:
+            sol = _people_tiebreak(prob, targets, sol)
         t_solve += time.perf_counter() - t0
         return sol
 

@@ -101,7 +101,8 @@ def _needs(problem: CoverageProblem, targets: Targets) -> tuple[list[tuple[str, 
         best = float(w[reach].sum())
         if need > best * (1 + _TOL) + 1e-12:
             feasible = False
-            need = best
+        # a target of 100 % sums the same weights in another order: never ask for more than is reachable
+        need = min(need, best)
         needs.append((name, w, need))
     return needs, feasible
 

@@ -84,7 +84,9 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     republican = city.status == "city_of_republican_significance"
     t = scenario.targets_for(city.id, republican)
     try:
-        run.targets = GateTargets(t["territory_share"], t["population_share"], t["dl_p5_mbps"])
+        targets = Targets.people_first(t["territory_share"], t["population_share"],
+                                       enabled=scenario["planning"]["people_first"])
+        run.targets = GateTargets(targets.territory_share, targets.population_share, t["dl_p5_mbps"])
         area = make_study_area(city, resolution_m=resolution_m, boundary=files.get("boundary"),
                                population=files.get("population"))
         run.area = area
@@ -97,9 +99,7 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         if "sites" in files:
             frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
         candidates = combine_candidates(*frames)
-        plan = plan_city(area, candidates, Targets(territory_share=t["territory_share"],
-                                                   population_share=t["population_share"]),
-                         config, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
+        plan = plan_city(area, candidates, targets, config, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
         run.plan = plan
     except QamtuError as exc:
         run.error = str(exc)
@@ -299,6 +299,7 @@ def run_national(
             notes.append(("note_boundary_approx", {}))
         if not plan.targets_met:
             notes.append(("note_plan_short", {}))
+        notes.append(_people_note(r))
         cities.append(CityReport(
             id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
             cost=float(sum(t.cost for t in r.tasks)),
@@ -328,6 +329,29 @@ def run_national(
         currency=scenario["currency"], schedule_rows=sched.site_rows(), notes=notes_national,
     )
     return report, runs
+
+
+def people_zones(run: CityRun) -> Any:
+    """Per zone (district, else environment class) people and territory covered by the city's plan
+    (:func:`qamtu.plan.people.zone_shares`)."""
+    from qamtu.plan.people import zone_shares
+
+    return zone_shares(run.area, np.asarray(run.plan.coverage.covered, bool))
+
+
+def _people_note(run: CityRun) -> tuple[str, dict[str, Any]]:
+    """The city page's line: people vs territory covered and the zones where most people stay dark."""
+    zones = people_zones(run)
+    dark = zones[zones["dark"]]
+    kp = run.plan.kpis
+    tg = run.plan.targets
+    target = ", ".join(f"{k} {v:.0%}" for k, v in (("territory", tg.territory_share),
+                                                     ("people", tg.population_share)) if v is not None)
+    listed = ", ".join(f"{z} ({p:.0%} of the people, {c:.0%} covered)" for z, p, c in
+                       zip(dark["zone"], dark["population_share"], dark["covered_population_share"])) or "none"
+    kind = str(zones["zone_kind"].iloc[0]) if len(zones) else "zone"
+    return ("note_people_zones", {"people": f"{kp['population_share']:.1%}", "territory": f"{kp['territory_share']:.1%}",
+                                  "target": target, "kind": kind, "dark": listed})
 
 
 def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Scenario) -> dict[str, dict[str, Any]]:

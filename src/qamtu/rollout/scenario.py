@@ -24,6 +24,8 @@ Keys (with defaults)::
       candidate_cost: 1.0            # cost of a generated candidate site
       method: greedy                 # greedy | milp
       time_limit_s: 30.0
+      people_first: true             # a city's population target defaults to its territory target
+                                     # (qamtu.plan.problem.Targets.people_first); false: territory only
     targets:                         # per class of city; a city's own `targets` in cities.files wins
       republican: {territory_share: 0.75, population_share: null, dl_p5_mbps: null}
       regional: {territory_share: 0.60, population_share: null, dl_p5_mbps: null}
@@ -74,6 +76,7 @@ DEFAULT_SCENARIO: dict[str, Any] = {
         "candidate_cost": 1.0,
         "method": "greedy",
         "time_limit_s": 30.0,
+        "people_first": True,
     },
     "targets": {
         "republican": {"territory_share": 0.75, "population_share": None, "dl_p5_mbps": None},
@@ -251,6 +254,7 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
     v.number(pl, "planning", "candidate_cost", 0.0, math.inf)
     v.number(pl, "planning", "time_limit_s", 1.0, 36000.0)
     v.choice(pl, "planning", "method", ("greedy", "milp"))
+    _validate_planning_issue13(pl, v)
 
     for cls in ("republican", "regional"):
         data["targets"][cls] = v.targets(data["targets"][cls], f"targets.{cls}", partial=False)
@@ -286,6 +290,12 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
     v.choice(data["search"], "search", "resource", ("crews", "budget", "none"))
     v.choice(data["search"], "search", "method", ("auto", "bisect", "linear"))
     return Scenario(data, source)
+
+
+def _validate_planning_issue13(pl: dict[str, Any], v: "_Validator") -> None:
+    """Planning keys of the people-first / capacity / decisions block (see the module docstring)."""
+    if not isinstance(pl["people_first"], bool):
+        v.fail("planning.people_first", pl["people_first"], "true or false")
 
 
 def _check_engine_keys(engine: Mapping[str, Any], v: "_Validator") -> None:

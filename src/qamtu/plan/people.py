@@ -1,0 +1,171 @@
+"""People first: prefer the plan that serves more people among plans of equal cost, and say where people stay dark.
+
+Two pieces:
+
+* :func:`prefer_people`: a swap pass on a plan that already meets its requirements. A chosen site ``s`` is
+  replaced by a site ``t`` that is not chosen when ``cost[t] <= cost[s]``, every requirement (territory,
+  population) still holds under the covering model, and the people covered grow. The best such swap is applied,
+  then the next, until none is left or ``max_moves`` is reached. Cost never rises, so a bound that proved the plan
+  within a gap still proves the swapped plan; among plans of the same cost the one covering more people wins (the
+  tie-break of the people-first objective).
+* :func:`zone_shares`: per district (or, without a district layer, per environment class) the people and
+  territory in it and the shares covered; a zone is *dark* when less than :data:`DARK_SHARE` of its people are
+  covered.
+
+Where the districts come from: a study area may carry a district layer as ``area.districts`` (a GeoDataFrame or
+a sequence of ``(name, polygon)`` in the area's CRS; issue 12 adds ADM2 districts for Astana, Almaty and
+Shymkent). Without one, the zones are the environment classes of :data:`qamtu.geo.area.ENV_CLASSES` (dense
+urban, urban, suburban, rural): the report then says "environment class", not "district".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qamtu.plan.problem import CoverageProblem
+
+__all__ = ["DARK_SHARE", "prefer_people", "zone_layer", "zone_shares"]
+
+#: A zone is "dark" when less than this share of its people is covered (a reporting convention of this project:
+#: the majority of the zone's people are without service).
+DARK_SHARE = 0.5
+
+_TOL = 1e-9
+
+
+def prefer_people(problem: CoverageProblem, needs: list[tuple[str, np.ndarray, float]], selected: np.ndarray,
+                  *, max_moves: int = 200) -> np.ndarray:
+    """Swap chosen sites for ones of equal or lower cost that keep every requirement and cover more people.
+
+    Parameters
+    ----------
+    problem : CoverageProblem
+    needs : list of (name, weights, required amount)
+        As :func:`qamtu.plan.solve._needs` returns them.
+    selected : ndarray of bool, shape (n_sites,)
+        A plan meeting every requirement (if it does not, it is returned unchanged).
+    max_moves : int
+        Swaps at most (each move is the best one available).
+
+    Returns
+    -------
+    ndarray of bool
+        The new plan; cost is at most the input's, people covered at least the input's.
+    """
+    sel = np.asarray(selected, bool).copy()
+    pop = problem.population
+    if pop.sum() <= 0 or problem.n_sites == 0:
+        return sel
+    weights = [w for _, w, _ in needs]
+    required = np.array([need for _, _, need in needs], float)
+    cnt = np.asarray(problem.cover @ sel.astype(np.int64)).reshape(-1)
+    amount = np.array([float(w[cnt > 0].sum()) for w in weights])
+    if np.any(amount < required * (1 - _TOL) - 1e-12):
+        return sel
+    cost = problem.cost
+    free = ~problem.lock & ~problem.exclude
+    cover_t = problem.csc.T.tocsr()  # (n_sites, n_units)
+    stack = np.stack([pop, *weights]).T  # (n_units, 1 + n_needs)
+    tol_pop = 1e-9 * max(1.0, problem.population_total)
+    for _ in range(int(max_moves)):
+        best: tuple[float, float, int, int] | None = None  # (people gained, cost saved, -s, -t)
+        for s in np.flatnonzero(sel & ~problem.lock):
+            us = problem.units_of(int(s))
+            lost = us[cnt[us] == 1]
+            lost_amt = stack[lost].sum(axis=0)
+            after = cnt.copy()
+            after[us] -= 1
+            fresh = np.asarray(cover_t @ (stack * (after == 0)[:, None]))  # (n_sites, 1 + n_needs)
+            ok = ~sel & free & (cost <= cost[s] + 1e-12)
+            gain = fresh[:, 0] - lost_amt[0]
+            ok &= gain > tol_pop
+            if weights:
+                new_amt = amount[None, :] - lost_amt[None, 1:] + fresh[:, 1:]
+                ok &= np.all(new_amt >= required[None, :] * (1 - _TOL) - 1e-12, axis=1)
+            if not ok.any():
+                continue
+            cand = np.flatnonzero(ok)
+            # largest gain, then the largest saving, then the lowest index (deterministic)
+            t = int(cand[np.lexsort((cand, -(cost[s] - cost[cand]), -gain[cand]))[0]])
+            key = (float(gain[t]), float(cost[s] - cost[t]), -int(s), -t)
+            if best is None or key > best:
+                best = key
+        if best is None:
+            break
+        s, t = -best[2], -best[3]
+        sel[s] = False
+        sel[t] = True
+        cnt[problem.units_of(s)] -= 1
+        cnt[problem.units_of(t)] += 1
+        amount = np.array([float(w[cnt > 0].sum()) for w in weights])
+    return sel
+
+
+def zone_layer(area: Any) -> tuple[np.ndarray, list[str], str]:
+    """The zones of a study area: ``(labels, names, kind)``.
+
+    ``labels`` (int, shape ``area.shape``) indexes ``names``, -1 outside every zone; ``kind`` is ``"district"``
+    when the area carries a district layer (``area.districts``), else ``"environment class"``.
+    """
+    from qamtu.geo.area import ENV_CLASSES
+
+    districts = getattr(area, "districts", None)
+    if districts is not None and len(districts):
+        from rasterio.features import rasterize
+
+        if hasattr(districts, "geometry"):
+            name_col = next((c for c in ("name", "name_en", "district", "id") if c in districts.columns), None)
+            names = [str(n) for n in (districts[name_col] if name_col else range(len(districts)))]
+            geoms = list(districts.geometry)
+        else:
+            names = [str(n) for n, _ in districts]
+            geoms = [g for _, g in districts]
+        shapes = [(g, i) for i, g in enumerate(geoms) if g is not None and not g.is_empty]
+        labels = rasterize(shapes, out_shape=area.shape, transform=area.transform, fill=-1, dtype="int32")
+        return labels.astype(np.int64), names, "district"
+    codes = np.asarray(area.env_class, np.int64)
+    return codes, list(ENV_CLASSES), "environment class"
+
+
+def zone_shares(area: Any, covered: np.ndarray) -> pd.DataFrame:
+    """People and territory per zone and the shares of them covered.
+
+    Parameters
+    ----------
+    area : StudyArea
+    covered : ndarray of bool, shape ``area.shape``
+        The engine's covered pixels (``CoverageResult.covered``).
+
+    Returns
+    -------
+    DataFrame
+        One row per zone with people or territory in the mask: ``zone``, ``zone_kind``, ``population``,
+        ``area_km2``, ``population_share`` (of the city's people living there), ``covered_population_share``,
+        ``covered_territory_share`` and ``dark`` (covered people share below :data:`DARK_SHARE`).
+    """
+    labels, names, kind = zone_layer(area)
+    mask = np.asarray(area.mask, bool)
+    cov = np.asarray(covered, bool) & mask
+    pop = np.where(mask, np.asarray(area.population, float), 0.0)
+    px_km2 = float(area.resolution_m) ** 2 / 1e6
+    total_pop = float(pop.sum())
+    rows = []
+    for i, name in enumerate(names):
+        z = mask & (labels == i)
+        n = int(z.sum())
+        if n == 0:
+            continue
+        p = float(pop[z].sum())
+        pc = float(pop[z & cov].sum())
+        rows.append({
+            "zone": name, "zone_kind": kind, "population": p, "area_km2": n * px_km2,
+            "population_share": p / total_pop if total_pop > 0 else 0.0,
+            "covered_population_share": pc / p if p > 0 else float("nan"),
+            "covered_territory_share": int((z & cov).sum()) / n,
+            "dark": bool(p > 0 and pc / p < DARK_SHARE),
+        })
+    return pd.DataFrame(rows, columns=["zone", "zone_kind", "population", "area_km2", "population_share",
+                                       "covered_population_share", "covered_territory_share", "dark"])
