@@ -37,8 +37,39 @@ def test_cli_plan_writes_every_output(planned):
     gj = json.loads((out / "plan_sites.geojson").read_text())
     assert len(gj["features"]) == len(sites)
     assert gj["features"][0]["properties"]["site_id"] == sites["site_id"].iloc[0]
-    sectors = pd.read_csv(out / "plan_sectors.csv")
+    sectors = pd.read_csv(out / "planned_sectors.csv")
     assert set(sectors["site_id"]) == set(sites["site_id"])
+    assert set(sectors["status"]) == {"planned"}  # lattice candidates only: every chosen site is new
+
+
+def test_cli_plan_geopackage_and_import_csv(planned):
+    import geopandas as gpd
+    import pyogrio
+
+    from qamtu.plan.exports import IMPORT_COLUMNS
+
+    _, out = planned
+    sectors = pd.read_csv(out / "planned_sectors.csv")
+    sites = pd.read_csv(out / "plan_sites.csv")
+    layers = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
+    assert layers == {"sites", "sectors", "coverage"}
+    g_sites = gpd.read_file(out / "plan.gpkg", layer="sites")
+    g_sectors = gpd.read_file(out / "plan.gpkg", layer="sectors")
+    g_cov = gpd.read_file(out / "plan.gpkg", layer="coverage")
+    assert g_sites.crs.to_epsg() == 4326 and len(g_sites) == len(sites)
+    assert g_sites.geometry.x.to_numpy() == pytest.approx(sites["lon"].to_numpy())
+    assert len(g_sectors) == len(sectors) and (g_sectors.geom_type == "Polygon").all()
+    # the coverage polygons hold the covered territory: their area equals the covered share of the study area
+    summary = json.loads((out / "summary.json").read_text())
+    from qamtu.geo.area import make_study_area
+
+    area = make_study_area("konaev", resolution_m=250.0)
+    covered_km2 = float(g_cov.to_crs(area.crs).area.sum()) / 1e6
+    assert covered_km2 == pytest.approx(summary["territory_share"] * area.area_km2, rel=1e-6)
+    imp = pd.read_csv(out / "planned_sectors_import.csv")
+    assert list(imp.columns) == list(IMPORT_COLUMNS.values())
+    assert imp["Azimuth (deg)"].tolist() == sectors["azimuth_deg"].tolist()
+    assert imp["Power (dBm)"].tolist() == sectors["tx_power_dbm"].tolist()
     kpis = pd.read_csv(out / "kpis.csv").set_index("kpi")
     assert float(kpis.loc["territory_share", "after"]) == pytest.approx(summary["territory_share"])
     for name in ("coverage_before.png", "coverage_after.png", "rejected.csv", "plan.json", "kpis.json"):
@@ -54,7 +85,7 @@ def test_cli_plan_sectors_reevaluate_to_the_same_shares(planned):
     _, out = planned
     summary = json.loads((out / "summary.json").read_text())
     area = make_study_area("konaev", resolution_m=250.0)
-    kpis = evaluate(area, read_sites(out / "plan_sectors.csv"), EngineConfig(max_cutoff_m=4000.0)).kpis()
+    kpis = evaluate(area, read_sites(out / "planned_sectors.csv"), EngineConfig(max_cutoff_m=4000.0)).kpis()
     assert kpis["territory_share"] == pytest.approx(summary["territory_share"], abs=1e-12)
     assert kpis["territory_share"] >= 0.3
 

@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         from qamtu.fileio import write_text_atomic
         from qamtu.report.i18n import check_lang
         from qamtu.report.national import write_national_report
-        from qamtu.report.run import run_national
+        from qamtu.report.run import run_national, write_city_plans
 
         check_lang(lang)
         if measurements is not None and not measurements.is_file():
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         sc, dl = _load(scenario, resolution_m, deadline, {})
         bars, callback = _progress_bars()
         with bars:
-            report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
+            report, runs = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      measurements=None if measurements is None else str(measurements),
                                      progress=callback)
             n = len(report.cities)
@@ -111,6 +111,7 @@ def register(app: typer.Typer) -> None:
 
             write_text_atomic(out / "scenario.yaml", sc.to_yaml())
             index = write_national_report(report, out, lang=lang, progress=page)
+            write_city_plans(runs, out)
         late = [c.id for c in report.cities if c.status != "on_time"]
         for c in report.cities:
             if c.error:
@@ -157,7 +158,7 @@ def register(app: typer.Typer) -> None:
         sc, dl = _load(scenario, resolution_m, deadline, overrides)
         bars, callback = _progress_bars()
         with bars:
-            report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
+            report, runs = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      progress=callback)
         summary = summary_dict(report)
         for c in report.cities:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from qamtu.fileio import atomic_write, write_json_atomic, write_text_atomic
+from qamtu.plan.exports import write_plan_files
 
 __all__ = ["SUMMARY_KEYS", "write_plan_outputs", "kpi_table", "plot_covered_png"]
 
@@ -97,7 +98,8 @@ def write_plan_outputs(
     """Write every file of a plan into ``out_dir`` and return their paths by name.
 
     Files: ``plan_sites.csv`` and ``plan_sites.geojson`` (chosen sites, order, cost, explanation),
-    ``plan_sectors.csv`` (the plan as a site table, one row per sector, usable by ``qamtu coverage --sites``),
+    ``planned_sectors.csv`` (the plan as a canonical site table, ``status=planned``, usable by ``qamtu coverage
+    --sites``), ``planned_sectors_import.csv`` and ``plan.gpkg`` (:mod:`qamtu.plan.exports`),
     ``rejected.csv``, ``kpis.csv`` (before/after table) and ``kpis.json``, ``summary.json``, ``plan.json`` (the
     reproducibility record, if the plan has one), ``coverage_before.png`` and ``coverage_after.png``.
 
@@ -116,10 +118,7 @@ def write_plan_outputs(
     paths["sites_csv"] = out / "plan_sites.csv"
     paths["sites_geojson"] = write_text_atomic(out / "plan_sites.geojson",
                                                json.dumps(sites_geojson(plan.sites), ensure_ascii=False) + "\n")
-    sector_cols = [c for c in plan.sectors.columns if c not in ("x_m", "y_m")]
-    with atomic_write(out / "plan_sectors.csv") as tmp:
-        plan.sectors[sector_cols].to_csv(tmp, index=False)
-    paths["sectors_csv"] = out / "plan_sectors.csv"
+    paths.update(write_plan_files(out, plan))
     with atomic_write(out / "rejected.csv") as tmp:
         plan.rejected.to_csv(tmp, index=False)
     paths["rejected_csv"] = out / "rejected.csv"

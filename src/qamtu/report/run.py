@@ -50,6 +50,7 @@ class CityRun:
     gate: Callable[..., GateResult] | None = None
     targets: GateTargets | None = None
     error: str | None = None
+    on_air_month: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
 
 def _status(gate_month: int | None, deadline_index: int) -> str:
@@ -277,6 +278,7 @@ def run_national(
         cov = plan.coverage
         kp = dict(plan.kpis)
         on_air = {t.site_id: sched.site_month[t.key] for t in r.tasks}
+        r.on_air_month = {sid: None if m is None else month_label(params.start, m) for sid, m in on_air.items()}
         rows = []
         for row in plan.sites.to_dict("records"):
             m = on_air.get(str(row["site_id"]))
@@ -329,6 +331,22 @@ def run_national(
         currency=scenario["currency"], schedule_rows=sched.site_rows(), notes=notes_national,
     )
     return report, runs
+
+
+def write_city_plans(runs: dict[str, CityRun], out_dir: Any) -> dict[str, dict[str, Any]]:
+    """Each planned city's files people load elsewhere, in ``<out_dir>/cities/<id>/``
+    (:func:`qamtu.plan.exports.write_plan_files`): ``planned_sectors.csv`` (canonical site format,
+    ``status=planned``, the schedule's ``on_air_month``), ``planned_sectors_import.csv``, ``plan.gpkg``."""
+    from pathlib import Path
+
+    from qamtu.plan.exports import write_plan_files
+
+    out = {}
+    for cid, r in runs.items():
+        if r.plan is None:
+            continue
+        out[cid] = write_plan_files(Path(out_dir) / "cities" / cid, r.plan, r.on_air_month)
+    return out
 
 
 def people_zones(run: CityRun) -> Any:

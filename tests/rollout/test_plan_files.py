@@ -1,0 +1,58 @@
+"""`qamtu national` writes per-city plan files people load elsewhere; `qamtu coverage` reads them back."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from qamtu.cli.app import app
+
+SCENARIO = {
+    "cities": {"ids": ["konaev"]},
+    "planning": {"resolution_m": 500.0, "candidate_spacing_m": 1000.0, "method": "greedy", "time_limit_s": 20.0},
+    "targets": {"regional": {"territory_share": 0.4}},
+    "crews": {"count": 1, "sites_per_crew_month": 1.0},
+    "search": {"resource": "none"},
+}
+
+
+@pytest.fixture(scope="module")
+def national_out(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nat13")
+    scenario = root / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
+    out = root / "report"
+    res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_planned_sectors_are_canonical_and_scheduled(national_out):
+    from qamtu.geo.sites import SITE_COLUMNS, read_sites
+
+    folder = national_out / "cities" / "konaev"
+    planned = pd.read_csv(folder / "planned_sectors.csv", keep_default_na=False)
+    assert list(planned.columns[: len(SITE_COLUMNS)]) == list(SITE_COLUMNS)
+    assert set(planned["status"]) == {"planned"}
+    schedule = pd.read_csv(national_out / "data" / "schedule.csv")
+    months = dict(zip(schedule["site_id"].astype(str), schedule["on_air_month"].astype(str)))
+    assert planned["on_air_month"].tolist() == [months[s] for s in planned["site_id"].astype(str)]
+    assert len(read_sites(folder / "planned_sectors.csv")) == len(planned)  # the canonical reader takes it as is
+    for name in ("planned_sectors_import.csv", "plan.gpkg"):
+        assert (folder / name).stat().st_size > 0
+
+
+def test_round_trip_through_qamtu_coverage_reproduces_the_territory_share(national_out, tmp_path):
+    folder = national_out / "cities" / "konaev"
+    summary = json.loads((national_out / "summary.json").read_text())
+    city = next(c for c in summary["cities"] if c["id"] == "konaev")
+    res = CliRunner().invoke(app, ["coverage", "--city", "konaev", "--sites", str(folder / "planned_sectors.csv"),
+                                   "--resolution-m", "500", "--out", str(tmp_path), "--no-png", "--json"])
+    assert res.exit_code == 0, res.output
+    kpis = json.loads((tmp_path / "kpis.json").read_text())
+    assert kpis["territory_share"] == pytest.approx(city["territory_share"], abs=1e-9)
+    assert kpis["population_share"] == pytest.approx(city["population_share"], abs=1e-9)
