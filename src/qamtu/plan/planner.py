@@ -335,6 +335,7 @@ def plan_city(
     demand_block_m: float | None = None,
     progress: Callable[[str], None] | None = None,
     model: CityModel | None = None,
+    demand: Any | None = None,
 ) -> Plan:
     """Choose the cheapest candidate sites whose plan, checked by the full engine, meets the targets.
 
@@ -365,6 +366,11 @@ def plan_city(
     progress : callable(str), optional
     model : CityModel, optional
         A prepared model of the same area/candidates/config (reuses its links; used by the benchmark).
+    demand : qamtu.plan.capacity.DemandModel, optional
+        Busy-hour demand per person: after the coverage plan, sites are added next to every sector whose demand
+        exceeds its capacity at the target load (:func:`qamtu.plan.capacity.add_capacity_sites`). ``Plan.sites``
+        then has ``purpose`` = ``coverage``/``capacity``; the summary gives ``sites_for_coverage``,
+        ``sites_for_capacity`` and the median distance between neighbouring planned sites. None: coverage only.
 
     Returns
     -------
@@ -396,12 +402,25 @@ def plan_city(
         max_repairs=max_repairs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, demand_blocks=blocks,
         progress=progress,
     )
+    capacity = None
+    n_coverage = int(res.selected.sum())
+    if demand is not None:
+        res, capacity = _capacity_stage(m, res, demand, budget, area, targets)
     coverage = m.aggregate(res.selected)
     before_sel = m.lock & (m.sites["origin"] == "existing").to_numpy()
     coverage_before = m.aggregate(before_sel)
     kpis = coverage.kpis()
     kpis_before = coverage_before.kpis()
     sites, rejected = explain_plan(m, res)
+    sites["purpose"] = "coverage"
+    if capacity is not None:
+        ids = m.sites["site_id"].to_numpy(object)
+        why = {str(ids[t]): text for t, text in capacity.reasons.items()}
+        cap_rows = sites["site_id"].astype(str).isin(list(why))
+        sites.loc[cap_rows, "purpose"] = "capacity"
+        sites.loc[cap_rows, "explanation"] = [why[sid] + "; " + text for sid, text in
+                                              zip(sites.loc[cap_rows, "site_id"].astype(str),
+                                                  sites.loc[cap_rows, "explanation"])]
     active = m.sector_mask(res.selected)
     sectors = m.candidates.loc[active].reset_index(drop=True)
     summary = {
@@ -430,6 +449,15 @@ def plan_city(
         "coverage_reach_m": m.reach_m,
         "min_sinr_db": m.sinr_min_db,
         "rounds": res.rounds,
+        "sites_for_coverage": n_coverage,
+        "sites_for_capacity": 0 if capacity is None else len(capacity.added),
+        **_spacing_summary(sites, area),
+        "capacity": None if capacity is None else {
+            "demand_model": demand.as_dict(), "busy_hour_demand_mbps": capacity.demand_mbps,
+            "target_load": demand.load_limit(config), "sectors_over_capacity_before": capacity.overloaded_before,
+            "sectors_over_capacity_after": capacity.overloaded_after,
+            "max_utilisation_after": capacity.max_utilisation_after, "rounds": capacity.rounds,
+            "added": capacity.records},
         "timings_s": {
             "coverage_links": m.coverage_links_s, "plan_links": m.plan_links_s, "optimiser": res.solve_time_s,
             "engine_checks": res.evaluate_time_s, "total": time.perf_counter() - t0,
@@ -441,6 +469,60 @@ def plan_city(
                 active=active, coverage=coverage, coverage_before=coverage_before, kpis=kpis,
                 kpis_before=kpis_before, summary=summary, targets=targets, targets_met=bool(res.targets_met),
                 result=res, model=m)
+
+
+def _capacity_stage(m: CityModel, res: RepairResult, demand: Any, budget: float | None, area: Any,
+                    targets: Targets):
+    """Add capacity sites to the repaired coverage plan and return the updated result (engine shares)."""
+    import dataclasses
+
+    from qamtu.plan.capacity import add_capacity_sites
+
+    cap = add_capacity_sites(m, res.selected, demand, budget=budget)
+    if not cap.added:
+        return res, cap
+    sel = cap.selected
+    covered = np.asarray(cap.coverage.covered).ravel()[m.mask_flat]
+    kp = cap.coverage.kpis()
+    a, p = float(kp["territory_share"]), float(kp["population_share"])
+    cost = float(m.sites["cost"].to_numpy(float)[sel].sum())
+    return dataclasses.replace(
+        res, selected=sel, order=np.concatenate([np.asarray(res.order, np.int64), np.asarray(cap.added, np.int64)]),
+        covered=covered, territory_share=a, population_share=p, targets_met=bool(targets.met(a, p)), cost=cost,
+        bound_kind=res.bound_kind + "; bound and gap are of the coverage plan, before the sites added for capacity",
+    ), cap
+
+
+def _spacing_summary(sites: pd.DataFrame, area: Any) -> dict[str, Any]:
+    """Median distance between neighbouring planned sites, overall and in the densest zone (by people per km2)."""
+    from qamtu.plan.capacity import neighbour_distances_m
+    from qamtu.plan.people import zone_layer
+
+    out: dict[str, Any] = {"median_neighbour_distance_m": None, "median_neighbour_distance_densest_m": None,
+                           "densest_zone": None}
+    if len(sites) < 2:
+        return out
+    d = neighbour_distances_m(sites["x_m"].to_numpy(), sites["y_m"].to_numpy())
+    out["median_neighbour_distance_m"] = float(np.median(d))
+    labels, names, kind = zone_layer(area)
+    r, c = area.rowcol(sites["x_m"].to_numpy(), sites["y_m"].to_numpy())
+    r = np.clip(np.asarray(r, int), 0, area.shape[0] - 1)
+    c = np.clip(np.asarray(c, int), 0, area.shape[1] - 1)
+    site_zone = labels[r, c]
+    mask = np.asarray(area.mask, bool)
+    pop = np.where(mask, np.asarray(area.population, float), 0.0)
+    best, best_density = None, -1.0
+    for i, name in enumerate(names):
+        z = mask & (labels == i)
+        if z.sum() == 0 or (site_zone == i).sum() == 0:
+            continue
+        density = pop[z].sum() / (z.sum() * area.pixel_area_km2)
+        if density > best_density:
+            best, best_density = i, density
+    if best is not None:
+        out["median_neighbour_distance_densest_m"] = float(np.median(d[site_zone == best]))
+        out["densest_zone"] = f"{kind} {names[best]}"
+    return out
 
 
 def _unmet_message(res: RepairResult, targets: Targets) -> str:

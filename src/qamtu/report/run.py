@@ -77,6 +77,7 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     from qamtu.geo.area import make_study_area
     from qamtu.geo.sites import read_sites
     from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
+    from qamtu.plan.capacity import DemandModel
     from qamtu.plan.planner import plan_city
     from qamtu.plan.problem import Targets
 
@@ -100,7 +101,10 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         if "sites" in files:
             frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
         candidates = combine_candidates(*frames)
-        plan = plan_city(area, candidates, targets, config, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
+        cap = pl["capacity"]
+        demand = DemandModel(cap["take_up"], cap["active_share"], cap["rate_per_active_user_mbps"],
+                             cap["target_load"]) if cap["enabled"] else None
+        plan = plan_city(area, candidates, targets, config, demand=demand, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
         run.plan = plan
     except QamtuError as exc:
         run.error = str(exc)
@@ -302,6 +306,8 @@ def run_national(
         if not plan.targets_met:
             notes.append(("note_plan_short", {}))
         notes.append(_people_note(r))
+        if plan.summary.get("capacity") is not None:
+            notes.append(_capacity_note(plan.summary))
         cities.append(CityReport(
             id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
             cost=float(sum(t.cost for t in r.tasks)),
@@ -370,6 +376,18 @@ def _people_note(run: CityRun) -> tuple[str, dict[str, Any]]:
     kind = str(zones["zone_kind"].iloc[0]) if len(zones) else "zone"
     return ("note_people_zones", {"people": f"{kp['population_share']:.1%}", "territory": f"{kp['territory_share']:.1%}",
                                   "target": target, "kind": kind, "dark": listed})
+
+
+def _capacity_note(s: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The city page's line: sites for coverage and for capacity, neighbour distances."""
+    def metres(v: Any) -> str:
+        return "n/a" if v is None else f"{v:,.0f}"
+
+    return ("note_capacity", {"coverage_sites": s["sites_for_coverage"], "capacity_sites": s["sites_for_capacity"],
+                              "demand": f"{s['capacity']['busy_hour_demand_mbps']:,.0f}",
+                              "spacing_all": metres(s["median_neighbour_distance_m"]),
+                              "spacing_dense": metres(s["median_neighbour_distance_densest_m"]),
+                              "zone": s["densest_zone"] or "n/a"})
 
 
 def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Scenario) -> dict[str, dict[str, Any]]:

@@ -26,6 +26,13 @@ Keys (with defaults)::
       time_limit_s: 30.0
       people_first: true             # a city's population target defaults to its territory target
                                      # (qamtu.plan.problem.Targets.people_first); false: territory only
+      capacity:                      # busy-hour demand = people x take_up x active_share x rate; sites are added
+                                     # where a sector's demand exceeds its capacity (qamtu.plan.capacity, sources)
+        enabled: true
+        take_up: 0.30                # share of the people on 5G
+        active_share: 0.0125         # share of 5G users active at once in the busy hour
+        rate_per_active_user_mbps: 10.0
+        target_load: null            # utilisation a sector may reach; null = engine.cell_load
     targets:                         # per class of city; a city's own `targets` in cities.files wins
       republican: {territory_share: 0.75, population_share: null, dl_p5_mbps: null}
       regional: {territory_share: 0.60, population_share: null, dl_p5_mbps: null}
@@ -77,6 +84,8 @@ DEFAULT_SCENARIO: dict[str, Any] = {
         "method": "greedy",
         "time_limit_s": 30.0,
         "people_first": True,
+        "capacity": {"enabled": True, "take_up": 0.30, "active_share": 0.0125, "rate_per_active_user_mbps": 10.0,
+                     "target_load": None},
     },
     "targets": {
         "republican": {"territory_share": 0.75, "population_share": None, "dl_p5_mbps": None},
@@ -296,6 +305,16 @@ def _validate_planning_issue13(pl: dict[str, Any], v: "_Validator") -> None:
     """Planning keys of the people-first / capacity / decisions block (see the module docstring)."""
     if not isinstance(pl["people_first"], bool):
         v.fail("planning.people_first", pl["people_first"], "true or false")
+    cap = pl["capacity"]
+    v.mapping(cap, "planning.capacity")
+    v.keys(cap, DEFAULT_SCENARIO["planning"]["capacity"], "planning.capacity")
+    if not isinstance(cap["enabled"], bool):
+        v.fail("planning.capacity.enabled", cap["enabled"], "true or false")
+    v.number(cap, "planning.capacity", "take_up", 0.0, 1.0)
+    v.number(cap, "planning.capacity", "active_share", 0.0, 1.0)
+    v.number(cap, "planning.capacity", "rate_per_active_user_mbps", 0.0, 1e5)
+    if cap["target_load"] is not None:
+        v.number(cap, "planning.capacity", "target_load", 0.0, 1.0, strict_low=True)
 
 
 def _check_engine_keys(engine: Mapping[str, Any], v: "_Validator") -> None:
