@@ -8,7 +8,8 @@ four planning columns on every sector row:
 ``decision``
     ``""`` (the optimiser decides), ``"lock"`` (must be built) or ``"exclude"`` (never built).
 ``origin``
-    ``"user"`` (from a candidate file), ``"lattice"`` (generated) or ``"existing"`` (on air: cost 0, always in).
+    ``"user"`` (from a candidate file), ``"lattice"`` (generated), ``"colocation"`` (an existing 4G site, at a
+    reduced cost: :func:`colocation_candidates`) or ``"existing"`` (on air: cost 0, always in).
 ``site_id``
     Unique over the whole table; a site is the set of its sector rows and is chosen as a whole.
 """
@@ -33,6 +34,10 @@ __all__ = [
     "read_candidates",
     "prepare_candidates",
     "lattice_candidates",
+    "env_lattice_candidates",
+    "class_spacings_m",
+    "colocation_candidates",
+    "COLOCATION_COST_FACTOR",
     "existing_sites",
     "combine_candidates",
     "site_table",
@@ -292,6 +297,114 @@ def lattice_candidates(
     if "antenna" in params:
         df["antenna"] = params["antenna"]
     return df
+
+
+#: Share of the SINR-to-rate reference used to size a site for capacity when deriving the lattice spacing: the
+#: engine's full-cell rate at this SINR (dB) stands for a typical served pixel (the capacity stage then checks the
+#: real SINRs of the plan; this value only sets how fine the candidate lattice is).
+REFERENCE_SINR_DB = 10.0
+#: Candidates per site spacing: the lattice spacing is this share of the spacing a site needs (reach or capacity), so
+#: the optimiser has about two candidates per site in each direction to choose from.
+CANDIDATE_SHARE_OF_SPACING = 0.5
+#: Cost of a 5G site co-located on an existing 4G site, as a share of a new site's cost (an assumption: the tower,
+#: the permits, the power feed and usually the backhaul are there; the radio, antennas and works remain).
+COLOCATION_COST_FACTOR = 0.5
+
+
+def class_spacings_m(area: Any, config: Any, demand: Any | None = None, *, floor_m: float = 250.0,
+                     ceiling_m: float = 3000.0, **sector: Any) -> dict[str, float]:
+    """Candidate lattice spacing per environment class, from the link budget and (optionally) the capacity.
+
+    For each class present in the area: the coverage reach ``r`` of a lattice site in that class
+    (:func:`qamtu.plan.planner.coverage_reach_m`, the engine's own link physics) and, with a demand model, the
+    inter-site distance at which a 3-sector site's capacity carries the class's mean demand density,
+    ``ISD_cap = sqrt(2 * 3 * C / (sqrt(3) * D))`` (hexagonal site area ``sqrt(3)/2 ISD^2``; ``C`` the sector
+    capacity at the target load with the full-cell rate at :data:`REFERENCE_SINR_DB`; ``D`` the demand in
+    Mbit/s per km^2). The spacing is :data:`CANDIDATE_SHARE_OF_SPACING` of ``min(r, ISD_cap)``, clipped to
+    ``[floor_m, ceiling_m]``. Classes absent from the area are left out.
+    """
+    import dataclasses
+
+    from qamtu.engine import prepare_sectors
+    from qamtu.geo.area import ENV_CLASSES
+    from qamtu.plan.planner import coverage_reach_m
+    from qamtu.radio import nr
+
+    probe = lattice_candidates(area, 20_000.0, margin_m=20_000.0, **sector).iloc[: len(
+        sector.get("azimuths_deg", LATTICE_DEFAULTS["azimuths_deg"]))]
+    sectors = prepare_sectors(probe, area.crs)
+    mask = np.asarray(area.mask, bool)
+    env = np.asarray(area.env_class)
+    pop = np.asarray(area.population, float)
+    out = {}
+    for code, name in enumerate(ENV_CLASSES):
+        z = mask & (env == code)
+        if not z.any():
+            continue
+        one = dataclasses.replace(area, env_class=np.where(mask, code, env).astype(env.dtype))
+        need = coverage_reach_m(sectors, config, one)
+        if demand is not None and demand.per_person_mbps > 0:
+            density = float(pop[z].sum()) / (int(z.sum()) * float(area.resolution_m) ** 2 / 1e6)
+            d_km2 = density * demand.per_person_mbps
+            rate = float(nr.throughput_mbps(REFERENCE_SINR_DB, config.bandwidth_hz, config.dl_layers,
+                                            config.tdd_dl_share, 0.0, scs_hz=config.scs_hz, direction="dl"))
+            cap = demand.load_limit(config) * rate * len(probe)
+            if d_km2 > 0:
+                need = min(need, 1e3 * math.sqrt(2.0 * cap / (math.sqrt(3.0) * d_km2)))
+        out[name] = float(np.clip(CANDIDATE_SHARE_OF_SPACING * need, floor_m, ceiling_m))
+    return out
+
+
+def env_lattice_candidates(area: Any, spacing_by_class: dict[str, float], cost: float = 1.0,
+                           **sector: Any) -> pd.DataFrame:
+    """Generated candidates whose lattice follows the environment class: one hexagonal lattice per class at its
+    spacing (:func:`class_spacings_m`), each keeping the points that fall in pixels of its class (points outside
+    the grid count as rural). Site ids are ``L{D,U,S,R}nnnnn`` (dense urban, urban, suburban, rural).
+    """
+    from qamtu.geo.area import ENV_CLASSES, ENV_CODES
+
+    env = np.asarray(area.env_class).astype(np.int64)
+    present = sorted(ENV_CODES[n] for n in spacing_by_class if n in ENV_CODES)
+    frames = []
+    for name, spacing in spacing_by_class.items():
+        if name not in ENV_CODES:
+            raise InvalidInputError(f"spacing_by_class: unknown environment class {name!r}; allowed: "
+                                    f"{', '.join(ENV_CLASSES)}")
+        try:
+            df = lattice_candidates(area, spacing, cost, prefix=f"L{name[0].upper()}", **sector)
+        except InvalidInputError:
+            continue  # no point of this lattice in the area
+        sites = df.drop_duplicates("site_id")
+        r, c = area.rowcol(sites["x_m"].to_numpy(), sites["y_m"].to_numpy())
+        inside = (r >= 0) & (r < area.shape[0]) & (c >= 0) & (c < area.shape[1])
+        code = np.full(len(sites), ENV_CODES["rural"])
+        code[inside] = env[r[inside], c[inside]]
+        # a point in a class without its own lattice (e.g. the rural margin just outside the boundary) belongs to
+        # the nearest less dense class that has one, else to the least dense class present
+        if present:
+            code = np.array([next((p for p in present if p >= k), present[-1]) for k in code], np.int64)
+        keep = set(sites["site_id"][code == ENV_CODES[name]])
+        df = df[df["site_id"].isin(keep)]
+        df["env_class"] = name
+        frames.append(df)
+    if not frames or not sum(len(f) for f in frames):
+        raise InvalidInputError("no environment-class lattice point falls in the study area; use smaller spacings")
+    return pd.concat(frames, ignore_index=True)
+
+
+def colocation_candidates(df: pd.DataFrame, cost: float, factor: float = COLOCATION_COST_FACTOR,
+                          source: str = "4G sites") -> pd.DataFrame:
+    """Existing 4G sites as 5G candidates at ``cost * factor`` (``origin="colocation"``).
+
+    ``df`` is a site table of the 4G grid (the sector rows give the antenna heights and azimuths the 5G panels
+    would share); the optimiser decides like for any candidate (``decision`` empty unless the table says so).
+    """
+    if not (np.isfinite(factor) and 0.0 <= factor <= 1.0):
+        raise InvalidInputError(f"co-location cost factor = {factor!r}; allowed: a share in [0, 1]")
+    out = prepare_candidates(df.drop(columns=["cost"], errors="ignore"), source=source, origin="colocation",
+                             require_cost=False, default_cost=float(cost) * float(factor))
+    out["status"] = "candidate"
+    return out
 
 
 def existing_sites(df: pd.DataFrame, source: str = "existing") -> pd.DataFrame:

@@ -89,6 +89,11 @@ def min_sinr_db(config: Any) -> float:
     return hi
 
 
+#: Reach per (sector parameters, environment class, engine configuration): the same for every city, so a national
+#: run computes it once per class (the search is the costly part of deriving lattice spacings).
+_REACH_CACHE: dict[tuple, float] = {}
+
+
 def coverage_reach_m(sectors: Any, config: Any, area: Any, *, max_search_m: float = 30_000.0) -> float:
     """Farthest distance at which one link of these sectors reaches ``config.coverage_level``, m.
 
@@ -118,13 +123,16 @@ def coverage_reach_m(sectors: Any, config: Any, area: Any, *, max_search_m: floa
                       site_id=sectors.site_id[[idx]])
         dd, bb = np.meshgrid(d, bearings, indexing="ij")
         dx, dy = (dd * np.sin(bb)).ravel(), (dd * np.cos(bb)).ravel()
+        params = tuple(keys.iloc[idx].tolist())
         for code in envs:
-            batch = evaluate_link_batch(dx, dy, np.zeros(dx.size, np.int64), np.full(dx.size, int(code)), sub,
-                                        config)
-            passing = (batch.coverage_probability >= config.coverage_level).reshape(dd.shape).any(axis=1)
-            if passing.any():
-                last = int(np.flatnonzero(passing)[-1])
-                far = max(far, float(d[min(last + 1, d.size - 1)]))
+            cache_key = (params, int(code), repr(config), float(max_search_m))
+            if cache_key not in _REACH_CACHE:
+                batch = evaluate_link_batch(dx, dy, np.zeros(dx.size, np.int64), np.full(dx.size, int(code)), sub,
+                                            config)
+                passing = (batch.coverage_probability >= config.coverage_level).reshape(dd.shape).any(axis=1)
+                last = int(np.flatnonzero(passing)[-1]) if passing.any() else -1
+                _REACH_CACHE[cache_key] = 0.0 if last < 0 else float(d[min(last + 1, d.size - 1)])
+            far = max(far, _REACH_CACHE[cache_key])
     far += float(area.resolution_m) * math.sqrt(2.0)
     return float(min(far, cutoff_distance_m(sectors, config)))
 

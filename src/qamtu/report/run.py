@@ -51,6 +51,7 @@ class CityRun:
     targets: GateTargets | None = None
     error: str | None = None
     on_air_month: dict[str, str | None] = dataclasses.field(default_factory=dict)
+    spacings: dict[str, float] | None = None
 
 
 def _status(gate_month: int | None, deadline_index: int) -> str:
@@ -76,7 +77,15 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``)."""
     from qamtu.geo.area import make_study_area
     from qamtu.geo.sites import read_sites
-    from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
+    from qamtu.plan.candidates import (
+        class_spacings_m,
+        colocation_candidates,
+        combine_candidates,
+        env_lattice_candidates,
+        existing_sites,
+        lattice_candidates,
+        read_candidates,
+    )
     from qamtu.plan.capacity import DemandModel
     from qamtu.plan.planner import plan_city
     from qamtu.plan.problem import Targets
@@ -93,17 +102,23 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
                                population=files.get("population"))
         run.area = area
         pl = scenario["planning"]
-        frames = []
-        if "candidates" in files:
-            frames.append(read_candidates(files["candidates"]))
-        else:
-            frames.append(lattice_candidates(area, pl["candidate_spacing_m"], cost=pl["candidate_cost"]))
-        if "sites" in files:
-            frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
-        candidates = combine_candidates(*frames)
         cap = pl["capacity"]
         demand = DemandModel(cap["take_up"], cap["active_share"], cap["rate_per_active_user_mbps"],
                              cap["target_load"]) if cap["enabled"] else None
+        frames = []
+        if "candidates" in files:
+            frames.append(read_candidates(files["candidates"]))
+        elif pl["candidate_spacing_m"] is not None:
+            frames.append(lattice_candidates(area, pl["candidate_spacing_m"], cost=pl["candidate_cost"]))
+        else:
+            run.spacings = class_spacings_m(area, config, demand)
+            frames.append(env_lattice_candidates(area, run.spacings, cost=pl["candidate_cost"]))
+        if "sites_4g" in files:
+            frames.append(colocation_candidates(read_sites(files["sites_4g"]), pl["candidate_cost"],
+                                                pl["colocation_cost_factor"], source=files["sites_4g"]))
+        if "sites" in files:
+            frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
+        candidates = combine_candidates(*frames)
         plan = plan_city(area, candidates, targets, config, demand=demand, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
         run.plan = plan
     except QamtuError as exc:
@@ -324,8 +339,14 @@ def run_national(
     if unreachable:
         notes_national.append(("note_unreachable", {"n": len(unreachable), "total": len(ids),
                                                      "cities": ", ".join(unreachable)}))
+    spacing = scenario["planning"]["candidate_spacing_m"]
+    if spacing is None:  # one lattice per environment class: the range of the spacings used
+        used = [v for r in runs.values() if r.spacings for v in r.spacings.values()]
+        spacing_text = (f"{min(used):.0f}-{max(used):.0f} m by environment class" if used else "by environment class")
+    else:
+        spacing_text = f"{spacing:g} m"
     notes_national.append(("note_method", {"res": f"{res:g}",
-                                           "spacing": f"{scenario['planning']['candidate_spacing_m']:g}",
+                                           "spacing": spacing_text,
                                            "rate": f"{params.sites_per_crew_month:g}"}))
     resources = {"crews per pool": dict(params.crews), "sites per crew-month": params.sites_per_crew_month,
                  "monthly budget": params.monthly_budget if params.monthly_budget is not None else "unlimited",

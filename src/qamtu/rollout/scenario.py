@@ -15,12 +15,15 @@ Keys (with defaults)::
     currency: "cost units"           # unit of site costs and budgets
     cities:
       ids: all                       # "all" or a list of catalogue ids
-      files: {}                      # per city id: sites, candidates, population, boundary (paths), targets
+      files: {}                      # per city id: sites, candidates, sites_4g, population, boundary (paths), targets
     planning:
       resolution_m: 250.0            # study-area grid (the 20-city default run takes about a minute)
-      candidate_spacing_m: 700.0     # lattice of generated candidates (used when a city has no candidates file);
-                                     # about half an n78 macro's reach at the default quality criteria
-                                     # (~1.3 km), so the lattice, not the optimiser, is rarely the limit
+      candidate_spacing_m: null      # lattice of generated candidates (used when a city has no candidates file):
+                                     # null = one lattice per environment class, half the spacing a site needs
+                                     # there (link-budget reach or capacity, qamtu.plan.candidates.class_spacings_m);
+                                     # a number = one uniform lattice at that spacing, m
+      colocation_cost_factor: 0.5    # cost of a 5G site on an existing 4G site (cities.files.<id>.sites_4g) as a
+                                     # share of candidate_cost
       candidate_cost: 1.0            # cost of a generated candidate site
       method: greedy                 # greedy | milp
       time_limit_s: 30.0
@@ -79,11 +82,12 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "cities": {"ids": "all", "files": {}},
     "planning": {
         "resolution_m": 250.0,
-        "candidate_spacing_m": 700.0,
+        "candidate_spacing_m": None,
         "candidate_cost": 1.0,
         "method": "greedy",
         "time_limit_s": 30.0,
         "people_first": True,
+        "colocation_cost_factor": 0.5,
         "capacity": {"enabled": True, "take_up": 0.30, "active_share": 0.0125, "rate_per_active_user_mbps": 10.0,
                      "target_load": None},
     },
@@ -99,7 +103,7 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "search": {"resource": "crews", "method": "auto"},
 }
 
-_CITY_FILE_KEYS = ("sites", "candidates", "population", "boundary", "targets")
+_CITY_FILE_KEYS = ("sites", "candidates", "sites_4g", "population", "boundary", "targets")
 _TARGET_KEYS = ("territory_share", "population_share", "dl_p5_mbps")
 _LEAD_KEYS = ("permits", "power", "backhaul")
 
@@ -259,7 +263,8 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
 
     pl = data["planning"]
     v.number(pl, "planning", "resolution_m", 10.0, 2000.0)
-    v.number(pl, "planning", "candidate_spacing_m", 100.0, 20000.0)
+    if pl["candidate_spacing_m"] is not None:
+        v.number(pl, "planning", "candidate_spacing_m", 100.0, 20000.0)
     v.number(pl, "planning", "candidate_cost", 0.0, math.inf)
     v.number(pl, "planning", "time_limit_s", 1.0, 36000.0)
     v.choice(pl, "planning", "method", ("greedy", "milp"))
@@ -305,6 +310,7 @@ def _validate_planning_issue13(pl: dict[str, Any], v: "_Validator") -> None:
     """Planning keys of the people-first / capacity / decisions block (see the module docstring)."""
     if not isinstance(pl["people_first"], bool):
         v.fail("planning.people_first", pl["people_first"], "true or false")
+    v.number(pl, "planning", "colocation_cost_factor", 0.0, 1.0)
     cap = pl["capacity"]
     v.mapping(cap, "planning.capacity")
     v.keys(cap, DEFAULT_SCENARIO["planning"]["capacity"], "planning.capacity")
