@@ -100,6 +100,9 @@ def register(app: typer.Typer) -> None:
         demand_block_m: Optional[str] = typer.Option(
             None, "--demand-block-m", help="Optimise on square demand blocks of this side, m (faster on fine grids, "
             "approximate; the engine check stays per pixel). Default: pixels grouped exactly by coverage signature."),
+        decisions: Optional[Path] = typer.Option(
+            None, "--decisions", help="Decisions file (CSV: site_id, decision accept/reject/lock, reason, who, date): "
+            "the plan honours it; plan.json and decisions.csv say where it overruled the optimiser and what it cost."),
         seed: int = typer.Option(0, "--seed", help="Seed, recorded in plan.json."),
         time_limit_s: str = typer.Option("60", "--time-limit-s", help="Time limit of the MILP (swap search, bounds and HiGHS) per solve, s."),
         mip_gap: str = typer.Option("0.005", "--mip-gap", help="HiGHS relative MIP gap."),
@@ -135,6 +138,7 @@ def register(app: typer.Typer) -> None:
                 target_territory=_num(target_territory, "--target-territory", 0.0, 1.0, lo_open=True),
                 target_population=_num(target_population, "--target-population", 0.0, 1.0, lo_open=True),
                 people_first=not territory_only,
+                decisions=None if decisions is None else str(decisions),
                 min_dl_mbps=_num(min_dl_mbps, "--min-dl-mbps", 0.0),
                 coverage_level=_num(coverage_level, "--coverage-level", 0.0, 1.0),
                 cell_load=_num(cell_load, "--cell-load", 0.0, 1.0),
@@ -159,6 +163,11 @@ def register(app: typer.Typer) -> None:
                        f"lower bound {bound}, gap {gap}; territory {s['territory_share']:.1%}, population "
                        f"{s['population_share']:.1%}; targets {'met' if s['targets_met'] else 'NOT met'}; "
                        f"written to {out}")
+        if plan.decisions is not None:
+            c = plan.decisions["cost_of_decisions"]
+            typer.echo(f"decisions: {s['decisions_overruling']} overrule the optimiser; they cost {c['sites']:+d} "
+                       f"sites, {c['cost']:+g} cost, territory {c['territory_share']:+.1%}, population "
+                       f"{c['population_share']:+.1%} (see decisions.csv)", err=True)
         if recorded is not None:
             same = list(plan.sites["site_id"]) == list(recorded)
             typer.echo(f"reproduced the recorded plan: {'identical' if same else 'DIFFERENT'} site list", err=True)

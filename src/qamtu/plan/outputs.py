@@ -100,7 +100,8 @@ def write_plan_outputs(
     Files: ``plan_sites.csv`` and ``plan_sites.geojson`` (chosen sites, order, cost, explanation),
     ``planned_sectors.csv`` (the plan as a canonical site table, ``status=planned``, usable by ``qamtu coverage
     --sites``), ``planned_sectors_import.csv`` and ``plan.gpkg`` (:mod:`qamtu.plan.exports`),
-    ``rejected.csv``, ``kpis.csv`` (before/after table) and ``kpis.json``, ``summary.json``, ``plan.json`` (the
+    ``rejected.csv``, ``decisions.csv`` (with a decisions file: each decision in force beside the optimiser's own
+    choice and explanation, ``overruled`` where they differ), ``kpis.csv`` (before/after table) and ``kpis.json``, ``summary.json``, ``plan.json`` (the
     reproducibility record, if the plan has one), ``coverage_before.png`` and ``coverage_after.png``.
 
     Parameters
@@ -132,6 +133,10 @@ def write_plan_outputs(
     paths["summary"] = write_json_atomic(out / "summary.json", summary)
     if plan.record:
         paths["record"] = write_json_atomic(out / "plan.json", plan.record)
+    if plan.decisions is not None:
+        with atomic_write(out / "decisions.csv") as tmp:
+            pd.DataFrame(plan.decisions["overruled"]).to_csv(tmp, index=False)
+        paths["decisions_csv"] = out / "decisions.csv"
     draw = map_fn or (lambda res, area, p, sites, title: plot_covered_png(res, area, p, sites, title))
     area = plan.coverage.area
     existing = plan.sites[plan.sites["origin"] == "existing"]

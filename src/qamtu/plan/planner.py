@@ -326,6 +326,7 @@ class Plan:
     result: RepairResult
     model: CityModel
     record: dict = field(default_factory=dict)
+    decisions: dict | None = None
 
 
 def plan_city(

@@ -28,7 +28,7 @@ __all__ = ["PlanRequest", "sha256_file", "build_inputs", "run_request", "plan_re
            "read_plan_file", "RECORD_KIND"]
 
 RECORD_KIND = "qamtu-plan"
-_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration")
+_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration", "decisions")
 
 
 @dataclass
@@ -68,6 +68,9 @@ class PlanRequest:
     max_repairs : int
     demand_block_m : float or None
         Optimise on square demand blocks of this side, m (approximate; see ``plan_city``).
+    decisions : str or None
+        Decisions file (:mod:`qamtu.plan.decisions`): the re-plan honours it, and the optimiser's own plan on the
+        same inputs is made too, so the record says where people overruled it and what that cost.
     """
 
     city: str
@@ -95,6 +98,7 @@ class PlanRequest:
     mip_rel_gap: float = 0.005
     max_repairs: int = 10
     demand_block_m: float | None = None
+    decisions: str | None = None
 
     DEFAULT_LATTICE_SPACING_M = 400.0
 
@@ -159,10 +163,19 @@ def run_request(req: PlanRequest, progress: Callable[[str], None] | None = None)
     from qamtu.plan.planner import plan_city
 
     area, candidates, targets, config = build_inputs(req)
-    plan = plan_city(area, candidates, targets, config, method=req.method, budget=req.budget, seed=req.seed,
-                     time_limit_s=req.time_limit_s, mip_rel_gap=req.mip_rel_gap, max_repairs=req.max_repairs,
-                     demand_block_m=req.demand_block_m, progress=progress)
+    kwargs = dict(method=req.method, budget=req.budget, seed=req.seed, time_limit_s=req.time_limit_s,
+                  mip_rel_gap=req.mip_rel_gap, max_repairs=req.max_repairs, demand_block_m=req.demand_block_m,
+                  progress=progress)
+    if req.decisions is None:
+        plan = plan_city(area, candidates, targets, config, **kwargs)
+        plan.record = plan_record(req, plan, config)
+        return plan
+    from qamtu.plan.decisions import plan_with_decisions, read_decisions
+
+    decisions = read_decisions(req.decisions)
+    plan = plan_with_decisions(area, candidates, decisions, targets, config, source=req.decisions, **kwargs)
     plan.record = plan_record(req, plan, config)
+    plan.record["decisions"] = plan.decisions
     return plan
 
 
