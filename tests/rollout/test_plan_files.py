@@ -56,3 +56,28 @@ def test_round_trip_through_qamtu_coverage_reproduces_the_territory_share(nation
     kpis = json.loads((tmp_path / "kpis.json").read_text())
     assert kpis["territory_share"] == pytest.approx(city["territory_share"], abs=1e-9)
     assert kpis["population_share"] == pytest.approx(city["population_share"], abs=1e-9)
+
+
+def test_national_decisions_are_honoured_and_listed(national_out, tmp_path):
+    folder = national_out / "cities" / "konaev"
+    first = pd.read_csv(folder / "planned_sectors.csv")["site_id"].iloc[0]
+    dec = tmp_path / "decisions.csv"
+    pd.DataFrame([{"city": "konaev", "site_id": first, "decision": "reject", "reason": "military area",
+                   "who": "akimat", "date": "2025-04-01"}]).to_csv(dec, index=False)
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--decisions",
+                                   str(dec)])
+    assert res.exit_code == 0, res.output
+    again = pd.read_csv(out / "cities" / "konaev" / "planned_sectors.csv")
+    assert first not in set(again["site_id"])
+    table = pd.read_csv(out / "cities" / "konaev" / "decisions.csv")
+    assert table["overruled"].tolist() == [True] and table["reason"].tolist() == ["military area"]
+    assert "military area" in (out / "cities" / "konaev" / "index.html").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame([{"city": "taraz", "site_id": first, "decision": "reject", "reason": "x", "who": "y",
+                   "date": "2025-04-01"}]).to_csv(bad, index=False)
+    res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(tmp_path / "o2"),
+                                   "--decisions", str(bad)])
+    assert res.exit_code == 2 and "'taraz' is not a city of this run" in res.output

@@ -85,6 +85,9 @@ def register(app: typer.Typer) -> None:
         measurements: Optional[Path] = typer.Option(None, "--measurements",
                                                     help="Drive-test CSV: measured quality beside predicted."),
         strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        decisions: Optional[Path] = typer.Option(
+            None, "--decisions", help="Decisions file (CSV: city, site_id, decision accept/reject/lock, reason, who, "
+            "date): each city's re-plan honours it; the city pages say where it overruled the optimiser."),
     ) -> None:
         """Plan every city, schedule the rollout against the deadline, and write the HTML report."""
         from qamtu.fileio import write_text_atomic
@@ -100,7 +103,7 @@ def register(app: typer.Typer) -> None:
         with bars:
             report, runs = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      measurements=None if measurements is None else str(measurements),
-                                     progress=callback)
+                                     progress=callback, decisions=None if decisions is None else str(decisions))
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]

@@ -73,7 +73,7 @@ def _engine_config(scenario: Scenario):
 
 
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
-                  progress: Callable[[str], None] | None = None) -> CityRun:
+                  progress: Callable[[str], None] | None = None, decisions: Any = None) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``)."""
     from qamtu.geo.area import make_study_area
     from qamtu.geo.sites import read_sites
@@ -119,7 +119,14 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         if "sites" in files:
             frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
         candidates = combine_candidates(*frames)
-        plan = plan_city(area, candidates, targets, config, demand=demand, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
+        kw = dict(method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress, demand=demand)
+        if decisions is not None and len(decisions):
+            from qamtu.plan.decisions import plan_with_decisions
+
+            plan = plan_with_decisions(area, candidates, decisions, targets, config,
+                                       source=str(decisions["source"].iloc[0]), **kw)
+        else:
+            plan = plan_city(area, candidates, targets, config, **kw)
         run.plan = plan
     except QamtuError as exc:
         run.error = str(exc)
@@ -194,6 +201,7 @@ def run_national(
     deadline: _dt.date | None = None,
     measurements: str | None = None,
     progress: Progress | None = None,
+    decisions: str | None = None,
 ) -> tuple[NationalReport, dict[str, CityRun]]:
     """Plan, schedule and search for the cities of ``scenario`` (or ``city_ids``); return the report content.
 
@@ -210,6 +218,9 @@ def run_national(
         Drive-test CSV for :func:`qamtu.audit.pipeline.city_quality`; each city page then shows predicted and
         measured quality side by side.
     progress : callable(stage, done, total, detail), optional
+    decisions : path, optional
+        Decisions file (:mod:`qamtu.plan.decisions`) with a ``city`` column on every row: each city's re-plan
+        honours its rows; the city page lists where they overruled the optimiser and what that cost.
     """
     from qamtu.geo.catalogue import load_cities
 
@@ -227,10 +238,11 @@ def run_national(
     comparison_deadline = scenario["comparison_deadline"]
     config = _engine_config(scenario)
 
+    by_city = _decisions_by_city(decisions, ids) if decisions else {}
     runs: dict[str, CityRun] = {}
     for i, cid in enumerate(ids):
         tick("plan", i, len(ids), cid)
-        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config)
+        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config, decisions=by_city.get(cid))
     tick("plan", len(ids), len(ids), "")
 
     gates = {cid: cached_gate(r.gate) for cid, r in runs.items() if r.gate is not None}
@@ -323,6 +335,8 @@ def run_national(
         notes.append(_people_note(r))
         if plan.summary.get("capacity") is not None:
             notes.append(_capacity_note(plan.summary))
+        if plan.decisions is not None:
+            notes.append(_decisions_note(plan.decisions))
         cities.append(CityReport(
             id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
             cost=float(sum(t.cost for t in r.tasks)),
@@ -363,16 +377,25 @@ def run_national(
 def write_city_plans(runs: dict[str, CityRun], out_dir: Any) -> dict[str, dict[str, Any]]:
     """Each planned city's files people load elsewhere, in ``<out_dir>/cities/<id>/``
     (:func:`qamtu.plan.exports.write_plan_files`): ``planned_sectors.csv`` (canonical site format,
-    ``status=planned``, the schedule's ``on_air_month``), ``planned_sectors_import.csv``, ``plan.gpkg``."""
+    ``status=planned``, the schedule's ``on_air_month``), ``planned_sectors_import.csv``, ``plan.gpkg``; with a
+    decisions file also ``decisions.csv`` (each decision beside the optimiser's own choice)."""
     from pathlib import Path
 
+    import pandas as pd
+
+    from qamtu.fileio import atomic_write
     from qamtu.plan.exports import write_plan_files
 
     out = {}
     for cid, r in runs.items():
         if r.plan is None:
             continue
-        out[cid] = write_plan_files(Path(out_dir) / "cities" / cid, r.plan, r.on_air_month)
+        folder = Path(out_dir) / "cities" / cid
+        out[cid] = write_plan_files(folder, r.plan, r.on_air_month)
+        if r.plan.decisions is not None:
+            with atomic_write(folder / "decisions.csv") as tmp:
+                pd.DataFrame(r.plan.decisions["overruled"]).to_csv(tmp, index=False)
+            out[cid]["decisions_csv"] = folder / "decisions.csv"
     return out
 
 
@@ -397,6 +420,30 @@ def _people_note(run: CityRun) -> tuple[str, dict[str, Any]]:
     kind = str(zones["zone_kind"].iloc[0]) if len(zones) else "zone"
     return ("note_people_zones", {"people": f"{kp['population_share']:.1%}", "territory": f"{kp['territory_share']:.1%}",
                                   "target": target, "kind": kind, "dark": listed})
+
+
+def _decisions_by_city(path: str, ids: list[str]) -> dict[str, Any]:
+    """Rows of a national decisions file per city id (every row must name one of the run's cities)."""
+    from qamtu.errors import InvalidInputError, where
+    from qamtu.plan.decisions import read_decisions
+
+    dec = read_decisions(path)
+    for rec in dec.to_dict("records"):
+        if rec["city"] not in ids:
+            raise InvalidInputError(f"{where(path, rec['row'], 'city')}: {rec['city']!r} is not a city of this run; "
+                                    f"allowed: {', '.join(ids)}")
+    return {cid: grp for cid, grp in dec.groupby("city", sort=False)}
+
+
+def _decisions_note(d: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The city page's line: the decisions that overruled the optimiser and their cost."""
+    over = [r for r in d["overruled"] if r["overruled"]]
+    c = d["cost_of_decisions"]
+    listed = "; ".join(f"{r['decision']} {r['site_id']} ({r['who']}, {r['date']}: {r['reason']}; optimiser: "
+                       f"{r['optimiser']})" for r in over) or "none"
+    return ("note_decisions", {"n": len(over), "listed": listed, "sites": f"{c['sites']:+d}",
+                               "cost": f"{c['cost']:+g}", "territory": f"{c['territory_share']:+.1%}",
+                               "people": f"{c['population_share']:+.1%}"})
 
 
 def _capacity_note(s: dict[str, Any]) -> tuple[str, dict[str, Any]]:
