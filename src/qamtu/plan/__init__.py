@@ -73,6 +73,19 @@ Reproducible runs (``qamtu.plan.record``, ``qamtu.plan.outputs``)
     ``lower_bound``, ``gap``, ``territory_share``, ``population_share``, ``targets_met`` and more),
     ``targets_met`` (bool), ``record`` (the reproducibility record written to ``plan.json``).
 
+People first, capacity, files, decisions (``qamtu.plan.people``, ``.capacity``, ``.exports``, ``.decisions``)
+
+- :meth:`Targets.people_first` ``(territory, population=None, enabled=True)``: the default population target equals
+  the territory target; :func:`qamtu.plan.people.prefer_people` (equal-cost swaps toward more people, run after each
+  optimiser call), :func:`qamtu.plan.people.zone_shares` (people/territory covered per district or environment
+  class, dark zones).
+- :class:`qamtu.plan.capacity.DemandModel` (sourced defaults), :func:`~qamtu.plan.capacity.sector_load`,
+  :func:`~qamtu.plan.capacity.add_capacity_sites`; ``plan_city(..., demand=DemandModel())`` runs the capacity stage.
+- :func:`qamtu.plan.candidates.class_spacings_m`, :func:`~qamtu.plan.candidates.env_lattice_candidates`,
+  :func:`~qamtu.plan.candidates.colocation_candidates`.
+- :func:`qamtu.plan.exports.write_plan_files`: ``planned_sectors.csv``, ``plan.gpkg``, ``planned_sectors_import.csv``.
+- :func:`qamtu.plan.decisions.read_decisions`, :func:`~qamtu.plan.decisions.plan_with_decisions`.
+
 The plan is checked with the full engine: the optimiser works on per-site coverage sets, the engine then
 evaluates the chosen set with all its interference, and the plan is repaired until the engine says the targets
 hold (or the candidates run out). Same inputs and seed give the same plan.

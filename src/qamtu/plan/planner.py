@@ -413,8 +413,10 @@ def plan_city(
     )
     capacity = None
     n_coverage = int(res.selected.sum())
+    t_cap = time.perf_counter()
     if demand is not None:
         res, capacity = _capacity_stage(m, res, demand, budget, area, targets)
+    t_cap = time.perf_counter() - t_cap
     coverage = m.aggregate(res.selected)
     before_sel = m.lock & (m.sites["origin"] == "existing").to_numpy()
     coverage_before = m.aggregate(before_sel)
@@ -469,7 +471,7 @@ def plan_city(
             "added": capacity.records},
         "timings_s": {
             "coverage_links": m.coverage_links_s, "plan_links": m.plan_links_s, "optimiser": res.solve_time_s,
-            "engine_checks": res.evaluate_time_s, "total": time.perf_counter() - t0,
+            "engine_checks": res.evaluate_time_s, "capacity": t_cap, "total": time.perf_counter() - t0,
         },
     }
     if not res.targets_met:
