@@ -72,6 +72,32 @@ def _load(scenario: Optional[Path], resolution_m: Optional[float], deadline: Opt
     return sc, _date(deadline, "--deadline")
 
 
+def _national_operators(sc: Any, out: Path, lang: str, cities: Optional[str], resolution_m: Optional[float],
+                        dl: Any, decisions: Optional[Path]) -> None:
+    """Several operators: one report per operator in ``out/operators/<name>/`` and ``out/operators.csv`` /
+    ``operators.json`` with each operator and the total."""
+    from qamtu.fileio import write_json_atomic, write_text_atomic
+    from qamtu.report.national import _write_csv, write_national_report
+    from qamtu.report.run import operator_totals, run_operators, write_city_plans
+
+    bars, callback = _progress_bars()
+    with bars:
+        results = run_operators(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
+                                progress=callback, decisions=None if decisions is None else str(decisions))
+        for name, (report, runs) in results.items():
+            folder = out / "operators" / name
+            write_national_report(report, folder, lang=lang)
+            write_city_plans(runs, folder)
+        rows = operator_totals(results)
+        _write_csv(out / "operators.csv", rows)
+        write_json_atomic(out / "operators.json", {"operators": rows})
+        write_text_atomic(out / "scenario.yaml", sc.to_yaml())
+    for row in rows:
+        typer.echo(f"{row['operator']}: {row['sites']} sites, {row['plans_meeting_targets']} of {row['cities']} city "
+                   f"plans meet their targets")
+    typer.echo(f"Reports: {out / 'operators'}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("national")
     @guarded
@@ -99,6 +125,9 @@ def register(app: typer.Typer) -> None:
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
         sc, dl = _load(scenario, resolution_m, deadline, {})
+        if sc["operators"]:
+            _national_operators(sc, out, lang, cities, resolution_m, dl, decisions)
+            return
         bars, callback = _progress_bars()
         with bars:
             report, runs = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,

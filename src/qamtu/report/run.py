@@ -374,6 +374,40 @@ def run_national(
     return report, runs
 
 
+def run_operators(scenario: Scenario, **kwargs: Any) -> dict[str, tuple[NationalReport, dict[str, CityRun]]]:
+    """:func:`run_national` once per operator of ``scenario["operators"]`` (each with its own targets, candidates,
+    existing sites, crews and budget; :func:`qamtu.rollout.scenario.operator_scenario`)."""
+    from qamtu.rollout.scenario import operator_scenario
+
+    return {name: run_national(operator_scenario(scenario, name), **kwargs) for name in scenario["operators"]}
+
+
+def operator_totals(results: dict[str, tuple[NationalReport, dict[str, CityRun]]]) -> list[dict[str, Any]]:
+    """One row per operator and a ``total`` row: sites, cost, people covered, cities meeting their targets in the
+    plan, and the minimum crews for each deadline (the total adds the operators' crews: each builds its own)."""
+    rows = []
+    for name, (report, runs) in results.items():
+        plans = [r.plan for r in runs.values() if r.plan is not None]
+        row: dict[str, Any] = {
+            "operator": name, "cities": len(runs), "sites": int(sum(p.summary["sites_selected"] for p in plans)),
+            "cost": float(sum(p.summary["cost"] for p in plans)),
+            "people_covered": float(sum(p.kpis["population_share"] * p.kpis["population_total"] for p in plans)),
+            "plans_meeting_targets": int(sum(bool(p.targets_met) for p in plans)),
+        }
+        for c in report.comparison:
+            row[f"minimum_crews_{c['deadline']}"] = c["minimum"]
+        rows.append(row)
+    if rows:
+        total: dict[str, Any] = {"operator": "total"}
+        for k in rows[0]:
+            if k == "operator":
+                continue
+            vals = [r.get(k) for r in rows]
+            total[k] = None if any(v is None for v in vals) else sum(vals)
+        rows.append(total)
+    return rows
+
+
 def write_city_plans(runs: dict[str, CityRun], out_dir: Any) -> dict[str, dict[str, Any]]:
     """Each planned city's files people load elsewhere, in ``<out_dir>/cities/<id>/``
     (:func:`qamtu.plan.exports.write_plan_files`): ``planned_sectors.csv`` (canonical site format,

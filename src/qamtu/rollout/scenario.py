@@ -57,6 +57,9 @@ Keys (with defaults)::
     search:
       resource: crews                # crews | budget | none
       method: auto                   # auto | bisect | linear
+    operators: {}                    # several networks: name -> overrides of targets, cities (files), planning,
+                                     # crews, budget for that operator (everything else is shared); `national`
+                                     # then plans and schedules each operator and reports each and the total
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "budget": {"monthly": None, "carry_over": True},
     "priority": "people-per-cost",
     "search": {"resource": "crews", "method": "auto"},
+    "operators": {},
 }
 
 _CITY_FILE_KEYS = ("sites", "candidates", "sites_4g", "population", "boundary", "targets")
@@ -301,9 +305,49 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
     elif not (isinstance(pr, list) and pr and all(isinstance(x, str) for x in pr)):
         v.fail("priority", pr, '"people-per-cost", "city-by-city" or a list of city ids / "city/site" keys')
 
+    _validate_operators(data, raw, source, base_dir)
     v.choice(data["search"], "search", "resource", ("crews", "budget", "none"))
     v.choice(data["search"], "search", "method", ("auto", "bisect", "linear"))
     return Scenario(data, source)
+
+
+#: Keys an operator may override (everything else is shared by all operators).
+OPERATOR_KEYS = ("targets", "cities", "planning", "crews", "budget")
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, x in over.items():
+        out[k] = _deep_merge(out[k], x) if isinstance(out.get(k), Mapping) and isinstance(x, Mapping) else x
+    return out
+
+
+def _validate_operators(data: dict[str, Any], raw: Mapping[str, Any], source: str, base_dir: Path | None) -> None:
+    """Each operator's overrides, validated as a whole scenario (the shared keys merged with its own)."""
+    ops = data["operators"]
+    if not isinstance(ops, Mapping):
+        raise InvalidInputError(f"{source}: key 'operators' = {ops!r} is not allowed; expected a mapping of "
+                                "operator name -> overrides")
+    shared = {k: x for k, x in raw.items() if k != "operators"}
+    resolved = {}
+    for name, over in ops.items():
+        if not isinstance(over, Mapping):
+            raise InvalidInputError(f"{source}: key 'operators.{name}' = {over!r} is not allowed; expected a mapping "
+                                    f"of {', '.join(OPERATOR_KEYS)}")
+        bad = [k for k in over if k not in OPERATOR_KEYS]
+        if bad:
+            raise InvalidInputError(f"{source}: unknown key 'operators.{name}.{bad[0]}'; allowed here: "
+                                    f"{', '.join(OPERATOR_KEYS)}")
+        sub = validate_scenario(_deep_merge(shared, over), source=f"{source} (operator {name})", base_dir=base_dir)
+        resolved[str(name)] = {k: copy.deepcopy(sub.data[k]) for k in over}  # paths resolved, defaults filled
+    data["operators"] = resolved
+
+
+def operator_scenario(scenario: "Scenario", name: str) -> "Scenario":
+    """The scenario of one operator: the shared keys with the operator's overrides, validated."""
+    plain = scenario.to_plain()
+    over = plain.pop("operators")[name]
+    return validate_scenario(_deep_merge(plain, over), source=f"{scenario.source} (operator {name})")
 
 
 def _validate_planning_issue13(pl: dict[str, Any], v: "_Validator") -> None:
