@@ -99,3 +99,18 @@ def test_people_first_plan_covers_the_dense_core(core_and_ring):
     # the territory-only plan of the same cost class serves fewer people than the people-first plan
     terr_only = plan_city(area, cand, Targets(territory_share=0.6), config, method="greedy", model=model)
     assert plan.summary["population_share"] > terr_only.summary["population_share"] + 0.1
+
+
+def test_summary_says_whether_the_plan_is_proven_and_by_how_much(core_and_ring):
+    from qamtu.plan import plan_city
+
+    area, cand, config, _ = core_and_ring
+    plan = plan_city(area, cand, Targets.people_first(0.3), config, method="greedy")
+    s = plan.summary
+    gap = s["gap"]
+    assert gap is not None
+    if gap <= 0.01:
+        assert s["proof"].startswith("proven within 1%")
+    else:
+        assert s["proof"].startswith("not proven within 1%") and f"gap {gap:.2%}" in s["proof"]
+        assert f"{s['cost'] - s['lower_bound']:g} cost units" in s["proof"]

@@ -474,6 +474,7 @@ def plan_city(
             "engine_checks": res.evaluate_time_s, "capacity": t_cap, "total": time.perf_counter() - t0,
         },
     }
+    summary["proof"] = _proof_text(res, method, time_limit_s, n_coverage, m.sites["cost"].to_numpy(float))
     if not res.targets_met:
         summary["message"] = _unmet_message(res, targets)
     return Plan(sites=sites, sectors=sectors, rejected=rejected, candidates=m.candidates, links=m.plan_links(res.selected),
@@ -534,6 +535,31 @@ def _spacing_summary(sites: pd.DataFrame, area: Any) -> dict[str, Any]:
         out["median_neighbour_distance_densest_m"] = float(np.median(d[site_zone == best]))
         out["densest_zone"] = f"{kind} {names[best]}"
     return out
+
+
+#: The gap within which a plan counts as proven (issue 13: "within 1 % of its bound").
+PROOF_GAP = 0.01
+
+
+def _proof_text(res: RepairResult, method: str, time_limit_s: float, n_coverage: int, cost: np.ndarray) -> str:
+    """Whether the coverage plan is proven within :data:`PROOF_GAP` of its lower bound, and if not by how much not.
+
+    The bound and the gap are of the coverage plan (before capacity sites); the text names the bound's kind.
+    """
+    if res.lower_bound is None or res.gap is None:
+        return (f"no lower bound ({res.status}): the plan's quality is not proven; "
+                "run with method milp for a bound")
+    cov_cost = float(res.cost) if n_coverage == int(res.selected.sum()) else float(
+        cost[np.asarray(res.order[:n_coverage], np.int64)].sum())
+    gap = res.gap
+    if gap <= PROOF_GAP + 1e-12:
+        return f"proven within {PROOF_GAP:.0%}: cost {cov_cost:g} against a lower bound of {res.lower_bound:g} (gap {gap:.2%})"
+    slack = cov_cost - float(res.lower_bound)
+    return (f"not proven within {PROOF_GAP:.0%}: cost {cov_cost:g} against a lower bound of {res.lower_bound:g} "
+            f"(gap {gap:.2%}, {slack:g} cost units; method {method}, {time_limit_s:g} s per solve). Either the plan "
+            f"costs up to {slack:g} more than the cheapest plan of the covering model or the bound is that loose: "
+            f"the bound ({res.bound_kind}) relaxes integrality and does not count the overlap that discs on a "
+            "lattice cannot avoid, so part of the gap is the bound's, not the plan's.")
 
 
 def _unmet_message(res: RepairResult, targets: Targets) -> str:
