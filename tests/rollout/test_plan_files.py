@@ -44,6 +44,12 @@ def test_planned_sectors_are_canonical_and_scheduled(national_out):
     assert len(read_sites(folder / "planned_sectors.csv")) == len(planned)  # the canonical reader takes it as is
     for name in ("planned_sectors_import.csv", "plan.gpkg"):
         assert (folder / name).stat().st_size > 0
+    zones = pd.read_csv(folder / "zones.csv")
+    assert zones["population"].sum() == pytest.approx(
+        json.loads((national_out / "summary.json").read_text())["cities"][0]["population"], rel=1e-6)
+    ps = json.loads((folder / "plan_summary.json").read_text())
+    assert ps["sites_for_coverage"] + ps["sites_for_capacity"] == ps["sites_selected"] == len(set(planned["site_id"]))
+    assert ps["median_neighbour_distance_m"] > 0 and ps["proof"]
 
 
 def test_round_trip_through_qamtu_coverage_reproduces_the_territory_share(national_out, tmp_path):

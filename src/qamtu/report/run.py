@@ -411,13 +411,15 @@ def operator_totals(results: dict[str, tuple[NationalReport, dict[str, CityRun]]
 def write_city_plans(runs: dict[str, CityRun], out_dir: Any) -> dict[str, dict[str, Any]]:
     """Each planned city's files people load elsewhere, in ``<out_dir>/cities/<id>/``
     (:func:`qamtu.plan.exports.write_plan_files`): ``planned_sectors.csv`` (canonical site format,
-    ``status=planned``, the schedule's ``on_air_month``), ``planned_sectors_import.csv``, ``plan.gpkg``; with a
+    ``status=planned``, the schedule's ``on_air_month``), ``planned_sectors_import.csv``, ``plan.gpkg``,
+    ``zones.csv`` (people and territory covered per district or environment class, dark zones) and
+    ``plan_summary.json`` (the plan's summary: sites for coverage and capacity, neighbour distances, proof); with a
     decisions file also ``decisions.csv`` (each decision beside the optimiser's own choice)."""
     from pathlib import Path
 
     import pandas as pd
 
-    from qamtu.fileio import atomic_write
+    from qamtu.fileio import atomic_write, write_json_atomic
     from qamtu.plan.exports import write_plan_files
 
     out = {}
@@ -426,6 +428,13 @@ def write_city_plans(runs: dict[str, CityRun], out_dir: Any) -> dict[str, dict[s
             continue
         folder = Path(out_dir) / "cities" / cid
         out[cid] = write_plan_files(folder, r.plan, r.on_air_month)
+        with atomic_write(folder / "zones.csv") as tmp:
+            people_zones(r).to_csv(tmp, index=False)
+        out[cid]["zones_csv"] = folder / "zones.csv"
+        summary = {k: v for k, v in r.plan.summary.items() if k != "rounds"}
+        if r.spacings is not None:
+            summary["candidate_spacing_by_class_m"] = r.spacings
+        out[cid]["plan_summary"] = write_json_atomic(folder / "plan_summary.json", summary)
         if r.plan.decisions is not None:
             with atomic_write(folder / "decisions.csv") as tmp:
                 pd.DataFrame(r.plan.decisions["overruled"]).to_csv(tmp, index=False)
