@@ -382,6 +382,14 @@ def solve_milp(
         no_plan = res.status == "infeasible" or (best is None and res.x is None)
         if no_plan and problem.budget is not None:  # the budget binds (or no plan within it was found in time)
             return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
+        if res.status == "infeasible" and problem.budget is None:
+            # the requirements never exceed what every allowed site covers (_needs), so without a budget the model
+            # is feasible: an "infeasible" is HiGHS' presolve tolerance at a requirement equal to the reachable
+            # maximum (a 100 % target). Retry with the requirement rows eased by 1e-9 relative more.
+            lo_eased = np.where(np.isfinite(lo), lo - 1e-9 * np.maximum(1.0, np.abs(lo)), lo)
+            res = _highs(c, a, lo_eased, hi, b.lb, b.ub, n_s, time_limit_s=max(left, 0.05),
+                         mip_rel_gap=mip_rel_gap, x0=None if best is None else pack(best.selected))
+            message = res.message
         if res.status == "infeasible":
             raise RuntimeError(f"HiGHS found the covering model infeasible: {res.message}")
         status_kind = res.status
