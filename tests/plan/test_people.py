@@ -54,6 +54,40 @@ def test_people_swaps_never_raise_cost_lower_people_or_break_targets(seed):
         assert np.array_equal(out, sel)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000))
+def test_first_swap_is_the_best_swap_found_by_enumeration(seed):
+    rng = np.random.default_rng(seed)
+    n_units, n_sites = 25, 7
+    cover = sp.csr_matrix(rng.random((n_units, n_sites)) < 0.3)
+    pop = rng.integers(0, 100, n_units).astype(float)
+    area = rng.random(n_units) + 0.1
+    cost = rng.integers(1, 3, n_sites).astype(float)
+    prob = CoverageProblem(cover, pop, area, cost, [str(i) for i in range(n_sites)], pop.sum(), area.sum())
+    targets = Targets(territory_share=0.3, population_share=0.2)
+    needs, feasible = _needs(prob, targets)
+    sel = rng.random(n_sites) < 0.5
+    if not feasible or not targets.met(*prob.shares(sel)):
+        return
+    people = prob.population_total * prob.shares(sel)[1]
+    best = 0.0
+    for s_ in np.flatnonzero(sel):
+        for t_ in np.flatnonzero(~sel):
+            if cost[t_] > cost[s_]:
+                continue
+            trial = sel.copy()
+            trial[s_], trial[t_] = False, True
+            terr, popshare = prob.shares(trial)
+            if targets.met(terr, popshare, tol=1e-9):
+                best = max(best, popshare * prob.population_total - people)
+    out = prefer_people(prob, needs, sel, max_moves=1, min_gain_share=0.0)
+    gained = prob.population_total * prob.shares(out)[1] - people
+    if best > 1e-9:
+        assert gained == pytest.approx(best)
+    else:
+        assert np.array_equal(out, sel)
+
+
 @pytest.fixture(scope="module")
 def core_and_ring():
     """Konaev at 250 m, people moved into a dense core of ~15 % of the territory; the ring around it is empty."""

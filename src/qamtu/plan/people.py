@@ -59,10 +59,11 @@ def prefer_people(problem: CoverageProblem, needs: list[tuple[str, np.ndarray, f
 
     Notes
     -----
-    The value of every swap ``(s, t)`` is exact and computed for all ``t`` at once: with ``cnt`` the number of
+    The value of every swap ``(s, t)`` is exact and computed for all pairs at once: with ``cnt`` the number of
     chosen sites covering each unit, ``t`` newly covers its units with ``cnt == 0`` (one sparse product for all
-    sites) plus the units only ``s`` covered that ``t`` covers too (a correction from the rows of those units), and
-    ``s`` loses its units with ``cnt == 1``. One move costs O(chosen sites x sites).
+    sites) plus the units only ``s`` covered that ``t`` covers too (one sparse product of the chosen sites'
+    once-covered units with the relation), and ``s`` loses its units with ``cnt == 1``. One move costs a few sparse
+    products and O(chosen sites x sites) dense work.
     """
     sel = np.asarray(selected, bool).copy()
     pop = problem.population
@@ -75,41 +76,35 @@ def prefer_people(problem: CoverageProblem, needs: list[tuple[str, np.ndarray, f
     amount = stack[cnt > 0, 1:].sum(axis=0)
     if np.any(amount < required * (1 - _TOL) - 1e-12):
         return sel
-    cover = problem.cover
     cost = problem.cost
     free = ~problem.lock & ~problem.exclude
     cover_t = problem.csc.T.tocsr()  # (n_sites, n_units)
+    cover_f = problem.cover.astype(np.float64)
     tol_pop = max(float(min_gain_share) * problem.population_total, 1e-9)
     for _ in range(int(max_moves)):
-        add0 = np.asarray(cover_t @ (stack * (cnt == 0)[:, None]))  # (n_sites, 1 + n_needs)
-        best: tuple[float, float, int, int] | None = None  # (people gained, cost saved, -s, -t)
-        for s in np.flatnonzero(sel & ~problem.lock):
-            us = problem.units_of(int(s))
-            lost = us[cnt[us] == 1]
-            lost_amt = stack[lost].sum(axis=0)
-            fresh = add0.copy()
-            if lost.size:
-                sub = cover[lost]
-                rows = np.repeat(np.arange(lost.size), np.diff(sub.indptr))
-                for j in range(stack.shape[1]):
-                    fresh[:, j] += np.bincount(sub.indices, weights=stack[lost[rows], j], minlength=problem.n_sites)
-            ok = ~sel & free & (cost <= cost[s] + 1e-12)
-            gain = fresh[:, 0] - lost_amt[0]
-            ok &= gain > tol_pop
-            if weights:
-                new_amt = amount[None, :] - lost_amt[None, 1:] + fresh[:, 1:]
-                ok &= np.all(new_amt >= required[None, :] * (1 - _TOL) - 1e-12, axis=1)
-            if not ok.any():
-                continue
-            cand = np.flatnonzero(ok)
-            # largest gain, then the largest saving, then the lowest index (deterministic)
-            t = int(cand[np.lexsort((cand, -(cost[s] - cost[cand]), -gain[cand]))[0]])
-            key = (float(gain[t]), float(cost[s] - cost[t]), -int(s), -t)
-            if best is None or key > best:
-                best = key
-        if best is None:
+        movable = np.flatnonzero(sel & ~problem.lock)
+        if movable.size == 0:
             break
-        s, t = -best[2], -best[3]
+        once = (cnt == 1).astype(np.float64)
+        add0 = np.asarray(cover_t @ (stack * (cnt == 0)[:, None]))  # (n_sites, 1 + n_needs)
+        rows_s = cover_t[movable]  # (n_movable, n_units): the units of each movable chosen site
+        gain_parts = []
+        for j in range(stack.shape[1]):
+            only_s = rows_s.multiply((once * stack[:, j])[None, :]).tocsr()  # units only s covers, weighted
+            lost_j = np.asarray(only_s.sum(axis=1)).reshape(-1)
+            shared = (only_s @ cover_f).toarray()  # (n_movable, n_sites): those also covered by t
+            gain_parts.append(add0[None, :, j] + shared - lost_j[:, None])
+        gain = gain_parts[0]
+        ok = (~sel & free)[None, :] & (cost[None, :] <= cost[movable][:, None] + 1e-12) & (gain > tol_pop)
+        for j in range(1, stack.shape[1]):
+            ok &= amount[j - 1] + gain_parts[j] >= required[j - 1] * (1 - _TOL) - 1e-12
+        if not ok.any():
+            break
+        i_s, i_t = np.nonzero(ok)
+        saving = cost[movable[i_s]] - cost[i_t]
+        # largest gain, then the largest saving, then the lowest site indices (deterministic)
+        k = np.lexsort((i_t, movable[i_s], -saving, -gain[i_s, i_t]))[0]
+        s, t = int(movable[i_s[k]]), int(i_t[k])
         sel[s] = False
         sel[t] = True
         cnt[problem.units_of(s)] -= 1
