@@ -116,17 +116,23 @@ def session_table(frame: pd.DataFrame) -> pd.DataFrame:
     data = frame[frame["session_id"].notna()]
     if data.empty:
         return pd.DataFrame(columns=cols)
-    rows = []
-    for sid, g in data.groupby("session_id", sort=True):
-        g = g.sort_values("time")
-        t0, t1 = g["time"].iloc[0], g["time"].iloc[-1]
-        rows.append({"city": g["city"].mode(dropna=False).iloc[0] if g["city"].notna().any() else None,
-                     "operator": g["operator"].iloc[0], "tech": g["tech"].mode().iloc[0],
-                     "period": g["period"].iloc[0], "source": g["source"].iloc[0], "session": str(sid).split("|")[-1],
-                     "start": t0, "end": t1, "samples": int(len(g)),
-                     "duration_s": float((t1 - t0).total_seconds()) + 1.0,
-                     "dl_mbps_mean": float(g["dl_mbps"].mean()), "quantity": "measured"})
-    return pd.DataFrame(rows, columns=cols)
+    data = data.sort_values(["session_id", "time"], kind="stable")
+    g = data.groupby("session_id", sort=True)
+    # most frequent technology and area of each session (ties: the first in sorted order)
+    def mode_of(col: str) -> pd.Series:
+        counts = data.groupby(["session_id", col], sort=True, dropna=False).size().rename("n").reset_index()
+        counts = counts.sort_values(["session_id", "n"], ascending=[True, False], kind="stable")
+        return counts.drop_duplicates("session_id").set_index("session_id")[col]
+
+    out = g.agg(operator=("operator", "first"), period=("period", "first"), source=("source", "first"),
+                start=("time", "first"), end=("time", "last"), samples=("time", "size"),
+                dl_mbps_mean=("dl_mbps", "mean"))
+    out["tech"] = mode_of("tech")
+    out["city"] = mode_of("city")
+    out["duration_s"] = (out["end"] - out["start"]).dt.total_seconds() + 1.0
+    out["session"] = [str(i).split("|")[-1] for i in out.index]
+    out["quantity"] = "measured"
+    return out.reset_index(drop=True).loc[:, cols]
 
 
 def sample_durations(source: pd.Series, time: pd.Series, max_gap_s: float = DEFAULT_MAX_GAP_S) -> np.ndarray:
