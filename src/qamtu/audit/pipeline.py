@@ -293,8 +293,16 @@ def run_audit(
         fb = tech_kpis[tech_kpis["tech"].isin(["3G", "2G", "no service"])]
         summary["fallback_and_no_service"] = _records(fb, ("city", "operator", "period", "tech", "samples",
                                                            "samples_total", "share_samples", "share_time"))
-    if sessions is not None:
-        summary["sessions"] = int(len(sessions))
+    if sessions is not None and len(sessions):
+        per = sessions[sessions["city"].notna() & sessions["period"].notna()].groupby(
+            ["city", "operator", "tech", "period"], sort=True)["dl_mbps_mean"]
+        summary["sessions"] = {
+            "count": int(len(sessions)),
+            "rule": (f"a session column, else runs of non-idle samples with gaps <= {session_gap_s:g} s; session "
+                     "throughput = mean downlink of its samples"),
+            "per_group": [{"city": k[0], "operator": k[1], "tech": k[2], "period": k[3], "sessions": int(v.size),
+                           "median_session_dl_mbps": round(float(v.median()), 3)} for k, v in per],
+        }
     if degr is not None:
         summary["degradation"] = {
             "period_a": plist[0].label,
