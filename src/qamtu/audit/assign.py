@@ -187,10 +187,10 @@ AREA_NAME_PROPERTIES = ("name", "NAME", "Name", "name_en", "id", "ID")
 def areas_from_file(path: str | os.PathLike[str], area_name: str | None = None) -> dict[str, CityBoundary]:
     """Audit areas from a boundary file anywhere on Earth (no catalogue city needed).
 
-    Each area is projected to the UTM zone of its own centroid. One feature (or several without a name) is one
-    area named ``area_name`` or the file's stem. Several features are several areas, named by the property
-    ``area_name`` when the file has it, else by the first of :data:`AREA_NAME_PROPERTIES` present; features
-    with the same name are one area.
+    Each area is projected to the UTM zone of its own centroid. Features are named by the property
+    ``area_name`` when the file has it, else (without ``area_name``, or with several features) by the first of
+    :data:`AREA_NAME_PROPERTIES` present; features with the same name are one area. Without a name property
+    the whole file is one area named ``area_name`` or the file's stem.
 
     Raises
     ------
@@ -210,11 +210,10 @@ def areas_from_file(path: str | os.PathLike[str], area_name: str | None = None) 
     gdf = gpd.read_file(p).to_crs("EPSG:4326")
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     prop = None
-    if len(gdf) > 1:
-        if area_name is not None and area_name in gdf.columns:
-            prop = area_name
-        else:
-            prop = next((c for c in AREA_NAME_PROPERTIES if c in gdf.columns), None)
+    if area_name is not None and area_name in gdf.columns:
+        prop = area_name
+    elif area_name is None or len(gdf) > 1:
+        prop = next((c for c in AREA_NAME_PROPERTIES if c in gdf.columns), None)
     if prop is None:
         groups = {area_name or p.stem: list(gdf.geometry)}
     else:

@@ -153,7 +153,7 @@ def plot_verdict_map(frame: pd.DataFrame, kpis: pd.DataFrame, city: str, norms: 
                 ax.plot([], [], " ", label=f"{rec.operator} {rec.tech}: {rec.verdict} "
                                            f"({100 * rec.share:.0f} % [{100 * rec.ci_low:.0f}-{100 * rec.ci_high:.0f}])")
             share = f"{100 * ok.mean():.0f} % reach it" if len(g) else "no samples"
-            ax.set_title(f"{city}, {period}: MEASURED vs {norm.name} ({norm.dl_mbps:g} Mbit/s), {share}", fontsize=8)
+            ax.set_title(f"{city}, {period}\nMEASURED vs {norm.name} ({norm.dl_mbps:g} Mbit/s): {share}", fontsize=8)
             ax.set_xlabel("longitude, deg")
             ax.set_ylabel("latitude, deg")
             ax.legend(fontsize=6, loc="best", markerscale=2)
