@@ -219,7 +219,8 @@ def test_time_without_format_gets_a_hint(tmp_path):
 
 def test_mapping_language_errors():
     for bad in ("nonsense", "speed=DL", "dl_mbps=DL*zero", "dl_mbps=DL*-1", "rsrp_dbm[3G]=X", "lat[5G]=X",
-                "missing[foo]=1", "missing[rsrp_dbm]=", "timezone=Mars/Olympus", "time_format="):
+                "missing[foo]=1", "missing[rsrp_dbm]=", "timezone=Mars/Olympus", "time_format=",
+                "time_format=%Q", "time_format=%"):
         with pytest.raises(InvalidInputError):
             ingest.parse_column_mapping(bad)
     with pytest.raises(InvalidInputError, match="unknown column preset"):

@@ -354,6 +354,12 @@ def parse_column_mapping(text: str | None, preset: str | None = None) -> ColumnM
         if key == "time_format" and bracket is None:
             if not value:
                 raise InvalidInputError("time_format is empty; give a strftime pattern such as %Y.%m.%d_%H.%M.%S")
+            try:
+                pd.to_datetime(pd.Series(["2024-01-01"]), format=value, errors="coerce")
+            except ValueError as exc:
+                msg = " ".join(str(exc).split())
+                raise InvalidInputError(f"time_format {value!r} is not a strftime pattern ({msg}); e.g. "
+                                        "%Y.%m.%d_%H.%M.%S or %d.%m.%Y %H:%M:%S") from None
             time_format = value
             continue
         if key == "timezone" and bracket is None:
