@@ -74,6 +74,13 @@ def test_semicolon_and_decimal_comma_hint(tmp_path):
         read_csv_table(_write(tmp_path, text), delimiter=",", required=("lat",))
 
 
+def test_excel_sep_line_and_bare_carriage_returns(tmp_path):
+    t = read_csv_table(_write(tmp_path, "sep=;\n" + HEADER.replace(",", ";") + GOOD.replace(",", ";")))
+    assert t.delimiter == ";" and t.header[0] == "time" and list(t.lines) == [3]
+    with pytest.raises(DataFileError, match="carriage return"):
+        read_csv_table(_write(tmp_path, (HEADER + GOOD).replace("\n", "\r")))
+
+
 def test_header_errors(tmp_path):
     with pytest.raises(DataFileError, match="empty"):
         read_csv_table(_write(tmp_path, "\n\n"))

@@ -28,7 +28,7 @@ Rules
 Delimiter and locale
 --------------------
 With ``delimiter=None`` the delimiter is the one of ``,``, ``;``, tab and ``|`` that occurs most often in the
-header outside quotes. :attr:`CsvTable.hints` carries readable hints: a semicolon-separated file whose numbers
+header outside quotes, or the one an Excel ``sep=;`` first line names (that line is skipped, not a row). :attr:`CsvTable.hints` carries readable hints: a semicolon-separated file whose numbers
 use a decimal comma (``51,17``) is what a Russian- or Kazakh-locale Excel writes;
 :attr:`CsvTable.decimal_comma` is then True and :func:`to_number` accepts ``51,17`` as 51.17. A file read with
 an explicit ``,`` whose header holds ``;`` gets a hint to use ``;``.
@@ -261,6 +261,13 @@ def read_csv_table(
                     raise DataFileError(f"{source}, line {number}: the header is not UTF-8 text ({exc.reason} at "
                                         f"byte {exc.start}); save the file as UTF-8 CSV") from None
                 if text.strip() == "":
+                    continue
+                if "\r" in text:
+                    raise DataFileError(f"{source}, line {number}: the lines end with a bare carriage return (old "
+                                        "Mac format) or the header holds one; save the file with \\n line ends")
+                sep_line = re.match(r"^sep=(.)$", text.strip())
+                if sep_line and delimiter is None:  # Excel's "sep=;" first line names the delimiter
+                    delimiter = sep_line.group(1)
                     continue
                 header_line = text
                 sep = delimiter or _detect_delimiter(text)
