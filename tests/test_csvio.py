@@ -96,7 +96,8 @@ def test_header_errors(tmp_path):
         read_csv_table(_write(tmp_path, HEADER + GOOD * 3), max_rows=2)
 
 
-_CORRUPTIONS = ["good", "blank", "truncate", "extra", "quote_open", "quote_close", "long", "badbyte", "nul", "crlf"]
+_CORRUPTIONS = ["good", "blank", "truncate", "extra", "quote_open", "quote_close", "long", "longfield", "badbyte", "nul",
+                "crlf"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -120,6 +121,7 @@ def test_every_physical_line_is_accounted_for(tmp_path, kinds):
             "quote_open": row.replace("Kcell", '"Kcell'),
             "quote_close": row.replace("Kcell", 'Kcell"'),
             "long": row + "z" * 300,
+            "longfield": row.replace("Kcell", "K" * 60),
         }.get(kind)
         raw = (bad.encode() if bad is not None else row.encode().replace(b"Kcell", b"K\xffcell" if kind == "badbyte"
                                                                           else b"K\x00cell"))
@@ -127,7 +129,7 @@ def test_every_physical_line_is_accounted_for(tmp_path, kinds):
         expect_bad.append(line_no)
     path = tmp_path / "prop.csv"
     path.write_bytes(b"".join(parts))
-    t = read_csv_table(path, max_line_bytes=200)
+    t = read_csv_table(path, max_line_bytes=200, max_field_chars=50)
     assert t.rows_read == len(expect_ok) + len(expect_bad) == len(t.frame) + t.rows_rejected
     assert list(t.lines) == expect_ok
     assert sorted(r.line for r in t.rejects) == expect_bad

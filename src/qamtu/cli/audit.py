@@ -316,7 +316,7 @@ def calibrate_command(
     res_m = _number(resolution_m, "--resolution-m", 100.0, 10.0, 5000.0)
     mrs = _number(max_reject_share, "--max-reject-share", 0.5, 0.0, 1.0)
 
-    m = read_measurements(files, "drive", columns=columns, preset=preset, max_reject_share=mrs)
+    m = read_measurements(files, "drive", columns=columns, preset=preset, max_reject_share=mrs, strict=True)
     if m.rows_rejected:
         typer.echo(m.reject_summary(5), err=True)
     site_table = read_sites(sites)
