@@ -297,7 +297,7 @@ _FUZZ_BYTES = st.lists(st.sampled_from([
 ]), max_size=30)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(__import__("os").environ.get("QAMTU_FUZZ_EXAMPLES", "30")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_FUZZ_BYTES, st.sampled_from(["drive", "ookla"]))
 def test_fuzzed_readers_give_named_errors_and_one_line(tmp_path, chunks, fmt):
     path = tmp_path / ("2024-01-01_tiles.csv" if fmt == "ookla" else "drive.csv")

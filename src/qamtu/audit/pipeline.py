@@ -102,15 +102,6 @@ def spatial_bins(frame: pd.DataFrame, boundaries: Mapping[str, CityBoundary], cl
     return out
 
 
-def spatial_clusters(frame: pd.DataFrame, boundaries: Mapping[str, CityBoundary], cluster_m: float) -> np.ndarray:
-    """Integer cluster label per row: the ``cluster_m`` square bin of the sample in its area's CRS
-    (:func:`spatial_bins`). Rows outside every area get -1 (they are in no KPI group). Labels are unique across
-    areas."""
-    names = spatial_bins(frame, boundaries, cluster_m)
-    codes, _ = pd.factorize(pd.Series(names, dtype=object))
-    return codes.astype(np.int64)
-
-
 def _dedupe_excluded(exc: pd.DataFrame) -> pd.DataFrame:
     """Excluded rows, one per (source, operator, tech, reason, UTC second), as :func:`dedupe_per_second`."""
     if exc.empty:
@@ -206,7 +197,7 @@ def run_audit(
     both["period"] = assign_periods(both["time"], plist)
     use_clusters = cluster_m is not None and drive
     both["bin"] = spatial_bins(both, boundaries, cluster_m) if use_clusters else None
-    if use_clusters:
+    if use_clusters:  # integer label per bin (-1 outside every area), unique across areas
         both["cluster"] = pd.factorize(pd.Series(both["bin"], dtype=object))[0].astype(np.int64)
     aud = both["_audited"].to_numpy(dtype=bool)
     frame = both[aud].drop(columns=["_audited", "tech_raw", "reason"], errors="ignore").reset_index(drop=True)
