@@ -225,22 +225,21 @@ def test_map_has_one_row_per_period(tmp_path):
     pytest.importorskip("matplotlib")
     from PIL import Image
 
-    frame = drive_frame(120, seed=2)
-    path = tmp_path / "d.csv"
-    frame.to_csv(path, index=False)
     from audit_testdata import astana_boundary
+    from qamtu.audit.kpi import DEFAULT_NORMS
+    from qamtu.audit.outputs import plot_verdict_map
 
+    path = tmp_path / "d.csv"
+    drive_frame(120, seed=2).to_csv(path, index=False)
     m = ingest.read_measurements([path])
-    from qamtu.audit.outputs import write_audit_outputs
-
-    one = write_audit_outputs(run_audit(m, astana_boundary(), n_boot=100), m, tmp_path / "one")
-    two = write_audit_outputs(run_audit(m, astana_boundary(), n_boot=100,
-                                        periods=["2024-01-01..2024-06-30", "2024-07-01..2024-12-31"]), m, tmp_path / "two")
-    h1 = Image.open(one["map_astana"]).size[1]
-    h2 = Image.open(two["map_astana"]).size[1]
+    one = run_audit(m, astana_boundary(), n_boot=100, percentiles=())
+    two = run_audit(m, astana_boundary(), n_boot=100, percentiles=(),
+                    periods=["2024-01-01..2024-06-30", "2024-07-01..2024-12-31"])
+    norms = DEFAULT_NORMS[:1]
+    h1 = Image.open(plot_verdict_map(one.frame, one.kpis, "astana", norms, tmp_path / "one.png")).size[1]
+    h2 = Image.open(plot_verdict_map(two.frame, two.kpis, "astana", norms, tmp_path / "two.png")).size[1]
     assert h2 > 1.7 * h1  # two rows of panels
-    samples = pd.read_csv(two["samples"])
-    assert len(samples) == 120 and samples["bin"].str.startswith("astana:").all()
+    assert len(two.samples) == 120 and two.samples["bin"].str.startswith("astana:").all()
 
 
 # ---- issue 15, audit side -----------------------------------------------------------------------------------
