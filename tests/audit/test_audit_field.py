@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from qamtu.audit import ingest
 from qamtu.audit.assign import CityBoundary, areas_from_file, utm_crs
 from qamtu.audit.degradation import degradation_tests
-from qamtu.audit.kpi import compute_kpis, technology_shares
+from qamtu.audit.kpi import compute_kpis, session_kpis, technology_shares
 from qamtu.audit.outputs import round_for_csv
 from qamtu.audit.pipeline import run_audit
 from qamtu.audit.sampling import dedupe_per_second, idle_mask, sample_durations
@@ -171,6 +171,9 @@ def test_sessions_from_time_gaps(tmp_path):
     sess = res.sessions
     assert list(sess["samples"]) == [10, 15]
     assert sess["dl_mbps_mean"].iloc[0] == pytest.approx(frame["dl_mbps"].iloc[:10].mean())
+    # session KPI: both sessions above 5 Mbit/s -> 2 of 2, Wilson lower bound n / (n + z^2) = 2 / 5.8415
+    k = session_kpis(sess.assign(tech="4G"), required_share=0.9).iloc[0]
+    assert (k["sessions"], k["share"]) == (2, 1.0) and k["ci_low"] == pytest.approx(2 / (2 + 1.959964**2), rel=1e-5)
 
 
 def test_paired_degradation_on_matched_squares():

@@ -32,7 +32,8 @@ Statistics and KPIs (:mod:`qamtu.audit.stats`, :mod:`qamtu.audit.kpi`)
     otherwise ``not enough data`` with ``samples_needed``.
 Sampling (:mod:`qamtu.audit.sampling`)
     ``dedupe_per_second(frame)``, ``idle_mask(dl, ul, idle_mbps=0.1)``, ``assign_sessions``, ``session_table``,
-    ``sample_durations``; ``technology_shares(timeline)`` in :mod:`qamtu.audit.kpi` (time on fallback).
+    ``sample_durations``; ``technology_shares(timeline)`` (time on fallback) and ``session_kpis(sessions, norms)``
+    in :mod:`qamtu.audit.kpi`.
 Degradation (:mod:`qamtu.audit.degradation`)
     ``degradation_tests(frame, period_a, period_b, norms, alpha=0.05, paired=True)``: paired on squares measured
     in both periods (Wilcoxon signed-rank, rank-biserial) or unpaired (Mann-Whitney, Cliff's delta) for the

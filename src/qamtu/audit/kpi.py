@@ -328,3 +328,40 @@ def technology_shares(timeline: pd.DataFrame, confidence: float = 0.95) -> pd.Da
                          "share_time": float(grp["duration_s"].to_numpy()[hit].sum()) / total_t if total_t > 0
                          else float("nan")})
     return pd.DataFrame(rows, columns=cols)
+
+
+def session_kpis(
+    sessions: pd.DataFrame,
+    norms: Sequence[Norm] = DEFAULT_NORMS,
+    *,
+    required_share: float = 0.9,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Share of transfer SESSIONS whose mean downlink reaches each norm, per (city, operator, tech, period).
+
+    A session (one download, :func:`qamtu.audit.sampling.session_table`) is how a speed-test app or a regulator's
+    probe reports throughput; sessions are treated as independent units (plain Wilson interval on their count),
+    with the verdict rule of :func:`compute_kpis`. MEASURED.
+
+    Returns
+    -------
+    DataFrame
+        ``city, operator, tech, period, norm, norm_mbps, quantity, sessions, share, ci_low, ci_high,
+        required_share, verdict``.
+    """
+    cols = ["city", "operator", "tech", "period", "norm", "norm_mbps", "quantity", "sessions", "share", "ci_low",
+            "ci_high", "required_share", "verdict"]
+    rows = []
+    data = sessions[sessions["city"].notna() & sessions["period"].notna() & sessions["dl_mbps_mean"].notna()]
+    for key, grp in data.groupby(["city", "operator", "tech", "period"], sort=True):
+        v = grp["dl_mbps_mean"].to_numpy(dtype=float)
+        for norm in norms:
+            if not norm.applies_to(key[2]):
+                continue
+            s = share_at_or_above(v, np.ones(v.size), norm.dl_mbps, confidence)
+            rows.append({"city": key[0], "operator": key[1], "tech": key[2], "period": key[3], "norm": norm.name,
+                         "norm_mbps": norm.dl_mbps, "quantity": "measured", "sessions": s["units"],
+                         "share": s["share"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
+                         "required_share": required_share,
+                         "verdict": verdict(s["ci_low"], s["ci_high"], required_share, s["n_eff"])})
+    return pd.DataFrame(rows, columns=cols)

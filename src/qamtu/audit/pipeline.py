@@ -16,7 +16,7 @@ import pandas as pd
 from qamtu.audit.assign import CityBoundary, assign_cities, check_swapped_coordinates, city_boundary, locate_outside
 from qamtu.audit.degradation import degradation_tests
 from qamtu.audit.ingest import Measurements, read_measurements
-from qamtu.audit.kpi import DEFAULT_NORMS, Norm, compute_kpis, compute_percentiles, technology_shares
+from qamtu.audit.kpi import DEFAULT_NORMS, Norm, compute_kpis, compute_percentiles, session_kpis, technology_shares
 from qamtu.audit.sampling import (
     DEFAULT_IDLE_MBPS,
     DEFAULT_SESSION_GAP_S,
@@ -290,9 +290,13 @@ def run_audit(
         summary["sessions"] = {
             "count": int(len(sessions)),
             "rule": (f"a session column, else runs of non-idle samples with gaps <= {session_gap_s:g} s; session "
-                     "throughput = mean downlink of its samples"),
+                     "throughput = mean downlink of its samples; kpis: share of sessions at or above each norm, sessions as "
+                     "independent units (informative: verdicts and the exit code use the samples)"),
             "per_group": [{"city": k[0], "operator": k[1], "tech": k[2], "period": k[3], "sessions": int(v.size),
                            "median_session_dl_mbps": round(float(v.median()), 3)} for k, v in per],
+            "kpis": _records(session_kpis(sessions, norms, required_share=required_share, confidence=confidence),
+                             ("city", "operator", "tech", "period", "norm", "sessions", "share", "ci_low", "ci_high",
+                              "verdict")),
         }
     if degr is not None:
         summary["degradation"] = {
