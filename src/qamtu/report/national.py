@@ -391,7 +391,7 @@ def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: Natio
 def _popup(s: dict, t) -> str:
     from html import escape
 
-    return (f"<b>{escape(str(s['site_id']))}</b><br>{escape(t('order'))}: {s.get('order', '')}<br>"
+    return (f"<b>{escape(str(s['site_id']))}</b><br>{escape(t('order'))}: {escape(str(s.get('order', '')))}<br>"
             f"{escape(t('on_air'))}: {escape(str(s.get('on_air_month') or '-'))}<br>"
             f"{escape(str(s.get('explanation', '')))}")
 
