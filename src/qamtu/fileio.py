@@ -64,17 +64,15 @@ _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EP
                  errno.EISDIR, errno.EFBIG}
 
 
-def _writing_error(exc: BaseException, root: Path) -> bool:
-    """True for an OSError (not one of qamtu's own) that came from writing under ``root``, not from reading input."""
+def _writing_error(exc: BaseException, *roots: Path) -> bool:
+    """True for an OSError (not one of qamtu's own) that came from writing ``roots`` (or below them), not from
+    reading an input."""
     if not isinstance(exc, OSError) or isinstance(exc, QamtuError):
         return False
     if exc.filename is None:
         return exc.errno in _WRITE_ERRNOS
-    try:
-        Path(exc.filename).absolute().relative_to(root.absolute())
-    except ValueError:
-        return False
-    return True
+    name = Path(exc.filename).absolute()
+    return any(name == r.absolute() or r.absolute() in name.parents for r in roots)
 
 
 @contextlib.contextmanager
@@ -105,7 +103,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if _writing_error(exc, target.parent):
+        if _writing_error(exc, tmp, target):
             raise os_error(exc, target) from exc
         raise
 
@@ -273,7 +271,7 @@ def output_folder(path: str | os.PathLike[str], *, command: str = "qamtu") -> It
         _swap_in(tmp, target)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if _writing_error(exc, target.parent):
+        if _writing_error(exc, tmp, target):
             raise os_error(exc, target) from exc
         raise
 

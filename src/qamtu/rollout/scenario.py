@@ -151,7 +151,7 @@ class Scenario:
             for k in head:
                 node = node[k]
             node[last] = value.isoformat() if isinstance(value, _dt.date) else value
-        names = ", ".join(f"{opt} {_short(val)}" for opt, val in options.values())
+        names = ", ".join(f"{opt} {_as_typed(val)}" for opt, val in options.values())
         return validate_scenario(raw, source=f"{self.source} + command-line options ({names})")
 
     def to_plain(self) -> dict[str, Any]:
@@ -199,6 +199,19 @@ def _short(value: Any) -> str:
         text = repr(value[: MAX_SHOWN_CHARS + 1])
     else:
         text = repr(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
+
+
+def _as_typed(value: Any) -> str:
+    """A command-line value as the user typed it (dates ISO, lists comma-separated), cut like :func:`_short`."""
+    if isinstance(value, _dt.date):
+        text = value.isoformat()
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        text = ",".join(value)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+    else:
+        return _short(value)
     return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
 
 
