@@ -176,7 +176,8 @@ def coverage_command(
         echo_json(rec)
     else:
         typer.echo(_summary_line(rec))
-        typer.echo(f"Wrote {Path(out)}: {', '.join(sorted(p.name for p in Path(out).iterdir()))}")  # type: ignore[arg-type]
+        typer.echo(f"Wrote {Path(out)}: "
+                   f"{', '.join(sorted(p.name for p in Path(out).iterdir() if not p.name.startswith('.')))}")  # type: ignore[arg-type]
     missed = []
     if t_terr is not None and rec["territory_share"] < t_terr:
         missed.append(f"territory share {rec['territory_share']:.1%} < target {t_terr:.1%}")
