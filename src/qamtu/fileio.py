@@ -47,7 +47,7 @@ def _umask() -> int:
 
 def os_error(exc: OSError, path: str | os.PathLike[str] | None = None) -> OutputError:
     """An :class:`OutputError` for ``exc`` raised while writing ``path`` (one readable line)."""
-    where = exc.filename if exc.filename is not None else path
+    where = path if path is not None else exc.filename
     reason = exc.strerror or str(exc)
     hint = {
         errno.ENOSPC: " (the disk is full)",
@@ -240,6 +240,12 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
             raise OutputError(
                 f"--out {target} is a folder that qamtu did not write ({len(entries)} entries, no {MARKER}); "
                 "give a new or empty folder, or an earlier qamtu output folder (it is replaced as a whole)")
+    parent = target.absolute().parent
+    if parent.is_dir():  # fail now, not after the run, where the folder cannot be written (read-only, no right)
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}{_TMP_TAG}{os.getpid()}-probe-", dir=parent))
+        except OSError as exc:
+            raise os_error(exc, target) from exc
     return target
 
 

@@ -173,6 +173,50 @@ def test_out_that_is_an_existing_file(tmp_path):
     assert "is an existing file" in line and f.read_text() == "x"
 
 
+def test_read_only_out_fails_before_the_run():
+    ro = Path("/sys/fs/qamtu-out")
+    if os.access("/sys/fs", os.W_OK) and not _sys_is_read_only():
+        pytest.skip("/sys/fs is writable here")
+    line = _one_line_error(runner.invoke(app, ["schedule", "--out", str(ro)]))
+    assert line.startswith(f"Error: cannot write output {ro}: ")
+
+
+def _sys_is_read_only() -> bool:
+    try:
+        os.mkdir("/sys/fs/qamtu-probe")
+    except OSError:
+        return True
+    os.rmdir("/sys/fs/qamtu-probe")
+    return False
+
+
+def test_disk_full_while_writing_keeps_the_old_folder(tmp_path, monkeypatch):
+    import errno
+
+    from qamtu import fileio
+    from qamtu.report.national import NationalReport
+
+    def fake_run(sc, **kwargs):
+        return NationalReport(cities=[], start=sc["start"], deadline=sc["deadline"],
+                              comparison_deadline=sc["comparison_deadline"], months=[], comparison=[]), {}
+
+    monkeypatch.setattr("qamtu.report.run.run_national", fake_run)
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["schedule", "--out", str(out)]).exit_code == 0
+    before = _digest(out)
+    real = fileio.os.replace
+
+    def full(src, dst):
+        if str(dst).endswith("summary.json"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(fileio.os, "replace", full)
+    line = _one_line_error(runner.invoke(app, ["schedule", "--out", str(out), "--deadline", "2027-01-01"]))
+    assert "summary.json: No space left on device (the disk is full)" in line
+    assert _digest(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_calibrate_3gpp_negative_seed():
     line = _one_line_error(runner.invoke(app, ["calibrate-3gpp", "--seed", "-1"]))
     assert line == "Error: --seed must be an integer from 0 to 4294967295, got -1"
