@@ -195,3 +195,26 @@ def test_reading_errors_inside_the_folder_block_are_not_called_output_errors(tmp
         with output_folder(tmp_path / "out"):
             open(tmp_path / "missing-input.csv")  # noqa: SIM115
     assert not (tmp_path / "out").exists()
+
+
+def test_swap_without_an_atomic_exchange(tmp_path, monkeypatch):
+    # where renameat2(RENAME_EXCHANGE) is missing: two renames, and a failure between them restores the old folder
+    monkeypatch.setattr(fileio, "_exchange", lambda a, b: False)
+    out = tmp_path / "out"
+    for text in ("old", "new"):
+        with output_folder(out) as folder:
+            write_text_atomic(folder / "summary.json", text)
+    assert (out / "summary.json").read_text() == "new" and _siblings(out) == []
+    real = fileio.os.rename
+
+    def fail_second(src, dst):
+        if Path(dst) == out.absolute() and Path(src).name.startswith(".out"):
+            if "old-" not in Path(src).name:
+                raise KeyboardInterrupt
+        return real(src, dst)
+
+    monkeypatch.setattr(fileio.os, "rename", fail_second)
+    with pytest.raises(KeyboardInterrupt):
+        with output_folder(out) as folder:
+            write_text_atomic(folder / "summary.json", "newer")
+    assert (out / "summary.json").read_text() == "new" and _siblings(out) == []

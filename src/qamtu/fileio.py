@@ -308,5 +308,9 @@ def _swap_in(tmp: Path, target: Path) -> None:
     old = Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP_TAG}old-{os.getpid()}-", dir=target.parent))
     os.rmdir(old)
     os.rename(target, old)
-    os.rename(tmp, target)
+    try:
+        os.rename(tmp, target)
+    except BaseException:  # put the old folder back: never leave no report at all
+        os.rename(old, target)
+        raise
     shutil.rmtree(old, ignore_errors=True)
