@@ -40,6 +40,15 @@ _TMP_TAG = ".qamtu-tmp-"
 
 
 def _umask() -> int:
+    """The process umask: read from /proc on Linux (no change of process state, safe with threads), else set and
+    restored at once."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
