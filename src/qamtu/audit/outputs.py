@@ -34,7 +34,7 @@ from qamtu.audit.calibration import CalibrationResult, class_summary, write_cali
 from qamtu.audit.ingest import Measurements, write_rejects
 from qamtu.audit.kpi import DEFAULT_NORMS, Norm
 from qamtu.audit.pipeline import AuditResult
-from qamtu.fileio import atomic_write, write_json_atomic
+from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic
 
 
 def _safe(name: str) -> str:
@@ -49,9 +49,13 @@ CSV_DECIMALS = ((r"^(lat|lon)(_min|_max)?$", 6), (r"_(dbm|db)$", 2), (r"(_mbps|_
                 (r"^(n_eff|z|duration_s|time_s)$", 2))
 
 
+def _significant(values: pd.Series, digits: int = 6) -> pd.Series:
+    return values.map(lambda v: float(f"{v:.{digits}g}") if np.isfinite(v) else v)
+
+
 def round_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with float columns rounded to their precision (:data:`CSV_DECIMALS`), so that no CSV shows
-    ``7.1000000000000005``; p-values and other floats are written with 6 significant digits by :func:`_csv`."""
+    """A copy with float columns rounded to their precision (:data:`CSV_DECIMALS`; p-values and other floats to 6
+    significant digits), so that no CSV shows ``7.1000000000000005``."""
     out = frame.copy()
     for col in out.columns:
         if not pd.api.types.is_float_dtype(out[col]):
@@ -60,16 +64,13 @@ def round_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
             if re.search(pattern, str(col)):
                 out[col] = out[col].round(decimals)
                 break
+        else:
+            out[col] = _significant(out[col])
     return out
 
 
 def _csv(frame: pd.DataFrame, path: Path, *, rounded: bool = True) -> Path:
-    with atomic_write(path) as tmp:
-        if rounded:
-            round_for_csv(frame).to_csv(tmp, index=False, float_format="%.6g")
-        else:
-            frame.to_csv(tmp, index=False)
-    return path
+    return write_csv_atomic(path, round_for_csv(frame) if rounded else frame)
 
 
 def _pyplot():
