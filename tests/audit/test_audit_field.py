@@ -327,8 +327,9 @@ def test_mapping_help_names_every_key():
 
     for key in ("time_format", "timezone", "missing[", "[5G]") + ingest.DRIVE_COLUMNS + ingest.OPTIONAL_COLUMNS:
         assert key in MAPPING_HELP
-    res = _run(["audit", "--help"])
+    res = runner.invoke(app, ["audit", "--help"], terminal_width=200)
     assert "timezone" in res.output and "gnettrack" in res.output and "--where" in res.output
+    assert "missing[canonical]=V1|V2" in res.output and "missing[rsrp_dbm]=-200" in res.output  # not eaten as markup
 
 
 def test_city_boundary_class_still_takes_any_area():

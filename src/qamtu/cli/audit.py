@@ -16,7 +16,8 @@ import typer
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, fail, guarded
 
 #: The column-mapping language of :mod:`qamtu.audit.ingest` in one paragraph (kept here so that ``--help`` does
-#: not import the audit package; tests/audit/test_audit_cli.py checks it names every key the parser accepts).
+#: not import the audit package; tests/audit/test_audit_field.py checks it names every key the parser accepts).
+#: Brackets are escaped for the help's Rich markup, which would otherwise eat ``[rsrp_dbm]`` as a style tag.
 MAPPING_HELP = (
     "canonical=Source[*factor] (e.g. dl_mbps=DL_bitrate*0.001 for kbit/s); per technology canonical[4G|5G]=Source "
     "(e.g. rsrp_dbm[5G]=NRxRSRP; nothing after = means not measured on that technology); missing[canonical]=V1|V2 "
@@ -96,7 +97,9 @@ def audit_command(
     fmt: str = typer.Option("drive", "--format", help="drive (per-sample CSV) or ookla (open-data tiles)."),
     period_a: Optional[str] = typer.Option(None, "--period-a", help=f"Earlier period: {_PERIOD_HELP}."),
     period_b: Optional[str] = typer.Option(None, "--period-b", help=f"Later period: {_PERIOD_HELP}."),
-    columns: Optional[str] = typer.Option(None, "--columns", help=f"Column mapping, comma-separated: {MAPPING_HELP}"),
+    columns: Optional[str] = typer.Option(
+        None, "--columns", help="Column mapping, comma-separated: " + MAPPING_HELP.replace("[", "\\[")
+    ),
     preset: Optional[str] = typer.Option(
         None, "--preset",
         help="Named column layout: canonical; gnettrack (G-NetTrack Pro export: NetworkMode, RSRP, NRxRSRP on 5G, "
@@ -122,7 +125,7 @@ def audit_command(
     ),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad file instead of skipping it."),
     norms: Optional[str] = typer.Option(
-        None, "--norms", help="Norms name=Mbps[@4G|5G],... (default 4g_minimum=5@4G,5g_proposed=50@5G,national_target=100)."
+        None, "--norms", help="Norms name=Mbps\\[@4G|5G],... (default 4g_minimum=5@4G,5g_proposed=50@5G,national_target=100)."
     ),
     required_share: Optional[str] = typer.Option(None, "--required-share", help="Share that must reach a norm (0.9)."),
     confidence: Optional[str] = typer.Option(None, "--confidence", help="Confidence level of intervals (0.95)."),
