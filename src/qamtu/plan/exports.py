@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from qamtu.fileio import atomic_write
+from qamtu.fileio import atomic_write, write_csv_atomic
 
 __all__ = ["IMPORT_COLUMNS", "WEDGE_RADIUS_M", "planned_sectors", "import_table", "write_geopackage",
            "write_plan_files"]
@@ -148,12 +148,8 @@ def write_plan_files(folder: str | os.PathLike[str], plan: Any,
     out.mkdir(parents=True, exist_ok=True)
     planned = planned_sectors(plan.sectors, on_air_month)
     paths = {}
-    with atomic_write(out / "planned_sectors.csv") as tmp:
-        planned.to_csv(tmp, index=False)
-    paths["planned_sectors_csv"] = out / "planned_sectors.csv"
-    with atomic_write(out / "planned_sectors_import.csv") as tmp:
-        import_table(planned).to_csv(tmp, index=False)
-    paths["import_csv"] = out / "planned_sectors_import.csv"
+    paths["planned_sectors_csv"] = write_csv_atomic(out / "planned_sectors.csv", planned)
+    paths["import_csv"] = write_csv_atomic(out / "planned_sectors_import.csv", import_table(planned))
     paths["gpkg"] = write_geopackage(out / "plan.gpkg", plan.sites, planned, plan.coverage.area,
                                      np.asarray(plan.coverage.covered, bool))
     return paths

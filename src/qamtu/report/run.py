@@ -201,6 +201,7 @@ def run_national(
     deadline: _dt.date | None = None,
     measurements: str | None = None,
     progress: Progress | None = None,
+    keep_going: bool = True,
     decisions: str | None = None,
 ) -> tuple[NationalReport, dict[str, CityRun]]:
     """Plan, schedule and search for the cities of ``scenario`` (or ``city_ids``); return the report content.
@@ -218,6 +219,10 @@ def run_national(
         Drive-test CSV for :func:`qamtu.audit.pipeline.city_quality`; each city page then shows predicted and
         measured quality side by side.
     progress : callable(stage, done, total, detail), optional
+    keep_going : bool
+        True: a city whose study area or plan fails is kept in the report with its error. False: the first such
+        city stops the run with :class:`~qamtu.errors.QamtuError` naming it (``qamtu national`` without
+        ``--keep-going``).
     decisions : path, optional
         Decisions file (:mod:`qamtu.plan.decisions`) with a ``city`` column on every row: each city's re-plan
         honours its rows; the city page lists where they overruled the optimiser and what that cost.
@@ -243,6 +248,9 @@ def run_national(
     for i, cid in enumerate(ids):
         tick("plan", i, len(ids), cid)
         runs[cid] = plan_one_city(catalogue[cid], scenario, res, config, decisions=by_city.get(cid))
+        if not keep_going and runs[cid].error is not None:
+            raise QamtuError(f"city {cid}: planning failed: {runs[cid].error} (run with --keep-going to report "
+                             "the other cities and mark this one failed)")
     tick("plan", len(ids), len(ids), "")
 
     gates = {cid: cached_gate(r.gate) for cid, r in runs.items() if r.gate is not None}
@@ -417,9 +425,7 @@ def write_city_plans(runs: dict[str, CityRun], out_dir: Any) -> dict[str, dict[s
     decisions file also ``decisions.csv`` (each decision beside the optimiser's own choice)."""
     from pathlib import Path
 
-    import pandas as pd
-
-    from qamtu.fileio import atomic_write, write_json_atomic
+    from qamtu.fileio import write_csv_atomic, write_json_atomic
     from qamtu.plan.exports import write_plan_files
 
     out = {}
@@ -428,17 +434,13 @@ def write_city_plans(runs: dict[str, CityRun], out_dir: Any) -> dict[str, dict[s
             continue
         folder = Path(out_dir) / "cities" / cid
         out[cid] = write_plan_files(folder, r.plan, r.on_air_month)
-        with atomic_write(folder / "zones.csv") as tmp:
-            people_zones(r).to_csv(tmp, index=False)
-        out[cid]["zones_csv"] = folder / "zones.csv"
+        out[cid]["zones_csv"] = write_csv_atomic(folder / "zones.csv", people_zones(r))
         summary = {k: v for k, v in r.plan.summary.items() if k != "rounds"}
         if r.spacings is not None:
             summary["candidate_spacing_by_class_m"] = r.spacings
         out[cid]["plan_summary"] = write_json_atomic(folder / "plan_summary.json", summary)
         if r.plan.decisions is not None:
-            with atomic_write(folder / "decisions.csv") as tmp:
-                pd.DataFrame(r.plan.decisions["overruled"]).to_csv(tmp, index=False)
-            out[cid]["decisions_csv"] = folder / "decisions.csv"
+            out[cid]["decisions_csv"] = write_csv_atomic(folder / "decisions.csv", r.plan.decisions["overruled"])
     return out
 
 
