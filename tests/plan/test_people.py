@@ -30,16 +30,20 @@ def test_equal_cost_plans_prefer_the_one_covering_more_people():
     assert out.tolist() == [False, True]
 
 
+def _random_problem(rng, n_units: int, n_sites: int, density: float, cost_hi: int) -> CoverageProblem:
+    cover = sp.csr_matrix(rng.random((n_units, n_sites)) < density)
+    pop = rng.integers(0, 100, n_units).astype(float)
+    area = rng.random(n_units) + 0.1
+    cost = rng.integers(1, cost_hi, n_sites).astype(float)
+    return CoverageProblem(cover, pop, area, cost, [str(i) for i in range(n_sites)], pop.sum(), area.sum())
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 10_000))
 def test_people_swaps_never_raise_cost_lower_people_or_break_targets(seed):
     rng = np.random.default_rng(seed)
-    n_units, n_sites = 30, 8
-    cover = sp.csr_matrix(rng.random((n_units, n_sites)) < 0.25)
-    pop = rng.integers(0, 100, n_units).astype(float)
-    area = rng.random(n_units) + 0.1
-    cost = rng.integers(1, 4, n_sites).astype(float)
-    prob = CoverageProblem(cover, pop, area, cost, [str(i) for i in range(n_sites)], pop.sum(), area.sum())
+    prob = _random_problem(rng, 30, 8, 0.25, 4)
+    n_sites = prob.n_sites
     targets = Targets(territory_share=0.4)
     needs, feasible = _needs(prob, targets)
     sel = rng.random(n_sites) < 0.6
@@ -58,12 +62,8 @@ def test_people_swaps_never_raise_cost_lower_people_or_break_targets(seed):
 @given(st.integers(0, 10_000))
 def test_first_swap_is_the_best_swap_found_by_enumeration(seed):
     rng = np.random.default_rng(seed)
-    n_units, n_sites = 25, 7
-    cover = sp.csr_matrix(rng.random((n_units, n_sites)) < 0.3)
-    pop = rng.integers(0, 100, n_units).astype(float)
-    area = rng.random(n_units) + 0.1
-    cost = rng.integers(1, 3, n_sites).astype(float)
-    prob = CoverageProblem(cover, pop, area, cost, [str(i) for i in range(n_sites)], pop.sum(), area.sum())
+    prob = _random_problem(rng, 25, 7, 0.3, 3)
+    n_sites, cost = prob.n_sites, prob.cost
     targets = Targets(territory_share=0.3, population_share=0.2)
     needs, feasible = _needs(prob, targets)
     sel = rng.random(n_sites) < 0.5
