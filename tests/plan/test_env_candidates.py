@@ -90,3 +90,33 @@ def test_colocated_4g_sites_are_preferred_at_their_reduced_cost(konaev_small):
     assert plan.summary["cost"] == pytest.approx(0.5 * plan.summary["sites_selected"])
     with pytest.raises(InvalidInputError, match="co-location"):
         colocation_candidates(grid4g, cost=1.0, factor=1.5)
+
+
+def test_cli_plan_default_lattice_follows_the_environment_and_takes_4g_sites(konaev_small, tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from qamtu.cli.app import app
+
+    area, _, _, _ = konaev_small
+    grid4g = lattice_candidates(area, 900.0).drop(columns=["cost", "decision", "origin", "x_m", "y_m"])
+    grid4g["site_id"] = "4G-" + grid4g["site_id"]
+    grid4g["status"] = "existing"
+    path = tmp_path / "grid4g.csv"
+    grid4g.to_csv(path, index=False)
+    out = tmp_path / "plan"
+    res = CliRunner().invoke(app, ["plan", "--city", "konaev", "--resolution-m", "500", "--max-cutoff-m", "4000",
+                                   "--target-territory", "0.3", "--method", "greedy", "--quiet", "--sites-4g",
+                                   str(path), "--colocation-cost-factor", "0.4", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    sites = pd.read_csv(out / "plan_sites.csv")
+    assert set(sites["origin"]) <= {"lattice", "colocation"} and (sites["origin"] == "colocation").any()
+    assert (sites.loc[sites["origin"] == "colocation", "cost"] == 0.4).all()
+    lattice_ids = sites.loc[sites["origin"] == "lattice", "site_id"]
+    assert lattice_ids.str.match(r"^L[DUSR]\d{5}$").all()  # the environment-class lattice is the default
+    record = json.loads((out / "plan.json").read_text())
+    assert record["files"]["sites_4g"]["sha256"] and record["request"]["capacity"] is True
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sites_for_coverage"] + summary["sites_for_capacity"] == summary["sites_selected"]

@@ -86,8 +86,16 @@ def register(app: typer.Typer) -> None:
             "polished by 5,000 swap moves; fast)."),
         resolution_m: str = typer.Option("25", "--resolution-m", help="Grid resolution, m."),
         lattice_spacing_m: Optional[str] = typer.Option(
-            None, "--lattice-spacing-m", help="Also generate 3-sector candidates on a hexagonal lattice at this "
-            "spacing, m (default 400 m when no --candidates file is given)."),
+            None, "--lattice-spacing-m", help="Also generate 3-sector candidates on a uniform hexagonal lattice at "
+            "this spacing, m (default without --candidates: one lattice per environment class, spacing from the "
+            "link budget and the capacity)."),
+        sites_4g: Optional[Path] = typer.Option(
+            None, "--sites-4g", help="4G sites (site table) as co-location candidates at a reduced cost."),
+        colocation_cost_factor: str = typer.Option(
+            "0.5", "--colocation-cost-factor", help="Cost of a co-located site as a share of --lattice-cost, [0, 1]."),
+        no_capacity: bool = typer.Option(
+            False, "--no-capacity", help="Skip the capacity stage (sites added where busy-hour demand exceeds a "
+            "sector's capacity; default demand model of qamtu.plan.capacity)."),
         lattice_cost: str = typer.Option("1", "--lattice-cost", help="Cost of each generated site (default 1)."),
         lock: Optional[str] = typer.Option(None, "--lock", help="Site ids to lock in, comma-separated."),
         exclude: Optional[str] = typer.Option(None, "--exclude", help="Site ids to rule out, comma-separated."),
@@ -142,6 +150,9 @@ def register(app: typer.Typer) -> None:
                 target_population=_num(target_population, "--target-population", 0.0, 1.0, lo_open=True),
                 people_first=not territory_only,
                 decisions=None if decisions is None else str(decisions),
+                sites_4g=None if sites_4g is None else str(sites_4g),
+                colocation_cost_factor=_num(colocation_cost_factor, "--colocation-cost-factor", 0.0, 1.0),
+                capacity=not no_capacity,
                 min_dl_mbps=_num(min_dl_mbps, "--min-dl-mbps", 0.0),
                 coverage_level=_num(coverage_level, "--coverage-level", 0.0, 1.0),
                 cell_load=_num(cell_load, "--cell-load", 0.0, 1.0),

@@ -28,7 +28,7 @@ __all__ = ["PlanRequest", "sha256_file", "build_inputs", "run_request", "plan_re
            "read_plan_file", "RECORD_KIND"]
 
 RECORD_KIND = "qamtu-plan"
-_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration", "decisions")
+_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration", "decisions", "sites_4g")
 
 
 @dataclass
@@ -45,8 +45,8 @@ class PlanRequest:
         Input files: candidate table (with ``cost``), existing on-air sites, city boundary, population raster,
         path-loss calibration JSON.
     lattice_spacing_m : float or None
-        Spacing of generated candidates; ``None`` for none. When neither ``candidates`` nor a spacing is given,
-        :attr:`DEFAULT_LATTICE_SPACING_M` is used.
+        Spacing of a uniform lattice of generated candidates. When neither ``candidates`` nor a spacing is given,
+        one lattice per environment class (:func:`~qamtu.plan.candidates.class_spacings_m`) is generated.
     lattice_cost : float
         Cost of each generated site.
     lock, exclude : list of str
@@ -68,6 +68,12 @@ class PlanRequest:
     max_repairs : int
     demand_block_m : float or None
         Optimise on square demand blocks of this side, m (approximate; see ``plan_city``).
+    sites_4g : str or None
+        Site table of the 4G grid: candidates at ``colocation_cost_factor`` x ``lattice_cost``
+        (:func:`~qamtu.plan.candidates.colocation_candidates`).
+    colocation_cost_factor : float
+    capacity : bool
+        Run the capacity stage with the default demand model (:class:`~qamtu.plan.capacity.DemandModel`).
     decisions : str or None
         Decisions file (:mod:`qamtu.plan.decisions`): the re-plan honours it, and the optimiser's own plan on the
         same inputs is made too, so the record says where people overruled it and what that cost.
@@ -99,8 +105,9 @@ class PlanRequest:
     max_repairs: int = 10
     demand_block_m: float | None = None
     decisions: str | None = None
-
-    DEFAULT_LATTICE_SPACING_M = 400.0
+    sites_4g: str | None = None
+    colocation_cost_factor: float = 0.5
+    capacity: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -124,7 +131,15 @@ def build_inputs(req: PlanRequest):
     from qamtu.geo.area import make_study_area
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import read_sites
-    from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
+    from qamtu.plan.candidates import (
+        class_spacings_m,
+        colocation_candidates,
+        combine_candidates,
+        env_lattice_candidates,
+        existing_sites,
+        lattice_candidates,
+        read_candidates,
+    )
     from qamtu.plan.planner import default_targets
     from qamtu.plan.problem import Targets
 
@@ -145,17 +160,28 @@ def build_inputs(req: PlanRequest):
         frames.append(existing_sites(read_sites(req.existing), source=str(req.existing)))
     if req.candidates is not None:
         frames.append(read_candidates(req.candidates))
-    spacing = req.lattice_spacing_m
-    if spacing is None and req.candidates is None:
-        spacing = PlanRequest.DEFAULT_LATTICE_SPACING_M
-    if spacing is not None:
-        frames.append(lattice_candidates(area, spacing, cost=req.lattice_cost))
+    if req.lattice_spacing_m is not None:
+        frames.append(lattice_candidates(area, req.lattice_spacing_m, cost=req.lattice_cost))
+    elif req.candidates is None:
+        frames.append(env_lattice_candidates(area, class_spacings_m(area, config, request_demand(req)),
+                                             cost=req.lattice_cost))
+    if req.sites_4g is not None:
+        frames.append(colocation_candidates(read_sites(req.sites_4g), req.lattice_cost, req.colocation_cost_factor,
+                                            source=str(req.sites_4g)))
     candidates = combine_candidates(*frames, lock=req.lock, exclude=req.exclude)
     if req.target_territory is None and req.target_population is None:
         targets = default_targets(city, people_first=req.people_first)
     else:
         targets = Targets.people_first(req.target_territory, req.target_population, enabled=req.people_first)
     return area, candidates, targets, config
+
+
+def request_demand(req: PlanRequest):
+    """The demand model of a request: the default :class:`~qamtu.plan.capacity.DemandModel`, or None without
+    capacity."""
+    from qamtu.plan.capacity import DemandModel
+
+    return DemandModel() if req.capacity else None
 
 
 def run_request(req: PlanRequest, progress: Callable[[str], None] | None = None):
@@ -165,7 +191,7 @@ def run_request(req: PlanRequest, progress: Callable[[str], None] | None = None)
     area, candidates, targets, config = build_inputs(req)
     kwargs = dict(method=req.method, budget=req.budget, seed=req.seed, time_limit_s=req.time_limit_s,
                   mip_rel_gap=req.mip_rel_gap, max_repairs=req.max_repairs, demand_block_m=req.demand_block_m,
-                  progress=progress)
+                  progress=progress, demand=request_demand(req))
     if req.decisions is None:
         plan = plan_city(area, candidates, targets, config, **kwargs)
         plan.record = plan_record(req, plan, config)
