@@ -1,8 +1,8 @@
 """Benchmark: ``qamtu national``'s run, stage by stage, against the territory-only run of before issue 13.
 
 Candidate: the scenario's defaults (people first, capacity, one candidate lattice per environment class).
-Both run once untimed on Konaev first (Numba compilation, reach cache). Baseline, in the same process: the same cities with the pre-issue-13 planning (territory target only, no capacity
-stage, one uniform 700 m lattice). Prints per run the wall time of each stage (plan, schedule, search), the plan's
+Both run once untimed on Konaev first (Numba compilation, reach cache). Baseline, in the same process: the same
+cities with the pre-issue-13 planning (territory target only, no capacity stage, one uniform 700 m lattice). Prints per run the wall time of each stage (plan, schedule, search), the plan's
 per-city breakdown (coverage links, optimiser, engine checks, capacity), total sites (for coverage / for capacity),
 people vs territory shares, the minimum crews for both deadlines, the main assumptions, and the time ratio.
 
@@ -75,7 +75,8 @@ def main() -> None:
         print(f"   cities {r['cities']}, resolution {args.resolution_m or pl['resolution_m']:g} m, method "
               f"{pl['method']}, people_first {pl['people_first']}, lattice "
               f"{pl['candidate_spacing_m'] or 'by environment class'}, capacity {pl['capacity']}")
-        print("   stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()) + f"; total {r['total']:.1f} s")
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items())
+        print(f"   stages: {stages}; total {r['total']:.1f} s")
         print("   plan parts (sum over cities): " + ", ".join(f"{k} {v:.1f} s" for k, v in r["parts"].items()))
         print(f"   sites {r['sites']} ({r['coverage_sites']} for coverage, {r['capacity_sites']} for capacity); "
               f"cities with people share < territory share: {r['people_below_territory']}; minimum crews "
