@@ -270,7 +270,8 @@ def run_national(
             cities.append(CityReport(
                 id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=[], cost=0.0,
                 territory_share=None, population_share=None, dl_p5_mbps=None, gate_label=None, status="never",
-                passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error))
+                passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error,
+                kind=c.status, late={"reason": "failed"}))
             continue
         cs = sched.cities[cid]
         plan = r.plan
@@ -287,6 +288,9 @@ def run_national(
                 "order": int(row.get("order", 0)), "origin": str(row.get("origin", "")),
                 "on_air_month": "on air" if existing else (None if m is None else month_label(params.start, m)),
                 "explanation": str(row.get("explanation", "")),
+                "added_population": float(row.get("added_population", 0.0) or 0.0),
+                "added_area_km2": float(row.get("added_area_km2", 0.0) or 0.0),
+                "unique_population": float(row.get("unique_population", 0.0) or 0.0),
             })
         mask = np.asarray(r.area.mask, bool)
         covered = np.where(mask, np.asarray(cov.covered, float), np.nan)
@@ -308,26 +312,60 @@ def run_national(
             timeline=timeline, crs=r.area.crs, transform=r.area.transform, covered=covered, dl_mbps=dl,
             boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
             measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
-            notes=notes,
+            notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+            population_share_all=(kp.get("population_share") if config.coverage_users == "all"
+                                  else _share_other_users(r)),
         ))
-    notes_national = []
-    unreachable = [c for c in ids if c not in reachable]
-    if unreachable:
-        notes_national.append(("note_unreachable", {"n": len(unreachable), "total": len(ids),
-                                                     "cities": ", ".join(unreachable)}))
-    notes_national.append(("note_method", {"res": f"{res:g}",
-                                           "spacing": f"{scenario['planning']['candidate_spacing_m']:g}",
-                                           "rate": f"{params.sites_per_crew_month:g}"}))
-    resources = {"crews per pool": dict(params.crews), "sites per crew-month": params.sites_per_crew_month,
-                 "monthly budget": params.monthly_budget if params.monthly_budget is not None else "unlimited",
-                 "budget carry-over": params.carry_over, "priority": params.priority,
-                 "resolution_m": res}
+    notes_national = [("note_method", {"res": res, "spacing": float(scenario["planning"]["candidate_spacing_m"]),
+                                       "rate": float(params.sites_per_crew_month)})]
+    resources = {"crews": dict(params.crews), "sites_per_crew_month": params.sites_per_crew_month,
+                 "monthly_budget": params.monthly_budget, "carry_over": params.carry_over,
+                 "priority": params.priority, "resolution_m": res}
     report = NationalReport(
         cities=cities, start=params.start, deadline=deadline, comparison_deadline=comparison_deadline,
         months=months, comparison=comparison, search_resource=resource, resources=resources,
         currency=scenario["currency"], schedule_rows=sched.site_rows(), notes=notes_national,
+        assumptions=assumptions_of(runs, config),
     )
     return report, runs
+
+
+def assumptions_of(runs: dict[str, CityRun], config: Any) -> dict[str, Any]:
+    """What the numbers assume: how many study areas use the catalogue's disc and the population model, the
+    user class and the coverage criterion of the engine."""
+    areas = [r.area for r in runs.values() if r.area is not None]
+    return {
+        "cities": len(runs),
+        "boundary_approx": sum(bool(getattr(a, "boundary_is_approximation", True)) for a in areas)
+        + sum(r.area is None for r in runs.values()),
+        "population_model": sum(bool(getattr(a, "population_is_model", True)) for a in areas)
+        + sum(r.area is None for r in runs.values()),
+        "users": config.coverage_users, "rsrp_threshold_dbm": config.rsrp_threshold_dbm,
+        "coverage_level": config.coverage_level, "min_dl_mbps": config.min_dl_mbps, "cell_load": config.cell_load,
+    }
+
+
+def _share_other_users(run: CityRun) -> float | None:
+    """Population share covered for the other user class than the scenario's (``all`` <-> ``outdoor``), from the
+    plan's stored links (:func:`qamtu.engine.aggregate`; no path loss recomputed)."""
+    from qamtu.engine import aggregate
+
+    other = "all" if run.config.coverage_users == "outdoor" else "outdoor"
+    res = aggregate(run.area, run.plan.links, dataclasses.replace(run.config, coverage_users=other),
+                    active=run.plan.active)
+    return res.kpis().get("population_share")
+
+
+def _late(sched: Any, city_id: str, deadline: _dt.date) -> dict[str, Any]:
+    """:func:`qamtu.rollout.lateness.late_reason` as the report's plain mapping (months as "YYYY-MM")."""
+    from qamtu.rollout.lateness import late_reason
+
+    why = late_reason(sched, city_id, deadline)
+    out = dataclasses.asdict(why)
+    for key in ("gate_month", "lead_end_month"):
+        m = out.pop(key)
+        out[key.replace("_month", "_label")] = None if m is None else month_label(sched.params.start, m)
+    return out
 
 
 def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Scenario) -> dict[str, dict[str, Any]]:
