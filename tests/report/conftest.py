@@ -43,7 +43,7 @@ def _city(cid, names, lat, lon, crs, status, gate, n_sites):
         timeline=[("2024-03", 50000.0), ("2024-05", 150000.0)], crs=crs, transform=transform, covered=covered,
         dl_mbps=dl, boundary=boundary,
         to_lonlat=lambda x, y, _t=to_ll: _t.transform(x, y),
-        measured=[{"kpi": "DL median, Mbit/s", "predicted": 120.0, "measured": 95.0,
+        measured=[{"kpi": ("kpi_p5_predicted", {}), "predicted": 120.0, "measured": 95.0,
                    "kind": "rate"}] if cid == "kokshetau" else None,
         kind="oblast_centre", population_share_all=0.55,
         late={"reason": "on_time"} if status == "on_time" else {"reason": "plan"},

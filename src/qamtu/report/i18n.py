@@ -183,6 +183,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "sens_load": "load",
         "sens_min_dl": "minimum DL rate, Mbit/s",
         "sens_threshold": "RSRP threshold, dBm",
+        "map_zoom_in": "Zoom in",
+        "map_zoom_out": "Zoom out",
+        "map_km": "km",
+        "map_m": "m",
+        "map_layers": "Layers",
     },
     "ru": {
         "title": "Развёртывание 5G в городах республиканского значения и областных центрах Казахстана",
@@ -356,6 +361,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "sens_load": "нагрузка",
         "sens_min_dl": "минимальная скорость DL, Мбит/с",
         "sens_threshold": "порог RSRP, дБм",
+        "map_zoom_in": "Приблизить",
+        "map_zoom_out": "Отдалить",
+        "map_km": "км",
+        "map_m": "м",
+        "map_layers": "Слои",
     },
     "kk": {
         "title": "Қазақстанның республикалық маңызы бар қалалары мен облыс орталықтарында 5G енгізу",
@@ -529,6 +539,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "sens_load": "жүктеме",
         "sens_min_dl": "DL ең аз жылдамдығы, Мбит/с",
         "sens_threshold": "RSRP шегі, дБм",
+        "map_zoom_in": "Жақындату",
+        "map_zoom_out": "Алыстату",
+        "map_km": "км",
+        "map_m": "м",
+        "map_layers": "Қабаттар",
     },
 }
 

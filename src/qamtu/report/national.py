@@ -255,7 +255,8 @@ def summary_dict(report: NationalReport) -> dict[str, Any]:
 
 
 def write_national_report(
-    report: NationalReport, out_dir: str | Path, *, lang: str = "en", progress: Callable[[str], None] | None = None
+    report: NationalReport, out_dir: str | Path, *, lang: str = "en", progress: Callable[[str], None] | None = None,
+    basemap: str | None = None,
 ) -> Path:
     """Write the report folder (see the module docstring) and return the path of ``index.html``.
 
@@ -265,6 +266,8 @@ def write_national_report(
     out_dir : path, created if missing
     lang : {"en", "ru", "kk"}
     progress : callable(str), optional, called once per city page written
+    basemap : {None, "osm"}
+        ``"osm"``: OpenStreetMap tiles under the interactive maps (fetched online when viewed; only on request).
     """
     check_lang(lang)
     t = translator(lang)
@@ -318,7 +321,7 @@ def write_national_report(
         _write_csv(out / "data" / "sensitivity.csv", report.sensitivity)
 
     for c in report.cities:
-        _write_city(c, out / "cities" / c.id, env, t, labels, report, lang)
+        _write_city(c, out / "cities" / c.id, env, t, labels, report, lang, basemap)
         if progress is not None:
             progress(c.id)
 
@@ -376,7 +379,15 @@ def _city_ctx(c: CityReport, lang: str) -> dict[str, Any]:
     return d
 
 
-def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: NationalReport, lang: str) -> None:
+#: Colours of the interactive map: covered / not covered pixels (categorical) and the site markers.
+COVERED_RGBA_HEX = "#0072B2"
+NOT_COVERED_RGBA_HEX = "#C8C8C8"
+SITE_HEX = "#D55E00"
+MAP_LOCALE_KEYS = ("zoom_in", "zoom_out", "km", "m", "layers")
+
+
+def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: NationalReport, lang: str,
+                basemap: str | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     _write_csv(folder / "sites.csv", c.site_rows,
                None if c.site_rows else ["site_id", "lat", "lon", "cost", "order", "on_air_month", "explanation"])
@@ -426,8 +437,11 @@ def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: Natio
             boundary_geojson=boundary_geojson,
             overlay_rgba=overlay, sites=popups,
             labels={"boundary": t("boundary"), "coverage": t("coverage_map"), "sites": t("sites")},
+            legend=[(COVERED_RGBA_HEX, t("covered")), (NOT_COVERED_RGBA_HEX, t("not_covered")),
+                    (SITE_HEX, t("map_legend_sites"))],
+            basemap=basemap,
         )
-        write_text_atomic(folder / "map.html", offline_html(fmap))
+        write_text_atomic(folder / "map.html", offline_html(fmap, {k: t(f"map_{k}") for k in MAP_LOCALE_KEYS}))
         has_map = True
     except ImportError as exc:  # folium missing: the page says so instead of an empty frame
         c.notes.append(f"interactive map not written: {exc} (pip install folium)")
@@ -463,7 +477,6 @@ def _rings(geom: Any) -> list[np.ndarray]:
 def _overlay_lonlat(c: CityReport) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """The coverage/throughput overlay reprojected to EPSG:4326 as an RGBA image, and its bounds."""
     import rasterio.warp
-    import matplotlib
 
     rows, cols = c.covered.shape
     src = np.where(np.isnan(c.covered), np.nan, np.where(c.covered > 0.5, c.dl_mbps, -1.0)).astype("float32")
@@ -476,11 +489,11 @@ def _overlay_lonlat(c: CityReport) -> tuple[np.ndarray, tuple[float, float, floa
     rasterio.warp.reproject(src, dst, src_transform=c.transform, src_crs=c.crs, dst_transform=dst_t,
                             dst_crs="EPSG:4326", src_nodata=np.nan, dst_nodata=np.nan,
                             resampling=rasterio.warp.Resampling.nearest)
-    vmax = float(np.nanmax(c.dl_mbps)) if np.isfinite(c.dl_mbps).any() else 1.0
-    rgba = (matplotlib.colormaps["viridis"](np.clip(np.nan_to_num(dst, nan=0.0) / max(vmax, 1e-9), 0, 1)) * 255).astype(
-        np.uint8)
-    rgba[dst < 0] = (200, 200, 200, 160)
-    rgba[np.isnan(dst)] = (0, 0, 0, 0)
+    from matplotlib.colors import to_rgb
+
+    rgba = np.zeros((*dst.shape, 4), np.uint8)
+    rgba[dst >= 0] = (*(int(255 * v) for v in to_rgb(COVERED_RGBA_HEX)), 170)
+    rgba[dst < 0] = (*(int(255 * v) for v in to_rgb(NOT_COVERED_RGBA_HEX)), 160)
     w = dst_t.c
     n = dst_t.f
     e = w + dst_t.a * dw
