@@ -27,12 +27,43 @@ def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
 
 
 def _cities(value: Optional[str]) -> Optional[list[str]]:
+    """City ids from ``--cities``: ids or names (en/ru/kk, former names), comma-separated."""
+    from qamtu.geo.catalogue import get_city
+
     if value is None:
         return None
-    ids = [c.strip() for c in value.split(",") if c.strip()]
-    if not ids:
-        fail(f"--cities must be a comma-separated list of city ids, got {value!r}")
-    return ids
+    names = [c.strip() for c in value.split(",") if c.strip()]
+    if not names:
+        fail(f"--cities must be a comma-separated list of city ids or names, got {value!r}")
+    return [get_city(n).id for n in names]
+
+
+def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str]) -> None:
+    """Print the run's summary (the headline in ``lang``; with ``--json`` the machine summary on stdout and the
+    words on stderr) and exit 3 when a city misses the deadline (``EXIT_TARGETS_NOT_MET``, as the README says)."""
+    from qamtu.report.content import headline
+    from qamtu.report.i18n import translator
+
+    t = translator(lang)
+    late = [c for c in report.cities if c.status != "on_time"]
+    for c in report.cities:
+        if c.error:
+            typer.echo(f"{t('planning_failed')}: {c.id}: {c.error}", err=True)
+    for key, path in files.items():
+        typer.echo(f"{t(key)}: {path}", err=as_json)
+    for line in headline(report, lang):
+        typer.echo(line, err=as_json)
+    if as_json:
+        echo_json({
+            **files, "deadline": report.deadline.isoformat(), "cities_total": len(report.cities),
+            "cities_on_time": len(report.cities) - len(late), "late": [c.id for c in late],
+            "headline": headline(report, "en"), "comparison": report.comparison,
+            "cities": [{"id": c.id, "status": c.status, "gate_month": c.gate_label, "sites": c.n_sites,
+                        "cost": c.cost, "reason": (c.late or {}).get("reason"), "error": c.error}
+                       for c in report.cities],
+        })
+    if late and strict:
+        raise typer.Exit(EXIT_TARGETS_NOT_MET)
 
 
 def _progress_bars():
@@ -84,15 +115,26 @@ def register(app: typer.Typer) -> None:
         deadline: Optional[str] = typer.Option(None, "--deadline", help="Deadline YYYY-MM-DD (default 2025-12-31)."),
         measurements: Optional[Path] = typer.Option(None, "--measurements",
                                                     help="Drive-test CSV: measured quality beside predicted."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        strict: bool = typer.Option(True, "--strict/--no-strict",
+                                    help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
+        as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
+        pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (headless Chromium, print to PDF)."),
+        basemap: str = typer.Option("none", "--basemap",
+                                    help="Interactive maps' basemap: none (offline) or osm (OpenStreetMap tiles, "
+                                         "fetched online when viewed)."),
     ) -> None:
-        """Plan every city, schedule the rollout against the deadline, and write the HTML report."""
+        """Plan every city, schedule the rollout against the deadline, and write the HTML report.
+
+        Exit codes: 0 every city meets the targets by the deadline; 3 some city does not (the report is written);
+        2 bad input or a failed run."""
         from qamtu.fileio import write_text_atomic
         from qamtu.report.i18n import check_lang
         from qamtu.report.national import write_national_report
         from qamtu.report.run import run_national
 
         check_lang(lang)
+        if basemap not in ("none", "osm"):
+            fail(f"--basemap must be none or osm, got {basemap!r}")
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
         sc, dl = _load(scenario, resolution_m, deadline, {})
@@ -110,16 +152,16 @@ def register(app: typer.Typer) -> None:
                 callback("report", done[0], n, cid)
 
             write_text_atomic(out / "scenario.yaml", sc.to_yaml())
-            index = write_national_report(report, out, lang=lang, progress=page)
-        late = [c.id for c in report.cities if c.status != "on_time"]
-        for c in report.cities:
-            if c.error:
-                typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
-        typer.echo(f"Report: {index}")
-        typer.echo(f"{n - len(late)} of {n} cities pass their quality gate by {report.deadline.isoformat()}"
-                   + (f"; not on time: {', '.join(late)}" if late else ""))
-        if strict and late:
-            raise typer.Exit(EXIT_TARGETS_NOT_MET)
+            index = write_national_report(report, out, lang=lang, progress=page,
+                                          basemap=None if basemap == "none" else basemap)
+            files = {"report": str(index)}
+            if pdf:
+                from qamtu.report.pdf import html_to_pdf
+
+                callback("pdf", 0, 1, "")
+                files["pdf"] = str(html_to_pdf(index, out / "report.pdf"))
+                callback("pdf", 1, 1, "")
+        _finish(report, lang, as_json, strict, files)
 
     @app.command("schedule")
     @guarded
@@ -135,9 +177,13 @@ def register(app: typer.Typer) -> None:
         priority: Optional[str] = typer.Option(None, "--priority",
                                                help="people-per-cost, city-by-city, or comma-separated city ids."),
         search: Optional[str] = typer.Option(None, "--search", help="Resource to minimise: crews, budget or none."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        strict: bool = typer.Option(True, "--strict/--no-strict",
+                                    help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
+        as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
     ) -> None:
-        """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews."""
+        """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
+
+        Exit codes: 0 every city meets the targets by the deadline; 3 some city does not; 2 bad input."""
         from qamtu.fileio import write_json_atomic, write_text_atomic
         from qamtu.report.national import _write_csv, summary_dict
         from qamtu.report.run import run_national
@@ -159,16 +205,10 @@ def register(app: typer.Typer) -> None:
         with bars:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      progress=callback)
-        summary = summary_dict(report)
-        for c in report.cities:
-            if c.error:
-                typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
+        files = {}
         if out is not None:
             _write_csv(out / "schedule.csv", report.schedule_rows)
-            write_json_atomic(out / "summary.json", summary)
+            write_json_atomic(out / "summary.json", summary_dict(report))
             write_text_atomic(out / "scenario.yaml", sc.to_yaml())
-        echo_json({"deadline": summary["deadline"], "comparison": summary["comparison"],
-                   "cities": [{k: c[k] for k in ("id", "sites", "cost", "gate_month", "on_time")}
-                              for c in summary["cities"]]})
-        if strict and any(not c["on_time"] for c in summary["cities"]):
-            raise typer.Exit(EXIT_TARGETS_NOT_MET)
+            files = {"schedule": str(out / "schedule.csv")}
+        _finish(report, "en", as_json, strict, files)

@@ -188,6 +188,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_km": "km",
         "map_m": "m",
         "map_layers": "Layers",
+        "report": "Report",
+        "schedule": "Schedule",
     },
     "ru": {
         "title": "Развёртывание 5G в городах республиканского значения и областных центрах Казахстана",
@@ -366,6 +368,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_km": "км",
         "map_m": "м",
         "map_layers": "Слои",
+        "report": "Отчёт",
+        "schedule": "График",
     },
     "kk": {
         "title": "Қазақстанның республикалық маңызы бар қалалары мен облыс орталықтарында 5G енгізу",
@@ -544,6 +548,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_km": "км",
         "map_m": "м",
         "map_layers": "Қабаттар",
+        "report": "Есеп",
+        "schedule": "Кесте",
     },
 }
 
