@@ -96,6 +96,11 @@ def test_geotiff_agrees_with_summary(national_run):
         with rasterio.open(out / "cities" / c["id"] / "coverage.tif") as src:
             cov = src.read(1)
             assert src.crs is not None and src.crs.to_epsg() // 100 == 326  # the city's UTM zone
+            assert src.descriptions == ("covered",) and src.tags(1)["unit"] == "1"
+            assert float(src.tags()["assumption_rsrp_threshold_dbm"]) == -110.0
+        with rasterio.open(out / "cities" / c["id"] / "dl_mbps.tif") as src:
+            assert src.descriptions == ("dl_mbps",) and src.tags(1)["unit"] == "Mbit/s"
+            assert src.tags()["assumption_users"] in ("outdoor", "all")
         assert np.nanmean(cov) == pytest.approx(c["territory_share"], abs=1e-9)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from qamtu import __version__
 from qamtu.fileio import atomic_write, write_json_atomic, write_text_atomic
 from qamtu.report import content, figures
 from qamtu.report.content import Numbers
@@ -177,8 +178,6 @@ def localise(item: Any, t: Callable[[str], str], numbers: Numbers | None = None)
 def _env(lang: str):
     import jinja2
 
-    from qamtu import __version__
-
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -201,9 +200,22 @@ def _write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str
         frame.to_csv(tmp, index=False)
 
 
-def _write_geotiff(path: Path, array: np.ndarray, transform: Any, crs: str, nodata: float = np.nan) -> None:
+#: Band name, unit and meaning of the national report's per-city GeoTIFFs.
+GEOTIFF_BANDS = {
+    "coverage.tif": ("covered", "1", "1 covered, 0 not covered, NaN outside the study area (engine criterion: "
+                                     "see the assumption tags)"),
+    "dl_mbps.tif": ("dl_mbps", "Mbit/s", "downlink throughput at the cell load of the assumption tags, all planned "
+                                         "sites on air; NaN outside the study area"),
+}
+
+
+def _write_geotiff(path: Path, array: np.ndarray, transform: Any, crs: str, tags: dict[str, Any] | None = None,
+                   nodata: float = np.nan) -> None:
+    """One float32 band with its description, unit and meaning (:data:`GEOTIFF_BANDS`), and ``tags`` (the
+    assumptions) on the dataset."""
     import rasterio
 
+    name, unit, meaning = GEOTIFF_BANDS[path.name]
     data = np.asarray(array, dtype="float32")
     with atomic_write(path) as tmp:
         with rasterio.open(
@@ -211,6 +223,9 @@ def _write_geotiff(path: Path, array: np.ndarray, transform: Any, crs: str, noda
             crs=crs, transform=transform, nodata=nodata, compress="deflate",
         ) as dst:
             dst.write(data, 1)
+            dst.set_band_description(1, name)
+            dst.update_tags(1, name=name, unit=unit, meaning=meaning)
+            dst.update_tags(**{k: str(v) for k, v in (tags or {}).items()})
 
 
 def _feature_collection(features: list[dict]) -> dict:
@@ -408,8 +423,10 @@ def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: Natio
 
     overlay = bounds_ll = None
     if c.has_rasters:
-        _write_geotiff(folder / "coverage.tif", c.covered, c.transform, c.crs)
-        _write_geotiff(folder / "dl_mbps.tif", c.dl_mbps, c.transform, c.crs)
+        tags = {"city_id": c.id, "software": f"qamtu {__version__}",
+                **{f"assumption_{k}": v for k, v in report.assumptions.items()}}
+        _write_geotiff(folder / "coverage.tif", c.covered, c.transform, c.crs, tags)
+        _write_geotiff(folder / "dl_mbps.tif", c.dl_mbps, c.transform, c.crs, tags)
         rows, cols = c.covered.shape
         tr = c.transform
         extent = (tr.c, tr.c + tr.a * cols, tr.f + tr.e * rows, tr.f)
