@@ -73,7 +73,7 @@ def small_report():
                      "rsrp_threshold_dbm": -110.0, "coverage_level": 0.9, "min_dl_mbps": 50.0, "cell_load": 0.5},
         sensitivity=[{"assumption": "crews", "step": -1, "value": 3, "cities_on_time": 1, "cities": 2,
                       "minimum": 2},
-                     {"assumption": "crews", "step": 0, "value": 4, "cities_on_time": 1, "cities": 2, "minimum": 2},
+                     {"assumption": "base", "step": 0, "value": None, "cities_on_time": 1, "cities": 2, "minimum": 2},
                      {"assumption": "load", "step": 1, "value": 0.75, "cities_on_time": 0, "cities": 2,
                       "minimum": None}],
     )

@@ -56,6 +56,13 @@ def test_cli_writes_the_report(national_run):
     assert payload.get("pdf") == (str(out / "report.pdf") if PDF else None)
     assert payload["cities_on_time"] == sum(c["on_time"] for c in summary["cities"])
     assert [c["id"] for c in payload["cities"]] == ["konaev", "aktau"]
+    # the sensitivity sweep's base row is the headline's answer; every assumption is swept
+    sens = summary["sensitivity"]
+    base = next(r for r in sens if r["assumption"] == "base")
+    assert (base["cities_on_time"], base["minimum"]) == (summary["comparison"][0]["cities_on_time"],
+                                                         summary["comparison"][0]["minimum"])
+    assert {r["assumption"] for r in sens} >= {"crews", "rate", "lead", "probability", "load"}
+    assert 'id="sensitivity"' in (out / "index.html").read_text(encoding="utf-8")
     assert [c["id"] for c in summary["cities"]] == ["konaev", "aktau"]
     for c in summary["cities"]:
         assert {"id", "sites", "cost", "territory_share", "population_share", "gate_month", "on_time"} <= set(c)

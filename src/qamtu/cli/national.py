@@ -119,6 +119,8 @@ def register(app: typer.Typer) -> None:
                                     help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
         as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
         pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (headless Chromium, print to PDF)."),
+        sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
+                                         help="Sweep each assumption one step up and down (the page's table)."),
         basemap: str = typer.Option("none", "--basemap",
                                     help="Interactive maps' basemap: none (offline) or osm (OpenStreetMap tiles, "
                                          "fetched online when viewed)."),
@@ -142,7 +144,7 @@ def register(app: typer.Typer) -> None:
         with bars:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      measurements=None if measurements is None else str(measurements),
-                                     progress=callback)
+                                     progress=callback, sensitivity=sensitivity)
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]
@@ -204,7 +206,7 @@ def register(app: typer.Typer) -> None:
         bars, callback = _progress_bars()
         with bars:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
-                                     progress=callback)
+                                     progress=callback, sensitivity=False)
         files = {}
         if out is not None:
             _write_csv(out / "schedule.csv", report.schedule_rows)

@@ -374,13 +374,16 @@ def _sensitivity_rows(report: NationalReport, lang: str) -> list[dict[str, str]]
     nums = Numbers(lang)
     out = []
     for row in report.sensitivity:
-        value = row["value"]
-        shown = nums.pct(value) if row["assumption"] in ("probability", "load") else (
-            nums.g(float(value)) if isinstance(value, (int, float)) else str(value))
-        out.append({"assumption": t(f"sens_{row['assumption']}"), "value": shown,
-                    "base": int(row.get("step", 0)) == 0,
+        name, value = row["assumption"], row["value"]
+        if name == "base":
+            shown = ""
+        elif name in ("probability", "load"):
+            shown = nums.pct(float(value))
+        else:
+            shown = nums.g(float(value))
+        out.append({"assumption": t(f"sens_{name}"), "value": shown, "base": name == "base",
                     "on_time": row["cities_on_time"], "n": row["cities"],
-                    "minimum": "\u2013" if row.get("minimum") is None else row["minimum"]})
+                    "minimum": "\u2013" if row.get("minimum") is None else nums.num(row["minimum"])})
     return out
 
 

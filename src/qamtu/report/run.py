@@ -20,13 +20,12 @@ import numpy as np
 
 from qamtu.errors import QamtuError
 from qamtu.report.national import CityReport, NationalReport
+from qamtu.report.sensitivity import Chain, answer, sweep
 from qamtu.rollout import (
     GateResult,
     ScheduleParams,
     SiteTask,
     cached_gate,
-    minimum_budget,
-    minimum_crews,
     month_index_of,
     month_label,
     schedule_rollout,
@@ -120,10 +119,16 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
             order=int(row.get("order", i)), people=max(0.0, float(row.get("added_population", 0.0) or 0.0)),
             pool=pool,
         ))
-    cand = plan.candidates
-    always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
-    run.gate = engine_gate(area, plan.links, config, cand["site_id"].to_numpy(), run.targets, always_on=always_on)
+    run.gate = city_gate(run, config)
     return run
+
+
+def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
+    """The engine-backed gate of a planned city with engine settings ``config`` (existing sites always on)."""
+    cand = run.plan.candidates
+    always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
+    return engine_gate(run.area, run.plan.links, config, cand["site_id"].to_numpy(), run.targets,
+                       always_on=always_on)
 
 
 def _pool(kind: str, city: Any, extra: dict[str, Any]) -> str:
@@ -174,6 +179,7 @@ def run_national(
     deadline: _dt.date | None = None,
     measurements: str | None = None,
     progress: Progress | None = None,
+    sensitivity: bool = True,
 ) -> tuple[NationalReport, dict[str, CityRun]]:
     """Plan, schedule and search for the cities of ``scenario`` (or ``city_ids``); return the report content.
 
@@ -190,6 +196,8 @@ def run_national(
         Drive-test CSV for :func:`qamtu.audit.pipeline.city_quality`; each city page then shows predicted and
         measured quality side by side.
     progress : callable(stage, done, total, detail), optional
+    sensitivity : bool
+        Also run the sweep of :mod:`qamtu.report.sensitivity` (the headline under one step of each assumption).
     """
     from qamtu.geo.catalogue import load_cities
 
@@ -233,28 +241,22 @@ def run_national(
     tick("schedule", 1, 1, "")
 
     resource = scenario["search"]["resource"]
-    # The search is over the cities that can pass at all: those whose full plan meets the targets in the engine.
-    # A city that cannot pass with every planned site on air would make every resource level infeasible.
-    reachable = [c for c in planned
-                 if gate(c, frozenset(t.site_id for t in runs[c].tasks)).passed]
-    search_tasks = [t for t in tasks if t.city_id in reachable]
+    method = scenario["search"]["method"]
     comparison = []
     for k, d in enumerate((deadline, comparison_deadline)):
         tick("search", k, 2, d.isoformat())
-        row: dict[str, Any] = {"deadline": d.isoformat(),
-                               "cities_on_time": sum(sched.on_time(c, d) for c in planned),
-                               "cities": len(ids), "minimum": None, "search_method": "none",
-                               "search_cities": len(reachable)}
-        if resource == "crews" and search_tasks:
-            found, _ = minimum_crews(search_tasks, params, gate, d, method=scenario["search"]["method"])
-            row.update(minimum=found.value, search_method=found.method)
-        elif resource == "budget" and search_tasks:
-            found, budget, _ = minimum_budget(search_tasks, params, gate, d, method=scenario["search"]["method"])
-            row.update(minimum=budget, search_method=found.method)
-        elif resource != "none":
-            row.update(search_method="no city can pass: no plan meets its targets")
-        comparison.append(row)
+        comparison.append(answer(tasks, params, gate, planned, d, resource=resource, method=method,
+                                 schedule=sched))
+        comparison[-1]["cities"] = len(ids)
     tick("search", 2, 2, "")
+    rows_sensitivity: list[dict[str, Any]] = []
+    if sensitivity and planned:
+        chain = Chain(tasks=tasks, params=params, gates=gates, cities=planned, deadline=deadline,
+                      resource=resource, method=method, config=config,
+                      gate_for=lambda cid, cfg: cached_gate(city_gate(runs[cid], cfg)))
+        rows_sensitivity = sweep(chain, progress=lambda i, n: tick("sensitivity", i, n, ""))
+        for row in rows_sensitivity:
+            row["cities"] = len(ids)
 
     deadline_index = month_index_of(params.start, deadline)
     last = max(sched.months, month_index_of(params.start, comparison_deadline) + 1)
@@ -325,7 +327,7 @@ def run_national(
         cities=cities, start=params.start, deadline=deadline, comparison_deadline=comparison_deadline,
         months=months, comparison=comparison, search_resource=resource, resources=resources,
         currency=scenario["currency"], schedule_rows=sched.site_rows(), notes=notes_national,
-        assumptions=assumptions_of(runs, config),
+        assumptions=assumptions_of(runs, config), sensitivity=rows_sensitivity,
     )
     return report, runs
 
