@@ -38,6 +38,9 @@ def national_run(tmp_path_factory):
     for i in range(40):
         lines.append(f"2025-10-01T10:{i:02d}:00Z,{43.86 + rng.normal(0, 0.01):.5f},{77.06 + rng.normal(0, 0.01):.5f},"
                      f"OpA,5G,-95,12,{rng.uniform(20, 200):.1f},20")
+    for i in range(30):  # measured 4G rows: shown, never compared with the 5G prediction
+        lines.append(f"2025-10-01T11:{i:02d}:00Z,{43.86 + rng.normal(0, 0.01):.5f},{77.06 + rng.normal(0, 0.01):.5f},"
+                     f"OpA,4G,-90,10,{rng.uniform(5, 60):.1f},5")
     meas = root / "drive.csv"
     meas.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--lang", "ru",
@@ -85,6 +88,15 @@ def test_cli_writes_the_report(national_run):
     konaev = (out / "cities" / "konaev" / "index.html").read_text(encoding="utf-8")
     assert 'id="measured"' in konaev and "Измерено" in konaev and "Прогноз" in konaev
     assert "Доля с DL &gt;= 50 Мбит/с" in konaev  # KPI labels in the report's language
+    # outdoor and indoor figures both shown; indoor users lose the building entry loss, so counting them never
+    # raises the covered share (TR 38.901 7.4.3 O2I loss >= 0)
+    assert "Покрытие населения, включая пользователей в помещениях" in konaev
+    for c in summary["cities"]:
+        assert c["population_share_all"] <= c["population_share"] + 1e-12
+    rows_4g = [r for r in konaev.split("<tr>") if "OpA 4G" in r]
+    assert rows_4g and all("другая технология: не сравнивается" in r and "<td>–</td>" in r for r in rows_4g)
+    rows_5g = [r for r in konaev.split("<tr>") if "OpA 5G" in r]
+    assert rows_5g and all("другая технология" not in r and "<td>–</td>" not in r for r in rows_5g)
     aktau = (out / "cities" / "aktau" / "index.html").read_text(encoding="utf-8")
     assert 'id="measured"' not in aktau and "Измерения по этому городу не заданы" in aktau
     # the resolved scenario is written beside the report and reads back as the same scenario

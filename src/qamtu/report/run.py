@@ -370,13 +370,18 @@ def _late(sched: Any, city_id: str, deadline: _dt.date) -> dict[str, Any]:
     return out
 
 
+#: The technology the engine predicts (NR n78); measured rows of another technology (4G) are shown, not compared.
+PREDICTED_TECH = "5G"
+
+
 def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Scenario) -> dict[str, dict[str, Any]]:
     """Measured KPIs per city from ``qamtu.audit`` beside the predicted ones (labelled as such).
 
     Measured: the share of drive-test samples at or above each norm (``qamtu.audit.pipeline.city_quality``, per
     operator and technology). Predicted: the population share whose DL throughput in the plan's engine map is at
     or above the same norm. They are different estimators of the same quality (samples along roads, people in
-    pixels) and are shown side by side, not merged.
+    pixels) and are shown side by side, not merged; only 5G rows are compared with the (5G) prediction, rows of
+    another technology are shown with no predicted value (``other_tech``).
     """
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.pipeline import city_quality
@@ -397,8 +402,9 @@ def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Sce
             norm = rec.get("norm_mbps")
             label = ("kpi_share_norm", {"norm": f"{norm:g}", "samples": rec.get("samples"),
                                         "who": f"{rec.get('operator', '')} {rec.get('tech', '')}, {rec.get('period', '')}"})
-            rows.append({"kpi": label, "predicted": _predicted_share(r, norm), "measured": rec.get("share"),
-                         "kind": "share"})
+            same_tech = str(rec.get("tech", "")).upper() == PREDICTED_TECH
+            rows.append({"kpi": label, "predicted": _predicted_share(r, norm) if same_tech else None,
+                         "measured": rec.get("share"), "kind": "share", "other_tech": not same_tech})
         if "5" in pct:
             rows.append({"kpi": ("kpi_p5_predicted", {}), "predicted": pct["5"],
                          "measured": None, "kind": "rate"})
