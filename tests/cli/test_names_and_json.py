@@ -58,3 +58,27 @@ def test_json_parses(args):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     json.loads(result.stdout)
+
+
+def _drive_csv(path, n=60):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    lines = ["time,lat,lon,operator,tech,rsrp_dbm,sinr_db,dl_mbps,ul_mbps"]
+    for i in range(n):  # around Astana's centre (51.167 N, 71.433 E), every sample far above every norm
+        lines.append(f"2024-03-01T10:{i % 60:02d}:00Z,{51.1667 + rng.normal(0, 0.01):.5f},"
+                     f"{71.4333 + rng.normal(0, 0.01):.5f},OpA,5G,-90,15,400,30")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_audit_json_is_the_summary_on_stdout(tmp_path):
+    drive = _drive_csv(tmp_path / "drive.csv")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["audit", str(drive), "--city", "Астана", "--no-plots", "--n-boot", "100",
+                                      "--out", str(out), "--json"])
+    assert result.exit_code in (0, 3), result.output
+    payload = json.loads(result.stdout)
+    assert payload == json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert payload["rows_read"] == 60
+    assert "MEASURED:" in result.stderr and "MEASURED:" not in result.stdout

@@ -287,5 +287,7 @@ def calibrate_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``audit`` and ``calibrate`` to the qamtu app."""
-    app.command("audit")(guarded(audit_command))
-    app.command("calibrate")(guarded(calibrate_command))
+    from qamtu.cli._output import out_summary, with_json
+
+    app.command("audit")(guarded(with_json(audit_command, out_summary)))
+    app.command("calibrate")(guarded(with_json(calibrate_command, out_summary)))
