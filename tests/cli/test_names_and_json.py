@@ -82,3 +82,14 @@ def test_audit_json_is_the_summary_on_stdout(tmp_path):
     assert payload == json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert payload["rows_read"] == 60
     assert "MEASURED:" in result.stderr and "MEASURED:" not in result.stdout
+
+
+def test_every_command_has_json_and_marks_what_it_requires():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():
+        opts = [o for p in command.params for o in p.opts]
+        assert "--json" in opts, f"qamtu {name} has no --json"
+    help_text = CliRunner().invoke(app, ["pathloss", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "(required) rma, uma, umi or inh" in help_text

@@ -55,3 +55,27 @@ def out_summary(kwargs: dict[str, Any]) -> Path | None:
     """``<--out>/summary.json`` of a command with an ``out`` folder option."""
     out = kwargs.get("out")
     return None if out is None else Path(out) / "summary.json"
+
+
+@contextlib.contextmanager
+def progress_messages(quiet: bool = False):
+    """A Rich spinner on stderr with the step being worked on and the time elapsed; yields ``say(message)``.
+
+    Each message is also kept as a line above the spinner (a log of the steps); ``quiet`` yields ``None``.
+    """
+    if quiet:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def say(message: str) -> None:
+            bar.console.print(message, markup=False, highlight=False)
+            bar.update(task, description=message)
+
+        yield say

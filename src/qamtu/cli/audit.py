@@ -96,7 +96,7 @@ def audit_command(
         None, "--cluster-m", help="Bin side grouping correlated drive-test samples, m (50; 0 = independent)."
     ),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder."),
+    out: Optional[Path] = typer.Option(None, "--out", help="(required) Output folder."),
 ) -> None:
     """Audit MEASURED quality per city, operator, technology and period against the norms.
 
@@ -177,8 +177,8 @@ def audit_command(
 
 def calibrate_command(
     measurements: List[Path] = typer.Argument(..., help="Drive-test CSV file(s) with RSRP (and cell_id)."),
-    sites: Optional[Path] = typer.Option(None, "--sites", help="Site table (CSV or GeoJSON), one row per sector."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (calibration.json and the report)."),
+    sites: Optional[Path] = typer.Option(None, "--sites", help="(required) Site table (CSV or GeoJSON), one row per sector."),
+    out: Optional[Path] = typer.Option(None, "--out", help="(required) Output folder (calibration.json and the report)."),
     city: Optional[str] = typer.Option(None, "--city", help="City id (default: the city holding most samples)."),
     boundary: Optional[Path] = typer.Option(None, "--boundary", help="Boundary file of the city."),
     population: Optional[Path] = typer.Option(

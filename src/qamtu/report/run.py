@@ -218,7 +218,8 @@ def run_national(
     runs: dict[str, CityRun] = {}
     for i, cid in enumerate(ids):
         tick("plan", i, len(ids), cid)
-        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config)
+        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config,
+                                  progress=lambda msg, _i=i, _c=cid: tick("plan", _i, len(ids), f"{_c}: {msg}"[:70]))
     tick("plan", len(ids), len(ids), "")
 
     gates = {cid: cached_gate(r.gate) for cid, r in runs.items() if r.gate is not None}
