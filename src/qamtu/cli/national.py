@@ -66,8 +66,11 @@ def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str
         raise typer.Exit(EXIT_TARGETS_NOT_MET)
 
 
-def _progress_bars():
-    """A rich progress display on stderr and the callback ``run_national`` calls."""
+def _progress_bars(lang: str = "en"):
+    """A rich progress display on stderr (stage names in ``lang``) and the callback ``run_national`` calls."""
+    from qamtu.report.i18n import translator
+
+    t = translator(lang)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -78,7 +81,7 @@ def _progress_bars():
 
     def callback(stage: str, done: int, total: int, detail: str = "") -> None:
         if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total, detail=detail)
+            tasks[stage] = bars.add_task(t(f"stage_{stage}"), total=total, detail=detail)
         bars.update(tasks[stage], completed=done, total=total, detail=detail)
 
     return bars, callback
@@ -140,7 +143,7 @@ def register(app: typer.Typer) -> None:
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
         sc, dl = _load(scenario, resolution_m, deadline, {})
-        bars, callback = _progress_bars()
+        bars, callback = _progress_bars(lang)
         with bars:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      measurements=None if measurements is None else str(measurements),

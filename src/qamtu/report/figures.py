@@ -5,6 +5,7 @@ Each figure has its data written beside it by :mod:`qamtu.report.national` (CSV 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,36 +77,49 @@ def _deadline_lines(ax, month_labels: Sequence[str], deadlines: Sequence[tuple[s
                         fontsize=8)
 
 
-def sites_on_air_figure(
+@dataclasses.dataclass(frozen=True)
+class StepSeries:
+    """A national quantity per month for :func:`step_figure`, with its reference level and words."""
+
+    values: Sequence[float]
+    reference: float
+    label: str
+    reference_label: str
+    ylabel: str
+    title: str
+    legend_loc: str = "upper left"
+
+
+def step_figure(
     path: Path,
     month_labels: Sequence[str],
-    sites_on_air: Sequence[int],
-    sites_required: int,
+    series: StepSeries,
     deadlines: Sequence[tuple[str, str]],
-    labels: dict[str, str],
+    month_word: str,
     *,
     lang: str = "en",
 ) -> Path:
-    """Cumulative sites on air per month (step line) against the sites required and the deadlines.
+    """A quantity at the end of each month (step line) against its reference level (dotted) and the deadlines
+    (dashed): the sites on air against the sites required, or the people covered against the population.
 
     Parameters
     ----------
     month_labels : sequence of "YYYY-MM", length n_months
-    sites_on_air : sequence of int, length n_months, sites on air at the end of each month
-    sites_required : int, sites the plans require (horizontal line)
+    series : StepSeries, ``values`` of length n_months
     deadlines : sequence of (label, "YYYY-MM")
+    month_word : str, the x axis label
     """
     fig, ax = figure(lang)
     x = _month_axis(ax, month_labels)
-    ax.step(x, np.asarray(sites_on_air, float), where="post", color="#0072B2", lw=2, label=labels["sites_built"])
-    ax.axhline(sites_required, color="#333333", ls=":", lw=1.2, label=f"{labels['sites_required']}: {sites_required}")
+    ax.step(x, np.asarray(series.values, float), where="post", color="#0072B2", lw=2, label=series.label)
+    ax.axhline(series.reference, color="#333333", ls=":", lw=1.2, label=series.reference_label)
     _deadline_lines(ax, month_labels, deadlines)
-    ax.set_ylabel(labels["chart_sites"])
-    ax.set_xlabel(labels["month"])
-    ax.set_ylim(0, max(sites_required * 1.08, 1))
+    ax.set_ylabel(series.ylabel)
+    ax.set_xlabel(month_word)
+    ax.set_ylim(0, max(series.reference * 1.08, 1e-6))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(labels["chart_sites"])
+    ax.legend(fontsize=8, loc=series.legend_loc)
+    ax.set_title(series.title)
     return _save(fig, path)
 
 
@@ -165,39 +179,6 @@ def kazakhstan_outline() -> dict:
     from qamtu.report.webmap import STATIC_DIR
 
     return json.loads((STATIC_DIR / "kazakhstan_ne110m.geojson").read_text(encoding="utf-8"))
-
-
-def timeline_figure(
-    path: Path,
-    month_labels: Sequence[str],
-    covered_people: Sequence[float],
-    total_people: float,
-    deadlines: Sequence[tuple[str, str]],
-    labels: dict[str, str],
-    *,
-    lang: str = "en",
-) -> Path:
-    """National population covered per month (step line) with vertical lines at the deadlines.
-
-    Parameters
-    ----------
-    month_labels : sequence of "YYYY-MM", length n_months
-    covered_people : sequence of float, length n_months, people covered at the end of each month
-    total_people : float, people of all the cities (upper reference line)
-    deadlines : sequence of (label, "YYYY-MM")
-    """
-    fig, ax = figure(lang)
-    x = _month_axis(ax, month_labels)
-    ax.step(x, np.asarray(covered_people) / 1e6, where="post", color="#0072B2", lw=2, label=labels["covered"])
-    ax.axhline(total_people / 1e6, color="#999999", ls=":", lw=1, label=labels["population"])
-    _deadline_lines(ax, month_labels, deadlines)
-    ax.set_ylabel(labels["people_millions"])
-    ax.set_xlabel(labels["month"])
-    ax.set_ylim(0, max(total_people / 1e6 * 1.05, 1e-6))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(labels["timeline"])
-    return _save(fig, path)
 
 
 def kazakhstan_map_figure(path: Path, cities: Sequence[dict], labels: dict[str, str], *, lang: str = "en") -> Path:

@@ -190,6 +190,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_layers": "Layers",
         "report": "Report",
         "schedule": "Schedule",
+        "stage_plan": "plan",
+        "stage_schedule": "schedule",
+        "stage_search": "search",
+        "stage_sensitivity": "what if",
+        "stage_report": "pages",
+        "stage_pdf": "PDF",
     },
     "ru": {
         "title": "Развёртывание 5G в городах республиканского значения и областных центрах Казахстана",
@@ -370,6 +376,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_layers": "Слои",
         "report": "Отчёт",
         "schedule": "График",
+        "stage_plan": "планы",
+        "stage_schedule": "график",
+        "stage_search": "поиск",
+        "stage_sensitivity": "что если",
+        "stage_report": "страницы",
+        "stage_pdf": "PDF",
     },
     "kk": {
         "title": "Қазақстанның республикалық маңызы бар қалалары мен облыс орталықтарында 5G енгізу",
@@ -550,6 +562,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_layers": "Қабаттар",
         "report": "Есеп",
         "schedule": "Кесте",
+        "stage_plan": "жоспарлар",
+        "stage_schedule": "кесте",
+        "stage_search": "іздеу",
+        "stage_sensitivity": "не болады",
+        "stage_report": "беттер",
+        "stage_pdf": "PDF",
     },
 }
 

@@ -300,8 +300,9 @@ def write_national_report(
     deadlines = [(t("deadline"), report.deadline.strftime("%Y-%m")),
                  (t("deadline"), report.comparison_deadline.strftime("%Y-%m"))]
     on_air, required = content.sites_on_air(report)
-    figures.sites_on_air_figure(out / "figures" / "sites_on_air.png", report.months, on_air, required, deadlines,
-                                labels, lang=lang)
+    figures.step_figure(out / "figures" / "sites_on_air.png", report.months, figures.StepSeries(
+        values=on_air, reference=required, label=t("sites_built"), reference_label=f"{t('sites_required')}: {required}",
+        ylabel=t("chart_sites"), title=t("chart_sites"), legend_loc="lower right"), deadlines, t("month"), lang=lang)
     _write_csv(out / "data" / "sites_on_air.csv",
                [{"month": m, "sites_on_air": n, "sites_required": required} for m, n in zip(report.months, on_air)],
                ["month", "sites_on_air", "sites_required"])
@@ -312,8 +313,9 @@ def write_national_report(
                [f.name for f in dataclasses.fields(content.Phases)])
     covered = report.covered_people()
     total = float(sum(c.population for c in report.cities))
-    figures.timeline_figure(out / "figures" / "timeline.png", report.months, covered, total, deadlines, labels,
-                            lang=lang)
+    figures.step_figure(out / "figures" / "timeline.png", report.months, figures.StepSeries(
+        values=np.asarray(covered) / 1e6, reference=total / 1e6, label=t("covered"), reference_label=t("population"),
+        ylabel=t("people_millions"), title=t("timeline")), deadlines, t("month"), lang=lang)
     _write_csv(out / "data" / "timeline.csv",
                [{"month": m, "people_covered": p} for m, p in zip(report.months, covered)])
     pts = [{"lon": c.lon, "lat": c.lat, "name": content.city_label(c, lang), "status": c.status}
