@@ -94,6 +94,9 @@ def headline(report: NationalReport, lang: str) -> list[str]:
         elif report.search_resource == "budget":
             lines.append(t("hl_take_budget").format(k=k_cities, n=n, deadline=d.isoformat(),
                                                     minimum=f.num(row["minimum"]), currency=currency(report, lang)))
+        elif len(report.resources.get("crews", {}) or {}) > 1:  # the search gives every pool the same crews
+            lines.append(t("hl_take_crews_pool").format(k=k_cities, n=n, deadline=d.isoformat(),
+                                                        minimum=row["minimum"], pools=len(report.resources["crews"])))
         else:
             per_month = math.floor(row["minimum"] * (rate or 0) + 1e-9)
             lines.append(t("hl_take_crews").format(k=k_cities, n=n, deadline=d.isoformat(), minimum=row["minimum"],

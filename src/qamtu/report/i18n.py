@@ -196,6 +196,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "stage_sensitivity": "what if",
         "stage_report": "pages",
         "stage_pdf": "PDF",
+        "hl_take_crews_pool": "For every city whose plan can meet the targets ({k} of {n}) to be on time by {deadline}, it takes at least {minimum} crews in each of the {pools} crew pools.",
     },
     "ru": {
         "title": "Развёртывание 5G в городах республиканского значения и областных центрах Казахстана",
@@ -382,6 +383,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "stage_sensitivity": "что если",
         "stage_report": "страницы",
         "stage_pdf": "PDF",
+        "hl_take_crews_pool": "Чтобы к {deadline} успели все города, чей план может выполнить цели ({k} из {n}), нужно не меньше {minimum} бригад в каждом из пулов бригад (пулов: {pools}).",
     },
     "kk": {
         "title": "Қазақстанның республикалық маңызы бар қалалары мен облыс орталықтарында 5G енгізу",
@@ -568,6 +570,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "stage_sensitivity": "не болады",
         "stage_report": "беттер",
         "stage_pdf": "PDF",
+        "hl_take_crews_pool": "Жоспары мақсаттарды орындай алатын барлық қала ({n} қаланың {k} қаласы) {deadline} дейін үлгеруі үшін {pools} бригада пулының әрқайсысында кемінде {minimum} бригада қажет.",
     },
 }
 
