@@ -49,3 +49,17 @@ def test_late_reason_in_words(small_report, reason, words):
     city = dataclasses.replace(small_report.cities[0], status="late", late=reason)
     text = content.late_text(city, small_report, "en")
     assert words in text and reason["gate_label"] in text
+
+
+def test_pdf_without_a_browser_is_one_clear_error(monkeypatch, tmp_path):
+    from qamtu.errors import QamtuError
+    from qamtu.report import pdf
+
+    monkeypatch.setenv("QAMTU_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(QamtuError, match="QAMTU_CHROMIUM"):
+        pdf.html_to_pdf(tmp_path / "index.html", tmp_path / "report.pdf")
+    monkeypatch.delenv("QAMTU_CHROMIUM")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(QamtuError, match="make browser"):
+        pdf.find_chromium()
+    assert not (tmp_path / "report.pdf").exists()

@@ -99,3 +99,20 @@ def test_national_page_shows_headline_and_charts(small_report, tmp_path):
         assert "does not meet the targets" in late[0].text
         assert driver.find_element("id", "assumptions").is_displayed()
         assert len(driver.find_elements("css selector", "#glossary dt")) >= 8
+
+
+@pytest.mark.parametrize("lang, words", [("kk", "Қысқаша"), ("en", "In short")])
+def test_pdf_in_each_language_has_the_headline_on_page_one(small_report, tmp_path, lang, words):
+    import shutil
+
+    pypdf = pytest.importorskip("pypdf")
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium not installed (make browser)")
+    from qamtu.report import content
+    from qamtu.report.pdf import html_to_pdf
+
+    index = write_national_report(small_report, tmp_path, lang=lang)
+    pdf = html_to_pdf(index, tmp_path / "report.pdf")
+    first = " ".join(pypdf.PdfReader(pdf).pages[0].extract_text().split())
+    assert words in first
+    assert " ".join(content.headline(small_report, lang)[0].split()) in first
