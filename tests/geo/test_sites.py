@@ -157,3 +157,27 @@ def test_sectors_of_one_site_far_apart_warn(tmp_path):
     rows[2]["lat"] = "45.03"  # 1.5 km north of the other two sectors
     with pytest.warns(UserWarning, match="TLD-001"):
         read_sites(write_csv(tmp_path / "s.csv", rows))
+
+
+def test_a_site_table_over_the_documented_maximum_is_refused(tmp_path, monkeypatch):
+    # issue 15: a 1,000,000-row table took > 9 GB in the engine; the reader stops at MAX_SITE_ROWS + 1 rows
+    import qamtu.geo.sites as sites_mod
+
+    monkeypatch.setattr(sites_mod, "MAX_SITE_ROWS", 50)
+    line = ",".join(GOOD[c] for c in GOOD)
+    path = tmp_path / "big.csv"
+    path.write_text(",".join(GOOD) + "\n" + "\n".join(line.replace("TLD-001", f"S{i}") for i in range(5000)) + "\n")
+    with pytest.raises(DataFileError, match=r"big\.csv: more than 50 sector rows; the most a site table may hold"):
+        read_sites(path)
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [78.3667, 45.0167]},
+                 "properties": {k: v for k, v in GOOD.items() if k not in ("lat", "lon")} | {"site_id": f"S{i}"}}
+                for i in range(60)]
+    gj = tmp_path / "big.geojson"
+    gj.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    with pytest.raises(DataFileError, match="more than 50 sector rows"):
+        read_sites(gj)
+    with pytest.raises(DataFileError, match="more than 50 sector rows"):
+        validate_sites(pd.DataFrame([GOOD] * 51))
+    monkeypatch.setattr(sites_mod, "MAX_SITE_FILE_BYTES", 1000)
+    with pytest.raises(DataFileError, match=r"bytes; the largest site file read is 1000 bytes"):
+        read_sites(path)

@@ -6,6 +6,8 @@ and ids (city and site ids, file names in links), so a label left untranslated f
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 import pytest
@@ -68,8 +70,10 @@ def test_no_english_left_offline(small_report, tmp_path, lang):
             assert console_errors(driver) == [], page
             text = driver.execute_script(VISIBLE_TEXT)
             if page.name == "map.html":  # the popups are in the page's script until opened: scan their HTML
-                text += " " + re.sub(r"<[^>]+>", " ", " ".join(re.findall(
-                    r'"(<b>.*?)"', page.read_text(encoding="utf-8"))))
+                popups = [json.loads(lit) for lit in re.findall(r'bindPopup\(("(?:[^"\\]|\\.)*")',
+                                                                 page.read_text(encoding="utf-8"))]
+                assert popups, "no popup found in the map"
+                text += " " + re.sub(r"<[^>]+>", " ", " ".join(html.unescape(p) for p in popups))
             assert latin_words(text, ids) == [], f"{page}: English left in the {lang} page"
             assert _requests(driver) == [], page
 

@@ -658,8 +658,6 @@ def read_measurements(
 
 def write_rejects(measurements: Measurements, path: str | Path) -> Path:
     """Write the rejects table (``file,row,field,value,reason``) to ``path`` atomically, even when empty."""
-    from qamtu.fileio import atomic_write
+    from qamtu.fileio import write_csv_atomic
 
-    with atomic_write(path) as tmp:
-        measurements.rejects.loc[:, list(REJECT_COLUMNS)].to_csv(tmp, index=False)
-    return Path(path)
+    return write_csv_atomic(path, measurements.rejects, REJECT_COLUMNS)

@@ -29,7 +29,7 @@ from qamtu.audit.calibration import CalibrationResult, class_summary, write_cali
 from qamtu.audit.ingest import Measurements, write_rejects
 from qamtu.audit.kpi import DEFAULT_NORMS, Norm
 from qamtu.audit.pipeline import AuditResult
-from qamtu.fileio import atomic_write, write_json_atomic
+from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic
 
 
 def _safe(name: str) -> str:
@@ -37,9 +37,7 @@ def _safe(name: str) -> str:
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    with atomic_write(path) as tmp:
-        frame.to_csv(tmp, index=False)
-    return path
+    return write_csv_atomic(path, frame)
 
 
 def _pyplot():

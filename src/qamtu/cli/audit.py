@@ -112,9 +112,11 @@ def audit_command(
     from qamtu.audit.outputs import write_audit_outputs
     from qamtu.audit.periods import parse_period
     from qamtu.audit.pipeline import run_audit
+    from qamtu.fileio import check_output_folder, output_folder, relocate
 
     if out is None:
         fail("missing option --out DIR")
+    check_output_folder(out)
     files = _files(measurements)
     if fmt not in ("drive", "ookla"):
         fail(f"--format must be drive or ookla, got {fmt!r}")
@@ -145,7 +147,8 @@ def audit_command(
     bounds = city_boundaries(None if all_cities else cities, boundary_files)
     result = run_audit(m, bounds, periods=periods, norms=norm_list, required_share=req, confidence=conf,
                        n_boot=nb, seed=sd, alpha=a, cluster_m=cm if cm > 0 else None)
-    paths = write_audit_outputs(result, m, out, norm_list, plots=plots)
+    with output_folder(out, command="audit") as folder:
+        paths = relocate(write_audit_outputs(result, m, folder, norm_list, plots=plots), folder, out)
 
     s = result.summary
     verdicts = result.kpis["verdict"].value_counts().to_dict()
@@ -219,12 +222,14 @@ def calibrate_command(
     from qamtu.audit.calibration import calibrate
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.outputs import write_calibration_outputs
+    from qamtu.fileio import check_output_folder, output_folder, relocate
     from qamtu.geo.sites import read_sites
 
     if sites is None:
         fail("missing option --sites FILE")
     if out is None:
         fail("missing option --out DIR")
+    check_output_folder(out)
     files = _files(measurements)
     if tech not in ("4G", "5G"):
         fail(f"--tech must be 4G or 5G, got {tech!r}")
@@ -268,8 +273,10 @@ def calibrate_command(
                                   + f", {res_m:g} m grid")}
     from qamtu.audit.ingest import write_rejects
 
-    write_rejects(m, Path(out) / "rejects.csv")
-    paths = write_calibration_outputs(result, out, sites=site_table, extra_summary=extra, plots=plots)
+    with output_folder(out, command="calibrate") as folder:
+        write_rejects(m, folder / "rejects.csv")
+        paths = relocate(write_calibration_outputs(result, folder, sites=site_table, extra_summary=extra, plots=plots),
+                         folder, out)
     typer.echo(f"MEASURED: {m.rows_read} rows read, {m.rows_rejected} rejected; {len(result.samples)} samples used")
     for name, c in result.classes.items():
         if c.get("fitted"):

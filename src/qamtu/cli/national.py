@@ -1,8 +1,12 @@
 """``qamtu national`` (plan, schedule and report on every city) and ``qamtu schedule`` (the same run, tables only).
 
 Both read one scenario file (YAML or TOML, :mod:`qamtu.rollout.scenario`; the built-in defaults without one) and
-accept overrides on the command line. A completed run exits 0 even when some city misses the deadline (that is a
-finding the report shows); with ``--strict`` it exits 3 then.
+accept overrides on the command line; the overrides are written into the resolved ``scenario.yaml`` beside the
+outputs, so that file alone reproduces the run. A completed run exits 3 when some city misses the deadline (the
+report is written: the README's "targets not met"); ``--no-strict`` exits 0 then. A city whose planning fails (a bad file
+of its own, an infeasible study area) stops the run with exit 2 and leaves the output folder as it was; with
+``--keep-going`` the other cities are planned and the report marks that city failed. The output folder is
+written into a temporary sibling and swapped in whole at the end (:func:`qamtu.fileio.output_folder`).
 """
 
 from __future__ import annotations
@@ -38,34 +42,6 @@ def _cities(value: Optional[str]) -> Optional[list[str]]:
     return [get_city(n).id for n in names]
 
 
-def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str]) -> None:
-    """Print the run's summary (the headline in ``lang``; with ``--json`` the machine summary on stdout and the
-    words on stderr) and exit 3 when a city misses the deadline (``EXIT_TARGETS_NOT_MET``, as the README says)."""
-    from qamtu.report.content import headline
-    from qamtu.report.i18n import translator
-
-    t = translator(lang)
-    late = [c for c in report.cities if c.status != "on_time"]
-    for c in report.cities:
-        if c.error:
-            typer.echo(f"{t('planning_failed')}: {c.id}: {c.error}", err=True)
-    for key, path in files.items():
-        typer.echo(f"{t(key)}: {path}", err=as_json)
-    for line in headline(report, lang):
-        typer.echo(line, err=as_json)
-    if as_json:
-        echo_json({
-            **files, "deadline": report.deadline.isoformat(), "cities_total": len(report.cities),
-            "cities_on_time": len(report.cities) - len(late), "late": [c.id for c in late],
-            "headline": headline(report, "en"), "comparison": report.comparison,
-            "cities": [{"id": c.id, "status": c.status, "gate_month": c.gate_label, "sites": c.n_sites,
-                        "cost": c.cost, "reason": (c.late or {}).get("reason"), "error": c.error}
-                       for c in report.cities],
-        })
-    if late and strict:
-        raise typer.Exit(EXIT_TARGETS_NOT_MET)
-
-
 def _progress_bars(lang: str = "en"):
     """A rich progress display on stderr (stage names in ``lang``) and the callback ``run_national`` calls."""
     from qamtu.report.i18n import translator
@@ -87,23 +63,57 @@ def _progress_bars(lang: str = "en"):
     return bars, callback
 
 
-def _load(scenario: Optional[Path], resolution_m: Optional[float], deadline: Optional[str],
-          overrides: dict[str, Any]):
-    from qamtu.rollout.scenario import load_scenario, validate_scenario
+def _load(scenario: Optional[Path], *, cities: Optional[str] = None, resolution_m: Optional[float] = None,
+          deadline: Optional[str] = None, overrides: Optional[dict[str, Any]] = None):
+    """The scenario with the command-line options applied as keys, so the resolved ``scenario.yaml`` written
+    beside the outputs reproduces the run (each option is validated like the key it sets)."""
+    from qamtu.rollout.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    if overrides:  # command-line overrides are validated like file keys
-        raw = sc.to_plain()
-        for dotted, value in overrides.items():
-            node = raw
-            *head, last = dotted.split(".")
-            for k in head:
-                node = node[k]
-            node[last] = value
-        sc = validate_scenario(raw, source=f"{sc.source} + command-line options")
-    if resolution_m is not None and not (10.0 <= resolution_m <= 2000.0):
-        fail(f"--resolution-m must be from 10 to 2000 m, got {resolution_m:g}")
-    return sc, _date(deadline, "--deadline")
+    options: dict[str, tuple[str, Any]] = {}
+    ids = _cities(cities)
+    if ids is not None:
+        options["cities.ids"] = ("--cities", ids)
+    if resolution_m is not None:
+        options["planning.resolution_m"] = ("--resolution-m", resolution_m)
+    dl = _date(deadline, "--deadline")
+    if dl is not None:
+        options["deadline"] = ("--deadline", dl)
+    for key, (option, value) in (overrides or {}).items():
+        options[key] = (option, value)
+    return sc.with_overrides(options) if options else sc
+
+
+def _warn_failed(report: Any) -> None:
+    """One warning line per city whose planning failed (reached only with ``--keep-going``)."""
+    for c in (c for c in report.cities if c.error):
+        typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
+
+
+def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str]) -> None:
+    """Print the run's summary (the headline in ``lang``; with ``--json`` the machine summary on stdout and the
+    words on stderr) and exit 3 when a city misses the deadline (``EXIT_TARGETS_NOT_MET``, as the README says)."""
+    from qamtu.report.content import headline
+    from qamtu.report.i18n import translator
+
+    t = translator(lang)
+    late = [c for c in report.cities if c.status != "on_time"]
+    _warn_failed(report)
+    for key, path in files.items():
+        typer.echo(f"{t(key)}: {path}", err=as_json)
+    for line in headline(report, lang):
+        typer.echo(line, err=as_json)
+    if as_json:
+        echo_json({
+            **files, "deadline": report.deadline.isoformat(), "cities_total": len(report.cities),
+            "cities_on_time": len(report.cities) - len(late), "late": [c.id for c in late],
+            "headline": headline(report, "en"), "comparison": report.comparison,
+            "cities": [{"id": c.id, "status": c.status, "gate_month": c.gate_label, "sites": c.n_sites,
+                        "cost": c.cost, "reason": (c.late or {}).get("reason"), "error": c.error}
+                       for c in report.cities],
+        })
+    if late and strict:
+        raise typer.Exit(EXIT_TARGETS_NOT_MET)
 
 
 def register(app: typer.Typer) -> None:
@@ -120,6 +130,9 @@ def register(app: typer.Typer) -> None:
                                                     help="Drive-test CSV: measured quality beside predicted."),
         strict: bool = typer.Option(True, "--strict/--no-strict",
                                     help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
+        keep_going: bool = typer.Option(False, "--keep-going",
+                                        help="A city whose planning fails is marked failed in the report and the "
+                                             "run goes on (default: the run stops with exit 2, no report)."),
         as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
         pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (headless Chromium, print to PDF)."),
         sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
@@ -132,7 +145,7 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: 0 every city meets the targets by the deadline; 3 some city does not (the report is written);
         2 bad input or a failed run."""
-        from qamtu.fileio import write_text_atomic
+        from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
         from qamtu.report.i18n import check_lang
         from qamtu.report.national import write_national_report
         from qamtu.report.run import run_national
@@ -140,14 +153,14 @@ def register(app: typer.Typer) -> None:
         check_lang(lang)
         if basemap not in ("none", "osm"):
             fail(f"--basemap must be none or osm, got {basemap!r}")
+        check_output_folder(out)
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
-        sc, dl = _load(scenario, resolution_m, deadline, {})
+        sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline)
         bars, callback = _progress_bars(lang)
         with bars:
-            report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
-                                     measurements=None if measurements is None else str(measurements),
-                                     progress=callback, sensitivity=sensitivity)
+            report, _ = run_national(sc, measurements=None if measurements is None else str(measurements),
+                                     progress=callback, keep_going=keep_going, sensitivity=sensitivity)
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]
@@ -156,16 +169,18 @@ def register(app: typer.Typer) -> None:
                 done[0] += 1
                 callback("report", done[0], n, cid)
 
-            write_text_atomic(out / "scenario.yaml", sc.to_yaml())
-            index = write_national_report(report, out, lang=lang, progress=page,
-                                          basemap=None if basemap == "none" else basemap)
-            files = {"report": str(index)}
-            if pdf:
-                from qamtu.report.pdf import html_to_pdf
+            with output_folder(out, command="national") as folder:
+                write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
+                index = write_national_report(report, folder, lang=lang, progress=page,
+                                              basemap=None if basemap == "none" else basemap)
+                files = {"report": index}
+                if pdf:
+                    from qamtu.report.pdf import html_to_pdf
 
-                callback("pdf", 0, 1, "")
-                files["pdf"] = str(html_to_pdf(index, out / "report.pdf"))
-                callback("pdf", 1, 1, "")
+                    callback("pdf", 0, 1, "")
+                    files["pdf"] = html_to_pdf(index, folder / "report.pdf")
+                    callback("pdf", 1, 1, "")
+            files = {k: str(relocate(v, folder, out)) for k, v in files.items()}
         _finish(report, lang, as_json, strict, files)
 
     @app.command("schedule")
@@ -184,36 +199,42 @@ def register(app: typer.Typer) -> None:
         search: Optional[str] = typer.Option(None, "--search", help="Resource to minimise: crews, budget or none."),
         strict: bool = typer.Option(True, "--strict/--no-strict",
                                     help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
+        keep_going: bool = typer.Option(False, "--keep-going",
+                                        help="A city whose planning fails is marked failed in summary.json and the "
+                                             "run goes on (default: the run stops with exit 2)."),
         as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
     ) -> None:
         """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
 
         Exit codes: 0 every city meets the targets by the deadline; 3 some city does not; 2 bad input."""
-        from qamtu.fileio import write_json_atomic, write_text_atomic
-        from qamtu.report.national import _write_csv, summary_dict
+        from qamtu.fileio import check_output_folder, output_folder, write_csv_atomic, write_json_atomic, \
+            write_text_atomic
+        from qamtu.report.national import summary_dict
         from qamtu.report.run import run_national
 
+        if out is not None:
+            check_output_folder(out)
         overrides: dict[str, Any] = {}
         if crews is not None:
-            overrides["crews.count"] = crews
+            overrides["crews.count"] = ("--crews", crews)
         if rate is not None:
-            overrides["crews.sites_per_crew_month"] = rate
+            overrides["crews.sites_per_crew_month"] = ("--sites-per-crew-month", rate)
         if budget is not None:
-            overrides["budget.monthly"] = budget
+            overrides["budget.monthly"] = ("--monthly-budget", budget)
         if priority is not None:
-            overrides["priority"] = priority if priority in ("people-per-cost", "city-by-city") else [
-                p.strip() for p in priority.split(",") if p.strip()]
+            overrides["priority"] = ("--priority", priority if priority in ("people-per-cost", "city-by-city") else [
+                p.strip() for p in priority.split(",") if p.strip()])
         if search is not None:
-            overrides["search.resource"] = search
-        sc, dl = _load(scenario, resolution_m, deadline, overrides)
+            overrides["search.resource"] = ("--search", search)
+        sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline, overrides=overrides)
         bars, callback = _progress_bars()
         with bars:
-            report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
-                                     progress=callback, sensitivity=False)
+            report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False)
         files = {}
         if out is not None:
-            _write_csv(out / "schedule.csv", report.schedule_rows)
-            write_json_atomic(out / "summary.json", summary_dict(report))
-            write_text_atomic(out / "scenario.yaml", sc.to_yaml())
-            files = {"schedule": str(out / "schedule.csv")}
+            with output_folder(out, command="schedule") as folder:
+                write_csv_atomic(folder / "schedule.csv", report.schedule_rows)
+                write_json_atomic(folder / "summary.json", summary_dict(report))
+                write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
+            files = {"schedule": str(Path(out) / "schedule.csv")}
         _finish(report, "en", as_json, strict, files)

@@ -18,6 +18,9 @@ column                        required  meaning, unit, allowed range
 ``status``                    no        ``existing``, ``planned`` or ``candidate``; default ``existing``
 ============================  ========  =====================================================================
 
+A table holds at most :data:`MAX_SITE_ROWS` (100,000) sector rows and a file at most :data:`MAX_SITE_FILE_BYTES`
+(256 MiB); a larger one is a :class:`~qamtu.errors.DataFileError`, raised before the file is parsed in full.
+
 Other columns are kept unchanged. Every error names the file, the 1-based data row (header excluded, as a
 spreadsheet counts) and the field. Rows are never dropped silently.
 """
@@ -188,6 +191,8 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
     """
     if len(df) == 0:
         raise DataFileError(f"{source}: no data rows; expected one row per sector with {', '.join(SITE_COLUMNS)}")
+    if len(df) > MAX_SITE_ROWS:
+        raise DataFileError(_too_many_rows(source))
     df = df.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
     missing = [c for c in REQUIRED_SITE_COLUMNS if c not in df.columns]
     if missing:
@@ -282,9 +287,23 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+#: Most sector rows in one site table (every operator's n78 sectors in the largest regional centre are a few
+#: thousand; Kazakhstan's whole mobile network is about 10^5 sectors). A larger table is refused with a clear
+#: error before it is parsed in full, so the engine's memory stays bounded.
+MAX_SITE_ROWS = 100_000
+#: Largest site file read, bytes (100,000 rows of a wide CSV or GeoJSON fit well within it).
+MAX_SITE_FILE_BYTES = 256 * 1024 * 1024
+
+
+def _too_many_rows(source: str) -> str:
+    return (f"{source}: more than {MAX_SITE_ROWS} sector rows; the most a site table may hold is {MAX_SITE_ROWS} "
+            "(split it per city)")
+
+
 def _read_csv(p: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig",
+                           nrows=MAX_SITE_ROWS + 1)
     except pd.errors.EmptyDataError:
         raise DataFileError(f"{p}: empty file; expected a CSV header with {', '.join(SITE_COLUMNS)}") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -293,11 +312,13 @@ def _read_csv(p: Path) -> pd.DataFrame:
 
 def _read_geojson(p: Path) -> pd.DataFrame:
     import geopandas as gpd
+    import shapely.errors
 
     try:
-        gdf = gpd.read_file(p)
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise DataFileError(f"{p}: not a readable GeoJSON ({type(exc).__name__}: {exc})") from None
+        gdf = gpd.read_file(p, max_features=MAX_SITE_ROWS + 1)
+    except (RuntimeError, OSError, ValueError, shapely.errors.GEOSException) as exc:
+        detail = " ".join(str(exc).split())[:300]
+        raise DataFileError(f"{p}: not a readable GeoJSON ({type(exc).__name__}: {detail})") from None
     if len(gdf) == 0:
         raise DataFileError(f"{p}: the GeoJSON has no features; expected one Point feature per sector")
     if gdf.crs is None:
@@ -338,8 +359,12 @@ def read_sites(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataFileError(f"{p}: site file not found")
     if p.is_dir():
         raise DataFileError(f"{p}: is a folder; expected a CSV or GeoJSON file")
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise DataFileError(f"{p}: empty file; expected a CSV or GeoJSON site table")
+    if size > MAX_SITE_FILE_BYTES:
+        raise DataFileError(f"{p}: {size} bytes; the largest site file read is {MAX_SITE_FILE_BYTES} bytes "
+                            f"(at most {MAX_SITE_ROWS} sector rows; split it per city)")
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt"):
         df = _read_csv(p)

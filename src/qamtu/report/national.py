@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from qamtu import __version__
-from qamtu.fileio import atomic_write, write_json_atomic, write_text_atomic
+from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic, write_text_atomic
 from qamtu.report import content, figures
 from qamtu.report.content import Numbers
 from qamtu.report.i18n import check_lang, translator
@@ -193,11 +193,7 @@ def _env(lang: str):
 
 
 def _write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame(list(rows), columns=list(columns) if columns is not None else None)
-    with atomic_write(path) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_csv_atomic(path, rows, columns)
 
 
 #: Band name, unit and meaning of the national report's per-city GeoTIFFs.
