@@ -79,3 +79,22 @@ def progress_messages(quiet: bool = False):
             bar.update(task, description=message)
 
         yield say
+
+
+def with_spinner(func: Callable[..., Any], label: str) -> Callable[..., Any]:
+    """``func`` run under a Rich spinner on stderr showing ``label`` and the time elapsed (drawn only on a
+    terminal; the command's own lines still print above it)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        if not console.is_terminal:
+            return func(*args, **kwargs)
+        with Progress(SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=console, transient=True) as bar:
+            bar.add_task(label, total=None)
+            return func(*args, **kwargs)
+
+    return wrapper

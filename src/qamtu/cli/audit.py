@@ -294,7 +294,7 @@ def calibrate_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``audit`` and ``calibrate`` to the qamtu app."""
-    from qamtu.cli._output import out_summary, with_json
+    from qamtu.cli._output import out_summary, with_json, with_spinner
 
-    app.command("audit")(guarded(with_json(audit_command, out_summary)))
-    app.command("calibrate")(guarded(with_json(calibrate_command, out_summary)))
+    app.command("audit")(guarded(with_json(with_spinner(audit_command, "audit"), out_summary)))
+    app.command("calibrate")(guarded(with_json(with_spinner(calibrate_command, "calibrate"), out_summary)))
