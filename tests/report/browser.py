@@ -58,3 +58,10 @@ def chromium(performance_log: bool = False):
 def console_errors(driver) -> list[str]:
     """Console messages of level SEVERE (errors, failed loads) since the last call."""
     return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def open_clean(driver, path) -> None:
+    """Open a local file in the browser and assert that it logged no console error."""
+    driver.get(Path(path).resolve().as_uri())
+    errors = console_errors(driver)
+    assert errors == [], f"{path}: {errors}"

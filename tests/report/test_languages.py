@@ -14,7 +14,7 @@ import pytest
 
 from qamtu.report.national import write_national_report
 
-from .browser import chromium, console_errors
+from .browser import chromium, open_clean
 
 pytestmark = pytest.mark.browser
 
@@ -66,8 +66,7 @@ def test_no_english_left_offline(small_report, tmp_path, lang):
                        for name in ("index.html", "map.html")]
     with chromium(performance_log=True) as driver:
         for page in pages:
-            driver.get(page.resolve().as_uri())
-            assert console_errors(driver) == [], page
+            open_clean(driver, page)
             text = driver.execute_script(VISIBLE_TEXT)
             if page.name == "map.html":  # the popups are in the page's script until opened: scan their HTML
                 popups = [json.loads(lit) for lit in re.findall(r'bindPopup\(("(?:[^"\\]|\\.)*")',
@@ -86,8 +85,7 @@ def test_latin_scan_catches_an_untranslated_label():
 def test_national_page_shows_headline_and_charts(small_report, tmp_path):
     index = write_national_report(small_report, tmp_path / "en", lang="en")
     with chromium() as driver:
-        driver.get(index.resolve().as_uri())
-        assert console_errors(driver) == []
+        open_clean(driver, index)
         headline = driver.find_element("id", "headline")
         assert headline.is_displayed()
         assert "1 of 2 cities meet the quality targets by 2025-12-31" in headline.text
