@@ -81,6 +81,7 @@ def test_audit_json_is_the_summary_on_stdout(tmp_path):
     payload = json.loads(result.stdout)
     assert payload == json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert payload["rows_read"] == 60
+    assert {k["city"] for k in payload["kpis"]} == {"astana"}  # the Russian name resolved to the id
     assert "MEASURED:" in result.stderr and "MEASURED:" not in result.stdout
 
 

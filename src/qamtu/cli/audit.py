@@ -113,6 +113,7 @@ def audit_command(
     from qamtu.audit.periods import parse_period
     from qamtu.audit.pipeline import run_audit
     from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.geo.catalogue import get_city
 
     if out is None:
         fail("missing option --out DIR")
@@ -120,7 +121,7 @@ def audit_command(
     files = _files(measurements)
     if fmt not in ("drive", "ookla"):
         fail(f"--format must be drive or ookla, got {fmt!r}")
-    cities = list(city or [])
+    cities = [get_city(c).id for c in city or []]  # names in en/ru/kk and former names work too
     if all_cities and cities:
         fail("give either --city ID (repeatable) or --all, not both")
     if not all_cities and not cities:
@@ -223,6 +224,7 @@ def calibrate_command(
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.outputs import write_calibration_outputs
     from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import read_sites
 
     if sites is None:
@@ -250,7 +252,7 @@ def calibrate_command(
         typer.echo(m.reject_summary(5), err=True)
     site_table = read_sites(sites)
     area = None
-    city_id = city
+    city_id = None if city is None else get_city(city).id
     if env_class is None or city is not None:
         if city_id is None:
             bounds = city_boundaries(None)
