@@ -172,12 +172,13 @@ def test_bad_scenario_is_one_line_and_exit_2(tmp_path):
 def test_schedule_command_tables_and_overrides(tmp_path, national_run):
     _, out, scenario = national_run
     result = CliRunner().invoke(app, ["schedule", "--scenario", str(scenario), "--cities", "Қонаев",
-                                      "--crews", "3", "--search", "none", "--out", str(tmp_path), "--json"])
+                                      "--crews", "3", "--search", "none", "--out", str(tmp_path), "--json", "--lang", "kk"])
     payload = json.loads(result.stdout)
     assert result.exit_code == (3 if payload["late"] else 0), result.output
     assert [c["id"] for c in payload["cities"]] == ["konaev"]
     assert payload["comparison"][0]["search_method"] == "none"
     assert payload["schedule"] == str(tmp_path / "schedule.csv")
+    assert "Кесте:" in result.stderr  # the words in the language asked for
     import pandas as pd
 
     sched = pd.read_csv(tmp_path / "schedule.csv")

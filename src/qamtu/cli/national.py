@@ -203,6 +203,7 @@ def register(app: typer.Typer) -> None:
                                         help="A city whose planning fails is marked failed in summary.json and the "
                                              "run goes on (default: the run stops with exit 2)."),
         as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
+        lang: str = typer.Option("en", "--lang", help="Language of the summary lines: en, ru or kk."),
     ) -> None:
         """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
 
@@ -226,8 +227,11 @@ def register(app: typer.Typer) -> None:
                 p.strip() for p in priority.split(",") if p.strip()])
         if search is not None:
             overrides["search.resource"] = ("--search", search)
+        from qamtu.report.i18n import check_lang
+
+        check_lang(lang)
         sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline, overrides=overrides)
-        bars, callback = _progress_bars()
+        bars, callback = _progress_bars(lang)
         with bars:
             report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False)
         files = {}
@@ -237,4 +241,4 @@ def register(app: typer.Typer) -> None:
                 write_json_atomic(folder / "summary.json", summary_dict(report))
                 write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
             files = {"schedule": str(Path(out) / "schedule.csv")}
-        _finish(report, "en", as_json, strict, files)
+        _finish(report, lang, as_json, strict, files)
