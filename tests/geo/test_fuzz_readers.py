@@ -138,11 +138,9 @@ def test_population_raster(tmp_path, raster_bytes, data):
 
 # --- the same broken files through the command line: exit 2, one line ---
 
-STRAY_QUOTE = pytest.param(
-    "sites.csv", SITES_CSV.replace(b"28,0", b"28,\"0"),
-    marks=pytest.mark.xfail(strict=True, reason="a stray quote swallows the next rows into one field (read as 1 "
-                            "sector, no error): issue 15 item 2, the physical-line CSV reader (qamtu.csvio, issue "
-                            "17), which site tables are wired to at merge"))
+# A stray quote once swallowed the next rows into one field (read as 1 sector, no error): site tables now go
+# through qamtu.csvio, which rejects that line by its physical line number.
+STRAY_QUOTE = pytest.param("sites.csv", SITES_CSV.replace(b"28,0", b"28,\"0"), id="stray-quote")
 CORPUS = {
     "sites.csv": [b"\xff\xfe\x00s\x00i", SITES_CSV[:40], b"\x00" * 64],
     "sites.geojson": [SITES_GEOJSON[:50], b"{}", b"[1,2,3]", SITES_GEOJSON.replace(b"Point", b"Pint")],
