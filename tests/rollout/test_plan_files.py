@@ -26,7 +26,7 @@ def national_out(tmp_path_factory):
     scenario = root / "scenario.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
     out = root / "report"
-    res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out)])
+    res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--no-strict"])
     assert res.exit_code == 0, res.output
     return out
 
@@ -73,8 +73,8 @@ def test_national_decisions_are_honoured_and_listed(national_out, tmp_path):
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
     out = tmp_path / "report"
-    res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--decisions",
-                                   str(dec)])
+    res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(out), "--no-strict",
+                                   "--decisions", str(dec)])
     assert res.exit_code == 0, res.output
     again = pd.read_csv(out / "cities" / "konaev" / "planned_sectors.csv")
     assert first not in set(again["site_id"])
@@ -85,5 +85,5 @@ def test_national_decisions_are_honoured_and_listed(national_out, tmp_path):
     pd.DataFrame([{"city": "taraz", "site_id": first, "decision": "reject", "reason": "x", "who": "y",
                    "date": "2025-04-01"}]).to_csv(bad, index=False)
     res = CliRunner().invoke(app, ["national", "--scenario", str(scenario), "--out", str(tmp_path / "o2"),
-                                   "--decisions", str(bad)])
+                                   "--no-strict", "--decisions", str(bad)])
     assert res.exit_code == 2 and "'taraz' is not a city of this run" in res.output
