@@ -79,19 +79,48 @@ def _format_area(area_km2: Optional[float]) -> str:
     return "n/a" if area_km2 is None else f"{area_km2:g}"
 
 
+def _shipped_dict(c: Any) -> dict[str, Any]:
+    from qamtu.geo.shipped import BOUNDARY_ATTRIBUTION, CUT_RATIO, city_polygon, default_dem
+
+    poly = city_polygon(c.id)
+    dem = default_dem(c.id)
+    cut = poly is not None and c.area_km2 is not None and poly.area_km2 > CUT_RATIO * c.area_km2
+    return {
+        "boundary_polygon_km2": None if poly is None else poly.area_km2,
+        "boundary_kato": None if poly is None else poly.kato,
+        "boundary_attribution": None if poly is None else BOUNDARY_ATTRIBUTION,
+        "boundary_settlement_cut": bool(cut),
+        "admin_centre": None if poly is None else [poly.admin_centre_lon, poly.admin_centre_lat],
+        "terrain": None if dem is None else dem[1],
+        "terrain_attribution": None if dem is None else dem[2],
+    }
+
+
+def _boundary_label(c: Any) -> str:
+    d = _shipped_dict(c)
+    if d["boundary_polygon_km2"] is None:
+        return "disc (approx.)"
+    return f"cut ({d['boundary_polygon_km2']:,.0f})" if d["boundary_settlement_cut"] else "polygon"
+
+
+def _terrain_label(c: Any) -> str:
+    return _shipped_dict(c)["terrain"] or "flat"
+
+
 def cities_command(json_out: bool = typer.Option(False, "--json", help="Print the catalogue as JSON.")) -> None:
     """List the 20 regional centres: id, name, population with its date, area."""
     from qamtu.geo.area import utm_crs_for
     from qamtu.geo.catalogue import load_cities
+    from qamtu.geo.shipped import ATTRIBUTIONS
 
     cities = load_cities()
     if json_out:
-        echo_json([dict(c.to_dict(), utm_crs=utm_crs_for(c.lon, c.lat)) for c in cities])
+        echo_json([dict(c.to_dict(), utm_crs=utm_crs_for(c.lon, c.lat), **_shipped_dict(c)) for c in cities])
         return
-    header = ("id", "name", "population (date)", "area km2", "area scope", "UTM")
+    header = ("id", "name", "population (date)", "area km2", "area scope", "UTM", "default boundary", "terrain")
     rows = [
         (c.id, c.name_en, f"{c.population:,} ({c.population_date.isoformat()})", _format_area(c.area_km2),
-         c.area_scope, utm_crs_for(c.lon, c.lat))
+         c.area_scope, utm_crs_for(c.lon, c.lat), _boundary_label(c), _terrain_label(c))
         for c in cities
     ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -99,7 +128,11 @@ def cities_command(json_out: bool = typer.Option(False, "--json", help="Print th
     for r in [header, *rows]:
         typer.echo("  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
                              for i, (v, w) in enumerate(zip(r, widths))).rstrip())
-    typer.echo("Sources and caveats: qamtu/data/kz_regional_centres.SOURCE.md (areas conflict for some cities).")
+    typer.echo("Sources and caveats: qamtu/data/kz_regional_centres.SOURCE.md (areas conflict for some cities);")
+    typer.echo("boundaries and terrain: qamtu/data/geo/SOURCE.md. 'cut' = settlement part of a city administration's")
+    typer.echo("polygon (an approximation; the administration's area in brackets).")
+    for line in ATTRIBUTIONS:
+        typer.echo(line)
 
 
 def _summary_line(rec: dict[str, Any]) -> str:

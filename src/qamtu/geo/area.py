@@ -30,6 +30,8 @@ __all__ = [
     "make_study_area",
     "utm_crs_for",
     "MAX_PIXELS",
+    "DISC_BOUNDARY",
+    "population_centre",
 ]
 
 #: Environment classes, indexed by their int8 code 0..3 in ``StudyArea.env_class``.
@@ -122,7 +124,8 @@ class StudyArea:
         Projected CRS of the grid, the city's UTM zone, e.g. ``"EPSG:32643"``; units metres.
     boundary : shapely (Multi)Polygon in ``crs``.
     boundary_is_approximation : bool
-        True when the boundary is the catalogue's disc rather than a real boundary: every output says so.
+        True when the boundary is the catalogue's disc, or the settlement cut of an oversized administration's
+        polygon, rather than a real boundary: every output says so.
     resolution_m : float
         Pixel side, m.
     transform : affine.Affine
@@ -232,7 +235,9 @@ class StudyArea:
     def assumptions(self) -> dict[str, Any]:
         """What the area rests on, for every output (KPI files, map titles): JSON-serialisable."""
         c = self.city
-        if self.boundary_is_approximation:
+        if "boundary_description" in self.info:
+            boundary = self.info["boundary_description"]
+        elif self.boundary_is_approximation:
             boundary = (
                 f"approximate: disc of {c.area_km2:g} km2 (catalogue area, scope {c.area_scope}) around the "
                 "catalogue centre; not a real city boundary"
@@ -255,7 +260,7 @@ class StudyArea:
             "population_source": self.population_source,
             "population_is_model": self.population_is_model,
             "env_thresholds_per_km2": self.env_thresholds.to_dict(),
-            **{f"info_{k}": v for k, v in self.info.items()},
+            **{f"info_{k}": v for k, v in self.info.items() if k != "boundary_description"},
         }
 
 
@@ -276,6 +281,25 @@ def _smooth(density: np.ndarray, window_px: int) -> np.ndarray:
     return uniform_filter(density, size=window_px, mode="constant", cval=0.0)
 
 
+#: ``boundary="disc"`` asks for the catalogue's disc (the approximation used before real polygons shipped).
+DISC_BOUNDARY = "disc"
+
+
+def population_centre(city: City, crs: str, geom: BaseGeometry, catalogue_xy: tuple[float, float]):
+    """Where the modelled population is centred: the shipped administrative centre of the city when it lies inside
+    (or within 1 km of) the boundary, else the catalogue centre. Returns ``((x_m, y_m), description)``."""
+    from shapely.geometry import Point
+
+    from qamtu.geo.shipped import city_polygon
+
+    poly = city_polygon(city.id)
+    if poly is not None:
+        x, y = _transformer("EPSG:4326", crs).transform(poly.admin_centre_lon, poly.admin_centre_lat)
+        if geom.distance(Point(x, y)) <= 1000.0:
+            return (float(x), float(y)), f"administrative centre ({poly.admin_centre_name})"
+    return catalogue_xy, "catalogue centre"
+
+
 def make_study_area(
     city: City | str,
     resolution_m: float = 25.0,
@@ -294,8 +318,11 @@ def make_study_area(
         Pixel side in metres, in [1, 5000]. Default 25 m.
     boundary : path, shapely geometry, GeoDataFrame/GeoSeries, or None
         The city boundary: a vector file (GeoJSON/GeoPackage/shapefile; reprojected; features unioned), a shapely
-        (Multi)Polygon in WGS 84 lon/lat, or a GeoPandas object with a CRS. ``None`` (default): a disc of the
-        catalogue's area around the catalogue centre, flagged ``boundary_is_approximation=True``.
+        (Multi)Polygon in WGS 84 lon/lat, or a GeoPandas object with a CRS. ``None`` (default): the city's real
+        polygon shipped with qamtu (:func:`qamtu.geo.shipped.default_boundary`), or its settlement cut where the
+        polygon is a city administration much larger than the catalogue's area (flagged
+        ``boundary_is_approximation=True``, the administration's area in ``info["admin_area_km2"]``). ``"disc"``:
+        a disc of the catalogue's area around the catalogue centre, flagged as an approximation.
     population : path, ndarray or None
         A population raster (people per pixel, any CRS; reprojected with the total inside the boundary
         conserved), an array of people per pixel already on this grid (shape must match), or ``None``
@@ -316,6 +343,7 @@ def make_study_area(
     from rasterio.features import geometry_mask
 
     from qamtu.geo.boundary import boundary_from_lonlat, disc_boundary, read_boundary
+    from qamtu.geo.shipped import default_boundary
     from qamtu.geo.population import MonocentricModel, monocentric_population, population_from_raster
 
     if isinstance(city, str):
@@ -331,7 +359,13 @@ def make_study_area(
     cx, cy = _transformer("EPSG:4326", crs).transform(city.lon, city.lat)
     info: dict[str, Any] = {}
 
-    if boundary is None:
+    shipped = default_boundary(city, crs) if boundary is None else None
+    if shipped is not None:
+        geom = shipped.geometry
+        approx = shipped.is_approximation
+        info.update(shipped.info)
+        info["boundary_description"] = shipped.description
+    elif boundary is None or (isinstance(boundary, str) and boundary.strip().lower() == DISC_BOUNDARY):
         if city.area_km2 is None:
             raise InvalidInputError(
                 f"city {city.id!r} has no area in the catalogue, so no default boundary can be drawn; "
@@ -356,7 +390,7 @@ def make_study_area(
         info["boundary_file"] = str(boundary)
         approx = False
 
-    if not approx:
+    if not approx and shipped is None:
         from shapely.geometry import Point
 
         distance_m = geom.distance(Point(cx, cy))
@@ -398,13 +432,15 @@ def make_study_area(
         model = population_model or MonocentricModel()
         x, y = area.pixel_centres()
         radius_m = math.sqrt(geom.area / math.pi)
-        pop = monocentric_population(x, y, mask, (cx, cy), radius_m, float(city.population), model)
+        centre, centre_name = population_centre(city, crs, geom, (cx, cy))
+        pop = monocentric_population(x, y, mask, centre, radius_m, float(city.population), model)
         area.population_is_model = True
         area.population_source = (
             f"model: {model.describe()} ({city.population:,} people at {city.population_date.isoformat()}, "
-            f"equivalent radius {radius_m / 1000:.2f} km)"
+            f"equivalent radius {radius_m / 1000:.2f} km, centred on the {centre_name})"
         )
         area.info["population_model_edge_decay"] = model.edge_decay
+        area.info["population_centre_xy_m"] = [float(centre[0]), float(centre[1])]
     elif isinstance(population, np.ndarray):
         if population.shape != shape:
             raise InvalidInputError(f"population array has shape {population.shape}; the grid is {shape}")

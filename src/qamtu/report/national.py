@@ -187,6 +187,9 @@ def _env(lang: str):
     except Exception:  # not installed as a distribution (source tree on sys.path)
         env.globals["version"] = ""
     env.globals["generated_at"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    from qamtu.geo.shipped import ATTRIBUTIONS
+
+    env.globals["attributions"] = ATTRIBUTIONS
     return env
 
 
