@@ -144,6 +144,10 @@ class StudyArea:
     population_is_model : bool
         True when the population comes from the monocentric model, not from data.
     env_thresholds : EnvThresholds
+    terrain : qamtu.geo.dem.Terrain or None
+        Ground heights around the area (:func:`qamtu.geo.dem.read_terrain`); ``None``: flat.
+    ground_m : ndarray of float64, shape ``shape``, or None
+        Ground height under each pixel centre, m (``None`` when flat).
     info : dict
         Provenance details (raster rescale factor, boundary file, ...), JSON-serialisable.
     """
@@ -162,6 +166,13 @@ class StudyArea:
     population_is_model: bool = True
     env_thresholds: EnvThresholds = field(default_factory=EnvThresholds)
     info: dict[str, Any] = field(default_factory=dict)
+    terrain: Any = None
+    ground_m: np.ndarray | None = None
+
+    @property
+    def terrain_source(self) -> str | None:
+        """What the terrain is (for ``kpis.json`` key ``terrain``), or ``None`` when the area is flat."""
+        return None if self.terrain is None else self.terrain.source
 
     # -- geometry -------------------------------------------------------------------------------------------------
     @property
@@ -260,6 +271,7 @@ class StudyArea:
             "population_source": self.population_source,
             "population_is_model": self.population_is_model,
             "env_thresholds_per_km2": self.env_thresholds.to_dict(),
+            "terrain": self.terrain_source,
             **{f"info_{k}": v for k, v in self.info.items() if k != "boundary_description"},
         }
 
@@ -300,6 +312,23 @@ def population_centre(city: City, crs: str, geom: BaseGeometry, catalogue_xy: tu
     return catalogue_xy, "catalogue centre"
 
 
+def _terrain_for(city: City, crs: str, bounds, dem: Any):
+    """The terrain of a study area (see ``make_study_area``'s ``dem``)."""
+    from qamtu.geo.dem import read_terrain
+    from qamtu.geo.shipped import default_dem
+
+    if dem is False or (isinstance(dem, str) and dem.strip().lower() == "flat"):
+        return None
+    if dem is not None:
+        return read_terrain(dem, crs, bounds)
+    shipped = default_dem(city.id)
+    if shipped is None:
+        return None
+    paths, kind, attribution = shipped
+    label = ("SRTM3 v2.1 3 arc-second (shipped)" if kind == "srtm3" else "GEBCO 2023 15 arc-second (shipped)")
+    return read_terrain(paths, crs, bounds, attribution=attribution, label=label)
+
+
 def make_study_area(
     city: City | str,
     resolution_m: float = 25.0,
@@ -307,6 +336,7 @@ def make_study_area(
     population: str | os.PathLike[str] | np.ndarray | None = None,
     env_thresholds: EnvThresholds | None = None,
     population_model: Any | None = None,
+    dem: Any = None,
 ) -> StudyArea:
     """Build the study area of a city.
 
@@ -331,6 +361,10 @@ def make_study_area(
     env_thresholds : EnvThresholds, optional
     population_model : MonocentricModel, optional
         Parameters of the default model.
+    dem : path, list of paths, "flat"/False, or None
+        Terrain: a DEM (GeoTIFF in any CRS, SRTM ``.hgt``/``.hgt.zip`` tiles; :func:`qamtu.geo.dem.read_terrain`),
+        ``"flat"`` (or ``False``) for flat ground, or ``None`` (default): the DEM shipped with qamtu where it covers
+        the city (SRTM3 for Almaty, GEBCO 15" for Shymkent, Taraz, Turkistan, Konaev), else flat.
 
     Raises
     ------
@@ -464,6 +498,10 @@ def make_study_area(
                 f"boundary, {ratio:.2f} x the catalogue's {city.population_label}; check the raster's units",
                 stacklevel=2,
             )
+    area.terrain = _terrain_for(city, crs, area.bounds, dem)
+    if area.terrain is not None:
+        x, y = area.pixel_centres()
+        area.ground_m = area.terrain.height_at(x, y)
     area.population = pop
     density = area.density_per_km2
     if thresholds.smoothing_m > 0:
