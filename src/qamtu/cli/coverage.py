@@ -158,6 +158,14 @@ def coverage_command(
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
     boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
+    dem: Optional[str] = typer.Option(
+        None, "--dem", help="Terrain: DEM file(s) (GeoTIFF any CRS, SRTM .hgt/.hgt.zip; comma list or folder), or "
+        "'flat'. Default: the shipped DEM where it covers the city, else flat."),
+    landcover: Optional[str] = typer.Option(
+        None, "--landcover", help="Land-cover raster (ESA WorldCover classes): environment class per pixel and "
+        "clutter loss (P.2108) instead of the density classes."),
+    existing: Optional[str] = typer.Option(
+        None, "--existing", help="Sites already on air (site table), evaluated with --sites."),
     freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="Carrier frequency, GHz (default 3.65)."),
     bandwidth_mhz: Optional[str] = typer.Option(None, "--bandwidth-mhz", help="Channel bandwidth, MHz (100)."),
     rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
@@ -175,14 +183,16 @@ def coverage_command(
 ) -> None:
     """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
     from qamtu.engine import evaluate
-    from qamtu.geo.area import make_study_area
+    from qamtu.geo.area import make_study_area, study_area_options
     from qamtu.geo.catalogue import get_city
-    from qamtu.geo.sites import check_sites_near_area, project_sites, read_sites
+    from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
     from qamtu.report.maps import write_coverage_outputs
 
-    for value, option in ((city, "--city"), (sites, "--sites"), (out, "--out")):
+    for value, option in ((city, "--city"), (out, "--out")):
         if value is None or value.strip() == "":
             fail(f"missing option {option}")
+    if not sites and not existing:
+        fail("missing option --sites (or --existing)")
     res = _number(resolution_m, "--resolution-m")
     t_terr = _share(target_territory, "--target-territory-share")
     t_pop = _share(target_population, "--target-population-share")
@@ -194,10 +204,15 @@ def coverage_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         c = get_city(city)  # type: ignore[arg-type]
-        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population)
-        table = read_sites(sites)  # type: ignore[arg-type]
-        check_sites_near_area(table, area, source=str(sites))
-        table = project_sites(table, area.crs)
+        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population,
+                               **study_area_options(dem, landcover))
+        tables = []
+        for path in (existing, sites):
+            if path:
+                one = read_sites(path)
+                check_sites_near_area(one, area, source=str(path))
+                tables.append(one)
+        table = project_sites(combine_site_tables(tables, [p for p in (existing, sites) if p]), area.crs)
         result = evaluate(area, table, config)
         written = write_coverage_outputs(result, area, out, sites=table, png=png,  # type: ignore[arg-type]
                                          per_metric=per_metric)

@@ -72,6 +72,23 @@ def _load(scenario: Optional[Path], resolution_m: Optional[float], deadline: Opt
     return sc, _date(deadline, "--deadline")
 
 
+def _with_city_files(sc: Any, ids: Optional[list[str]], files: dict[str, Optional[str]]):
+    """The scenario with ``--dem``/``--landcover``/``--existing`` set for every city (a city's own file in the
+    scenario wins), validated like the file's keys."""
+    from qamtu.geo.catalogue import city_ids
+    from qamtu.rollout.scenario import validate_scenario
+
+    given = {k: v for k, v in files.items() if v}
+    if not given:
+        return sc
+    raw = sc.to_plain()
+    for cid in ids if ids is not None else sc.city_ids(city_ids()):
+        entry = raw["cities"]["files"].setdefault(cid, {})
+        for key, value in given.items():
+            entry.setdefault(key, value)
+    return validate_scenario(raw, source=f"{sc.source} + command-line options")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("national")
     @guarded
@@ -85,6 +102,14 @@ def register(app: typer.Typer) -> None:
         measurements: Optional[Path] = typer.Option(None, "--measurements",
                                                     help="Drive-test CSV: measured quality beside predicted."),
         strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        dem: Optional[str] = typer.Option(
+            None, "--dem", help="Terrain for every city: DEM file(s) (GeoTIFF any CRS, SRTM .hgt/.hgt.zip; comma list "
+            "or folder) or 'flat'. Default: the shipped DEMs where they cover a city, else flat."),
+        landcover: Optional[str] = typer.Option(
+            None, "--landcover", help="Land-cover raster (ESA WorldCover classes) for every city."),
+        existing: Optional[str] = typer.Option(
+            None, "--existing", help="Sites on air (one table for all cities, cut to each city): cost 0, on air "
+            "from month one."),
     ) -> None:
         """Plan every city, schedule the rollout against the deadline, and write the HTML report."""
         from qamtu.fileio import write_text_atomic
@@ -96,6 +121,7 @@ def register(app: typer.Typer) -> None:
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
         sc, dl = _load(scenario, resolution_m, deadline, {})
+        sc = _with_city_files(sc, _cities(cities), {"dem": dem, "landcover": landcover, "existing": existing})
         bars, callback = _progress_bars()
         with bars:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,

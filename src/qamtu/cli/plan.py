@@ -89,6 +89,11 @@ def register(app: typer.Typer) -> None:
         exclude: Optional[str] = typer.Option(None, "--exclude", help="Site ids to rule out, comma-separated."),
         boundary: Optional[Path] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GPKG/SHP)."),
         population: Optional[Path] = typer.Option(None, "--population", help="Population raster (GeoTIFF)."),
+        dem: Optional[str] = typer.Option(
+            None, "--dem", help="Terrain: DEM file(s) (GeoTIFF any CRS, SRTM .hgt/.hgt.zip; comma list or folder) or "
+            "'flat'. Default: the shipped DEM where it covers the city, else flat."),
+        landcover: Optional[Path] = typer.Option(
+            None, "--landcover", help="Land-cover raster (ESA WorldCover classes) instead of the density classes."),
         calibration: Optional[Path] = typer.Option(None, "--calibration",
                                                    help="Path-loss calibration JSON (qamtu calibrate)."),
         max_cutoff_m: Optional[str] = typer.Option(
@@ -124,6 +129,7 @@ def register(app: typer.Typer) -> None:
                 existing=None if existing is None else str(existing),
                 boundary=None if boundary is None else str(boundary),
                 population=None if population is None else str(population),
+                dem=dem, landcover=None if landcover is None else str(landcover),
                 calibration=None if calibration is None else str(calibration),
                 lattice_spacing_m=_num(lattice_spacing_m, "--lattice-spacing-m", 50.0, 20000.0),
                 lattice_cost=_num(lattice_cost, "--lattice-cost", 0.0),

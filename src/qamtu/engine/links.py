@@ -699,12 +699,9 @@ def compute_links(area, sites, config: EngineConfig | None = None,
 
         fast = FastLinks(sectors, config, cache, cutoff + 1.5 * tile * float(getattr(area, "resolution_m", 0.0) or 0.0))
         fast = fast if fast.ok else None
-    hook = None
-    if getattr(area, "terrain", None) is not None:  # the one terrain hook (qamtu.engine.terrain)
-        from qamtu.engine.terrain import TerrainHook
+    from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
-        hook = TerrainHook(area, sectors, config)
-        ground = np.asarray(area.ground_m, dtype=float)
+    hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov")}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     tiles = [
@@ -730,7 +727,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
             inside = dx * dx + dy * dy <= env_cut2[pen][:, None]
             ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
             if ii.size:
-                terr = None if hook is None else hook(px[ii], py[ii], ground[r0:r1, c0:c1][m][ii], cand[jj])
+                terr = None if hook is None else hook(px[ii], py[ii], pix[ii], cand[jj])
                 if fast is not None:
                     batch = _LinkBatch(*fast(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], info.floor_dbm, terr))
                 else:

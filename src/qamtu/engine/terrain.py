@@ -31,6 +31,7 @@ import math
 import numpy as np
 from numba import njit
 
+from qamtu.radio.clutter import _lctt50
 from qamtu.radio.terrain import DEFAULT_AE_M, _delta_bullington
 
 __all__ = ["TerrainHook", "terrain_kernel", "profile_kernel", "MAX_PROFILE_POINTS"]
@@ -109,24 +110,29 @@ def _excess(d, h, hp, npt, htg, hrg, f_ghz, ae_km, vertical):
 
 
 @njit(cache=True, nogil=True)
-def terrain_kernel(px, py, z_pix, sec, s_x, s_y, s_z, s_h, h_ut, zgrid, x0, y0, res, step_m, max_pts, f_ghz,
-                   ae_km, vertical):
-    """Per link: (excess terrain loss dB, ray obstructed, site ground minus pixel ground m). See the module doc."""
+def terrain_kernel(px, py, z_pix, clutter_pix, sec, s_x, s_y, s_z, s_h, h_ut, zgrid, x0, y0, res, step_m, max_pts,
+                   f_ghz, ae_km, vertical, has_terrain):
+    """Per link: (excess terrain loss + clutter loss dB, ray obstructed, site ground minus pixel ground m)."""
     n = px.shape[0]
     loss = np.zeros(n)
     nlos = np.zeros(n, dtype=np.bool_)
-    dz = np.empty(n)
+    dz = np.zeros(n)
     d = np.empty(max_pts)
     h = np.empty(max_pts)
     hp = np.empty(max_pts)
     for k in range(n):
         s = sec[k]
+        dist2 = (px[k] - s_x[s]) ** 2 + (py[k] - s_y[s]) ** 2
+        if clutter_pix[k]:  # P.2108 §3.2 median, terminal end in clutter (qamtu.radio.clutter)
+            loss[k] = _lctt50(math.sqrt(dist2) / 1000.0, f_ghz)
+        if not has_terrain:
+            continue
         dz[k] = s_z[s] - z_pix[k]
-        if (px[k] - s_x[s]) ** 2 + (py[k] - s_y[s]) ** 2 < 4.0 * step_m * step_m:
+        if dist2 < 4.0 * step_m * step_m:
             continue  # within two DEM cells: no profile to speak of
         npt = _sample(zgrid, x0, y0, res, s_x[s], s_y[s], px[k], py[k], s_z[s], z_pix[k], step_m, max_pts, d, h)
         ex, blocked = _excess(d, h, hp, npt, s_h[s], h_ut, f_ghz, ae_km, vertical)
-        loss[k] = ex
+        loss[k] += ex
         nlos[k] = blocked
     return loss, nlos, dz
 
@@ -150,39 +156,64 @@ def profile_kernel(xa, ya, xb, yb, zgrid, x0, y0, res, n_pts, htg, hrg, f_ghz, a
 
 
 class TerrainHook:
-    """Terrain of one study area for one sector table: ``hook(px, py, z_pix, sector_idx) -> (loss_db, nlos, dz_m)``.
+    """Terrain and clutter of one study area for one sector table:
+    ``hook(px, py, pixel_index, sector_idx) -> (loss_db, nlos, dz_m)``.
 
     Parameters
     ----------
-    area : StudyArea with ``terrain`` (:class:`qamtu.geo.dem.Terrain`) and ``ground_m``.
+    area : StudyArea with ``terrain`` (:class:`qamtu.geo.dem.Terrain`) and ``ground_m``, and/or ``clutter``
+        (terminals in clutter, from a land-cover raster).
     sectors : qamtu.engine.links.Sectors
-    config : EngineConfig (``freq_hz``, ``ue_height_m``).
+    config : EngineConfig (``freq_hz``, ``ue_height_m``, ``environments``).
     ae_m : float
         Effective earth radius (k = 4/3 by default).
+
+    The clutter loss is added only for pixels whose environment class uses the RMa scenario (the TR 38.901 UMa and
+    UMi models already hold an urban terminal's clutter).
     """
 
     def __init__(self, area, sectors, config, *, ae_m: float = DEFAULT_AE_M, step_m: float | None = None,
                  max_points: int = MAX_PROFILE_POINTS):
-        t = area.terrain
-        self.zgrid = np.ascontiguousarray(t.height_m, dtype=np.float64)
-        self.x0 = float(t.transform.c)
-        self.y0 = float(t.transform.f)
-        self.res = float(t.transform.a)
+        from qamtu.engine.config import ENV_CLASSES
+
+        t = getattr(area, "terrain", None)
+        self.has_terrain = t is not None
+        if t is not None:
+            self.zgrid = np.ascontiguousarray(t.height_m, dtype=np.float64)
+            self.x0, self.y0, self.res = float(t.transform.c), float(t.transform.f), float(t.transform.a)
+            self.ground = np.ascontiguousarray(np.asarray(area.ground_m, dtype=float).ravel())
+        else:
+            self.zgrid = np.zeros((2, 2))
+            self.x0, self.y0, self.res = 0.0, 0.0, 1.0
+            self.ground = np.zeros(int(np.prod(area.shape)))
         self.step_m = float(step_m or self.res)
         self.max_points = int(max_points)
         self.s_x = np.ascontiguousarray(sectors.x_m, dtype=float)
         self.s_y = np.ascontiguousarray(sectors.y_m, dtype=float)
         self.s_h = np.ascontiguousarray(sectors.height_m, dtype=float)
-        self.s_z = np.asarray(t.height_at(self.s_x, self.s_y), dtype=float)
+        self.s_z = (np.asarray(t.height_at(self.s_x, self.s_y), dtype=float) if t is not None
+                    else np.zeros(len(self.s_x)))
+        clutter = getattr(area, "clutter", None)
+        if clutter is not None:
+            rma = np.array([config.environments[name].scenario == "rma" for name in ENV_CLASSES])
+            self.clutter = np.ascontiguousarray((np.asarray(clutter, dtype=bool)
+                                                 & rma[np.asarray(area.env_class, dtype=np.int64)]).ravel())
+        else:
+            self.clutter = np.zeros(int(np.prod(area.shape)), dtype=np.bool_)
         self.h_ut = float(config.ue_height_m)
         self.f_ghz = float(config.freq_hz) / 1e9
         self.ae_km = float(ae_m) / 1000.0
-        self.source = t.source
 
-    def __call__(self, px, py, z_pix, sector_idx):
+    @staticmethod
+    def needed(area) -> bool:
+        """Whether an area has terrain or clutter for the hook to add."""
+        return getattr(area, "terrain", None) is not None or getattr(area, "clutter", None) is not None
+
+    def __call__(self, px, py, pixel_index, sector_idx):
+        pix = np.asarray(pixel_index, dtype=np.int64)
         return terrain_kernel(
-            np.ascontiguousarray(px, dtype=float), np.ascontiguousarray(py, dtype=float),
-            np.ascontiguousarray(z_pix, dtype=float), np.ascontiguousarray(sector_idx, dtype=np.int64),
+            np.ascontiguousarray(px, dtype=float), np.ascontiguousarray(py, dtype=float), self.ground[pix],
+            self.clutter[pix], np.ascontiguousarray(sector_idx, dtype=np.int64),
             self.s_x, self.s_y, self.s_z, self.s_h, self.h_ut, self.zgrid, self.x0, self.y0, self.res,
-            self.step_m, self.max_points, self.f_ghz, self.ae_km, False,
+            self.step_m, self.max_points, self.f_ghz, self.ae_km, False, self.has_terrain,
         )

@@ -148,6 +148,10 @@ class StudyArea:
         Ground heights around the area (:func:`qamtu.geo.dem.read_terrain`); ``None``: flat.
     ground_m : ndarray of float64, shape ``shape``, or None
         Ground height under each pixel centre, m (``None`` when flat).
+    clutter : ndarray of bool, shape ``shape``, or None
+        With a land-cover raster: the terminal stands in clutter (trees, buildings; :mod:`qamtu.geo.landcover`).
+    landcover_source : str or None
+        The land-cover raster that set ``env_class`` (``None``: density classes).
     info : dict
         Provenance details (raster rescale factor, boundary file, ...), JSON-serialisable.
     """
@@ -168,6 +172,8 @@ class StudyArea:
     info: dict[str, Any] = field(default_factory=dict)
     terrain: Any = None
     ground_m: np.ndarray | None = None
+    clutter: np.ndarray | None = None
+    landcover_source: str | None = None
 
     @property
     def terrain_source(self) -> str | None:
@@ -272,6 +278,7 @@ class StudyArea:
             "population_is_model": self.population_is_model,
             "env_thresholds_per_km2": self.env_thresholds.to_dict(),
             "terrain": self.terrain_source,
+            "landcover": self.landcover_source,
             **{f"info_{k}": v for k, v in self.info.items() if k != "boundary_description"},
         }
 
@@ -312,6 +319,17 @@ def population_centre(city: City, crs: str, geom: BaseGeometry, catalogue_xy: tu
     return catalogue_xy, "catalogue centre"
 
 
+def study_area_options(dem: Any = None, landcover: Any = None) -> dict[str, Any]:
+    """``make_study_area`` keyword arguments for the user's ``--dem`` / ``--landcover`` (omitted when ``None``, so
+    the defaults apply: the shipped DEM or flat; density classes)."""
+    out: dict[str, Any] = {}
+    if dem is not None:
+        out["dem"] = dem
+    if landcover is not None:
+        out["landcover"] = landcover
+    return out
+
+
 def _terrain_for(city: City, crs: str, bounds, dem: Any):
     """The terrain of a study area (see ``make_study_area``'s ``dem``)."""
     from qamtu.geo.dem import read_terrain
@@ -337,6 +355,7 @@ def make_study_area(
     env_thresholds: EnvThresholds | None = None,
     population_model: Any | None = None,
     dem: Any = None,
+    landcover: str | os.PathLike[str] | None = None,
 ) -> StudyArea:
     """Build the study area of a city.
 
@@ -365,6 +384,10 @@ def make_study_area(
         Terrain: a DEM (GeoTIFF in any CRS, SRTM ``.hgt``/``.hgt.zip`` tiles; :func:`qamtu.geo.dem.read_terrain`),
         ``"flat"`` (or ``False``) for flat ground, or ``None`` (default): the DEM shipped with qamtu where it covers
         the city (SRTM3 for Almaty, GEBCO 15" for Shymkent, Taraz, Turkistan, Konaev), else flat.
+    landcover : path or None
+        A classified land-cover raster (ESA WorldCover legend, any CRS; :func:`qamtu.geo.landcover.read_landcover`)
+        that sets ``env_class`` instead of the density thresholds and marks terminals in clutter. ``None``
+        (default): density classes.
 
     Raises
     ------
@@ -508,4 +531,12 @@ def make_study_area(
         window_px = max(int(round(thresholds.smoothing_m / resolution_m)), 1)
         density = _smooth(density, window_px)
     area.env_class = thresholds.classify(density)
+    if landcover is not None:
+        from qamtu.geo.landcover import read_landcover
+
+        lc = read_landcover(landcover, crs, transform, shape, mask)
+        area.env_class = lc.env_class
+        area.clutter = lc.clutter
+        area.landcover_source = lc.source
+        area.info.update({f"landcover_{k}": v for k, v in lc.info.items() if k != "source"})
     return area

@@ -32,7 +32,7 @@ from affine import Affine
 
 from qamtu.errors import DataFileError, InvalidInputError
 
-__all__ = ["Terrain", "read_terrain", "read_dem_source", "DemSource", "TERRAIN_MARGIN_M"]
+__all__ = ["Terrain", "read_terrain", "read_dem_source", "dem_paths", "DemSource", "TERRAIN_MARGIN_M"]
 
 #: Margin around the study area's grid covered by the terrain grid (sites just outside the boundary), m.
 TERRAIN_MARGIN_M = 3_000.0
@@ -225,6 +225,35 @@ def read_dem_source(path: str | os.PathLike[str], crs: str = "EPSG:4326",
     return _read_geotiff(p, source, crs, bounds)
 
 
+_DEM_SUFFIXES = (".tif", ".tiff", ".vrt", ".hgt", ".hgt.zip", ".npz", ".img")
+
+
+def dem_paths(value: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The DEM files a user named: a file, a comma-separated list, or a folder (its GeoTIFF/.hgt/.hgt.zip files).
+
+    Raises
+    ------
+    DataFileError
+        A missing path, or a folder without DEM files.
+    """
+    items = [value] if isinstance(value, (str, os.PathLike)) else list(value)
+    out: list[str] = []
+    for item in items:
+        parts = [x.strip() for x in str(item).split(",") if x.strip()] if isinstance(item, str) else [str(item)]
+        for part in parts:
+            p = Path(part)
+            if p.is_dir():
+                found = sorted(str(f) for f in p.iterdir() if f.is_file() and f.name.lower().endswith(_DEM_SUFFIXES))
+                if not found:
+                    raise DataFileError(f"{p}: the folder holds no DEM file ({', '.join(_DEM_SUFFIXES)})")
+                out.extend(found)
+            else:
+                out.append(str(p))
+    if not out:
+        raise InvalidInputError("no DEM file given")
+    return out
+
+
 def _native_resolution_m(dem: DemSource) -> float:
     from pyproj import CRS
 
@@ -247,7 +276,7 @@ def read_terrain(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
 
     Parameters
     ----------
-    paths : path or list of paths
+    paths : path, list of paths, comma-separated paths, or a folder (see :func:`dem_paths`)
         GeoTIFF (any CRS GDAL knows), SRTM ``.hgt``/``.hgt.zip`` tiles, or the shipped GEBCO ``.npz`` windows.
     crs : str
         Projected CRS of the study area.
@@ -266,9 +295,7 @@ def read_terrain(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]
     from rasterio.warp import Resampling, reproject
     from scipy import ndimage
 
-    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    if not items:
-        raise InvalidInputError("no DEM file given")
+    items = dem_paths(paths)
     left, bottom, right, top = bounds
     outer = (left - margin_m, bottom - margin_m, right + margin_m, top + margin_m)
     sources = [read_dem_source(p, crs, outer) for p in items]

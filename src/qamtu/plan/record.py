@@ -73,6 +73,8 @@ class PlanRequest:
     existing: str | None = None
     boundary: str | None = None
     population: str | None = None
+    dem: str | None = None
+    landcover: str | None = None
     calibration: str | None = None
     lattice_spacing_m: float | None = None
     lattice_cost: float = 1.0
@@ -113,7 +115,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 def build_inputs(req: PlanRequest):
     """Study area, candidate table, targets and engine configuration of a request."""
     from qamtu.engine import EngineConfig, load_calibration
-    from qamtu.geo.area import make_study_area
+    from qamtu.geo.area import make_study_area, study_area_options
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import read_sites
     from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
@@ -123,7 +125,8 @@ def build_inputs(req: PlanRequest):
     if req.method not in ("milp", "greedy"):
         raise InvalidInputError(f"--method {req.method!r} is not allowed; choose milp or greedy")
     city = get_city(req.city)
-    area = make_study_area(city, resolution_m=req.resolution_m, boundary=req.boundary, population=req.population)
+    area = make_study_area(city, resolution_m=req.resolution_m, boundary=req.boundary, population=req.population,
+                           **study_area_options(req.dem, req.landcover))
     changes: dict[str, Any] = {}
     for name in ("min_dl_mbps", "coverage_level", "cell_load", "max_cutoff_m"):
         value = getattr(req, name)

@@ -73,8 +73,8 @@ def _engine_config(scenario: Scenario):
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
                   progress: Callable[[str], None] | None = None) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``)."""
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.sites import read_sites
+    from qamtu.geo.area import make_study_area, study_area_options
+    from qamtu.geo.sites import read_sites, sites_near_area
     from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
     from qamtu.plan.planner import plan_city
     from qamtu.plan.problem import Targets
@@ -86,7 +86,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     try:
         run.targets = GateTargets(t["territory_share"], t["population_share"], t["dl_p5_mbps"])
         area = make_study_area(city, resolution_m=resolution_m, boundary=files.get("boundary"),
-                               population=files.get("population"))
+                               population=files.get("population"),
+                               **study_area_options(files.get("dem"), files.get("landcover")))
         run.area = area
         pl = scenario["planning"]
         frames = []
@@ -94,8 +95,9 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
             frames.append(read_candidates(files["candidates"]))
         else:
             frames.append(lattice_candidates(area, pl["candidate_spacing_m"], cost=pl["candidate_cost"]))
-        if "sites" in files:
-            frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
+        for key in ("sites", "existing"):  # on air from month one, cost 0 (a national table is cut to the city)
+            if key in files:
+                frames.append(existing_sites(sites_near_area(read_sites(files[key]), area), source=files[key]))
         candidates = combine_candidates(*frames)
         plan = plan_city(area, candidates, Targets(territory_share=t["territory_share"],
                                                    population_share=t["population_share"]),
