@@ -148,7 +148,7 @@ def read_landcover(path: str | os.PathLike[str], crs: str, transform: Affine, sh
         clutter[m] = in_clutter
     res = abs(transform.a)
     window_px = max(int(round(window_m / res)), 1)
-    share = uniform_filter(built.astype(float), size=window_px, mode="constant", cval=0.0)
+    share = uniform_filter(built.astype(float), size=window_px, mode="nearest")
     env[built] = ENV_CODES["suburban"]
     env[built & (share >= BUILT_UP_SHARES[1])] = ENV_CODES["urban"]
     env[built & (share >= BUILT_UP_SHARES[0])] = ENV_CODES["dense_urban"]

@@ -416,10 +416,11 @@ def combine_site_tables(tables: list[pd.DataFrame], sources: list[str]) -> pd.Da
     appears in two of them (the same site twice would count its power twice)."""
     seen: dict[str, str] = {}
     for df, src in zip(tables, sources):
-        for sid in pd.unique(df["site_id"].astype(str)):
-            if sid in seen and seen[sid] != src:
+        ids = pd.unique(df["site_id"].astype(str))
+        for sid in ids:
+            if sid in seen:
                 raise InvalidInputError(f"{src}: site_id {sid!r} is also in {seen[sid]}; a site belongs to one file")
-            seen[sid] = src
+        seen.update(dict.fromkeys(ids, src))
     return concat_sites(tables)
 
 

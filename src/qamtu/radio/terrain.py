@@ -40,8 +40,8 @@ from numba import njit
 
 from qamtu.errors import InvalidInputError, OutOfRangeError
 
-__all__ = ["delta_bullington_loss_db", "smooth_earth_heights_m", "knife_edge_loss_db", "DEFAULT_AE_M",
-           "FREQ_RANGE_HZ"]
+__all__ = ["delta_bullington_loss_db", "delta_bullington_terms", "smooth_earth_heights_m", "knife_edge_loss_db",
+           "DEFAULT_AE_M", "FREQ_RANGE_HZ"]
 
 #: Effective earth radius for k = 4/3 (6371 km x 4/3), m.
 DEFAULT_AE_M = 8_495_000.0
@@ -229,6 +229,42 @@ def smooth_earth_heights_m(d_m, h_amsl_m, h_tx_amsl_m: float, h_rx_amsl_m: float
     return tuple(float(v) for v in _smooth_heights(d / 1000.0, h, d.size, float(h_tx_amsl_m), float(h_rx_amsl_m)))
 
 
+def _checked(d_m, h_amsl_m, h_tx_agl_m, h_rx_agl_m, freq_hz, ae_m, polarization):
+    d, h = _profile(d_m, h_amsl_m)
+    f = float(freq_hz)
+    if not (FREQ_RANGE_HZ[0] <= f <= FREQ_RANGE_HZ[1]):
+        raise OutOfRangeError(f"freq_hz = {f:g}: outside [{FREQ_RANGE_HZ[0]:g}, {FREQ_RANGE_HZ[1]:g}] Hz")
+    if not (float(h_tx_agl_m) > 0 and float(h_rx_agl_m) > 0):
+        raise InvalidInputError(f"antenna heights ({h_tx_agl_m}, {h_rx_agl_m}) m above ground must be > 0")
+    if not (float(ae_m) > 0 and math.isfinite(float(ae_m))):
+        raise OutOfRangeError(f"ae_m = {ae_m!r}: the effective earth radius must be a positive finite number of m")
+    pol = str(polarization).strip().lower()
+    if pol not in ("horizontal", "vertical"):
+        raise InvalidInputError(f"polarization = {polarization!r}: must be 'horizontal' or 'vertical'")
+    return d / 1000.0, h, float(h_tx_agl_m), float(h_rx_agl_m), f / 1e9, float(ae_m) / 1000.0, pol == "vertical"
+
+
+def delta_bullington_terms(d_m, h_amsl_m, h_tx_agl_m: float, h_rx_agl_m: float, freq_hz: float, *,
+                           ae_m: float = DEFAULT_AE_M, polarization: str = "horizontal") -> dict[str, float]:
+    """The parts of :func:`delta_bullington_loss_db` (same arguments), for a planner checking one link.
+
+    Returns ``{"lbulla_db", "lbulls_db", "ldsph_db", "ld_db", "hstd_m", "hsrd_m", "hte_m", "hre_m"}``: Bullington on
+    the actual profile, Bullington on the smooth profile, the spherical-earth loss, the total (eq. 40), the
+    smooth-surface heights at the ends (m amsl) and the antennas' heights above it.
+    """
+    d, h, htg, hrg, f, ap, vertical = _checked(d_m, h_amsl_m, h_tx_agl_m, h_rx_agl_m, freq_hz, ae_m, polarization)
+    n = d.size
+    lam = 0.2998 / f
+    hts, hrs = h[0] + htg, h[-1] + hrg
+    lbulla = _lbull(d, h, n, False, hts, hrs, ap, lam)
+    hstd, hsrd = _smooth_heights(d, h, n, hts, hrs)
+    lbulls = _lbull(d, h, n, True, hts - hstd, hrs - hsrd, ap, lam)
+    ldsph = _ldsph(d[-1], hts - hstd, hrs - hsrd, ap, f, lam, vertical)
+    return {"lbulla_db": float(lbulla), "lbulls_db": float(lbulls), "ldsph_db": float(ldsph),
+            "ld_db": float(lbulla + max(ldsph - lbulls, 0.0)), "hstd_m": float(hstd), "hsrd_m": float(hsrd),
+            "hte_m": float(hts - hstd), "hre_m": float(hrs - hsrd)}
+
+
 def delta_bullington_loss_db(d_m, h_amsl_m, h_tx_agl_m: float, h_rx_agl_m: float, freq_hz: float, *,
                              ae_m: float = DEFAULT_AE_M, polarization: str = "horizontal") -> float:
     """Median terrain diffraction loss Ld50 (dB) of one path over land, by the delta-Bullington method.
@@ -268,16 +304,5 @@ def delta_bullington_loss_db(d_m, h_amsl_m, h_tx_agl_m: float, h_rx_agl_m: float
     >>> delta_bullington_loss_db([0, 500, 1000], [0, 0, 0], 30.0, 30.0, 3.5e9)
     0.0
     """
-    d, h = _profile(d_m, h_amsl_m)
-    f = float(freq_hz)
-    if not (FREQ_RANGE_HZ[0] <= f <= FREQ_RANGE_HZ[1]):
-        raise OutOfRangeError(f"freq_hz = {f:g}: outside [{FREQ_RANGE_HZ[0]:g}, {FREQ_RANGE_HZ[1]:g}] Hz")
-    if not (float(h_tx_agl_m) > 0 and float(h_rx_agl_m) > 0):
-        raise InvalidInputError(f"antenna heights ({h_tx_agl_m}, {h_rx_agl_m}) m above ground must be > 0")
-    if not (float(ae_m) > 0 and math.isfinite(float(ae_m))):
-        raise OutOfRangeError(f"ae_m = {ae_m!r}: the effective earth radius must be a positive finite number of m")
-    pol = str(polarization).strip().lower()
-    if pol not in ("horizontal", "vertical"):
-        raise InvalidInputError(f"polarization = {polarization!r}: must be 'horizontal' or 'vertical'")
-    return float(_delta_bullington(d / 1000.0, h, d.size, float(h_tx_agl_m), float(h_rx_agl_m), f / 1e9,
-                                   float(ae_m) / 1000.0, pol == "vertical"))
+    d, h, htg, hrg, f, ap, vertical = _checked(d_m, h_amsl_m, h_tx_agl_m, h_rx_agl_m, freq_hz, ae_m, polarization)
+    return float(_delta_bullington(d, h, d.size, htg, hrg, f, ap, vertical))
