@@ -87,7 +87,7 @@ def link_profile(dem: str, start: tuple[float, float], end: tuple[float, float],
         else:
             i += 1
     dk = d_m / 1000.0
-    ex, blocked = _excess(dk, h.astype(float), np.empty(n), n, float(h_tx_m), float(h_rx_m), freq_hz / 1e9,
+    ex, blocked = _excess(dk, h.astype(float), np.zeros(n), n, float(h_tx_m), float(h_rx_m), freq_hz / 1e9,
                           ae_m / 1000.0, polarization == "vertical")
     fresnel = [int(k) for k in np.flatnonzero((clearance < 0.6 * f1) & (np.arange(n) > 0) & (np.arange(n) < n - 1))]
     return {

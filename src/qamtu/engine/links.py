@@ -727,12 +727,16 @@ def compute_links(area, sites, config: EngineConfig | None = None,
             inside = dx * dx + dy * dy <= env_cut2[pen][:, None]
             ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
             if ii.size:
-                terr = None if hook is None else hook(px[ii], py[ii], pix[ii], cand[jj])
-                if fast is not None:
-                    batch = _LinkBatch(*fast(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], info.floor_dbm, terr))
-                else:
-                    batch = evaluate_link_batch(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], sectors, config,
-                                                floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                dxs, dys, secs, envs = dx[ii, jj], dy[ii, jj], cand[jj], pen[ii]
+
+                def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
+                    s = slice(None) if sel is None else sel
+                    if fast is not None:
+                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
+                    return evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
+                                               floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+
+                batch = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii], secs)
                 k = batch.keep
                 if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
                     residual[pix] += np.bincount(ii[~k], weights=batch.interference_mw[~k], minlength=pix.size)

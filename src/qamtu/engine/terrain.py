@@ -84,27 +84,28 @@ def _sample(zgrid, x0, y0, res, xa, ya, xb, yb, za, zb, step_m, max_pts, d, h):
 
 
 @njit(cache=True, nogil=True)
-def _excess(d, h, hp, npt, htg, hrg, f_ghz, ae_km, vertical):
-    """(excess loss dB, ray obstructed) of a sampled profile against the plane through its two ends."""
+def _excess(d, h, zeros, npt, htg, hrg, f_ghz, ae_km, vertical):
+    """(excess loss dB, ray obstructed) of a sampled profile against the plane through its two ends.
+
+    The plane's delta-Bullington loss equals that of a zero profile with the antennas ``htg``, ``hrg`` above it
+    (Bullington's slopes and nu, and P.452's smooth surface, are unchanged by adding a plane to the terrain and
+    both antennas), so ``zeros`` (a buffer of zeros) stands for it.
+    """
     dt = d[npt - 1]
     hts = h[0] + htg
     hrs = h[npt - 1] + hrg
     above = False
     blocked = False
     for i in range(1, npt - 1):
-        plane = h[0] + (h[npt - 1] - h[0]) * d[i] / dt
-        hp[i] = plane
-        if h[i] > plane:
+        if h[i] > h[0] + (h[npt - 1] - h[0]) * d[i] / dt:
             above = True
-            ray = (hts * (dt - d[i]) + hrs * d[i]) / dt
-            if h[i] + 500.0 * d[i] * (dt - d[i]) / ae_km > ray:
+            if h[i] + 500.0 * d[i] * (dt - d[i]) / ae_km > (hts * (dt - d[i]) + hrs * d[i]) / dt:
                 blocked = True
+                break
     if not above:
         return 0.0, False
-    hp[0] = h[0]
-    hp[npt - 1] = h[npt - 1]
     la = _delta_bullington(d, h, npt, htg, hrg, f_ghz, ae_km, vertical)
-    lr = _delta_bullington(d, hp, npt, htg, hrg, f_ghz, ae_km, vertical)
+    lr = _delta_bullington(d, zeros, npt, htg, hrg, f_ghz, ae_km, vertical)
     ex = la - lr
     return (ex if ex > 0.0 else 0.0), blocked
 
@@ -119,7 +120,7 @@ def terrain_kernel(px, py, z_pix, clutter_pix, sec, s_x, s_y, s_z, s_h, h_ut, zg
     dz = np.zeros(n)
     d = np.empty(max_pts)
     h = np.empty(max_pts)
-    hp = np.empty(max_pts)
+    zeros = np.zeros(max_pts)
     for k in range(n):
         s = sec[k]
         dist2 = (px[k] - s_x[s]) ** 2 + (py[k] - s_y[s]) ** 2
@@ -131,7 +132,7 @@ def terrain_kernel(px, py, z_pix, clutter_pix, sec, s_x, s_y, s_z, s_h, h_ut, zg
         if dist2 < 4.0 * step_m * step_m:
             continue  # within two DEM cells: no profile to speak of
         npt = _sample(zgrid, x0, y0, res, s_x[s], s_y[s], px[k], py[k], s_z[s], z_pix[k], step_m, max_pts, d, h)
-        ex, blocked = _excess(d, h, hp, npt, s_h[s], h_ut, f_ghz, ae_km, vertical)
+        ex, blocked = _excess(d, h, zeros, npt, s_h[s], h_ut, f_ghz, ae_km, vertical)
         loss[k] += ex
         nlos[k] = blocked
     return loss, nlos, dz
@@ -208,6 +209,34 @@ class TerrainHook:
     def needed(area) -> bool:
         """Whether an area has terrain or clutter for the hook to add."""
         return getattr(area, "terrain", None) is not None or getattr(area, "clutter", None) is not None
+
+    def ground_only(self, pixel_index, sector_idx):
+        """(zero loss, no forced NLOS, dz_m): the links' geometry over real ground without profiles."""
+        dz = self.s_z[np.asarray(sector_idx, dtype=np.int64)] - self.ground[np.asarray(pixel_index, dtype=np.int64)]
+        return np.zeros(dz.shape[0]), np.zeros(dz.shape[0], dtype=np.bool_), np.ascontiguousarray(dz)
+
+    def evaluate(self, batch_of, px, py, pixel_index, sector_idx):
+        """Evaluate a tile's links with terrain, profiles only for the links that are stored.
+
+        ``batch_of(sel, terrain)`` evaluates the links ``sel`` (all when None) with per-link terrain. First every
+        link is evaluated over real ground (``dz_m``, no diffraction or clutter loss); the links it keeps (the
+        relevance rule of :mod:`qamtu.engine.links`) get their profile, diffraction and clutter loss and are
+        evaluated again. Those losses only lower a link, so no link outside the first kept set could be stored;
+        a link the second pass drops goes to the residual with its terrain loss. The links never stored (weak
+        interferers summed into the pixel's residual) keep the first pass's power: their interference is
+        over-estimated by at most their terrain loss, a conservative error on a sum already below the floor.
+        """
+        import dataclasses
+
+        pix = np.asarray(pixel_index, dtype=np.int64)
+        sec = np.asarray(sector_idx, dtype=np.int64)
+        batch = batch_of(None, self.ground_only(pix, sec))
+        sel = np.flatnonzero(batch.keep)
+        if sel.size:
+            sub = batch_of(sel, self(px[sel], py[sel], pix[sel], sec[sel]))
+            for f in dataclasses.fields(batch):
+                getattr(batch, f.name)[sel] = getattr(sub, f.name)
+        return batch
 
     def __call__(self, px, py, pixel_index, sector_idx):
         pix = np.asarray(pixel_index, dtype=np.int64)

@@ -62,40 +62,65 @@ def _j(nu):
     return 6.9 + 20.0 * math.log10(math.sqrt((nu - 0.1) ** 2 + 1.0) + nu - 0.1)
 
 
-@njit(cache=True, nogil=True)
-def _lbull(d, h, n, zero, hts, hrs, ap, lam):
-    """Bullington loss Lbull (P.452 eqs. 14-22). d (km) and h (m) of points 0..n-1; ``zero``: heights all 0."""
+@njit(cache=True, nogil=True, fastmath=True)
+def _profile_pass(d, h, n, zero, hts, hrs, ap, lam):
+    """One pass over a profile (d km, h m; ``zero``: heights all 0) for the antenna heights hts, hrs (m amsl).
+
+    Returns Bullington's maxima over the intermediate points (Stim eq. 14, Srim eq. 18, nu_max eq. 16) and P.452
+    Attachment 2's smooth-surface terms: the least-squares sums v1, v2 (eqs. 161-162, all segments) and the
+    obstruction maxima hobs, alpha_obt, alpha_obr (§5.1.6.3).
+    """
     dt = d[n - 1]
-    ce = 1.0 / ap
+    ce500 = 500.0 / ap
+    k = 0.002 * dt / lam
     stim = -1e300
-    for i in range(1, n - 1):
+    srim = -1e300
+    numax = -1e300
+    hobs = -1e300
+    aobt = -1e300
+    aobr = -1e300
+    v1 = 0.0
+    v2 = 0.0
+    for i in range(1, n):
+        di = d[i]
+        dp = d[i - 1]
         hi = 0.0 if zero else h[i]
-        s = (hi + 500.0 * ce * d[i] * (dt - d[i]) - hts) / d[i]
-        if s > stim:
-            stim = s
-    str_ = (hrs - hts) / dt
-    if stim < str_:
-        numax = -1e300
-        for i in range(1, n - 1):
-            hi = 0.0 if zero else h[i]
-            di = d[i]
-            nu = (hi + 500.0 * ce * di * (dt - di) - (hts * (dt - di) + hrs * di) / dt) * math.sqrt(
-                0.002 * dt / (lam * di * (dt - di)))
-            if nu > numax:
-                numax = nu
+        hp = 0.0 if zero else h[i - 1]
+        v1 += (di - dp) * (hi + hp)
+        v2 += (di - dp) * (hi * (2.0 * di + dp) + hp * (di + 2.0 * dp))
+        if i == n - 1:
+            break
+        r = dt - di
+        ray = (hts * r + hrs * di) / dt
+        e = hi + ce500 * di * r
+        stim = max(stim, (e - hts) / di)
+        srim = max(srim, (e - hrs) / r)
+        numax = max(numax, (e - ray) * math.sqrt(k / (di * r)))
+        hh = hi - ray
+        hobs = max(hobs, hh)
+        aobt = max(aobt, hh / di)
+        aobr = max(aobr, hh / r)
+    return stim, srim, numax, v1, v2, hobs, aobt, aobr
+
+
+@njit(cache=True, nogil=True)
+def _bullington(stim, srim, numax, hts, hrs, dt, lam):
+    """Lbull from the pass's maxima (P.452 eqs. 15-22); dt km."""
+    if stim < (hrs - hts) / dt:  # line of sight (eq. 15, strict)
         luc = _j(numax)
-    else:
-        srim = -1e300
-        for i in range(1, n - 1):
-            hi = 0.0 if zero else h[i]
-            s = (hi + 500.0 * ce * d[i] * (dt - d[i]) - hrs) / (dt - d[i])
-            if s > srim:
-                srim = s
+    else:  # trans-horizon: the Bullington point (eqs. 18-21)
         dbp = (hrs - hts + srim * dt) / (stim + srim)
         nub = (hts + stim * dbp - (hts * (dt - dbp) + hrs * dbp) / dt) * math.sqrt(
             0.002 * dt / (lam * dbp * (dt - dbp)))
         luc = _j(nub)
     return luc + (1.0 - math.exp(-luc / 6.0)) * (10.0 + 0.02 * dt)
+
+
+@njit(cache=True, nogil=True)
+def _lbull(d, h, n, zero, hts, hrs, ap, lam):
+    """Bullington loss Lbull (P.452 eqs. 14-22). d (km) and h (m) of points 0..n-1; ``zero``: heights all 0."""
+    stim, srim, numax, _, _, _, _, _ = _profile_pass(d, h, n, zero, hts, hrs, ap, lam)
+    return _bullington(stim, srim, numax, hts, hrs, d[n - 1], lam)
 
 
 @njit(cache=True, nogil=True)
@@ -151,49 +176,45 @@ def _ldsph(d, hte, hre, ap, f, lam, vertical):
 
 
 @njit(cache=True, nogil=True)
-def _smooth_heights(d, h, n, hts, hrs):
-    """hstd, hsrd of P.452 Attachment 2 §5.1.6.2-5.1.6.3 (least squares, obstruction correction, capped)."""
-    dt = d[n - 1]
-    v1 = 0.0
-    v2 = 0.0
-    for i in range(1, n):
-        dd = d[i] - d[i - 1]
-        v1 += dd * (h[i] + h[i - 1])
-        v2 += dd * (h[i] * (2.0 * d[i] + d[i - 1]) + h[i - 1] * (d[i] + 2.0 * d[i - 1]))
+def _smooth_from_pass(v1, v2, hobs, aobt, aobr, dt, h0, hn):
+    """hstd, hsrd (P.452 Attachment 2 §5.1.6.2-5.1.6.3) from the pass's sums: least squares, lowered by the
+    highest obstruction shared by its slopes seen from each end, capped at the ends' ground."""
     hst = (2.0 * v1 * dt - v2) / (dt * dt)
     hsr = (v2 - v1 * dt) / (dt * dt)
-    hobs = -1e300
-    aobt = -1e300
-    aobr = -1e300
-    for i in range(1, n - 1):
-        hh = h[i] - (hts * (dt - d[i]) + hrs * d[i]) / dt
-        if hh > hobs:
-            hobs = hh
-        if hh / d[i] > aobt:
-            aobt = hh / d[i]
-        if hh / (dt - d[i]) > aobr:
-            aobr = hh / (dt - d[i])
     if hobs > 0.0:
         gt = aobt / (aobt + aobr)
         hst -= hobs * gt
         hsr -= hobs * (1.0 - gt)
-    hstd = hst if hst < h[0] else h[0]
-    hsrd = hsr if hsr < h[n - 1] else h[n - 1]
-    return hstd, hsrd
+    return min(hst, h0), min(hsr, hn)
+
+
+@njit(cache=True, nogil=True)
+def _smooth_heights(d, h, n, hts, hrs):
+    """hstd, hsrd of P.452 Attachment 2 §5.1.6.2-5.1.6.3 (least squares, obstruction correction, capped)."""
+    _, _, _, v1, v2, hobs, aobt, aobr = _profile_pass(d, h, n, False, hts, hrs, 8495.0, 0.1)
+    return _smooth_from_pass(v1, v2, hobs, aobt, aobr, d[n - 1], h[0], h[n - 1])
 
 
 @njit(cache=True, nogil=True)
 def _delta_bullington(d, h, n, htg, hrg, f, ap, vertical):
-    """Ld (P.452 eq. 40) of the profile's first ``n`` points: d in km (d[0] = 0), h in m amsl, f in GHz, ap km."""
+    """Ld (P.452 eq. 40) of the profile's first ``n`` points: d in km (d[0] = 0), h in m amsl, f in GHz, ap km.
+
+    One pass over the actual profile; the smooth-profile Bullington is evaluated only when the spherical-earth
+    loss is positive (Lbulls >= 0, so otherwise max(Ldsph - Lbulls, 0) = 0).
+    """
     lam = 0.2998 / f
+    dt = d[n - 1]
     hts = h[0] + htg
     hrs = h[n - 1] + hrg
-    lbulla = _lbull(d, h, n, False, hts, hrs, ap, lam)
-    hstd, hsrd = _smooth_heights(d, h, n, hts, hrs)
+    stim, srim, numax, v1, v2, hobs, aobt, aobr = _profile_pass(d, h, n, False, hts, hrs, ap, lam)
+    lbulla = _bullington(stim, srim, numax, hts, hrs, dt, lam)
+    hstd, hsrd = _smooth_from_pass(v1, v2, hobs, aobt, aobr, dt, h[0], h[n - 1])
     hte = hts - hstd
     hre = hrs - hsrd
+    ldsph = _ldsph(dt, hte, hre, ap, f, lam, vertical)
+    if ldsph <= 0.0:
+        return lbulla
     lbulls = _lbull(d, h, n, True, hte, hre, ap, lam)
-    ldsph = _ldsph(d[n - 1], hte, hre, ap, f, lam, vertical)
     extra = ldsph - lbulls
     return lbulla + (extra if extra > 0.0 else 0.0)
 
