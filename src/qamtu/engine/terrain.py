@@ -40,7 +40,7 @@ __all__ = ["TerrainHook", "terrain_kernel", "profile_kernel", "MAX_PROFILE_POINT
 MAX_PROFILE_POINTS = 128
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _bilinear1(z, x0, y0, res, x, y):
     rows, cols = z.shape
     fc = (x - x0) / res - 0.5
@@ -65,7 +65,7 @@ def _bilinear1(z, x0, y0, res, x, y):
             + (z[r0 + 1, c0] * (1.0 - wc) + z[r0 + 1, c0 + 1] * wc) * wr)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sample(zgrid, x0, y0, res, xa, ya, xb, yb, za, zb, step_m, max_pts, d, h):
     """Sample the profile from (xa, ya) to (xb, yb) into d (km) and h (m); ends forced to za, zb. Returns n."""
     dist = math.sqrt((xb - xa) ** 2 + (yb - ya) ** 2)
@@ -83,7 +83,7 @@ def _sample(zgrid, x0, y0, res, xa, ya, xb, yb, za, zb, step_m, max_pts, d, h):
     return npt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _excess(d, h, zeros, npt, htg, hrg, f_ghz, ae_km, vertical):
     """(excess loss dB, ray obstructed) of a sampled profile against the plane through its two ends.
 
@@ -110,7 +110,7 @@ def _excess(d, h, zeros, npt, htg, hrg, f_ghz, ae_km, vertical):
     return (ex if ex > 0.0 else 0.0), blocked
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def terrain_kernel(px, py, z_pix, clutter_pix, sec, s_x, s_y, s_z, s_h, h_ut, zgrid, x0, y0, res, step_m, max_pts,
                    f_ghz, ae_km, vertical, has_terrain):
     """Per link: (excess terrain loss + clutter loss dB, ray obstructed, site ground minus pixel ground m)."""
@@ -138,7 +138,7 @@ def terrain_kernel(px, py, z_pix, clutter_pix, sec, s_x, s_y, s_z, s_h, h_ut, zg
     return loss, nlos, dz
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def profile_kernel(xa, ya, xb, yb, zgrid, x0, y0, res, n_pts, htg, hrg, f_ghz, ae_km, vertical):
     """Benchmark/batch form: sample ``n_pts`` points on each link (xa, ya) -> (xb, yb) and return its full
     delta-Bullington loss Ld (dB) on the actual profile (no shortcut)."""

@@ -26,7 +26,7 @@ __all__ = ["terrestrial_clutter_loss_db", "FREQ_RANGE_HZ"]
 FREQ_RANGE_HZ = (2e9, 67e9)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lctt50(d_km, f_ghz):
     d = d_km if d_km > 0.25 else 0.25
     ll = 23.5 + 9.6 * math.log10(f_ghz)

@@ -54,7 +54,7 @@ LAND_SIGMA = 0.003
 C_ITU = 2.998e8
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _j(nu):
     """Knife-edge loss J(nu), P.526 eq. 31: 0 for nu <= -0.78."""
     if nu <= -0.78:
@@ -62,7 +62,7 @@ def _j(nu):
     return 6.9 + 20.0 * math.log10(math.sqrt((nu - 0.1) ** 2 + 1.0) + nu - 0.1)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _profile_pass(d, h, n, zero, hts, hrs, ap, lam):
     """One pass over a profile (d km, h m; ``zero``: heights all 0) for the antenna heights hts, hrs (m amsl).
 
@@ -103,7 +103,7 @@ def _profile_pass(d, h, n, zero, hts, hrs, ap, lam):
     return stim, srim, numax, v1, v2, hobs, aobt, aobr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _bullington(stim, srim, numax, hts, hrs, dt, lam):
     """Lbull from the pass's maxima (P.452 eqs. 15-22); dt km."""
     if stim < (hrs - hts) / dt:  # line of sight (eq. 15, strict)
@@ -116,14 +116,14 @@ def _bullington(stim, srim, numax, hts, hrs, dt, lam):
     return luc + (1.0 - math.exp(-luc / 6.0)) * (10.0 + 0.02 * dt)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _lbull(d, h, n, zero, hts, hrs, ap, lam):
     """Bullington loss Lbull (P.452 eqs. 14-22). d (km) and h (m) of points 0..n-1; ``zero``: heights all 0."""
     stim, srim, numax, _, _, _, _, _ = _profile_pass(d, h, n, zero, hts, hrs, ap, lam)
     return _bullington(stim, srim, numax, hts, hrs, d[n - 1], lam)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ldft_surface(a, d, hte, hre, f, eps, sigma, vertical):
     """First-term spherical-earth loss for one surface (P.452 §4.2.2.1, eqs. 30-37); a, d in km, h in m, f GHz."""
     kh = 0.036 * (a * f) ** (-1.0 / 3.0) * ((eps - 1.0) ** 2 + (18.0 * sigma / f) ** 2) ** (-0.25)
@@ -148,7 +148,7 @@ def _ldft_surface(a, d, hte, hre, f, eps, sigma, vertical):
     return -fx - g
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _ldsph(d, hte, hre, ap, f, lam, vertical):
     """Spherical-earth diffraction loss Ldsph over land (P.452 §4.2.2, eqs. 23-29); d, ap in km, h in m."""
     dlos = math.sqrt(2.0 * ap) * (math.sqrt(0.001 * hte) + math.sqrt(0.001 * hre))
@@ -175,7 +175,7 @@ def _ldsph(d, hte, hre, ap, f, lam, vertical):
     return (1.0 - hse / hreq) * ldft
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _smooth_from_pass(v1, v2, hobs, aobt, aobr, dt, h0, hn):
     """hstd, hsrd (P.452 Attachment 2 §5.1.6.2-5.1.6.3) from the pass's sums: least squares, lowered by the
     highest obstruction shared by its slopes seen from each end, capped at the ends' ground."""
@@ -188,14 +188,14 @@ def _smooth_from_pass(v1, v2, hobs, aobt, aobr, dt, h0, hn):
     return min(hst, h0), min(hsr, hn)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _smooth_heights(d, h, n, hts, hrs):
     """hstd, hsrd of P.452 Attachment 2 §5.1.6.2-5.1.6.3 (least squares, obstruction correction, capped)."""
     _, _, _, v1, v2, hobs, aobt, aobr = _profile_pass(d, h, n, False, hts, hrs, 8495.0, 0.1)
     return _smooth_from_pass(v1, v2, hobs, aobt, aobr, d[n - 1], h[0], h[n - 1])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _delta_bullington(d, h, n, htg, hrg, f, ap, vertical):
     """Ld (P.452 eq. 40) of the profile's first ``n`` points: d in km (d[0] = 0), h in m amsl, f in GHz, ap km.
 
