@@ -154,3 +154,27 @@ def test_coverage_cli_with_dem_existing_and_terrain_key(tmp_path):
                               "--resolution-m", "500", "--no-png"])
     assert dup.exit_code == 2 and "also in" in dup.output
     assert not (tmp_path / "x").exists()
+
+
+def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
+    from qamtu.cli.national import _with_city_files
+    from qamtu.geo.catalogue import get_city
+    from qamtu.report.run import _engine_config, plan_one_city
+    from qamtu.rollout.scenario import load_scenario
+
+    area = make_study_area("konaev", resolution_m=500)
+    lay = hex_layout(area, isd_m=3000.0)[list(SITE_COLUMNS)]
+    mine = lay[lay["site_id"].isin(lay["site_id"].unique()[:2])].copy()
+    astana = get_city("astana")
+    other = mine.iloc[:1].copy()
+    other["site_id"], other["lat"], other["lon"] = "AST-1", astana.lat, astana.lon
+    path = tmp_path / "on_air.csv"
+    pd.concat([mine, other]).to_csv(path, index=False)
+    sc = _with_city_files(load_scenario(None), ["konaev"], {"dem": "flat", "existing": str(path), "landcover": None})
+    assert sc.city_files("konaev")["dem"] == "flat"
+    run = plan_one_city(get_city("konaev"), sc, 500.0, _engine_config(sc))
+    assert run.error is None and run.area.terrain is None  # konaev would get GEBCO by default
+    cand = run.plan.candidates
+    on_air = set(cand.loc[cand["origin"] == "existing", "site_id"])
+    assert on_air == set(mine["site_id"])  # the Astana row is not Konaev's
+    assert make_study_area("konaev", resolution_m=500).terrain is not None
