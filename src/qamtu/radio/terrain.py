@@ -73,33 +73,38 @@ def _profile_pass(d, h, n, zero, hts, hrs, ap, lam):
     dt = d[n - 1]
     ce500 = 500.0 / ap
     k = 0.002 * dt / lam
+    hz = 0.0 if zero else 1.0  # branch-free, so both loops vectorise
+    v1 = 0.0
+    v2 = 0.0
+    for i in range(1, n):
+        di = d[i]
+        dp = d[i - 1]
+        hi = hz * h[i]
+        hp = hz * h[i - 1]
+        v1 += (di - dp) * (hi + hp)
+        v2 += (di - dp) * (hi * (2.0 * di + dp) + hp * (di + 2.0 * dp))
     stim = -1e300
     srim = -1e300
     numax = -1e300
     hobs = -1e300
     aobt = -1e300
     aobr = -1e300
-    v1 = 0.0
-    v2 = 0.0
-    for i in range(1, n):
+    inv_dt = 1.0 / dt
+    for i in range(1, n - 1):
         di = d[i]
-        dp = d[i - 1]
-        hi = 0.0 if zero else h[i]
-        hp = 0.0 if zero else h[i - 1]
-        v1 += (di - dp) * (hi + hp)
-        v2 += (di - dp) * (hi * (2.0 * di + dp) + hp * (di + 2.0 * dp))
-        if i == n - 1:
-            break
         r = dt - di
-        ray = (hts * r + hrs * di) / dt
+        inv_di = 1.0 / di
+        inv_r = 1.0 / r
+        ray = (hts * r + hrs * di) * inv_dt
+        hi = hz * h[i]
         e = hi + ce500 * di * r
-        stim = max(stim, (e - hts) / di)
-        srim = max(srim, (e - hrs) / r)
-        numax = max(numax, (e - ray) * math.sqrt(k / (di * r)))
+        stim = max(stim, (e - hts) * inv_di)
+        srim = max(srim, (e - hrs) * inv_r)
+        numax = max(numax, (e - ray) * math.sqrt(k * inv_di * inv_r))
         hh = hi - ray
         hobs = max(hobs, hh)
-        aobt = max(aobt, hh / di)
-        aobr = max(aobr, hh / r)
+        aobt = max(aobt, hh * inv_di)
+        aobr = max(aobr, hh * inv_r)
     return stim, srim, numax, v1, v2, hobs, aobt, aobr
 
 
