@@ -91,3 +91,29 @@ def test_district_kpis_add_up_to_the_city():
     covered_people = sum(r["population_total"] * r["population_share"] for r in rows if r["population_total"])
     assert covered_people == pytest.approx(area.population[covered & area.mask].sum(), rel=1e-9)
     assert district_kpis(make_study_area("karaganda", resolution_m=500), covered[:1, :1]) == []
+
+
+def test_self_intersecting_boundary_is_repaired_with_a_warning(tmp_path):
+    import json
+
+    from qamtu.errors import DataFileError, InvalidInputError
+
+    c = get_city("karaganda")
+    d = 0.02
+    bowtie = [[c.lon - d, c.lat - d], [c.lon + d, c.lat + d], [c.lon + d, c.lat - d], [c.lon - d, c.lat + d],
+              [c.lon - d, c.lat - d]]
+    path = tmp_path / "bowtie.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [bowtie]}}]}))
+    with pytest.warns(UserWarning, match="bowtie.geojson.*not a valid polygon.*Self-intersection.*repaired"):
+        area = make_study_area(c, resolution_m=100, boundary=path)
+    assert area.boundary.is_valid and area.boundary_area_km2 > 1.0
+    line = tmp_path / "line.geojson"
+    line.write_text(json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+                    "geometry": {"type": "LineString", "coordinates": bowtie[:2]}}]}))
+    with pytest.raises(InvalidInputError, match="not a polygon"):
+        make_study_area(c, resolution_m=100, boundary=line)
+    empty = tmp_path / "empty.geojson"
+    empty.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    with pytest.raises(DataFileError, match="no features"):
+        make_study_area(c, resolution_m=100, boundary=empty)

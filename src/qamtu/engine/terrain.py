@@ -1,7 +1,8 @@
 """Terrain along every link: profile sampling from the study area's DEM and the delta-Bullington loss, in Numba.
 
-This is the engine's one hook for terrain (:func:`qamtu.engine.links.compute_links` calls :class:`TerrainHook` once
-per tile, when the study area has a DEM). Per link (sector -> pixel) it returns three numbers:
+This is the engine's one hook for terrain and clutter (:func:`qamtu.engine.links.compute_links` calls
+:meth:`TerrainHook.evaluate` once per tile, when the study area has a DEM or land cover). Per link (sector -> pixel)
+it gives three numbers:
 
 * ``dz_m``: ground height under the site minus ground height under the pixel; the antenna heights stay above
   local ground (the site's ``height_m``, the UE's ``ue_height_m`` on the ground), so the elevation angle of the
@@ -20,8 +21,12 @@ losses and **forces NLOS** (the LOS probability of the link becomes 0); a link w
 Fresnel zone keeps its LOS probability and gets the (smaller) excess loss. A profile that is nowhere above the
 ground line (a valley, a slope) gets no excess loss, without evaluating the delta-Bullington.
 
+Clutter (with a land-cover raster, :mod:`qamtu.geo.landcover`): a terminal standing in clutter on a pixel whose
+TR 38.901 scenario is RMa gets the P.2108-1 §3.2 median clutter loss (:mod:`qamtu.radio.clutter`) on its links.
+
 Profiles are sampled with bilinear interpolation every ``step_m`` (default: the terrain grid's resolution), with
-at least 3 and at most ``max_points`` points (long links get a coarser spacing).
+at least 3 and at most ``max_points`` points (long links get a coarser spacing), and only for the links that are
+stored (:meth:`TerrainHook.evaluate`).
 """
 
 from __future__ import annotations
