@@ -143,3 +143,34 @@ def test_bad_input_is_refused_by_name():
         delta_bullington_loss_db([0, 20], [0, 0], 10, 10, 1e9, polarization="circular")
     with pytest.raises(InvalidInputError, match="> 0"):
         delta_bullington_loss_db([0, 20], [0, 0], 0, 10, 1e9)
+
+
+def _pycraf_cases():
+    d5 = np.linspace(0, 5000, 101)
+    out = []
+    for k in range(6):
+        h = 600 + 0.004 * k * d5 + 40 * np.sin(d5 / (700 + 150 * k)) + 12 * np.sin(d5 / (97 + 11 * k)) ** 2
+        out.append((d5, h, 30.0, 1.5, 3.65e9))
+    d60 = np.linspace(0, 60000, 301)
+    out.append((d60, np.zeros(d60.size), 10.0, 10.0, 1e9))
+    hk = np.zeros(101)
+    hk[40] = 110.0
+    out.append((np.linspace(0, 10000, 101), hk, 100.0, 100.0, 3.5e9))
+    d20 = np.linspace(0, 20000, 201)
+    out.append((d20, 300 + 80 * np.sin(d20 / 3000.0) ** 2, 40.0, 10.0, 2e9))
+    return out
+
+
+# Ld50 from an independent implementation: pycraf 2.1.0 (B. Winkel, ITU-R P.452-16; the delta-Bullington of
+# §4.2 is unchanged in P.452-18), pathprof.loss_diffraction(PathProp(..., version=16, delta_N=39.25 /km, N0=325,
+# hprof_dists, hprof_heights, polarization)) -> L_d_50; (horizontal, vertical) per profile of _pycraf_cases().
+PYCRAF_LD50_DB = [(33.5235, 33.5235), (38.5031, 38.5031), (39.5155, 39.5155), (41.0165, 41.0165),
+                  (41.2376, 41.2376), (39.015, 39.015), (52.2754, 52.2723), (24.0339, 24.0339), (37.9576, 37.9576)]
+
+
+def test_agrees_with_pycraf_p452_to_a_hundredth_of_a_db():
+    ae_m = 6371e3 * 157.0 / (157.0 - 39.25)  # pycraf's a_e_50 for delta_N = 39.25 (k50 = 4/3)
+    for (d, h, ht, hr, f), (ref_h, ref_v) in zip(_pycraf_cases(), PYCRAF_LD50_DB):
+        assert delta_bullington_loss_db(d, h, ht, hr, f, ae_m=ae_m) == pytest.approx(ref_h, abs=0.01)
+        assert delta_bullington_loss_db(d, h, ht, hr, f, ae_m=ae_m, polarization="vertical") == pytest.approx(
+            ref_v, abs=0.01)
