@@ -178,3 +178,15 @@ def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
     on_air = set(cand.loc[cand["origin"] == "existing", "site_id"])
     assert on_air == set(mine["site_id"])  # the Astana row is not Konaev's
     assert make_study_area("konaev", resolution_m=500).terrain is not None
+
+
+def test_plan_records_the_dem_files_it_used(tmp_path):
+    from qamtu.geo.shipped import default_dem
+
+    dem = default_dem("konaev")[0][0]
+    out = tmp_path / "plan"
+    res = runner.invoke(app, ["plan", "--city", "konaev", "--resolution-m", "500", "--method", "greedy",
+                              "--target-territory", "0.3", "--dem", dem, "--out", str(out), "--quiet"])
+    assert res.exit_code in (0, 3), res.output
+    doc = json.loads((out / "plan.json").read_text())
+    assert doc["request"]["dem"] == dem and doc["files"]["dem_1"]["path"] == dem

@@ -28,7 +28,7 @@ __all__ = ["PlanRequest", "sha256_file", "build_inputs", "run_request", "plan_re
            "read_plan_file", "RECORD_KIND"]
 
 RECORD_KIND = "qamtu-plan"
-_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration")
+_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration", "landcover")
 
 
 @dataclass
@@ -204,6 +204,11 @@ def plan_record(req: PlanRequest, plan: Any, config: Any) -> dict[str, Any]:
         path = getattr(req, name)
         if path is not None:
             files[name] = {"path": str(path), "sha256": sha256_file(path)}
+    if req.dem is not None and str(req.dem).strip().lower() != "flat":  # every DEM file (a folder is expanded)
+        from qamtu.geo.dem import dem_paths
+
+        for i, path in enumerate(dem_paths(req.dem)):
+            files[f"dem_{i + 1}"] = {"path": str(path), "sha256": sha256_file(path)}
     area = plan.coverage.area
     s = plan.summary
     return {
