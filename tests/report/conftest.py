@@ -64,3 +64,39 @@ def small_report():
         resources={"crews per pool": 4, "sites per crew-month": 4.0},
         schedule_rows=[{"city_id": "kokshetau", "site_id": "kokshetau-0", "on_air_month": "2024-03"}],
     )
+
+
+#: Strings a hostile or careless sites file can carry: each tries to run script in the page, break out of an
+#: attribute, a JS string or template literal, or a <script> block. A page that runs one sets ``data-pwned``.
+HOSTILE = (
+    "${document.documentElement.setAttribute('data-pwned','template')}",
+    "<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','img')\">",
+    "`);document.documentElement.setAttribute('data-pwned','backtick');(`",
+    "</script><script>document.documentElement.setAttribute('data-pwned','script')</script>",
+    "\" onmouseover=\"document.documentElement.setAttribute('data-pwned','attr')\" x=\"",
+    "'+document.documentElement.setAttribute('data-pwned','quote')+'",
+    "line\u2028separator\u2029and\nnewline\\",
+    "{{7*7}} {% raw %}",
+    "=HYPERLINK(\"http://example.invalid\",\"x\")",
+)
+
+
+@pytest.fixture
+def hostile_report(small_report):
+    """``small_report`` with the hostile strings as site ids, explanations, errors, notes and the currency."""
+    city = small_report.cities[0]
+    base = city.site_rows[0]
+    rows = []
+    for i, text in enumerate(HOSTILE):
+        row = dict(base, site_id=text, explanation=text, order=i, on_air_month=None)
+        row["lat"] = base["lat"] + 0.004 * i
+        rows.append(row)
+    city.site_rows = rows
+    city.reasons = list(HOSTILE)
+    city.notes = list(HOSTILE)
+    city.measured_source = HOSTILE[1]
+    city.error = HOSTILE[3]
+    small_report.currency = HOSTILE[4]
+    small_report.notes = list(HOSTILE)
+    small_report.schedule_rows = [{"city_id": city.id, "site_id": text, "on_air_month": "2024-03"} for text in HOSTILE]
+    return small_report

@@ -169,8 +169,14 @@ def test_a_city_that_cannot_be_planned_is_reported_not_dropped(tmp_path):
     (tmp_path / "s.yaml").write_text(
         yaml.safe_dump({"cities": {"ids": ["konaev"], "files": {"konaev": {"boundary": "bad.geojson"}}}}),
         encoding="utf-8")
+    # without --keep-going a failed city stops the run: exit 2, one line naming it, no report (issue 15)
+    stopped = CliRunner().invoke(app, ["national", "--scenario", str(tmp_path / "s.yaml"), "--out",
+                                       str(tmp_path / "out")])
+    assert stopped.exit_code == 2, stopped.output
+    assert "city konaev: planning failed" in stopped.output and "--keep-going" in stopped.output
+    assert not (tmp_path / "out").exists()
     result = CliRunner().invoke(app, ["national", "--scenario", str(tmp_path / "s.yaml"), "--out",
-                                      str(tmp_path / "out")])
+                                      str(tmp_path / "out"), "--keep-going"])
     assert result.exit_code == 0, result.output
     assert "konaev: planning failed" in result.output and "bad.geojson" in result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
@@ -179,5 +185,5 @@ def test_a_city_that_cannot_be_planned_is_reported_not_dropped(tmp_path):
     page = (tmp_path / "out" / "cities" / "konaev" / "index.html").read_text(encoding="utf-8")
     assert "Planning failed" in page
     strict = CliRunner().invoke(app, ["national", "--scenario", str(tmp_path / "s.yaml"), "--out",
-                                      str(tmp_path / "out2"), "--strict"])
+                                      str(tmp_path / "out2"), "--strict", "--keep-going"])
     assert strict.exit_code == 3

@@ -185,6 +185,7 @@ def coverage_command(
     from qamtu.engine import evaluate
     from qamtu.geo.area import make_study_area, study_area_options
     from qamtu.geo.catalogue import get_city
+    from qamtu.fileio import check_output_folder, output_folder
     from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
     from qamtu.report.maps import write_coverage_outputs
 
@@ -193,6 +194,7 @@ def coverage_command(
             fail(f"missing option {option}")
     if not sites and not existing:
         fail("missing option --sites (or --existing)")
+    check_output_folder(out)  # type: ignore[arg-type]
     res = _number(resolution_m, "--resolution-m")
     t_terr = _share(target_territory, "--target-territory-share")
     t_pop = _share(target_population, "--target-population-share")
@@ -214,15 +216,16 @@ def coverage_command(
                 tables.append(one)
         table = project_sites(combine_site_tables(tables, [p for p in (existing, sites) if p]), area.crs)
         result = evaluate(area, table, config)
-        written = write_coverage_outputs(result, area, out, sites=table, png=png,  # type: ignore[arg-type]
-                                         per_metric=per_metric)
+        with output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
+            written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
     _echo_warnings(caught)
     rec = written["record"]
     if json_out:
         echo_json(rec)
     else:
         typer.echo(_summary_line(rec))
-        typer.echo(f"Wrote {Path(out)}: {', '.join(sorted(p.name for p in Path(out).iterdir()))}")  # type: ignore[arg-type]
+        typer.echo(f"Wrote {Path(out)}: "
+                   f"{', '.join(sorted(p.name for p in Path(out).iterdir() if not p.name.startswith('.')))}")  # type: ignore[arg-type]
     missed = []
     if t_terr is not None and rec["territory_share"] < t_terr:
         missed.append(f"territory share {rec['territory_share']:.1%} < target {t_terr:.1%}")
@@ -248,8 +251,11 @@ def reference_run_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from qamtu.fileio import check_output_folder, output_folder
+
     if out is None or out.strip() == "":
         fail("missing option --out")
+    check_output_folder(out)
     res = _number(resolution_m, "--resolution-m")
     chosen = _city_list(cities)
     config = _engine_config(
@@ -259,7 +265,8 @@ def reference_run_command(
     )
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress:
+    with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress, \
+            output_folder(out, command="reference-run") as folder:
         warnings.simplefilter("always")
         task = progress.add_task("cities", total=len(chosen))
         tiles = progress.add_task("  engine tiles", total=1)
@@ -273,7 +280,7 @@ def reference_run_command(
 
         from qamtu.report.maps import run_reference
 
-        summary = run_reference(chosen, out, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
+        summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
         progress.update(task, completed=len(chosen), description="done")
     _echo_warnings(caught)
     if json_out:

@@ -1,8 +1,12 @@
 """``qamtu national`` (plan, schedule and report on every city) and ``qamtu schedule`` (the same run, tables only).
 
 Both read one scenario file (YAML or TOML, :mod:`qamtu.rollout.scenario`; the built-in defaults without one) and
-accept overrides on the command line. A completed run exits 0 even when some city misses the deadline (that is a
-finding the report shows); with ``--strict`` it exits 3 then.
+accept overrides on the command line; the overrides are written into the resolved ``scenario.yaml`` beside the
+outputs, so that file alone reproduces the run. A completed run exits 0 even when some city misses the deadline
+(that is a finding the report shows); with ``--strict`` it exits 3 then. A city whose planning fails (a bad file
+of its own, an infeasible study area) stops the run with exit 2 and leaves the output folder as it was; with
+``--keep-going`` the other cities are planned and the report marks that city failed. The output folder is
+written into a temporary sibling and swapped in whole at the end (:func:`qamtu.fileio.output_folder`).
 """
 
 from __future__ import annotations
@@ -53,23 +57,31 @@ def _progress_bars():
     return bars, callback
 
 
-def _load(scenario: Optional[Path], resolution_m: Optional[float], deadline: Optional[str],
-          overrides: dict[str, Any]):
-    from qamtu.rollout.scenario import load_scenario, validate_scenario
+def _load(scenario: Optional[Path], *, cities: Optional[str] = None, resolution_m: Optional[float] = None,
+          deadline: Optional[str] = None, overrides: Optional[dict[str, Any]] = None):
+    """The scenario with the command-line options applied as keys, so the resolved ``scenario.yaml`` written
+    beside the outputs reproduces the run (each option is validated like the key it sets)."""
+    from qamtu.rollout.scenario import load_scenario
 
     sc = load_scenario(scenario)
-    if overrides:  # command-line overrides are validated like file keys
-        raw = sc.to_plain()
-        for dotted, value in overrides.items():
-            node = raw
-            *head, last = dotted.split(".")
-            for k in head:
-                node = node[k]
-            node[last] = value
-        sc = validate_scenario(raw, source=f"{sc.source} + command-line options")
-    if resolution_m is not None and not (10.0 <= resolution_m <= 2000.0):
-        fail(f"--resolution-m must be from 10 to 2000 m, got {resolution_m:g}")
-    return sc, _date(deadline, "--deadline")
+    options: dict[str, tuple[str, Any]] = {}
+    ids = _cities(cities)
+    if ids is not None:
+        options["cities.ids"] = ("--cities", ids)
+    if resolution_m is not None:
+        options["planning.resolution_m"] = ("--resolution-m", resolution_m)
+    dl = _date(deadline, "--deadline")
+    if dl is not None:
+        options["deadline"] = ("--deadline", dl)
+    for key, (option, value) in (overrides or {}).items():
+        options[key] = (option, value)
+    return sc.with_overrides(options) if options else sc
+
+
+def _warn_failed(report: Any) -> None:
+    """One warning line per city whose planning failed (reached only with ``--keep-going``)."""
+    for c in (c for c in report.cities if c.error):
+        typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
 
 
 def _with_city_files(sc: Any, ids: Optional[list[str]], files: dict[str, Optional[str]]):
@@ -102,6 +114,9 @@ def register(app: typer.Typer) -> None:
         measurements: Optional[Path] = typer.Option(None, "--measurements",
                                                     help="Drive-test CSV: measured quality beside predicted."),
         strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        keep_going: bool = typer.Option(False, "--keep-going",
+                                        help="A city whose planning fails is marked failed in the report and the "
+                                             "run goes on (default: the run stops with exit 2, no report)."),
         dem: Optional[str] = typer.Option(
             None, "--dem", help="Terrain for every city: DEM file(s) (GeoTIFF any CRS, SRTM .hgt/.hgt.zip; comma list "
             "or folder) or 'flat'. Default: the shipped DEMs where they cover a city, else flat."),
@@ -112,21 +127,21 @@ def register(app: typer.Typer) -> None:
             "from month one."),
     ) -> None:
         """Plan every city, schedule the rollout against the deadline, and write the HTML report."""
-        from qamtu.fileio import write_text_atomic
+        from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
         from qamtu.report.i18n import check_lang
         from qamtu.report.national import write_national_report
         from qamtu.report.run import run_national
 
         check_lang(lang)
+        check_output_folder(out)
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
-        sc, dl = _load(scenario, resolution_m, deadline, {})
-        sc = _with_city_files(sc, _cities(cities), {"dem": dem, "landcover": landcover, "existing": existing})
+        sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline)
+        sc = _with_city_files(sc, None, {"dem": dem, "landcover": landcover, "existing": existing})
         bars, callback = _progress_bars()
         with bars:
-            report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
-                                     measurements=None if measurements is None else str(measurements),
-                                     progress=callback)
+            report, _ = run_national(sc, measurements=None if measurements is None else str(measurements),
+                                     progress=callback, keep_going=keep_going)
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]
@@ -135,12 +150,11 @@ def register(app: typer.Typer) -> None:
                 done[0] += 1
                 callback("report", done[0], n, cid)
 
-            write_text_atomic(out / "scenario.yaml", sc.to_yaml())
-            index = write_national_report(report, out, lang=lang, progress=page)
+            with output_folder(out, command="national") as folder:
+                write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
+                index = relocate(write_national_report(report, folder, lang=lang, progress=page), folder, out)
         late = [c.id for c in report.cities if c.status != "on_time"]
-        for c in report.cities:
-            if c.error:
-                typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
+        _warn_failed(report)
         typer.echo(f"Report: {index}")
         typer.echo(f"{n - len(late)} of {n} cities pass their quality gate by {report.deadline.isoformat()}"
                    + (f"; not on time: {', '.join(late)}" if late else ""))
@@ -162,37 +176,41 @@ def register(app: typer.Typer) -> None:
                                                help="people-per-cost, city-by-city, or comma-separated city ids."),
         search: Optional[str] = typer.Option(None, "--search", help="Resource to minimise: crews, budget or none."),
         strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        keep_going: bool = typer.Option(False, "--keep-going",
+                                        help="A city whose planning fails is marked failed in summary.json and the "
+                                             "run goes on (default: the run stops with exit 2)."),
     ) -> None:
         """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews."""
-        from qamtu.fileio import write_json_atomic, write_text_atomic
-        from qamtu.report.national import _write_csv, summary_dict
+        from qamtu.fileio import check_output_folder, output_folder, write_csv_atomic, write_json_atomic, \
+            write_text_atomic
+        from qamtu.report.national import summary_dict
         from qamtu.report.run import run_national
 
+        if out is not None:
+            check_output_folder(out)
         overrides: dict[str, Any] = {}
         if crews is not None:
-            overrides["crews.count"] = crews
+            overrides["crews.count"] = ("--crews", crews)
         if rate is not None:
-            overrides["crews.sites_per_crew_month"] = rate
+            overrides["crews.sites_per_crew_month"] = ("--sites-per-crew-month", rate)
         if budget is not None:
-            overrides["budget.monthly"] = budget
+            overrides["budget.monthly"] = ("--monthly-budget", budget)
         if priority is not None:
-            overrides["priority"] = priority if priority in ("people-per-cost", "city-by-city") else [
-                p.strip() for p in priority.split(",") if p.strip()]
+            overrides["priority"] = ("--priority", priority if priority in ("people-per-cost", "city-by-city") else [
+                p.strip() for p in priority.split(",") if p.strip()])
         if search is not None:
-            overrides["search.resource"] = search
-        sc, dl = _load(scenario, resolution_m, deadline, overrides)
+            overrides["search.resource"] = ("--search", search)
+        sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline, overrides=overrides)
         bars, callback = _progress_bars()
         with bars:
-            report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
-                                     progress=callback)
+            report, _ = run_national(sc, progress=callback, keep_going=keep_going)
         summary = summary_dict(report)
-        for c in report.cities:
-            if c.error:
-                typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
+        _warn_failed(report)
         if out is not None:
-            _write_csv(out / "schedule.csv", report.schedule_rows)
-            write_json_atomic(out / "summary.json", summary)
-            write_text_atomic(out / "scenario.yaml", sc.to_yaml())
+            with output_folder(out, command="schedule") as folder:
+                write_csv_atomic(folder / "schedule.csv", report.schedule_rows)
+                write_json_atomic(folder / "summary.json", summary)
+                write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
         echo_json({"deadline": summary["deadline"], "comparison": summary["comparison"],
                    "cities": [{k: c[k] for k in ("id", "sites", "cost", "gate_month", "on_time")}
                               for c in summary["cities"]]})

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from qamtu.fileio import atomic_write, write_json_atomic, write_text_atomic
+from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic, write_text_atomic
 from qamtu.report import figures
 from qamtu.report.i18n import check_lang, translator
 
@@ -194,11 +194,7 @@ def _env(lang: str):
 
 
 def _write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame(list(rows), columns=list(columns) if columns is not None else None)
-    with atomic_write(path) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_csv_atomic(path, rows, columns)
 
 
 def _write_geotiff(path: Path, array: np.ndarray, transform: Any, crs: str, nodata: float = np.nan) -> None:
@@ -394,7 +390,7 @@ def _write_city(c: CityReport, folder: Path, env, t, labels: dict, report: Natio
 def _popup(s: dict, t) -> str:
     from html import escape
 
-    return (f"<b>{escape(str(s['site_id']))}</b><br>{escape(t('order'))}: {s.get('order', '')}<br>"
+    return (f"<b>{escape(str(s['site_id']))}</b><br>{escape(t('order'))}: {escape(str(s.get('order', '')))}<br>"
             f"{escape(t('on_air'))}: {escape(str(s.get('on_air_month') or '-'))}<br>"
             f"{escape(str(s.get('explanation', '')))}")
 

@@ -176,6 +176,7 @@ def run_national(
     deadline: _dt.date | None = None,
     measurements: str | None = None,
     progress: Progress | None = None,
+    keep_going: bool = True,
 ) -> tuple[NationalReport, dict[str, CityRun]]:
     """Plan, schedule and search for the cities of ``scenario`` (or ``city_ids``); return the report content.
 
@@ -192,6 +193,10 @@ def run_national(
         Drive-test CSV for :func:`qamtu.audit.pipeline.city_quality`; each city page then shows predicted and
         measured quality side by side.
     progress : callable(stage, done, total, detail), optional
+    keep_going : bool
+        True: a city whose study area or plan fails is kept in the report with its error. False: the first such
+        city stops the run with :class:`~qamtu.errors.QamtuError` naming it (``qamtu national`` without
+        ``--keep-going``).
     """
     from qamtu.geo.catalogue import load_cities
 
@@ -213,6 +218,9 @@ def run_national(
     for i, cid in enumerate(ids):
         tick("plan", i, len(ids), cid)
         runs[cid] = plan_one_city(catalogue[cid], scenario, res, config)
+        if not keep_going and runs[cid].error is not None:
+            raise QamtuError(f"city {cid}: planning failed: {runs[cid].error} (run with --keep-going to report "
+                             "the other cities and mark this one failed)")
     tick("plan", len(ids), len(ids), "")
 
     gates = {cid: cached_gate(r.gate) for cid, r in runs.items() if r.gate is not None}

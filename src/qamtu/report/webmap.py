@@ -10,7 +10,10 @@ and the sites are drawn on a plain background.
 from __future__ import annotations
 
 import base64
+import functools
+import html
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -68,6 +71,55 @@ def png_data_uri(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+#: Characters written as ``\\uXXXX`` in a JSON string that goes into the map's ``<script>`` (besides what
+#: ``json.dumps`` escapes with ``ensure_ascii``, which covers quotes, backslashes, control characters and U+2028/9):
+#: ``<``, ``>``, ``&``, ``'`` so no markup closes around it, the backtick and ``$`` of template literals, and the
+#: braces, because branca compiles every element's rendered script once more as a Jinja template (``{{ ... }}`` in
+#: a site id would otherwise run as Python while the map is rendered).
+_JS_ESCAPES = {c: f"\\u{ord(c):04x}" for c in "<>&'`${}"}
+
+
+def js_string(text: str) -> str:
+    """``text`` as a JavaScript string literal, safe inside a ``<script>`` block and inert for Jinja."""
+    return "".join(_JS_ESCAPES.get(ch, ch) for ch in json.dumps(str(text), ensure_ascii=True))
+
+
+@functools.cache
+def _bound_element() -> type:
+    """A folium element that binds a popup or tooltip to its parent layer with the content as a JS string.
+
+    folium's ``Popup`` and ``Tooltip`` paste their text into a JavaScript template literal (only backticks are
+    escaped), so ``${...}`` in a site id runs as code and ``</script>`` ends the script; and branca renders the
+    result once more as a Jinja template. Here the content is one string literal from :func:`js_string`: the
+    browser receives it as data and Leaflet sets it as the popup's HTML, in which every user-supplied part has been
+    escaped with :func:`html.escape` by the caller.
+    """
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class Bound(MacroElement):
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "{{ this._parent.get_name() }}.{{ this.method }}({{ this.literal }}, {{ this.options|tojson }});"
+            "{% endmacro %}"
+        )
+
+        def __init__(self, method: str, content: str, options: dict[str, Any]) -> None:
+            super().__init__()
+            self._name = "Bound"
+            if method not in ("bindPopup", "bindTooltip"):
+                raise ValueError(f"unknown Leaflet binding {method!r}")
+            self.method = method
+            self.literal = js_string(content)
+            self.options = {str(k): v for k, v in options.items() if isinstance(v, (bool, int, float))}
+
+    return Bound
+
+
+def _Bound(method: str, content: str, options: dict[str, Any]) -> Any:  # noqa: N802 - reads as the class it builds
+    return _bound_element()(method, content, options)
+
+
 def city_map(
     *,
     centre_lonlat: tuple[float, float],
@@ -86,7 +138,8 @@ def city_map(
     boundary_geojson : GeoJSON mapping in lon/lat, or None
     overlay_rgba : ndarray of uint8, shape (rows, cols, 4), north-up in EPSG:4326, or None
     sites : list of dict
-        ``lat``, ``lon``, ``site_id`` and ``popup`` (HTML text) per site.
+        ``lat``, ``lon``, ``site_id`` (plain text, escaped here) and ``popup`` (HTML markup whose user-supplied
+        parts the caller has escaped with :func:`html.escape`) per site.
     labels : dict
         ``boundary``, ``coverage``, ``sites`` layer names in the report's language.
     """
@@ -109,10 +162,10 @@ def city_map(
         ).add_to(fmap)
     group = folium.FeatureGroup(name=labels["sites"])
     for s in sites:
-        folium.CircleMarker(
-            [s["lat"], s["lon"]], radius=5, color="#1f4e9c", fill=True, fill_opacity=0.9,
-            popup=folium.Popup(s["popup"], max_width=320), tooltip=str(s["site_id"]),
-        ).add_to(group)
+        marker = folium.CircleMarker([s["lat"], s["lon"]], radius=5, color="#1f4e9c", fill=True, fill_opacity=0.9)
+        marker.add_child(_Bound("bindPopup", s["popup"], {"maxWidth": 320}))
+        marker.add_child(_Bound("bindTooltip", html.escape(str(s["site_id"])), {"sticky": True}))
+        marker.add_to(group)
     group.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     if bounds_lonlat is not None:
