@@ -14,6 +14,7 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_ERROR, EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli._geo_options import dem_option, landcover_option
 
 #: Engine options shared by ``coverage`` and ``reference-run``: CLI option -> (EngineConfig field, scale).
 _ENGINE_OPTIONS = {
@@ -158,12 +159,8 @@ def coverage_command(
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
     boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
-    dem: Optional[str] = typer.Option(
-        None, "--dem", help="Terrain: DEM file(s) (GeoTIFF any CRS, SRTM .hgt/.hgt.zip; comma list or folder), or "
-        "'flat'. Default: the shipped DEM where it covers the city, else flat."),
-    landcover: Optional[str] = typer.Option(
-        None, "--landcover", help="Land-cover raster (ESA WorldCover classes): environment class per pixel and "
-        "clutter loss (P.2108) instead of the density classes."),
+    dem: Optional[str] = dem_option(),
+    landcover: Optional[str] = landcover_option(),
     existing: Optional[str] = typer.Option(
         None, "--existing", help="Sites already on air (site table), evaluated with --sites."),
     freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="Carrier frequency, GHz (default 3.65)."),

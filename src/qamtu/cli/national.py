@@ -18,6 +18,7 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli._geo_options import dem_option, landcover_option
 
 
 def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
@@ -117,11 +118,8 @@ def register(app: typer.Typer) -> None:
         keep_going: bool = typer.Option(False, "--keep-going",
                                         help="A city whose planning fails is marked failed in the report and the "
                                              "run goes on (default: the run stops with exit 2, no report)."),
-        dem: Optional[str] = typer.Option(
-            None, "--dem", help="Terrain for every city: DEM file(s) (GeoTIFF any CRS, SRTM .hgt/.hgt.zip; comma list "
-            "or folder) or 'flat'. Default: the shipped DEMs where they cover a city, else flat."),
-        landcover: Optional[str] = typer.Option(
-            None, "--landcover", help="Land-cover raster (ESA WorldCover classes) for every city."),
+        dem: Optional[str] = dem_option(" For every city (a city's own dem in the scenario wins)."),
+        landcover: Optional[str] = landcover_option(" For every city."),
         existing: Optional[str] = typer.Option(
             None, "--existing", help="Sites on air (one table for all cities, cut to each city): cost 0, on air "
             "from month one."),

@@ -14,6 +14,7 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli._geo_options import dem_option, landcover_option
 
 
 def _num(value: Optional[str], option: str, lo: float | None = None, hi: float | None = None,
@@ -89,11 +90,8 @@ def register(app: typer.Typer) -> None:
         exclude: Optional[str] = typer.Option(None, "--exclude", help="Site ids to rule out, comma-separated."),
         boundary: Optional[Path] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GPKG/SHP)."),
         population: Optional[Path] = typer.Option(None, "--population", help="Population raster (GeoTIFF)."),
-        dem: Optional[str] = typer.Option(
-            None, "--dem", help="Terrain: DEM file(s) (GeoTIFF any CRS, SRTM .hgt/.hgt.zip; comma list or folder) or "
-            "'flat'. Default: the shipped DEM where it covers the city, else flat."),
-        landcover: Optional[Path] = typer.Option(
-            None, "--landcover", help="Land-cover raster (ESA WorldCover classes) instead of the density classes."),
+        dem: Optional[str] = dem_option(),
+        landcover: Optional[Path] = landcover_option(),
         calibration: Optional[Path] = typer.Option(None, "--calibration",
                                                    help="Path-loss calibration JSON (qamtu calibrate)."),
         max_cutoff_m: Optional[str] = typer.Option(

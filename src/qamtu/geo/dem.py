@@ -101,14 +101,9 @@ def _bilinear(z: np.ndarray, t: Affine, x: np.ndarray, y: np.ndarray) -> np.ndar
 
 
 def _check_file(p: Path) -> str:
-    source = str(p)
-    if not p.exists():
-        raise DataFileError(f"{source}: DEM file not found")
-    if not p.is_file():
-        raise DataFileError(f"{source}: not a file (a DEM is a GeoTIFF, an SRTM .hgt/.hgt.zip or a shipped .npz)")
-    if p.stat().st_size == 0:
-        raise DataFileError(f"{source}: empty file; expected a GeoTIFF or an SRTM .hgt/.hgt.zip")
-    return source
+    from qamtu.geo.rasters import check_input_file
+
+    return check_input_file(p, "DEM file", "a GeoTIFF, an SRTM .hgt/.hgt.zip or a shipped .npz")
 
 
 def _read_hgt(p: Path, source: str) -> DemSource:
@@ -167,37 +162,12 @@ def _read_npz(p: Path, source: str) -> DemSource:
 
 
 def _read_geotiff(p: Path, source: str, crs: str, bounds: tuple[float, float, float, float]) -> DemSource:
-    import rasterio
     from rasterio.errors import RasterioError
-    from rasterio.warp import transform_bounds
-    from rasterio.windows import Window, from_bounds
 
-    try:
-        src = rasterio.open(p)
-    except (RasterioError, OSError) as exc:
-        raise DataFileError(f"{source}: not a readable raster ({exc})") from None
-    with src:
-        if src.crs is None:
-            raise DataFileError(f"{source}: the DEM has no CRS (unknown CRS); save it with one, e.g. EPSG:4326")
-        if src.transform.is_identity:
-            raise DataFileError(f"{source}: the DEM has no geotransform (pixel coordinates only)")
-        try:
-            sb = transform_bounds(crs, src.crs, *bounds, densify_pts=21)
-        except Exception as exc:  # CRSError / ProjError variants
-            raise DataFileError(f"{source}: cannot relate the DEM's CRS {src.crs} to {crs} ({exc})") from None
-        full = Window(0, 0, src.width, src.height)
-        try:
-            w = from_bounds(*sb, transform=src.transform)
-            col0, row0 = math.floor(w.col_off) - 2, math.floor(w.row_off) - 2
-            col1, row1 = math.ceil(w.col_off + w.width) + 2, math.ceil(w.row_off + w.height) + 2
-            win = Window(col0, row0, col1 - col0, row1 - row0).intersection(full)
-        except (RasterioError, ValueError):
-            win = None
-        if win is None or win.width < 1 or win.height < 1:
-            raise DataFileError(
-                f"{source}: the DEM (bounds {tuple(round(v, 4) for v in src.bounds)} in {src.crs}) does not overlap "
-                "the study area"
-            )
+    from qamtu.geo.rasters import open_raster, window_over
+
+    with open_raster(p, "DEM", "a GeoTIFF or an SRTM .hgt/.hgt.zip", "save the DEM with one, e.g. EPSG:4326") as src:
+        win = window_over(src, crs, bounds, source)
         try:
             band = src.read(1, window=win, masked=True)
         except (RasterioError, OSError) as exc:

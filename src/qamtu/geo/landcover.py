@@ -92,23 +92,12 @@ def read_landcover(path: str | os.PathLike[str], crs: str, transform: Affine, sh
     from scipy.ndimage import uniform_filter
 
     from qamtu.geo.area import ENV_CODES
+    from qamtu.geo.rasters import open_raster
 
     table = classes or WORLDCOVER_CLASSES
-    p = Path(path)
-    source = str(p)
-    if not p.exists():
-        raise DataFileError(f"{source}: land-cover raster not found")
-    if not p.is_file() or p.stat().st_size == 0:
-        raise DataFileError(f"{source}: not a non-empty file; expected a classified GeoTIFF (e.g. ESA WorldCover)")
-    try:
-        src = rasterio.open(p)
-    except (RasterioError, OSError) as exc:
-        raise DataFileError(f"{source}: not a readable raster ({exc})") from None
-    with src:
-        if src.crs is None:
-            raise DataFileError(f"{source}: the land-cover raster has no CRS (unknown CRS); ESA WorldCover is EPSG:4326")
-        if src.transform.is_identity:
-            raise DataFileError(f"{source}: the land-cover raster has no geotransform")
+    source = str(Path(path))
+    with open_raster(path, "land-cover raster", "a classified GeoTIFF (e.g. ESA WorldCover)",
+                     "ESA WorldCover is EPSG:4326") as src:
         nodata = src.nodata
         dst = np.full(shape, -1, dtype=np.int32)
         try:
