@@ -45,25 +45,14 @@ __all__ = ["TerrainHook", "terrain_kernel", "profile_kernel", "MAX_PROFILE_POINT
 MAX_PROFILE_POINTS = 128
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _bilinear1(z, x0, y0, res, x, y):
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+def _grid_value(z, fc, fr):
+    """Bilinear value of grid ``z`` at fractional (column, row) of cell centres, clamped to the grid."""
     rows, cols = z.shape
-    fc = (x - x0) / res - 0.5
-    fr = (y0 - y) / res - 0.5
-    if fc < 0.0:
-        fc = 0.0
-    elif fc > cols - 1.0:
-        fc = cols - 1.0
-    if fr < 0.0:
-        fr = 0.0
-    elif fr > rows - 1.0:
-        fr = rows - 1.0
-    c0 = int(fc)
-    r0 = int(fr)
-    if c0 > cols - 2:
-        c0 = cols - 2
-    if r0 > rows - 2:
-        r0 = rows - 2
+    fc = min(max(fc, 0.0), cols - 1.0)
+    fr = min(max(fr, 0.0), rows - 1.0)
+    c0 = min(int(fc), cols - 2)
+    r0 = min(int(fr), rows - 2)
     wc = fc - c0
     wr = fr - r0
     return ((z[r0, c0] * (1.0 - wc) + z[r0, c0 + 1] * wc) * (1.0 - wr)
@@ -71,18 +60,32 @@ def _bilinear1(z, x0, y0, res, x, y):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _bilinear1(z, x0, y0, res, x, y):
+    """Bilinear value of a north-up grid (upper-left corner x0, y0; cell ``res``) at (x, y)."""
+    return _grid_value(z, (x - x0) / res - 0.5, (y0 - y) / res - 0.5)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+def _fill_profile(zgrid, x0, y0, res, xa, ya, xb, yb, npt, d, h):
+    """``npt`` evenly spaced points from (xa, ya) to (xb, yb): distances (km) into d, bilinear heights into h."""
+    inv = 1.0 / res
+    step = 1.0 / (npt - 1.0)
+    fc0 = (xa - x0) * inv - 0.5
+    fr0 = (y0 - ya) * inv - 0.5
+    dfc = (xb - xa) * inv * step
+    dfr = (ya - yb) * inv * step
+    dd = math.sqrt((xb - xa) ** 2 + (yb - ya) ** 2) / 1000.0 * step
+    for i in range(npt):
+        d[i] = i * dd
+        h[i] = _grid_value(zgrid, fc0 + i * dfc, fr0 + i * dfr)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sample(zgrid, x0, y0, res, xa, ya, xb, yb, za, zb, step_m, max_pts, d, h):
     """Sample the profile from (xa, ya) to (xb, yb) into d (km) and h (m); ends forced to za, zb. Returns n."""
     dist = math.sqrt((xb - xa) ** 2 + (yb - ya) ** 2)
-    npt = int(math.ceil(dist / step_m)) + 1
-    if npt < 3:
-        npt = 3
-    if npt > max_pts:
-        npt = max_pts
-    for i in range(npt):
-        t = i / (npt - 1.0)
-        d[i] = t * dist / 1000.0
-        h[i] = _bilinear1(zgrid, x0, y0, res, xa + t * (xb - xa), ya + t * (yb - ya))
+    npt = min(max(int(math.ceil(dist / step_m)) + 1, 3), max_pts)
+    _fill_profile(zgrid, x0, y0, res, xa, ya, xb, yb, npt, d, h)
     h[0] = za
     h[npt - 1] = zb
     return npt
@@ -152,11 +155,7 @@ def profile_kernel(xa, ya, xb, yb, zgrid, x0, y0, res, n_pts, htg, hrg, f_ghz, a
     d = np.empty(n_pts)
     h = np.empty(n_pts)
     for k in range(n):
-        dist = math.sqrt((xb[k] - xa[k]) ** 2 + (yb[k] - ya[k]) ** 2)
-        for i in range(n_pts):
-            t = i / (n_pts - 1.0)
-            d[i] = t * dist / 1000.0
-            h[i] = _bilinear1(zgrid, x0, y0, res, xa[k] + t * (xb[k] - xa[k]), ya[k] + t * (yb[k] - ya[k]))
+        _fill_profile(zgrid, x0, y0, res, xa[k], ya[k], xb[k], yb[k], n_pts, d, h)
         out[k] = _delta_bullington(d, h, n_pts, htg, hrg, f_ghz, ae_km, vertical)
     return out
 

@@ -90,6 +90,8 @@ def _profile_pass(d, h, n, zero, hts, hrs, ap, lam):
     aobt = -1e300
     aobr = -1e300
     inv_dt = 1.0 / dt
+    pos2 = -1.0
+    neg2 = 1e300
     for i in range(1, n - 1):
         di = d[i]
         r = dt - di
@@ -100,11 +102,22 @@ def _profile_pass(d, h, n, zero, hts, hrs, ap, lam):
         e = hi + ce500 * di * r
         stim = max(stim, (e - hts) * inv_di)
         srim = max(srim, (e - hrs) * inv_r)
-        numax = max(numax, (e - ray) * math.sqrt(k * inv_di * inv_r))
+        # nu_i = (e - ray) sqrt(k / (d_i r)); its maximum from squares (one square root after the loop):
+        # the largest nu^2 among points above the ray, else minus the smallest among those below
+        c = e - ray
+        q = c * c * k * inv_di * inv_r
+        if c >= 0.0:
+            pos2 = max(pos2, q)
+        else:
+            neg2 = min(neg2, q)
         hh = hi - ray
         hobs = max(hobs, hh)
         aobt = max(aobt, hh * inv_di)
         aobr = max(aobr, hh * inv_r)
+    if pos2 >= 0.0:
+        numax = math.sqrt(pos2)
+    elif n > 2:
+        numax = -math.sqrt(neg2)
     return stim, srim, numax, v1, v2, hobs, aobt, aobr
 
 
