@@ -35,8 +35,19 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from qamtu import __version__
+
+        typer.echo(f"qamtu {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                 help="Print the version and exit."),
+) -> None:
     """qamtu: predict, plan, schedule and audit 5G coverage of Kazakhstan's regional centres."""
 
 

@@ -140,7 +140,7 @@ def audit_command(
         None, "--cluster-m", help="Bin side grouping correlated drive-test samples, m (50; 0 = independent)."
     ),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder."),
+    out: Optional[Path] = typer.Option(None, "--out", help="(required) Output folder."),
 ) -> None:
     """Audit MEASURED quality per area, operator, technology and period against the norms.
 
@@ -160,6 +160,7 @@ def audit_command(
     from qamtu.audit.periods import parse_period
     from qamtu.audit.pipeline import run_audit
     from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.geo.catalogue import get_city
 
     if out is None:
         fail("missing option --out DIR")
@@ -167,7 +168,7 @@ def audit_command(
     files = _files(measurements)
     if fmt not in ("drive", "ookla"):
         fail(f"--format must be drive or ookla, got {fmt!r}")
-    cities = list(city or [])
+    cities = [get_city(c).id for c in city or []]  # names in en/ru/kk and former names work too
     if all_cities and cities:
         fail("give either --city ID (repeatable) or --all, not both")
     custom_areas = not all_cities and not cities
@@ -259,8 +260,8 @@ def audit_command(
 
 def calibrate_command(
     measurements: List[Path] = typer.Argument(..., help="Drive-test CSV file(s) with RSRP (and cell_id)."),
-    sites: Optional[Path] = typer.Option(None, "--sites", help="Site table (CSV or GeoJSON), one row per sector."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (calibration.json and the report)."),
+    sites: Optional[Path] = typer.Option(None, "--sites", help="(required) Site table (CSV or GeoJSON), one row per sector."),
+    out: Optional[Path] = typer.Option(None, "--out", help="(required) Output folder (calibration.json and the report)."),
     city: Optional[str] = typer.Option(None, "--city", help="City id (default: the city holding most samples)."),
     boundary: Optional[Path] = typer.Option(None, "--boundary", help="Boundary file of the city."),
     population: Optional[Path] = typer.Option(
@@ -302,6 +303,7 @@ def calibrate_command(
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.outputs import write_calibration_outputs
     from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import read_sites
 
     if sites is None:
@@ -329,7 +331,7 @@ def calibrate_command(
         typer.echo(m.reject_summary(5), err=True)
     site_table = read_sites(sites)
     area = None
-    city_id = city
+    city_id = None if city is None else get_city(city).id
     if env_class is None or city is not None:
         if city_id is None:
             bounds = city_boundaries(None)
@@ -373,5 +375,7 @@ def calibrate_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``audit`` and ``calibrate`` to the qamtu app."""
-    app.command("audit")(guarded(audit_command))
-    app.command("calibrate")(guarded(calibrate_command))
+    from qamtu.cli._output import out_summary, with_json, with_spinner
+
+    app.command("audit")(guarded(with_json(with_spinner(audit_command, "audit"), out_summary)))
+    app.command("calibrate")(guarded(with_json(with_spinner(calibrate_command, "calibrate"), out_summary)))

@@ -34,7 +34,10 @@ def register(app: typer.Typer) -> None:
                                       (users_per_sector, "--users-per-sector", 1, 1_000)):
             if not lo <= value <= hi:
                 fail(f"{option} must be an integer from {lo} to {hi}, got {value}")
-        result = run_calibration(scenario, freq_ghz * 1e9, drops, seed, users_per_sector)
+        from qamtu.cli._output import with_spinner
+
+        result = with_spinner(run_calibration, f"TR 38.901 calibration, {drops} drops")(
+            scenario, freq_ghz * 1e9, drops, seed, users_per_sector)
         if out is not None:
             from qamtu.fileio import write_json_atomic
 

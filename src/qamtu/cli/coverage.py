@@ -153,9 +153,9 @@ def _summary_line(rec: dict[str, Any]) -> str:
 
 
 def coverage_command(
-    city: Optional[str] = typer.Option(None, "--city", help="City id (see `qamtu cities`)."),
-    sites: Optional[str] = typer.Option(None, "--sites", help="Site table: CSV or GeoJSON, one row per sector."),
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    city: Optional[str] = typer.Option(None, "--city", help="(required) City id (see `qamtu cities`)."),
+    sites: Optional[str] = typer.Option(None, "--sites", help="(required) Site table: CSV or GeoJSON, one row per sector."),
+    out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
     boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
@@ -234,7 +234,7 @@ def coverage_command(
 
 
 def reference_run_command(
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
     cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all 20)."),
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),

@@ -2,8 +2,8 @@
 
 Both read one scenario file (YAML or TOML, :mod:`qamtu.rollout.scenario`; the built-in defaults without one) and
 accept overrides on the command line; the overrides are written into the resolved ``scenario.yaml`` beside the
-outputs, so that file alone reproduces the run. A completed run exits 0 even when some city misses the deadline
-(that is a finding the report shows); with ``--strict`` it exits 3 then. A city whose planning fails (a bad file
+outputs, so that file alone reproduces the run. A completed run exits 3 when some city misses the deadline (the
+report is written: the README's "targets not met"); ``--no-strict`` exits 0 then. A city whose planning fails (a bad file
 of its own, an infeasible study area) stops the run with exit 2 and leaves the output folder as it was; with
 ``--keep-going`` the other cities are planned and the report marks that city failed. The output folder is
 written into a temporary sibling and swapped in whole at the end (:func:`qamtu.fileio.output_folder`).
@@ -32,16 +32,22 @@ def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
 
 
 def _cities(value: Optional[str]) -> Optional[list[str]]:
+    """City ids from ``--cities``: ids or names (en/ru/kk, former names), comma-separated."""
+    from qamtu.geo.catalogue import get_city
+
     if value is None:
         return None
-    ids = [c.strip() for c in value.split(",") if c.strip()]
-    if not ids:
-        fail(f"--cities must be a comma-separated list of city ids, got {value!r}")
-    return ids
+    names = [c.strip() for c in value.split(",") if c.strip()]
+    if not names:
+        fail(f"--cities must be a comma-separated list of city ids or names, got {value!r}")
+    return [get_city(n).id for n in names]
 
 
-def _progress_bars():
-    """A rich progress display on stderr and the callback ``run_national`` calls."""
+def _progress_bars(lang: str = "en"):
+    """A rich progress display on stderr (stage names in ``lang``) and the callback ``run_national`` calls."""
+    from qamtu.report.i18n import translator
+
+    t = translator(lang)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -52,7 +58,7 @@ def _progress_bars():
 
     def callback(stage: str, done: int, total: int, detail: str = "") -> None:
         if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total, detail=detail)
+            tasks[stage] = bars.add_task(t(f"stage_{stage}"), total=total, detail=detail)
         bars.update(tasks[stage], completed=done, total=total, detail=detail)
 
     return bars, callback
@@ -102,6 +108,32 @@ def _with_city_files(sc: Any, ids: Optional[list[str]], files: dict[str, Optiona
     return validate_scenario(raw, source=f"{sc.source} + command-line options")
 
 
+def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str]) -> None:
+    """Print the run's summary (the headline in ``lang``; with ``--json`` the machine summary on stdout and the
+    words on stderr) and exit 3 when a city misses the deadline (``EXIT_TARGETS_NOT_MET``, as the README says)."""
+    from qamtu.report.content import headline
+    from qamtu.report.i18n import translator
+
+    t = translator(lang)
+    late = [c for c in report.cities if c.status != "on_time"]
+    _warn_failed(report)
+    for key, path in files.items():
+        typer.echo(f"{t(key)}: {path}", err=as_json)
+    for line in headline(report, lang):
+        typer.echo(line, err=as_json)
+    if as_json:
+        echo_json({
+            **files, "deadline": report.deadline.isoformat(), "cities_total": len(report.cities),
+            "cities_on_time": len(report.cities) - len(late), "late": [c.id for c in late],
+            "headline": headline(report, "en"), "comparison": report.comparison,
+            "cities": [{"id": c.id, "status": c.status, "gate_month": c.gate_label, "sites": c.n_sites,
+                        "cost": c.cost, "reason": (c.late or {}).get("reason"), "error": c.error}
+                       for c in report.cities],
+        })
+    if late and strict:
+        raise typer.Exit(EXIT_TARGETS_NOT_MET)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("national")
     @guarded
@@ -114,32 +146,45 @@ def register(app: typer.Typer) -> None:
         deadline: Optional[str] = typer.Option(None, "--deadline", help="Deadline YYYY-MM-DD (default 2025-12-31)."),
         measurements: Optional[Path] = typer.Option(None, "--measurements",
                                                     help="Drive-test CSV: measured quality beside predicted."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        strict: bool = typer.Option(True, "--strict/--no-strict",
+                                    help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
         keep_going: bool = typer.Option(False, "--keep-going",
                                         help="A city whose planning fails is marked failed in the report and the "
                                              "run goes on (default: the run stops with exit 2, no report)."),
+        as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
+        pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (headless Chromium, print to PDF)."),
+        sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
+                                         help="Sweep each assumption one step up and down (the page's table)."),
+        basemap: str = typer.Option("none", "--basemap",
+                                    help="Interactive maps' basemap: none (offline) or osm (OpenStreetMap tiles, "
+                                         "fetched online when viewed)."),
         dem: Optional[str] = dem_option(" For every city (a city's own dem in the scenario wins)."),
         landcover: Optional[str] = landcover_option(" For every city."),
         existing: Optional[str] = typer.Option(
             None, "--existing", help="Sites on air (one table for all cities, cut to each city): cost 0, on air "
             "from month one."),
     ) -> None:
-        """Plan every city, schedule the rollout against the deadline, and write the HTML report."""
+        """Plan every city, schedule the rollout against the deadline, and write the HTML report.
+
+        Exit codes: 0 every city meets the targets by the deadline; 3 some city does not (the report is written);
+        2 bad input or a failed run."""
         from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
         from qamtu.report.i18n import check_lang
         from qamtu.report.national import write_national_report
         from qamtu.report.run import run_national
 
         check_lang(lang)
+        if basemap not in ("none", "osm"):
+            fail(f"--basemap must be none or osm, got {basemap!r}")
         check_output_folder(out)
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
         sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline)
         sc = _with_city_files(sc, None, {"dem": dem, "landcover": landcover, "existing": existing})
-        bars, callback = _progress_bars()
+        bars, callback = _progress_bars(lang)
         with bars:
             report, _ = run_national(sc, measurements=None if measurements is None else str(measurements),
-                                     progress=callback, keep_going=keep_going)
+                                     progress=callback, keep_going=keep_going, sensitivity=sensitivity)
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]
@@ -150,14 +195,17 @@ def register(app: typer.Typer) -> None:
 
             with output_folder(out, command="national") as folder:
                 write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
-                index = relocate(write_national_report(report, folder, lang=lang, progress=page), folder, out)
-        late = [c.id for c in report.cities if c.status != "on_time"]
-        _warn_failed(report)
-        typer.echo(f"Report: {index}")
-        typer.echo(f"{n - len(late)} of {n} cities pass their quality gate by {report.deadline.isoformat()}"
-                   + (f"; not on time: {', '.join(late)}" if late else ""))
-        if strict and late:
-            raise typer.Exit(EXIT_TARGETS_NOT_MET)
+                index = write_national_report(report, folder, lang=lang, progress=page,
+                                              basemap=None if basemap == "none" else basemap)
+                files = {"report": index}
+                if pdf:
+                    from qamtu.report.pdf import html_to_pdf
+
+                    callback("pdf", 0, 1, "")
+                    files["pdf"] = html_to_pdf(index, folder / "report.pdf")
+                    callback("pdf", 1, 1, "")
+            files = {k: str(relocate(v, folder, out)) for k, v in files.items()}
+        _finish(report, lang, as_json, strict, files)
 
     @app.command("schedule")
     @guarded
@@ -173,12 +221,17 @@ def register(app: typer.Typer) -> None:
         priority: Optional[str] = typer.Option(None, "--priority",
                                                help="people-per-cost, city-by-city, or comma-separated city ids."),
         search: Optional[str] = typer.Option(None, "--search", help="Resource to minimise: crews, budget or none."),
-        strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        strict: bool = typer.Option(True, "--strict/--no-strict",
+                                    help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
         keep_going: bool = typer.Option(False, "--keep-going",
                                         help="A city whose planning fails is marked failed in summary.json and the "
                                              "run goes on (default: the run stops with exit 2)."),
+        as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
+        lang: str = typer.Option("en", "--lang", help="Language of the summary lines: en, ru or kk."),
     ) -> None:
-        """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews."""
+        """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
+
+        Exit codes: 0 every city meets the targets by the deadline; 3 some city does not; 2 bad input."""
         from qamtu.fileio import check_output_folder, output_folder, write_csv_atomic, write_json_atomic, \
             write_text_atomic
         from qamtu.report.national import summary_dict
@@ -198,19 +251,18 @@ def register(app: typer.Typer) -> None:
                 p.strip() for p in priority.split(",") if p.strip()])
         if search is not None:
             overrides["search.resource"] = ("--search", search)
+        from qamtu.report.i18n import check_lang
+
+        check_lang(lang)
         sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline, overrides=overrides)
-        bars, callback = _progress_bars()
+        bars, callback = _progress_bars(lang)
         with bars:
-            report, _ = run_national(sc, progress=callback, keep_going=keep_going)
-        summary = summary_dict(report)
-        _warn_failed(report)
+            report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False)
+        files = {}
         if out is not None:
             with output_folder(out, command="schedule") as folder:
                 write_csv_atomic(folder / "schedule.csv", report.schedule_rows)
-                write_json_atomic(folder / "summary.json", summary)
+                write_json_atomic(folder / "summary.json", summary_dict(report))
                 write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
-        echo_json({"deadline": summary["deadline"], "comparison": summary["comparison"],
-                   "cities": [{k: c[k] for k in ("id", "sites", "cost", "gate_month", "on_time")}
-                              for c in summary["cities"]]})
-        if strict and any(not c["on_time"] for c in summary["cities"]):
-            raise typer.Exit(EXIT_TARGETS_NOT_MET)
+            files = {"schedule": str(Path(out) / "schedule.csv")}
+        _finish(report, lang, as_json, strict, files)

@@ -148,8 +148,10 @@ def register(app: typer.Typer) -> None:
                 demand_block_m=_num(demand_block_m, "--demand-block-m", 0.0, 5000.0, lo_open=True),
             )
             recorded = None
-        say = None if quiet else (lambda msg: typer.echo(msg, err=True))
-        plan = run_request(req, progress=say)
+        from qamtu.cli._output import progress_messages
+
+        with progress_messages(quiet) as say:  # a spinner with the step and the time elapsed, on stderr
+            plan = run_request(req, progress=say)
         with output_folder(out, command="plan") as folder:
             write_plan_outputs(plan, folder, map_fn=_map_fn())
         s = plan.summary

@@ -28,6 +28,7 @@ from qamtu.errors import DataFileError, InvalidInputError
 
 __all__ = [
     "ATTRIBUTIONS",
+    "ATTRIBUTION_PARTS",
     "BOUNDARY_ATTRIBUTION",
     "SRTM_ATTRIBUTION",
     "GEBCO_ATTRIBUTION",
@@ -49,12 +50,15 @@ DISTRICTS_RESOURCE = "data/geo/kz_city_districts_adm2.geojson"
 SRTM_DIR = "data/terrain/srtm3_almaty"
 GEBCO_DIR = "data/terrain/gebco2023_crops"
 
-BOUNDARY_ATTRIBUTION = (
-    "Boundaries: geokz (A. Rodionov); OCHA COD-AB Kazakhstan; © OpenStreetMap contributors (CC BY 4.0)"
+#: The attributions of the shipped data as (kind, the licensors' own wording): kind "boundaries" or "terrain" is
+#: the label a report translates; the wording stays as the licensors give it.
+ATTRIBUTION_PARTS: tuple[tuple[str, str], ...] = (
+    ("boundaries", "geokz (A. Rodionov); OCHA COD-AB Kazakhstan; © OpenStreetMap contributors (CC BY 4.0)"),
+    ("terrain", "SRTM3 v2.1 (NASA/USGS/NGA, public domain)"),
+    ("terrain", "GEBCO Compilation Group (2023) GEBCO 2023 Grid, doi:10.5285/f98b053b-0cbc-6c23-e053-6c86abc0af7b"),
 )
-SRTM_ATTRIBUTION = "Terrain: SRTM3 v2.1 (NASA/USGS/NGA, public domain)"
-GEBCO_ATTRIBUTION = (
-    "Terrain: GEBCO Compilation Group (2023) GEBCO 2023 Grid, doi:10.5285/f98b053b-0cbc-6c23-e053-6c86abc0af7b"
+BOUNDARY_ATTRIBUTION, SRTM_ATTRIBUTION, GEBCO_ATTRIBUTION = (
+    f"{kind.capitalize()}: {text}" for kind, text in ATTRIBUTION_PARTS
 )
 #: Every attribution of the shipped data, for footers and ``qamtu cities``.
 ATTRIBUTIONS: tuple[str, ...] = (BOUNDARY_ATTRIBUTION, SRTM_ATTRIBUTION, GEBCO_ATTRIBUTION)

@@ -41,8 +41,35 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 _EXTERNAL = re.compile(r'<(script|link)\b[^>]*(?:src|href)="https?://[^"]*"[^>]*>(?:</script>)?\s*', re.I)
 
 
-def offline_html(fmap: Any) -> str:
+def _locale_script(locale: dict[str, str]) -> str:
+    """Leaflet's own words (zoom buttons, scale bar units) in the report's language, set before the map is made."""
+    import json
+
+    zoom_in, zoom_out = json.dumps(locale["zoom_in"]), json.dumps(locale["zoom_out"])
+    layers = json.dumps(locale["layers"])
+    km, m = json.dumps(" " + locale["km"]), json.dumps(" " + locale["m"])
+    return (
+        f"L.Control.Zoom.mergeOptions({{zoomInTitle: {zoom_in}, zoomOutTitle: {zoom_out}}});\n"
+        "L.Control.Scale.mergeOptions({imperial: false});\n"
+        "L.Control.Scale.include({_updateMetric: function (maxMeters) {"
+        " var meters = this._getRoundNum(maxMeters);"
+        f" var label = meters < 1000 ? meters + {m} : (meters / 1000) + {km};"
+        " this._updateScale(this._mScale, label, meters / maxMeters); }});\n"
+        "L.Control.Attribution.mergeOptions({prefix: '<a href=\"https://leafletjs.com\">Leaflet</a>'});\n"
+        "document.addEventListener('DOMContentLoaded', function () {"
+        " document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (e) {"
+        f" e.title = {layers}; }}); }});\n"
+    )
+
+
+def offline_html(fmap: Any, locale: dict[str, str] | None = None) -> str:
     """Render a folium map to a standalone HTML page that fetches nothing from the network.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+    locale : dict, optional
+        ``zoom_in``, ``zoom_out``, ``km``, ``m``, ``layers``: Leaflet's control words in the page's language.
 
     Raises
     ------
@@ -55,11 +82,26 @@ def offline_html(fmap: Any) -> str:
     js, css = leaflet_inline()
     jquery = _static("jquery.min.js").decode("utf-8")  # folium's popup template calls $(...)
     inline = f"<style>{css}</style>\n<script>{js}</script>\n<script>{jquery}</script>\n"
+    if locale:
+        inline += f"<script>{_locale_script(locale)}</script>\n"
     html = html.replace("<head>", "<head>\n" + inline, 1)
     leftover = re.findall(r'<(?:script|link|img)\b[^>]+(?:src|href)="(https?://[^"]+)"', html)
     if leftover:
         raise RuntimeError(f"offline map still references external resources: {leftover[:3]}")
     return html
+
+
+def legend_html(items: list[tuple[str, str]]) -> str:
+    """A fixed legend box (lower right) with one colour swatch per item; texts are HTML-escaped."""
+    from html import escape
+
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+        f'background:{escape(colour)};border:1px solid #555;vertical-align:middle"></span>{escape(text)}</div>'
+        for colour, text in items)
+    return ('<div class="qamtu-legend" style="position:fixed;bottom:24px;right:10px;z-index:1000;'
+            'background:rgba(255,255,255,0.92);padding:6px 9px;border:1px solid #999;border-radius:4px;'
+            f'font:12px sans-serif">{rows}</div>')
 
 
 def png_data_uri(rgba: np.ndarray) -> str:
@@ -128,6 +170,8 @@ def city_map(
     overlay_rgba: np.ndarray | None,
     sites: list[dict],
     labels: dict[str, str],
+    legend: list[tuple[str, str]] | None = None,
+    basemap: str | None = None,
 ) -> Any:
     """A folium map of one city: boundary, coverage overlay (an RGBA image in lon/lat bounds) and sites.
 
@@ -142,11 +186,20 @@ def city_map(
         parts the caller has escaped with :func:`html.escape`) per site.
     labels : dict
         ``boundary``, ``coverage``, ``sites`` layer names in the report's language.
+    legend : list of (CSS colour, text), optional
+        Drawn in the lower right corner (the colours of the overlay and the site markers).
+    basemap : {None, "osm"}
+        ``"osm"``: OpenStreetMap tiles under the layers (fetched online when the page is viewed; only when the
+        user asks). Default: no basemap, the page works offline.
     """
     import folium
 
     lon, lat = centre_lonlat
-    fmap = folium.Map(location=[lat, lon], zoom_start=11, tiles=None, control_scale=True)
+    fmap = folium.Map(location=[lat, lon], zoom_start=12, tiles=None, control_scale=True)
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
+    elif basemap is not None:
+        raise ValueError(f"basemap {basemap!r} is not known; allowed: osm or none")
     fmap.default_js = []
     fmap.default_css = []
     if overlay_rgba is not None and bounds_lonlat is not None:
@@ -162,12 +215,14 @@ def city_map(
         ).add_to(fmap)
     group = folium.FeatureGroup(name=labels["sites"])
     for s in sites:
-        marker = folium.CircleMarker([s["lat"], s["lon"]], radius=5, color="#1f4e9c", fill=True, fill_opacity=0.9)
+        marker = folium.CircleMarker([s["lat"], s["lon"]], radius=5, color="#D55E00", fill=True, fill_opacity=0.9)
         marker.add_child(_Bound("bindPopup", s["popup"], {"maxWidth": 320}))
         marker.add_child(_Bound("bindTooltip", html.escape(str(s["site_id"])), {"sticky": True}))
         marker.add_to(group)
     group.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    if legend:
+        fmap.get_root().html.add_child(folium.Element(legend_html(legend)))
     if bounds_lonlat is not None:
         w, s_, e, n = bounds_lonlat
         fmap.fit_bounds([[s_, w], [n, e]])
