@@ -20,7 +20,8 @@ pytestmark = pytest.mark.browser
 
 #: Latin words a Russian or Kazakh reader expects to see as is.
 ALLOWED = {"NR", "n78", "5G", "4G", "LTE", "DL", "UL", "RSRP", "SINR", "3GPP", "TR", "qamtu", "UTC", "PDF",
-           "Natural", "Earth", "Leaflet", "OpenStreetMap", "CSV", "GeoTIFF", "GeoJSON", "JSON", "YAML", "x", "y"}
+           "Natural", "Earth", "Leaflet", "OpenStreetMap", "CSV", "GeoTIFF", "GeoJSON", "JSON", "YAML", "x", "y",
+           "SRTM3", "GEBCO"}
 FILE = re.compile(r"\S+\.(?:csv|json|geojson|tif|png|yaml|html|pdf)\b")
 WORD = re.compile(r"[0-9A-Za-z]*[A-Za-z][0-9A-Za-z]*")
 

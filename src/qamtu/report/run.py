@@ -312,8 +312,18 @@ def run_national(
         timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
                     for m, res_ in cs.evaluations]
         notes = []
-        if getattr(r.area, "boundary_is_approximation", False):
+        info = getattr(r.area, "info", {})
+        if info.get("settlement_cut"):
+            notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
+                                                "area": f"{r.area.boundary_area_km2:,.0f}"}))
+        elif getattr(r.area, "boundary_is_approximation", False):
             notes.append(("note_boundary_approx", {}))
+        terrain = getattr(r.area, "terrain_source", None)
+        if terrain is None:
+            notes.append(("note_terrain_flat", {}))
+        else:
+            name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
+            notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
         if not plan.targets_met:
             notes.append(("note_plan_short", {}))
         cities.append(CityReport(
@@ -326,6 +336,7 @@ def run_national(
             boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
             measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
             notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+            terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
             population_share_all=(kp.get("population_share") if config.coverage_users == "all"
                                   else _share_other_users(r)),
         ))
