@@ -174,3 +174,21 @@ def test_agrees_with_pycraf_p452_to_a_hundredth_of_a_db():
         assert delta_bullington_loss_db(d, h, ht, hr, f, ae_m=ae_m) == pytest.approx(ref_h, abs=0.01)
         assert delta_bullington_loss_db(d, h, ht, hr, f, ae_m=ae_m, polarization="vertical") == pytest.approx(
             ref_v, abs=0.01)
+
+
+# Low frequency, vertical polarisation, smooth earth (ground 100 m AMSL): where beta departs from 1 and the
+# spherical-earth height-gain term G(Y) needs B = beta * Y (P.452-18 eq. 36). pycraf 2.1.0 (version=16,
+# delta_N = 39.25 /km, N0 = 325), L_d_50 in dB as (freq GHz, path km, h_tx m, h_rx m, horizontal, vertical).
+# With B = Y (the error an independent review found) the vertical values were 29.036, 18.464 and 24.583 dB.
+PYCRAF_LOW_FREQ = [(0.1, 3.0, 10.0, 1.5, 32.1721, 29.1153), (0.15, 2.3, 20.0, 2.0, 18.4962, 18.6836),
+                   (0.1, 20.0, 30.0, 10.0, 24.582, 24.613)]
+
+
+@pytest.mark.parametrize("f_ghz, d_km, ht, hr, ref_h, ref_v", PYCRAF_LOW_FREQ)
+def test_vertical_polarisation_at_low_frequency_agrees_with_pycraf(f_ghz, d_km, ht, hr, ref_h, ref_v):
+    ae_m = 6371e3 * 157.0 / (157.0 - 39.25)
+    d = np.linspace(0.0, d_km * 1000.0, 101)
+    h = np.full(d.size, 100.0)
+    assert delta_bullington_loss_db(d, h, ht, hr, f_ghz * 1e9, ae_m=ae_m) == pytest.approx(ref_h, abs=0.002)
+    assert delta_bullington_loss_db(d, h, ht, hr, f_ghz * 1e9, ae_m=ae_m, polarization="vertical") == pytest.approx(
+        ref_v, abs=0.002)

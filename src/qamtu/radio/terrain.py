@@ -157,7 +157,8 @@ def _ldft_surface(a, d, hte, hre, f, eps, sigma, vertical):
     gmin = 2.0 + 20.0 * math.log10(k)
     g = 0.0
     for hh in (hte, hre):
-        b = beta * 0.9575 * (f * f / a) ** (1.0 / 3.0) * hh
+        y = 0.9575 * beta * (f * f / a) ** (1.0 / 3.0) * hh  # normalised height Y (eq. 35)
+        b = beta * y  # B = beta * Y (eq. 36); an independent review found B = Y here (0.27 dB low, 0.1 GHz vertical)
         if b > 2.0:
             gy = 17.6 * math.sqrt(b - 1.1) - 5.0 * math.log10(b - 1.1) - 8.0
         else:
