@@ -75,8 +75,8 @@ def _ldft_land_hand(a_km, d_km, hte, hre, f_ghz):
         val = 17.6 * math.sqrt(b - 1.1) - 5 * math.log10(b - 1.1) - 8 if b > 2 else 20 * math.log10(b + 0.1 * b**3)
         return max(val, 2 + 20 * math.log10(k))
 
-    y_t = 0.9575 * (f_ghz**2 / a_km) ** (1 / 3) * hte
-    y_r = 0.9575 * (f_ghz**2 / a_km) ** (1 / 3) * hre
+    y_t = 0.9575 * beta * (f_ghz**2 / a_km) ** (1 / 3) * hte  # eq. 35: Y carries beta, and B = beta * Y (eq. 36)
+    y_r = 0.9575 * beta * (f_ghz**2 / a_km) ** (1 / 3) * hre
     return -fx - g(y_t) - g(y_r)
 
 
