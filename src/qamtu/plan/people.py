@@ -12,9 +12,10 @@ Two pieces:
   territory in it and the shares covered; a zone is *dark* when less than :data:`DARK_SHARE` of its people are
   covered.
 
-Where the districts come from: a study area may carry a district layer as ``area.districts`` (a GeoDataFrame or
-a sequence of ``(name, polygon)`` in the area's CRS; issue 12 adds ADM2 districts for Astana, Almaty and
-Shymkent). Without one, the zones are the environment classes of :data:`qamtu.geo.area.ENV_CLASSES` (dense
+Where the districts come from: the shipped ADM2 districts of Astana, Almaty and Shymkent
+(:func:`qamtu.geo.shipped.district_masks`, with the pixels outside them as "(outside the districts)"), or a
+district layer the study area carries as ``area.districts`` (a GeoDataFrame or a sequence of ``(name, polygon)`` in
+the area's CRS). Without either, the zones are the environment classes of :data:`qamtu.geo.area.ENV_CLASSES` (dense
 urban, urban, suburban, rural): the report then says "environment class", not "district".
 """
 
@@ -113,6 +114,18 @@ def prefer_people(problem: CoverageProblem, needs: list[tuple[str, np.ndarray, f
     return sel
 
 
+def _shipped_district_masks(area: Any) -> list:
+    """The shipped ADM2 districts of the area's city on its grid (:func:`qamtu.geo.shipped.district_masks`; Astana,
+    Almaty, Shymkent), empty for the other cities or a study area without a catalogue city."""
+    try:
+        from qamtu.geo.shipped import district_masks
+    except ImportError:
+        return []
+    if getattr(getattr(area, "city", None), "id", None) is None:
+        return []
+    return district_masks(area)
+
+
 def zone_layer(area: Any) -> tuple[np.ndarray, list[str], str]:
     """The zones of a study area: ``(labels, names, kind)``.
 
@@ -121,6 +134,18 @@ def zone_layer(area: Any) -> tuple[np.ndarray, list[str], str]:
     """
     from qamtu.geo.area import ENV_CLASSES
 
+    masks = _shipped_district_masks(area)
+    if masks:
+        labels = np.full(area.shape, -1, np.int64)
+        names = []
+        for i, (props, m) in enumerate(masks):
+            labels[np.asarray(m, bool) & (labels < 0)] = i
+            names.append(str(props.get("name_en", i)))
+        rest = np.asarray(area.mask, bool) & (labels < 0)
+        if rest.any():
+            labels[rest] = len(names)
+            names.append("(outside the districts)")
+        return labels, names, "district"
     districts = getattr(area, "districts", None)
     if districts is not None and len(districts):
         from rasterio.features import rasterize

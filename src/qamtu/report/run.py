@@ -74,8 +74,8 @@ def _engine_config(scenario: Scenario):
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
                   progress: Callable[[str], None] | None = None, decisions: Any = None) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``)."""
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.sites import read_sites
+    from qamtu.geo.area import make_study_area, study_area_options
+    from qamtu.geo.sites import read_sites, sites_near_area
     from qamtu.plan.candidates import (
         class_spacings_m,
         colocation_candidates,
@@ -98,7 +98,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
                                        enabled=scenario["planning"]["people_first"])
         run.targets = GateTargets(targets.territory_share, targets.population_share, t["dl_p5_mbps"])
         area = make_study_area(city, resolution_m=resolution_m, boundary=files.get("boundary"),
-                               population=files.get("population"))
+                               population=files.get("population"),
+                               **study_area_options(files.get("dem"), files.get("landcover")))
         run.area = area
         pl = scenario["planning"]
         cap = pl["capacity"]
@@ -112,11 +113,13 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         else:
             run.spacings = class_spacings_m(area, config, demand)
             frames.append(env_lattice_candidates(area, run.spacings, cost=pl["candidate_cost"]))
-        if "sites_4g" in files:
-            frames.append(colocation_candidates(read_sites(files["sites_4g"]), pl["candidate_cost"],
-                                                pl["colocation_cost_factor"], source=files["sites_4g"]))
-        if "sites" in files:
-            frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
+        if "sites_4g" in files:  # the 4G grid, cut to the city like the existing sites
+            frames.append(colocation_candidates(sites_near_area(read_sites(files["sites_4g"]), area),
+                                                pl["candidate_cost"], pl["colocation_cost_factor"],
+                                                source=files["sites_4g"]))
+        for key in ("sites", "existing"):  # on air from month one, cost 0 (a national table is cut to the city)
+            if key in files:
+                frames.append(existing_sites(sites_near_area(read_sites(files[key]), area), source=files[key]))
         candidates = combine_candidates(*frames)
         kw = dict(method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress, demand=demand)
         if decisions is not None and len(decisions):
@@ -344,8 +347,18 @@ def run_national(
         timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
                     for m, res_ in cs.evaluations]
         notes = []
-        if getattr(r.area, "boundary_is_approximation", False):
+        info = getattr(r.area, "info", {})
+        if info.get("settlement_cut"):
+            notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
+                                                "area": f"{r.area.boundary_area_km2:,.0f}"}))
+        elif getattr(r.area, "boundary_is_approximation", False):
             notes.append(("note_boundary_approx", {}))
+        terrain = getattr(r.area, "terrain_source", None)
+        if terrain is None:
+            notes.append(("note_terrain_flat", {}))
+        else:
+            name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
+            notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
         if not plan.targets_met:
             notes.append(("note_plan_short", {}))
         notes.append(_people_note(r))
@@ -363,6 +376,7 @@ def run_national(
             boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
             measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
             notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+            terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
             population_share_all=(kp.get("population_share") if config.coverage_users == "all"
                                   else _share_other_users(r)),
         ))
