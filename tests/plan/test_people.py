@@ -148,3 +148,17 @@ def test_summary_says_whether_the_plan_is_proven_and_by_how_much(core_and_ring):
     else:
         assert s["proof"].startswith("not proven within 1%") and f"gap {gap:.2%}" in s["proof"]
         assert f"{s['cost'] - s['lower_bound']:g} cost units" in s["proof"]
+
+
+def test_dark_zones_are_districts_where_the_city_has_them():
+    from qamtu.geo.area import make_study_area
+    from qamtu.plan.people import zone_layer
+
+    area = make_study_area("almaty", resolution_m=1000.0)
+    labels, names, kind = zone_layer(area)
+    assert kind == "district" and "Medeu" in names
+    covered = np.zeros(area.shape, bool)
+    covered[labels == names.index("Medeu")] = True  # only Medeu covered: every other district is dark
+    zones = zone_shares(area, covered).set_index("zone")
+    assert zones["population"].sum() == pytest.approx(float(np.asarray(area.population)[area.mask].sum()))
+    assert not zones.loc["Medeu", "dark"] and zones.drop(index="Medeu")["dark"].all()
