@@ -14,6 +14,9 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.distributed import ADDRESS_HELP, open_executor
+
+DASK_HELP = f"Run the cities on Dask ({ADDRESS_HELP}); needs qamtu[dask]."
 
 
 def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
@@ -85,6 +88,7 @@ def register(app: typer.Typer) -> None:
         measurements: Optional[Path] = typer.Option(None, "--measurements",
                                                     help="Drive-test CSV: measured quality beside predicted."),
         strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Plan every city, schedule the rollout against the deadline, and write the HTML report."""
         from qamtu.fileio import write_text_atomic
@@ -97,10 +101,10 @@ def register(app: typer.Typer) -> None:
             fail(f"--measurements: file {measurements} does not exist")
         sc, dl = _load(scenario, resolution_m, deadline, {})
         bars, callback = _progress_bars()
-        with bars:
+        with bars, open_executor(dask) as executor:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                      measurements=None if measurements is None else str(measurements),
-                                     progress=callback)
+                                     progress=callback, executor=executor)
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]
@@ -136,6 +140,7 @@ def register(app: typer.Typer) -> None:
                                                help="people-per-cost, city-by-city, or comma-separated city ids."),
         search: Optional[str] = typer.Option(None, "--search", help="Resource to minimise: crews, budget or none."),
         strict: bool = typer.Option(False, "--strict", help="Exit 3 when a city misses the deadline."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews."""
         from qamtu.fileio import write_json_atomic, write_text_atomic
@@ -156,9 +161,9 @@ def register(app: typer.Typer) -> None:
             overrides["search.resource"] = search
         sc, dl = _load(scenario, resolution_m, deadline, overrides)
         bars, callback = _progress_bars()
-        with bars:
+        with bars, open_executor(dask) as executor:
             report, _ = run_national(sc, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
-                                     progress=callback)
+                                     progress=callback, executor=executor)
         summary = summary_dict(report)
         for c in report.cities:
             if c.error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -166,6 +167,66 @@ def _per_site_columns(candidates: Any, source: str) -> dict[str, dict[str, Any]]
     return out
 
 
+@dataclasses.dataclass
+class PlannedCities:
+    """The city stage of a national run: each city's plan and its engine-backed gate (shared by a sweep).
+
+    ``runs`` are what the driver keeps (on a Dask cluster: copies without the links and the planner's model);
+    ``handles`` are the full runs where they were computed (``executor.call(fn, handle, ...)`` runs there);
+    ``gates[city_id](city_id, on_air)`` evaluates the gate where the links are, cached per set of sites.
+    """
+
+    ids: list[str]
+    resolution_m: float
+    runs: dict[str, CityRun]
+    gates: dict[str, Callable[..., GateResult]]
+    handles: list[Any]
+    executor: Any
+
+    def release(self) -> None:
+        """Free the cities' arrays held on the workers."""
+        self.executor.release(self.handles)
+
+
+def _gate_of(run: CityRun, city_id: str, on_air: frozenset) -> GateResult:
+    """The gate of a city, evaluated where its run (and its links) lives."""
+    return run.gate(city_id, on_air)
+
+
+def _light(run: CityRun) -> CityRun:
+    """The run without what only the gate needs (links, the planner's model): what goes back to the driver."""
+    plan = None if run.plan is None else dataclasses.replace(run.plan, links=None, model=None)
+    return dataclasses.replace(run, plan=plan, gate=None)
+
+
+def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolution_m: float | None = None,
+                executor: Any = None, progress: Progress | None = None) -> PlannedCities:
+    """Plan each city of the run (:func:`plan_one_city`), one task per city on ``executor`` (default: here)."""
+    from qamtu.distributed import SequentialExecutor
+    from qamtu.geo.catalogue import load_cities
+
+    catalogue = {c.id: c for c in load_cities()}
+    ids = city_ids if city_ids is not None else scenario.city_ids(list(catalogue))
+    unknown = [c for c in ids if c not in catalogue]
+    if unknown:
+        raise QamtuError(f"unknown city ids {unknown}; allowed: {', '.join(catalogue)}")
+    res = float(resolution_m if resolution_m is not None else scenario["planning"]["resolution_m"])
+    config = _engine_config(scenario)
+    ex = executor if executor is not None else SequentialExecutor()
+
+    def tick(done: int, total: int, detail: str) -> None:
+        if progress is not None:
+            progress("plan", done, total, detail)
+
+    handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, config) for cid in ids], labels=ids,
+                      progress=tick)
+    kept = handles if isinstance(ex, SequentialExecutor) else ex.call_many(_light, handles)
+    runs = dict(zip(ids, kept))
+    gates = {cid: cached_gate(functools.partial(ex.call, _gate_of, h))
+             for cid, h in zip(ids, handles) if runs[cid].error is None and runs[cid].plan is not None}
+    return PlannedCities(list(ids), res, runs, gates, list(handles), ex)
+
+
 def run_national(
     scenario: Scenario,
     *,
@@ -174,6 +235,8 @@ def run_national(
     deadline: _dt.date | None = None,
     measurements: str | None = None,
     progress: Progress | None = None,
+    executor: Any = None,
+    planned: PlannedCities | None = None,
 ) -> tuple[NationalReport, dict[str, CityRun]]:
     """Plan, schedule and search for the cities of ``scenario`` (or ``city_ids``); return the report content.
 
@@ -190,30 +253,22 @@ def run_national(
         Drive-test CSV for :func:`qamtu.audit.pipeline.city_quality`; each city page then shows predicted and
         measured quality side by side.
     progress : callable(stage, done, total, detail), optional
+    executor : qamtu.distributed executor, optional
+        Where the cities are planned (:func:`qamtu.distributed.open_executor`); default: here, one after the other.
+    planned : PlannedCities, optional
+        The city stage of an earlier call (:func:`plan_cities`) to reuse: a sweep over schedule keys plans once.
     """
-    from qamtu.geo.catalogue import load_cities
 
     def tick(stage: str, done: int, total: int, detail: str = "") -> None:
         if progress is not None:
             progress(stage, done, total, detail)
 
-    catalogue = {c.id: c for c in load_cities()}
-    ids = city_ids if city_ids is not None else scenario.city_ids(list(catalogue))
-    unknown = [c for c in ids if c not in catalogue]
-    if unknown:
-        raise QamtuError(f"unknown city ids {unknown}; allowed: {', '.join(catalogue)}")
-    res = float(resolution_m if resolution_m is not None else scenario["planning"]["resolution_m"])
+    if planned is None:
+        planned = plan_cities(scenario, city_ids=city_ids, resolution_m=resolution_m, executor=executor,
+                              progress=progress)
+    ids, res, runs, gates = planned.ids, planned.resolution_m, planned.runs, planned.gates
     deadline = deadline or scenario["deadline"]
     comparison_deadline = scenario["comparison_deadline"]
-    config = _engine_config(scenario)
-
-    runs: dict[str, CityRun] = {}
-    for i, cid in enumerate(ids):
-        tick("plan", i, len(ids), cid)
-        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config)
-    tick("plan", len(ids), len(ids), "")
-
-    gates = {cid: cached_gate(r.gate) for cid, r in runs.items() if r.gate is not None}
 
     def gate(city_id: str, on_air: frozenset) -> GateResult:
         return gates[city_id](city_id, on_air)
