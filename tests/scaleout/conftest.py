@@ -17,15 +17,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
-#: Two small cities on a coarse grid (as tests/report/test_national_cli.py).
-SCENARIO = {
-    "cities": {"ids": ["konaev", "aktau"]},
-    "planning": {"resolution_m": 500.0, "candidate_spacing_m": 2000.0, "method": "greedy", "time_limit_s": 20.0},
-    "targets": {"regional": {"territory_share": 0.2}},
-    "crews": {"count": 1, "sites_per_crew_month": 1.0},
-    "lead_times_months": {"default": {"permits": 2, "power": 1, "backhaul": 1}},
-    "search": {"resource": "crews", "method": "auto"},
-}
+#: Two small cities on a coarse grid: the scenario of the national CLI test.
+from report.test_national_cli import SCENARIO  # noqa: E402  (tests/ is on sys.path: pytest's rootdir insertion)
 
 
 def _env() -> dict[str, str]:

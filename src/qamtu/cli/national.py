@@ -58,18 +58,10 @@ def _progress_bars():
 
 def _load(scenario: Optional[Path], resolution_m: Optional[float], deadline: Optional[str],
           overrides: dict[str, Any]):
-    from qamtu.rollout.scenario import load_scenario, validate_scenario
+    from qamtu.rollout.scenario import load_scenario
+    from qamtu.sweep import with_overrides
 
-    sc = load_scenario(scenario)
-    if overrides:  # command-line overrides are validated like file keys
-        raw = sc.to_plain()
-        for dotted, value in overrides.items():
-            node = raw
-            *head, last = dotted.split(".")
-            for k in head:
-                node = node[k]
-            node[last] = value
-        sc = validate_scenario(raw, source=f"{sc.source} + command-line options")
+    sc = with_overrides(load_scenario(scenario), overrides, "command-line options")  # validated like file keys
     if resolution_m is not None and not (10.0 <= resolution_m <= 2000.0):
         fail(f"--resolution-m must be from 10 to 2000 m, got {resolution_m:g}")
     return sc, _date(deadline, "--deadline")
