@@ -15,6 +15,7 @@ from qamtu.cli.app import app
 from .conftest import SCENARIO, _env
 
 
+@pytest.mark.slow
 def test_national_on_a_loopback_cluster_equals_the_single_process_run(tmp_path, loopback_cluster):
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
@@ -68,3 +69,24 @@ def test_missing_extra_gives_the_install_line(monkeypatch):
     with pytest.raises(QamtuError, match=r"pip install 'qamtu\[dask\]'"):
         with qd.open_executor("local:1"):
             pass
+
+
+@pytest.mark.slow
+def test_reference_run_and_plan_on_the_cluster_equal_the_single_process_run(tmp_path, loopback_cluster):
+    """reference-run: one task per city; plan: the city as one task; each writes its own outputs."""
+    outs = {}
+    for name, extra in (("here", []), ("dask", ["--dask", loopback_cluster])):
+        ref = tmp_path / name / "ref"
+        result = CliRunner().invoke(app, ["reference-run", "--out", str(ref), "--cities", "konaev,aktau",
+                                          "--resolution-m", "2000", "--no-png", "--json", *extra])
+        assert result.exit_code == 0, result.output
+        plan = tmp_path / name / "plan"
+        planned = CliRunner().invoke(app, ["plan", "--city", "konaev", "--resolution-m", "2000", "--method", "greedy",
+                                           "--lattice-spacing-m", "2500", "--max-cutoff-m", "4000", "--target-territory", "0.3", "--quiet",
+                                           "--out", str(plan), "--json", *extra])
+        assert planned.exit_code in (0, 3), planned.output  # 3: targets not met, outputs still written
+        outs[name] = (json.loads((ref / "kpis_national.json").read_text(encoding="utf-8")),
+                      (plan / "plan_sites.csv").read_text(encoding="utf-8"), json.loads(planned.stdout))
+    here, dask = outs["here"], outs["dask"]
+    assert len(dask[0]) == 2 and dask[2]["sites_selected"] > 0
+    assert here == dask

@@ -14,6 +14,8 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_ERROR, EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli.national import DASK_HELP
+from qamtu.distributed import open_executor
 
 #: Engine options shared by ``coverage`` and ``reference-run``: CLI option -> (EngineConfig field, scale).
 _ENGINE_OPTIONS = {
@@ -58,10 +60,33 @@ def _engine_config(values: dict[str, Optional[str]], calibration: Optional[str])
     return EngineConfig(**kwargs)
 
 
-def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: str, config: Any, out: str,
+                 png: bool, per_metric: bool) -> tuple[dict[str, Any], list[str]]:
+    """``qamtu coverage`` of one city, outputs written to ``out``: (KPI record, warning messages).
+
+    A module-level function so that ``--dask`` runs it on a worker (which then writes ``out``)."""
+    from qamtu.engine import evaluate
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.catalogue import get_city
+    from qamtu.geo.sites import check_sites_near_area, project_sites, read_sites
+    from qamtu.report.maps import write_coverage_outputs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = get_city(city)
+        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population)
+        table = read_sites(sites)
+        check_sites_near_area(table, area, source=str(sites))
+        table = project_sites(table, area.crs)
+        result = evaluate(area, table, config)
+        written = write_coverage_outputs(result, area, out, sites=table, png=png, per_metric=per_metric)
+    return written["record"], [str(w.message) for w in caught]
+
+
+def _echo_warnings(caught: list[Any]) -> None:
     seen = set()
     for w in caught:
-        text = str(w.message)
+        text = str(getattr(w, "message", w))
         if text not in seen:
             seen.add(text)
             typer.echo(f"Warning: {text}", err=True)
@@ -139,14 +164,9 @@ def coverage_command(
     png: bool = typer.Option(True, "--png/--no-png", help="Draw a PNG map per metric."),
     per_metric: bool = typer.Option(False, "--per-metric-tiffs", help="One GeoTIFF per metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the KPI record as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
 ) -> None:
     """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
-    from qamtu.engine import evaluate
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.catalogue import get_city
-    from qamtu.geo.sites import check_sites_near_area, project_sites, read_sites
-    from qamtu.report.maps import write_coverage_outputs
-
     for value, option in ((city, "--city"), (sites, "--sites"), (out, "--out")):
         if value is None or value.strip() == "":
             fail(f"missing option {option}")
@@ -158,18 +178,10 @@ def coverage_command(
          "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps},
         calibration,
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        c = get_city(city)  # type: ignore[arg-type]
-        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population)
-        table = read_sites(sites)  # type: ignore[arg-type]
-        check_sites_near_area(table, area, source=str(sites))
-        table = project_sites(table, area.crs)
-        result = evaluate(area, table, config)
-        written = write_coverage_outputs(result, area, out, sites=table, png=png,  # type: ignore[arg-type]
-                                         per_metric=per_metric)
+    with open_executor(dask) as executor:  # one task: the whole city, written where it runs
+        rec, caught = executor.map(coverage_job, [(city, res, boundary, population, sites, config, out, png,
+                                                   per_metric)])[0]
     _echo_warnings(caught)
-    rec = written["record"]
     if json_out:
         echo_json(rec)
     else:
@@ -195,6 +207,7 @@ def reference_run_command(
     min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
     png: bool = typer.Option(True, "--png/--no-png", help="Draw PNG maps."),
     json_out: bool = typer.Option(False, "--json", help="Print the national KPI records as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "one task per city")),
 ) -> None:
     """Every city with the hexagonal reference layout: maps per city and a national KPI table, with progress."""
     from rich.console import Console
@@ -225,7 +238,9 @@ def reference_run_command(
 
         from qamtu.report.maps import run_reference
 
-        summary = run_reference(chosen, out, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
+        with open_executor(dask) as executor:
+            summary = run_reference(chosen, out, res, config, png=png, on_city=on_city,  # type: ignore[arg-type]
+                                    on_engine=on_engine, executor=executor)
         progress.update(task, completed=len(chosen), description="done")
     _echo_warnings(caught)
     if json_out:

@@ -14,6 +14,8 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli.national import DASK_HELP
+from qamtu.distributed import open_executor
 
 
 def _num(value: Optional[str], option: str, lo: float | None = None, hi: float | None = None,
@@ -51,6 +53,19 @@ def _map_fn():
         return plot_metric_png(result, area, "covered", path, sites=sites)
 
     return draw
+
+
+def plan_job(req: Any, out: Path, quiet: bool) -> tuple[dict[str, Any], list[str], bool]:
+    """Run a plan request and write its outputs to ``out``: (summary, site ids, targets met).
+
+    A module-level function so that ``--dask`` runs it on a worker (which then writes ``out``)."""
+    from qamtu.plan.outputs import write_plan_outputs
+    from qamtu.plan.record import run_request
+
+    say = None if quiet else (lambda msg: typer.echo(msg, err=True))
+    plan = run_request(req, progress=say)
+    write_plan_outputs(plan, out, map_fn=_map_fn())
+    return plan.summary, list(plan.sites["site_id"]), bool(plan.targets_met)
 
 
 def register(app: typer.Typer) -> None:
@@ -103,10 +118,11 @@ def register(app: typer.Typer) -> None:
             None, "--from-plan", help="Re-run the plan recorded in a plan.json (its input files must be unchanged)."),
         json_out: bool = typer.Option(False, "--json", help="Print summary.json on stdout."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "the plan")),
     ) -> None:
         """Plan the fewest, cheapest sites that meet the city's coverage targets, checked by the full engine."""
-        from qamtu.plan.outputs import SUMMARY_KEYS, write_plan_outputs
-        from qamtu.plan.record import PlanRequest, read_plan_file, request_from_record, run_request
+        from qamtu.plan.outputs import SUMMARY_KEYS
+        from qamtu.plan.record import PlanRequest, read_plan_file, request_from_record
 
         if from_plan is not None:
             doc = read_plan_file(from_plan)
@@ -141,10 +157,8 @@ def register(app: typer.Typer) -> None:
                 demand_block_m=_num(demand_block_m, "--demand-block-m", 0.0, 5000.0, lo_open=True),
             )
             recorded = None
-        say = None if quiet else (lambda msg: typer.echo(msg, err=True))
-        plan = run_request(req, progress=say)
-        write_plan_outputs(plan, out, map_fn=_map_fn())
-        s = plan.summary
+        with open_executor(dask) as executor:  # one task: the whole city, written where it runs
+            s, site_ids, targets_met = executor.map(plan_job, [(req, out, quiet)])[0]
         if json_out:
             echo_json({k: s[k] for k in SUMMARY_KEYS} | {"status": s["status"]})
         else:
@@ -155,8 +169,8 @@ def register(app: typer.Typer) -> None:
                        f"{s['population_share']:.1%}; targets {'met' if s['targets_met'] else 'NOT met'}; "
                        f"written to {out}")
         if recorded is not None:
-            same = list(plan.sites["site_id"]) == list(recorded)
+            same = site_ids == list(recorded)
             typer.echo(f"reproduced the recorded plan: {'identical' if same else 'DIFFERENT'} site list", err=True)
-        if not plan.targets_met:
+        if not targets_met:
             typer.echo(f"Error: {s.get('message', 'targets not met')}", err=True)
             raise typer.Exit(EXIT_TARGETS_NOT_MET)
