@@ -14,9 +14,13 @@ month-by-month rollout and the resource search, which only query the gates). A k
   differ only in these share one city stage, and its gate cache (a set of sites on air evaluated for one
   combination is not evaluated again for another);
 * every other key (engine knobs, targets, planning, lead times, crew pools) changes the plans: the combinations
-  that differ in it get their own city stage. The engine stores each link's coverage probability at the RSRP
-  threshold, so a threshold change recomputes the links; the links are not shared across city stages (see
-  docs/SCALING.md and the note of issue 16 for what a threshold-free link store would save).
+  that differ in it get their own city stage;
+* of those, the engine's load and DL-rate criterion (``load``/``cell_load``, ``min_dl_mbps``:
+  :data:`qamtu.report.run.LINK_FREE_FIELDS`) are read only when links are aggregated: a city stage that differs
+  from an earlier one only in these reuses its coverage links (the bulk of a city's time) and re-plans on them.
+  The engine stores each link's coverage probability at the RSRP threshold and derives the link cut-off from the
+  threshold and the coverage level, so a ``threshold_dbm`` or ``probability`` change recomputes the links (see
+  docs/SCALING.md).
 
 Outputs (all written atomically)
 --------------------------------
@@ -84,6 +88,14 @@ class Combination:
     def plan_key(self) -> tuple:
         """What the city stage depends on among the overrides (combinations with equal keys share it)."""
         return tuple(sorted((k, repr(v)) for k, v in self.overrides.items() if not is_schedule_key(k)))
+
+    @property
+    def link_key(self) -> tuple:
+        """What the links depend on among the overrides (city stages with equal keys share their links)."""
+        from qamtu.report.run import LINK_FREE_FIELDS
+
+        free = {f"engine.{f}" for f in LINK_FREE_FIELDS}
+        return tuple((k, v) for k, v in self.plan_key if k not in free)
 
 
 def is_schedule_key(dotted: str) -> bool:
@@ -189,12 +201,14 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclasses.dataclass
 class SweepResult:
-    """What :func:`run_sweep` did: the rows of sweep.csv, and how much it ran and reused."""
+    """What :func:`run_sweep` did: the rows of sweep.csv, and how much it ran and reused (``city_stages`` planned,
+    of which ``links_reused`` on the links of an earlier one)."""
 
     rows: list[dict[str, Any]]
     ran: list[str]
     skipped: list[str]
     city_stages: int
+    links_reused: int
     out: Path
 
 
@@ -271,6 +285,8 @@ def run_sweep(
     ran: list[str] = []
     skipped: list[str] = []
     stages = 0
+    reused = 0
+    donors: dict[tuple, Any] = {}
     done_count = 0
     tick("sweep", 0, len(combos), "")
     for members in groups.values():
@@ -286,9 +302,13 @@ def run_sweep(
         if not todo:
             continue
         first = todo[0]
+        donor = donors.get(first.link_key)
         planned = plan_cities(scenarios[first.id], city_ids=city_ids, resolution_m=res_of[first.id],
-                              executor=executor, progress=progress)
+                              executor=executor, progress=progress, reuse=donor)
         stages += 1
+        reused += donor is not None
+        if donor is None:
+            donors[first.link_key] = planned  # kept (on the workers) for the groups that can reuse its links
         try:
             for c in todo:
                 tick("sweep", done_count, len(combos), c.id)
@@ -303,7 +323,10 @@ def run_sweep(
                 done_count += 1
                 tick("sweep", done_count, len(combos), c.id)
         finally:
-            planned.release()
+            if donors.get(first.link_key) is not planned:
+                planned.release()
+    for donor in donors.values():
+        donor.release()
 
     rows = []
     for c in combos:
@@ -316,7 +339,7 @@ def run_sweep(
                                            "deadline": rows and summaries[combos[0].id]["deadline"],
                                            "combinations": rows})
     write_sweep_chart(rows, list(vary), out / "sweep.png")
-    return SweepResult(rows=rows, ran=ran, skipped=skipped, city_stages=stages, out=out)
+    return SweepResult(rows=rows, ran=ran, skipped=skipped, city_stages=stages, links_reused=reused, out=out)
 
 
 def write_sweep_chart(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], path: Path) -> Path:

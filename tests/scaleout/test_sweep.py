@@ -29,7 +29,7 @@ def swept(tmp_path_factory):
     result = CliRunner().invoke(app, ["sweep", "--scenario", str(root / "scenario.yaml"), "--out", str(root / "s"),
                                       "--vary", "crews=1,3", "--vary", "load=0.5,0.9"])
     assert result.exit_code == 0, result.output
-    assert "4 combinations: 4 run, 0 already done; 2 city stage(s)" in result.output
+    assert "4 combinations: 4 run, 0 already done; 2 city stage(s) planned, 1 on reused links" in result.output
     return root
 
 
@@ -115,3 +115,35 @@ def test_a_bad_value_stops_the_sweep_before_anything_runs(tmp_path):
     assert result.exit_code == 2
     assert "crews.count" in result.output and "--vary crews=-1" in result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_reused_links_give_the_plan_of_fresh_links():
+    """A city stage on the coverage links of another load: the same plan, KPIs and maps as with its own links."""
+    import numpy as np
+    import pandas as pd
+
+    from qamtu.errors import QamtuError
+    from qamtu.geo.catalogue import get_city
+    from qamtu.report.run import _engine_config, plan_one_city
+
+    sc, city = _scenario(), get_city("konaev")
+    base_cfg = _engine_config(sc)
+    base = plan_one_city(city, sc, 1000.0, base_cfg)
+    cfg = base_cfg.replace(cell_load=0.9, min_dl_mbps=80.0)
+    fresh = plan_one_city(city, sc, 1000.0, cfg)
+    reused = plan_one_city(city, sc, 1000.0, cfg, None, base)
+    assert reused.plan.model.coverage_links is base.plan.model.coverage_links  # really shared
+    pd.testing.assert_frame_equal(reused.plan.sites, fresh.plan.sites)
+    assert reused.plan.kpis == fresh.plan.kpis
+
+    def untimed(x):  # the summary without its timings (keys ending in _s)
+        if isinstance(x, dict):
+            return {k: untimed(v) for k, v in x.items() if not k.endswith("_s") and k != "seconds"}
+        if isinstance(x, list):
+            return [untimed(v) for v in x]
+        return x
+
+    assert untimed(reused.plan.summary) == untimed(fresh.plan.summary)
+    np.testing.assert_array_equal(reused.plan.coverage.dl_mbps, fresh.plan.coverage.dl_mbps)
+    with pytest.raises(QamtuError, match="reuse links"):
+        plan_one_city(city, sc, 1000.0, base_cfg.replace(rsrp_threshold_dbm=-100.0), None, base)

@@ -39,4 +39,5 @@ def register(app: typer.Typer) -> None:
             result = run_sweep(sc, spec, out, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
                                executor=executor, progress=callback)
         typer.echo(f"Sweep: {out / 'sweep.csv'} ({len(result.rows)} combinations: {len(result.ran)} run, "
-                   f"{len(result.skipped)} already done; {result.city_stages} city stage(s) planned)")
+                   f"{len(result.skipped)} already done; {result.city_stages} city stage(s) planned, "
+                   f"{result.links_reused} on reused links)")

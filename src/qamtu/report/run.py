@@ -72,8 +72,12 @@ def _engine_config(scenario: Scenario):
 
 
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
-                  progress: Callable[[str], None] | None = None) -> CityRun:
-    """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``)."""
+                  progress: Callable[[str], None] | None = None, reuse: CityRun | None = None) -> CityRun:
+    """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``).
+
+    ``reuse``: a run of the same city, area and candidates whose engine configuration differs only in fields the
+    links do not depend on (:data:`LINK_FREE_FIELDS`); its coverage links are reused instead of recomputed.
+    """
     from qamtu.geo.area import make_study_area
     from qamtu.geo.sites import read_sites
     from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
@@ -100,7 +104,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         candidates = combine_candidates(*frames)
         plan = plan_city(area, candidates, Targets(territory_share=t["territory_share"],
                                                    population_share=t["population_share"]),
-                         config, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
+                         config, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress,
+                         model=_reused_model(reuse, area, candidates, config, progress))
         run.plan = plan
     except QamtuError as exc:
         run.error = str(exc)
@@ -125,6 +130,26 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
     run.gate = engine_gate(area, plan.links, config, cand["site_id"].to_numpy(), run.targets, always_on=always_on)
     return run
+
+
+#: EngineConfig fields that the links (path gain, RSRP, per-link coverage probability, cut-off) do not depend on:
+#: only the aggregation reads them, so runs that differ only in these can share their links.
+LINK_FREE_FIELDS = ("cell_load", "min_dl_mbps")
+
+
+def _reused_model(reuse: CityRun | None, area: Any, candidates: Any, config: Any,
+                  progress: Callable[[str], None] | None) -> Any:
+    """A planner model on the coverage links of ``reuse`` (None: compute them), checked to be interchangeable."""
+    if reuse is None or reuse.plan is None or getattr(reuse.plan, "model", None) is None:
+        return None
+    from qamtu.plan.planner import CityModel
+
+    same = {f: getattr(config, f) for f in LINK_FREE_FIELDS}
+    if (reuse.config.replace(**same) != config or reuse.area.shape != area.shape
+            or not reuse.plan.model.candidates["site_id"].equals(candidates["site_id"].reset_index(drop=True))):
+        raise QamtuError("internal: a run was asked to reuse links computed for another area, candidates or "
+                         "link-relevant engine configuration")
+    return CityModel(area, candidates, config, progress, coverage_links=reuse.plan.model.coverage_links)
 
 
 def _pool(kind: str, city: Any, extra: dict[str, Any]) -> str:
@@ -200,8 +225,13 @@ def _light(run: CityRun) -> CityRun:
 
 
 def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolution_m: float | None = None,
-                executor: Any = None, progress: Progress | None = None) -> PlannedCities:
-    """Plan each city of the run (:func:`plan_one_city`), one task per city on ``executor`` (default: here)."""
+                executor: Any = None, progress: Progress | None = None,
+                reuse: PlannedCities | None = None) -> PlannedCities:
+    """Plan each city of the run (:func:`plan_one_city`), one task per city on ``executor`` (default: here).
+
+    ``reuse``: the city stage of a run whose scenario differs only in :data:`LINK_FREE_FIELDS` of the engine; each
+    city reuses its coverage links (where they are: on a cluster, the task runs beside them).
+    """
     from qamtu.distributed import SequentialExecutor
     from qamtu.geo.catalogue import load_cities
 
@@ -218,8 +248,9 @@ def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolu
         if progress is not None:
             progress("plan", done, total, detail)
 
-    handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, config) for cid in ids], labels=ids,
-                      progress=tick)
+    donors = dict(zip(reuse.ids, reuse.handles)) if reuse is not None else {}
+    handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, config, None, donors.get(cid)) for cid in ids],
+                      labels=ids, progress=tick)
     kept = handles if isinstance(ex, SequentialExecutor) else ex.call_many(_light, handles)
     runs = dict(zip(ids, kept))
     gates = {cid: cached_gate(functools.partial(ex.call, _gate_of, h))
