@@ -354,22 +354,23 @@ def write_sweep_chart(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], pa
 
     labels = [", ".join(f"{k}={r[k]}" for k in keys) for r in rows]
     y = np.arange(len(rows))
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 1.2 + 0.35 * len(rows)), sharey=True)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 1.6 + 0.35 * len(rows)), sharey=True)
     ax1.barh(y - 0.2, [r["cities_on_time"] for r in rows], height=0.4, label="by the deadline")
     ax1.barh(y + 0.2, [r["cities_on_time_comparison"] for r in rows], height=0.4, label="by the comparison deadline")
     ax1.set_xlabel("cities on time")
     ax1.set_xlim(0, max([r["cities"] for r in rows] + [1]))
     ax1.set_yticks(y, labels)
     ax1.invert_yaxis()
-    ax1.legend(loc="lower right", fontsize="small")
+    ax1.xaxis.get_major_locator().set_params(integer=True)
+    fig.legend(*ax1.get_legend_handles_labels(), loc="lower left", ncols=2, fontsize="small", frameon=False)
     mins = [np.nan if r["minimum"] is None else float(r["minimum"]) for r in rows]
     ax2.barh(y, mins, height=0.6, color="tab:green")
     for yi, m in zip(y, mins):
         if not np.isfinite(m):
             ax2.text(0, yi, " not reachable", va="center", fontsize="small")
-    ax2.set_xlabel("minimum resource for the deadline (search)")
+    ax2.set_xlabel("minimum crews or budget for the deadline (search)")
     fig.suptitle(f"Sweep: {len(rows)} combinations")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     with atomic_write(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
