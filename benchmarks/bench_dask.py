@@ -23,28 +23,29 @@ import argparse
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 
-def scenario(cities: list[str], **overrides):
+def scenario(cities: list[str], resolution_m: float):
     from qamtu.rollout.scenario import load_scenario
-    from qamtu.sweep import with_overrides
 
-    return with_overrides(load_scenario(None), {"cities.ids": cities, "crews.count": 2, **overrides}, "benchmark")
+    return load_scenario(None).with_overrides({"cities.ids": ("--cities", cities), "crews.count": ("--crews", 2),
+                                               "planning.resolution_m": ("--resolution-m", resolution_m)})
 
 
-def national_on(address: str, sc, res: float, repeat: int) -> tuple[float, float, dict]:
+def national_on(address: str, sc, repeat: int) -> tuple[float, float, dict]:
     from qamtu.distributed import open_executor
     from qamtu.report.national import summary_dict
     from qamtu.report.run import plan_cities, run_national
 
     stage, total = [], []
     with open_executor(address) as ex:
-        run_national(sc, resolution_m=res, executor=ex)  # warm-up: worker imports and Numba compilation
+        run_national(sc, executor=ex, sensitivity=False)  # warm-up: worker imports and Numba compilation
         for _ in range(repeat):
             t0 = time.perf_counter()
-            planned = plan_cities(sc, resolution_m=res, executor=ex)
+            planned = plan_cities(sc, executor=ex)
             t1 = time.perf_counter()
-            report, _ = run_national(sc, resolution_m=res, planned=planned)
+            report, _ = run_national(sc, planned=planned, sensitivity=False)
             t2 = time.perf_counter()
             planned.release()
             stage.append(t1 - t0)
@@ -64,30 +65,28 @@ def main() -> None:
 
     from qamtu.report.national import summary_dict
     from qamtu.report.run import run_national
-    from qamtu.sweep import combinations, headline, run_sweep
+    from qamtu.sweep import apply, combinations, headline, run_sweep
 
     if not a.skip_cluster:
-        sc = scenario(a.cities.split(","))
-        s1, t1, sum1 = national_on("local:1", sc, a.resolution_m, a.repeat)
-        s2, t2, sum2 = national_on("local:2", sc, a.resolution_m, a.repeat)
+        sc = scenario(a.cities.split(","), a.resolution_m)
+        s1, t1, sum1 = national_on("local:1", sc, a.repeat)
+        s2, t2, sum2 = national_on("local:2", sc, a.repeat)
         assert sum1 == sum2, "1 and 2 workers gave different summaries"
         print(f"national, {a.cities} at {a.resolution_m:g} m (medians of {a.repeat}):")
         print(f"  city stage: 1 worker {s1:.2f} s, 2 workers {s2:.2f} s -> {s1 / s2:.2f}x")
         print(f"  whole run:  1 worker {t1:.2f} s, 2 workers {t2:.2f} s -> {t1 / t2:.2f}x (same summary)")
 
     vary = {"crews": [1, 2, 3], "sites_per_crew_month": [1, 2], "load": [0.5, 0.9]}
-    base = scenario(a.sweep_cities.split(","))
-    run_national(base, resolution_m=a.sweep_resolution_m)  # warm-up (Numba)
+    base = scenario(a.sweep_cities.split(","), a.sweep_resolution_m)
+    run_national(base, sensitivity=False)  # warm-up (Numba)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        result = run_sweep(base, vary, tmp, resolution_m=a.sweep_resolution_m)
+        result = run_sweep(base, vary, Path(tmp) / "sweep")
         t_sweep = time.perf_counter() - t0
     t0 = time.perf_counter()
     alone = []
     for c in combinations(vary):
-        from qamtu.sweep import with_overrides
-
-        report, _ = run_national(with_overrides(base, c.overrides, "benchmark"), resolution_m=a.sweep_resolution_m)
+        report, _ = run_national(apply(base, c), sensitivity=False)
         alone.append(headline(summary_dict(report)))
     t_alone = time.perf_counter() - t0
     same = all(dict((k, r[k]) for k in h) == h for r, h in zip(result.rows, alone))

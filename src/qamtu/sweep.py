@@ -160,22 +160,21 @@ def combinations(vary: Mapping[str, Sequence[Any]]) -> list[Combination]:
     return out
 
 
-def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str) -> Scenario:
-    """``scenario`` with dotted keys set (validated like the keys of a file; errors name ``source``)."""
-    from qamtu.rollout.scenario import validate_scenario
-
-    if not overrides:
-        return scenario
-    raw = scenario.to_plain()
-    for dotted, value in overrides.items():
-        node = raw
-        *head, last = dotted.split(".")
-        for k in head:
-            if not isinstance(node.get(k, {}), dict):
-                raise InvalidInputError(f"{source}: key {dotted!r}: {k!r} is not a mapping")
-            node = node.setdefault(k, {})
-        node[last] = _plain(value)
-    return validate_scenario(raw, source=f"{scenario.source} + {source}")
+def apply(scenario: Scenario, combo: Combination) -> Scenario:
+    """The scenario of one combination (:meth:`Scenario.with_overrides`: validated like a file, the error names
+    the ``--vary`` key; a dotted key whose parent is not a mapping of the scenario is an InvalidInputError)."""
+    plain = scenario.to_plain()
+    options = {}
+    for name, value in combo.values.items():
+        dotted = VARY_KEYS.get(name, name)
+        node: Any = plain
+        for k in dotted.split(".")[:-1]:
+            if not isinstance(node, dict) or k not in node or not isinstance(node[k], dict):
+                raise InvalidInputError(f"--vary {name}: {dotted!r} is not a key of the scenario "
+                                        "(see qamtu.rollout.scenario for the keys)")
+            node = node[k]
+        options[dotted] = (f"--vary {name}", value)
+    return scenario.with_overrides(options)
 
 
 def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,9 +232,6 @@ def run_sweep(
     vary: Mapping[str, Sequence[Any]],
     out: str | Path,
     *,
-    city_ids: list[str] | None = None,
-    resolution_m: float | None = None,
-    deadline: Any = None,
     executor: Any = None,
     progress: Callable[[str, int, int, str], None] | None = None,
 ) -> SweepResult:
@@ -244,20 +240,17 @@ def run_sweep(
     Parameters
     ----------
     scenario : Scenario
-        The base scenario; each combination sets its keys on top.
+        The base scenario (cities, resolution and deadline included); each combination sets its keys on top.
     vary : mapping key -> list of values
         From :func:`parse_vary`.
     out : path
-        Output folder (created); a folder of an interrupted sweep is resumed.
-    city_ids, resolution_m, deadline
-        As for :func:`qamtu.report.run.run_national` (``resolution_m``/``deadline`` are overridden by a varied
-        ``resolution_m``/``deadline``).
+        Output folder: new, empty, or an earlier qamtu output (a sweep's is resumed).
     executor : qamtu.distributed executor, optional
         Where the cities are planned (default: here).
     progress : callable(stage, done, total, detail), optional
     """
-    from qamtu.fileio import write_json_atomic, write_text_atomic
-    from qamtu.report.national import _write_csv, summary_dict
+    from qamtu.fileio import MARKER, check_output_folder, write_csv_atomic, write_json_atomic, write_text_atomic
+    from qamtu.report.national import summary_dict
     from qamtu.report.run import _engine_config, plan_cities, run_national
 
     out = Path(out)
@@ -265,18 +258,18 @@ def run_sweep(
     # every combination is validated before anything runs: a bad value stops the sweep at once
     scenarios = {}
     for c in combos:
-        sc = with_overrides(scenario, c.overrides, f"--vary {', '.join(f'{k}={_plain(v)}' for k, v in c.values.items())}")
+        sc = apply(scenario, c)
         _engine_config(sc)
         scenarios[c.id] = sc
-    res_of = {c.id: (c.overrides.get("planning.resolution_m") if "planning.resolution_m" in c.overrides
-                     else resolution_m) for c in combos}
-    dl_of = {c.id: (None if "deadline" in c.overrides else deadline) for c in combos}
+    check_output_folder(out)
+    # written in place, combination by combination (resumable); the marker makes it a qamtu output folder
+    write_json_atomic(out / MARKER, {"written_by": "sweep"})
 
     groups: dict[tuple, list[Combination]] = {}
     for c in combos:
         groups.setdefault(c.plan_key, []).append(c)
 
-    def tick(stage: str, done: int, total: int, detail: str = "") -> None:
+    def tick(stage: str, done: int, total: int, detail: str = "") -> None:  # combinations: the "what if" bar
         if progress is not None:
             progress(stage, done, total, detail)
 
@@ -288,7 +281,7 @@ def run_sweep(
     reused = 0
     donors: dict[tuple, Any] = {}
     done_count = 0
-    tick("sweep", 0, len(combos), "")
+    tick("sensitivity", 0, len(combos), "")
     for members in groups.values():
         todo = []
         for c in members:
@@ -303,25 +296,24 @@ def run_sweep(
             continue
         first = todo[0]
         donor = donors.get(first.link_key)
-        planned = plan_cities(scenarios[first.id], city_ids=city_ids, resolution_m=res_of[first.id],
-                              executor=executor, progress=progress, reuse=donor)
+        planned = plan_cities(scenarios[first.id], executor=executor, progress=progress, reuse=donor)
         stages += 1
         reused += donor is not None
         if donor is None:
             donors[first.link_key] = planned  # kept (on the workers) for the groups that can reuse its links
         try:
             for c in todo:
-                tick("sweep", done_count, len(combos), c.id)
-                report, _ = run_national(scenarios[c.id], deadline=dl_of[c.id], planned=planned)
+                tick("sensitivity", done_count, len(combos), c.id)
+                report, _ = run_national(scenarios[c.id], planned=planned, sensitivity=False)
                 summary = summary_dict(report)
                 summary["combination"] = {k: _plain(v) for k, v in c.values.items()}
                 folder = out / "combinations" / c.id
-                _write_csv(folder / "schedule.csv", report.schedule_rows)
+                write_csv_atomic(folder / "schedule.csv", report.schedule_rows)
                 write_json_atomic(folder / "summary.json", summary)  # last: marks the combination done
                 summaries[c.id] = summary
                 ran.append(c.id)
                 done_count += 1
-                tick("sweep", done_count, len(combos), c.id)
+                tick("sensitivity", done_count, len(combos), c.id)
         finally:
             if donors.get(first.link_key) is not planned:
                 planned.release()
@@ -333,7 +325,7 @@ def run_sweep(
         row = {"combination": c.id, **{k: _plain(v) for k, v in c.values.items()}}
         row.update(headline(summaries[c.id]))
         rows.append(row)
-    _write_csv(out / "sweep.csv", rows, columns=["combination", *vary, *HEADLINE])
+    write_csv_atomic(out / "sweep.csv", rows, columns=["combination", *vary, *HEADLINE])
     write_json_atomic(out / "sweep.json", {"scenario": scenario.source, "vary": {k: [_plain(v) for v in vs]
                                                                                   for k, vs in vary.items()},
                                            "deadline": rows and summaries[combos[0].id]["deadline"],

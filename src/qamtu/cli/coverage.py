@@ -60,11 +60,11 @@ def _engine_config(values: dict[str, Optional[str]], calibration: Optional[str])
     return EngineConfig(**kwargs)
 
 
-def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: str, config: Any, out: str,
+def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: str, config: Any, folder: str,
                  png: bool, per_metric: bool) -> tuple[dict[str, Any], list[str]]:
-    """``qamtu coverage`` of one city, outputs written to ``out``: (KPI record, warning messages).
+    """``qamtu coverage`` of one city, outputs written to ``folder``: (KPI record, warning messages).
 
-    A module-level function so that ``--dask`` runs it on a worker (which then writes ``out``)."""
+    A module-level function so that ``--dask`` runs it on a worker (which then writes ``folder``)."""
     from qamtu.engine import evaluate
     from qamtu.geo.area import make_study_area
     from qamtu.geo.catalogue import get_city
@@ -79,7 +79,7 @@ def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: s
         check_sites_near_area(table, area, source=str(sites))
         table = project_sites(table, area.crs)
         result = evaluate(area, table, config)
-        written = write_coverage_outputs(result, area, out, sites=table, png=png, per_metric=per_metric)
+        written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
     return written["record"], [str(w.message) for w in caught]
 
 
@@ -144,9 +144,9 @@ def _summary_line(rec: dict[str, Any]) -> str:
 
 
 def coverage_command(
-    city: Optional[str] = typer.Option(None, "--city", help="City id (see `qamtu cities`)."),
-    sites: Optional[str] = typer.Option(None, "--sites", help="Site table: CSV or GeoJSON, one row per sector."),
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    city: Optional[str] = typer.Option(None, "--city", help="(required) City id (see `qamtu cities`)."),
+    sites: Optional[str] = typer.Option(None, "--sites", help="(required) Site table: CSV or GeoJSON, one row per sector."),
+    out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
     boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
@@ -164,12 +164,15 @@ def coverage_command(
     png: bool = typer.Option(True, "--png/--no-png", help="Draw a PNG map per metric."),
     per_metric: bool = typer.Option(False, "--per-metric-tiffs", help="One GeoTIFF per metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the KPI record as JSON."),
-    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "the city as one task")),
 ) -> None:
     """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
+    from qamtu.fileio import check_output_folder, output_folder
+
     for value, option in ((city, "--city"), (sites, "--sites"), (out, "--out")):
         if value is None or value.strip() == "":
             fail(f"missing option {option}")
+    check_output_folder(out)  # type: ignore[arg-type]
     res = _number(resolution_m, "--resolution-m")
     t_terr = _share(target_territory, "--target-territory-share")
     t_pop = _share(target_population, "--target-population-share")
@@ -178,15 +181,17 @@ def coverage_command(
          "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps},
         calibration,
     )
-    with open_executor(dask) as executor:  # one task: the whole city, written where it runs
-        rec, caught = executor.map(coverage_job, [(city, res, boundary, population, sites, config, out, png,
+    # one task: the whole city, written where it runs (into the output folder's temporary name)
+    with open_executor(dask) as executor, output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
+        rec, caught = executor.map(coverage_job, [(city, res, boundary, population, sites, config, str(folder), png,
                                                    per_metric)])[0]
     _echo_warnings(caught)
     if json_out:
         echo_json(rec)
     else:
         typer.echo(_summary_line(rec))
-        typer.echo(f"Wrote {Path(out)}: {', '.join(sorted(p.name for p in Path(out).iterdir()))}")  # type: ignore[arg-type]
+        typer.echo(f"Wrote {Path(out)}: "
+                   f"{', '.join(sorted(p.name for p in Path(out).iterdir() if not p.name.startswith('.')))}")  # type: ignore[arg-type]
     missed = []
     if t_terr is not None and rec["territory_share"] < t_terr:
         missed.append(f"territory share {rec['territory_share']:.1%} < target {t_terr:.1%}")
@@ -198,7 +203,7 @@ def coverage_command(
 
 
 def reference_run_command(
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
     cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all 20)."),
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
@@ -213,8 +218,11 @@ def reference_run_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from qamtu.fileio import check_output_folder, output_folder
+
     if out is None or out.strip() == "":
         fail("missing option --out")
+    check_output_folder(out)
     res = _number(resolution_m, "--resolution-m")
     chosen = _city_list(cities)
     config = _engine_config(
@@ -224,7 +232,8 @@ def reference_run_command(
     )
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress:
+    with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress, \
+            output_folder(out, command="reference-run") as folder:
         warnings.simplefilter("always")
         task = progress.add_task("cities", total=len(chosen))
         tiles = progress.add_task("  engine tiles", total=1)
@@ -239,7 +248,7 @@ def reference_run_command(
         from qamtu.report.maps import run_reference
 
         with open_executor(dask) as executor:
-            summary = run_reference(chosen, out, res, config, png=png, on_city=on_city,  # type: ignore[arg-type]
+            summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city,  # type: ignore[arg-type]
                                     on_engine=on_engine, executor=executor)
         progress.update(task, completed=len(chosen), description="done")
     _echo_warnings(caught)

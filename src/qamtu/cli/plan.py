@@ -55,16 +55,15 @@ def _map_fn():
     return draw
 
 
-def plan_job(req: Any, out: Path, quiet: bool) -> tuple[dict[str, Any], list[str], bool]:
-    """Run a plan request and write its outputs to ``out``: (summary, site ids, targets met).
+def plan_job(req: Any, folder: str, say: Any = None) -> tuple[dict[str, Any], list[Any], bool]:
+    """Run a plan request and write its outputs to ``folder``: (summary, site ids, targets met).
 
-    A module-level function so that ``--dask`` runs it on a worker (which then writes ``out``)."""
+    A module-level function so that ``--dask`` runs it on a worker (which then writes ``folder``)."""
     from qamtu.plan.outputs import write_plan_outputs
     from qamtu.plan.record import run_request
 
-    say = None if quiet else (lambda msg: typer.echo(msg, err=True))
     plan = run_request(req, progress=say)
-    write_plan_outputs(plan, out, map_fn=_map_fn())
+    write_plan_outputs(plan, folder, map_fn=_map_fn())
     return plan.summary, list(plan.sites["site_id"]), bool(plan.targets_met)
 
 
@@ -121,8 +120,11 @@ def register(app: typer.Typer) -> None:
         dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "the plan")),
     ) -> None:
         """Plan the fewest, cheapest sites that meet the city's coverage targets, checked by the full engine."""
+        from qamtu.fileio import check_output_folder, output_folder
         from qamtu.plan.outputs import SUMMARY_KEYS
         from qamtu.plan.record import PlanRequest, read_plan_file, request_from_record
+
+        check_output_folder(out)
 
         if from_plan is not None:
             doc = read_plan_file(from_plan)
@@ -157,8 +159,13 @@ def register(app: typer.Typer) -> None:
                 demand_block_m=_num(demand_block_m, "--demand-block-m", 0.0, 5000.0, lo_open=True),
             )
             recorded = None
-        with open_executor(dask) as executor:  # one task: the whole city, written where it runs
-            s, site_ids, targets_met = executor.map(plan_job, [(req, out, quiet)])[0]
+        from qamtu.cli._output import progress_messages
+
+        # a spinner with the step and the time elapsed, on stderr (here only); with --dask the city is one task,
+        # written by the worker into the output folder's temporary name
+        with progress_messages(quiet or dask is not None) as say, open_executor(dask) as executor, \
+                output_folder(out, command="plan") as folder:
+            s, site_ids, targets_met = executor.map(plan_job, [(req, str(folder), None if dask else say)])[0]
         if json_out:
             echo_json({k: s[k] for k in SUMMARY_KEYS} | {"status": s["status"]})
         else:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from qamtu.cli._common import guarded
-from qamtu.cli.national import DASK_HELP, _cities, _load, _progress_bars
+from qamtu.cli.national import DASK_HELP, _load, _progress_bars
 from qamtu.distributed import open_executor
 
 
@@ -33,11 +33,10 @@ def register(app: typer.Typer) -> None:
         from qamtu.sweep import parse_vary, run_sweep
 
         spec = parse_vary(vary)
-        sc, dl = _load(scenario, resolution_m, deadline, {})
+        sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline)
         bars, callback = _progress_bars()
         with bars, open_executor(dask) as executor:
-            result = run_sweep(sc, spec, out, city_ids=_cities(cities), resolution_m=resolution_m, deadline=dl,
-                               executor=executor, progress=callback)
+            result = run_sweep(sc, spec, out, executor=executor, progress=callback)
         typer.echo(f"Sweep: {out / 'sweep.csv'} ({len(result.rows)} combinations: {len(result.ran)} run, "
                    f"{len(result.skipped)} already done; {result.city_stages} city stage(s) planned, "
                    f"{result.links_reused} on reused links)")

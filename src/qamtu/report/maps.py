@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from qamtu.errors import InvalidInputError
-from qamtu.fileio import atomic_write, write_json_atomic, write_text_atomic
+from qamtu.fileio import atomic_write, neutralise_cell, write_csv_atomic, write_json_atomic, write_text_atomic
 
 __all__ = [
     "Metric",
@@ -376,9 +376,9 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
                 columns.append(k)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({k: neutralise_cell(k) for k in columns})
     for r in rows:
-        writer.writerow({k: r.get(k, "") for k in columns})
+        writer.writerow({k: neutralise_cell(r.get(k, "")) for k in columns})
     return buf.getvalue()
 
 
@@ -430,7 +430,7 @@ def reference_city(city: Any, out: Path, resolution_m: float, config: Any, png: 
         result = evaluate(area, layout, config, progress=on_engine)
         city_dir = Path(out) / city.id
         written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
-        write_text_atomic(city_dir / "reference_sites.csv", layout.to_csv(index=False))
+        write_csv_atomic(city_dir / "reference_sites.csv", layout)
     except QamtuError as exc:
         return None, str(exc)
     return written["record"], None
@@ -458,6 +458,7 @@ def run_reference(
     -------
     dict with ``records`` (list of KPI records), ``failed`` (city id -> message), ``paths``, ``seconds``.
     """
+    from qamtu.distributed import SequentialExecutor
     from qamtu.engine import EngineConfig
     from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL
 
@@ -467,8 +468,6 @@ def run_reference(
     records: list[dict[str, Any]] = []
     failed: dict[str, str] = {}
     t0 = time.perf_counter()
-    from qamtu.distributed import SequentialExecutor
-
     ex = executor if executor is not None else SequentialExecutor()
     here = isinstance(ex, SequentialExecutor)  # the per-tile progress callback cannot travel to a worker
 
