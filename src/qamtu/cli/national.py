@@ -20,7 +20,7 @@ import typer
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
 from qamtu.distributed import ADDRESS_HELP, open_executor
 
-DASK_HELP = f"Run the cities on Dask ({ADDRESS_HELP}); needs qamtu[dask]."
+DASK_HELP = f"Run the cities on Dask ({ADDRESS_HELP}); needs the dask extra of qamtu."
 
 
 def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
