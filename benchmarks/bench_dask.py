@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--sweep-resolution-m", type=float, default=500.0)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--skip-cluster", action="store_true")
+    ap.add_argument("--skip-sweep", action="store_true")
     a = ap.parse_args()
 
     from qamtu.report.national import summary_dict
@@ -76,6 +77,8 @@ def main() -> None:
         print(f"  city stage: 1 worker {s1:.2f} s, 2 workers {s2:.2f} s -> {s1 / s2:.2f}x")
         print(f"  whole run:  1 worker {t1:.2f} s, 2 workers {t2:.2f} s -> {t1 / t2:.2f}x (same summary)")
 
+    if a.skip_sweep:
+        return
     vary = {"crews": [1, 2, 3], "sites_per_crew_month": [1, 2], "load": [0.5, 0.9]}
     base = scenario(a.sweep_cities.split(","), a.sweep_resolution_m)
     run_national(base, sensitivity=False)  # warm-up (Numba)

@@ -310,8 +310,12 @@ def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolu
     def said(i: int, cid: str) -> Callable[[str], None] | None:  # the planner's messages (not sent to workers)
         return (lambda msg: tick(i, len(ids), f"{cid}: {msg}"[:70])) if here and progress is not None else None
 
+    # on a cluster a task computes its links on its worker's own thread (one thread per worker process), not on
+    # a pool of the machine's cores that every worker process of the machine would start (results do not depend
+    # on EngineConfig.workers)
+    task_config = config if here else config.replace(workers=1)
     donors = dict(zip(reuse.ids, reuse.handles)) if reuse is not None else {}
-    handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, config, said(i, cid), donors.get(cid))
+    handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, task_config, said(i, cid), donors.get(cid))
                                       for i, cid in enumerate(ids)], labels=ids, progress=tick)
     kept = handles if here else ex.call_many(_light, handles)
     runs = dict(zip(ids, kept))
