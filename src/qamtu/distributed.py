@@ -114,14 +114,13 @@ class DaskExecutor:
     @contextlib.contextmanager
     def _translate(self, what: str) -> Iterator[None]:
         from distributed import KilledWorker
+        from distributed.comm.core import CommClosedError
 
         try:
             yield
         except KilledWorker as exc:
             raise self._failed(exc, what) from exc
-        except OSError as exc:  # the scheduler went away
-            if isinstance(exc, QamtuError):
-                raise
+        except CommClosedError as exc:  # the scheduler went away (a task's own OSError passes through as is)
             raise QamtuError(f"lost the Dask scheduler at {self.address}: {exc}") from exc
 
     def keep(self, fn: Callable[..., Any], items: Sequence[tuple], *, labels: Sequence[str] | None = None,
