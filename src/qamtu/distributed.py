@@ -57,7 +57,6 @@ class SequentialExecutor:
     """Runs everything here, in order (the default)."""
 
     address: str | None = None
-    n_workers = 1
 
     def keep(self, fn: Callable[..., Any], items: Sequence[tuple], *, labels: Sequence[str] | None = None,
              progress: Tick | None = None) -> list[Any]:
@@ -100,10 +99,6 @@ class DaskExecutor:
         self.client = client
         self.address = address
         self._cluster = cluster
-
-    @property
-    def n_workers(self) -> int:
-        return max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def _failed(self, exc: BaseException, what: str) -> QamtuError:
         return QamtuError(
