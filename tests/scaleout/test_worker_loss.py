@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,29 @@ def test_national_whose_worker_dies_writes_no_report(tmp_path, monkeypatch):
     assert "worker died" in last and "Nothing was written" in last
     assert re.search(r"the task \w+ of (konaev|aktau) failed", last), last  # names the city
     assert not out.exists()
+
+
+def city_result(x: int) -> list[int]:
+    return [x] * 1000
+
+
+def total(values: list[int]) -> int:
+    return sum(values)
+
+
+def test_a_result_lost_with_its_worker_is_recomputed_when_needed(tmp_path):
+    """A city stage kept on the workers (``keep``) survives the death of the worker holding it: the next
+    ``call`` on it (a gate, in a national run) recomputes it from its inputs elsewhere."""
+    with open_executor("local:2") as ex:
+        handles = ex.keep(city_result, [(1,), (2,)], labels=["a", "b"])
+        holder = next(iter(ex.client.who_has(handles[0])[handles[0].key]))
+        try:
+            ex.client.run(_die, workers=[holder])
+        except Exception:  # the worker died while answering: expected
+            pass
+        deadline = time.monotonic() + 30
+        while holder in ex.client.scheduler_info()["workers"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert holder not in ex.client.scheduler_info()["workers"]  # it really died (the nanny starts a new one)
+        assert ex.call(total, handles[0]) == 1000
+        assert ex.call(total, handles[1]) == 2000
