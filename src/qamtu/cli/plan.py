@@ -14,6 +14,7 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli._geo_options import dem_option, landcover_option
 from qamtu.cli.national import DASK_HELP
 from qamtu.distributed import open_executor
 
@@ -103,6 +104,8 @@ def register(app: typer.Typer) -> None:
         exclude: Optional[str] = typer.Option(None, "--exclude", help="Site ids to rule out, comma-separated."),
         boundary: Optional[Path] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GPKG/SHP)."),
         population: Optional[Path] = typer.Option(None, "--population", help="Population raster (GeoTIFF)."),
+        dem: Optional[str] = dem_option(),
+        landcover: Optional[Path] = landcover_option(),
         calibration: Optional[Path] = typer.Option(None, "--calibration",
                                                    help="Path-loss calibration JSON (qamtu calibrate)."),
         max_cutoff_m: Optional[str] = typer.Option(
@@ -142,6 +145,7 @@ def register(app: typer.Typer) -> None:
                 existing=None if existing is None else str(existing),
                 boundary=None if boundary is None else str(boundary),
                 population=None if population is None else str(population),
+                dem=dem, landcover=None if landcover is None else str(landcover),
                 calibration=None if calibration is None else str(calibration),
                 lattice_spacing_m=_num(lattice_spacing_m, "--lattice-spacing-m", 50.0, 20000.0),
                 lattice_cost=_num(lattice_cost, "--lattice-cost", 0.0),

@@ -317,14 +317,15 @@ def plot_metric_png(
 def kpi_record(kpis: Mapping[str, Any], area: Any, sites: Any | None = None) -> dict[str, Any]:
     """KPIs of one city with everything they rest on (JSON-serialisable).
 
-    Adds to the engine's ``kpis()``: ``city_name``, ``population_date``, ``boundary_is_approximation`` and
-    ``assumptions`` (the area's :meth:`~qamtu.geo.area.StudyArea.assumptions` plus the site table's label).
+    Adds to the engine's ``kpis()``: ``city_name``, ``population_date``, ``boundary_is_approximation``,
+    ``terrain`` (the DEM's source, ``None`` for flat ground) and ``assumptions`` (the area's :meth:`~qamtu.geo.area.StudyArea.assumptions` plus the site table's label).
     """
     rec = dict(kpis)
     rec.setdefault("city", area.city.id)
     rec["city_name"] = area.city.name_en
     rec["population_date"] = area.city.population_date.isoformat()
     rec["boundary_is_approximation"] = bool(area.boundary_is_approximation)
+    rec["terrain"] = getattr(area, "terrain_source", None)  # the DEM used, or None: flat
     assumptions = dict(area.assumptions())
     if sites is not None:
         assumptions["site_table"] = _sites_label(sites) or "site table given by the user"
@@ -412,6 +413,11 @@ def write_coverage_outputs(
             if m.png:
                 pngs[name] = plot_metric_png(result, area, name, out / f"{name}.png", sites=sites)
     record = kpi_record(result.kpis(), area, sites)
+    from qamtu.geo.shipped import district_kpis
+
+    districts = district_kpis(area, result.covered, result.dl_mbps)
+    if districts:
+        record["districts"] = districts
     paths = write_kpis(record, out)
     return {"geotiffs": tifs, "pngs": pngs, "kpis": paths, "record": record}
 

@@ -77,8 +77,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     ``reuse``: a run of the same city, area and candidates whose engine configuration differs only in fields the
     links do not depend on (:data:`LINK_FREE_FIELDS`); its coverage links are reused instead of recomputed.
     """
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.sites import read_sites
+    from qamtu.geo.area import make_study_area, study_area_options
+    from qamtu.geo.sites import read_sites, sites_near_area
     from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
     from qamtu.plan.planner import plan_city
     from qamtu.plan.problem import Targets
@@ -90,7 +90,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     try:
         run.targets = GateTargets(t["territory_share"], t["population_share"], t["dl_p5_mbps"])
         area = make_study_area(city, resolution_m=resolution_m, boundary=files.get("boundary"),
-                               population=files.get("population"))
+                               population=files.get("population"),
+                               **study_area_options(files.get("dem"), files.get("landcover")))
         run.area = area
         pl = scenario["planning"]
         frames = []
@@ -98,8 +99,9 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
             frames.append(read_candidates(files["candidates"]))
         else:
             frames.append(lattice_candidates(area, pl["candidate_spacing_m"], cost=pl["candidate_cost"]))
-        if "sites" in files:
-            frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
+        for key in ("sites", "existing"):  # on air from month one, cost 0 (a national table is cut to the city)
+            if key in files:
+                frames.append(existing_sites(sites_near_area(read_sites(files[key]), area), source=files[key]))
         candidates = combine_candidates(*frames)
         plan = plan_city(area, candidates, Targets(territory_share=t["territory_share"],
                                                    population_share=t["population_share"]),
@@ -461,8 +463,18 @@ def run_national(
         timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
                     for m, res_ in cs.evaluations]
         notes = []
-        if getattr(r.area, "boundary_is_approximation", False):
+        info = getattr(r.area, "info", {})
+        if info.get("settlement_cut"):
+            notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
+                                                "area": f"{r.area.boundary_area_km2:,.0f}"}))
+        elif getattr(r.area, "boundary_is_approximation", False):
             notes.append(("note_boundary_approx", {}))
+        terrain = getattr(r.area, "terrain_source", None)
+        if terrain is None:
+            notes.append(("note_terrain_flat", {}))
+        else:
+            name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
+            notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
         if not plan.targets_met:
             notes.append(("note_plan_short", {}))
         cities.append(CityReport(
@@ -475,6 +487,7 @@ def run_national(
             boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
             measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
             notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+            terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
             population_share_all=(kp.get("population_share") if config.coverage_users == "all"
                                   else stage.other_users_share(cid)),
         ))
