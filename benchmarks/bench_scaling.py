@@ -10,8 +10,9 @@ once untimed (Numba compilation) and ``--repeat`` times timed; the medians are q
 * ``engine_checks``: the engine's aggregation of the plan in the repair loop: per plan link;
 * ``gate``: one quality-gate evaluation (``engine.aggregate(active=...)`` over the plan links), as the scheduler
   calls it for every month a city's set of sites on air changes: per plan link;
-* ``terrain_proxy``: the engine has no terrain model yet; this measures what a terrain term would add at least:
-  bilinear sampling of an elevation raster along every link path, one sample per pixel crossed
+* ``terrain_proxy``: the least a terrain term costs per profile point (``qamtu.engine.terrain`` samples profiles
+  the same way and adds a delta-Bullington per link): bilinear sampling of an elevation raster along every link
+  path, one sample per pixel crossed
   (``scipy.ndimage.map_coordinates``), per sample.
 
 Also: links per pixel (a property of the site density and the cut-off, not of the resolution: compare the rows)
