@@ -15,6 +15,8 @@ import typer
 
 from qamtu.cli._common import EXIT_ERROR, EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
 from qamtu.cli._geo_options import dem_option, landcover_option
+from qamtu.cli.national import DASK_HELP
+from qamtu.distributed import open_executor
 
 #: Engine options shared by ``coverage`` and ``reference-run``: CLI option -> (EngineConfig field, scale).
 _ENGINE_OPTIONS = {
@@ -59,10 +61,39 @@ def _engine_config(values: dict[str, Optional[str]], calibration: Optional[str])
     return EngineConfig(**kwargs)
 
 
-def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: Any, existing: Any, dem: Any,
+                 landcover: Any, config: Any, folder: str, png: bool,
+                 per_metric: bool) -> tuple[dict[str, Any], list[str]]:
+    """``qamtu coverage`` of one city, outputs written to ``folder``: (KPI record, warning messages).
+
+    A module-level function so that ``--dask`` runs it on a worker (which then writes ``folder``)."""
+    from qamtu.engine import evaluate
+    from qamtu.geo.area import make_study_area, study_area_options
+    from qamtu.geo.catalogue import get_city
+    from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
+    from qamtu.report.maps import write_coverage_outputs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = get_city(city)
+        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population,
+                               **study_area_options(dem, landcover))
+        tables = []
+        for path in (existing, sites):
+            if path:
+                one = read_sites(path)
+                check_sites_near_area(one, area, source=str(path))
+                tables.append(one)
+        table = project_sites(combine_site_tables(tables, [p for p in (existing, sites) if p]), area.crs)
+        result = evaluate(area, table, config)
+        written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
+    return written["record"], [str(w.message) for w in caught]
+
+
+def _echo_warnings(caught: list[Any]) -> None:
     seen = set()
     for w in caught:
-        text = str(w.message)
+        text = str(getattr(w, "message", w))
         if text not in seen:
             seen.add(text)
             typer.echo(f"Warning: {text}", err=True)
@@ -177,14 +208,10 @@ def coverage_command(
     png: bool = typer.Option(True, "--png/--no-png", help="Draw a PNG map per metric."),
     per_metric: bool = typer.Option(False, "--per-metric-tiffs", help="One GeoTIFF per metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the KPI record as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "the city as one task")),
 ) -> None:
     """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
-    from qamtu.engine import evaluate
-    from qamtu.geo.area import make_study_area, study_area_options
-    from qamtu.geo.catalogue import get_city
     from qamtu.fileio import check_output_folder, output_folder
-    from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
-    from qamtu.report.maps import write_coverage_outputs
 
     for value, option in ((city, "--city"), (out, "--out")):
         if value is None or value.strip() == "":
@@ -200,23 +227,11 @@ def coverage_command(
          "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps},
         calibration,
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        c = get_city(city)  # type: ignore[arg-type]
-        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population,
-                               **study_area_options(dem, landcover))
-        tables = []
-        for path in (existing, sites):
-            if path:
-                one = read_sites(path)
-                check_sites_near_area(one, area, source=str(path))
-                tables.append(one)
-        table = project_sites(combine_site_tables(tables, [p for p in (existing, sites) if p]), area.crs)
-        result = evaluate(area, table, config)
-        with output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
-            written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
+    # one task: the whole city, written where it runs (into the output folder's temporary name)
+    with open_executor(dask) as executor, output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
+        rec, caught = executor.map(coverage_job, [(city, res, boundary, population, sites, existing, dem, landcover,
+                                                   config, str(folder), png, per_metric)])[0]
     _echo_warnings(caught)
-    rec = written["record"]
     if json_out:
         echo_json(rec)
     else:
@@ -243,6 +258,7 @@ def reference_run_command(
     min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
     png: bool = typer.Option(True, "--png/--no-png", help="Draw PNG maps."),
     json_out: bool = typer.Option(False, "--json", help="Print the national KPI records as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "one task per city")),
 ) -> None:
     """Every city with the hexagonal reference layout: maps per city and a national KPI table, with progress."""
     from rich.console import Console
@@ -277,7 +293,9 @@ def reference_run_command(
 
         from qamtu.report.maps import run_reference
 
-        summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
+        with open_executor(dask) as executor:
+            summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city,  # type: ignore[arg-type]
+                                    on_engine=on_engine, executor=executor)
         progress.update(task, completed=len(chosen), description="done")
     _echo_warnings(caught)
     if json_out:

@@ -19,6 +19,9 @@ import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
 from qamtu.cli._geo_options import dem_option, landcover_option
+from qamtu.distributed import ADDRESS_HELP, open_executor
+
+DASK_HELP = f"Run the cities on Dask ({ADDRESS_HELP}); needs the dask extra of qamtu."
 
 
 def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
@@ -194,6 +197,7 @@ def register(app: typer.Typer) -> None:
         existing: Optional[str] = typer.Option(
             None, "--existing", help="Sites on air (one table for all cities, cut to each city): cost 0, on air "
             "from month one."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
         decisions: Optional[Path] = typer.Option(
             None, "--decisions", help="Decisions file (CSV: city, site_id, decision accept/reject/lock, reason, who, "
             "date): each city's re-plan honours it; the city pages say where it overruled the optimiser."),
@@ -219,10 +223,10 @@ def register(app: typer.Typer) -> None:
             _national_operators(sc, out, lang, decisions, keep_going, sensitivity, strict)
             return
         bars, callback = _progress_bars(lang)
-        with bars:
+        with bars, open_executor(dask) as executor:
             report, runs = run_national(sc, measurements=None if measurements is None else str(measurements),
                                         progress=callback, keep_going=keep_going, sensitivity=sensitivity,
-                                        decisions=None if decisions is None else str(decisions))
+                                        executor=executor, decisions=None if decisions is None else str(decisions))
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]
@@ -267,6 +271,7 @@ def register(app: typer.Typer) -> None:
                                              "run goes on (default: the run stops with exit 2)."),
         as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
         lang: str = typer.Option("en", "--lang", help="Language of the summary lines: en, ru or kk."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
 
@@ -295,8 +300,9 @@ def register(app: typer.Typer) -> None:
         check_lang(lang)
         sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline, overrides=overrides)
         bars, callback = _progress_bars(lang)
-        with bars:
-            report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False)
+        with bars, open_executor(dask) as executor:
+            report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False,
+                                     executor=executor)
         files = {}
         if out is not None:
             with output_folder(out, command="schedule") as folder:
