@@ -162,3 +162,20 @@ def test_tiny_build_rate_is_bounded():
     assert max(res.evaluations) <= MAX_CREWS
     assert len(res.evaluations) <= 2 * MAX_CREWS.bit_length() + 2
     assert res.value is None and best is None  # even 100,000 crews build 0.1 site a month
+
+
+def test_minimum_crews_breaks_ties_as_the_scheduler_does():
+    # Hypothesis found it: two cities with equal priority; the search passed the cities sorted by id, which
+    # changed the scheduler's tie-break, so it answered 2 crews where 1 is enough with the scheduler's own order.
+    tasks = [SiteTask("bb", "s0", cost=1.0, lead_time_months=0, order=0, people=0.0),
+             SiteTask("aa", "s1", cost=1.0, lead_time_months=0, order=1, people=0.0)]
+    need = {"aa": 0, "bb": 1}
+    params = ScheduleParams(start=dt.date(2024, 1, 1), crews={"national": 1}, sites_per_crew_month=1.0)
+
+    def gate(city, on_air):
+        return len(on_air) >= need[city]
+
+    deadline = dt.date(2024, 1, 28)
+    assert schedule_rollout(tasks, params, gate).all_pass_by(deadline)
+    res, best = minimum_crews(tasks, params, gate, deadline, max_crews=12)
+    assert res.value == 1 and best.all_pass_by(deadline)

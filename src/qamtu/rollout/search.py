@@ -187,7 +187,7 @@ def minimum_crews(
         max_crews = max(1, min(MAX_CREWS, math.ceil(per_pool / params.sites_per_crew_month)))
     if not (isinstance(max_crews, int) and 1 <= max_crews <= MAX_CREWS):
         raise InvalidInputError(f"max_crews must be an integer from 1 to {MAX_CREWS}, got {max_crews!r}")
-    cities = sorted({t.city_id for t in tasks})
+    cities = list(dict.fromkeys(t.city_id for t in tasks))  # the scheduler's own default order (ties break by it)
 
     def feasible(n: int) -> bool:
         return schedule_rollout(tasks, _with_crews(params, n), gate, cities=cities).all_pass_by(deadline)
@@ -224,7 +224,7 @@ def minimum_budget(
     if not step > 0:
         raise InvalidInputError(f"budget step must be > 0, got {step!r}")
     hi = max(1, math.ceil(sum(costs) / step)) if costs else 1
-    cities = sorted({t.city_id for t in tasks})
+    cities = list(dict.fromkeys(t.city_id for t in tasks))  # the scheduler's own default order (ties break by it)
 
     def run(k: int) -> Schedule:
         return schedule_rollout(tasks, dataclasses.replace(params, monthly_budget=k * step), gate, cities=cities)
