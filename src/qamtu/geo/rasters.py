@@ -52,6 +52,11 @@ def open_raster(path: str | os.PathLike[str], what: str, expected: str, crs_hint
     if src.transform.is_identity:
         src.close()
         raise DataFileError(f"{source}: the raster has no geotransform (pixel coordinates only)")
+    t = src.transform
+    if not (math.isfinite(t.determinant) and t.determinant != 0.0 and all(math.isfinite(v) for v in t[:6])):
+        src.close()
+        raise DataFileError(f"{source}: the raster's geotransform is degenerate ({tuple(t[:6])}); a pixel must "
+                            "have a non-zero, finite size")
     return src
 
 
