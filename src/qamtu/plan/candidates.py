@@ -60,31 +60,13 @@ LATTICE_DEFAULTS: dict[str, Any] = {
 
 
 def _read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    p = Path(path)
-    if not p.exists():
-        raise DataFileError(f"{p}: candidate file not found")
-    if p.is_dir():
-        raise DataFileError(f"{p}: is a folder, expected a CSV or GeoJSON file")
-    suffix = p.suffix.lower()
-    try:
-        if suffix in (".geojson", ".json"):
-            import geopandas as gpd
+    """The candidate file's rows, read like a site table (:func:`qamtu.geo.sites.read_table_rows`: every CSV line
+    accounted for, GeoJSON points reprojected to WGS 84)."""
+    from qamtu.geo.sites import read_table_rows
 
-            gdf = gpd.read_file(p)
-            df = pd.DataFrame(gdf.drop(columns="geometry", errors="ignore"))
-            if ("lat" not in df.columns or "lon" not in df.columns) and "geometry" in gdf:
-                if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-                    gdf = gdf.to_crs("EPSG:4326")
-                df["lon"] = gdf.geometry.x.to_numpy()
-                df["lat"] = gdf.geometry.y.to_numpy()
-        else:
-            df = pd.read_csv(p, dtype={"site_id": str, "decision": str}, keep_default_na=True)
-    except (InvalidInputError, DataFileError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a file problem for the user
-        raise DataFileError(f"{p}: cannot read candidate file ({type(exc).__name__}: {exc})") from exc
+    df, _ = read_table_rows(path)
     if df.empty:
-        raise DataFileError(f"{p}: candidate file has no rows")
+        raise DataFileError(f"{path}: candidate file has no rows")
     return df.reset_index(drop=True)
 
 
@@ -181,29 +163,13 @@ def prepare_candidates(
 
 
 def _validate_sector_columns(df: pd.DataFrame, source: str) -> None:
-    """Check the radio columns, through qamtu.geo.sites when it is available (its errors name file/row/field)."""
-    try:
-        from qamtu.geo.sites import validate_sites
-    except ImportError:
-        validate_sites = None
-    if validate_sites is not None:
-        validate_sites(df, source)
-        return
-    ranges = {
-        "lat": (-90.0, 90.0),
-        "lon": (-180.0, 180.0),
-        "height_m": (1.0, 300.0),
-        "azimuth_deg": (0.0, 360.0),
-        "mechanical_tilt_deg": (-90.0, 90.0),
-        "electrical_tilt_deg": (-90.0, 90.0),
-        "tx_power_dbm": (0.0, 80.0),
-    }
-    for col, (lo, hi) in ranges.items():
-        vals = pd.to_numeric(df[col], errors="coerce")
-        for i, (raw, v) in enumerate(zip(df[col], vals)):
-            if not np.isfinite(v) or not lo <= v <= hi:
-                raise InvalidInputError(f"{where(source, i + 1, col)}: is {raw!r}; allowed: a number in [{lo:g}, {hi:g}]")
-        df[col] = vals.astype(float)
+    """Check the radio columns with :func:`qamtu.geo.sites.validate_sites` (errors name file, row and field) and
+    put its parsed numbers back into ``df``."""
+    from qamtu.geo.sites import validate_sites
+
+    clean = validate_sites(df, source)
+    for col in REQUIRED_SITE_COLUMNS[1:]:
+        df[col] = clean[col].to_numpy()
 
 
 def lattice_candidates(
