@@ -74,6 +74,8 @@ def test_cli_plan_geopackage_and_import_csv(planned):
     assert float(kpis.loc["territory_share", "after"]) == pytest.approx(summary["territory_share"])
     for name in ("coverage_before.png", "coverage_after.png", "rejected.csv", "plan.json", "kpis.json"):
         assert (out / name).stat().st_size > 0
+    # issue 12: every output says which terrain it used (Konaev lies in a shipped GEBCO window)
+    assert "GEBCO" in json.loads((out / "kpis.json").read_text())["terrain"]
 
 
 def test_cli_plan_sectors_reevaluate_to_the_same_shares(planned):

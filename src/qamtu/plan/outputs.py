@@ -121,7 +121,9 @@ def write_plan_outputs(
     paths["rejected_csv"] = write_csv_atomic(out / "rejected.csv", plan.rejected)
     table = kpi_table(plan.kpis_before, plan.kpis)
     paths["kpis_csv"] = write_csv_atomic(out / "kpis.csv", table)
-    paths["kpis_json"] = write_json_atomic(out / "kpis.json", {"before": plan.kpis_before, "after": plan.kpis})
+    terrain = getattr(getattr(plan.coverage, "area", None), "terrain_source", None)  # the DEM used, None: flat
+    paths["kpis_json"] = write_json_atomic(out / "kpis.json", {"before": plan.kpis_before, "after": plan.kpis,
+                                                               "terrain": terrain})
     summary = {k: plan.summary[k] for k in SUMMARY_KEYS}
     summary.update({k: v for k, v in plan.summary.items() if k not in summary})
     paths["summary"] = write_json_atomic(out / "summary.json", summary)
