@@ -141,3 +141,11 @@ def test_default_population_sums_to_the_catalogue_population(city_id, res, decay
     area = make_study_area(city_id, resolution_m=res, population_model=MonocentricModel(decay))
     assert np.all(area.population >= 0)
     assert area.population.sum() == pytest.approx(get_city(city_id).population, rel=1e-12)
+
+
+def test_the_study_area_records_where_its_boundary_comes_from():
+    # the national report's "what these numbers assume" box counts these kinds
+    assert make_study_area("taraz", resolution_m=1000.0).info["boundary_kind"] == "shipped"
+    cut = make_study_area("zhezkazgan", resolution_m=1000.0)
+    assert cut.info["boundary_kind"] == "settlement_cut" and cut.boundary_is_approximation
+    assert make_study_area("taraz", resolution_m=1000.0, boundary="disc").info["boundary_kind"] == "disc"

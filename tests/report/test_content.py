@@ -63,3 +63,20 @@ def test_pdf_without_a_browser_is_one_clear_error(monkeypatch, tmp_path):
     with pytest.raises(QamtuError, match="make browser"):
         pdf.find_chromium()
     assert not (tmp_path / "report.pdf").exists()
+
+
+def test_assumptions_box_names_each_boundary_source_and_the_terrain(small_report):
+    # the run records where each study area's boundary came from (issue 12: real polygons by default, a settlement
+    # cut of oversized administrations, files, the catalogue disc) and how many cities have terrain
+    report = dataclasses.replace(small_report, assumptions=dict(
+        small_report.assumptions, cities=20, boundary_kinds={"shipped": 12, "settlement_cut": 8}, terrain=5))
+    lines = content.assumptions(report, "en")
+    assert any("real boundary" in x and "(12 of 20 cities)" in x for x in lines)
+    assert any("settlement" in x and "(8 of 20 cities)" in x for x in lines)
+    assert not any("disc" in x for x in lines)
+    assert any(x.startswith("Terrain: an elevation model") and "5 of 20" in x for x in lines)
+    ru = content.assumptions(report, "ru")
+    assert any("реальная граница" in x and "(12 из 20 городов)" in x for x in ru)
+    # a summary written before the kinds were recorded still reads as before
+    old = content.assumptions(small_report, "en")
+    assert any("a disc of the city's official area" in x and "(2 of 2 cities)" in x for x in old)

@@ -422,6 +422,7 @@ def make_study_area(
         approx = shipped.is_approximation
         info.update(shipped.info)
         info["boundary_description"] = shipped.description
+        info["boundary_kind"] = "settlement_cut" if approx else "shipped"
     elif boundary is None or (isinstance(boundary, str) and boundary.strip().lower() == DISC_BOUNDARY):
         if city.area_km2 is None:
             raise InvalidInputError(
@@ -430,9 +431,11 @@ def make_study_area(
             )
         geom = disc_boundary(cx, cy, city.area_km2)
         approx = True
+        info["boundary_kind"] = "disc"
     elif isinstance(boundary, BaseGeometry):
         geom = boundary_from_lonlat(boundary, crs)
         approx = False
+        info["boundary_kind"] = "given"
     elif hasattr(boundary, "to_crs") and hasattr(boundary, "crs"):  # GeoDataFrame / GeoSeries
         import shapely
 
@@ -442,9 +445,11 @@ def make_study_area(
         if geom.is_empty or geom.area <= 0:
             raise InvalidInputError("the boundary GeoDataFrame has no polygon area")
         approx = False
+        info["boundary_kind"] = "given"
     else:
         geom = read_boundary(boundary, crs)
         info["boundary_file"] = str(boundary)
+        info["boundary_kind"] = "given"
         approx = False
 
     if not approx and shipped is None:

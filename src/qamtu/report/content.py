@@ -235,17 +235,23 @@ def assumptions(report: NationalReport, lang: str) -> list[str]:
         return [t("as_predicted")]
     n = int(a.get("cities", len(report.cities)))
     lines = []
-    approx = int(a.get("boundary_approx", 0))
-    if approx:
-        lines.append(t("as_boundary_approx").format(n=approx, total=n))
-    if n - approx:
-        lines.append(t("as_boundary_file").format(n=n - approx, total=n))
+    kinds = a.get("boundary_kinds")
+    if kinds is None:  # a summary written before the boundary kinds were recorded
+        approx = int(a.get("boundary_approx", 0))
+        kinds = {"disc": approx, "given": n - approx}
+    for kind, key in (("shipped", "as_boundary_shipped"), ("settlement_cut", "as_boundary_cut"),
+                      ("given", "as_boundary_file"), ("disc", "as_boundary_approx")):
+        if int(kinds.get(kind, 0)):
+            lines.append(t(key).format(n=int(kinds[kind]), total=n))
     model = int(a.get("population_model", 0))
     if model:
         lines.append(t("as_population_model").format(n=model, total=n))
     if n - model:
         lines.append(t("as_population_file").format(n=n - model, total=n))
-    lines.append(t("as_terrain"))
+    if "terrain" in a:
+        lines.append(t("as_terrain_dem").format(n=int(a["terrain"]), total=n))
+    else:
+        lines.append(t("as_terrain"))
     lines.append(t("as_users_" + ("all" if a.get("users") == "all" else "outdoor")))
     lines.append(t("as_criterion").format(rsrp=f.g(float(a["rsrp_threshold_dbm"])),
                                           prob=f.pct(float(a["coverage_level"])),

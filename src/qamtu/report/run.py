@@ -675,15 +675,23 @@ def _capacity_note(s: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def assumptions_of(runs: dict[str, CityRun], config: Any) -> dict[str, Any]:
-    """What the numbers assume: how many study areas use the catalogue's disc and the population model, the
-    user class and the coverage criterion of the engine."""
+    """What the numbers assume: where each study area's boundary comes from (``boundary_kinds``: the shipped
+    real polygon, its settlement cut, a given file, the catalogue's disc), how many use the population model and
+    a terrain model, the user class and the coverage criterion of the engine."""
     areas = [r.area for r in runs.values() if r.area is not None]
+    kinds: dict[str, int] = {}
+    for a in areas:
+        kind = str(getattr(a, "info", {}).get("boundary_kind", "disc" if a.boundary_is_approximation else "given"))
+        kinds[kind] = kinds.get(kind, 0) + 1
+    failed = sum(r.area is None for r in runs.values())
+    if failed:
+        kinds["failed"] = failed
     return {
         "cities": len(runs),
-        "boundary_approx": sum(bool(getattr(a, "boundary_is_approximation", True)) for a in areas)
-        + sum(r.area is None for r in runs.values()),
-        "population_model": sum(bool(getattr(a, "population_is_model", True)) for a in areas)
-        + sum(r.area is None for r in runs.values()),
+        "boundary_approx": sum(bool(getattr(a, "boundary_is_approximation", True)) for a in areas) + failed,
+        "boundary_kinds": kinds,
+        "terrain": sum(getattr(a, "terrain_source", None) is not None for a in areas),
+        "population_model": sum(bool(getattr(a, "population_is_model", True)) for a in areas) + failed,
         "users": config.coverage_users, "rsrp_threshold_dbm": config.rsrp_threshold_dbm,
         "coverage_level": config.coverage_level, "min_dl_mbps": config.min_dl_mbps, "cell_load": config.cell_load,
     }
