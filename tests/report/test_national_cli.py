@@ -67,7 +67,7 @@ def test_cli_writes_the_report(national_run):
     base = next(r for r in sens if r["assumption"] == "base")
     assert (base["cities_on_time"], base["minimum"]) == (summary["comparison"][0]["cities_on_time"],
                                                          summary["comparison"][0]["minimum"])
-    assert {r["assumption"] for r in sens} >= {"crews", "rate", "lead", "probability", "load"}
+    assert {r["assumption"] for r in sens} >= {"crews", "rate", "lead", "threshold", "probability", "load"}
     assert 'id="sensitivity"' in (out / "index.html").read_text(encoding="utf-8")
     assert [c["id"] for c in summary["cities"]] == ["konaev", "aktau"]
     for c in summary["cities"]:
@@ -160,6 +160,28 @@ def test_gate_month_is_where_the_engine_says_targets_hold(national_run):
     earlier = sorted(m for m in rows.on_air_month.dropna().unique() if m < gate)
     if earlier:
         assert shares(earlier[-1])[0] < target
+
+
+def test_gate_at_another_rsrp_threshold_recomputes_only_the_plans_links(national_run):
+    """The what-if row for the RSRP threshold: the same plan, its own sites' links computed with -105 dBm."""
+    from qamtu.engine import aggregate, compute_links
+    from qamtu.geo.catalogue import get_city
+    from qamtu.report.run import _engine_config, city_gate, plan_one_city
+    from qamtu.rollout.scenario import load_scenario
+
+    _, _, scenario_path = national_run
+    sc = load_scenario(scenario_path)
+    run = plan_one_city(get_city("konaev"), sc, 500.0, _engine_config(sc))
+    chosen = frozenset(map(str, run.plan.sites["site_id"]))
+    base = city_gate(run, run.config)("konaev", chosen)
+    harder = run.config.replace(rsrp_threshold_dbm=-105.0)
+    res = city_gate(run, harder)("konaev", chosen)
+    # independent: the planned sectors evaluated afresh by the engine at -105 dBm
+    cand = run.plan.candidates
+    sub = cand[cand["site_id"].astype(str).isin(chosen)].reset_index(drop=True)
+    fresh = aggregate(run.area, compute_links(run.area, sub, harder.replace(cutoff_margin_db=60.0)), harder).kpis()
+    assert res.kpis["territory_share"] == pytest.approx(fresh["territory_share"], abs=1e-9)
+    assert res.kpis["territory_share"] <= base.kpis["territory_share"]
 
 
 def test_bad_scenario_is_one_line_and_exit_2(tmp_path):

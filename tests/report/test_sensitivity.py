@@ -28,13 +28,14 @@ def _gate_for(city, config):
     need = {"A": {"A0", "A1"}, "B": {"B0", "B1"}}[city]
 
     def gate(city_id, on_air):
-        return GateResult(passed=config["coverage_level"] <= 0.9 and need <= set(on_air))
+        hard_enough = config["coverage_level"] <= 0.9 and config.get("rsrp_threshold_dbm", -110.0) <= -110.0
+        return GateResult(passed=hard_enough and need <= set(on_air))
 
     return gate
 
 
 PARAMS = ScheduleParams(start=dt.date(2024, 1, 1), crews={"national": 1}, sites_per_crew_month=1.0)
-BASE = {"coverage_level": 0.9, "cell_load": 0.5}
+BASE = {"coverage_level": 0.9, "cell_load": 0.5, "rsrp_threshold_dbm": -110.0}
 
 
 def _gate(config=BASE):
@@ -82,9 +83,13 @@ def test_sweep_by_hand():
     assert rows[("probability", 1)]["cities_on_time"] == 0 and rows[("probability", 1)]["minimum"] is None
     assert rows[("probability", -1)]["cities_on_time"] == 1
     assert rows[("load", 1)]["value"] == 0.75 and rows[("load", -1)]["value"] == 0.25
+    # the RSRP threshold one 5 dB step either way: -105 dBm is harder than the toy plans meet
+    assert rows[("threshold", -1)]["value"] == -115.0 and rows[("threshold", -1)]["cities_on_time"] == 1
+    assert rows[("threshold", 1)]["value"] == -105.0 and rows[("threshold", 1)]["cities_on_time"] == 0
 
 
 @dataclasses.dataclass(frozen=True)
 class _Config:
     coverage_level: float
     cell_load: float
+    rsrp_threshold_dbm: float

@@ -145,7 +145,7 @@ def coverage_reach_m(sectors: Any, config: Any, area: Any, *, max_search_m: floa
 EXACT_SUBSET_MARGIN_DB = 60.0
 
 
-def _subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config, full_sectors):
+def subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config, full_sectors):
     """Links of a subset of the candidate sectors, re-indexed into the full candidate table.
 
     Links are stored down to ``cutoff_margin_db`` = :data:`EXACT_SUBSET_MARGIN_DB` below the reference level, so
@@ -261,7 +261,7 @@ class CityModel:
             t0 = time.perf_counter()
             idx = np.flatnonzero(need[self.sector_site])
             self.say(f"full engine links for {int(need.sum())} site(s) ...")
-            self._plan_parts.append(_subset_links(self.area, self.candidates, idx, self.config, self.sectors))
+            self._plan_parts.append(subset_links(self.area, self.candidates, idx, self.config, self.sectors))
             self._plan_done |= need
             self._plan_links = None
             self.plan_links_s += time.perf_counter() - t0

@@ -162,11 +162,35 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
 
 
 def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
-    """The engine-backed gate of a planned city with engine settings ``config`` (existing sites always on)."""
+    """The engine-backed gate of a planned city with engine settings ``config`` (existing sites always on).
+
+    The plan's stored links are re-aggregated (no path loss recomputed) unless ``config`` asks for another RSRP
+    threshold: the per-link coverage probabilities belong to the threshold they were computed with, so then the
+    links of the plan's own sectors (the chosen and the existing sites, every subset the schedule can put on air)
+    are computed once with ``config`` (:func:`qamtu.plan.planner.subset_links`) and kept on the run.
+    """
     cand = run.plan.candidates
     always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
-    return engine_gate(run.area, run.plan.links, config, cand["site_id"].to_numpy(), run.targets,
-                       always_on=always_on)
+    links = run.plan.links
+    if config.rsrp_threshold_dbm != links.config.rsrp_threshold_dbm:
+        links = _plan_links_at(run, config, always_on)
+    return engine_gate(run.area, links, config, cand["site_id"].to_numpy(), run.targets, always_on=always_on)
+
+
+def _plan_links_at(run: CityRun, config: Any, always_on: Any) -> Any:
+    """Links of the plan's sectors with the RSRP threshold of ``config``, indexed like the candidate table."""
+    from qamtu.plan.planner import subset_links
+
+    cache = run.__dict__.setdefault("_links_by_threshold", {})
+    key = float(config.rsrp_threshold_dbm)
+    if key not in cache:
+        cand = run.plan.candidates
+        chosen = set(map(str, run.plan.sites["site_id"]))
+        keep = np.asarray(cand["site_id"].astype(str).isin(chosen), dtype=bool)
+        if always_on is not None:
+            keep = keep | np.asarray(always_on, dtype=bool)
+        cache[key] = subset_links(run.area, cand, np.flatnonzero(keep), config, run.plan.links.sectors)
+    return cache[key]
 
 
 #: EngineConfig fields that the links (path gain, RSRP, per-link coverage probability, cut-off) do not depend on:
