@@ -11,12 +11,13 @@ import json
 
 import numpy as np
 import pytest
+import rasterio
 from typer.testing import CliRunner
 
 from qamtu.cli.app import app
 from qamtu.distributed import SequentialExecutor, open_executor
 from qamtu.engine import EngineConfig, aggregate, compute_links
-from qamtu.engine.bands import band_rows, compute_links_banded
+from qamtu.engine.bands import band_rows, compute_links_banded, evaluate_banded
 from qamtu.errors import InvalidInputError
 from qamtu.geo.area import make_study_area
 from qamtu.geo.layout import hex_layout
@@ -48,7 +49,10 @@ def assert_links_equal(got, want):
 
 
 def assert_results_equal(area, got, want):
-    a, b = aggregate(area, got, CONFIG), aggregate(area, want, CONFIG)
+    assert_maps_equal(aggregate(area, got, CONFIG), aggregate(area, want, CONFIG))
+
+
+def assert_maps_equal(a, b):
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, np.ndarray):
@@ -77,6 +81,15 @@ def test_sequential_bands_equal_the_single_run(city, n_bands):
     assert_results_equal(area, got, want)
 
 
+@pytest.mark.parametrize("n_bands", [2, 1000])
+def test_sequential_band_aggregates_equal_the_single_run(city, n_bands):
+    """Each band aggregated alone (its links never gathered): the maps and KPIs of the single run."""
+    area, sites, want = city
+    got = evaluate_banded(area, sites, CONFIG, SequentialExecutor(), n_bands=n_bands)
+    assert np.isfinite(got.sinr_db[area.mask]).sum() > 100
+    assert_maps_equal(got, aggregate(area, want, CONFIG))
+
+
 def test_a_band_uses_the_cut_off_it_is_given(city):
     """A band alone can hold fewer environment classes (a smaller envelope): the driver's cut-off is what counts."""
     area, sites, want = city
@@ -100,8 +113,10 @@ def test_bands_on_a_loopback_cluster_equal_the_single_run(city, loopback_cluster
     area, sites, want = city
     with open_executor(loopback_cluster) as executor:
         got = compute_links_banded(area, sites, CONFIG, executor)
+        maps = evaluate_banded(area, sites, CONFIG, executor)
     assert_links_equal(got, want)
     assert_results_equal(area, got, want)
+    assert_maps_equal(maps, aggregate(area, want, CONFIG))
 
 
 @pytest.mark.slow
@@ -120,3 +135,5 @@ def test_coverage_cli_with_dask_equals_the_single_process_run(tmp_path, city, lo
         rec.pop("elapsed_s", None)
         rec.pop("created", None)
     assert out["here"] == out["dask"]
+    with rasterio.open(tmp_path / "here" / "coverage.tif") as a, rasterio.open(tmp_path / "dask" / "coverage.tif") as b:
+        np.testing.assert_array_equal(a.read(), b.read())

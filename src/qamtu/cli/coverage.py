@@ -66,11 +66,11 @@ def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: A
                  per_metric: bool, executor: Any = None) -> tuple[dict[str, Any], list[str]]:
     """``qamtu coverage`` of one city, outputs written to ``folder``: (KPI record, warning messages).
 
-    With ``executor`` (``--dask``) the links are computed as one task per row band of engine tiles
-    (:func:`qamtu.engine.bands.compute_links_banded`: identical links); the study area, the aggregation and the
-    outputs are made here."""
-    from qamtu.engine import aggregate, evaluate
-    from qamtu.engine.bands import compute_links_banded
+    With ``executor`` (``--dask``) the links are computed and aggregated as one task per row band of engine tiles
+    (:func:`qamtu.engine.bands.evaluate_banded`: identical maps; the links stay on the workers, only the bands'
+    map rows come back); the study area and the outputs are made here."""
+    from qamtu.engine import evaluate
+    from qamtu.engine.bands import evaluate_banded
     from qamtu.geo.area import make_study_area, study_area_options
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
@@ -91,7 +91,7 @@ def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: A
         if executor is None:
             result = evaluate(area, table, config)
         else:
-            result = aggregate(area, compute_links_banded(area, table, config, executor), config)
+            result = evaluate_banded(area, table, config, executor)
         written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
     return written["record"], [str(w.message) for w in caught]
 

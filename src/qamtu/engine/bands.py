@@ -13,8 +13,11 @@ Why the result is identical (bit for bit) to ``compute_links(area, sites, config
 * a tile's links depend only on its pixels, the sectors and the cut-off, never on the other tiles;
 * the bands touch disjoint pixels, so their residual arrays (zero outside the band) add exactly (``x + 0.0 == x``).
 
-A pixel's links are all in its band, so everything per pixel (best server, SINR, coverage) could be aggregated per
-band; the driver gathers the links because :func:`qamtu.engine.aggregate.aggregate` takes the whole city's links.
+:func:`qamtu.engine.aggregate.aggregate` is per pixel (best server, total interference, SINR, rates, coverage all
+use only that pixel's links and residual), and a pixel's links are all in its band, so :func:`evaluate_banded`
+aggregates each band where its links were computed and the driver gathers only the band's rows of the per-pixel
+maps (7 maps, ~25 bytes per pixel, instead of ~32 bytes per link x ~40 links per pixel); the links never leave the
+worker. :func:`compute_links_banded` gathers the links instead (for callers that need them).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from qamtu.engine.aggregate import CoverageResult, aggregate
 from qamtu.engine.config import EngineConfig
 from qamtu.engine.links import Links, compute_links, link_budget_envelope, prepare_sectors
 
@@ -43,6 +47,56 @@ def band_rows(shape: tuple[int, int], config: EngineConfig, n_bands: int) -> lis
 def band_links(area: Any, sectors: Any, config: EngineConfig, cutoff: Any, rows: tuple[int, int]) -> Links:
     """The links of one band (a module-level function: the task a worker runs)."""
     return compute_links(area, sectors, config, cutoff=cutoff, rows=rows)
+
+
+#: The per-pixel maps of :class:`qamtu.engine.aggregate.CoverageResult`.
+MAPS = ("rsrp_dbm", "coverage_probability", "sinr_db", "dl_mbps", "ul_mbps", "best_server", "covered")
+
+
+def band_maps(area: Any, sectors: Any, config: EngineConfig, cutoff: Any, rows: tuple[int, int],
+              agg_config: EngineConfig) -> dict[str, Any]:
+    """One band's links aggregated where they are computed: the band's rows of each map (a worker's task)."""
+    result = aggregate(area, band_links(area, sectors, config, cutoff, rows), agg_config)
+    out: dict[str, Any] = {name: getattr(result, name)[rows[0]:rows[1]].copy() for name in MAPS}
+    out["cutoff_m"] = result.cutoff_m
+    return out
+
+
+def _plan(area: Any, sites: Any, config: EngineConfig | None, ex: Any, n_bands: int | None):
+    """(config, sectors, cut-off, bands, per-task config), or None when there is nothing to split."""
+    from qamtu.distributed import SequentialExecutor
+
+    config = EngineConfig() if config is None else config
+    sectors = prepare_sectors(sites, getattr(area, "crs", None))
+    mask = np.asarray(area.mask, dtype=bool)
+    if len(sectors) == 0 or not mask.any():
+        return None
+    env = np.asarray(area.env_class)
+    cutoff = link_budget_envelope(sectors, config, np.unique(env[mask]))  # the whole area's classes, once
+    bands = band_rows(mask.shape, config, default_bands(ex) if n_bands is None else n_bands)
+    task_config = config if isinstance(ex, SequentialExecutor) else config.replace(workers=1)
+    return config, sectors, cutoff, bands, task_config
+
+
+def evaluate_banded(area: Any, sites: Any, config: EngineConfig | None = None, executor: Any = None, *,
+                    n_bands: int | None = None, progress: Any = None) -> CoverageResult:
+    """``evaluate(area, sites, config)`` as one task per band (links computed AND aggregated there); identical maps.
+
+    The driver receives each band's rows of the per-pixel maps only. Parameters as :func:`compute_links_banded`.
+    """
+    from qamtu.distributed import SequentialExecutor
+    from qamtu.engine.aggregate import evaluate
+
+    ex = executor if executor is not None else SequentialExecutor()
+    plan = _plan(area, sites, config, ex, n_bands)
+    if plan is None:
+        return evaluate(area, sites, config)
+    config, sectors, cutoff, bands, task_config = plan
+    parts = ex.map(band_maps, [(area, sectors, task_config, cutoff, b, config) for b in bands],
+                   labels=[f"rows {a}-{b}" for a, b in bands], progress=progress)
+    maps = {name: np.concatenate([p[name] for p in parts]) for name in MAPS}
+    return CoverageResult(area=area, config=config, active=np.ones(len(sectors), dtype=bool),
+                          site_ids=np.asarray(sectors.site_id), cutoff_m=parts[0]["cutoff_m"], **maps)
 
 
 def merge_bands(parts: list[Links], config: EngineConfig) -> Links:
@@ -82,16 +136,11 @@ def compute_links_banded(area: Any, sites: Any, config: EngineConfig | None = No
     """
     from qamtu.distributed import SequentialExecutor
 
-    config = EngineConfig() if config is None else config
     ex = executor if executor is not None else SequentialExecutor()
-    sectors = prepare_sectors(sites, getattr(area, "crs", None))
-    mask = np.asarray(area.mask, dtype=bool)
-    if len(sectors) == 0 or not mask.any():
-        return compute_links(area, sectors, config)
-    env = np.asarray(area.env_class)
-    cutoff = link_budget_envelope(sectors, config, np.unique(env[mask]))  # the whole area's classes, once
-    bands = band_rows(mask.shape, config, default_bands(ex) if n_bands is None else n_bands)
-    task_config = config if isinstance(ex, SequentialExecutor) else config.replace(workers=1)
+    plan = _plan(area, sites, config, ex, n_bands)
+    if plan is None:
+        return compute_links(area, sites, config)
+    config, sectors, cutoff, bands, task_config = plan
     parts = ex.map(band_links, [(area, sectors, task_config, cutoff, b) for b in bands],
                    labels=[f"rows {a}-{b}" for a, b in bands], progress=progress)
     return merge_bands(parts, config)
