@@ -63,11 +63,14 @@ def _engine_config(values: dict[str, Optional[str]], calibration: Optional[str])
 
 def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: Any, existing: Any, dem: Any,
                  landcover: Any, config: Any, folder: str, png: bool,
-                 per_metric: bool) -> tuple[dict[str, Any], list[str]]:
+                 per_metric: bool, executor: Any = None) -> tuple[dict[str, Any], list[str]]:
     """``qamtu coverage`` of one city, outputs written to ``folder``: (KPI record, warning messages).
 
-    A module-level function so that ``--dask`` runs it on a worker (which then writes ``folder``)."""
+    With ``executor`` (``--dask``) the links are computed and aggregated as one task per row band of engine tiles
+    (:func:`qamtu.engine.bands.evaluate_banded`: identical maps; the links stay on the workers, only the bands'
+    map rows come back); the study area and the outputs are made here."""
     from qamtu.engine import evaluate
+    from qamtu.engine.bands import evaluate_banded
     from qamtu.geo.area import make_study_area, study_area_options
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
@@ -85,7 +88,10 @@ def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: A
                 check_sites_near_area(one, area, source=str(path))
                 tables.append(one)
         table = project_sites(combine_site_tables(tables, [p for p in (existing, sites) if p]), area.crs)
-        result = evaluate(area, table, config)
+        if executor is None:
+            result = evaluate(area, table, config)
+        else:
+            result = evaluate_banded(area, table, config, executor)
         written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
     return written["record"], [str(w.message) for w in caught]
 
@@ -208,7 +214,8 @@ def coverage_command(
     png: bool = typer.Option(True, "--png/--no-png", help="Draw a PNG map per metric."),
     per_metric: bool = typer.Option(False, "--per-metric-tiffs", help="One GeoTIFF per metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the KPI record as JSON."),
-    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "the city as one task")),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace(
+        "the cities", "the city's links as one task per row band of tiles")),
 ) -> None:
     """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
     from qamtu.fileio import check_output_folder, output_folder
@@ -227,10 +234,10 @@ def coverage_command(
          "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps},
         calibration,
     )
-    # one task: the whole city, written where it runs (into the output folder's temporary name)
+    # with --dask the city's links are computed as band tasks on the cluster; area, aggregate and outputs here
     with open_executor(dask) as executor, output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
-        rec, caught = executor.map(coverage_job, [(city, res, boundary, population, sites, existing, dem, landcover,
-                                                   config, str(folder), png, per_metric)])[0]
+        rec, caught = coverage_job(city, res, boundary, population, sites, existing, dem, landcover, config,
+                                   str(folder), png, per_metric, executor=None if dask is None else executor)
     _echo_warnings(caught)
     if json_out:
         echo_json(rec)

@@ -7,9 +7,9 @@ Configuration (:mod:`qamtu.engine.config`)
     O2I mix of an environment class), ``PathLossCalibration`` and ``load_calibration(path)`` (the JSON written by
     ``qamtu calibrate``; validated with named errors), ``tdd_shares(pattern)``.
 Links (:mod:`qamtu.engine.links`)
-    ``compute_links(area, sites, config=None, progress=None, *, cutoff=None) -> Links``: sparse (pixel, sector)
-    links within the link-budget cut-off, each with mean SS-RSRP, traffic-beam signal, interference power, path
-    gain and single-link coverage probability, plus ``Links.residual_mw`` (per pixel, the summed interference of
+    ``compute_links(area, sites, config=None, progress=None, *, cutoff=None, rows=None) -> Links``: sparse
+    (pixel, sector) links within the link-budget cut-off, each with mean SS-RSRP, traffic-beam signal,
+    interference power, path gain and single-link coverage probability, plus ``Links.residual_mw`` (per pixel, the summed interference of
     in-range links below the relevance floor, not stored one by one); computed per tile of pixels (memory
     bounded, results independent of the tile size and of ``workers``). ``link_budget_envelope(sectors, config)
     -> CutoffInfo`` derives the search radius (coverage radius and interference-tail radius) and the relevance

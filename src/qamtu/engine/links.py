@@ -641,7 +641,8 @@ def _area_arrays(area):
 
 
 def compute_links(area, sites, config: EngineConfig | None = None,
-                  progress: Callable[[int, int], Any] | None = None, *, cutoff: CutoffInfo | None = None) -> Links:
+                  progress: Callable[[int, int], Any] | None = None, *, cutoff: CutoffInfo | None = None,
+                  rows: tuple[int, int] | None = None) -> Links:
     """Links between every pixel of ``area`` (inside its mask) and every sector that can matter there.
 
     Parameters
@@ -657,6 +658,11 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     cutoff : CutoffInfo, optional
         Use this cut-off and floor instead of deriving them from ``sites`` (e.g. those of a larger site table, so
         that the links of a subset are exactly those the full table would store).
+    rows : (int, int), optional
+        Compute only the tiles whose first row is in ``[rows[0], rows[1])`` (a *band*; both multiples of the tile
+        side ``isqrt(config.chunk_pixels)``, or ``rows[1]`` = the grid's rows). The links are those of the full
+        run on those pixels, in the same order; ``residual_mw`` is zero outside the band. Give the full run's
+        ``cutoff`` (:mod:`qamtu.engine.bands` does), as a band's environment classes may differ from the area's.
 
     Returns
     -------
@@ -670,6 +676,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     from scipy.spatial import cKDTree
 
     config = EngineConfig() if config is None else config
+    band = rows
     sectors = prepare_sectors(sites, getattr(area, "crs", None))
     mask = np.asarray(area.mask, dtype=bool)
     env = np.asarray(area.env_class)
@@ -704,11 +711,17 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov")}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
+    first, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
+    if first % tile or (stop % tile and stop != rows) or not 0 <= first <= stop:
+        raise InvalidInputError(f"rows={band}: a band starts and ends on a multiple of the tile side {tile} "
+                                f"(or ends at the last row, {rows})")
     tiles = [
         (r0, min(rows, r0 + tile), c0, min(cols, c0 + tile))
-        for r0 in range(0, rows, tile) for c0 in range(0, cols, tile)
+        for r0 in range(first, stop, tile) for c0 in range(0, cols, tile)
         if mask[r0:r0 + tile, c0:c0 + tile].any()
     ]
+    if band is not None:
+        total = int(sum(mask[r0:r1, c0:c1].sum() for r0, r1, c0, c1 in tiles))
 
     def run_tile(bounds):
         r0, r1, c0, c1 = bounds
