@@ -56,36 +56,12 @@ def default_targets(city: Any, population_share: float | None = None) -> Targets
 
 
 def min_sinr_db(config: Any) -> float:
-    """Smallest DL SINR (dB) at which :func:`qamtu.radio.nr.throughput_mbps` reaches ``config.min_dl_mbps``.
+    """Smallest DL SINR (dB) at which the engine's rate reaches ``config.min_dl_mbps`` at ``config.cell_load``.
 
-    Uses the engine's throughput arguments (bandwidth, DL layers, TDD DL share, cell load, SCS). Returns ``inf``
-    when no SINR up to 60 dB reaches the rate (every pixel then fails the rate criterion) and ``-inf`` when the
-    rate is 0.
+    The coverage criterion's own threshold (:meth:`qamtu.engine.criterion.CoverageCriterion.min_dl_sinr_db`: rank
+    adaptation over the UE's layers); ``inf`` when no SINR up to 60 dB reaches the rate, ``-inf`` when it is 0.
     """
-    from qamtu.radio import nr
-
-    def rate(s):
-        return np.asarray(nr.throughput_mbps(np.asarray(s, float), config.bandwidth_hz, config.dl_layers,
-                                             config.tdd_dl_share, config.cell_load, scs_hz=config.scs_hz,
-                                             direction="dl"), float)
-
-    if config.min_dl_mbps <= 0:
-        return -math.inf
-    grid = np.arange(-40.0, 60.0 + 1e-9, 0.05)
-    ok = rate(grid) >= config.min_dl_mbps
-    if not ok.any():
-        return math.inf
-    j = int(np.argmax(ok))
-    if j == 0:
-        return float(grid[0])
-    lo, hi = float(grid[j - 1]), float(grid[j])
-    for _ in range(40):  # throughput is a non-decreasing step function of SINR
-        mid = 0.5 * (lo + hi)
-        if rate(mid) >= config.min_dl_mbps:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return config.criterion.min_dl_sinr_db(config)
 
 
 def coverage_reach_m(sectors: Any, config: Any, area: Any, *, max_search_m: float = 30_000.0) -> float:
