@@ -107,10 +107,17 @@ def _sinr_quantile(q, ncand, cand, m_l, m_n, p, s_l, s_n, t_lin, a, c, ex, vx, t
 
 @njit(cache=True, nogil=True)
 def _moments(m_l, m_n, p, s_l, s_n):
-    """Mean and variance (mW) of a site's power: LOS/NLOS mixture of log-normals (medians in dBm)."""
-    e1 = p * math.exp(BETA * m_l + 0.5 * (BETA * s_l) ** 2) + (1 - p) * math.exp(BETA * m_n + 0.5 * (BETA * s_n) ** 2)
-    e2 = p * math.exp(2 * BETA * m_l + 2 * (BETA * s_l) ** 2) + (1 - p) * math.exp(
-        2 * BETA * m_n + 2 * (BETA * s_n) ** 2)
+    """Mean and variance (mW) of a site's power as an interferer.
+
+    The LOS/NLOS mixture is first replaced by the log-normal with the mixture's mean and variance in dB (the
+    mixture's linear moments are dominated by rare LOS draws, and a Fenton-Wilkinson fit on them puts far too much
+    weight on strong interference; matching in dB keeps the body of the distribution, which decides the
+    probabilities near the 10 % level), then its linear moments are returned for the Fenton-Wilkinson sum.
+    """
+    mu = p * m_l + (1 - p) * m_n
+    var = p * s_l * s_l + (1 - p) * s_n * s_n + p * (1 - p) * (m_l - m_n) ** 2
+    e1 = math.exp(BETA * mu + 0.5 * BETA * BETA * var)
+    e2 = math.exp(2 * BETA * mu + 2 * BETA * BETA * var)
     return e1, max(e2 - e1 * e1, 0.0)
 
 
