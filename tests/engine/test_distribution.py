@@ -24,10 +24,7 @@ def _random_case(seed):
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_probabilities_match_brute_force_monte_carlo(seed):
-    _errors(seed)
 
-
-def _errors(seed):
     """P(SS-RSRP >= -110 dBm) and P(DL >= 50 Mbit/s at 50 % load), outdoor and indoor users, within 0.02 of a
     brute-force Monte-Carlo (20 000 users per pixel: sampling sd <= 0.0035) on random layouts."""
     area, sites, rng = _random_case(seed)
@@ -45,23 +42,11 @@ def _errors(seed):
             errs.append((abs(res.probabilities[f"p_rsrp_{key}"][r, c] - mc["p_rsrp"]),
                          abs(res.probabilities[f"p_dl_{key}"][r, c] - mc["p_dl"])))
     errs = np.array(errs)
-    assert errs[:, 0].max() <= 0.02, errs.max(axis=0)  # P(SS-RSRP >= thr): exact up to the O2I quadrature
-    # P(DL >= norm): the Fenton-Wilkinson interference and the independent union over serving sites are an
-    # approximation; measured on these layouts: max 0.094, mean 0.028 (the issue's 0.02 is NOT met yet, see the
-    # strict xfail below)
-    assert errs[:, 1].max() <= 0.12, errs.max(axis=0)
-    assert errs[:, 1].mean() <= 0.04, errs.mean(axis=0)
-    return errs
-
-
-@pytest.mark.xfail(strict=True, reason="P(DL) approximation is within ~0.1, not 0.02, of the brute force (issue 11)")
-def test_dl_probability_within_002_of_brute_force():
-    errs = _errors(2)
-    assert errs[:, 1].max() <= 0.02
+    assert errs.max() <= 0.02, errs.max(axis=0)  # measured: max 0.007 (RSRP), 0.010 (DL) on seeds 1-3
 
 
 def test_quantiles_match_brute_force_monte_carlo():
-    """Median SS-RSRP of outdoor users against the Monte-Carlo (within 0.5 dB)."""
+    """Median SS-RSRP, median SSB and PDSCH SINR of outdoor users against the Monte-Carlo."""
     area, sites, rng = _random_case(7)
     links = compute_links(area, sites, CFG)
     res = aggregate(area, links)
@@ -70,9 +55,14 @@ def test_quantiles_match_brute_force_monte_carlo():
         r, c = int(rows[i]), int(cols[i])
         mc = pixel_monte_carlo(links, r * area.mask.shape[1] + c, int(area.env_class[r, c]), n_users=20000, seed=i)
         assert res.rsrp_dbm[r, c] == pytest.approx(np.median(mc["rsrp_dbm"]), abs=0.5)
-        # the SINR quantiles inherit the Fenton-Wilkinson approximation and are NOT yet close (errors of up to
-        # 13 dB measured at single pixels; issue 11 gap): only their order is checked here
-        assert np.isfinite(res.ssb_sinr_db[r, c]) and np.isfinite(res.sinr_db[r, c])
+        # the SINR medians: within 1.5 dB (3 dB above 30 dB, where the log-normal fit of a vanishing interference
+        # matters and no rate depends on it)
+        for mine, theirs in ((res.ssb_sinr_db[r, c], mc["ssb_sinr_db"]), (res.sinr_db[r, c], mc["pdsch_sinr_db"])):
+            ref = float(np.median(theirs))
+            assert mine == pytest.approx(ref, abs=1.5 if ref < 30 else 3.0)
+        # the 10th percentile (the rate map's SINR): 90 % of the brute-force users reach it, within 0.02
+        reach = float(np.mean(mc["pdsch_sinr_db"] >= res.extra["pdsch_sinr_p10_db"][r, c]))
+        assert reach == pytest.approx(0.9, abs=0.05)  # measured 0.862..0.899 (rural RMa pixels the worst)
 
 
 def test_indoor_never_covered_more_than_outdoor():
@@ -108,6 +98,6 @@ def test_deterministic_limit_is_the_hand_computation():
     s = 10 ** ((links.signal_dbm[k] - bf) / 10)
     i = CFG.cell_load * (links.interference_mw.astype(float).sum() - links.interference_mw[k])
     n = 10 ** (noise_per_re_dbm(CFG) / 10)
-    assert res.sinr_db[0, 0] == pytest.approx(10 * np.log10(s / (i + n)), abs=0.02)
+    assert res.sinr_db[0, 0] == pytest.approx(10 * np.log10(s / (i + n)), abs=0.1)  # bisection: 0.1 dB
     assert res.rsrp_dbm[0, 0] == pytest.approx(nlos[k], abs=0.02)
     assert res.probabilities["p_rsrp_outdoor"][0, 0] == float(nlos.max() >= CFG.rsrp_threshold_dbm)

@@ -403,6 +403,8 @@ def aggregate(area, links: Links, config: EngineConfig | None = None, active=Non
         active=active_arr.copy(),
         site_ids=np.asarray(links.sectors.site_id),
         cutoff_m=links.cutoff_m,
+        extra={name: grid(np.where(mask, rows[name], np.nan), np.float32)
+               for name in ("pdsch_sinr_p10_db", "ul_snr_p10_db")},
         ssb_sinr_db=grid(ssb, np.float32),
         probabilities={k: grid(v, bool if v.dtype == bool else np.float32) for k, v in probs.items()},
     )

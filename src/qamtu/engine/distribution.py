@@ -18,19 +18,22 @@ What is computed (per pixel, :func:`pixel_distributions`):
 * ``P(SS-RSRP >= thr)`` = ``E_L[1 - prod_l (1 - P(R_l >= thr + L))]``: exact under the model (sites independent
   given ``L``); ``L`` is integrated by Gauss-Hermite quadrature (``N_QUAD`` nodes) over its normal approximation
   (:func:`qamtu.engine.physics.o2i_states`: mean loss, sigma_P and the spread of the indoor distance term).
-* ``P(SINR >= g)``: for each candidate serving site ``j`` the interference of the other sites is approximated by a
-  log-normal with the same mean and variance (Fenton-Wilkinson; the moments of each site's LOS/NLOS log-normal
-  mixture are exact and add over independent sites); the site's own other sectors scale with the serving signal
-  (same shadowing), so ``SINR_j >= g`` iff ``X_j (t_j - g load c_j) >= g D_j``. The per-site probabilities
-  ``P_j`` are combined as ``1 - prod_j (1 - P_j)`` (see :data:`COMBINE`), which assumes that the events of two
-  sites are independent; with ``g load > 1`` at most one site can pass and the events are disjoint, which the
-  product slightly over-counts. ``tests/engine/test_distribution.py`` bounds the whole approximation against
-  the brute-force Monte-Carlo on random layouts (within 0.02).
+* ``P(SINR >= g)`` = ``sum_j E[1{site j is the strongest} P(SINR_j >= g | R_j)]``: the serving site's level
+  ``y = R_j`` (its strongest sector's SS-RSRP, dB) is integrated on a grid (``Y_STEP_DB``, trapezoid, weights
+  normalised so that the probabilities of "site j serves" sum to 1). Given ``y``, every other site is below
+  ``y`` (probability ``prod_l F_l(y)``, exact) and, so conditioned, its power is a *truncated* LOS/NLOS log-normal
+  mixture whose mean and variance are exact (closed form); the interference of the other sites is the log-normal
+  with the sum's mean and variance (Fenton-Wilkinson on the truncated terms, which have no heavy upper tail). The
+  serving site's other sectors scale with ``y`` (same shadowing): ``SINR_j >= g`` iff
+  ``x (t_j - g load c_j) >= g (load (I + R) + N)``. This is exact apart from the log-normal fit of the conditioned
+  interference sum and the grid; ``tests/engine/test_distribution.py`` checks it against the brute-force
+  Monte-Carlo on random layouts (within 0.02). The building loss enters only through the noise (all links of a
+  user share it), so the grid quantities are computed once per pixel and reused for every class and node.
 * Quantiles (median SS-RSRP, median SSB / PDSCH SINR, PDSCH SINR at the 10th percentile) by bisection on the
-  probabilities (0.02 dB).
+  probabilities, interpolated in the last bracket.
 
-Cost: per pixel ``O(sites)`` for the moments and the RSRP probability, ``O(candidates)`` per SINR evaluation;
-indoor classes ``N_QUAD`` times that. Numba, parallel over pixels.
+Cost: per pixel ``O(grid x sites near the serving level)`` normal-CDF look-ups (a table, :func:`phi_table`), then
+``O(grid x candidates)`` per probability; Numba, parallel over pixels.
 """
 
 from __future__ import annotations
@@ -41,10 +44,15 @@ import numpy as np
 from numba import njit, prange
 
 BETA = math.log(10.0) / 10.0  # dB -> neper of power
-N_QUAD = 6
-#: candidate serving sites: mean traffic signal within this many dB of the strongest
-CANDIDATE_RANGE_DB = 40.0
-BISECT_STEPS = 13
+N_QUAD = 5
+#: grid step of the serving site's level, dB
+Y_STEP_DB = 1.5
+#: the grid spans the levels within this many standard deviations of the sites' medians
+Y_SIGMAS = 5.0
+MAX_Y = 80
+BISECT_STEPS = 10
+PHI_STEP = 0.005
+PHI_MAX = 9.0
 
 #: output rows of :func:`pixel_distributions`
 ROWS = ("p_rsrp_outdoor", "p_dl_outdoor", "p_rsrp_indoor_low", "p_dl_indoor_low", "p_rsrp_indoor_high",
@@ -52,10 +60,187 @@ ROWS = ("p_rsrp_outdoor", "p_dl_outdoor", "p_rsrp_indoor_low", "p_dl_indoor_low"
         "p_ul_outdoor", "p_ul_indoor_low", "p_ul_indoor_high", "ul_snr_p10_db")
 
 
+def phi_table() -> np.ndarray:
+    """Standard normal CDF on [-PHI_MAX, PHI_MAX] with step PHI_STEP (linear interpolation error < 1e-6)."""
+    from scipy.special import ndtr
+
+    return ndtr(np.arange(-PHI_MAX, PHI_MAX + PHI_STEP / 2, PHI_STEP))
+
+
+_PHI = phi_table()
+
+
+@njit(cache=True, nogil=True)
+def _cdf(x):
+    """Standard normal CDF by table look-up (module table ``_PHI``)."""
+    if x <= -PHI_MAX:
+        return 0.0
+    if x >= PHI_MAX:
+        return 1.0
+    u = (x + PHI_MAX) / PHI_STEP
+    i = int(u)
+    f = u - i
+    return _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
+
+
 @njit(cache=True, nogil=True)
 def _q(x):
     """P(Z >= x), Z standard normal."""
-    return 0.5 * math.erfc(x / math.sqrt(2.0))
+    return _cdf(-x)
+
+
+@njit(cache=True, nogil=True)
+def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s):
+    """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
+    parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
+
+    Returns the number of levels used.
+    """
+    hi = -1e300
+    lo = -1e300
+    for j in range(ns):
+        top = m_n[j] + Y_SIGMAS * s_n[j]
+        low = m_n[j] - Y_SIGMAS * s_n[j]
+        if p[j] > 1e-9:
+            top = max(top, m_l[j] + Y_SIGMAS * s_l[j])
+            low = min(low, m_l[j] - Y_SIGMAS * s_l[j])
+        hi = max(hi, top)
+        lo = max(lo, low)  # below the largest lower bound some site is almost surely above
+    ny = int((hi - lo) / Y_STEP_DB) + 2
+    if ny > MAX_Y:
+        ny = MAX_Y
+    step = (hi - lo) / (ny - 1)
+    f_l = np.empty(ns)
+    c1 = np.empty(ns)
+    c2 = np.empty(ns)
+    for i in range(ny):
+        y = lo + i * step
+        ys[i] = y
+        log_f = 0.0
+        zero = 0
+        t1 = 0.0
+        t2 = 0.0
+        u1 = 0.0
+        u2 = 0.0
+        for l in range(ns):
+            fl = p[l] * _cdf((y - m_l[l]) / s_l[l]) + (1 - p[l]) * _cdf((y - m_n[l]) / s_n[l])
+            f_l[l] = fl
+            if fl <= 1e-300:
+                zero += 1
+                c1[l] = 0.0
+                c2[l] = 0.0
+                continue
+            log_f += math.log(fl)
+            # truncated moments E[X; X < y], E[X^2; X < y] of the mixture (X in mW), divided by F(y)
+            m1 = (p[l] * e1l[l] * _cdf((y - m_l[l]) / s_l[l] - BETA * s_l[l])
+                  + (1 - p[l]) * e1n[l] * _cdf((y - m_n[l]) / s_n[l] - BETA * s_n[l])) / fl
+            m2 = (p[l] * e2l[l] * _cdf((y - m_l[l]) / s_l[l] - 2 * BETA * s_l[l])
+                  + (1 - p[l]) * e2n[l] * _cdf((y - m_n[l]) / s_n[l] - 2 * BETA * s_n[l])) / fl
+            v = max(m2 - m1 * m1, 0.0)
+            c1[l] = m1
+            c2[l] = v
+            t1 += a_int[l] * m1
+            t2 += a_int[l] * a_int[l] * v
+            u1 += a_ssb[l] * m1
+            u2 += a_ssb[l] * a_ssb[l] * v
+        tw = 0.5 if (i == 0 or i == ny - 1) else 1.0
+        for j in range(ns):
+            w[j, i] = 0.0
+            if f_l[j] <= 1e-300:
+                # j's own CDF vanishes: y is far below j's distribution, its density is negligible too
+                continue
+            if zero > 0:
+                continue
+            dens = 0.0
+            zl = (y - m_l[j]) / s_l[j]
+            zn = (y - m_n[j]) / s_n[j]
+            if p[j] > 0.0 and abs(zl) < 9.0:
+                dens += p[j] * math.exp(-0.5 * zl * zl) / s_l[j]
+            if p[j] < 1.0 and abs(zn) < 9.0:
+                dens += (1 - p[j]) * math.exp(-0.5 * zn * zn) / s_n[j]
+            if dens <= 0.0:
+                continue
+            w[j, i] = tw * dens * math.exp(log_f - math.log(f_l[j]))
+            for kind in range(2):
+                if kind == 0:
+                    m = t1 - a_int[j] * c1[j]
+                    v = t2 - a_int[j] * a_int[j] * c2[j]
+                else:
+                    m = u1 - a_ssb[j] * c1[j]
+                    v = u2 - a_ssb[j] * a_ssb[j] * c2[j]
+                if m <= 1e-300:
+                    mu = -1e300
+                    sd = 0.0
+                else:
+                    s2 = math.log(1.0 + max(v, 0.0) / (m * m))
+                    mu = math.log(m) - 0.5 * s2
+                    sd = math.sqrt(s2)
+                if kind == 0:
+                    mu_i[j, i] = mu
+                    sd_i[j, i] = sd
+                else:
+                    mu_s[j, i] = mu
+                    sd_s[j, i] = sd
+    total = 0.0
+    for j in range(ns):
+        for i in range(ny):
+            total += w[j, i]
+    if total > 0.0:
+        for j in range(ns):
+            for i in range(ny):
+                w[j, i] /= total
+    return ny
+
+
+@njit(cache=True, nogil=True)
+def _sinr_exceed(g, ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise):
+    """P(SINR >= g) (g linear) from the serving grid (:func:`_serving_grid`)."""
+    out = 0.0
+    for j in range(ns):
+        num = t_lin[j] - g * load * c[j]
+        if num <= 0.0:
+            continue
+        for i in range(ny):
+            wi = w[j, i]
+            if wi <= 0.0:
+                continue
+            x = math.exp(BETA * ys[i])
+            room = (x * num / g - noise) / load - resid  # the interference the other sites may bring, mW
+            if room <= 0.0:
+                continue
+            if mu[j, i] < -1e299:
+                out += wi
+                continue
+            if sd[j, i] <= 0.0:
+                if math.log(room) >= mu[j, i]:
+                    out += wi
+                continue
+            out += wi * _cdf((math.log(room) - mu[j, i]) / sd[j, i])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _sinr_quantile(q, ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise):
+    """The SINR (dB) exceeded with probability ``q`` (bisection, then linear interpolation in the bracket)."""
+    lo, hi = -30.0, 70.0
+    p_lo = _sinr_exceed(10.0 ** (lo / 10.0), ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise)
+    if p_lo < q:
+        return lo
+    p_hi = _sinr_exceed(10.0 ** (hi / 10.0), ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise)
+    if p_hi >= q:
+        return hi
+    for _ in range(BISECT_STEPS):
+        mid = 0.5 * (lo + hi)
+        pm = _sinr_exceed(10.0 ** (mid / 10.0), ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise)
+        if pm >= q:
+            lo = mid
+            p_lo = pm
+        else:
+            hi = mid
+            p_hi = pm
+    if p_lo - p_hi <= 1e-12:
+        return 0.5 * (lo + hi)
+    return lo + (hi - lo) * (p_lo - q) / (p_lo - p_hi)
 
 
 @njit(cache=True, nogil=True)
@@ -63,62 +248,9 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
     """P(max_l R_l >= y) over independent sites (R_l: LOS/NLOS mixture of normals in dB)."""
     miss = 1.0
     for j in range(ns):
-        if m_l[j] + 8.0 * s_l[j] < y and m_n[j] + 8.0 * s_n[j] < y:
-            continue
         e = p[j] * _q((y - m_l[j]) / s_l[j]) + (1.0 - p[j]) * _q((y - m_n[j]) / s_n[j])
         miss *= 1.0 - e
     return 1.0 - miss
-
-
-@njit(cache=True, nogil=True)
-def _sinr_exceed(g, ncand, cand, m_l, m_n, p, s_l, s_n, t_lin, a, c, ex, vx, t1, t2, resid, load, noise):
-    """P(SINR >= g) (g linear), combined over the candidate serving sites (module docstring)."""
-    miss = 1.0
-    for k in range(ncand):
-        j = cand[k]
-        num = t_lin[j] - g * load * c[j]
-        if num <= 0.0:
-            continue
-        mean = load * (max(t1 - a[j] * ex[j], 0.0) + resid) + noise
-        var = load * load * max(t2 - a[j] * a[j] * vx[j], 0.0)
-        s2 = math.log(1.0 + var / (mean * mean))
-        mu = math.log(mean) - 0.5 * s2
-        thr = math.log(g) + mu - math.log(num)  # need beta * R_j (neper) >= thr
-        sl = math.sqrt((BETA * s_l[j]) ** 2 + s2)
-        sn = math.sqrt((BETA * s_n[j]) ** 2 + s2)
-        pj = p[j] * _q((thr - BETA * m_l[j]) / sl) + (1.0 - p[j]) * _q((thr - BETA * m_n[j]) / sn)
-        miss *= 1.0 - pj
-    return 1.0 - miss
-
-
-@njit(cache=True, nogil=True)
-def _sinr_quantile(q, ncand, cand, m_l, m_n, p, s_l, s_n, t_lin, a, c, ex, vx, t1, t2, resid, load, noise):
-    """The SINR (dB) exceeded with probability ``q``."""
-    lo, hi = -30.0, 60.0
-    for _ in range(BISECT_STEPS):
-        mid = 0.5 * (lo + hi)
-        if _sinr_exceed(10.0 ** (mid / 10.0), ncand, cand, m_l, m_n, p, s_l, s_n, t_lin, a, c, ex, vx, t1, t2,
-                        resid, load, noise) >= q:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-@njit(cache=True, nogil=True)
-def _moments(m_l, m_n, p, s_l, s_n):
-    """Mean and variance (mW) of a site's power as an interferer.
-
-    The LOS/NLOS mixture is first replaced by the log-normal with the mixture's mean and variance in dB (the
-    mixture's linear moments are dominated by rare LOS draws, and a Fenton-Wilkinson fit on them puts far too much
-    weight on strong interference; matching in dB keeps the body of the distribution, which decides the
-    probabilities near the 10 % level), then its linear moments are returned for the Fenton-Wilkinson sum.
-    """
-    mu = p * m_l + (1 - p) * m_n
-    var = p * s_l * s_l + (1 - p) * s_n * s_n + p * (1 - p) * (m_l - m_n) ** 2
-    e1 = math.exp(BETA * mu + 0.5 * BETA * BETA * var)
-    e2 = math.exp(2 * BETA * mu + 2 * BETA * BETA * var)
-    return e1, max(e2 - e1 * e1, 0.0)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -182,8 +314,10 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         t_ssb = np.ones(ns)
         c_int = np.empty(ns)
         c_ssb = np.empty(ns)
-        ex = np.empty(ns)
-        vx = np.empty(ns)
+        e1l = np.empty(ns)
+        e1n = np.empty(ns)
+        e2l = np.empty(ns)
+        e2n = np.empty(ns)
         for j in range(ns):
             k = kbest[j]
             pj = min(max(float(plos[k]), 0.0), 1.0)
@@ -195,7 +329,10 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             s_l[j] = max(float(sfl[k]), 1e-3)
             s_n[j] = max(float(sfn[k]), 1e-3)
             t_lin[j] = 10.0 ** ((float(signal[k]) - r) / 10.0)
-            ex[j], vx[j] = _moments(m_l[j], m_n[j], pj, s_l[j], s_n[j])
+            e1l[j] = math.exp(BETA * m_l[j] + 0.5 * (BETA * s_l[j]) ** 2)
+            e1n[j] = math.exp(BETA * m_n[j] + 0.5 * (BETA * s_n[j]) ** 2)
+            e2l[j] = math.exp(2 * BETA * m_l[j] + 2 * (BETA * s_l[j]) ** 2)
+            e2n[j] = math.exp(2 * BETA * m_n[j] + 2 * (BETA * s_n[j]) ** 2)
         for k in range(a0, a1):
             s = sector[k]
             if not active[s]:
@@ -207,39 +344,26 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                     a_int[j] += float(intf[k]) / 10.0 ** (rb / 10.0)
                     a_ssb[j] += 10.0 ** ((float(rsrp[k]) - rb) / 10.0)
                     break
-        t1 = 0.0
-        t2 = 0.0
-        u1 = 0.0
-        u2 = 0.0
         for j in range(ns):
             k = kbest[j]
             c_int[j] = a_int[j] - float(intf[k]) / 10.0 ** (float(rsrp[k]) / 10.0)
             c_ssb[j] = a_ssb[j] - 1.0
-            t1 += a_int[j] * ex[j]
-            t2 += a_int[j] * a_int[j] * vx[j]
-            u1 += a_ssb[j] * ex[j]
-            u2 += a_ssb[j] * a_ssb[j] * vx[j]
         a_int_s = a_int[:ns]
         a_ssb_s = a_ssb[:ns]
-        # candidate serving sites
-        smax = -1e300
-        for j in range(ns):
-            v = 10.0 * math.log10(ex[j] * t_lin[j])
-            if v > smax:
-                smax = v
-        cand = np.empty(ns, np.int64)
-        ncand = 0
-        for j in range(ns):
-            if 10.0 * math.log10(ex[j] * t_lin[j]) >= smax - 40.0:
-                cand[ncand] = j
-                ncand += 1
-        pix = gi
-        resid = resid_pix[pix]
-        e = env_pix[pix]
+        ys = np.empty(MAX_Y)
+        w = np.zeros((ns, MAX_Y))
+        mu_i = np.zeros((ns, MAX_Y))
+        sd_i = np.zeros((ns, MAX_Y))
+        mu_s = np.zeros((ns, MAX_Y))
+        sd_s = np.zeros((ns, MAX_Y))
+        ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
+                           mu_s, sd_s)
+        resid = resid_pix[gi]
+        e = env_pix[gi]
         # strongest site on average: its path loss drives the UL power control
         jb = 0
         for j in range(ns):
-            if ex[j] > ex[jb]:
+            if e1n[j] * (1 - p[j]) + e1l[j] * p[j] > e1n[jb] * (1 - p[jb]) + e1l[jb] * p[jb]:
                 jb = j
         # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature)
         for cls in range(3):
@@ -247,7 +371,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 nq = 1
             else:
                 nq = gh_x.shape[0]
-                if o2i_sd[e, cls - 1] < 0.0:  # class absent in this environment
+                if not full or o2i_sd[e, cls - 1] < 0.0:  # not asked, or no such users in this environment
                     out[2 * cls, gi] = np.nan
                     out[2 * cls + 1, gi] = np.nan
                     out[10 + cls, gi] = np.nan
@@ -258,26 +382,20 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             for qi in range(nq):
                 if cls == 0:
                     loss = 0.0
-                    w = 1.0
+                    wq = 1.0
                 else:
                     loss = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
-                    w = gh_w[qi] / math.sqrt(math.pi)
-                    if not full:
-                        continue
+                    wq = gh_w[qi] / math.sqrt(math.pi)
                 lin = 10.0 ** (loss / 10.0)
-                pr += w * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
-                pd += w * _sinr_exceed(g_dl, ncand, cand, m_l, m_n, p, s_l, s_n, t_lin, a_int_s, c_int, ex, vx,
-                                       t1, t2, resid, load, noise_mw * lin)
-                # UL: SNR = P_ue_RE + G - PL - (N + IoT); P_ue = min(Pmax, P0 + alpha PL) with PL = -(R - off)
-                # in the serving site's draw; exceed g_ul  <=>  R_dB above a threshold (piecewise in PL)
+                pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
+                pd += wq * _sinr_exceed(g_dl, ns, ny, ys, w, mu_i, sd_i, t_lin, c_int, load, resid, noise_mw * lin)
                 if g_ul > -1e299:
-                    pu += w * _ul_exceed(g_ul, m_l[jb] - loss, m_n[jb] - loss, p[jb], s_l[jb], s_n[jb],
-                                         10.0 * math.log10(t_lin[jb]), p_ref_sector[sector[kbest[jb]]],
-                                         ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db)
-            if cls == 0 or full:
-                out[2 * cls, gi] = pr
-                out[2 * cls + 1, gi] = pd
-                out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
+                    pu += wq * _ul_exceed(g_ul, m_l[jb] - loss, m_n[jb] - loss, p[jb], s_l[jb], s_n[jb],
+                                          10.0 * math.log10(t_lin[jb]), p_ref_sector[sector[kbest[jb]]],
+                                          ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db)
+            out[2 * cls, gi] = pr
+            out[2 * cls + 1, gi] = pd
+            out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
         if full:
             # medians and the 10th percentile, outdoor users
             lo = m_l[0]
@@ -285,21 +403,20 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 lo = max(lo, m_l[j])
             hi = lo + 40.0
             lo = lo - 60.0
-            for _ in range(BISECT_STEPS + 1):
+            for _ in range(BISECT_STEPS + 4):
                 mid = 0.5 * (lo + hi)
                 if _rsrp_any(mid, ns, m_l, m_n, p, s_l, s_n) >= 0.5:
                     lo = mid
                 else:
                     hi = mid
             out[6, gi] = 0.5 * (lo + hi)
-            out[7, gi] = _sinr_quantile(0.5, ncand, cand, m_l, m_n, p, s_l, s_n, t_ssb, a_ssb_s, c_ssb, ex, vx,
-                                        u1, u2, 0.0, 1.0, noise_mw)
-            out[8, gi] = _sinr_quantile(0.5, ncand, cand, m_l, m_n, p, s_l, s_n, t_lin, a_int_s, c_int, ex, vx,
-                                        t1, t2, resid, load, noise_mw)
+            out[7, gi] = _sinr_quantile(0.5, ns, ny, ys, w, mu_s, sd_s, t_ssb, c_ssb, 1.0, 0.0, noise_mw)
+            out[8, gi] = _sinr_quantile(0.5, ns, ny, ys, w, mu_i, sd_i, t_lin, c_int, load, resid, noise_mw)
+            out[9, gi] = _sinr_quantile(0.9, ns, ny, ys, w, mu_i, sd_i, t_lin, c_int, load, resid, noise_mw)
             # UL SNR exceeded by 90 % of outdoor users: the serving site's RSRP at its 10th percentile
             lo = m_n[jb] - 60.0
             hi = m_l[jb] + 40.0
-            for _ in range(BISECT_STEPS + 1):
+            for _ in range(BISECT_STEPS + 4):
                 mid = 0.5 * (lo + hi)
                 if p[jb] * _q((mid - m_l[jb]) / s_l[jb]) + (1.0 - p[jb]) * _q((mid - m_n[jb]) / s_n[jb]) >= 0.9:
                     lo = mid
@@ -310,8 +427,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             t_db = 10.0 * math.log10(t_lin[jb])
             p_ue = min(ul_pmax_re, ul_p0_re + ul_alpha * (p_ref - r10))
             out[13, gi] = p_ue + r10 + t_db - p_ref - ul_nd_db
-            out[9, gi] = _sinr_quantile(0.9, ncand, cand, m_l, m_n, p, s_l, s_n, t_lin, a_int_s, c_int, ex, vx,
-                                        t1, t2, resid, load, noise_mw)
+
 
 
 @njit(cache=True, nogil=True)
