@@ -95,9 +95,9 @@ def test_min_sinr_is_the_rate_threshold():
     cfg = EngineConfig()
     s = min_sinr_db(cfg)
 
-    def rate(x):
-        return float(nr.throughput_mbps(x, cfg.bandwidth_hz, cfg.dl_layers, cfg.tdd_dl_share, cfg.cell_load,
-                                        scs_hz=cfg.scs_hz, direction="dl"))
+    def rate(x):  # the engine's rate: rank adaptation over the UE's layers (power split over them)
+        return float(nr.rank_adapted_throughput_mbps(x, cfg.bandwidth_hz, cfg.dl_layers, cfg.tdd_dl_share,
+                                                     cfg.cell_load, scs_hz=cfg.scs_hz, direction="dl"))
 
     assert rate(s) >= cfg.min_dl_mbps > rate(s - 1e-3)
     assert min_sinr_db(cfg.replace(min_dl_mbps=1e5)) == np.inf

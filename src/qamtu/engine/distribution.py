@@ -44,13 +44,15 @@ import numpy as np
 from numba import njit, prange
 
 BETA = math.log(10.0) / 10.0  # dB -> neper of power
-N_QUAD = 5
+N_QUAD = 4
 #: grid step of the serving site's level, dB
-Y_STEP_DB = 1.5
+Y_STEP_DB = 2.0
 #: the grid spans the levels within this many standard deviations of the sites' medians
 Y_SIGMAS = 5.0
 MAX_Y = 80
-BISECT_STEPS = 10
+BISECT_STEPS = 7
+#: (site, level) pairs whose weight is below this are dropped (their sum is bounded by it times the pairs)
+MIN_WEIGHT = 1e-9
 PHI_STEP = 0.005
 PHI_MAX = 9.0
 
@@ -94,36 +96,64 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
-    Returns the number of levels used.
+    Sites whose highest plausible level (``Y_SIGMAS`` sigmas above the LOS median) is below the grid never serve
+    and are below every level of the grid: their (untruncated) moments are summed once. Returns the number of
+    levels used.
     """
     hi = -1e300
     lo = -1e300
+    top = np.empty(ns)
     for j in range(ns):
-        top = m_n[j] + Y_SIGMAS * s_n[j]
+        t = m_n[j] + Y_SIGMAS * s_n[j]
         low = m_n[j] - Y_SIGMAS * s_n[j]
         if p[j] > 1e-9:
-            top = max(top, m_l[j] + Y_SIGMAS * s_l[j])
+            t = max(t, m_l[j] + Y_SIGMAS * s_l[j])
             low = min(low, m_l[j] - Y_SIGMAS * s_l[j])
-        hi = max(hi, top)
+        top[j] = t
+        hi = max(hi, t)
         lo = max(lo, low)  # below the largest lower bound some site is almost surely above
     ny = int((hi - lo) / Y_STEP_DB) + 2
     if ny > MAX_Y:
         ny = MAX_Y
     step = (hi - lo) / (ny - 1)
-    f_l = np.empty(ns)
-    c1 = np.empty(ns)
-    c2 = np.empty(ns)
+    near = np.empty(ns, np.int64)
+    nn = 0
+    f1 = 0.0
+    f2 = 0.0
+    g1 = 0.0
+    g2 = 0.0
+    for l in range(ns):
+        if top[l] >= lo:
+            near[nn] = l
+            nn += 1
+        else:
+            m1 = p[l] * e1l[l] + (1 - p[l]) * e1n[l]
+            v = max(p[l] * e2l[l] + (1 - p[l]) * e2n[l] - m1 * m1, 0.0)
+            f1 += a_int[l] * m1
+            f2 += a_int[l] * a_int[l] * v
+            g1 += a_ssb[l] * m1
+            g2 += a_ssb[l] * a_ssb[l] * v
+    f_l = np.ones(ns)
+    c1 = np.zeros(ns)
+    c2 = np.zeros(ns)
+    total = 0.0
+    for j in range(ns):
+        for i in range(ny):
+            w[j, i] = 0.0
     for i in range(ny):
         y = lo + i * step
         ys[i] = y
         log_f = 0.0
         zero = 0
-        t1 = 0.0
-        t2 = 0.0
-        u1 = 0.0
-        u2 = 0.0
-        for l in range(ns):
-            fl = p[l] * _cdf((y - m_l[l]) / s_l[l]) + (1 - p[l]) * _cdf((y - m_n[l]) / s_n[l])
+        t1 = f1
+        t2 = f2
+        u1 = g1
+        u2 = g2
+        for q in range(nn):
+            l = near[q]
+            zl = (y - m_l[l]) / s_l[l]
+            zn = (y - m_n[l]) / s_n[l]
+            fl = p[l] * _cdf(zl) + (1 - p[l]) * _cdf(zn)
             f_l[l] = fl
             if fl <= 1e-300:
                 zero += 1
@@ -132,10 +162,9 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 continue
             log_f += math.log(fl)
             # truncated moments E[X; X < y], E[X^2; X < y] of the mixture (X in mW), divided by F(y)
-            m1 = (p[l] * e1l[l] * _cdf((y - m_l[l]) / s_l[l] - BETA * s_l[l])
-                  + (1 - p[l]) * e1n[l] * _cdf((y - m_n[l]) / s_n[l] - BETA * s_n[l])) / fl
-            m2 = (p[l] * e2l[l] * _cdf((y - m_l[l]) / s_l[l] - 2 * BETA * s_l[l])
-                  + (1 - p[l]) * e2n[l] * _cdf((y - m_n[l]) / s_n[l] - 2 * BETA * s_n[l])) / fl
+            m1 = (p[l] * e1l[l] * _cdf(zl - BETA * s_l[l]) + (1 - p[l]) * e1n[l] * _cdf(zn - BETA * s_n[l])) / fl
+            m2 = (p[l] * e2l[l] * _cdf(zl - 2 * BETA * s_l[l])
+                  + (1 - p[l]) * e2n[l] * _cdf(zn - 2 * BETA * s_n[l])) / fl
             v = max(m2 - m1 * m1, 0.0)
             c1[l] = m1
             c2[l] = v
@@ -144,12 +173,9 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             u1 += a_ssb[l] * m1
             u2 += a_ssb[l] * a_ssb[l] * v
         tw = 0.5 if (i == 0 or i == ny - 1) else 1.0
-        for j in range(ns):
-            w[j, i] = 0.0
-            if f_l[j] <= 1e-300:
-                # j's own CDF vanishes: y is far below j's distribution, its density is negligible too
-                continue
-            if zero > 0:
+        for q in range(nn):
+            j = near[q]
+            if f_l[j] <= 1e-300 or zero > 0:
                 continue
             dens = 0.0
             zl = (y - m_l[j]) / s_l[j]
@@ -160,7 +186,11 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 dens += (1 - p[j]) * math.exp(-0.5 * zn * zn) / s_n[j]
             if dens <= 0.0:
                 continue
-            w[j, i] = tw * dens * math.exp(log_f - math.log(f_l[j]))
+            wj = tw * dens * math.exp(log_f - math.log(f_l[j]))
+            total += wj
+            if wj * step < MIN_WEIGHT:
+                continue  # (counted in the normalisation, dropped from the sums)
+            w[j, i] = wj
             for kind in range(2):
                 if kind == 0:
                     m = t1 - a_int[j] * c1[j]
@@ -181,57 +211,73 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 else:
                     mu_s[j, i] = mu
                     sd_s[j, i] = sd
-    total = 0.0
-    for j in range(ns):
-        for i in range(ny):
-            total += w[j, i]
     if total > 0.0:
-        for j in range(ns):
+        for q in range(nn):
+            j = near[q]
             for i in range(ny):
                 w[j, i] /= total
     return ny
 
 
 @njit(cache=True, nogil=True)
-def _sinr_exceed(g, ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise):
-    """P(SINR >= g) (g linear) from the serving grid (:func:`_serving_grid`)."""
+def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise):
+    """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`)."""
     out = 0.0
-    for j in range(ns):
+    inv_g = 1.0 / g
+    for k in range(npair):
+        j = pj[k]
         num = t_lin[j] - g * load * c[j]
         if num <= 0.0:
             continue
-        for i in range(ny):
-            wi = w[j, i]
-            if wi <= 0.0:
-                continue
-            x = math.exp(BETA * ys[i])
-            room = (x * num / g - noise) / load - resid  # the interference the other sites may bring, mW
-            if room <= 0.0:
-                continue
-            if mu[j, i] < -1e299:
-                out += wi
-                continue
-            if sd[j, i] <= 0.0:
-                if math.log(room) >= mu[j, i]:
-                    out += wi
-                continue
-            out += wi * _cdf((math.log(room) - mu[j, i]) / sd[j, i])
+        if load > 0.0:
+            room = (px[k] * num * inv_g - noise) / load - resid  # the interference the other sites may bring, mW
+        else:
+            room = 1e300 if px[k] * num * inv_g >= noise else 0.0
+        if room <= 0.0:
+            continue
+        mu = pmu[k]
+        if mu < -1e299:
+            out += pw[k]
+            continue
+        sd = psd[k]
+        lr = math.log(room)
+        if sd <= 0.0:
+            if lr >= mu:
+                out += pw[k]
+            continue
+        out += pw[k] * _cdf((lr - mu) / sd)
     return out
 
 
 @njit(cache=True, nogil=True)
-def _sinr_quantile(q, ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise):
+def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd):
+    """Compact the non-zero (site, level) weights into flat arrays; returns their number."""
+    n = 0
+    for j in range(ns):
+        for i in range(ny):
+            if w[j, i] > 0.0:
+                pj[n] = j
+                px[n] = math.exp(BETA * ys[i])
+                pw[n] = w[j, i]
+                pmu[n] = mu[j, i]
+                psd[n] = sd[j, i]
+                n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise):
     """The SINR (dB) exceeded with probability ``q`` (bisection, then linear interpolation in the bracket)."""
-    lo, hi = -30.0, 70.0
-    p_lo = _sinr_exceed(10.0 ** (lo / 10.0), ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise)
+    lo, hi = -25.0, 55.0
+    p_lo = _sinr_exceed(10.0 ** (lo / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise)
     if p_lo < q:
         return lo
-    p_hi = _sinr_exceed(10.0 ** (hi / 10.0), ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise)
+    p_hi = _sinr_exceed(10.0 ** (hi / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise)
     if p_hi >= q:
         return hi
     for _ in range(BISECT_STEPS):
         mid = 0.5 * (lo + hi)
-        pm = _sinr_exceed(10.0 ** (mid / 10.0), ns, ny, ys, w, mu, sd, t_lin, c, load, resid, noise)
+        pm = _sinr_exceed(10.0 ** (mid / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise)
         if pm >= q:
             lo = mid
             p_lo = pm
@@ -358,6 +404,16 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         sd_s = np.zeros((ns, MAX_Y))
         ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
                            mu_s, sd_s)
+        npmax = ns * ny
+        pj = np.empty(npmax, np.int64)
+        px = np.empty(npmax)
+        pw = np.empty(npmax)
+        pmi = np.empty(npmax)
+        psi = np.empty(npmax)
+        pms = np.empty(npmax)
+        pss = np.empty(npmax)
+        npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
+        _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
         resid = resid_pix[gi]
         e = env_pix[gi]
         # strongest site on average: its path loss drives the UL power control
@@ -388,7 +444,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                     wq = gh_w[qi] / math.sqrt(math.pi)
                 lin = 10.0 ** (loss / 10.0)
                 pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
-                pd += wq * _sinr_exceed(g_dl, ns, ny, ys, w, mu_i, sd_i, t_lin, c_int, load, resid, noise_mw * lin)
+                pd += wq * _sinr_exceed(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, load, resid, noise_mw * lin)
                 if g_ul > -1e299:
                     pu += wq * _ul_exceed(g_ul, m_l[jb] - loss, m_n[jb] - loss, p[jb], s_l[jb], s_n[jb],
                                           10.0 * math.log10(t_lin[jb]), p_ref_sector[sector[kbest[jb]]],
@@ -410,9 +466,9 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 else:
                     hi = mid
             out[6, gi] = 0.5 * (lo + hi)
-            out[7, gi] = _sinr_quantile(0.5, ns, ny, ys, w, mu_s, sd_s, t_ssb, c_ssb, 1.0, 0.0, noise_mw)
-            out[8, gi] = _sinr_quantile(0.5, ns, ny, ys, w, mu_i, sd_i, t_lin, c_int, load, resid, noise_mw)
-            out[9, gi] = _sinr_quantile(0.9, ns, ny, ys, w, mu_i, sd_i, t_lin, c_int, load, resid, noise_mw)
+            out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw)
+            out[8, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, load, resid, noise_mw)
+            out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, load, resid, noise_mw)
             # UL SNR exceeded by 90 % of outdoor users: the serving site's RSRP at its 10th percentile
             lo = m_n[jb] - 60.0
             hi = m_l[jb] + 40.0
