@@ -797,3 +797,17 @@ def compute_links(area, sites, config: EngineConfig | None = None,
               for k in Links.ARRAYS}
     return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
                  info=info, **arrays)
+
+
+def sector_cell_ids(frame: pd.DataFrame) -> np.ndarray:
+    """A stable id per sector row: the ``cell_id`` column where given, else ``<site_id>-<k>`` (k: the sector's
+    0-based order among its site's rows). ``qamtu simulate-measurements`` writes them, ``qamtu calibrate`` reads
+    them."""
+    site = frame["site_id"].astype(str).to_numpy()
+    k = pd.Series(site).groupby(site).cumcount().to_numpy()
+    default = np.array([f"{s}-{i}" for s, i in zip(site, k)], dtype=object)
+    if "cell_id" in frame.columns:
+        given = frame["cell_id"].astype(str).str.strip()
+        has = frame["cell_id"].notna() & (given != "")
+        return np.where(has.to_numpy(), given.to_numpy(dtype=object), default)
+    return default
