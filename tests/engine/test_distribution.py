@@ -102,3 +102,20 @@ def test_deterministic_limit_is_the_hand_computation():
     assert res.sinr_db[0, 0] == pytest.approx(10 * np.log10(s / (i + n)), abs=0.65)
     assert res.rsrp_dbm[0, 0] == pytest.approx(nlos[k], abs=0.05)  # bisection: 100 dB / 2^11
     assert res.probabilities["p_rsrp_outdoor"][0, 0] == float(nlos.max() >= CFG.rsrp_threshold_dbm)
+
+
+def test_national_speed_kpi_is_a_percentile_over_covered_people():
+    """The city speed figure the national summary and the gates use (``dl_p5_from_kpis``) is the 5th percentile of
+    the 10th-percentile DL rate over the covered people only (an uncovered pixel's 0 Mbit/s is not in it)."""
+    from qamtu.engine.aggregate import weighted_percentiles
+    from qamtu.rollout.gates import dl_p5_from_kpis
+
+    area, sites, _ = _random_case(5)
+    res = aggregate(area, compute_links(area, sites.iloc[:3], CFG))  # one site: part of the area uncovered
+    k = res.kpis()
+    cov = res.covered & area.mask
+    assert 0 < cov.sum() < area.mask.sum()
+    expect = weighted_percentiles(res.dl_mbps[cov], area.population[cov])["5"]
+    assert k["dl_mbps_p10_covered_percentiles"]["5"] == expect
+    assert dl_p5_from_kpis(k) == expect
+    assert expect >= CFG.min_dl_mbps * 0.999  # covered people reach the norm 90 % of the time
