@@ -22,7 +22,9 @@ Per link (user, site) the engine's physics is used: :func:`qamtu.engine.physics.
 :func:`~qamtu.engine.physics.path_terms` (with d2D-out for the LOS probability of indoor users and a random UMa
 effective environment height for users on high floors), then :func:`~qamtu.engine.physics.sample_path_loss_db`
 draws the LOS state and shadow fading; the three sectors of a site share them (one propagation path). The O2I
-loss (``PL_tw + 0.5 d2D-in``) belongs to the user; its random part N(0, sigma_P^2) is drawn per link. There is no
+loss (``PL_tw + 0.5 d2D-in + N(0, sigma_P^2)``) belongs to the user: one draw per user, shared by its links
+(:func:`user_o2i_loss_db`; a per-link draw let best-server selection pick the luckiest of 19 and made the lower
+tail too optimistic), and O2I users get the O2I shadow-fading spread of Table 7.5-6 (7 dB). There is no
 spatial correlation of the large-scale parameters: the calibration compares marginal CDFs over users, which do
 not depend on it. There is no fast fading (the table's large-scale calibration excludes it).
 
