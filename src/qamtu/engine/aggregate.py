@@ -117,6 +117,16 @@ class CoverageResult:
     probabilities: dict = field(default_factory=dict)
 
     @property
+    def p_covered_outdoor(self) -> np.ndarray:
+        """P(covered) of outdoor users: the smaller of their RSRP and DL (and UL) probabilities."""
+        return self.probabilities["p_covered_outdoor"]
+
+    @property
+    def p_covered_indoor(self) -> np.ndarray:
+        """P(covered) of indoor users (the pixel's building mix)."""
+        return self.probabilities["p_covered_indoor"]
+
+    @property
     def sectors(self) -> int:
         """Active sectors evaluated."""
         return int(self.active.sum())
