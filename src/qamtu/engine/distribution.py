@@ -92,7 +92,8 @@ def _q(x):
 
 
 @njit(cache=True, nogil=True)
-def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s):
+def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
+                  with_ssb):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
@@ -102,7 +103,9 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     """
     hi = -1e300
     lo = -1e300
+    lo2 = -1e300  # the second largest lower bound
     top = np.empty(ns)
+    bottom = np.empty(ns)
     for j in range(ns):
         t = m_n[j] + Y_SIGMAS * s_n[j]
         low = m_n[j] - Y_SIGMAS * s_n[j]
@@ -110,8 +113,18 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             t = max(t, m_l[j] + Y_SIGMAS * s_l[j])
             low = min(low, m_l[j] - Y_SIGMAS * s_l[j])
         top[j] = t
+        bottom[j] = low
         hi = max(hi, t)
-        lo = max(lo, low)  # below the largest lower bound some site is almost surely above
+        if low > lo:
+            lo2 = lo
+            lo = low  # below the largest lower bound some site is almost surely above
+        elif low > lo2:
+            lo2 = low
+    # a site can serve only if its highest plausible level beats every other site's lowest plausible one
+    cand = np.zeros(ns, np.bool_)
+    for j in range(ns):
+        other_low = lo2 if bottom[j] == lo else lo
+        cand[j] = top[j] >= other_low
     ny = int((hi - lo) / Y_STEP_DB) + 2
     if ny > MAX_Y:
         ny = MAX_Y
@@ -175,7 +188,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         tw = 0.5 if (i == 0 or i == ny - 1) else 1.0
         for q in range(nn):
             j = near[q]
-            if f_l[j] <= 1e-300 or zero > 0:
+            if not cand[j] or f_l[j] <= 1e-300 or zero > 0:
                 continue
             dens = 0.0
             zl = (y - m_l[j]) / s_l[j]
@@ -191,7 +204,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             if wj * step < MIN_WEIGHT:
                 continue  # (counted in the normalisation, dropped from the sums)
             w[j, i] = wj
-            for kind in range(2):
+            for kind in range(2 if with_ssb else 1):
                 if kind == 0:
                     m = t1 - a_int[j] * c1[j]
                     v = t2 - a_int[j] * a_int[j] * c2[j]
@@ -302,7 +315,7 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, noise_mw,
-                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, out, best_link):
+                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, level, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
     ``out`` (len(ROWS), n_groups) is filled in place; ``best_link`` (n_groups,) gets the link of the strongest
@@ -396,6 +409,13 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             c_ssb[j] = a_ssb[j] - 1.0
         a_int_s = a_int[:ns]
         a_ssb_s = a_ssb[:ns]
+        if not full:
+            # only ``covered`` (outdoor) is asked: where the RSRP condition fails the DL one does not matter
+            pr0 = _rsrp_any(thr_dbm, ns, m_l, m_n, p, s_l, s_n)
+            if pr0 < level:
+                out[0, gi] = pr0
+                out[1, gi] = 0.0
+                continue
         ys = np.empty(MAX_Y)
         w = np.zeros((ns, MAX_Y))
         mu_i = np.zeros((ns, MAX_Y))
@@ -403,7 +423,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         mu_s = np.zeros((ns, MAX_Y))
         sd_s = np.zeros((ns, MAX_Y))
         ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
-                           mu_s, sd_s)
+                           mu_s, sd_s, full)
         npmax = ns * ny
         pj = np.empty(npmax, np.int64)
         px = np.empty(npmax)

@@ -239,16 +239,16 @@ class CityModel:
             self._plan_links = _merge_links(self._plan_parts, self.area.shape, self.sectors, self.config)
         return self._plan_links
 
-    def aggregate(self, selected: np.ndarray):
-        """The engine's CoverageResult with exactly the selected sites on air."""
+    def aggregate(self, selected: np.ndarray, full: bool = True):
+        """The engine's CoverageResult with exactly the selected sites on air (``full=False``: only ``covered``)."""
         from qamtu.engine import aggregate
 
         links = self.plan_links(selected)
-        return aggregate(self.area, links, self.config, active=self.sector_mask(selected))
+        return aggregate(self.area, links, self.config, active=self.sector_mask(selected), full=full)
 
     def evaluate(self, selected: np.ndarray) -> np.ndarray:
         """Covered pixels (bool over the mask pixels) with exactly the selected sites on air."""
-        res = self.aggregate(selected)
+        res = self.aggregate(selected, full=False)
         return np.asarray(res.covered).ravel()[self.mask_flat]
 
     def relation(self, on_air: np.ndarray | None) -> sp.csr_matrix:

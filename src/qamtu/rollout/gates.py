@@ -126,7 +126,8 @@ def engine_gate(
 
     def gate(city_id: str, on_air: frozenset) -> GateResult:
         active = base | np.isin(site_of, list(on_air))
-        result = aggregate(area, links, config, active=active)
+        # the coverage shares need only ``covered``; the rate maps only when a speed target is set
+        result = aggregate(area, links, config, active=active, full=targets.dl_p5_mbps is not None)
         kpis = dict(result.kpis())
         kpis["dl_p5_mbps"] = dl_p5_from_kpis(kpis)
         if "population_total" in kpis and "population_share" in kpis:
