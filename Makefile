@@ -26,8 +26,12 @@ browser:
 		else echo "warning: apt-get not found; browser tests will be skipped"; fi; \
 	fi
 
+# Exit 3 means the run completed and the report is written, but some city misses a deadline (a finding, not a
+# failure of the job): make run reports it and succeeds; any other non-zero exit fails.
 run: setup
-	$(BIN)/qamtu national --out out/national
+	@$(BIN)/qamtu national --out out/national; rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "qamtu national: completed; some cities miss the deadline (exit 3, see the report)"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 	@echo "Report: out/national/index.html"
 
 test: setup browser

@@ -27,6 +27,10 @@ class DataFileError(QamtuError, OSError):
     """An input file is missing, empty, unreadable or malformed as a whole."""
 
 
+class OutputError(QamtuError, OSError):
+    """An output file or folder cannot be written (read-only, disk full, a file where a folder should be)."""
+
+
 class InfeasibleError(QamtuError, RuntimeError):
     """Targets that cannot be met with the inputs given (e.g. a plan or a schedule)."""
 

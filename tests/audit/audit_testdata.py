@@ -41,6 +41,15 @@ def drive_frame(n: int = 200, seed: int = 0, start: str = "2024-01-01", end: str
     })
 
 
+def same_route(frame: pd.DataFrame, split: str = "2024-07-01") -> pd.Series:
+    """Make the samples after ``split`` retrace the route (positions, operators, techs) of those before it, as a
+    re-drive of the same streets; returns the mask of the later samples."""
+    late = pd.to_datetime(frame["time"]) >= pd.Timestamp(split, tz="UTC")
+    for c in ("lat", "lon", "operator", "tech"):
+        frame.loc[late, c] = np.resize(frame.loc[~late, c].to_numpy(), int(late.sum()))
+    return late
+
+
 #: One good drive-test line and one line per kind of bad row (header: canonical columns with cell_id).
 GOOD_LINE = "2024-03-01T10:00:00+05:00,51.17,71.43,Kcell,5G,-90,10,120.5,20,A1\n"
 BAD_LINES = [

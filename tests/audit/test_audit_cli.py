@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from qamtu.cli.app import app
 from qamtu.engine import load_calibration
 
-from audit_testdata import ASTANA_LAT, ASTANA_LON, drive_frame, synthetic
+from audit_testdata import ASTANA_LAT, ASTANA_LON, drive_frame, same_route, synthetic
 
 runner = CliRunner()
 A, B = "2024-01-01..2024-06-30", "2024-07-01..2024-12-31"
@@ -25,29 +25,34 @@ def _run(args):
 
 def test_audit_with_planted_drop_exits_3_and_writes_everything(tmp_path):
     frame = drive_frame(400, seed=8)
-    late = pd.to_datetime(frame["time"]) >= pd.Timestamp("2024-07-01", tz="UTC")
+    late = same_route(frame)  # the paired test compares the same 50 m squares
     frame.loc[late, "dl_mbps"] = (frame.loc[late, "dl_mbps"] * 0.4).round(2)
-    frame.loc[3, "tech"] = "3G"  # one bad row
+    frame.loc[3, "tech"] = "6G"  # one bad row
+    frame.loc[5, "tech"] = "HSPA+"  # one fallback row: excluded, not rejected
     path = tmp_path / "drive.csv"
     frame.to_csv(path, index=False)
     out = tmp_path / "out"
     res = _run(["audit", path, "--city", "astana", "--period-a", A, "--period-b", B, "--n-boot", "200", "--out", out])
     assert res.exit_code == 3, res.output  # norms fail / quality got worse: targets not met
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["rows_read"] == 400 and summary["rows_rejected"] == 1
-    assert summary["rejects_first"][0]["row"] == 4 and summary["rejects_first"][0]["field"] == "tech"
+    assert summary["rows_read"] == 400 and summary["rows_rejected"] == 1 and summary["rows_excluded"] == 1
+    assert summary["rows_accepted"] + summary["rows_rejected"] + summary["rows_excluded"] == 400
+    assert summary["rejects_first"][0]["line"] == 5 and summary["rejects_first"][0]["field"] == "tech"
     assert summary["rejects_by_field"] == {"tech": 1}
     assert summary["quantity"] == "measured"
     assert summary["kpis"] and all(KPI_KEYS <= set(k) for k in summary["kpis"])
     assert {k["period"] for k in summary["kpis"]} == {A, B}
     assert summary["degradation"]["degraded"]
     for name in ("kpis_measured.csv", "percentiles_measured.csv", "degradation_measured.csv", "rejects.csv",
+                 "technology_measured.csv", "samples_measured.csv", "sessions_measured.csv",
                  "cdf_measured_astana.png", "map_measured_astana.png"):
         assert (out / name).stat().st_size > 0, name
     kpis = pd.read_csv(out / "kpis_measured.csv")
     assert len(kpis) == len(summary["kpis"]) and set(kpis["quantity"]) == {"measured"}
     rejects = pd.read_csv(out / "rejects.csv")
-    assert list(rejects["row"]) == [4] and list(rejects["field"]) == ["tech"]
+    assert list(rejects["line"]) == [5] and list(rejects["field"]) == ["tech"]
+    samples = pd.read_csv(out / "samples_measured.csv")
+    assert len(samples) == 399 and set(samples["status"]) >= {"audited", "fallback technology"}
     assert (out / "cdf_measured_astana.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

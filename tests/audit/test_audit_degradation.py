@@ -11,7 +11,7 @@ from qamtu.audit.ingest import read_drive_test
 from qamtu.audit.pipeline import run_audit
 from qamtu.errors import InvalidInputError
 
-from audit_testdata import astana_boundary, drive_frame
+from audit_testdata import astana_boundary, drive_frame, same_route
 
 A, B = "2024-01-01..2024-06-30", "2024-07-01..2024-12-31"
 
@@ -76,7 +76,7 @@ def test_bad_parameters():
 def test_run_audit_end_to_end_in_python(tmp_path):
     boundaries = astana_boundary()
     frame = drive_frame(300, seed=4)
-    late = pd.to_datetime(frame["time"]) >= pd.Timestamp("2024-07-01", tz="UTC")
+    late = same_route(frame)
     frame.loc[late, "dl_mbps"] = (frame.loc[late, "dl_mbps"] * 0.4).round(2)  # planted drop after 1 July
     frame.loc[len(frame)] = ["2024-02-01T00:00:00Z", 43.24, 76.915, "Kcell", "4G", -90, 5, 10, 2, "X"]  # Almaty
     path = tmp_path / "drive.csv"
@@ -128,7 +128,8 @@ def test_few_correlated_clusters_are_not_many_observations():
                                       "dl_mbps": lev + rng.normal(0, 3.0, 100), "weight": 1.0,
                                       "cluster": first + j}))
     frame = pd.concat(rows, ignore_index=True)
-    clustered = degradation_tests(frame, A, B)
+    clustered = degradation_tests(frame, A, B, paired=False)
+    assert degradation_tests(frame, A, B)["matched_squares"].iloc[0] == 0  # paired: no square in both periods
     independent = degradation_tests(frame.drop(columns="cluster"), A, B)
     assert independent["worse_median"].all()
     assert not clustered["worse_median"].any()

@@ -149,3 +149,17 @@ def test_ghsl_style_mollweide_raster_is_conserved(tmp_path):
     assert area.population_total == pytest.approx(source_total_inside(area, data.astype("float32"), lon, lat),
                                                   rel=1e-3)
     assert area.info["population_raster_rescale_factor"] == pytest.approx(1.0, abs=0.03)
+
+
+def test_a_raster_too_fine_for_the_area_is_refused(tmp_path, monkeypatch):
+    # issue 15: a documented maximum of source pixels read per study area (MAX_RASTER_PIXELS)
+    import qamtu.geo.population as pop
+
+    base = make_study_area(CITY, resolution_m=500)
+    c = base.city
+    transform, lon, lat = lonlat_grid(c.lon, c.lat, res_deg=0.002)
+    path = write_raster(tmp_path / "fine.tif", np.ones(lon.shape), transform)
+    monkeypatch.setattr(pop, "MAX_RASTER_PIXELS", 1000)
+    with pytest.raises(DataFileError, match=r"fine\.tif: the raster has \d+ pixels over the study area; the most "
+                                            r"read is 1000 \(resample it"):
+        make_study_area(CITY, resolution_m=500, population=path)

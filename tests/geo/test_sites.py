@@ -157,3 +157,74 @@ def test_sectors_of_one_site_far_apart_warn(tmp_path):
     rows[2]["lat"] = "45.03"  # 1.5 km north of the other two sectors
     with pytest.warns(UserWarning, match="TLD-001"):
         read_sites(write_csv(tmp_path / "s.csv", rows))
+
+
+def test_a_site_table_over_the_documented_maximum_is_refused(tmp_path, monkeypatch):
+    # issue 15: a 1,000,000-row table took > 9 GB in the engine; the reader stops at MAX_SITE_ROWS + 1 rows
+    import qamtu.geo.sites as sites_mod
+
+    monkeypatch.setattr(sites_mod, "MAX_SITE_ROWS", 50)
+    line = ",".join(GOOD[c] for c in GOOD)
+    path = tmp_path / "big.csv"
+    path.write_text(",".join(GOOD) + "\n" + "\n".join(line.replace("TLD-001", f"S{i}") for i in range(5000)) + "\n")
+    with pytest.raises(DataFileError, match=r"big\.csv: more than 50 sector rows; the most a site table may hold"):
+        read_sites(path)
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [78.3667, 45.0167]},
+                 "properties": {k: v for k, v in GOOD.items() if k not in ("lat", "lon")} | {"site_id": f"S{i}"}}
+                for i in range(60)]
+    gj = tmp_path / "big.geojson"
+    gj.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    with pytest.raises(DataFileError, match="more than 50 sector rows"):
+        read_sites(gj)
+    with pytest.raises(DataFileError, match="more than 50 sector rows"):
+        validate_sites(pd.DataFrame([GOOD] * 51))
+    monkeypatch.setattr(sites_mod, "MAX_SITE_FILE_BYTES", 1000)
+    with pytest.raises(DataFileError, match=r"bytes; the largest site file read is 1000 bytes"):
+        read_sites(path)
+
+
+# --- every physical line accounted for (issue 15 item 2: site tables read through qamtu.csvio) ---
+
+def _lines(rows):
+    header = ",".join(SITE_COLUMNS[:8])
+    return "\n".join([header] + [",".join(str(r[c]) for c in SITE_COLUMNS[:8]) for r in rows]) + "\n"
+
+
+def test_stray_quote_is_an_error_naming_its_line(tmp_path):
+    text = _lines(three_sectors()).splitlines()
+    text[2] = text[2].replace(",28,", ',"28,')  # physical line 3: an unbalanced quote
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(InvalidInputError, match=r"s\.csv, line 3: unbalanced quote"):
+        read_sites(path)
+
+
+def test_truncated_line_is_an_error_not_padded(tmp_path):
+    text = _lines(three_sectors()).splitlines()
+    text[3] = ",".join(text[3].split(",")[:5])  # physical line 4 has 5 of 8 fields
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(InvalidInputError, match=r"line 4: truncated: 5 fields, the header has 8"):
+        read_sites(path)
+
+
+def test_blank_lines_do_not_shift_row_numbers(tmp_path):
+    rows = three_sectors()
+    rows[2]["height_m"] = "-5"
+    text = _lines(rows).splitlines()
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(text[:2] + ["", ""] + text[2:]) + "\n")  # the bad row sits on physical line 6
+    with pytest.raises(InvalidInputError, match=r"row 5, field 'height_m'"):
+        read_sites(path)
+
+
+def test_semicolon_decimal_comma_file_from_russian_excel(tmp_path):
+    rows = three_sectors()
+    header = ";".join(SITE_COLUMNS[:8])
+    body = [";".join(str(r[c]).replace(".", ",") for c in SITE_COLUMNS[:8]) for r in rows]
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join([header] + body) + "\n")
+    df = read_sites(path)
+    assert len(df) == 3
+    assert df["lat"].tolist() == pytest.approx([45.0167] * 3)
+    assert df["azimuth_deg"].tolist() == [30.0, 150.0, 270.0]

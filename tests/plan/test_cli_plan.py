@@ -93,10 +93,11 @@ def test_cli_infeasible_targets_exit_3_with_best_plan(tmp_path):
                     + "".join(f"U1,43.87,77.07,30,{az},0,6,53,5\n" for az in (30, 150, 270)))
     args = ["plan", "--city", "konaev", "--resolution-m", "250", "--max-cutoff-m", "4000", "--quiet",
             "--candidates", str(cand)]
-    res = runner.invoke(app, args + ["--target-territory", "0.99", "--out", str(tmp_path)])
+    # --out is a new folder: tmp_path holds the input one.csv, and qamtu replaces only folders it wrote (issue 15)
+    res = runner.invoke(app, args + ["--target-territory", "0.99", "--out", str(tmp_path / "out")])
     assert res.exit_code == 3
     assert "targets not met" in res.stderr and "cannot reach" in res.stderr
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["targets_met"] is False and summary["sites_selected"] > 0
 
 
@@ -120,12 +121,13 @@ def test_cli_existing_sites_are_in_at_zero_cost_and_make_the_before_map(tmp_path
     ex = tmp_path / "existing.csv"
     ex.write_text("site_id,lat,lon,height_m,azimuth_deg,mechanical_tilt_deg,electrical_tilt_deg,tx_power_dbm\n"
                   + "".join(f"EX1,43.87,77.07,30,{az},0,6,53\n" for az in (30, 150, 270)))
-    res = runner.invoke(app, BASE + ["--existing", str(ex), "--target-territory", "0.3", "--out", str(tmp_path)])
+    res = runner.invoke(app, BASE + ["--existing", str(ex), "--target-territory", "0.3", "--out",
+                                     str(tmp_path / "out")])  # a new folder: tmp_path holds the input (issue 15)
     assert res.exit_code == 0, res.output
-    sites = pd.read_csv(tmp_path / "plan_sites.csv")
+    sites = pd.read_csv(tmp_path / "out" / "plan_sites.csv")
     row = sites[sites["site_id"] == "EX1"]
     assert len(row) == 1 and row["origin"].item() == "existing" and row["cost"].item() == 0.0
     assert row["order"].item() == 1  # locked/existing sites come first in the order of addition
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["existing_sites"] == 1 and summary["territory_share_before"] > 0
     assert summary["cost"] == pytest.approx(sites["cost"].sum())

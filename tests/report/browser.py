@@ -31,8 +31,9 @@ def chromium_missing() -> str | None:
 
 
 @contextmanager
-def chromium():
-    """A fresh headless Chromium with its own profile; browser console logs are collected."""
+def chromium(performance_log: bool = False):
+    """A fresh headless Chromium with its own profile; browser console logs are collected (and the network
+    events, with ``performance_log``)."""
     reason = chromium_missing()
     if reason:
         pytest.skip(reason)
@@ -45,7 +46,7 @@ def chromium():
     for f in FLAGS:
         opts.add_argument(f)
     opts.add_argument(f"--user-data-dir={profile}")
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if performance_log else {})})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     try:
         yield driver
@@ -57,3 +58,10 @@ def chromium():
 def console_errors(driver) -> list[str]:
     """Console messages of level SEVERE (errors, failed loads) since the last call."""
     return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def open_clean(driver, path) -> None:
+    """Open a local file in the browser and assert that it logged no console error."""
+    driver.get(Path(path).resolve().as_uri())
+    errors = console_errors(driver)
+    assert errors == [], f"{path}: {errors}"

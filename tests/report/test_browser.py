@@ -10,7 +10,7 @@ import pytest
 from qamtu.report.figures import STATUS_COLOURS
 from qamtu.report.national import write_national_report
 
-from .browser import chromium, console_errors
+from .browser import chromium, console_errors, open_clean
 
 pytestmark = pytest.mark.browser
 
@@ -29,8 +29,7 @@ def _distinct_colours(img: np.ndarray) -> int:
 def test_index_and_city_pages_render_offline(small_report, tmp_path):
     index = write_national_report(small_report, tmp_path / "rep", lang="en")
     with chromium() as driver:
-        driver.get(index.resolve().as_uri())
-        assert console_errors(driver) == []
+        open_clean(driver, index)
         rows = driver.find_elements("css selector", "table#summary tbody tr")
         assert [r.get_attribute("data-city") for r in rows] == ["kokshetau", "taraz"]
         assert "Kokshetau" in rows[0].text and "on time" in rows[0].text

@@ -24,6 +24,7 @@ def test_every_language_has_every_key():
 
 @pytest.mark.parametrize("lang, word", [("en", "Summary"), ("ru", "Сводка"), ("kk", "Жиынтық")])
 def test_report_files_and_summary(small_report, tmp_path, lang, word):
+    small_report.cities[0].site_rows[0]["site_id"] = "<covered>"
     index = write_national_report(small_report, tmp_path, lang=lang)
     html = index.read_text(encoding="utf-8")
     assert word in html
@@ -39,7 +40,7 @@ def test_report_files_and_summary(small_report, tmp_path, lang, word):
     by_month = dict(r.split(",") for r in rows[1:])
     assert float(by_month["2024-02"]) == 0.0
     assert float(by_month["2024-03"]) == 100000.0 and float(by_month["2025-12"]) == 300000.0
-    # explanations are escaped in the city page
+    # user strings (site ids) are escaped in the city page
     city = (tmp_path / "cities" / "kokshetau" / "index.html").read_text(encoding="utf-8")
     assert "&lt;covered&gt;" in city and "<covered>" not in city
 

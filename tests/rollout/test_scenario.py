@@ -61,7 +61,7 @@ def test_toml_is_read(tmp_path):
     [
         ({"crew": 3}, r"unknown key 'crew'; allowed here: .*crews"),
         ({"crews": {"count": -1}}, r"key 'crews.count' = -1 .* integer from 0"),
-        ({"crews": {"sites_per_crew_month": 0}}, r"'crews.sites_per_crew_month' = 0 .* number > 0"),
+        ({"crews": {"sites_per_crew_month": 0}}, r"'crews.sites_per_crew_month' = 0 .* number >= 0.01"),
         ({"deadline": "end of 2025"}, r"'deadline' = 'end of 2025' .* date YYYY-MM-DD"),
         ({"deadline": "2023-01-01"}, r"'deadline' .* on or after start"),
         ({"targets": {"regional": {"territory_share": 1.5}}}, r"'targets.regional.territory_share' = 1.5 .* \(0, 1\]"),

@@ -112,3 +112,53 @@ def test_compare_deadlines_2025_vs_2027():
     assert [r["cities_on_time"] for r in rows] == [0, 1]
     # 2025 (month index 23): 23 build months from month 1 -> 2 crews (2 a month: 15 months); 2027: 1 crew
     assert [r["min_crews_per_pool"] for r in rows] == [2, 1]
+
+
+# --- issue 15: the search is logarithmic in the answer and bounded by the range ---
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 10**9), st.sampled_from(["auto", "bisect"]))
+def test_search_is_logarithmic_in_the_answer(answer, method):
+    # a monotone predicate over [1, 10^9]: exponential probes then bisection, then (auto) a bounded check below
+    from qamtu.rollout.search import VERIFY_LIMIT, VERIFY_WINDOW
+
+    res = minimum_feasible(lambda v: v >= answer, 1, 10**9, method=method)
+    assert res.value == answer
+    log2 = answer.bit_length()
+    extra = (min(VERIFY_LIMIT, answer - 1) if answer - 1 <= VERIFY_LIMIT else VERIFY_WINDOW) if method == "auto" else 0
+    assert len(res.evaluations) <= 2 * log2 + 2 + extra
+
+
+def test_infeasible_everywhere_is_answered_with_few_evaluations():
+    res = minimum_feasible(lambda v: False, 1, 10**9, method="auto")
+    assert res.value is None and len(res.evaluations) <= 32
+    assert "not checked" in res.method
+
+
+def test_linear_search_over_a_huge_range_is_refused():
+    import pytest
+
+    from qamtu.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="linear search over 1000000 values is refused"):
+        minimum_feasible(lambda v: v > 5, 1, 10**6, method="linear")
+
+
+def test_tiny_build_rate_is_bounded():
+    # sites_per_crew_month = 1e-6 (the scenario refuses it; the library call bounds it): 2,000,000 crews would be
+    # the old upper end, searched linearly (7 minutes); now at most MAX_CREWS and a logarithmic number of schedules
+    from qamtu.rollout.search import MAX_CREWS
+
+    tasks = [SiteTask("aa", f"s{i}", cost=1.0, lead_time_months=0, order=i) for i in range(2)]
+    params = ScheduleParams(start=dt.date(2024, 1, 1), crews={"national": 1}, sites_per_crew_month=1e-6)
+    calls = []
+
+    def gate(city, on_air):
+        calls.append(1)
+        return len(on_air) == 2
+
+    res, best = minimum_crews(tasks, params, gate, dt.date(2025, 12, 31))
+    assert max(res.evaluations) <= MAX_CREWS
+    assert len(res.evaluations) <= 2 * MAX_CREWS.bit_length() + 2
+    assert res.value is None and best is None  # even 100,000 crews build 0.1 site a month

@@ -5,18 +5,24 @@ crowdsourced tiles) or ``predicted`` (from the propagation model); the two are n
 
 Public API
 ----------
-Ingest (:mod:`qamtu.audit.ingest`)
-    ``read_drive_test(path, columns=None, *, preset=None, max_mbps=5000, max_reject_share=0.5) -> Measurements``;
+Ingest (:mod:`qamtu.audit.ingest`, lines read with :mod:`qamtu.csvio`)
+    ``read_drive_test(path, columns=None, *, preset=None, max_mbps=5000, max_reject_share=0.5, where=None)``;
     ``read_ookla_tiles(path, *, period_start=None, zoom=16, ...) -> Measurements``;
-    ``read_measurements(paths, fmt="drive"|"ookla", ...) -> Measurements`` (several files combined);
-    ``parse_column_mapping(text, preset)``, ``COLUMN_PRESETS``; ``write_rejects(measurements, path)``.
-    ``Measurements`` has ``frame``, ``kind``, ``rows_read``, ``rows_rejected``, ``rejects``, ``reject_summary()``.
+    ``read_measurements(paths, fmt="drive"|"ookla", ..., where=None, strict=False) -> Measurements`` (several
+    files combined; a bad file is skipped and listed in ``skipped`` unless strict; operators normalised);
+    ``parse_column_mapping(text, preset)`` (the mapping language: ``canonical=Source*factor``,
+    ``canonical[5G]=Source``, ``missing[canonical]=V``, ``time_format=``, ``timezone=``), ``COLUMN_PRESETS``;
+    ``write_rejects(measurements, path)``. ``Measurements`` has ``frame``, ``excluded``, ``kind``,
+    ``rows_read`` (= accepted + ``rows_rejected`` + ``rows_excluded``), ``rejects``, ``skipped``,
+    ``reject_summary()``.
 Quadkeys (:mod:`qamtu.audit.quadkey`)
     ``quadkey_to_tile``, ``tile_to_quadkey``, ``tile_bounds_lonlat``, ``quadkey_bounds_lonlat``,
     ``quadkey_centre_lonlat``, ``lonlat_to_quadkey`` (Bing Maps Tile System).
-Cities and periods (:mod:`qamtu.audit.assign`, :mod:`qamtu.audit.periods`)
+Areas and periods (:mod:`qamtu.audit.assign`, :mod:`qamtu.audit.periods`)
     ``city_boundary(city_id, boundary=None)``, ``city_boundaries(ids, boundary_files)``, ``CityBoundary``,
-    ``assign_cities(lon, lat, boundaries)``, ``check_swapped_coordinates(frame, boundaries)``;
+    ``areas_from_file(path, area_name=None)`` (any polygons, UTM zone from each), ``utm_crs(lon, lat)``,
+    ``locate_outside(lon, lat)``, ``assign_cities(lon, lat, boundaries)``, ``check_swapped_coordinates(frame,
+    boundaries)``;
     ``parse_period("2024-01-01..2024-06-30")`` (both days included; open ends allowed), ``assign_periods``.
 Statistics and KPIs (:mod:`qamtu.audit.stats`, :mod:`qamtu.audit.kpi`)
     ``wilson_interval``, ``bootstrap_percentile_ci``, ``verdict``, ``samples_needed``, ``holm_adjust``,
@@ -24,12 +30,18 @@ Statistics and KPIs (:mod:`qamtu.audit.stats`, :mod:`qamtu.audit.kpi`)
     ``compute_kpis(frame, norms, required_share=0.9, confidence=0.95)``, ``compute_percentiles(...)``.
     Verdict rule: lower Wilson bound >= required share -> ``meets``; upper bound < required share -> ``fails``;
     otherwise ``not enough data`` with ``samples_needed``.
+Sampling (:mod:`qamtu.audit.sampling`)
+    ``dedupe_per_second(frame)``, ``idle_mask(dl, ul, idle_mbps=0.1)``, ``assign_sessions``, ``session_table``,
+    ``sample_durations``; ``technology_shares(timeline)`` (time on fallback) and ``session_kpis(sessions, norms)``
+    in :mod:`qamtu.audit.kpi`.
 Degradation (:mod:`qamtu.audit.degradation`)
-    ``degradation_tests(frame, period_a, period_b, norms, alpha=0.05)``: one-sided Mann-Whitney (median) and
-    two-proportion z-test (share), Cliff's delta and Cohen's h, Holm-corrected flags.
+    ``degradation_tests(frame, period_a, period_b, norms, alpha=0.05, paired=True)``: paired on squares measured
+    in both periods (Wilcoxon signed-rank, rank-biserial) or unpaired (Mann-Whitney, Cliff's delta) for the
+    median; two-proportion z-test (share), Cohen's h; Holm-corrected flags.
 The audit in one call (:mod:`qamtu.audit.pipeline`)
-    ``run_audit(measurements, boundaries, periods=..., ...) -> AuditResult`` (``kpis``, ``percentiles``,
-    ``degradation``, ``summary``); ``city_quality(measurements, city_id, ...) -> DataFrame``: the MEASURED KPI
+    ``run_audit(measurements, boundaries, periods=..., dedupe=True, idle_mbps=0.1, paired=True, ...) ->
+    AuditResult`` (``kpis``, ``percentiles``, ``degradation``, ``technology``, ``sessions``, ``samples``,
+    ``summary``); ``city_quality(measurements, city_id, ...) -> DataFrame``: the MEASURED KPI
     rows of one city, for the national report to show beside the PREDICTED quality.
 Calibration (:mod:`qamtu.audit.calibration`)
     ``calibrate(measurements, sites, *, area=None, env_class=None, config=None, techs=("5G",),
@@ -54,6 +66,7 @@ from __future__ import annotations
 
 from qamtu.audit.assign import (
     CityBoundary,
+    areas_from_file,
     assign_cities,
     check_swapped_coordinates,
     city_boundaries,
@@ -85,6 +98,7 @@ __all__ = [
     "Measurements",
     "Norm",
     "Period",
+    "areas_from_file",
     "assign_cities",
     "assign_periods",
     "bootstrap_percentile_ci",

@@ -1,4 +1,8 @@
-"""Assign measured samples to cities by the city's boundary, and catch swapped latitude/longitude.
+"""Assign measured samples to audit areas (catalogue cities or any boundary), and catch swapped lat/lon.
+
+An audit area is a :class:`CityBoundary`: a catalogue city (:func:`city_boundary`) or any polygon from a boundary
+file anywhere on Earth (:func:`areas_from_file`, projected to the UTM zone of its centroid). Samples outside
+every area are counted and located (:func:`locate_outside`).
 
 A city's boundary is its :class:`qamtu.geo.StudyArea` boundary: the catalogue's approximate disc by default, or a
 user's boundary file. A sample belongs to the first city whose boundary contains it (the 20 regional centres are
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -161,3 +166,92 @@ def check_swapped_coordinates(
             "are exchanged: the lat and lon columns look swapped (or the file is not WGS84 lat/lon). Fix the file "
             "or map the columns the other way round, e.g. --columns lat=lon,lon=lat"
         )
+
+
+def utm_crs(lon: float, lat: float) -> str:
+    """EPSG code of the WGS 84 / UTM zone holding ``(lon, lat)``, e.g. ``"EPSG:32642"`` for Astana.
+
+    Zone ``floor((lon + 180) / 6) + 1`` (1-60), north 326zz, south 327zz (NGA, "The Universal Grids", DMA TM
+    8358.2). The Norway/Svalbard exceptions are not applied: a zone off by one still measures metres well.
+    """
+    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInputError(f"({lon!r}, {lat!r}) is not a WGS 84 lon/lat position")
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+#: Property names tried, in order, to name the areas of a boundary file with several features.
+AREA_NAME_PROPERTIES = ("name", "NAME", "Name", "name_en", "id", "ID")
+
+
+def areas_from_file(path: str | os.PathLike[str], area_name: str | None = None) -> dict[str, CityBoundary]:
+    """Audit areas from a boundary file anywhere on Earth (no catalogue city needed).
+
+    Each area is projected to the UTM zone of its own centroid. Features are named by the property
+    ``area_name`` when the file has it, else (without ``area_name``, or with several features) by the first of
+    :data:`AREA_NAME_PROPERTIES` present; features with the same name are one area. Without a name property
+    the whole file is one area named ``area_name`` or the file's stem.
+
+    Raises
+    ------
+    DataFileError, InvalidInputError
+        As :func:`qamtu.geo.boundary.read_boundary` (unreadable file, no CRS, not polygons, ...), or a name
+        property with empty values.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from qamtu.geo.boundary import boundary_from_lonlat, read_boundary
+
+    p = Path(path)
+    if p.is_dir():
+        raise DataFileError(f"{p}: is a folder, expected a boundary file (GeoJSON, GeoPackage, shapefile)")
+    read_boundary(p, "EPSG:4326")  # validates the file as a whole, with named errors
+    gdf = gpd.read_file(p).to_crs("EPSG:4326")
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    prop = None
+    if area_name is not None and area_name in gdf.columns:
+        prop = area_name
+    elif area_name is None or len(gdf) > 1:
+        prop = next((c for c in AREA_NAME_PROPERTIES if c in gdf.columns), None)
+    if prop is None:
+        groups = {area_name or p.stem: list(gdf.geometry)}
+    else:
+        names = gdf[prop].astype(str).str.strip()
+        if (names == "").any() or gdf[prop].isna().any():
+            raise DataFileError(f"{p}: property {prop!r} names the areas but is empty on some features")
+        groups = {}
+        for name, geom in zip(names, gdf.geometry):
+            groups.setdefault(name, []).append(geom)
+    out: dict[str, CityBoundary] = {}
+    for name, geoms in groups.items():
+        geom_ll = shapely.union_all([g if g.is_valid else shapely.make_valid(g) for g in geoms])
+        c = geom_ll.centroid
+        crs = utm_crs(float(c.x), float(c.y))
+        out[name] = CityBoundary(name, crs, boundary_from_lonlat(geom_ll, crs, str(p)), False)
+    return out
+
+
+def locate_outside(lon: np.ndarray, lat: np.ndarray) -> dict[str, Any]:
+    """Where samples outside every area are: their count, lon/lat bounding box and the nearest catalogue city
+    (great-circle distance from their median position, km, spherical Earth R = 6371.0088 km)."""
+    from qamtu.geo.catalogue import load_cities
+
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    if lon.size == 0:
+        return {"samples": 0}
+    mlon, mlat = float(np.median(lon)), float(np.median(lat))
+    best, best_d = None, np.inf
+    for c in load_cities():
+        p1, p2 = np.radians(mlat), np.radians(c.lat)
+        dlon = np.radians(c.lon - mlon)
+        a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+        d = 2 * 6371.0088 * np.arcsin(np.sqrt(min(1.0, a)))
+        if d < best_d:
+            best, best_d = c.id, d
+    return {"samples": int(lon.size),
+            "bbox_lonlat": [round(float(lon.min()), 5), round(float(lat.min()), 5), round(float(lon.max()), 5),
+                            round(float(lat.max()), 5)],
+            "median_lonlat": [round(mlon, 5), round(mlat, 5)],
+            "nearest_catalogue_city": best, "nearest_city_distance_km": round(float(best_d), 1)}

@@ -12,10 +12,19 @@ Multiple groups are many tests: p-values are Holm-adjusted within each family, t
 for the median test, and all groups for the share test of one norm. ``worse_median`` / ``worse_share`` are
 set where the adjusted p-value is below ``alpha``; ``degraded`` is their logical OR.
 
-Correlated drive-test samples: when the frame has a ``cluster`` column (50 m bins by default in
-:func:`qamtu.audit.pipeline.run_audit`), the Mann-Whitney test compares the clusters' medians (one value per
-cluster and period) and the share test uses the clusters' design-effect sample size, so that a long stretch of
-one street does not count as many independent observations; the reported medians are still over samples.
+Correlated drive-test samples, same places: when the frame has a ``cluster`` column (50 m squares by default in
+:func:`qamtu.audit.pipeline.run_audit`), the comparison is PAIRED by default: only squares measured in both
+periods count (a drive along other streets in period B says nothing about the streets of period A), each square
+gives one pair of medians, and
+
+- the median test is the one-sided Wilcoxon signed-rank test on the per-square differences ``median_B -
+  median_A`` (H1: they sit below zero), effect size the matched-pairs rank-biserial correlation
+  (``effect_size``; negative: worse on most squares);
+- ``median_change_mbps`` is the median of those per-square differences, so its sign and the effect size's are
+  computed on the same units (squares) and agree whenever most squares moved one way;
+- the share test uses the samples of the matched squares with the clusters' design-effect sample size;
+- ``squares_a``, ``squares_b`` and ``matched_squares`` say how many squares each period had and how many were
+  compared. ``paired=False`` compares all squares unpaired (Mann-Whitney on per-square medians, Cliff's delta).
 
 Ookla tiles: the Mann-Whitney test uses the tile averages (one value per tile, unweighted), and the share test
 uses the tests-weighted share with Kish's effective number of tiles as the sample size.
@@ -33,12 +42,13 @@ import numpy as np
 import pandas as pd
 
 from qamtu.audit.kpi import DEFAULT_NORMS, Norm, _clusters, share_at_or_above
-from qamtu.audit.stats import holm_adjust, mann_whitney_worse, two_proportion_worse
+from qamtu.audit.stats import holm_adjust, mann_whitney_worse, two_proportion_worse, wilcoxon_worse
 from qamtu.errors import InvalidInputError
 
 DEGRADATION_COLUMNS = (
-    "city", "operator", "tech", "period_a", "period_b", "quantity", "n_a", "n_b", "median_a_mbps", "median_b_mbps",
-    "median_change_mbps", "mw_p", "mw_p_holm", "cliffs_delta", "norm", "norm_mbps", "share_a", "share_b",
+    "city", "operator", "tech", "period_a", "period_b", "quantity", "design", "squares_a", "squares_b",
+    "matched_squares", "n_a", "n_b", "median_a_mbps", "median_b_mbps", "median_change_mbps", "median_test", "mw_p",
+    "mw_p_holm", "effect_size", "cliffs_delta", "norm", "norm_mbps", "share_a", "share_b",
     "share_change", "z", "prop_p", "prop_p_holm", "cohens_h", "worse_median", "worse_share", "degraded",
 )
 
@@ -51,6 +61,7 @@ def degradation_tests(
     *,
     alpha: float = 0.05,
     metric: str = "dl_mbps",
+    paired: bool = True,
 ) -> pd.DataFrame:
     """Compare period ``period_b`` with ``period_a`` per (city, operator, tech) and flag significant drops.
 
@@ -66,6 +77,8 @@ def degradation_tests(
         Family-wise significance level after Holm's correction, in (0, 0.5].
     metric : str
         The measured throughput column, default ``dl_mbps``.
+    paired : bool
+        With clusters: compare only squares measured in both periods, paired (default; see above).
 
     Returns
     -------
@@ -85,14 +98,35 @@ def degradation_tests(
         va, vb = a[metric].to_numpy(float), b[metric].to_numpy(float)
         wa, wb = a["weight"].to_numpy(float), b["weight"].to_numpy(float)
         ca, cb = _clusters(a), _clusters(b)
+        design, sq_a, sq_b, matched, change = "samples, unpaired", None, None, None, None
         if ca is not None and cb is not None:
-            # correlated samples: test one value per cluster (its median), the independent units
-            mw_p, delta = mann_whitney_worse(a.groupby("cluster")[metric].median().to_numpy(float),
-                                             b.groupby("cluster")[metric].median().to_numpy(float))
+            sq_a, sq_b = int(np.unique(ca).size), int(np.unique(cb).size)
+            if paired:
+                common = np.intersect1d(ca, cb)
+                matched = int(common.size)
+                a, b = a[np.isin(ca, common)], b[np.isin(cb, common)]
+                va, vb = a[metric].to_numpy(float), b[metric].to_numpy(float)
+                wa, wb = a["weight"].to_numpy(float), b["weight"].to_numpy(float)
+                ca, cb = _clusters(a), _clusters(b)
+                ma = a.groupby("cluster")[metric].median()
+                mb = b.groupby("cluster")[metric].median()
+                diff = (mb - ma.reindex(mb.index)).to_numpy(float)
+                mw_p, effect = wilcoxon_worse(diff)
+                _, delta = mann_whitney_worse(ma.to_numpy(float), mb.to_numpy(float))
+                change = float(np.median(diff)) if diff.size else float("nan")
+                design, test = "squares measured in both periods, paired", "Wilcoxon signed-rank, paired"
+            else:
+                # correlated samples: test one value per cluster (its median), the independent units
+                mw_p, delta = mann_whitney_worse(a.groupby("cluster")[metric].median().to_numpy(float),
+                                                 b.groupby("cluster")[metric].median().to_numpy(float))
+                effect, design, test = delta, "squares, unpaired", "Mann-Whitney U on square medians"
         else:
             mw_p, delta = mann_whitney_worse(va, vb)
+            effect, test = delta, "Mann-Whitney U"
         med_a = float(np.median(va)) if va.size else float("nan")
         med_b = float(np.median(vb)) if vb.size else float("nan")
+        if change is None:
+            change = med_b - med_a
         for norm in norms:
             if not norm.applies_to(key[2]):
                 continue
@@ -103,9 +137,10 @@ def degradation_tests(
             rows.append(
                 {
                     "city": key[0], "operator": key[1], "tech": key[2], "period_a": period_a, "period_b": period_b,
-                    "quantity": "measured", "n_a": int(va.size), "n_b": int(vb.size), "median_a_mbps": med_a,
-                    "median_b_mbps": med_b, "median_change_mbps": med_b - med_a, "mw_p": mw_p,
-                    "cliffs_delta": delta, "norm": norm.name, "norm_mbps": norm.dl_mbps, "share_a": sa["share"],
+                    "quantity": "measured", "design": design, "squares_a": sq_a, "squares_b": sq_b,
+                    "matched_squares": matched, "n_a": int(va.size), "n_b": int(vb.size), "median_a_mbps": med_a,
+                    "median_b_mbps": med_b, "median_change_mbps": change, "median_test": test, "mw_p": mw_p,
+                    "effect_size": effect, "cliffs_delta": delta, "norm": norm.name, "norm_mbps": norm.dl_mbps, "share_a": sa["share"],
                     "share_b": sb["share"], "share_change": sb["share"] - sa["share"], "z": z, "prop_p": prop_p,
                     "cohens_h": h,
                 }

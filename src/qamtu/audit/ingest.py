@@ -1,51 +1,87 @@
 """Read measured quality: per-sample drive-test CSV and Ookla open-data mobile tiles, validated row by row.
 
-Every row that fails a check is kept in a rejects table (file, row, field, value, reason); nothing is dropped
-silently, and a file whose share of rejected rows exceeds ``max_reject_share`` stops with a clear error.
+Every physical line of a file ends up in exactly one of three places, so that for every file
+``rows_read == rows_accepted + rows_rejected + rows_excluded``:
+
+- **accepted**: a 4G or 5G sample with a valid time, position and operator, and at least one valid measured field;
+- **rejected**: a line that cannot be used (broken line, bad time, position or operator, unknown technology, no
+  valid measurement); listed in the rejects table with its PHYSICAL line number (header = line 1, blank lines
+  counted, as an editor shows them) and the field at fault;
+- **excluded**: a valid sample outside the norms' scope: a fallback technology (2G, 3G) or no service, or a row
+  a ``where`` filter leaves out. Excluded rows are not errors: the time on fallback and without service is
+  reported as its own KPI (:func:`qamtu.audit.kpi.technology_shares`).
+
+A bad MEASURED field (not a number, outside its range) drops that field only: the row still counts for the fields
+it has, and the rejects table lists the field with ``action == "field dropped"``. A placeholder declared with
+``missing[field]=...`` (e.g. RSRP -200, "no value" in several apps) is simply empty.
+
+A file whose share of rejected rows exceeds ``max_reject_share`` is refused as a whole (:class:`DataFileError`);
+:func:`read_measurements` reports and skips such a file (``Measurements.skipped``) unless ``strict``.
 
 Drive-test CSV, canonical columns
 ---------------------------------
 ===========  ==========================================================  ======================
 column       meaning                                                     allowed
 ===========  ==========================================================  ======================
-time         sample time, ISO 8601 (offset honoured; none = UTC)         required
+time         sample time, ISO 8601 (offset honoured; none = ``timezone``) required
 lat, lon     WGS84 latitude / longitude, degrees                         required, -90..90 / -180..180
-operator     operator name as written in the file                        required, non-empty
-tech         radio technology: 4G or 5G (aliases below)                  required
+operator     operator name (case-insensitive: Kcell = KCELL)             required, non-empty
+tech         radio technology (aliases below)                            required
 rsrp_dbm     (SS-)RSRP of the serving cell, dBm                          -156..-31, may be empty
 sinr_db      (SS-)SINR, dB                                               -23..40, may be empty
 dl_mbps      downlink throughput, Mbit/s                                 0..max_mbps, may be empty
 ul_mbps      uplink throughput, Mbit/s                                   0..max_mbps, may be empty
 cell_id      serving cell / sector id, text                              optional column
+session      transfer (download) id, text                                optional column
 ===========  ==========================================================  ======================
 
-The four measured fields may be empty one by one (drive-test logs interleave radio records and throughput
-records), but a row with all four empty has no measurement and is rejected. Each KPI counts only the rows that
-carry its quantity, and says how many. RSRP limits: TS 38.133 V17 Table 10.1.6.1-1 reports SS-RSRP from -156
-to -31 dBm; SINR limits: TS 38.133 Table 10.1.16.1-1 reports SS-SINR from -23 to 40 dB.
+This is the layout ``qamtu simulate-measurements`` writes. RSRP limits: TS 38.133 V17 Table 10.1.6.1-1 reports
+SS-RSRP from -156 to -31 dBm; SINR limits: TS 38.133 Table 10.1.16.1-1 reports SS-SINR from -23 to 40 dB.
 
-Tech aliases (case-insensitive): 4G = ``4G, LTE, LTE-A, LTE+, 4G+, E-UTRA``; 5G = ``5G, NR, 5G NR, NR5G, 5G NSA,
-5G SA, NR NSA, NR SA, 5G-NSA, 5G-SA, NR-NSA, NR-SA``. Anything else (2G, 3G, ...) is rejected.
+Technologies (case-insensitive aliases): audited ``4G`` = 4G, LTE, LTE-A, LTE+, 4G+, E-UTRA; ``5G`` = 5G, NR,
+5G NR, NR5G, 5G NSA, 5G SA, NR NSA, NR SA (and with ``-``). Excluded, counted as fallback: ``3G`` = 3G, UMTS,
+WCDMA, HSPA, HSPA+, HSDPA, HSUPA, TD-SCDMA, EVDO, CDMA2000; ``2G`` = 2G, GSM, GPRS, EDGE, CDMA, 1xRTT;
+``no service`` = no service, out of service, searching, limited, emergency, offline. Anything else is rejected.
 
-Column mapping
---------------
-Exports of drive-test apps use their own headers and units. Name them with a mapping ``canonical=Source`` and,
-where the unit differs, a factor: ``canonical=Source*factor`` (the file's value times the factor gives the
-canonical unit). As a string (the CLI's ``--columns``)::
+Operators: names are matched case-insensitively and with spaces collapsed ("Kcell", "kcell", "KCELL" are one
+operator); the most frequent spelling names it, and ``operator_raw`` keeps what each row said.
 
-    time=Timestamp,lat=Latitude,lon=Longitude,operator=Operatorname,tech=NetworkTech,
-    rsrp_dbm=Level,sinr_db=SNR,dl_mbps=DL_bitrate*0.001,ul_mbps=UL_bitrate*0.001,cell_id=CellID
+Column mapping language
+-----------------------
+Entries separated by commas (the CLI's ``--columns``), explicit entries overriding a preset's:
 
-Named presets (``COLUMN_PRESETS``) cover layouts met in practice; they are conveniences written from the apps'
-published descriptions as far as we know them, NOT verified vendor specifications: check them against your
-file's header and override any column with an explicit mapping (explicit entries win over the preset):
+``canonical=Source``, ``canonical=Source*factor``
+    Take ``canonical`` from the column ``Source`` (times ``factor`` to reach the canonical unit, e.g.
+    ``dl_mbps=DL_bitrate*0.001`` for kbit/s).
+``canonical[TECH]=Source[*factor]``
+    Per technology (4G or 5G) for the measured fields and ``cell_id``: e.g. ``rsrp_dbm[5G]=NRxRSRP`` reads 5G
+    NSA rows' RSRP from the NR column while 4G rows keep ``rsrp_dbm=RSRP``. ``canonical[TECH]=`` (nothing)
+    means "not measured on that technology".
+``missing[canonical]=V1|V2``
+    Placeholder values that mean "no value" (e.g. ``missing[rsrp_dbm]=-200``): the field is empty, not a reject.
+``time_format=PATTERN``
+    ``strftime`` pattern of the time column (e.g. ``%Y.%m.%d_%H.%M.%S``); default ISO 8601.
+``timezone=ZONE``
+    IANA zone of timestamps without an offset (e.g. ``Asia/Almaty``); default UTC. A local time that does not
+    exist or is ambiguous (a DST change) is rejected.
 
-- ``canonical``: the table above.
-- ``gnettrack``: a G-NetTrack-style text log (``Timestamp`` as ``YYYY.MM.DD_hh.mm.ss``, ``Latitude``,
-  ``Longitude``, ``Operatorname``, ``NetworkTech``, ``Level`` in dBm, ``SNR`` in dB, ``DL_bitrate`` and
-  ``UL_bitrate`` in kbit/s, ``CellID``); separator detected (often ``;`` or tab).
-- ``titlecase``: a generic spreadsheet layout (``Time, Latitude, Longitude, Operator, Technology, RSRP, SINR,
-  DL Mbps, UL Mbps, Cell ID``).
+Presets (``COLUMN_PRESETS``)
+----------------------------
+``canonical``
+    The table above.
+``gnettrack``
+    G-NetTrack Pro (Gyokov Solutions) log export, checked against the public 5G NSA dataset recorded with it
+    (Raca et al., "Beyond Throughput, the Next Generation: a 5G Dataset with Channel and Context Metrics",
+    ACM MMSys 2020): tab- or comma-separated, columns ``Timestamp`` (``2019.12.16_07.22.43``, local time: set
+    ``timezone``), ``Longitude``, ``Latitude``, ``Speed``, ``Operatorname``, ``CellID``, ``NetworkMode``
+    (``LTE``, ``5G``, ``HSPA+``, ...), ``RSRP`` (dBm), ``RSRQ``, ``SNR`` (dB), ``CQI``, ``RSSI``, ``DL_bitrate``
+    and ``UL_bitrate`` (kbit/s), ``State`` (``D`` downloading, ``I`` idle), ping columns, ``NRxRSRP``,
+    ``NRxRSRQ`` (the NR cell of an NSA connection) and serving-cell position. On 5G NSA rows ``RSRP`` and ``SNR``
+    are the LTE anchor's, so the preset reads ``rsrp_dbm[5G]=NRxRSRP`` and no SINR on 5G (``sinr_db[5G]=``).
+    Placeholders: ``-`` (empty), RSRP -200 and SNR -30 (treated as missing).
+``titlecase``
+    A generic spreadsheet layout (``Time, Latitude, Longitude, Operator, Technology, RSRP, SINR, DL Mbps,
+    UL Mbps, Cell ID``). NOT verified against any vendor's export: check it against your file's header.
 
 Ookla open-data mobile tiles
 ----------------------------
@@ -75,14 +111,17 @@ import numpy as np
 import pandas as pd
 
 from qamtu.audit.quadkey import is_valid_quadkey, quadkey_bounds_lonlat, quadkey_centre_lonlat
-from qamtu.errors import DataFileError, InvalidInputError, where
+from qamtu.csvio import CsvTable, read_csv_table, to_number
+from qamtu.errors import DataFileError, InvalidInputError, QamtuError
 
 #: Canonical drive-test columns, in order.
 DRIVE_COLUMNS = ("time", "lat", "lon", "operator", "tech", "rsrp_dbm", "sinr_db", "dl_mbps", "ul_mbps")
 #: Optional canonical columns.
-OPTIONAL_COLUMNS = ("cell_id",)
+OPTIONAL_COLUMNS = ("cell_id", "session")
 #: Measured fields that may be empty one by one.
 MEASURED_FIELDS = ("rsrp_dbm", "sinr_db", "dl_mbps", "ul_mbps")
+#: Fields that may be mapped per technology.
+PER_TECH_FIELDS = MEASURED_FIELDS + ("cell_id",)
 #: Ookla open-data mobile tile columns.
 OOKLA_COLUMNS = ("quadkey", "avg_d_kbps", "avg_u_kbps", "avg_lat_ms", "tests", "devices")
 
@@ -96,23 +135,56 @@ DEFAULT_MAX_MBPS = 5000.0
 #: Default share of rejected rows above which a file is refused as mostly bad.
 DEFAULT_MAX_REJECT_SHARE = 0.5
 
+#: Technologies audited against the norms.
+AUDITED_TECHS = ("4G", "5G")
+#: Technology classes counted as excluded (fallback or no service).
+EXCLUDED_TECHS = ("3G", "2G", "no service")
+
 _TECH_ALIASES = {
-    "4G": ("4g", "lte", "lte-a", "lte+", "4g+", "e-utra", "eutra"),
-    "5G": ("5g", "nr", "5g nr", "nr5g", "5g nsa", "5g sa", "nr nsa", "nr sa", "5g-nsa", "5g-sa", "nr-nsa", "nr-sa"),
+    "4G": ("4g", "lte", "lte-a", "lte+", "4g+", "e-utra", "eutra", "lte-advanced", "lte ca", "lte-ca"),
+    "5G": ("5g", "nr", "5g nr", "nr5g", "5g nsa", "5g sa", "nr nsa", "nr sa", "5g-nsa", "5g-sa", "nr-nsa", "nr-sa",
+           "5g+", "en-dc", "endc"),
+    "3G": ("3g", "umts", "wcdma", "hspa", "hspa+", "hsdpa", "hsupa", "hsdpa+", "hsdpa/hsupa", "3g+", "h", "h+",
+           "td-scdma", "tdscdma", "evdo", "ev-do", "cdma2000", "dc-hspa+", "dc-hsdpa"),
+    "2G": ("2g", "gsm", "gprs", "edge", "cdma", "1xrtt", "iden", "e", "g"),
+    "no service": ("no service", "no_service", "noservice", "out of service", "out_of_service", "searching",
+                   "limited", "limited service", "emergency", "emergency only", "offline", "no signal"),
 }
 _TECH_LOOKUP = {alias: tech for tech, aliases in _TECH_ALIASES.items() for alias in aliases}
-_MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
+_MISSING = {"", "na", "nan", "n/a", "null", "none", "-", "--"}
+
+REJECT_COLUMNS = ("file", "line", "field", "value", "reason", "action")
+EXCLUDED_COLUMNS = ("time", "lat", "lon", "operator", "operator_raw", "tech", "tech_raw", "reason", "source", "line")
 
 
 @dataclasses.dataclass(frozen=True)
 class ColumnMap:
-    """A column mapping: canonical name -> (source column, factor), plus an optional time format.
+    """A column mapping (see the module docstring for the language).
 
-    ``time_format`` is a ``strftime`` pattern for the time column; None means ISO 8601.
+    Attributes
+    ----------
+    columns : mapping canonical name -> (source column, factor)
+    per_tech : mapping (canonical, tech) -> (source column or None, factor)
+        None: the field is not measured on that technology.
+    missing : mapping canonical -> tuple of str
+        Placeholder values meaning "no value".
+    time_format : str or None
+        ``strftime`` pattern of the time column; None = ISO 8601.
+    timezone : str or None
+        IANA zone of naive timestamps; None = UTC.
     """
 
     columns: Mapping[str, tuple[str, float]]
     time_format: str | None = None
+    timezone: str | None = None
+    per_tech: Mapping[tuple[str, str], tuple[str | None, float]] = dataclasses.field(default_factory=dict)
+    missing: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def source(self, canon: str, tech: str | None = None) -> tuple[str | None, float] | None:
+        """(source, factor) of ``canon`` on ``tech`` (a per-technology entry first); None if not mapped."""
+        if tech is not None and (canon, tech) in self.per_tech:
+            return self.per_tech[(canon, tech)]
+        return self.columns.get(canon)
 
 
 COLUMN_PRESETS: dict[str, ColumnMap] = {
@@ -123,14 +195,16 @@ COLUMN_PRESETS: dict[str, ColumnMap] = {
             "lat": ("Latitude", 1.0),
             "lon": ("Longitude", 1.0),
             "operator": ("Operatorname", 1.0),
-            "tech": ("NetworkTech", 1.0),
-            "rsrp_dbm": ("Level", 1.0),
+            "tech": ("NetworkMode", 1.0),
+            "rsrp_dbm": ("RSRP", 1.0),
             "sinr_db": ("SNR", 1.0),
             "dl_mbps": ("DL_bitrate", 0.001),
             "ul_mbps": ("UL_bitrate", 0.001),
             "cell_id": ("CellID", 1.0),
         },
         time_format="%Y.%m.%d_%H.%M.%S",
+        per_tech={("rsrp_dbm", "5G"): ("NRxRSRP", 1.0), ("sinr_db", "5G"): (None, 1.0)},
+        missing={"rsrp_dbm": ("-200",), "sinr_db": ("-30",)},
     ),
     "titlecase": ColumnMap(
         {
@@ -148,7 +222,14 @@ COLUMN_PRESETS: dict[str, ColumnMap] = {
     ),
 }
 
-REJECT_COLUMNS = ("file", "row", "field", "value", "reason")
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECT_COLUMNS})
+
+
+def _empty_excluded() -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUDED_COLUMNS})
+    out["time"] = pd.Series(dtype="datetime64[ns, UTC]")
+    return out
 
 
 @dataclasses.dataclass
@@ -159,18 +240,25 @@ class Measurements:
     ----------
     frame : pandas.DataFrame
         One row per accepted sample (drive test) or tile (Ookla): ``time`` (UTC, may be NaT for tiles), ``lat``,
-        ``lon`` (deg), ``operator``, ``tech``, ``rsrp_dbm``, ``sinr_db``, ``dl_mbps``, ``ul_mbps``, ``cell_id``,
-        ``weight`` (1 per sample; tests per tile), ``source`` (file) and ``row`` (1-based data row in it).
-        Ookla tiles add ``quadkey``, ``lon_min``, ``lat_min``, ``lon_max``, ``lat_max``, ``latency_ms``,
-        ``tests``, ``devices``. All values are MEASURED.
+        ``lon`` (deg), ``operator`` (normalised), ``operator_raw``, ``tech``, ``rsrp_dbm``, ``sinr_db``,
+        ``dl_mbps``, ``ul_mbps``, ``cell_id``, ``session``, ``weight`` (1 per sample; tests per tile), ``source``
+        (file) and ``line`` (physical line in it). Ookla tiles add ``quadkey``, ``lon_min``, ``lat_min``,
+        ``lon_max``, ``lat_max``, ``latency_ms``, ``tests``, ``devices``. All values are MEASURED.
     kind : str
         ``"drive"`` or ``"ookla"``.
     rows_read : int
-        Data rows read from the files (header excluded).
+        Non-blank data lines of the files read (header excluded); skipped files not included.
     rejects : pandas.DataFrame
-        One row per problem found: ``file``, ``row``, ``field``, ``value``, ``reason``. A rejected row may
-        appear more than once (one line per bad field).
+        One row per problem: ``file``, ``line``, ``field``, ``value``, ``reason``, ``action`` (``row rejected``
+        or ``field dropped``).
     sources : tuple of str
+    excluded : pandas.DataFrame
+        Valid rows not audited (columns :data:`EXCLUDED_COLUMNS`; ``reason``: ``fallback technology``, ``no
+        service`` or ``filtered out``).
+    skipped : list of dict
+        Files refused as a whole (``file``, ``reason``), when :func:`read_measurements` is not strict.
+    hints : list of str
+        Readable notes about the files' layout (delimiter, decimal comma).
     """
 
     frame: pd.DataFrame
@@ -178,56 +266,122 @@ class Measurements:
     rows_read: int
     rejects: pd.DataFrame
     sources: tuple[str, ...]
+    excluded: pd.DataFrame = dataclasses.field(default_factory=_empty_excluded)
+    skipped: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    hints: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def rows_rejected(self) -> int:
         """Number of distinct rejected rows."""
         if self.rejects.empty:
             return 0
-        return int(self.rejects[["file", "row"]].drop_duplicates().shape[0])
+        r = self.rejects[self.rejects["action"] == "row rejected"]
+        return int(r[["file", "line"]].drop_duplicates().shape[0])
+
+    @property
+    def rows_excluded(self) -> int:
+        return int(len(self.excluded))
+
+    @property
+    def fields_dropped(self) -> int:
+        """Number of single fields dropped from accepted rows."""
+        if self.rejects.empty:
+            return 0
+        return int((self.rejects["action"] == "field dropped").sum())
 
     def reject_summary(self, n_examples: int = 5) -> str:
-        """One paragraph: how many rows were rejected and the first examples (file, row, field, reason)."""
+        """One paragraph: rows read, rejected, excluded, fields dropped, and the first examples."""
+        head = (f"{self.rows_read} rows read: {len(self.frame)} accepted, {self.rows_rejected} rejected, "
+                f"{self.rows_excluded} excluded; {self.fields_dropped} single fields dropped")
         if self.rejects.empty:
-            return f"{self.rows_read} rows read, none rejected"
-        lines = [f"{self.rows_rejected} of {self.rows_read} rows rejected; first examples:"]
+            return head
+        lines = [head + "; first problems:"]
         for rec in self.rejects.head(n_examples).itertuples(index=False):
-            lines.append(f"  {where(rec.file, int(rec.row), rec.field)}: {rec.reason} (value {rec.value!r})")
+            lines.append(f"  {rec.file}, line {int(rec.line)}, field {rec.field!r}: {rec.reason} "
+                         f"(value {rec.value!r}; {rec.action})")
         return "\n".join(lines)
 
 
+_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]*)\])?$")
+
+
+def _tech_name(text: str, entry: str) -> str:
+    tech = _TECH_LOOKUP.get(text.strip().lower())
+    if tech not in AUDITED_TECHS:
+        raise InvalidInputError(f"column mapping {entry!r}: technology {text!r} must be 4G or 5G")
+    return tech
+
+
+def _check_timezone(zone: str) -> str:
+    try:
+        pd.Timestamp("2024-01-01").tz_localize(zone)
+    except Exception:  # pytz/zoneinfo raise several types for an unknown zone
+        raise InvalidInputError(f"timezone {zone!r} is not a known IANA time zone such as Asia/Almaty or UTC") from None
+    return zone
+
+
 def parse_column_mapping(text: str | None, preset: str | None = None) -> ColumnMap:
-    """Build a :class:`ColumnMap` from a preset name and/or a ``canonical=Source[*factor],...`` string.
+    """Build a :class:`ColumnMap` from a preset name and/or a mapping string (see the module docstring).
 
     Explicit entries override the preset's. With neither, the canonical layout is used.
 
     Raises
     ------
     InvalidInputError
-        On an unknown preset or canonical name, a malformed entry, or a factor that is not a positive number.
+        On an unknown preset, canonical name or technology, a malformed entry, a bad time zone, or a factor that
+        is not a positive number.
     """
     if preset is not None and preset not in COLUMN_PRESETS:
         raise InvalidInputError(f"unknown column preset {preset!r}; allowed: {', '.join(sorted(COLUMN_PRESETS))}")
     base = COLUMN_PRESETS[preset or "canonical"]
     columns = dict(base.columns)
-    time_format = base.time_format
+    per_tech = dict(base.per_tech)
+    missing = dict(base.missing)
+    time_format, timezone = base.time_format, base.timezone
     allowed = DRIVE_COLUMNS + OPTIONAL_COLUMNS
     for entry in (text or "").split(","):
         entry = entry.strip()
         if not entry:
             continue
         if "=" not in entry:
-            raise InvalidInputError(
-                f"column mapping entry {entry!r} must look like canonical=Source or canonical=Source*factor"
-            )
-        key, value = (part.strip() for part in entry.split("=", 1))
-        if key == "time_format":
+            raise InvalidInputError(f"column mapping entry {entry!r} must look like canonical=Source, "
+                                    "canonical[5G]=Source, missing[canonical]=V, time_format=... or timezone=...")
+        key_text, value = (part.strip() for part in entry.split("=", 1))
+        m = _KEY.match(key_text)
+        if not m:
+            raise InvalidInputError(f"column mapping entry {entry!r}: {key_text!r} is not a name or name[...]")
+        key, bracket = m.group(1), m.group(2)
+        if key == "time_format" and bracket is None:
+            if not value:
+                raise InvalidInputError("time_format is empty; give a strftime pattern such as %Y.%m.%d_%H.%M.%S")
+            try:
+                pd.to_datetime(pd.Series(["2024-01-01"]), format=value, errors="coerce")
+            except ValueError as exc:
+                msg = " ".join(str(exc).split())
+                raise InvalidInputError(f"time_format {value!r} is not a strftime pattern ({msg}); e.g. "
+                                        "%Y.%m.%d_%H.%M.%S or %d.%m.%Y %H:%M:%S") from None
             time_format = value
+            continue
+        if key == "timezone" and bracket is None:
+            timezone = _check_timezone(value)
+            continue
+        if key == "missing":
+            if bracket not in MEASURED_FIELDS + ("time", "lat", "lon", "operator", "tech", "cell_id"):
+                raise InvalidInputError(f"column mapping {entry!r}: missing[...] takes a canonical name, e.g. "
+                                        "missing[rsrp_dbm]=-200")
+            vals = tuple(v.strip() for v in value.split("|") if v.strip())
+            if not vals:
+                raise InvalidInputError(f"column mapping {entry!r} gives no placeholder value")
+            missing[bracket] = tuple(dict.fromkeys(missing.get(bracket, ()) + vals))
             continue
         if key not in allowed:
             raise InvalidInputError(
-                f"column mapping names {key!r}; allowed canonical names: {', '.join(allowed)}, time_format"
+                f"column mapping names {key!r}; allowed canonical names: {', '.join(allowed)}, time_format, "
+                "timezone, missing[...]"
             )
+        if bracket is not None and key not in PER_TECH_FIELDS:
+            raise InvalidInputError(f"column mapping {entry!r}: only {', '.join(PER_TECH_FIELDS)} can be mapped "
+                                    "per technology")
         factor = 1.0
         if "*" in value:
             value, factor_text = (part.strip() for part in value.rsplit("*", 1))
@@ -237,112 +391,108 @@ def parse_column_mapping(text: str | None, preset: str | None = None) -> ColumnM
                 raise InvalidInputError(f"column mapping {entry!r}: factor {factor_text!r} is not a number") from None
             if not np.isfinite(factor) or factor <= 0:
                 raise InvalidInputError(f"column mapping {entry!r}: factor must be a positive number")
+        if bracket is not None:
+            per_tech[(key, _tech_name(bracket, entry))] = (value or None, factor)
+            continue
         if not value:
             raise InvalidInputError(f"column mapping {entry!r} names no source column")
         columns[key] = (value, factor)
-    return ColumnMap(columns, time_format)
+    return ColumnMap(columns, time_format, timezone, per_tech, missing)
 
 
-def _read_text_table(path: Path) -> pd.DataFrame:
-    """Read a delimited text file as strings, detecting ',', ';' or tab from the header line."""
-    if not path.exists():
-        raise DataFileError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataFileError(f"{path}: is a folder, expected a CSV file")
+def _missing(series: pd.Series, extra: Sequence[str] = ()) -> np.ndarray:
+    s = series.astype(str).str.strip()
+    out = s.str.lower().isin(_MISSING).to_numpy() | series.isna().to_numpy()
+    if extra:
+        out |= s.isin(list(extra)).to_numpy()
+        nums = [float(v) for v in extra if _is_number(v)]
+        if nums:
+            out |= np.isin(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), nums)
+    return out
+
+
+def _is_number(text: str) -> bool:
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = fh.readline()
-    except UnicodeDecodeError as exc:
-        raise DataFileError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    if header.strip() == "":
-        raise DataFileError(f"{path}: the file is empty (no header and no data rows)")
-    sep = max((",", ";", "\t"), key=header.count)
-    try:
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataFileError(f"{path}: cannot be read as a delimited text table: {exc}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if frame.empty:
-        raise DataFileError(f"{path}: the file has a header but no data rows")
-    return frame
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
-def _missing(series: pd.Series) -> np.ndarray:
-    s = series.astype(str).str.strip().str.lower()
-    return s.isin(_MISSING).to_numpy() | series.isna().to_numpy()
+class _Problems:
+    """Rejects of one file: row-level (the row is not used) and field-level (one field dropped)."""
 
-
-class _Rejects:
-    def __init__(self, file: str, rows: np.ndarray):
+    def __init__(self, file: str, lines: np.ndarray):
         self.file = file
-        self.rows = rows  # 1-based row numbers, shape (n,)
+        self.lines = lines  # physical line numbers, shape (n,)
         self.records: list[pd.DataFrame] = []
-        self.bad = np.zeros(rows.shape, dtype=bool)
+        self.bad = np.zeros(lines.shape, dtype=bool)
+        self.n_structural = 0
 
-    def add(self, mask: np.ndarray, field: str, values: pd.Series, reason: str) -> None:
+    def add(self, mask: np.ndarray, field: str, values: pd.Series | np.ndarray, reason: str,
+            action: str = "row rejected") -> None:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        self.bad |= mask
-        self.records.append(
-            pd.DataFrame(
-                {
-                    "file": self.file,
-                    "row": self.rows[mask],
-                    "field": field,
-                    "value": values[mask].astype(str).to_numpy(),
-                    "reason": reason,
-                }
-            )
-        )
+        if action == "row rejected":
+            self.bad |= mask
+        vals = pd.Series(np.asarray(values, dtype=object)[mask]).astype(str).str.slice(0, 80)
+        self.records.append(pd.DataFrame({"file": self.file, "line": self.lines[mask], "field": field,
+                                          "value": vals.to_numpy(), "reason": reason, "action": action}))
+
+    def add_structural(self, table: CsvTable) -> None:
+        self.n_structural = table.rows_rejected
+        if table.rejects:
+            self.records.append(pd.DataFrame({
+                "file": self.file, "line": [r.line for r in table.rejects],
+                "field": [r.field or "(line)" for r in table.rejects], "value": [r.value for r in table.rejects],
+                "reason": [r.reason for r in table.rejects], "action": "row rejected"}))
 
     def frame(self) -> pd.DataFrame:
         if not self.records:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in REJECT_COLUMNS})
+            return _empty_rejects()
         out = pd.concat(self.records, ignore_index=True)
-        return out.sort_values(["row"], kind="stable").reset_index(drop=True)
+        return out.sort_values(["line"], kind="stable").reset_index(drop=True).loc[:, list(REJECT_COLUMNS)]
 
 
-def _numeric(
-    raw: pd.Series,
-    field: str,
-    rej: _Rejects,
-    *,
-    required: bool,
-    lo: float | None,
-    hi: float | None,
-    factor: float = 1.0,
-    unit: str = "",
-) -> np.ndarray:
-    missing = _missing(raw)
-    values = pd.to_numeric(raw.where(~missing, None), errors="coerce").to_numpy(dtype=float)
+def _range_text(lo: float | None, hi: float | None, unit: str) -> str:
+    if hi is None:
+        return f">= {lo:g} {unit}".strip()
+    if lo is None:
+        return f"<= {hi:g} {unit}".strip()
+    return f"{lo:g}..{hi:g} {unit}".strip()
+
+
+def _numeric(raw: pd.Series, field: str, prob: _Problems, *, required: bool, lo: float | None, hi: float | None,
+             factor: float | np.ndarray = 1.0, unit: str = "", decimal_comma: bool = False,
+             placeholders: Sequence[str] = (), scope: np.ndarray | None = None,
+             action: str = "row rejected") -> np.ndarray:
+    """Parse a numeric column; problems go to ``prob`` (only rows in ``scope``); bad values become NaN."""
+    scope = np.ones(len(raw), dtype=bool) if scope is None else scope
+    missing = _missing(raw, placeholders)
+    values = to_number(raw.where(~missing, ""), decimal_comma)
     bad_parse = ~missing & ~np.isfinite(values)
-    rej.add(bad_parse, field, raw, "not a finite number")
+    prob.add(bad_parse & scope, field, raw, "not a finite number", action)
     if required:
-        rej.add(missing, field, raw, "required value is empty")
+        prob.add(missing & scope, field, raw, "required value is empty", action)
     values = values * factor
     ok = np.isfinite(values)
-    if lo is not None or hi is not None:
-        lo_v = -np.inf if lo is None else lo
-        hi_v = np.inf if hi is None else hi
-        out = ok & ((values < lo_v) | (values > hi_v))
-        if hi is None:
-            allowed = f">= {lo:g} {unit}".strip()
-        elif lo is None:
-            allowed = f"<= {hi:g} {unit}".strip()
-        else:
-            allowed = f"{lo:g}..{hi:g} {unit}".strip()
-        rej.add(out, field, raw, f"outside the allowed range {allowed}")
+    lo_v = -np.inf if lo is None else lo
+    hi_v = np.inf if hi is None else hi
+    out = ok & ((values < lo_v) | (values > hi_v))
+    prob.add(out & scope, field, raw, f"outside the allowed range {_range_text(lo, hi, unit)}"
+             + (f" (after the factor {factor:g})" if np.ndim(factor) == 0 and factor != 1.0 else ""), action)
+    values = np.where(out | bad_parse, np.nan, values)
     return values
 
 
-def _check_share(source: str, rows_read: int, rej: _Rejects, max_reject_share: float, rejects: pd.DataFrame) -> None:
-    n_bad = int(rej.bad.sum())
+def _check_share(source: str, rows_read: int, prob: _Problems, max_reject_share: float,
+                 rejects: pd.DataFrame) -> None:
+    n_bad = int(prob.bad.sum()) + prob.n_structural
     if rows_read > 0 and n_bad / rows_read > max_reject_share:
-        examples = "; ".join(
-            f"{where(r.file, int(r.row), r.field)}: {r.reason} (value {r.value!r})"
-            for r in rejects.head(3).itertuples(index=False)
-        )
+        first = rejects[rejects["action"] == "row rejected"].head(3)
+        examples = "; ".join(f"line {int(r.line)}, field {r.field!r}: {r.reason} (value {r.value!r})"
+                             for r in first.itertuples(index=False))
         raise DataFileError(
             f"{source}: {n_bad} of {rows_read} rows ({100 * n_bad / rows_read:.0f} %) failed validation, more than "
             f"the allowed {100 * max_reject_share:.0f} %; is this the right format and column mapping? "
@@ -350,17 +500,86 @@ def _check_share(source: str, rows_read: int, rej: _Rejects, max_reject_share: f
         )
 
 
-def _projected_hint(source: str, lat: pd.Series, lon: pd.Series) -> None:
+def _projected_hint(source: str, lat: np.ndarray, lon: np.ndarray) -> None:
     """Stop early if most coordinates look like projected metres rather than degrees."""
-    la = pd.to_numeric(lat, errors="coerce").abs()
-    lo = pd.to_numeric(lon, errors="coerce").abs()
-    big = ((la > 1000) | (lo > 1000)).to_numpy()
+    big = (np.abs(lat) > 1000) | (np.abs(lon) > 1000)
     if big.size and big.mean() > 0.5:
+        i = int(np.argmax(big))
         raise DataFileError(
             f"{source}: {int(big.sum())} of {big.size} rows have lat/lon values beyond 1000 in magnitude (e.g. "
-            f"lat={lat.iloc[int(np.argmax(big))]!r}, lon={lon.iloc[int(np.argmax(big))]!r}): these look like "
-            "projected coordinates in metres (e.g. UTM), not WGS84 degrees; convert them to EPSG:4326 lon/lat"
+            f"lat={lat[i]:g}, lon={lon[i]:g}): these look like projected coordinates in metres (e.g. UTM), not "
+            "WGS84 degrees; convert them to EPSG:4326 lon/lat"
         )
+
+
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def parse_times(raw: pd.Series, time_format: str | None, timezone: str | None) -> pd.Series:
+    """Parse times to UTC (NaT where unparseable): ``time_format`` (strftime) or ISO 8601; naive times in
+    ``timezone`` (default UTC); a nonexistent or ambiguous local time is NaT."""
+    text = raw.astype(str).str.strip()
+    fmt = time_format or "ISO8601"
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    if timezone and timezone.upper() != "UTC":
+        naive = ~text.str.contains(_OFFSET, regex=True)
+        if naive.any():
+            local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
+            if getattr(local.dt, "tz", None) is not None:  # offset the regex did not see: already aware
+                local = local.dt.tz_convert("UTC")
+            else:
+                local = local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+            parsed = parsed.copy()
+            parsed[naive] = local
+    return parsed
+
+
+def _time_hint(text: pd.Series, cmap: ColumnMap) -> str:
+    sample = next((v for v in text if str(v).strip()), "")
+    if cmap.time_format:
+        return f"time in the format {cmap.time_format!r} (time_format)"
+    hint = "an ISO 8601 time such as 2024-05-01T12:30:00+05:00"
+    if re.match(r"^\d{4}\.\d{2}\.\d{2}_\d{2}\.\d{2}\.\d{2}$", str(sample).strip()):
+        hint += "; this looks like G-NetTrack's time: add time_format=%Y.%m.%d_%H.%M.%S (or --preset gnettrack)"
+    else:
+        hint += "; for another layout add time_format=PATTERN to the mapping (strftime, e.g. %d.%m.%Y %H:%M:%S)"
+    return hint
+
+
+def classify_tech(raw: pd.Series) -> np.ndarray:
+    """Technology class of each value (``4G``, ``5G``, ``3G``, ``2G``, ``no service``) or None when unknown."""
+    s = raw.astype(str).str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+    return s.map(_TECH_LOOKUP).to_numpy(dtype=object)
+
+
+def normalise_operators(raw: pd.Series) -> pd.Series:
+    """One name per operator, matched case-insensitively with spaces collapsed; the most frequent spelling
+    (ties: the first in sorted order) names the group. ``"Kcell"``, ``"kcell"``, ``"KCELL"`` become one."""
+    text = raw.astype(str).str.strip().str.replace(r"\s+", " ", regex=True)
+    key = text.str.casefold()
+    counts = pd.DataFrame({"key": key, "text": text}).value_counts().reset_index(name="n")
+    counts = counts.sort_values(["key", "n", "text"], ascending=[True, False, True], kind="stable")
+    names = counts.drop_duplicates("key").set_index("key")["text"]
+    return key.map(names)
+
+
+def _filter_mask(table: pd.DataFrame, where_expr: str, source: str) -> np.ndarray:
+    """Rows kept by a pandas ``query`` expression over the file's own columns (numbers where they parse)."""
+    data = pd.DataFrame(index=table.index)
+    for c in table.columns:
+        num = pd.to_numeric(table[c].astype(str).str.strip().replace("", np.nan), errors="coerce")
+        has = table[c].astype(str).str.strip() != ""
+        data[c] = num if has.any() and num[has].notna().all() else table[c].astype(str).str.strip()
+    try:
+        kept = data.eval(where_expr)
+    except Exception as exc:  # pandas raises many types for a bad expression
+        msg = " ".join(str(exc).split())
+        raise InvalidInputError(f"{source}: --where {where_expr!r} cannot be evaluated over the file's columns "
+                                f"({', '.join(table.columns)}): {type(exc).__name__}: {msg}") from None
+    kept = np.asarray(kept)
+    if kept.dtype != bool or kept.shape != (len(table),):
+        raise InvalidInputError(f"--where {where_expr!r} must be a condition (true/false per row), e.g. State == 'D'")
+    return kept
 
 
 def read_drive_test(
@@ -370,13 +589,14 @@ def read_drive_test(
     preset: str | None = None,
     max_mbps: float = DEFAULT_MAX_MBPS,
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE,
+    where: str | None = None,
 ) -> Measurements:
     """Read and validate a per-sample drive-test CSV.
 
     Parameters
     ----------
     path : str or Path
-        CSV (separator ``,``, ``;`` or tab, detected from the header), UTF-8.
+        Delimited text (``,``, ``;``, tab or ``|``, detected), UTF-8, read with :func:`qamtu.csvio.read_csv_table`.
     columns : ColumnMap or str, optional
         Column mapping (see the module docstring); a string is parsed with :func:`parse_column_mapping`.
     preset : str, optional
@@ -385,18 +605,21 @@ def read_drive_test(
         Largest plausible throughput in Mbit/s (default 5000).
     max_reject_share : float
         A file with a larger share of rejected rows stops with :class:`DataFileError` (default 0.5).
+    where : str, optional
+        Keep only rows for which this pandas expression over the file's OWN columns holds (e.g. ``State == 'D'``);
+        the others are counted as excluded (``filtered out``).
 
     Returns
     -------
     Measurements
-        ``kind == "drive"``; MEASURED values.
+        ``kind == "drive"``; MEASURED values; ``rows_read == len(frame) + rows_rejected + rows_excluded``.
 
     Raises
     ------
     DataFileError
         Missing, empty or unreadable file; required columns absent; coordinates in metres; too many bad rows.
     InvalidInputError
-        Bad column mapping.
+        Bad column mapping or filter.
     """
     path = Path(path)
     source = str(path)
@@ -405,99 +628,125 @@ def read_drive_test(
     if max_mbps <= 0:
         raise InvalidInputError(f"max_mbps {max_mbps!r} must be positive")
     cmap = columns if isinstance(columns, ColumnMap) else parse_column_mapping(columns, preset)
-    raw = _read_text_table(path)
-    missing_cols = [
-        f"{canon} (from {src!r})"
-        for canon, (src, _) in cmap.columns.items()
-        if canon in DRIVE_COLUMNS and src not in raw.columns
-    ]
+    table = read_csv_table(path)
+    raw = table.frame
+    header = table.header
+    missing_cols = [f"{canon} (from {cmap.columns[canon][0]!r})" for canon in DRIVE_COLUMNS
+                    if cmap.columns[canon][0] not in header]
     if missing_cols:
         raise DataFileError(
-            f"{source}: required columns missing: {', '.join(missing_cols)}; the file has: "
-            f"{', '.join(map(str, raw.columns))}. Name your columns with a mapping such as "
-            "--columns time=Timestamp,lat=Latitude,... or a preset"
+            f"{source}: required columns missing: {', '.join(missing_cols)}; the file has: {', '.join(header)} "
+            f"(delimiter {table.delimiter!r}). Name your columns with a mapping such as --columns "
+            "time=Timestamp,lat=Latitude,... or a preset (--preset gnettrack)" + "".join(f"; {h}" for h in table.hints)
         )
+    if table.rows_read == 0:
+        raise DataFileError(f"{source}: the file has a header but no data rows")
     n = len(raw)
-    rows = np.arange(1, n + 1)
-    rej = _Rejects(source, rows)
+    lines = table.lines
+    prob = _Problems(source, lines)
+    prob.add_structural(table)
+    dc = table.decimal_comma
+    miss = cmap.missing
 
     def col(canon: str) -> pd.Series:
         return raw[cmap.columns[canon][0]]
 
-    def fac(canon: str) -> float:
-        return cmap.columns[canon][1]
+    lat = _numeric(col("lat"), "lat", prob, required=True, lo=-90.0, hi=90.0, factor=cmap.columns["lat"][1],
+                   unit="deg", decimal_comma=dc, placeholders=miss.get("lat", ()))
+    lon = _numeric(col("lon"), "lon", prob, required=True, lo=-180.0, hi=180.0, factor=cmap.columns["lon"][1],
+                   unit="deg", decimal_comma=dc, placeholders=miss.get("lon", ()))
+    _projected_hint(source, to_number(col("lat"), dc), to_number(col("lon"), dc))
 
-    _projected_hint(source, col("lat"), col("lon"))
-
-    # time
     t_raw = col("time")
-    t_missing = _missing(t_raw)
-    if cmap.time_format:
-        parsed = pd.to_datetime(t_raw.where(~t_missing, None), format=cmap.time_format, errors="coerce", utc=True)
-        allowed_time = f"time in the format {cmap.time_format!r}"
-    else:
-        parsed = pd.to_datetime(t_raw.where(~t_missing, None), format="ISO8601", errors="coerce", utc=True)
-        allowed_time = "an ISO 8601 time such as 2024-05-01T12:30:00+05:00"
-    rej.add(t_missing, "time", t_raw, "required value is empty")
-    rej.add(~t_missing & parsed.isna().to_numpy(), "time", t_raw, f"cannot parse; expected {allowed_time}")
-
-    lat = _numeric(col("lat"), "lat", rej, required=True, lo=-90.0, hi=90.0, factor=fac("lat"), unit="deg")
-    lon = _numeric(col("lon"), "lon", rej, required=True, lo=-180.0, hi=180.0, factor=fac("lon"), unit="deg")
+    t_missing = _missing(t_raw, miss.get("time", ()))
+    parsed = parse_times(t_raw.where(~t_missing, ""), cmap.time_format, cmap.timezone)
+    prob.add(t_missing, "time", t_raw, "required value is empty")
+    prob.add(~t_missing & parsed.isna().to_numpy(), "time", t_raw,
+             f"cannot parse{' (or not a valid local time in ' + cmap.timezone + ')' if cmap.timezone else ''}; "
+             f"expected {_time_hint(t_raw, cmap)}")
 
     op_raw = col("operator")
-    rej.add(_missing(op_raw), "operator", op_raw, "operator is empty")
+    prob.add(_missing(op_raw, miss.get("operator", ())), "operator", op_raw, "operator is empty")
 
     tech_raw = col("tech")
-    tech = tech_raw.astype(str).str.strip().str.lower().map(_TECH_LOOKUP)
-    rej.add(
-        tech.isna().to_numpy(),
-        "tech",
-        tech_raw,
-        "tech must be 4G or 5G (aliases: LTE, LTE-A, NR, 5G NSA, 5G SA, ...)",
-    )
+    tech_missing = _missing(tech_raw, miss.get("tech", ()))
+    tech = classify_tech(tech_raw)
+    prob.add(tech_missing, "tech", tech_raw, "required value is empty")
+    prob.add(~tech_missing & pd.isna(tech), "tech", tech_raw,
+             "unknown technology; audited: 4G (LTE, ...), 5G (NR, 5G NSA, ...); counted as fallback: 3G (UMTS, "
+             "HSPA+, ...), 2G (GSM, EDGE, ...), no service")
 
-    rsrp = _numeric(col("rsrp_dbm"), "rsrp_dbm", rej, required=False, lo=RSRP_RANGE_DBM[0], hi=RSRP_RANGE_DBM[1],
-                    factor=fac("rsrp_dbm"), unit="dBm")
-    sinr = _numeric(col("sinr_db"), "sinr_db", rej, required=False, lo=SINR_RANGE_DB[0], hi=SINR_RANGE_DB[1],
-                    factor=fac("sinr_db"), unit="dB")
-    dl = _numeric(col("dl_mbps"), "dl_mbps", rej, required=False, lo=0.0, hi=max_mbps, factor=fac("dl_mbps"),
-                  unit="Mbit/s")
-    ul = _numeric(col("ul_mbps"), "ul_mbps", rej, required=False, lo=0.0, hi=max_mbps, factor=fac("ul_mbps"),
-                  unit="Mbit/s")
-    all_empty = np.all([_missing(col(f)) for f in MEASURED_FIELDS], axis=0)
-    rej.add(all_empty, "rsrp_dbm,sinr_db,dl_mbps,ul_mbps", col("dl_mbps"),
-            "no measurement: rsrp_dbm, sinr_db, dl_mbps and ul_mbps are all empty")
+    filtered = np.zeros(n, dtype=bool)
+    if where:
+        filtered = ~_filter_mask(raw, where, source) & ~prob.bad
+    fallback = ~prob.bad & ~filtered & np.isin(tech.astype(str), EXCLUDED_TECHS)
+    audited = ~prob.bad & ~filtered & np.isin(tech.astype(str), AUDITED_TECHS)
 
-    if "cell_id" in cmap.columns and cmap.columns["cell_id"][0] in raw.columns:
-        cid_raw = col("cell_id")
-        cell_id = pd.Series(
-            np.where(_missing(cid_raw), None, cid_raw.astype(str).str.strip().to_numpy(dtype=object)), dtype=object
-        )
-    else:
-        cell_id = pd.Series([None] * n, dtype=object)
+    # measured fields: the source column may depend on the technology; problems drop the field only
+    tech_s = np.where(pd.isna(tech), "", tech.astype(str))
+    lim = {"rsrp_dbm": (*RSRP_RANGE_DBM, "dBm"), "sinr_db": (*SINR_RANGE_DB, "dB"),
+           "dl_mbps": (0.0, max_mbps, "Mbit/s"), "ul_mbps": (0.0, max_mbps, "Mbit/s")}
+    measured: dict[str, np.ndarray] = {}
+    for field in MEASURED_FIELDS:
+        values = np.full(n, np.nan)
+        for t in AUDITED_TECHS:
+            src = cmap.source(field, t)
+            rows_t = audited & (tech_s == t)
+            if src is None or src[0] is None or not rows_t.any():
+                continue
+            if src[0] not in header:
+                raise DataFileError(f"{source}: column {src[0]!r} ({field} on {t}) is missing; the file has: "
+                                    f"{', '.join(header)}")
+            v = _numeric(raw[src[0]], field, prob, required=False, lo=lim[field][0], hi=lim[field][1],
+                         factor=src[1], unit=lim[field][2], decimal_comma=dc, placeholders=miss.get(field, ()),
+                         scope=rows_t, action="field dropped")
+            values[rows_t] = v[rows_t]
+        measured[field] = values
+    none = audited & np.all([~np.isfinite(measured[f]) for f in MEASURED_FIELDS], axis=0)
+    prob.add(none, ",".join(MEASURED_FIELDS), col("dl_mbps"),
+             "no measurement: rsrp_dbm, sinr_db, dl_mbps and ul_mbps are all empty or dropped")
+    audited &= ~none
 
-    rejects = rej.frame()
-    _check_share(source, n, rej, max_reject_share, rejects)
-    keep = ~rej.bad
-    frame = pd.DataFrame(
-        {
-            "time": parsed.to_numpy()[keep],
-            "lat": lat[keep],
-            "lon": lon[keep],
-            "operator": op_raw.astype(str).str.strip().to_numpy()[keep],
-            "tech": tech.to_numpy()[keep],
-            "rsrp_dbm": rsrp[keep],
-            "sinr_db": sinr[keep],
-            "dl_mbps": dl[keep],
-            "ul_mbps": ul[keep],
-            "cell_id": cell_id.to_numpy()[keep],
-            "weight": np.ones(int(keep.sum())),
-            "source": source,
-            "row": rows[keep],
-        }
-    )
+    def text_col(canon: str) -> np.ndarray:
+        out = np.full(n, None, dtype=object)
+        for t in AUDITED_TECHS:
+            src = cmap.source(canon, t)
+            if src is None or src[0] is None or src[0] not in header:
+                continue
+            rows_t = tech_s == t
+            s = raw[src[0]]
+            vals = np.where(_missing(s, miss.get(canon, ())), None, s.astype(str).str.strip().to_numpy(dtype=object))
+            out[rows_t] = vals[rows_t]
+        return out
+
+    cell_id = text_col("cell_id")
+    session = text_col("session")
+    rejects = prob.frame()
+    _check_share(source, table.rows_read, prob, max_reject_share, rejects)
+    op_text = op_raw.astype(str).str.strip().to_numpy(dtype=object)
+    frame = pd.DataFrame({
+        "time": parsed[audited].reset_index(drop=True),
+        "lat": lat[audited], "lon": lon[audited],
+        "operator": op_text[audited], "operator_raw": op_text[audited],
+        "tech": tech[audited],
+        **{f: measured[f][audited] for f in MEASURED_FIELDS},
+        "cell_id": cell_id[audited], "session": session[audited],
+        "weight": np.ones(int(audited.sum())), "source": source, "line": lines[audited],
+    })
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
-    return Measurements(frame=frame, kind="drive", rows_read=n, rejects=rejects, sources=(source,))
+    exc_mask = fallback | filtered
+    excluded = pd.DataFrame({
+        "time": parsed[exc_mask].reset_index(drop=True), "lat": lat[exc_mask], "lon": lon[exc_mask],
+        "operator": op_text[exc_mask], "operator_raw": op_text[exc_mask],
+        "tech": np.where(filtered[exc_mask], None, tech[exc_mask]),
+        "tech_raw": tech_raw.astype(str).to_numpy(dtype=object)[exc_mask],
+        "reason": np.where(filtered[exc_mask], "filtered out",
+                           np.where(tech[exc_mask] == "no service", "no service", "fallback technology")),
+        "source": source, "line": lines[exc_mask],
+    }, columns=list(EXCLUDED_COLUMNS))
+    excluded["time"] = pd.to_datetime(excluded["time"], utc=True)
+    return Measurements(frame=frame, kind="drive", rows_read=table.rows_read, rejects=rejects, sources=(source,),
+                        excluded=excluded, hints=[f"{source}: {h}" for h in table.hints])
 
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -516,7 +765,7 @@ def read_ookla_tiles(
     Parameters
     ----------
     path : str or Path
-        ``.parquet`` (read with pyarrow) or a delimited text file.
+        ``.parquet`` (read with pyarrow) or a delimited text file (read with :mod:`qamtu.csvio`).
     period_start : str or Timestamp, optional
         Start of the quarter the tiles describe; default: a ``YYYY-MM-DD`` date in the file name, else none.
     zoom : int
@@ -539,22 +788,31 @@ def read_ookla_tiles(
     source = str(path)
     if not path.exists():
         raise DataFileError(f"{source}: file not found")
+    if path.is_dir():
+        raise DataFileError(f"{source}: is a folder, expected Ookla tiles (parquet or CSV)")
+    table = None
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
             raw = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several unrelated types for a corrupt file
-            raise DataFileError(f"{source}: cannot be read as parquet: {exc}") from None
+            msg = " ".join(str(exc).split())[:200]
+            raise DataFileError(f"{source}: cannot be read as parquet: {msg}") from None
         if raw.empty:
             raise DataFileError(f"{source}: the file has no data rows")
-        raw = raw.astype({c: str for c in raw.columns if c == "quadkey"})
+        raw = raw.astype(str)
+        lines = np.arange(1, len(raw) + 1)
+        n_read = len(raw)
+        header = [str(c) for c in raw.columns]
     else:
-        raw = _read_text_table(path)
-    missing_cols = [c for c in OOKLA_COLUMNS if c not in raw.columns]
+        table = read_csv_table(path)
+        raw, lines, n_read, header = table.frame, table.lines, table.rows_read, table.header
+    missing_cols = [c for c in OOKLA_COLUMNS if c not in header]
     if missing_cols:
         raise DataFileError(
-            f"{source}: Ookla tile columns missing: {', '.join(missing_cols)}; the file has: "
-            f"{', '.join(map(str, raw.columns))}"
+            f"{source}: Ookla tile columns missing: {', '.join(missing_cols)}; the file has: {', '.join(header)}"
         )
+    if n_read == 0:
+        raise DataFileError(f"{source}: the file has a header but no data rows")
     if period_start is None:
         m = _DATE_IN_NAME.search(path.name)
         period_start = m.group(1) if m else None
@@ -564,26 +822,28 @@ def read_ookla_tiles(
         if pd.isna(start):
             raise InvalidInputError(f"period_start {period_start!r} is not an ISO 8601 date such as 2024-01-01")
 
-    n = len(raw)
-    rows = np.arange(1, n + 1)
-    rej = _Rejects(source, rows)
+    prob = _Problems(source, lines)
+    if table is not None:
+        prob.add_structural(table)
+    dc = bool(table is not None and table.decimal_comma)
     qk = raw["quadkey"].astype(str).str.strip()
     bad_qk = ~qk.map(lambda s: is_valid_quadkey(s) and len(s) == zoom).to_numpy(dtype=bool)
-    rej.add(bad_qk, "quadkey", raw["quadkey"], f"quadkey must be {zoom} digits, each 0-3 (zoom {zoom})")
+    prob.add(bad_qk, "quadkey", raw["quadkey"], f"quadkey must be {zoom} digits, each 0-3 (zoom {zoom})")
     max_kbps = max_mbps * 1000.0
-    d = _numeric(raw["avg_d_kbps"], "avg_d_kbps", rej, required=True, lo=0.0, hi=max_kbps, unit="kbit/s")
-    u = _numeric(raw["avg_u_kbps"], "avg_u_kbps", rej, required=True, lo=0.0, hi=max_kbps, unit="kbit/s")
-    lat_ms = _numeric(raw["avg_lat_ms"], "avg_lat_ms", rej, required=False, lo=0.0, hi=None, unit="ms")
-    tests = _numeric(raw["tests"], "tests", rej, required=True, lo=1.0, hi=None, unit="tests")
-    devices = _numeric(raw["devices"], "devices", rej, required=True, lo=1.0, hi=None, unit="devices")
+    num = {"decimal_comma": dc}
+    d = _numeric(raw["avg_d_kbps"], "avg_d_kbps", prob, required=True, lo=0.0, hi=max_kbps, unit="kbit/s", **num)
+    u = _numeric(raw["avg_u_kbps"], "avg_u_kbps", prob, required=True, lo=0.0, hi=max_kbps, unit="kbit/s", **num)
+    lat_ms = _numeric(raw["avg_lat_ms"], "avg_lat_ms", prob, required=False, lo=0.0, hi=None, unit="ms", **num)
+    tests = _numeric(raw["tests"], "tests", prob, required=True, lo=1.0, hi=None, unit="tests", **num)
+    devices = _numeric(raw["devices"], "devices", prob, required=True, lo=1.0, hi=None, unit="devices", **num)
     frac = np.isfinite(tests) & (tests != np.round(tests))
-    rej.add(frac, "tests", raw["tests"], "tests must be a whole number")
+    prob.add(frac, "tests", raw["tests"], "tests must be a whole number")
     more_dev = np.isfinite(tests) & np.isfinite(devices) & (devices > tests)
-    rej.add(more_dev, "devices", raw["devices"], "devices cannot exceed tests")
-    rejects = rej.frame()
-    _check_share(source, n, rej, max_reject_share, rejects)
+    prob.add(more_dev, "devices", raw["devices"], "devices cannot exceed tests")
+    rejects = prob.frame()
+    _check_share(source, n_read, prob, max_reject_share, rejects)
 
-    keep = ~rej.bad
+    keep = ~prob.bad
     qk_keep = qk.to_numpy()[keep]
     centres = np.array([quadkey_centre_lonlat(q) for q in qk_keep], dtype=float).reshape(-1, 2)
     bounds = np.array([quadkey_bounds_lonlat(q) for q in qk_keep], dtype=float).reshape(-1, 4)
@@ -594,15 +854,17 @@ def read_ookla_tiles(
             "lat": centres[:, 1],
             "lon": centres[:, 0],
             "operator": "all",
+            "operator_raw": "all",
             "tech": "all",
             "rsrp_dbm": np.full(m, np.nan),
             "sinr_db": np.full(m, np.nan),
             "dl_mbps": d[keep] / 1000.0,
             "ul_mbps": u[keep] / 1000.0,
             "cell_id": pd.Series([None] * m, dtype=object),
+            "session": pd.Series([None] * m, dtype=object),
             "weight": tests[keep],
             "source": source,
-            "row": rows[keep],
+            "line": lines[keep],
             "quadkey": qk_keep,
             "lon_min": bounds[:, 0],
             "lat_min": bounds[:, 1],
@@ -613,7 +875,8 @@ def read_ookla_tiles(
             "devices": devices[keep].astype(np.int64),
         }
     )
-    return Measurements(frame=frame, kind="ookla", rows_read=n, rejects=rejects, sources=(source,))
+    return Measurements(frame=frame, kind="ookla", rows_read=n_read, rejects=rejects, sources=(source,),
+                        hints=[] if table is None else [f"{source}: {h}" for h in table.hints])
 
 
 def read_measurements(
@@ -624,11 +887,15 @@ def read_measurements(
     preset: str | None = None,
     max_mbps: float = DEFAULT_MAX_MBPS,
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE,
+    where: str | None = None,
+    strict: bool = False,
 ) -> Measurements:
     """Read one or more files of one format (``"drive"`` or ``"ookla"``) and combine them.
 
-    Each file is validated on its own (its own reject share), then the accepted rows, the rejects and the row
-    counts are concatenated.
+    Each file is validated on its own. A file that cannot be used as a whole (unreadable, missing columns, more
+    rejected rows than ``max_reject_share``) is reported in ``skipped`` and left out, unless ``strict``, which
+    raises at once; if every file is bad, :class:`DataFileError` lists them. Operators are normalised across all
+    files (:func:`normalise_operators`).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -636,30 +903,50 @@ def read_measurements(
         raise InvalidInputError("no measurement files given")
     if fmt not in ("drive", "ookla"):
         raise InvalidInputError(f"format {fmt!r} is not known; allowed: drive, ookla")
-    parts = []
+    if where is not None and fmt != "drive":
+        raise InvalidInputError("a row filter (--where) applies to drive-test files, not to Ookla tiles")
+    cmap = columns if isinstance(columns, ColumnMap) or fmt != "drive" else parse_column_mapping(columns, preset)
+    parts: list[Measurements] = []
+    skipped: list[dict[str, str]] = []
     for p in paths:
-        if fmt == "drive":
-            parts.append(read_drive_test(p, columns, preset=preset, max_mbps=max_mbps,
-                                         max_reject_share=max_reject_share))
-        else:
-            parts.append(read_ookla_tiles(p, max_mbps=max_mbps, max_reject_share=max_reject_share))
-    if len(parts) == 1:
-        return parts[0]
+        try:
+            if fmt == "drive":
+                parts.append(read_drive_test(p, cmap, max_mbps=max_mbps, max_reject_share=max_reject_share,
+                                             where=where))
+            else:
+                parts.append(read_ookla_tiles(p, max_mbps=max_mbps, max_reject_share=max_reject_share))
+        except InvalidInputError:
+            raise  # a bad mapping or filter is the same mistake for every file
+        except QamtuError as exc:
+            if strict:
+                raise
+            skipped.append({"file": str(p), "reason": " ".join(str(exc).split())})
+    if not parts:
+        raise DataFileError("no measurement file could be used: " + "; ".join(s["reason"] for s in skipped))
     frame = pd.concat([m.frame for m in parts], ignore_index=True)
-    rejects = pd.concat([m.rejects for m in parts], ignore_index=True)
+    nonempty_exc = [m.excluded for m in parts if len(m.excluded)]
+    excluded = pd.concat(nonempty_exc, ignore_index=True) if nonempty_exc else _empty_excluded()
+    nonempty_rej = [m.rejects for m in parts if len(m.rejects)]
+    rejects = pd.concat(nonempty_rej, ignore_index=True) if nonempty_rej else _empty_rejects()
+    if fmt == "drive" and (len(frame) or len(excluded)):
+        ops = normalise_operators(pd.concat([frame["operator_raw"], excluded["operator_raw"]], ignore_index=True))
+        frame["operator"] = ops.iloc[: len(frame)].to_numpy()
+        excluded["operator"] = ops.iloc[len(frame):].to_numpy()
     return Measurements(
         frame=frame,
         kind=fmt,
         rows_read=sum(m.rows_read for m in parts),
         rejects=rejects,
         sources=tuple(s for m in parts for s in m.sources),
+        excluded=excluded,
+        skipped=skipped,
+        hints=[h for m in parts for h in m.hints],
     )
 
 
 def write_rejects(measurements: Measurements, path: str | Path) -> Path:
-    """Write the rejects table (``file,row,field,value,reason``) to ``path`` atomically, even when empty."""
-    from qamtu.fileio import atomic_write
+    """Write the rejects table (``file,line,field,value,reason,action``) atomically, even when empty (text cells
+    that a spreadsheet would run as formulas are neutralised)."""
+    from qamtu.fileio import write_csv_atomic
 
-    with atomic_write(path) as tmp:
-        measurements.rejects.loc[:, list(REJECT_COLUMNS)].to_csv(tmp, index=False)
-    return Path(path)
+    return write_csv_atomic(path, measurements.rejects, REJECT_COLUMNS)

@@ -7,9 +7,11 @@ a Wilson interval, and a verdict against a required share:
 - ``meets``: the lower Wilson bound is at or above the required share;
 - ``fails``: the upper Wilson bound is below the required share;
 - ``not enough data``: otherwise (the interval straddles the required share, or no samples). Then
-  ``samples_needed`` says how many samples would settle it if the share stayed as observed (the smallest n
-  whose Wilson interval around the observed share excludes the required share; empty when it cannot). For
-  Ookla tiles it counts effective tiles (see below), not tests.
+  ``samples_needed`` says how many samples (drive tests: samples as counted in ``units``; Ookla: tiles) would
+  settle it if the share and the clustering stayed as observed: the smallest effective size ``n`` whose Wilson
+  interval around the observed share excludes the required share (``samples_needed_eff``, beside it), times the
+  design effect ``units / n_eff`` of the group. It is comparable with ``units``: a value below ``units`` cannot
+  occur for an undecided group. Empty when no sample size settles it.
 
 Drive-test samples a few metres apart are not independent (shadow fading decorrelates over some 37-50 m in
 UMa, TR 38.901 Table 7.5-6), so counting each as a Bernoulli trial makes the interval too narrow. When the
@@ -174,8 +176,8 @@ def compute_kpis(
     -------
     DataFrame
         Columns ``city, operator, tech, period, norm, norm_mbps, quantity ("measured"), units, samples, n_eff,
-        share, ci_low, ci_high, required_share, verdict, samples_needed``; rows with ``dl_mbps`` empty are not
-        counted (``samples`` counts the rows that carry a throughput).
+        share, ci_low, ci_high, required_share, verdict, samples_needed, samples_needed_eff``; rows with
+        ``dl_mbps`` empty are not counted (``samples`` counts the rows that carry a throughput).
     """
     if not 0.0 < required_share <= 1.0:
         raise InvalidInputError(f"required_share {required_share!r} must lie in (0, 1], e.g. 0.9")
@@ -194,9 +196,12 @@ def compute_kpis(
                 continue
             s = share_at_or_above(v, w, norm.dl_mbps, confidence, cl)
             verd = verdict(s["ci_low"], s["ci_high"], required_share, s["n_eff"])
-            needed = None
+            needed = needed_eff = None
             if verd == "not enough data" and s["units"] > 0:
-                needed = samples_needed(s["share"], required_share, confidence)
+                needed_eff = samples_needed(s["share"], required_share, confidence)
+                if needed_eff is not None:
+                    deff = s["units"] / s["n_eff"] if s["n_eff"] > 0 else 1.0
+                    needed = max(int(np.ceil(needed_eff * deff - 1e-9)), s["units"] + 1)
             rows.append(
                 {
                     "city": key[0],
@@ -215,14 +220,16 @@ def compute_kpis(
                     "required_share": required_share,
                     "verdict": verd,
                     "samples_needed": needed,
+                    "samples_needed_eff": needed_eff,
                 }
             )
     cols = [
         "city", "operator", "tech", "period", "norm", "norm_mbps", "quantity", "units", "samples", "n_eff",
-        "share", "ci_low", "ci_high", "required_share", "verdict", "samples_needed",
+        "share", "ci_low", "ci_high", "required_share", "verdict", "samples_needed", "samples_needed_eff",
     ]
     out = pd.DataFrame(rows, columns=cols)
     out["samples_needed"] = out["samples_needed"].astype("Int64")
+    out["samples_needed_eff"] = out["samples_needed_eff"].astype("Int64")
     return out
 
 
@@ -277,4 +284,84 @@ def compute_percentiles(
                 )
     cols = ["city", "operator", "tech", "period", "metric", "quantity", "percentile", "value", "ci_low", "ci_high",
             "samples"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+#: Technology classes in the order the technology KPI reports them.
+TECH_CLASSES = ("5G", "4G", "3G", "2G", "no service")
+
+
+def technology_shares(timeline: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Share of samples and of drive time on each technology class, per (city, operator, period). MEASURED.
+
+    Parameters
+    ----------
+    timeline : DataFrame
+        Every valid sample, audited (4G/5G) or excluded (fallback, no service), with ``city``, ``operator``,
+        ``period``, ``tech`` (a class of :data:`TECH_CLASSES`), ``duration_s`` (see
+        :func:`qamtu.audit.sampling.sample_durations`) and ``cluster`` (optional, for the interval).
+
+    Returns
+    -------
+    DataFrame
+        ``city, operator, period, tech, quantity, samples, samples_total, share_samples, ci_low, ci_high,
+        time_s, share_time``; the Wilson interval is on the share of samples (design-effect size with clusters).
+        Fallback = tech 3G or 2G; ``no service`` its own row.
+    """
+    cols = ["city", "operator", "period", "tech", "quantity", "samples", "samples_total", "share_samples", "ci_low",
+            "ci_high", "time_s", "share_time"]
+    data = timeline[timeline["city"].notna() & timeline["period"].notna()]
+    rows = []
+    for key, grp in data.groupby(["city", "operator", "period"], sort=True):
+        n = len(grp)
+        total_t = float(grp["duration_s"].sum())
+        cl = _clusters(grp)
+        for tech in TECH_CLASSES:
+            hit = (grp["tech"] == tech).to_numpy()
+            if not hit.any():
+                continue
+            s = share_at_or_above(hit.astype(float), np.ones(n), 0.5, confidence, cl)
+            rows.append({"city": key[0], "operator": key[1], "period": key[2], "tech": tech, "quantity": "measured",
+                         "samples": int(hit.sum()), "samples_total": n, "share_samples": s["share"],
+                         "ci_low": s["ci_low"], "ci_high": s["ci_high"],
+                         "time_s": float(grp["duration_s"].to_numpy()[hit].sum()),
+                         "share_time": float(grp["duration_s"].to_numpy()[hit].sum()) / total_t if total_t > 0
+                         else float("nan")})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def session_kpis(
+    sessions: pd.DataFrame,
+    norms: Sequence[Norm] = DEFAULT_NORMS,
+    *,
+    required_share: float = 0.9,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Share of transfer SESSIONS whose mean downlink reaches each norm, per (city, operator, tech, period).
+
+    A session (one download, :func:`qamtu.audit.sampling.session_table`) is how a speed-test app or a regulator's
+    probe reports throughput; sessions are treated as independent units (plain Wilson interval on their count),
+    with the verdict rule of :func:`compute_kpis`. MEASURED.
+
+    Returns
+    -------
+    DataFrame
+        ``city, operator, tech, period, norm, norm_mbps, quantity, sessions, share, ci_low, ci_high,
+        required_share, verdict``.
+    """
+    cols = ["city", "operator", "tech", "period", "norm", "norm_mbps", "quantity", "sessions", "share", "ci_low",
+            "ci_high", "required_share", "verdict"]
+    rows = []
+    data = sessions[sessions["city"].notna() & sessions["period"].notna() & sessions["dl_mbps_mean"].notna()]
+    for key, grp in data.groupby(["city", "operator", "tech", "period"], sort=True):
+        v = grp["dl_mbps_mean"].to_numpy(dtype=float)
+        for norm in norms:
+            if not norm.applies_to(key[2]):
+                continue
+            s = share_at_or_above(v, np.ones(v.size), norm.dl_mbps, confidence)
+            rows.append({"city": key[0], "operator": key[1], "tech": key[2], "period": key[3], "norm": norm.name,
+                         "norm_mbps": norm.dl_mbps, "quantity": "measured", "sessions": s["units"],
+                         "share": s["share"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
+                         "required_share": required_share,
+                         "verdict": verdict(s["ci_low"], s["ci_high"], required_share, s["n_eff"])})
     return pd.DataFrame(rows, columns=cols)

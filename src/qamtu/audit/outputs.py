@@ -4,12 +4,17 @@ Every file name, column, title and axis label says MEASURED or PREDICTED. Matplo
 plotting functions with the non-interactive Agg backend.
 
 ``qamtu audit`` writes to ``OUT``:
-    ``summary.json`` (``rows_read``, ``rows_rejected``, ``kpis`` [city, operator, tech, period, norm, norm_mbps,
-    samples, share, ci_low, ci_high, verdict, samples_needed], counts, parameters, degradation flags),
-    ``kpis_measured.csv``, ``percentiles_measured.csv``, ``degradation_measured.csv`` (two periods only),
-    ``rejects.csv`` (always, possibly empty), ``cdf_measured_<city>.png`` (downlink throughput CDF per period,
-    operator and technology, norms marked), ``map_measured_<city>.png`` (samples coloured by whether they reach
-    their norm, with the group verdicts in the legend).
+    ``summary.json`` (``rows_read`` = ``rows_accepted`` + ``rows_rejected`` + ``rows_excluded``,
+    ``samples_audited``, ``kpis`` [city, operator, tech, period, norm, norm_mbps, samples, n_eff, share, ci_low,
+    ci_high, verdict, samples_needed, samples_needed_eff], where the samples outside every area are, fallback and
+    no-service shares, parameters, degradation flags), ``kpis_measured.csv``, ``percentiles_measured.csv``,
+    ``degradation_measured.csv`` (two periods only), ``technology_measured.csv`` (share of samples and of drive
+    time per technology class: 5G, 4G, 3G, 2G, no service), ``sessions_measured.csv`` (one row per transfer),
+    ``samples_measured.csv`` (each sample: file, line, area, period, 50 m bin, status), ``rejects.csv`` (always,
+    possibly empty: rejected rows and dropped fields), ``cdf_measured_<area>.png`` (downlink throughput CDF per
+    period, operator and technology, norms marked), ``map_measured_<area>.png`` (one row of panels per period:
+    samples coloured by whether they reach their norm, failures drawn underneath, verdicts in the legend).
+    Numbers in CSVs are rounded to their precision (:data:`CSV_DECIMALS`).
 ``qamtu calibrate`` writes to ``OUT``:
     ``calibration.json`` (docs/DESIGN.md format), ``calibration_classes.csv``, ``calibration_samples.csv``
     (measured, predicted and corrected RSRP per sample), ``summary.json``, ``predicted_vs_measured.png`` and
@@ -29,17 +34,43 @@ from qamtu.audit.calibration import CalibrationResult, class_summary, write_cali
 from qamtu.audit.ingest import Measurements, write_rejects
 from qamtu.audit.kpi import DEFAULT_NORMS, Norm
 from qamtu.audit.pipeline import AuditResult
-from qamtu.fileio import atomic_write, write_json_atomic
+from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)) or "x"
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> Path:
-    with atomic_write(path) as tmp:
-        frame.to_csv(tmp, index=False)
-    return path
+#: Decimals kept in CSV outputs, by column-name pattern (first match wins); other floats keep 6 significant
+#: digits. Measured dB values come at 1 dB (RSRP) / 0.5 dB (SINR) resolution from phones; coordinates at 6
+#: decimals (~0.1 m); shares at 4 (0.01 %).
+CSV_DECIMALS = ((r"^(lat|lon)(_min|_max)?$", 6), (r"_(dbm|db)$", 2), (r"(_mbps|_mbps_mean)$", 3),
+                (r"^(share|share_[a-z]+|ci_low|ci_high|required_share|cliffs_delta|effect_size|cohens_h)$", 4),
+                (r"^(n_eff|z|duration_s|time_s)$", 2))
+
+
+def _significant(values: pd.Series, digits: int = 6) -> pd.Series:
+    return values.map(lambda v: float(f"{v:.{digits}g}") if np.isfinite(v) else v)
+
+
+def round_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with float columns rounded to their precision (:data:`CSV_DECIMALS`; p-values and other floats to 6
+    significant digits), so that no CSV shows ``7.1000000000000005``."""
+    out = frame.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        for pattern, decimals in CSV_DECIMALS:
+            if re.search(pattern, str(col)):
+                out[col] = out[col].round(decimals)
+                break
+        else:
+            out[col] = _significant(out[col])
+    return out
+
+
+def _csv(frame: pd.DataFrame, path: Path, *, rounded: bool = True) -> Path:
+    return write_csv_atomic(path, round_for_csv(frame) if rounded else frame)
 
 
 def _pyplot():
@@ -97,28 +128,37 @@ def plot_throughput_cdf(frame: pd.DataFrame, city: str, norms: Sequence[Norm], p
 
 
 def plot_verdict_map(frame: pd.DataFrame, kpis: pd.DataFrame, city: str, norms: Sequence[Norm], path: Path) -> Path:
-    """Map (lon/lat) of one city's MEASURED samples, one panel per norm: reaches the norm or not.
+    """Map (lon/lat) of one area's MEASURED samples: one row of panels per period, one panel per norm.
 
-    The legend of each panel lists the verdict of every (operator, tech, period) group for that norm.
+    Samples that miss the norm are drawn FIRST and those that reach it on top, small and half transparent, so
+    that a dense drive does not look red because the failures were painted last; each panel's title gives the
+    share that reaches the norm, and its legend the verdict of every (operator, tech) group in that period.
     """
     plt = _pyplot()
     data = frame[(frame["city"] == city) & frame["period"].notna() & frame["dl_mbps"].notna()]
     used = [n for n in norms if data["tech"].map(n.applies_to).any()] or list(norms)[:1]
-    fig, axes = plt.subplots(1, len(used), figsize=(5.5 * len(used), 5), squeeze=False)
-    for ax, norm in zip(axes[0], used):
-        g = data[data["tech"].map(norm.applies_to)]
-        ok = g["dl_mbps"].to_numpy(float) >= norm.dl_mbps
-        ax.scatter(g["lon"][ok], g["lat"][ok], s=6, c="tab:green", label=f">= {norm.dl_mbps:g} Mbit/s")
-        ax.scatter(g["lon"][~ok], g["lat"][~ok], s=6, c="tab:red", label=f"< {norm.dl_mbps:g} Mbit/s")
-        k = kpis[(kpis["city"] == city) & (kpis["norm"] == norm.name)]
-        for rec in k.itertuples(index=False):
-            ax.plot([], [], " ", label=f"{rec.operator} {rec.tech} {rec.period}: {rec.verdict} "
-                                       f"({100 * rec.share:.0f} % [{100 * rec.ci_low:.0f}-{100 * rec.ci_high:.0f}])")
-        ax.set_title(f"{city}: MEASURED samples vs {norm.name} ({norm.dl_mbps:g} Mbit/s)", fontsize=9)
-        ax.set_xlabel("longitude, deg")
-        ax.set_ylabel("latitude, deg")
-        ax.legend(fontsize=6, loc="best")
-        ax.set_aspect(1.0 / max(np.cos(np.radians(float(g["lat"].mean()) if len(g) else 45.0)), 0.1))
+    periods = sorted(data["period"].unique()) or ["all"]
+    fig, axes = plt.subplots(len(periods), len(used), figsize=(5.5 * len(used), 5 * len(periods)), squeeze=False)
+    lat0 = float(data["lat"].mean()) if len(data) else 45.0
+    for r, period in enumerate(periods):
+        dp = data[data["period"] == period]
+        for ax, norm in zip(axes[r], used):
+            g = dp[dp["tech"].map(norm.applies_to)]
+            ok = g["dl_mbps"].to_numpy(float) >= norm.dl_mbps
+            ax.scatter(g["lon"][~ok], g["lat"][~ok], s=5, c="tab:red", alpha=0.5, linewidths=0,
+                       label=f"< {norm.dl_mbps:g} Mbit/s ({int((~ok).sum())})")
+            ax.scatter(g["lon"][ok], g["lat"][ok], s=5, c="tab:green", alpha=0.5, linewidths=0,
+                       label=f">= {norm.dl_mbps:g} Mbit/s ({int(ok.sum())})")
+            k = kpis[(kpis["city"] == city) & (kpis["norm"] == norm.name) & (kpis["period"] == period)]
+            for rec in k.itertuples(index=False):
+                ax.plot([], [], " ", label=f"{rec.operator} {rec.tech}: {rec.verdict} "
+                                           f"({100 * rec.share:.0f} % [{100 * rec.ci_low:.0f}-{100 * rec.ci_high:.0f}])")
+            share = f"{100 * ok.mean():.0f} % reach it" if len(g) else "no samples"
+            ax.set_title(f"{city}, {period}\nMEASURED vs {norm.name} ({norm.dl_mbps:g} Mbit/s): {share}", fontsize=8)
+            ax.set_xlabel("longitude, deg")
+            ax.set_ylabel("latitude, deg")
+            ax.legend(fontsize=6, loc="best", markerscale=2)
+            ax.set_aspect(1.0 / max(np.cos(np.radians(lat0)), 0.1))
     try:
         return _savefig(fig, path)
     finally:
@@ -142,6 +182,12 @@ def write_audit_outputs(
     paths["percentiles"] = _csv(result.percentiles, out / "percentiles_measured.csv")
     if result.degradation is not None:
         paths["degradation"] = _csv(result.degradation, out / "degradation_measured.csv")
+    if result.technology is not None:
+        paths["technology"] = _csv(result.technology, out / "technology_measured.csv")
+    if result.sessions is not None:
+        paths["sessions"] = _csv(result.sessions, out / "sessions_measured.csv")
+    if result.samples is not None:
+        paths["samples"] = _csv(result.samples, out / "samples_measured.csv")
     if plots:
         for city in sorted(c for c in result.frame["city"].dropna().unique()):
             has = result.frame[(result.frame["city"] == city) & result.frame["period"].notna()]
@@ -216,8 +262,8 @@ def write_calibration_outputs(
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths["calibration"] = Path(write_calibration(result, out / "calibration.json"))
-    paths["classes"] = _csv(class_summary(result), out / "calibration_classes.csv")
-    paths["samples"] = _csv(result.samples, out / "calibration_samples.csv")
+    paths["classes"] = _csv(class_summary(result), out / "calibration_classes.csv", rounded=False)
+    paths["samples"] = _csv(result.samples, out / "calibration_samples.csv", rounded=False)
     if plots and len(result.samples):
         paths["scatter"] = plot_predicted_vs_measured(result, out / "predicted_vs_measured.png")
         paths["residual_map"] = plot_residual_map(result, sites, out / "residual_map.png")

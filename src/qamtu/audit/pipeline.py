@@ -13,16 +13,25 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from qamtu.audit.assign import CityBoundary, assign_cities, check_swapped_coordinates, city_boundary
+from qamtu.audit.assign import CityBoundary, assign_cities, check_swapped_coordinates, city_boundary, locate_outside
 from qamtu.audit.degradation import degradation_tests
 from qamtu.audit.ingest import Measurements, read_measurements
-from qamtu.audit.kpi import DEFAULT_NORMS, Norm, compute_kpis, compute_percentiles
+from qamtu.audit.kpi import DEFAULT_NORMS, Norm, compute_kpis, compute_percentiles, session_kpis, technology_shares
+from qamtu.audit.sampling import (
+    DEFAULT_IDLE_MBPS,
+    DEFAULT_SESSION_GAP_S,
+    assign_sessions,
+    dedupe_per_second,
+    idle_mask,
+    sample_durations,
+    session_table,
+)
 from qamtu.audit.periods import Period, all_period, assign_periods, parse_period
 from qamtu.errors import InvalidInputError
 
 #: Keys of each object in ``summary["kpis"]`` (the contract of ``summary.json``).
-SUMMARY_KPI_KEYS = ("city", "operator", "tech", "period", "norm", "norm_mbps", "samples", "share", "ci_low",
-                    "ci_high", "verdict", "samples_needed")
+SUMMARY_KPI_KEYS = ("city", "operator", "tech", "period", "norm", "norm_mbps", "samples", "n_eff", "share", "ci_low",
+                    "ci_high", "verdict", "samples_needed", "samples_needed_eff")
 
 
 @dataclasses.dataclass
@@ -38,7 +47,14 @@ class AuditResult:
     degradation : DataFrame or None
         See :func:`qamtu.audit.degradation.degradation_tests`; None unless two periods were given.
     summary : dict
-        JSON-ready: ``rows_read``, ``rows_rejected``, counts outside cities/periods, parameters, ``kpis``.
+        JSON-ready: ``rows_read``, ``rows_rejected``, ``rows_excluded``, ``samples_audited``, counts outside
+        areas/periods and where the outside samples are, parameters, ``kpis``.
+    technology : DataFrame or None
+        Drive tests: share of samples and time per technology class (:func:`qamtu.audit.kpi.technology_shares`).
+    sessions : DataFrame or None
+        Drive tests: one row per transfer session (:func:`qamtu.audit.sampling.session_table`).
+    samples : DataFrame or None
+        Per-sample table (:data:`SAMPLE_COLUMNS`): area, period, bin and status of each sample.
     """
 
     frame: pd.DataFrame
@@ -46,6 +62,9 @@ class AuditResult:
     percentiles: pd.DataFrame
     degradation: pd.DataFrame | None
     summary: dict[str, Any]
+    technology: pd.DataFrame | None = None
+    sessions: pd.DataFrame | None = None
+    samples: pd.DataFrame | None = None
 
 
 def _records(df: pd.DataFrame, keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -62,18 +81,14 @@ def _records(df: pd.DataFrame, keys: Sequence[str]) -> list[dict[str, Any]]:
     return out
 
 
-def spatial_clusters(frame: pd.DataFrame, boundaries: Mapping[str, CityBoundary], cluster_m: float) -> np.ndarray:
-    """Integer cluster label per row: the ``cluster_m`` square bin of the sample in its city's CRS.
-
-    Rows outside every city get -1 (they are in no KPI group). Labels are unique across cities.
-    """
+def spatial_bins(frame: pd.DataFrame, boundaries: Mapping[str, CityBoundary], cluster_m: float) -> np.ndarray:
+    """Name of the ``cluster_m`` square holding each row, ``"<area>:<ix>:<iy>"`` in the area's projected CRS
+    (``ix = floor(x / cluster_m)``); None for rows outside every area."""
     if not cluster_m > 0:
         raise InvalidInputError(f"cluster_m {cluster_m!r} must be a positive number of metres (or None)")
     from pyproj import Transformer
 
-    out = np.full(len(frame), -1, dtype=np.int64)
-    keys: list[tuple[str, int, int]] = []
-    idx_all: list[np.ndarray] = []
+    out = np.full(len(frame), None, dtype=object)
     city = frame["city"].to_numpy(dtype=object)
     for cid, b in boundaries.items():
         idx = np.flatnonzero(city == cid)
@@ -83,12 +98,24 @@ def spatial_clusters(frame: pd.DataFrame, boundaries: Mapping[str, CityBoundary]
         x, y = tr.transform(frame["lon"].to_numpy(float)[idx], frame["lat"].to_numpy(float)[idx])
         ix = np.floor(np.asarray(x) / cluster_m).astype(np.int64)
         iy = np.floor(np.asarray(y) / cluster_m).astype(np.int64)
-        keys.extend(zip([cid] * idx.size, ix.tolist(), iy.tolist()))
-        idx_all.append(idx)
-    if idx_all:
-        codes, _ = pd.factorize(pd.Series(keys, dtype=object))
-        out[np.concatenate(idx_all)] = codes
+        out[idx] = [f"{cid}:{i}:{j}" for i, j in zip(ix.tolist(), iy.tolist())]
     return out
+
+
+def _dedupe_excluded(exc: pd.DataFrame) -> pd.DataFrame:
+    """Excluded rows, one per (source, operator, tech, reason, UTC second), as :func:`dedupe_per_second`."""
+    if exc.empty:
+        return exc.assign(rows_merged=pd.Series(dtype=np.int64))
+    sec = pd.to_datetime(exc["time"], utc=True).dt.floor("s")
+    keys = [exc["source"], exc["operator"], exc["tech"].fillna(""), exc["reason"], sec]
+    merged = exc.groupby(keys, sort=False, dropna=False)["line"].transform("size")
+    first = ~pd.DataFrame({"a": keys[0], "b": keys[1], "c": keys[2], "d": keys[3], "e": keys[4]}).duplicated()
+    out = exc.assign(rows_merged=merged.to_numpy(), time=sec)[first.to_numpy()]
+    return out.reset_index(drop=True)
+
+
+SAMPLE_COLUMNS = ("source", "line", "rows_merged", "time", "lat", "lon", "operator", "operator_raw", "tech", "status",
+                  "city", "period", "bin", "rsrp_dbm", "sinr_db", "dl_mbps", "ul_mbps", "idle", "session_id")
 
 
 def run_audit(
@@ -105,6 +132,10 @@ def run_audit(
     alpha: float = 0.05,
     check_swapped: bool = True,
     cluster_m: float | None = 50.0,
+    dedupe: bool = True,
+    idle_mbps: float = DEFAULT_IDLE_MBPS,
+    session_gap_s: float = DEFAULT_SESSION_GAP_S,
+    paired: bool = True,
 ) -> AuditResult:
     """Audit MEASURED quality against the norms.
 
@@ -112,8 +143,9 @@ def run_audit(
     ----------
     measurements : Measurements
         From :func:`qamtu.audit.ingest.read_measurements`.
-    boundaries : mapping city id -> CityBoundary
-        The cities audited (:func:`qamtu.audit.assign.city_boundaries`).
+    boundaries : mapping area name -> CityBoundary
+        The areas audited: catalogue cities (:func:`qamtu.audit.assign.city_boundaries`) or any polygons
+        (:func:`qamtu.audit.assign.areas_from_file`). The output column ``city`` holds the area name.
     periods : sequence of Period or ``START..END`` strings, optional
         Disjoint periods; default one period ``all``. With exactly two, the second is tested against the first
         for degradation.
@@ -126,45 +158,99 @@ def run_audit(
     check_swapped : bool
         Stop when the coordinates look swapped (:func:`qamtu.audit.assign.check_swapped_coordinates`).
     cluster_m : float or None
-        Drive tests only: side of the square bins (m, in each city's projected CRS) that group correlated
+        Drive tests only: side of the square bins (m, in each area's projected CRS) that group correlated
         samples for the intervals and tests (default 50 m, about the shadow-fading decorrelation distance of
         TR 38.901 Table 7.5-6: 37 m LOS / 50 m NLOS in UMa). None treats every sample as independent.
+    dedupe, idle_mbps, session_gap_s
+        Drive tests only: per-second de-duplication, the idle rule and sessions (:mod:`qamtu.audit.sampling`).
+    paired : bool
+        Degradation on squares measured in both periods, paired (:func:`qamtu.audit.degradation.degradation_tests`).
 
     Raises
     ------
     DataFileError
         Swapped coordinates.
     InvalidInputError
-        Bad parameters, overlapping periods, no cities.
+        Bad parameters, overlapping periods, no areas.
     """
     if not boundaries:
-        raise InvalidInputError("no cities to audit: give --city ID or --all")
+        raise InvalidInputError("no areas to audit: give --city ID, --all or --boundary FILE")
     plist = [parse_period(p) if isinstance(p, str) else p for p in (periods or [])] or [all_period()]
+    drive = measurements.kind == "drive"
     frame = measurements.frame.copy()
     source = ", ".join(measurements.sources)
     if check_swapped:
         check_swapped_coordinates(frame, boundaries, source)
-    frame["city"] = assign_cities(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float), boundaries)
-    frame["period"] = assign_periods(frame["time"], plist)
-    if cluster_m is not None and measurements.kind == "drive":
-        frame["cluster"] = spatial_clusters(frame, boundaries, cluster_m)
+    rows_accepted = int(len(frame))
+    exc_all = measurements.excluded
+    filtered = exc_all[exc_all["reason"] == "filtered out"]
+    exc = exc_all[exc_all["reason"] != "filtered out"].copy()
+    if drive and dedupe:
+        frame = dedupe_per_second(frame)
+        exc = _dedupe_excluded(exc)
+    else:
+        frame["rows_merged"] = 1
+        exc["rows_merged"] = 1
+    # audited and excluded samples share the area, period and bin assignment
+    both = pd.concat([frame.assign(_audited=True), exc.assign(_audited=False)], ignore_index=True)
+    both["city"] = assign_cities(both["lon"].to_numpy(float), both["lat"].to_numpy(float), boundaries)
+    both["period"] = assign_periods(both["time"], plist)
+    use_clusters = cluster_m is not None and drive
+    both["bin"] = spatial_bins(both, boundaries, cluster_m) if use_clusters else None
+    if use_clusters:  # integer label per bin (-1 outside every area), unique across areas
+        both["cluster"] = pd.factorize(pd.Series(both["bin"], dtype=object))[0].astype(np.int64)
+    aud = both["_audited"].to_numpy(dtype=bool)
+    frame = both[aud].drop(columns=["_audited", "tech_raw", "reason"], errors="ignore").reset_index(drop=True)
+    exc = both[~aud].drop(columns="_audited").reset_index(drop=True)
+    frame["idle"] = idle_mask(frame["dl_mbps"], frame["ul_mbps"], idle_mbps) if drive else False
+    frame["session_id"] = assign_sessions(frame, frame["idle"].to_numpy(), session_gap_s) if drive else None
+    frame["dl_mbps_measured"] = frame["dl_mbps"]
+    frame.loc[frame["idle"], ["dl_mbps", "ul_mbps"]] = np.nan  # idle: out of the throughput KPIs
     kpis = compute_kpis(frame, norms, required_share=required_share, confidence=confidence)
     pct = compute_percentiles(frame, percentiles, n_boot=n_boot, confidence=confidence, seed=seed)
     degr = None
     if len(plist) == 2:
-        degr = degradation_tests(frame, plist[0].label, plist[1].label, norms, alpha=alpha)
+        degr = degradation_tests(frame, plist[0].label, plist[1].label, norms, alpha=alpha, paired=paired)
+    tech_kpis = sessions = None
+    if drive:
+        timeline = pd.concat([frame[["source", "time", "operator", "tech", "city", "period"]
+                                    + (["cluster"] if use_clusters else [])],
+                              exc[["source", "time", "operator", "tech", "city", "period"]
+                                  + (["cluster"] if use_clusters else [])]], ignore_index=True)
+        timeline["duration_s"] = sample_durations(timeline["source"], timeline["time"])
+        tech_kpis = technology_shares(timeline, confidence)
+        sessions = session_table(frame)
+    samples = _sample_table(frame, exc, filtered)
     in_city = frame["city"].notna().to_numpy()
     in_period = frame["period"].notna().to_numpy()
+    outside = ~in_city
     summary: dict[str, Any] = {
         "quantity": "measured",
         "format": measurements.kind,
         "sources": list(measurements.sources),
+        "files_skipped": list(measurements.skipped),
+        "accounting": "rows_read = rows_accepted + rows_rejected + rows_excluded (physical lines of the files used, "
+                      "blank lines not counted); rejects.csv lists rejected rows and dropped fields",
         "rows_read": int(measurements.rows_read),
+        "rows_accepted": rows_accepted,
         "rows_rejected": int(measurements.rows_rejected),
-        "rejects_first": _records(measurements.rejects.head(5), ("file", "row", "field", "value", "reason")),
+        "rows_excluded": int(measurements.rows_excluded),
+        "excluded_by_reason": {str(k): int(v) for k, v in exc_all["reason"].value_counts().items()},
+        "fields_dropped": int(measurements.fields_dropped),
+        "rejects_first": _records(measurements.rejects.head(5), ("file", "line", "field", "value", "reason",
+                                                                 "action")),
         "rejects_by_field": {str(k): int(v) for k, v in measurements.rejects["field"].value_counts().items()},
-        "rows_accepted": int(len(frame)),
-        "samples_outside_cities": int((~in_city).sum()),
+        "dedupe": ("one sample per file, operator, technology and UTC second (mean position and throughput, power "
+                   "mean of RSRP/SINR)" if drive and dedupe else "off"),
+        "samples_after_dedupe": int(len(frame)),
+        "rows_merged_by_dedupe": int(rows_accepted - len(frame)),
+        "idle_rule": (f"a sample with downlink < {idle_mbps:g} Mbit/s and uplink empty or < {idle_mbps:g} Mbit/s is "
+                      "idle (no transfer): left out of the throughput KPIs, kept for RSRP/SINR" if drive and
+                      idle_mbps > 0 else "off"),
+        "idle_samples": int(frame["idle"].sum()),
+        "samples_outside_areas": int(outside.sum()),
+        "samples_outside_cities": int(outside.sum()),
+        "outside": locate_outside(frame["lon"].to_numpy(float)[outside], frame["lat"].to_numpy(float)[outside]),
         "samples_outside_periods": int((in_city & ~in_period).sum()),
         "samples_audited": int((in_city & in_period).sum()),
         "cities": {
@@ -178,32 +264,77 @@ def run_audit(
                   for n in norms],
         "required_share": required_share,
         "confidence": confidence,
-        "cluster_m": cluster_m if measurements.kind == "drive" else None,
+        "cluster_m": cluster_m if drive else None,
         "independence": (
             f"drive-test samples grouped in {cluster_m:g} m bins: intervals use the design-effect sample size "
-            "(n_eff), percentiles a cluster bootstrap, the Mann-Whitney test one median per bin"
-            if cluster_m is not None and measurements.kind == "drive"
+            "(n_eff), percentiles a cluster bootstrap, the degradation test one median per bin"
+            if use_clusters
             else ("Ookla tiles: Kish effective number of tiles (weights = tests)" if measurements.kind == "ookla"
                   else "every sample treated as independent")
         ),
         "verdict_rule": (
             "meets if the lower Wilson bound >= required_share; fails if the upper bound < required_share; "
-            "otherwise not enough data (samples_needed: smallest n whose Wilson interval around the observed "
-            "share excludes required_share; n counts effective samples, n_eff, when samples are clustered)"
+            "otherwise not enough data. samples_needed: samples (as counted in units) that would settle it if the "
+            "share and clustering stayed as observed = samples_needed_eff (smallest effective n whose Wilson "
+            "interval excludes required_share) x design effect units / n_eff"
         ),
         "kpis": _records(kpis, SUMMARY_KPI_KEYS),
     }
+    if tech_kpis is not None:
+        fb = tech_kpis[tech_kpis["tech"].isin(["3G", "2G", "no service"])]
+        summary["fallback_and_no_service"] = _records(fb, ("city", "operator", "period", "tech", "samples",
+                                                           "samples_total", "share_samples", "share_time"))
+    if sessions is not None and len(sessions):
+        per = sessions[sessions["city"].notna() & sessions["period"].notna()].groupby(
+            ["city", "operator", "tech", "period"], sort=True)["dl_mbps_mean"]
+        summary["sessions"] = {
+            "count": int(len(sessions)),
+            "rule": (f"a session column, else runs of non-idle samples with gaps <= {session_gap_s:g} s; session "
+                     "throughput = mean downlink of its samples; kpis: share of sessions at or above each norm, sessions as "
+                     "independent units (informative: verdicts and the exit code use the samples)"),
+            "per_group": [{"city": k[0], "operator": k[1], "tech": k[2], "period": k[3], "sessions": int(v.size),
+                           "median_session_dl_mbps": round(float(v.median()), 3)} for k, v in per],
+            "kpis": _records(session_kpis(sessions, norms, required_share=required_share, confidence=confidence),
+                             ("city", "operator", "tech", "period", "norm", "sessions", "share", "ci_low", "ci_high",
+                              "verdict")),
+        }
     if degr is not None:
         summary["degradation"] = {
             "period_a": plist[0].label,
             "period_b": plist[1].label,
             "alpha": alpha,
+            "design": ("paired: only squares measured in both periods, one pair of medians per square"
+                       if paired and use_clusters else "unpaired"),
             "correction": "Holm (1979) within each family: median tests across groups; share tests per norm",
-            "tests": "one-sided Mann-Whitney U (median), one-sided pooled two-proportion z-test (share)",
-            "degraded": _records(degr[degr["degraded"]], ("city", "operator", "tech", "norm", "median_change_mbps",
-                                                          "mw_p_holm", "share_change", "prop_p_holm")),
+            "tests": ("one-sided Wilcoxon signed-rank on per-square differences (paired) or Mann-Whitney U "
+                      "(unpaired) for the median; one-sided pooled two-proportion z-test for the share"),
+            "degraded": _records(degr[degr["degraded"]], ("city", "operator", "tech", "norm", "matched_squares",
+                                                          "median_change_mbps", "effect_size", "mw_p_holm",
+                                                          "share_change", "prop_p_holm")),
         }
-    return AuditResult(frame=frame, kpis=kpis, percentiles=pct, degradation=degr, summary=summary)
+    return AuditResult(frame=frame, kpis=kpis, percentiles=pct, degradation=degr, summary=summary,
+                       technology=tech_kpis, sessions=sessions, samples=samples)
+
+
+def _sample_table(frame: pd.DataFrame, exc: pd.DataFrame, filtered: pd.DataFrame) -> pd.DataFrame:
+    """Per-sample table: where (area, period, bin) and how (status) each sample was counted."""
+    a = frame.copy()
+    a["status"] = np.where(a["city"].isna(), "outside areas",
+                           np.where(a["period"].isna(), "outside periods",
+                                    np.where(a["idle"], "audited (idle: radio only)", "audited")))
+    a["dl_mbps"] = a["dl_mbps_measured"]
+    e = exc.copy()
+    e["status"] = e["reason"]
+    f = filtered.assign(status="filtered out", rows_merged=1)
+    parts = [p for p in (a, e, f) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=list(SAMPLE_COLUMNS))
+    out = pd.concat(parts, ignore_index=True)
+    for c in SAMPLE_COLUMNS:
+        if c not in out.columns:
+            out[c] = None
+    out = out.loc[:, list(SAMPLE_COLUMNS)]
+    return out.sort_values(["source", "line"], kind="stable").reset_index(drop=True)
 
 
 def city_quality(
@@ -240,10 +371,6 @@ def city_quality(
     if not isinstance(measurements, Measurements):
         measurements = read_measurements(measurements, fmt)
     b = {city_id: city_boundary(city_id, boundary)}
-    frame = measurements.frame.copy()
-    plist = [parse_period(p) if isinstance(p, str) else p for p in (periods or [])] or [all_period()]
-    frame["city"] = assign_cities(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float), b)
-    frame["period"] = assign_periods(frame["time"], plist)
-    if cluster_m is not None and measurements.kind == "drive":
-        frame["cluster"] = spatial_clusters(frame, b, cluster_m)
-    return compute_kpis(frame, norms, required_share=required_share, confidence=confidence)
+    res = run_audit(measurements, b, periods=periods, norms=norms, required_share=required_share,
+                    confidence=confidence, cluster_m=cluster_m, check_swapped=False, n_boot=100)
+    return res.kpis

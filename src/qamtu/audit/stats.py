@@ -487,3 +487,36 @@ def two_proportion_worse(
         return 0.0, 1.0, h
     z = (p1 - p2) / math.sqrt(var)
     return z, float(norm.sf(z)), h
+
+
+def wilcoxon_worse(differences: np.ndarray) -> tuple[float, float]:
+    """One-sided Wilcoxon signed-rank test that paired differences ``after - before`` are below zero (worse).
+
+    Returns
+    -------
+    p_value : float
+        One-sided p-value (scipy.stats.wilcoxon, ``alternative="less"``, zero differences dropped as Wilcoxon
+        proposed; exact for small n without ties, normal approximation otherwise). NaN without pairs; 1.0 when
+        every difference is zero (no evidence of a change).
+    rank_biserial : float
+        Matched-pairs rank-biserial correlation ``(R+ - R-) / (R+ + R-)`` in [-1, 1] over the non-zero
+        differences (Kerby 2014); negative means the later period is worse on most pairs. NaN without pairs.
+
+    References
+    ----------
+    F. Wilcoxon, "Individual comparisons by ranking methods", Biometrics Bulletin 1 (1945) 80-83;
+    D. S. Kerby, "The simple difference formula", Comprehensive Psychology 3 (2014).
+    """
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return float("nan"), float("nan")
+    nz = d[d != 0]
+    if nz.size == 0:
+        return 1.0, 0.0
+    from scipy.stats import rankdata, wilcoxon
+
+    ranks = rankdata(np.abs(nz))
+    r_plus, r_minus = float(ranks[nz > 0].sum()), float(ranks[nz < 0].sum())
+    res = wilcoxon(nz, alternative="less")
+    return float(res.pvalue), (r_plus - r_minus) / (r_plus + r_minus)

@@ -1,4 +1,4 @@
-"""Helpers shared by the command modules: error handling and atomic output."""
+"""Helpers shared by the command modules: error handling (one readable line, exit 2) and interrupts."""
 
 from __future__ import annotations
 
@@ -17,17 +17,30 @@ EXIT_ERROR = 2
 EXIT_TARGETS_NOT_MET = 3
 
 
+#: Exit code after SIGINT (Ctrl-C), as shells report 128 + signal number; SIGTERM gives 143.
+EXIT_INTERRUPTED = 130
+#: Longest error line printed (a message quoting a value from a file is cut, never a screenful).
+MAX_MESSAGE_CHARS = 1000
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line (line breaks and runs of white space become one space), at most
+    :data:`MAX_MESSAGE_CHARS` characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> None:
     """Print one readable line to stderr and exit with ``code``."""
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"Error: {one_line(message)}", err=True)
     raise typer.Exit(code)
 
 
 def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a Typer command so that qamtu's errors become one line on stderr and exit code 2.
 
-    Never a traceback for bad input: :class:`~qamtu.errors.QamtuError` (and the ``ValueError`` /
-    ``OSError`` that libraries raise for unreadable files) are reported by message.
+    Never a traceback for bad input: :class:`~qamtu.errors.QamtuError` and any ``OSError`` (a file missing
+    or unreadable, a folder read-only or full) are reported by message.
     """
 
     @functools.wraps(func)
@@ -38,8 +51,8 @@ def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
             raise
         except QamtuError as exc:
             fail(str(exc))
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            fail(f"{exc.strerror}: {exc.filename}")
+        except OSError as exc:
+            fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else f"{exc.strerror or exc}")
 
     return wrapper
 

@@ -35,13 +35,52 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from qamtu import __version__
+
+        typer.echo(f"qamtu {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                 help="Print the version and exit."),
+) -> None:
     """qamtu: predict, plan, schedule and audit 5G coverage of Kazakhstan's regional centres."""
 
 
+class Interrupted(BaseException):
+    """Raised by the signal handlers of :func:`main` (a BaseException, so no ``except Exception`` swallows it;
+    every ``finally`` and the output folders' clean-up still run)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
-    """Console-script entry point: usage errors become one line on stderr and exit code 2."""
+    """Console-script entry point: usage errors become one line on stderr and exit code 2; SIGINT (Ctrl-C) and
+    SIGTERM stop the run with one line and exit 130 / 143, leaving earlier outputs as they were."""
+    import signal
+    import sys
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+    try:
+        _main()
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        typer.echo(f"Interrupted ({name}): stopped; earlier output folders are unchanged", err=True)
+        sys.exit(128 + exc.signum)
+
+
+def _main() -> None:
     import sys
 
     try:  # Typer >= 0.20 vendors Click as typer._click; older Typer uses Click itself

@@ -2,7 +2,8 @@
 
 Thin wrappers over :mod:`qamtu.audit`. Options are parsed here so that a bad value gives one readable line on
 stderr and exit code 2. ``qamtu audit`` exits with 3 (:data:`~qamtu.cli._common.EXIT_TARGETS_NOT_MET`) when
-the run completed but a norm ``fails`` or quality got significantly worse between the periods; 0 otherwise.
+the run completed but a norm ``fails`` or quality got significantly worse between the periods; 2 when a file was
+skipped as bad or nothing was audited (after writing the outputs of what could be read); 0 otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,18 @@ from typing import List, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, fail, guarded
+
+#: The column-mapping language of :mod:`qamtu.audit.ingest` in one paragraph (kept here so that ``--help`` does
+#: not import the audit package; tests/audit/test_audit_field.py checks it names every key the parser accepts).
+#: Brackets are escaped for the help's Rich markup, which would otherwise eat ``[rsrp_dbm]`` as a style tag.
+MAPPING_HELP = (
+    "canonical=Source[*factor] (e.g. dl_mbps=DL_bitrate*0.001 for kbit/s); per technology canonical[4G|5G]=Source "
+    "(e.g. rsrp_dbm[5G]=NRxRSRP; nothing after = means not measured on that technology); missing[canonical]=V1|V2 "
+    "(placeholders meaning no value, e.g. missing[rsrp_dbm]=-200); time_format=PATTERN (strftime, e.g. "
+    "%Y.%m.%d_%H.%M.%S; default ISO 8601); timezone=ZONE (IANA zone of times without an offset, e.g. Asia/Almaty; "
+    "default UTC). Canonical names: time, lat, lon, operator, tech, rsrp_dbm, sinr_db, dl_mbps, ul_mbps, cell_id, "
+    "session."
+)
 
 _PERIOD_HELP = "START..END, ISO 8601 dates, both days included (e.g. 2024-01-01..2024-06-30; open ends allowed)"
 
@@ -68,20 +81,51 @@ def _boundary_files(entries: List[str], cities: list[str]) -> dict[str, Path]:
 
 def audit_command(
     measurements: List[Path] = typer.Argument(..., help="Measurement file(s): drive-test CSV or Ookla tiles."),
-    city: Optional[List[str]] = typer.Option(None, "--city", help="City id to audit (repeatable)."),
+    city: Optional[List[str]] = typer.Option(None, "--city", help="Catalogue city id to audit (repeatable)."),
     all_cities: bool = typer.Option(False, "--all", help="Audit all 20 regional centres."),
+    boundary: Optional[List[str]] = typer.Option(
+        None, "--boundary",
+        help="Without --city/--all: a boundary file (GeoJSON, GeoPackage, shapefile) of ANY area(s) anywhere, each "
+             "polygon an area (UTM zone from the boundary). With one --city: that city's boundary; with several: "
+             "ID=FILE (repeatable).",
+    ),
+    area_name: Optional[str] = typer.Option(
+        None, "--area-name",
+        help="Name of the area of a one-polygon --boundary file (default the file name), or the property that "
+             "names the areas of a file with several polygons (default: name, NAME, id).",
+    ),
     fmt: str = typer.Option("drive", "--format", help="drive (per-sample CSV) or ookla (open-data tiles)."),
     period_a: Optional[str] = typer.Option(None, "--period-a", help=f"Earlier period: {_PERIOD_HELP}."),
     period_b: Optional[str] = typer.Option(None, "--period-b", help=f"Later period: {_PERIOD_HELP}."),
     columns: Optional[str] = typer.Option(
-        None, "--columns", help="Column mapping canonical=Source[*factor],... e.g. time=Timestamp,lat=Latitude."
+        None, "--columns", help="Column mapping, comma-separated: " + MAPPING_HELP.replace("[", "\\[")
     ),
-    preset: Optional[str] = typer.Option(None, "--preset", help="Named column layout: canonical, gnettrack, titlecase."),
-    boundary: Optional[List[str]] = typer.Option(
-        None, "--boundary", help="Boundary file of the single --city, or ID=FILE per city (repeatable)."
+    preset: Optional[str] = typer.Option(
+        None, "--preset",
+        help="Named column layout: canonical; gnettrack (G-NetTrack Pro export: NetworkMode, RSRP, NRxRSRP on 5G, "
+             "SNR, DL_bitrate kbit/s, Timestamp 2019.12.16_07.22.43; add timezone=... in --columns); titlecase "
+             "(generic, not verified against a vendor).",
     ),
+    where_expr: Optional[str] = typer.Option(
+        None, "--where", help="Keep rows where this condition on the file's own columns holds, e.g. \"State == 'D'\"; "
+                              "the others are counted as excluded."
+    ),
+    dedupe: bool = typer.Option(
+        True, "--dedupe/--no-dedupe",
+        help="Merge rows of one file, operator and technology in the same second into one sample (default on).",
+    ),
+    idle_mbps: Optional[str] = typer.Option(
+        None, "--idle-mbps", help="Samples with DL (and UL) below this are idle, out of throughput KPIs (0.1; 0 off)."
+    ),
+    session_gap_s: Optional[str] = typer.Option(
+        None, "--session-gap-s", help="A gap longer than this ends a transfer session without a session column (5)."
+    ),
+    paired: bool = typer.Option(
+        True, "--paired/--unpaired", help="Degradation on 50 m squares measured in both periods, paired (default)."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first bad file instead of skipping it."),
     norms: Optional[str] = typer.Option(
-        None, "--norms", help="Norms name=Mbps[@4G|5G],... (default 4g_minimum=5@4G,5g_proposed=50@5G,national_target=100)."
+        None, "--norms", help="Norms name=Mbps\\[@4G|5G],... (default 4g_minimum=5@4G,5g_proposed=50@5G,national_target=100)."
     ),
     required_share: Optional[str] = typer.Option(None, "--required-share", help="Share that must reach a norm (0.9)."),
     confidence: Optional[str] = typer.Option(None, "--confidence", help="Confidence level of intervals (0.95)."),
@@ -89,45 +133,54 @@ def audit_command(
     n_boot: Optional[str] = typer.Option(None, "--n-boot", help="Bootstrap replicates for percentiles (2000)."),
     seed: Optional[str] = typer.Option(None, "--seed", help="Seed of the bootstrap (0)."),
     max_reject_share: Optional[str] = typer.Option(
-        None, "--max-reject-share", help="Stop when a file has a larger share of bad rows (0.5)."
+        None, "--max-reject-share", help="A file with a larger share of rejected rows is skipped (0.5)."
     ),
     max_mbps: Optional[str] = typer.Option(None, "--max-mbps", help="Largest plausible throughput, Mbit/s (5000)."),
     cluster_m: Optional[str] = typer.Option(
         None, "--cluster-m", help="Bin side grouping correlated drive-test samples, m (50; 0 = independent)."
     ),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder."),
+    out: Optional[Path] = typer.Option(None, "--out", help="(required) Output folder."),
 ) -> None:
-    """Audit MEASURED quality per city, operator, technology and period against the norms.
+    """Audit MEASURED quality per area, operator, technology and period against the norms.
 
-    Writes summary.json, kpis_measured.csv, percentiles_measured.csv, degradation_measured.csv (with two
+    Areas: catalogue cities (--city, --all) or any polygons (--boundary FILE). Every row is accepted, rejected
+    (rejects.csv, with its physical line) or excluded (2G/3G fallback, no service, --where); 2G/3G and no
+    service are reported as their own KPI. Writes summary.json, kpis_measured.csv, percentiles_measured.csv,
+    technology_measured.csv, sessions_measured.csv, samples_measured.csv, degradation_measured.csv (two
     periods), rejects.csv and PNG plots to --out. Verdict per norm: meets if the lower Wilson bound reaches
     --required-share, fails if the upper bound is below it, otherwise not enough data (with the samples
-    needed). Ookla tiles: the quarter start is read from the file name (YYYY-MM-DD_performance_mobile_tiles).
-    Exit codes: 0 done; 2 bad input; 3 done but a norm fails or quality got significantly worse.
+    needed). Exit codes: 0 done; 2 bad input, a skipped file, or nothing audited; 3 done but a norm fails or
+    quality got significantly worse.
     """
-    from qamtu.audit.assign import city_boundaries
+    from qamtu.audit.assign import areas_from_file, city_boundaries
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.kpi import DEFAULT_NORMS, parse_norms
     from qamtu.audit.outputs import write_audit_outputs
     from qamtu.audit.periods import parse_period
     from qamtu.audit.pipeline import run_audit
+    from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.geo.catalogue import get_city
 
     if out is None:
         fail("missing option --out DIR")
+    check_output_folder(out)
     files = _files(measurements)
     if fmt not in ("drive", "ookla"):
         fail(f"--format must be drive or ookla, got {fmt!r}")
-    cities = list(city or [])
+    cities = [get_city(c).id for c in city or []]  # names in en/ru/kk and former names work too
     if all_cities and cities:
         fail("give either --city ID (repeatable) or --all, not both")
-    if not all_cities and not cities:
-        fail("give --city ID (repeatable) or --all")
-    boundary_files = _boundary_files(boundary or [], cities)
+    custom_areas = not all_cities and not cities
+    if custom_areas and not boundary:
+        fail("give --city ID (repeatable), --all, or --boundary FILE (any area)")
+    if area_name is not None and not custom_areas:
+        fail("--area-name names the areas of a --boundary file given without --city/--all")
+    boundary_files = {} if custom_areas else _boundary_files(boundary or [], cities)
     if (period_a is None) != (period_b is None):
         fail("give both --period-a and --period-b, or neither")
-    if fmt == "ookla" and (columns or preset):
-        fail("--columns and --preset apply to drive-test files, not to Ookla tiles")
+    if fmt == "ookla" and (columns or preset or where_expr):
+        fail("--columns, --preset and --where apply to drive-test files, not to Ookla tiles")
     req = _number(required_share, "--required-share", 0.9, 1e-9, 1.0)
     conf = _number(confidence, "--confidence", 0.95, 0.5, 0.999999)
     a = _number(alpha, "--alpha", 0.05, 1e-9, 0.5)
@@ -136,49 +189,79 @@ def audit_command(
     mrs = _number(max_reject_share, "--max-reject-share", 0.5, 0.0, 1.0)
     mm = _number(max_mbps, "--max-mbps", 5000.0, 1.0, 1e6)
     cm = _number(cluster_m, "--cluster-m", 50.0, 0.0, 10_000.0)
+    im = _number(idle_mbps, "--idle-mbps", 0.1, 0.0, 1000.0)
+    gap = _number(session_gap_s, "--session-gap-s", 5.0, 0.1, 86_400.0)
     norm_list = parse_norms(norms) if norms else DEFAULT_NORMS
     periods = [parse_period(period_a), parse_period(period_b)] if period_a is not None else None
 
-    m = read_measurements(files, fmt, columns=columns, preset=preset, max_mbps=mm, max_reject_share=mrs)
-    if m.rows_rejected:
+    if custom_areas:
+        bounds = {}
+        for entry in boundary or []:
+            for name, b in areas_from_file(Path(entry), area_name).items():
+                if name in bounds:
+                    fail(f"--boundary: area {name!r} appears in two files; give the areas different names")
+                bounds[name] = b
+    else:
+        bounds = city_boundaries(None if all_cities else cities, boundary_files)
+    m = read_measurements(files, fmt, columns=columns, preset=preset, max_mbps=mm, max_reject_share=mrs,
+                          where=where_expr, strict=strict)
+    for skipped in m.skipped:
+        typer.echo(f"Skipped file: {skipped['reason']}", err=True)
+    for hint in m.hints:
+        typer.echo(f"Note: {hint}", err=True)
+    if m.rows_rejected or m.fields_dropped:
         typer.echo(m.reject_summary(5), err=True)
-    bounds = city_boundaries(None if all_cities else cities, boundary_files)
     result = run_audit(m, bounds, periods=periods, norms=norm_list, required_share=req, confidence=conf,
-                       n_boot=nb, seed=sd, alpha=a, cluster_m=cm if cm > 0 else None)
-    paths = write_audit_outputs(result, m, out, norm_list, plots=plots)
+                       n_boot=nb, seed=sd, alpha=a, cluster_m=cm if cm > 0 else None, dedupe=dedupe,
+                       idle_mbps=im, session_gap_s=gap, paired=paired)
+    with output_folder(out, command="audit") as folder:
+        paths = relocate(write_audit_outputs(result, m, folder, norm_list, plots=plots), folder, out)
 
     s = result.summary
     verdicts = result.kpis["verdict"].value_counts().to_dict()
     typer.echo(
-        f"MEASURED: {s['rows_read']} rows read, {s['rows_rejected']} rejected (see {paths['rejects']}), "
-        f"{s['samples_audited']} audited, {s['samples_outside_cities']} outside the cities, "
-        f"{s['samples_outside_periods']} outside the periods"
+        f"MEASURED: {s['rows_read']} rows read = {s['rows_accepted']} accepted + {s['rows_rejected']} rejected "
+        f"(see {paths['rejects']}) + {s['rows_excluded']} excluded; {s['samples_after_dedupe']} samples after "
+        f"de-duplication, {s['samples_audited']} audited, {s['samples_outside_areas']} outside the areas, "
+        f"{s['samples_outside_periods']} outside the periods, {s['idle_samples']} idle"
     )
-    if s["samples_audited"] == 0:
-        typer.echo(
-            f"Warning: no accepted sample lies inside the audited cities ({', '.join(bounds)}) and periods; "
-            "check --city, --boundary and the periods",
-            err=True,
-        )
+    if result.technology is not None and len(result.technology):
+        fb = result.technology[result.technology["tech"].isin(["3G", "2G", "no service"])]
+        for r in fb.itertuples(index=False):
+            typer.echo(f"  {r.city} {r.operator} {r.period}: {r.tech} {100 * r.share_samples:.1f} % of samples, "
+                       f"{100 * r.share_time:.1f} % of drive time")
     typer.echo("verdicts: " + (", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())) or "none (no samples)"))
     degraded = 0
     if result.degradation is not None:
-        degraded = int(result.degradation.drop_duplicates(["city", "operator", "tech"])["degraded"].sum()) if len(
-            result.degradation) else 0
         flagged = result.degradation[result.degradation["degraded"]]
         groups = flagged.drop_duplicates(["city", "operator", "tech"])
+        degraded = len(groups)
         typer.echo(f"degradation {periods[0].label} -> {periods[1].label}: {len(groups)} group(s) significantly worse"
-                   + ("".join(f"\n  {r.city} {r.operator} {r.tech}: median {r.median_change_mbps:+.1f} Mbit/s"
+                   + ("".join(f"\n  {r.city} {r.operator} {r.tech}: median change {r.median_change_mbps:+.1f} Mbit/s"
+                              + (f" over {int(r.matched_squares)} matched squares"
+                                 if r.matched_squares == r.matched_squares and r.matched_squares is not None
+                                 else "")
                               for r in groups.itertuples(index=False))))
     typer.echo(f"outputs in {out} (summary.json)")
+    if s["samples_audited"] == 0:
+        o = s["outside"]
+        where_txt = ""
+        if o.get("samples"):
+            where_txt = (f"; the {o['samples']} samples outside lie in lon/lat box {o['bbox_lonlat']}, nearest catalogue "
+                         f"city {o['nearest_catalogue_city']} at {o['nearest_city_distance_km']:g} km: give "
+                         "--boundary FILE of the area driven")
+        fail(f"nothing audited: no accepted sample lies inside the areas ({', '.join(bounds)}) and periods"
+             + where_txt)
+    if m.skipped:
+        fail(f"{len(m.skipped)} file(s) skipped as bad (see above); the outputs cover the other files")
     if verdicts.get("fails", 0) or degraded:
         raise typer.Exit(EXIT_TARGETS_NOT_MET)
 
 
 def calibrate_command(
     measurements: List[Path] = typer.Argument(..., help="Drive-test CSV file(s) with RSRP (and cell_id)."),
-    sites: Optional[Path] = typer.Option(None, "--sites", help="Site table (CSV or GeoJSON), one row per sector."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (calibration.json and the report)."),
+    sites: Optional[Path] = typer.Option(None, "--sites", help="(required) Site table (CSV or GeoJSON), one row per sector."),
+    out: Optional[Path] = typer.Option(None, "--out", help="(required) Output folder (calibration.json and the report)."),
     city: Optional[str] = typer.Option(None, "--city", help="City id (default: the city holding most samples)."),
     boundary: Optional[Path] = typer.Option(None, "--boundary", help="Boundary file of the city."),
     population: Optional[Path] = typer.Option(
@@ -219,12 +302,15 @@ def calibrate_command(
     from qamtu.audit.calibration import calibrate
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.outputs import write_calibration_outputs
+    from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import read_sites
 
     if sites is None:
         fail("missing option --sites FILE")
     if out is None:
         fail("missing option --out DIR")
+    check_output_folder(out)
     files = _files(measurements)
     if tech not in ("4G", "5G"):
         fail(f"--tech must be 4G or 5G, got {tech!r}")
@@ -240,12 +326,12 @@ def calibrate_command(
     res_m = _number(resolution_m, "--resolution-m", 100.0, 10.0, 5000.0)
     mrs = _number(max_reject_share, "--max-reject-share", 0.5, 0.0, 1.0)
 
-    m = read_measurements(files, "drive", columns=columns, preset=preset, max_reject_share=mrs)
+    m = read_measurements(files, "drive", columns=columns, preset=preset, max_reject_share=mrs, strict=True)
     if m.rows_rejected:
         typer.echo(m.reject_summary(5), err=True)
     site_table = read_sites(sites)
     area = None
-    city_id = city
+    city_id = None if city is None else get_city(city).id
     if env_class is None or city is not None:
         if city_id is None:
             bounds = city_boundaries(None)
@@ -268,8 +354,10 @@ def calibrate_command(
                                   + f", {res_m:g} m grid")}
     from qamtu.audit.ingest import write_rejects
 
-    write_rejects(m, Path(out) / "rejects.csv")
-    paths = write_calibration_outputs(result, out, sites=site_table, extra_summary=extra, plots=plots)
+    with output_folder(out, command="calibrate") as folder:
+        write_rejects(m, folder / "rejects.csv")
+        paths = relocate(write_calibration_outputs(result, folder, sites=site_table, extra_summary=extra, plots=plots),
+                         folder, out)
     typer.echo(f"MEASURED: {m.rows_read} rows read, {m.rows_rejected} rejected; {len(result.samples)} samples used")
     for name, c in result.classes.items():
         if c.get("fitted"):
@@ -287,5 +375,7 @@ def calibrate_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``audit`` and ``calibrate`` to the qamtu app."""
-    app.command("audit")(guarded(audit_command))
-    app.command("calibrate")(guarded(calibrate_command))
+    from qamtu.cli._output import out_summary, with_json, with_spinner
+
+    app.command("audit")(guarded(with_json(with_spinner(audit_command, "audit"), out_summary)))
+    app.command("calibrate")(guarded(with_json(with_spinner(calibrate_command, "calibrate"), out_summary)))

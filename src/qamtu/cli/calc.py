@@ -69,12 +69,12 @@ def _number_list(value: Optional[str], option: str) -> list[float]:
 
 
 def pathloss(
-    scenario: Optional[str] = typer.Option(None, "--scenario", help="rma, uma, umi or inh (TR 38.901 7.4.1)."),
-    condition: Optional[str] = typer.Option(None, "--condition", help="los or nlos."),
-    freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="Carrier frequency, GHz (0.5-100)."),
-    h_bs: Optional[str] = typer.Option(None, "--h-bs", help="Base-station antenna height, m."),
-    h_ut: Optional[str] = typer.Option(None, "--h-ut", help="User-terminal antenna height, m."),
-    d2d: Optional[str] = typer.Option(None, "--d2d", help="Horizontal distance(s), m, comma-separated."),
+    scenario: Optional[str] = typer.Option(None, "--scenario", help="(required) rma, uma, umi or inh (TR 38.901 7.4.1)."),
+    condition: Optional[str] = typer.Option(None, "--condition", help="(required) los or nlos."),
+    freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="(required) Carrier frequency, GHz (0.5-100)."),
+    h_bs: Optional[str] = typer.Option(None, "--h-bs", help="(required) Base-station antenna height, m."),
+    h_ut: Optional[str] = typer.Option(None, "--h-ut", help="(required) User-terminal antenna height, m."),
+    d2d: Optional[str] = typer.Option(None, "--d2d", help="(required) Horizontal distance(s), m, comma-separated."),
     h_building: Optional[str] = typer.Option(None, "--h-building", help="RMa average building height, m (5)."),
     street_width: Optional[str] = typer.Option(None, "--street-width", help="RMa average street width, m (20)."),
     h_e: Optional[str] = typer.Option(None, "--h-e", help="UMa effective environment height hE, m (optional)."),
@@ -122,10 +122,10 @@ def pathloss(
 
 
 def datarate(
-    bandwidth_mhz: Optional[str] = typer.Option(None, "--bandwidth-mhz", help="Channel bandwidth, MHz."),
-    scs_khz: Optional[str] = typer.Option(None, "--scs-khz", help="Subcarrier spacing, kHz (15 or 30)."),
-    layers: Optional[str] = typer.Option(None, "--layers", help="MIMO layers (1-8)."),
-    modulation: Optional[str] = typer.Option(None, "--modulation", help="qpsk, 16qam, 64qam or 256qam."),
+    bandwidth_mhz: Optional[str] = typer.Option(None, "--bandwidth-mhz", help="(required) Channel bandwidth, MHz."),
+    scs_khz: Optional[str] = typer.Option(None, "--scs-khz", help="(required) Subcarrier spacing, kHz (15 or 30)."),
+    layers: Optional[str] = typer.Option(None, "--layers", help="(required) MIMO layers (1-8)."),
+    modulation: Optional[str] = typer.Option(None, "--modulation", help="(required) qpsk, 16qam, 64qam or 256qam."),
     direction: str = typer.Option("dl", "--direction", help="dl (default) or ul."),
     scaling: Optional[str] = typer.Option(None, "--scaling", help="Scaling factor f: 1, 0.8, 0.75 or 0.4 (1)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON with key rate_mbps."),
@@ -162,9 +162,9 @@ def datarate(
 
 
 def antenna(
-    pattern: Optional[str] = typer.Option(None, "--pattern", help=", ".join(_PATTERNS) + "."),
-    theta_deg: Optional[str] = typer.Option(None, "--theta-deg", help="Zenith angle, deg (90 = horizon)."),
-    phi_deg: Optional[str] = typer.Option(None, "--phi-deg", help="Azimuth from boresight, deg."),
+    pattern: Optional[str] = typer.Option(None, "--pattern", help="(required) , ".join(_PATTERNS) + "."),
+    theta_deg: Optional[str] = typer.Option(None, "--theta-deg", help="(required) Zenith angle, deg (90 = horizon)."),
+    phi_deg: Optional[str] = typer.Option(None, "--phi-deg", help="(required) Azimuth from boresight, deg."),
     tilt_deg: Optional[str] = typer.Option(
         None,
         "--tilt-deg",

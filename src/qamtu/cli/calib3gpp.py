@@ -19,9 +19,9 @@ def register(app: typer.Typer) -> None:
     def calibrate_3gpp(
         scenario: str = typer.Option("uma", "--scenario", help="uma or umi (TR 38.901 Table 7.8-1)."),
         freq_ghz: float = typer.Option(6.0, "--freq-ghz", help="Carrier frequency in GHz (0.5-100)."),
-        drops: int = typer.Option(20, "--drops", help="Independent drops (>= 1)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same numbers)."),
-        users_per_sector: int = typer.Option(16, "--users-per-sector", help="Users per sector per drop."),
+        drops: int = typer.Option(20, "--drops", help="Independent drops (1-10000)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed, 0 to 2**32-1 (same seed, same numbers)."),
+        users_per_sector: int = typer.Option(16, "--users-per-sector", help="Users per sector per drop (1-1000)."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
         out: Optional[str] = typer.Option(None, "--out", help="Also write the JSON to this file (atomically)."),
     ) -> None:
@@ -30,9 +30,14 @@ def register(app: typer.Typer) -> None:
 
         if scenario.lower() not in ("uma", "umi"):
             fail(f"--scenario must be 'uma' or 'umi', got {scenario!r}")
-        if drops < 1:
-            fail(f"--drops must be >= 1, got {drops}")
-        result = run_calibration(scenario, freq_ghz * 1e9, drops, seed, users_per_sector)
+        for value, option, lo, hi in ((drops, "--drops", 1, 10_000), (seed, "--seed", 0, 2**32 - 1),
+                                      (users_per_sector, "--users-per-sector", 1, 1_000)):
+            if not lo <= value <= hi:
+                fail(f"{option} must be an integer from {lo} to {hi}, got {value}")
+        from qamtu.cli._output import with_spinner
+
+        result = with_spinner(run_calibration, f"TR 38.901 calibration, {drops} drops")(
+            scenario, freq_ghz * 1e9, drops, seed, users_per_sector)
         if out is not None:
             from qamtu.fileio import write_json_atomic
 

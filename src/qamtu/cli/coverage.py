@@ -120,9 +120,9 @@ def _summary_line(rec: dict[str, Any]) -> str:
 
 
 def coverage_command(
-    city: Optional[str] = typer.Option(None, "--city", help="City id (see `qamtu cities`)."),
-    sites: Optional[str] = typer.Option(None, "--sites", help="Site table: CSV or GeoJSON, one row per sector."),
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    city: Optional[str] = typer.Option(None, "--city", help="(required) City id (see `qamtu cities`)."),
+    sites: Optional[str] = typer.Option(None, "--sites", help="(required) Site table: CSV or GeoJSON, one row per sector."),
+    out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
     boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
@@ -149,11 +149,13 @@ def coverage_command(
     from qamtu.geo.area import make_study_area
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import check_sites_near_area, project_sites, read_sites
+    from qamtu.fileio import check_output_folder, output_folder
     from qamtu.report.maps import write_coverage_outputs
 
     for value, option in ((city, "--city"), (sites, "--sites"), (out, "--out")):
         if value is None or value.strip() == "":
             fail(f"missing option {option}")
+    check_output_folder(out)  # type: ignore[arg-type]
     res = _number(resolution_m, "--resolution-m")
     t_terr = _share(target_territory, "--target-territory-share")
     t_pop = _share(target_population, "--target-population-share")
@@ -171,15 +173,16 @@ def coverage_command(
         check_sites_near_area(table, area, source=str(sites))
         table = project_sites(table, area.crs)
         result = evaluate(area, table, config)
-        written = write_coverage_outputs(result, area, out, sites=table, png=png,  # type: ignore[arg-type]
-                                         per_metric=per_metric)
+        with output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
+            written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
     _echo_warnings(caught)
     rec = written["record"]
     if json_out:
         echo_json(rec)
     else:
         typer.echo(_summary_line(rec))
-        typer.echo(f"Wrote {Path(out)}: {', '.join(sorted(p.name for p in Path(out).iterdir()))}")  # type: ignore[arg-type]
+        typer.echo(f"Wrote {Path(out)}: "
+                   f"{', '.join(sorted(p.name for p in Path(out).iterdir() if not p.name.startswith('.')))}")  # type: ignore[arg-type]
     missed = []
     if t_terr is not None and rec["territory_share"] < t_terr:
         missed.append(f"territory share {rec['territory_share']:.1%} < target {t_terr:.1%}")
@@ -191,7 +194,7 @@ def coverage_command(
 
 
 def reference_run_command(
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (created)."),
+    out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
     cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all 20)."),
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
@@ -205,8 +208,11 @@ def reference_run_command(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from qamtu.fileio import check_output_folder, output_folder
+
     if out is None or out.strip() == "":
         fail("missing option --out")
+    check_output_folder(out)
     res = _number(resolution_m, "--resolution-m")
     chosen = _city_list(cities)
     config = _engine_config(
@@ -216,7 +222,8 @@ def reference_run_command(
     )
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress:
+    with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress, \
+            output_folder(out, command="reference-run") as folder:
         warnings.simplefilter("always")
         task = progress.add_task("cities", total=len(chosen))
         tiles = progress.add_task("  engine tiles", total=1)
@@ -230,7 +237,7 @@ def reference_run_command(
 
         from qamtu.report.maps import run_reference
 
-        summary = run_reference(chosen, out, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
+        summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
         progress.update(task, completed=len(chosen), description="done")
     _echo_warnings(caught)
     if json_out:

@@ -105,8 +105,11 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
     ) -> None:
         """Plan the fewest, cheapest sites that meet the city's coverage targets, checked by the full engine."""
+        from qamtu.fileio import check_output_folder, output_folder
         from qamtu.plan.outputs import SUMMARY_KEYS, write_plan_outputs
         from qamtu.plan.record import PlanRequest, read_plan_file, request_from_record, run_request
+
+        check_output_folder(out)
 
         if from_plan is not None:
             doc = read_plan_file(from_plan)
@@ -141,9 +144,12 @@ def register(app: typer.Typer) -> None:
                 demand_block_m=_num(demand_block_m, "--demand-block-m", 0.0, 5000.0, lo_open=True),
             )
             recorded = None
-        say = None if quiet else (lambda msg: typer.echo(msg, err=True))
-        plan = run_request(req, progress=say)
-        write_plan_outputs(plan, out, map_fn=_map_fn())
+        from qamtu.cli._output import progress_messages
+
+        with progress_messages(quiet) as say:  # a spinner with the step and the time elapsed, on stderr
+            plan = run_request(req, progress=say)
+        with output_folder(out, command="plan") as folder:
+            write_plan_outputs(plan, folder, map_fn=_map_fn())
         s = plan.summary
         if json_out:
             echo_json({k: s[k] for k in SUMMARY_KEYS} | {"status": s["status"]})

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.errors
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
@@ -112,13 +113,17 @@ def read_boundary(path: str | os.PathLike[str], crs: str) -> BaseGeometry:
     source = str(p)
     if not p.exists():
         raise DataFileError(f"{source}: boundary file not found")
+    if p.is_dir():
+        raise DataFileError(f"{source}: is a folder; give the boundary file (.geojson, .gpkg or .shp)")
     if p.is_file() and p.stat().st_size == 0:
         raise DataFileError(f"{source}: empty file; expected a GeoJSON, GeoPackage or shapefile with a polygon")
     try:
         gdf = gpd.read_file(p)
-    except (RuntimeError, OSError, ValueError) as exc:  # pyogrio's DataSourceError is a RuntimeError
+    except (RuntimeError, OSError, ValueError, shapely.errors.GEOSException) as exc:
+        # pyogrio's DataSourceError is a RuntimeError; GEOS refuses e.g. a ring that is not closed
+        detail = " ".join(str(exc).split())[:300]
         raise DataFileError(
-            f"{source}: cannot read as a GeoJSON, GeoPackage or shapefile ({type(exc).__name__}: {exc})"
+            f"{source}: cannot read as a GeoJSON, GeoPackage or shapefile ({type(exc).__name__}: {detail})"
         ) from None
     if len(gdf) == 0:
         raise DataFileError(f"{source}: the file has no features; expected at least one polygon")
@@ -138,6 +143,11 @@ def read_boundary(path: str | os.PathLike[str], crs: str) -> BaseGeometry:
     geoms = geoms[~(geoms.isna() | geoms.is_empty)]
     if len(geoms) == 0:
         raise DataFileError(f"{source}: every feature has an empty geometry")
+    bad = [i for i, g in enumerate(gdf.geometry, start=1)
+           if g is not None and not g.is_empty and not np.isfinite(shapely.get_coordinates(g)).all()]
+    if bad:
+        raise InvalidInputError(f"{where(source, bad[0], 'geometry')}: a coordinate is NaN or infinite"
+                                + (f" (also in {len(bad) - 1} other feature(s))" if len(bad) > 1 else ""))
     if gdf.crs.is_geographic:
         minx, miny, maxx, maxy = geoms.total_bounds
         if not (-180.5 <= minx <= maxx <= 180.5 and -90.5 <= miny <= maxy <= 90.5):
@@ -155,5 +165,9 @@ def read_boundary(path: str | os.PathLike[str], crs: str) -> BaseGeometry:
             f"{source}: coordinates do not fit the declared CRS {gdf.crs.to_string()} (reprojection gave "
             "non-finite values); the file's CRS is wrong"
         )
-    valid = [g if g.is_valid else _polygonal(shapely.make_valid(g)) for g in projected]
-    return _check_polygon(shapely.union_all(valid), source)
+    try:
+        valid = [g if g.is_valid else _polygonal(shapely.make_valid(g)) for g in projected]
+        return _check_polygon(shapely.union_all(valid), source)
+    except shapely.errors.GEOSException as exc:
+        raise DataFileError(f"{source}: the boundary geometry cannot be repaired ({' '.join(str(exc).split())[:300]})"
+                            ) from None

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from qamtu.errors import DataFileError, InvalidInputError, where
+from qamtu.geo.names import match_city
 
 __all__ = ["City", "CATALOGUE_RESOURCE", "load_cities", "get_city", "city_ids"]
 
@@ -198,15 +199,12 @@ def city_ids() -> list[str]:
 
 
 def get_city(city_id: str) -> City:
-    """Return the city with identifier ``city_id`` (case-insensitive).
+    """Return the city that ``city_id`` names: its id or its name in English, Russian or Kazakh, any case, or a
+    former name (:func:`qamtu.geo.names.match_city`).
 
     Raises
     ------
     InvalidInputError
-        Unknown id; the message lists the known ids.
+        Unknown name; the message suggests the closest names and lists the known ids.
     """
-    key = str(city_id).strip().lower()
-    for c in _load():
-        if c.id == key:
-            return c
-    raise InvalidInputError(f"unknown city {city_id!r}; known ids: {', '.join(city_ids())}")
+    return match_city(city_id, _load())  # ids, names in en/ru/kk, former names; "did you mean" when unknown

@@ -36,7 +36,11 @@ from shapely.geometry.base import BaseGeometry
 
 from qamtu.errors import DataFileError, InvalidInputError
 
-__all__ = ["MonocentricModel", "monocentric_population", "population_from_raster", "pixel_areas_m2"]
+#: Most source pixels read from a population raster over one study area (64 M float64 values are 512 MB); a
+#: finer raster is refused with a message saying to resample it.
+MAX_RASTER_PIXELS = 64_000_000
+
+__all__ = ["MAX_RASTER_PIXELS", "MonocentricModel", "monocentric_population", "population_from_raster", "pixel_areas_m2"]
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,10 @@ def population_from_raster(
                 f"{source}: the raster (bounds {tuple(round(v, 4) for v in src.bounds)} in {src.crs}) does not "
                 "overlap the study area"
             )
+        if int(win.width) * int(win.height) > MAX_RASTER_PIXELS:
+            raise DataFileError(
+                f"{source}: the raster has {int(win.width) * int(win.height)} pixels over the study area; the most "
+                f"read is {MAX_RASTER_PIXELS} (resample it to a coarser grid, e.g. gdalwarp -tr)")
         try:
             band = src.read(1, window=win, masked=True)
         except (RasterioError, OSError) as exc:

@@ -18,6 +18,9 @@ column                        required  meaning, unit, allowed range
 ``status``                    no        ``existing``, ``planned`` or ``candidate``; default ``existing``
 ============================  ========  =====================================================================
 
+A table holds at most :data:`MAX_SITE_ROWS` (100,000) sector rows and a file at most :data:`MAX_SITE_FILE_BYTES`
+(256 MiB); a larger one is a :class:`~qamtu.errors.DataFileError`, raised before the file is parsed in full.
+
 Other columns are kept unchanged. Every error names the file, the 1-based data row (header excluded, as a
 spreadsheet counts) and the field. Rows are never dropped silently.
 """
@@ -42,6 +45,7 @@ __all__ = [
     "SITE_RANGES",
     "DEFAULT_ANTENNA",
     "read_sites",
+    "read_table_rows",
     "validate_sites",
     "project_sites",
     "check_sites_near_area",
@@ -162,7 +166,7 @@ def _fmt_range(field: str) -> str:
     return f"{'[' if low_incl else '('}{low:g}, {high:g}]"
 
 
-def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
+def validate_sites(df: pd.DataFrame, source: str = "sites", row_numbers=None) -> pd.DataFrame:
     """Validate a site table and return a clean copy with canonical columns and dtypes.
 
     Parameters
@@ -172,6 +176,9 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
         reported as data row ``i + 1``.
     source : str
         File name (or a label) used in error messages.
+    row_numbers : array of int, optional
+        The row number of each data row as a person sees it (:func:`read_sites` passes the physical line minus the
+        header line, so a blank line in the file does not shift the numbers); default ``1..len(df)``.
 
     Returns
     -------
@@ -188,6 +195,8 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
     """
     if len(df) == 0:
         raise DataFileError(f"{source}: no data rows; expected one row per sector with {', '.join(SITE_COLUMNS)}")
+    if len(df) > MAX_SITE_ROWS:
+        raise DataFileError(_too_many_rows(source))
     df = df.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
     missing = [c for c in REQUIRED_SITE_COLUMNS if c not in df.columns]
     if missing:
@@ -197,7 +206,7 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
         )
     problems = _Problems(source)
     out = pd.DataFrame(index=df.index)
-    rows = np.arange(1, len(df) + 1)
+    rows = np.arange(1, len(df) + 1) if row_numbers is None else np.asarray(row_numbers, dtype=np.int64)
 
     def text_col(name: str) -> pd.Series:
         s = df[name]
@@ -215,9 +224,9 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
         low, high, low_incl = SITE_RANGES[name]
         for i in np.flatnonzero(~np.isfinite(values.to_numpy())):
             if raw_text.iloc[i] == "":
-                problems.add(int(i + 1), name, f"empty; a number in {_fmt_range(name)} is required")
+                problems.add(int(rows[i]), name, f"empty; a number in {_fmt_range(name)} is required")
             else:
-                problems.add(int(i + 1), name, f"{raw_text.iloc[i]!r} is not a finite number")
+                problems.add(int(rows[i]), name, f"{raw_text.iloc[i]!r} is not a finite number")
         v = values.to_numpy()
         with np.errstate(invalid="ignore"):
             bad = np.isfinite(v) & ((v < low if low_incl else v <= low) | (v > high))
@@ -225,7 +234,7 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
             hint = ""
             if name == "height_m" and v[i] > 300:
                 hint = " (a height above ground, not an altitude above sea level)"
-            problems.add(int(i + 1), name, f"{v[i]:g} is outside {_fmt_range(name)}{hint}")
+            problems.add(int(rows[i]), name, f"{v[i]:g} is outside {_fmt_range(name)}{hint}")
         out[name] = values
 
     if "antenna" in df.columns:
@@ -237,14 +246,14 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
         if known is False:
             names = known_antenna_names()
             allowed = f"known models: {', '.join(names)}" if names else "see qamtu.radio.antenna.get_antenna"
-            first = int(np.flatnonzero((antenna == name).to_numpy())[0]) + 1
+            first = int(rows[np.flatnonzero((antenna == name).to_numpy())[0]])
             problems.add(first, "antenna", f"unknown antenna model {name!r}; {allowed}")
     out["antenna"] = antenna
     out["operator"] = text_col("operator") if "operator" in df.columns else ""
     if "status" in df.columns:
         status = text_col("status").str.lower().replace("", "existing")
         for i in np.flatnonzero(~status.isin(SITE_STATUSES).to_numpy()):
-            problems.add(int(i + 1), "status", f"{status.iloc[i]!r} is not one of {', '.join(SITE_STATUSES)}")
+            problems.add(int(rows[i]), "status", f"{status.iloc[i]!r} is not one of {', '.join(SITE_STATUSES)}")
     else:
         status = pd.Series(["existing"] * len(df), index=df.index)
     out["status"] = status
@@ -255,9 +264,9 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
     dup = key.duplicated(keep=False)
     if dup.any():
         for (sid, az), group in key[dup].groupby(["site_id", "az"], sort=False):
-            rows_txt = ", ".join(str(i + 1) for i in group.index)
+            rows_txt = ", ".join(str(rows[i]) for i in group.index)
             problems.add(
-                int(group.index[0]) + 1,
+                int(rows[group.index[0]]),
                 "azimuth_deg",
                 f"site {sid!r} has two sectors at azimuth {az:g} deg (rows {rows_txt}); each (site_id, "
                 "azimuth_deg) pair must be unique",
@@ -282,22 +291,55 @@ def validate_sites(df: pd.DataFrame, source: str = "sites") -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _read_csv(p: Path) -> pd.DataFrame:
+#: Most sector rows in one site table (every operator's n78 sectors in the largest regional centre are a few
+#: thousand; Kazakhstan's whole mobile network is about 10^5 sectors). A larger table is refused with a clear
+#: error before it is parsed in full, so the engine's memory stays bounded.
+MAX_SITE_ROWS = 100_000
+#: Largest site file read, bytes (100,000 rows of a wide CSV or GeoJSON fit well within it).
+MAX_SITE_FILE_BYTES = 256 * 1024 * 1024
+
+
+def _too_many_rows(source: str) -> str:
+    return (f"{source}: more than {MAX_SITE_ROWS} sector rows; the most a site table may hold is {MAX_SITE_ROWS} "
+            "(split it per city)")
+
+
+def _read_csv(p: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The CSV's rows as text and their row numbers (physical line - 1), every physical line accounted for.
+
+    A line the reader cannot use (wrong field count, unbalanced quote, over-long, not UTF-8) is an error naming
+    its line: a site table is read whole or not at all, so no sector is dropped silently. A semicolon-separated,
+    decimal-comma file (a Russian-locale Excel export) is read as such.
+    """
+    from qamtu.csvio import read_csv_table
+
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise DataFileError(f"{p}: empty file; expected a CSV header with {', '.join(SITE_COLUMNS)}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataFileError(f"{p}: not a readable CSV ({exc})") from None
+        table = read_csv_table(p, max_rows=MAX_SITE_ROWS)
+    except DataFileError as exc:
+        if f"more than {MAX_SITE_ROWS} data rows" in str(exc):
+            raise DataFileError(_too_many_rows(str(p))) from None
+        raise
+    if table.rejects:
+        shown = "; ".join(f"{p}, line {r.line}" + (f", field {r.field!r}" if r.field else "") + f": {r.reason}"
+                          for r in table.rejects[:5])
+        more = f" (and {len(table.rejects) - 5} more lines)" if len(table.rejects) > 5 else ""
+        raise InvalidInputError(shown + more + "".join(f"; hint: {h}" for h in table.hints))
+    df = table.frame.rename(columns=lambda c: str(c).strip().lower())
+    if table.decimal_comma:
+        for c in [c for c in (*REQUIRED_SITE_COLUMNS[1:], "cost") if c in df.columns]:
+            df[c] = df[c].str.replace(r"^(\s*[+-]?\d+),(\d+\s*)$", r"\1.\2", regex=True)
+    return df, table.lines - 1
 
 
 def _read_geojson(p: Path) -> pd.DataFrame:
     import geopandas as gpd
+    import shapely.errors
 
     try:
-        gdf = gpd.read_file(p)
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise DataFileError(f"{p}: not a readable GeoJSON ({type(exc).__name__}: {exc})") from None
+        gdf = gpd.read_file(p, max_features=MAX_SITE_ROWS + 1)
+    except (RuntimeError, OSError, ValueError, shapely.errors.GEOSException) as exc:
+        detail = " ".join(str(exc).split())[:300]
+        raise DataFileError(f"{p}: not a readable GeoJSON ({type(exc).__name__}: {detail})") from None
     if len(gdf) == 0:
         raise DataFileError(f"{p}: the GeoJSON has no features; expected one Point feature per sector")
     if gdf.crs is None:
@@ -320,34 +362,61 @@ def _read_geojson(p: Path) -> pd.DataFrame:
     return df
 
 
-def read_sites(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and validate a site table (CSV, or GeoJSON with one Point feature per sector).
+def read_table_rows(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """Read a site or candidate table as it is in the file, before validation.
 
-    A GeoJSON's point geometry (reprojected to WGS 84) gives ``lat`` and ``lon``; the other columns come from the
-    feature properties. See the module docstring for the columns and :func:`validate_sites` for the checks.
+    CSV through :func:`qamtu.csvio.read_csv_table` (every physical line accounted for; a line it cannot use is an
+    error naming that line, so no sector is dropped silently; ``;``-separated decimal-comma files are read as
+    such); GeoJSON with one Point feature per row (reprojected to WGS 84 ``lat``/``lon``).
+
+    Returns
+    -------
+    (DataFrame, row_numbers)
+        The rows (CSV values as text) and, for a CSV, each row's number as a spreadsheet shows it (physical line
+        - 1; None for GeoJSON, whose rows are numbered 1..n).
 
     Raises
     ------
     DataFileError
-        Missing, empty or unreadable file; unknown suffix; missing columns.
+        Missing, empty, too large or unreadable file; unknown suffix.
     InvalidInputError
-        Bad values (file, row and field named).
+        A line of the CSV that cannot be read (named by its line).
     """
     p = Path(path)
     if not p.exists():
         raise DataFileError(f"{p}: site file not found")
     if p.is_dir():
         raise DataFileError(f"{p}: is a folder; expected a CSV or GeoJSON file")
-    if p.stat().st_size == 0:
+    size = p.stat().st_size
+    if size == 0:
         raise DataFileError(f"{p}: empty file; expected a CSV or GeoJSON site table")
+    if size > MAX_SITE_FILE_BYTES:
+        raise DataFileError(f"{p}: {size} bytes; the largest site file read is {MAX_SITE_FILE_BYTES} bytes "
+                            f"(at most {MAX_SITE_ROWS} sector rows; split it per city)")
     suffix = p.suffix.lower()
     if suffix in (".csv", ".txt"):
-        df = _read_csv(p)
-    elif suffix in (".geojson", ".json"):
-        df = _read_geojson(p)
-    else:
-        raise DataFileError(f"{p}: unknown site file type {suffix!r}; use .csv or .geojson")
-    return validate_sites(df, source=str(p))
+        return _read_csv(p)
+    if suffix in (".geojson", ".json"):
+        return _read_geojson(p), None
+    raise DataFileError(f"{p}: unknown site file type {suffix!r}; use .csv or .geojson")
+
+
+def read_sites(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate a site table (CSV, or GeoJSON with one Point feature per sector).
+
+    A GeoJSON's point geometry (reprojected to WGS 84) gives ``lat`` and ``lon``; the other columns come from the
+    feature properties. See the module docstring for the columns, :func:`read_table_rows` for the reading rules
+    and :func:`validate_sites` for the checks.
+
+    Raises
+    ------
+    DataFileError
+        Missing, empty or unreadable file; unknown suffix; missing columns.
+    InvalidInputError
+        Bad values or an unreadable line (file, row or line, and field named).
+    """
+    df, rows = read_table_rows(path)
+    return validate_sites(df, source=str(Path(path)), row_numbers=rows)
 
 
 def project_sites(df: pd.DataFrame, crs: str) -> pd.DataFrame:

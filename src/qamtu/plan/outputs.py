@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from qamtu.fileio import atomic_write, write_json_atomic, write_text_atomic
+from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic, write_text_atomic
 
 __all__ = ["SUMMARY_KEYS", "write_plan_outputs", "kpi_table", "plot_covered_png"]
 
@@ -111,22 +111,14 @@ def write_plan_outputs(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    with atomic_write(out / "plan_sites.csv") as tmp:
-        plan.sites.to_csv(tmp, index=False)
-    paths["sites_csv"] = out / "plan_sites.csv"
+    paths["sites_csv"] = write_csv_atomic(out / "plan_sites.csv", plan.sites)
     paths["sites_geojson"] = write_text_atomic(out / "plan_sites.geojson",
                                                json.dumps(sites_geojson(plan.sites), ensure_ascii=False) + "\n")
     sector_cols = [c for c in plan.sectors.columns if c not in ("x_m", "y_m")]
-    with atomic_write(out / "plan_sectors.csv") as tmp:
-        plan.sectors[sector_cols].to_csv(tmp, index=False)
-    paths["sectors_csv"] = out / "plan_sectors.csv"
-    with atomic_write(out / "rejected.csv") as tmp:
-        plan.rejected.to_csv(tmp, index=False)
-    paths["rejected_csv"] = out / "rejected.csv"
+    paths["sectors_csv"] = write_csv_atomic(out / "plan_sectors.csv", plan.sectors[sector_cols])
+    paths["rejected_csv"] = write_csv_atomic(out / "rejected.csv", plan.rejected)
     table = kpi_table(plan.kpis_before, plan.kpis)
-    with atomic_write(out / "kpis.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    paths["kpis_csv"] = out / "kpis.csv"
+    paths["kpis_csv"] = write_csv_atomic(out / "kpis.csv", table)
     paths["kpis_json"] = write_json_atomic(out / "kpis.json", {"before": plan.kpis_before, "after": plan.kpis})
     summary = {k: plan.summary[k] for k in SUMMARY_KEYS}
     summary.update({k: v for k, v in plan.summary.items() if k not in summary})

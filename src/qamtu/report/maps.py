@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from qamtu.errors import InvalidInputError
-from qamtu.fileio import atomic_write, write_json_atomic, write_text_atomic
+from qamtu.fileio import atomic_write, neutralise_cell, write_csv_atomic, write_json_atomic, write_text_atomic
 
 __all__ = [
     "Metric",
@@ -391,9 +391,9 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
                 columns.append(k)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({k: neutralise_cell(k) for k in columns})
     for r in rows:
-        writer.writerow({k: r.get(k, "") for k in columns})
+        writer.writerow({k: neutralise_cell(r.get(k, "")) for k in columns})
     return buf.getvalue()
 
 
@@ -471,7 +471,7 @@ def run_reference(
             result = evaluate(area, layout, config, progress=on_engine)
             city_dir = out / city.id
             written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
-            write_text_atomic(city_dir / "reference_sites.csv", layout.to_csv(index=False))
+            write_csv_atomic(city_dir / "reference_sites.csv", layout)
             records.append(written["record"])
         except QamtuError as exc:
             failed[city.id] = str(exc)

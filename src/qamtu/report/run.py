@@ -20,13 +20,12 @@ import numpy as np
 
 from qamtu.errors import QamtuError
 from qamtu.report.national import CityReport, NationalReport
+from qamtu.report.sensitivity import Chain, answer, sweep
 from qamtu.rollout import (
     GateResult,
     ScheduleParams,
     SiteTask,
     cached_gate,
-    minimum_budget,
-    minimum_crews,
     month_index_of,
     month_label,
     schedule_rollout,
@@ -120,10 +119,16 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
             order=int(row.get("order", i)), people=max(0.0, float(row.get("added_population", 0.0) or 0.0)),
             pool=pool,
         ))
-    cand = plan.candidates
-    always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
-    run.gate = engine_gate(area, plan.links, config, cand["site_id"].to_numpy(), run.targets, always_on=always_on)
+    run.gate = city_gate(run, config)
     return run
+
+
+def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
+    """The engine-backed gate of a planned city with engine settings ``config`` (existing sites always on)."""
+    cand = run.plan.candidates
+    always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
+    return engine_gate(run.area, run.plan.links, config, cand["site_id"].to_numpy(), run.targets,
+                       always_on=always_on)
 
 
 def _pool(kind: str, city: Any, extra: dict[str, Any]) -> str:
@@ -174,6 +179,8 @@ def run_national(
     deadline: _dt.date | None = None,
     measurements: str | None = None,
     progress: Progress | None = None,
+    keep_going: bool = True,
+    sensitivity: bool = True,
 ) -> tuple[NationalReport, dict[str, CityRun]]:
     """Plan, schedule and search for the cities of ``scenario`` (or ``city_ids``); return the report content.
 
@@ -190,6 +197,12 @@ def run_national(
         Drive-test CSV for :func:`qamtu.audit.pipeline.city_quality`; each city page then shows predicted and
         measured quality side by side.
     progress : callable(stage, done, total, detail), optional
+    keep_going : bool
+        True: a city whose study area or plan fails is kept in the report with its error. False: the first such
+        city stops the run with :class:`~qamtu.errors.QamtuError` naming it (``qamtu national`` without
+        ``--keep-going``).
+    sensitivity : bool
+        Also run the sweep of :mod:`qamtu.report.sensitivity` (the headline under one step of each assumption).
     """
     from qamtu.geo.catalogue import load_cities
 
@@ -210,7 +223,11 @@ def run_national(
     runs: dict[str, CityRun] = {}
     for i, cid in enumerate(ids):
         tick("plan", i, len(ids), cid)
-        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config)
+        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config,
+                                  progress=lambda msg, _i=i, _c=cid: tick("plan", _i, len(ids), f"{_c}: {msg}"[:70]))
+        if not keep_going and runs[cid].error is not None:
+            raise QamtuError(f"city {cid}: planning failed: {runs[cid].error} (run with --keep-going to report "
+                             "the other cities and mark this one failed)")
     tick("plan", len(ids), len(ids), "")
 
     gates = {cid: cached_gate(r.gate) for cid, r in runs.items() if r.gate is not None}
@@ -233,28 +250,22 @@ def run_national(
     tick("schedule", 1, 1, "")
 
     resource = scenario["search"]["resource"]
-    # The search is over the cities that can pass at all: those whose full plan meets the targets in the engine.
-    # A city that cannot pass with every planned site on air would make every resource level infeasible.
-    reachable = [c for c in planned
-                 if gate(c, frozenset(t.site_id for t in runs[c].tasks)).passed]
-    search_tasks = [t for t in tasks if t.city_id in reachable]
+    method = scenario["search"]["method"]
     comparison = []
     for k, d in enumerate((deadline, comparison_deadline)):
         tick("search", k, 2, d.isoformat())
-        row: dict[str, Any] = {"deadline": d.isoformat(),
-                               "cities_on_time": sum(sched.on_time(c, d) for c in planned),
-                               "cities": len(ids), "minimum": None, "search_method": "none",
-                               "search_cities": len(reachable)}
-        if resource == "crews" and search_tasks:
-            found, _ = minimum_crews(search_tasks, params, gate, d, method=scenario["search"]["method"])
-            row.update(minimum=found.value, search_method=found.method)
-        elif resource == "budget" and search_tasks:
-            found, budget, _ = minimum_budget(search_tasks, params, gate, d, method=scenario["search"]["method"])
-            row.update(minimum=budget, search_method=found.method)
-        elif resource != "none":
-            row.update(search_method="no city can pass: no plan meets its targets")
-        comparison.append(row)
+        comparison.append(answer(tasks, params, gate, planned, d, resource=resource, method=method,
+                                 schedule=sched))
+        comparison[-1]["cities"] = len(ids)
     tick("search", 2, 2, "")
+    rows_sensitivity: list[dict[str, Any]] = []
+    if sensitivity and planned:
+        chain = Chain(tasks=tasks, params=params, gates=gates, cities=planned, deadline=deadline,
+                      resource=resource, method=method, config=config,
+                      gate_for=lambda cid, cfg: cached_gate(city_gate(runs[cid], cfg)))
+        rows_sensitivity = sweep(chain, progress=lambda i, n: tick("sensitivity", i, n, ""))
+        for row in rows_sensitivity:
+            row["cities"] = len(ids)
 
     deadline_index = month_index_of(params.start, deadline)
     last = max(sched.months, month_index_of(params.start, comparison_deadline) + 1)
@@ -270,7 +281,8 @@ def run_national(
             cities.append(CityReport(
                 id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=[], cost=0.0,
                 territory_share=None, population_share=None, dl_p5_mbps=None, gate_label=None, status="never",
-                passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error))
+                passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error,
+                kind=c.status, late={"reason": "failed"}))
             continue
         cs = sched.cities[cid]
         plan = r.plan
@@ -287,6 +299,9 @@ def run_national(
                 "order": int(row.get("order", 0)), "origin": str(row.get("origin", "")),
                 "on_air_month": "on air" if existing else (None if m is None else month_label(params.start, m)),
                 "explanation": str(row.get("explanation", "")),
+                "added_population": float(row.get("added_population", 0.0) or 0.0),
+                "added_area_km2": float(row.get("added_area_km2", 0.0) or 0.0),
+                "unique_population": float(row.get("unique_population", 0.0) or 0.0),
             })
         mask = np.asarray(r.area.mask, bool)
         covered = np.where(mask, np.asarray(cov.covered, float), np.nan)
@@ -308,26 +323,64 @@ def run_national(
             timeline=timeline, crs=r.area.crs, transform=r.area.transform, covered=covered, dl_mbps=dl,
             boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
             measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
-            notes=notes,
+            notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+            population_share_all=(kp.get("population_share") if config.coverage_users == "all"
+                                  else _share_other_users(r)),
         ))
-    notes_national = []
-    unreachable = [c for c in ids if c not in reachable]
-    if unreachable:
-        notes_national.append(("note_unreachable", {"n": len(unreachable), "total": len(ids),
-                                                     "cities": ", ".join(unreachable)}))
-    notes_national.append(("note_method", {"res": f"{res:g}",
-                                           "spacing": f"{scenario['planning']['candidate_spacing_m']:g}",
-                                           "rate": f"{params.sites_per_crew_month:g}"}))
-    resources = {"crews per pool": dict(params.crews), "sites per crew-month": params.sites_per_crew_month,
-                 "monthly budget": params.monthly_budget if params.monthly_budget is not None else "unlimited",
-                 "budget carry-over": params.carry_over, "priority": params.priority,
-                 "resolution_m": res}
+    notes_national = [("note_method", {"res": res, "spacing": float(scenario["planning"]["candidate_spacing_m"]),
+                                       "rate": float(params.sites_per_crew_month)})]
+    resources = {"crews": dict(params.crews), "sites_per_crew_month": params.sites_per_crew_month,
+                 "monthly_budget": params.monthly_budget, "carry_over": params.carry_over,
+                 "priority": params.priority, "resolution_m": res}
     report = NationalReport(
         cities=cities, start=params.start, deadline=deadline, comparison_deadline=comparison_deadline,
         months=months, comparison=comparison, search_resource=resource, resources=resources,
         currency=scenario["currency"], schedule_rows=sched.site_rows(), notes=notes_national,
+        assumptions=assumptions_of(runs, config), sensitivity=rows_sensitivity,
     )
     return report, runs
+
+
+def assumptions_of(runs: dict[str, CityRun], config: Any) -> dict[str, Any]:
+    """What the numbers assume: how many study areas use the catalogue's disc and the population model, the
+    user class and the coverage criterion of the engine."""
+    areas = [r.area for r in runs.values() if r.area is not None]
+    return {
+        "cities": len(runs),
+        "boundary_approx": sum(bool(getattr(a, "boundary_is_approximation", True)) for a in areas)
+        + sum(r.area is None for r in runs.values()),
+        "population_model": sum(bool(getattr(a, "population_is_model", True)) for a in areas)
+        + sum(r.area is None for r in runs.values()),
+        "users": config.coverage_users, "rsrp_threshold_dbm": config.rsrp_threshold_dbm,
+        "coverage_level": config.coverage_level, "min_dl_mbps": config.min_dl_mbps, "cell_load": config.cell_load,
+    }
+
+
+def _share_other_users(run: CityRun) -> float | None:
+    """Population share covered for the other user class than the scenario's (``all`` <-> ``outdoor``), from the
+    plan's stored links (:func:`qamtu.engine.aggregate`; no path loss recomputed)."""
+    from qamtu.engine import aggregate
+
+    other = "all" if run.config.coverage_users == "outdoor" else "outdoor"
+    res = aggregate(run.area, run.plan.links, dataclasses.replace(run.config, coverage_users=other),
+                    active=run.plan.active)
+    return res.kpis().get("population_share")
+
+
+def _late(sched: Any, city_id: str, deadline: _dt.date) -> dict[str, Any]:
+    """:func:`qamtu.rollout.lateness.late_reason` as the report's plain mapping (months as "YYYY-MM")."""
+    from qamtu.rollout.lateness import late_reason
+
+    why = late_reason(sched, city_id, deadline)
+    out = dataclasses.asdict(why)
+    for key in ("gate_month", "lead_end_month"):
+        m = out.pop(key)
+        out[key.replace("_month", "_label")] = None if m is None else month_label(sched.params.start, m)
+    return out
+
+
+#: The technology the engine predicts (NR n78); measured rows of another technology (4G) are shown, not compared.
+PREDICTED_TECH = "5G"
 
 
 def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Scenario) -> dict[str, dict[str, Any]]:
@@ -336,7 +389,8 @@ def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Sce
     Measured: the share of drive-test samples at or above each norm (``qamtu.audit.pipeline.city_quality``, per
     operator and technology). Predicted: the population share whose DL throughput in the plan's engine map is at
     or above the same norm. They are different estimators of the same quality (samples along roads, people in
-    pixels) and are shown side by side, not merged.
+    pixels) and are shown side by side, not merged; only 5G rows are compared with the (5G) prediction, rows of
+    another technology are shown with no predicted value (``other_tech``).
     """
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.pipeline import city_quality
@@ -357,8 +411,9 @@ def _measured(path: str, ids: list[str], runs: dict[str, CityRun], scenario: Sce
             norm = rec.get("norm_mbps")
             label = ("kpi_share_norm", {"norm": f"{norm:g}", "samples": rec.get("samples"),
                                         "who": f"{rec.get('operator', '')} {rec.get('tech', '')}, {rec.get('period', '')}"})
-            rows.append({"kpi": label, "predicted": _predicted_share(r, norm), "measured": rec.get("share"),
-                         "kind": "share"})
+            same_tech = str(rec.get("tech", "")).upper() == PREDICTED_TECH
+            rows.append({"kpi": label, "predicted": _predicted_share(r, norm) if same_tech else None,
+                         "measured": rec.get("share"), "kind": "share", "other_tech": not same_tech})
         if "5" in pct:
             rows.append({"kpi": ("kpi_p5_predicted", {}), "predicted": pct["5"],
                          "measured": None, "kind": "rate"})

@@ -10,7 +10,10 @@ and the sites are drawn on a plain background.
 from __future__ import annotations
 
 import base64
+import functools
+import html
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -38,8 +41,35 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 _EXTERNAL = re.compile(r'<(script|link)\b[^>]*(?:src|href)="https?://[^"]*"[^>]*>(?:</script>)?\s*', re.I)
 
 
-def offline_html(fmap: Any) -> str:
+def _locale_script(locale: dict[str, str]) -> str:
+    """Leaflet's own words (zoom buttons, scale bar units) in the report's language, set before the map is made."""
+    import json
+
+    zoom_in, zoom_out = json.dumps(locale["zoom_in"]), json.dumps(locale["zoom_out"])
+    layers = json.dumps(locale["layers"])
+    km, m = json.dumps(" " + locale["km"]), json.dumps(" " + locale["m"])
+    return (
+        f"L.Control.Zoom.mergeOptions({{zoomInTitle: {zoom_in}, zoomOutTitle: {zoom_out}}});\n"
+        "L.Control.Scale.mergeOptions({imperial: false});\n"
+        "L.Control.Scale.include({_updateMetric: function (maxMeters) {"
+        " var meters = this._getRoundNum(maxMeters);"
+        f" var label = meters < 1000 ? meters + {m} : (meters / 1000) + {km};"
+        " this._updateScale(this._mScale, label, meters / maxMeters); }});\n"
+        "L.Control.Attribution.mergeOptions({prefix: '<a href=\"https://leafletjs.com\">Leaflet</a>'});\n"
+        "document.addEventListener('DOMContentLoaded', function () {"
+        " document.querySelectorAll('.leaflet-control-layers-toggle').forEach(function (e) {"
+        f" e.title = {layers}; }}); }});\n"
+    )
+
+
+def offline_html(fmap: Any, locale: dict[str, str] | None = None) -> str:
     """Render a folium map to a standalone HTML page that fetches nothing from the network.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+    locale : dict, optional
+        ``zoom_in``, ``zoom_out``, ``km``, ``m``, ``layers``: Leaflet's control words in the page's language.
 
     Raises
     ------
@@ -52,11 +82,26 @@ def offline_html(fmap: Any) -> str:
     js, css = leaflet_inline()
     jquery = _static("jquery.min.js").decode("utf-8")  # folium's popup template calls $(...)
     inline = f"<style>{css}</style>\n<script>{js}</script>\n<script>{jquery}</script>\n"
+    if locale:
+        inline += f"<script>{_locale_script(locale)}</script>\n"
     html = html.replace("<head>", "<head>\n" + inline, 1)
     leftover = re.findall(r'<(?:script|link|img)\b[^>]+(?:src|href)="(https?://[^"]+)"', html)
     if leftover:
         raise RuntimeError(f"offline map still references external resources: {leftover[:3]}")
     return html
+
+
+def legend_html(items: list[tuple[str, str]]) -> str:
+    """A fixed legend box (lower right) with one colour swatch per item; texts are HTML-escaped."""
+    from html import escape
+
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:6px;'
+        f'background:{escape(colour)};border:1px solid #555;vertical-align:middle"></span>{escape(text)}</div>'
+        for colour, text in items)
+    return ('<div class="qamtu-legend" style="position:fixed;bottom:24px;right:10px;z-index:1000;'
+            'background:rgba(255,255,255,0.92);padding:6px 9px;border:1px solid #999;border-radius:4px;'
+            f'font:12px sans-serif">{rows}</div>')
 
 
 def png_data_uri(rgba: np.ndarray) -> str:
@@ -68,6 +113,55 @@ def png_data_uri(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+#: Characters written as ``\\uXXXX`` in a JSON string that goes into the map's ``<script>`` (besides what
+#: ``json.dumps`` escapes with ``ensure_ascii``, which covers quotes, backslashes, control characters and U+2028/9):
+#: ``<``, ``>``, ``&``, ``'`` so no markup closes around it, the backtick and ``$`` of template literals, and the
+#: braces, because branca compiles every element's rendered script once more as a Jinja template (``{{ ... }}`` in
+#: a site id would otherwise run as Python while the map is rendered).
+_JS_ESCAPES = {c: f"\\u{ord(c):04x}" for c in "<>&'`${}"}
+
+
+def js_string(text: str) -> str:
+    """``text`` as a JavaScript string literal, safe inside a ``<script>`` block and inert for Jinja."""
+    return "".join(_JS_ESCAPES.get(ch, ch) for ch in json.dumps(str(text), ensure_ascii=True))
+
+
+@functools.cache
+def _bound_element() -> type:
+    """A folium element that binds a popup or tooltip to its parent layer with the content as a JS string.
+
+    folium's ``Popup`` and ``Tooltip`` paste their text into a JavaScript template literal (only backticks are
+    escaped), so ``${...}`` in a site id runs as code and ``</script>`` ends the script; and branca renders the
+    result once more as a Jinja template. Here the content is one string literal from :func:`js_string`: the
+    browser receives it as data and Leaflet sets it as the popup's HTML, in which every user-supplied part has been
+    escaped with :func:`html.escape` by the caller.
+    """
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class Bound(MacroElement):
+        _template = Template(
+            "{% macro script(this, kwargs) %}"
+            "{{ this._parent.get_name() }}.{{ this.method }}({{ this.literal }}, {{ this.options|tojson }});"
+            "{% endmacro %}"
+        )
+
+        def __init__(self, method: str, content: str, options: dict[str, Any]) -> None:
+            super().__init__()
+            self._name = "Bound"
+            if method not in ("bindPopup", "bindTooltip"):
+                raise ValueError(f"unknown Leaflet binding {method!r}")
+            self.method = method
+            self.literal = js_string(content)
+            self.options = {str(k): v for k, v in options.items() if isinstance(v, (bool, int, float))}
+
+    return Bound
+
+
+def _Bound(method: str, content: str, options: dict[str, Any]) -> Any:  # noqa: N802 - reads as the class it builds
+    return _bound_element()(method, content, options)
+
+
 def city_map(
     *,
     centre_lonlat: tuple[float, float],
@@ -76,6 +170,8 @@ def city_map(
     overlay_rgba: np.ndarray | None,
     sites: list[dict],
     labels: dict[str, str],
+    legend: list[tuple[str, str]] | None = None,
+    basemap: str | None = None,
 ) -> Any:
     """A folium map of one city: boundary, coverage overlay (an RGBA image in lon/lat bounds) and sites.
 
@@ -86,14 +182,24 @@ def city_map(
     boundary_geojson : GeoJSON mapping in lon/lat, or None
     overlay_rgba : ndarray of uint8, shape (rows, cols, 4), north-up in EPSG:4326, or None
     sites : list of dict
-        ``lat``, ``lon``, ``site_id`` and ``popup`` (HTML text) per site.
+        ``lat``, ``lon``, ``site_id`` (plain text, escaped here) and ``popup`` (HTML markup whose user-supplied
+        parts the caller has escaped with :func:`html.escape`) per site.
     labels : dict
         ``boundary``, ``coverage``, ``sites`` layer names in the report's language.
+    legend : list of (CSS colour, text), optional
+        Drawn in the lower right corner (the colours of the overlay and the site markers).
+    basemap : {None, "osm"}
+        ``"osm"``: OpenStreetMap tiles under the layers (fetched online when the page is viewed; only when the
+        user asks). Default: no basemap, the page works offline.
     """
     import folium
 
     lon, lat = centre_lonlat
-    fmap = folium.Map(location=[lat, lon], zoom_start=11, tiles=None, control_scale=True)
+    fmap = folium.Map(location=[lat, lon], zoom_start=12, tiles=None, control_scale=True)
+    if basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
+    elif basemap is not None:
+        raise ValueError(f"basemap {basemap!r} is not known; allowed: osm or none")
     fmap.default_js = []
     fmap.default_css = []
     if overlay_rgba is not None and bounds_lonlat is not None:
@@ -109,12 +215,14 @@ def city_map(
         ).add_to(fmap)
     group = folium.FeatureGroup(name=labels["sites"])
     for s in sites:
-        folium.CircleMarker(
-            [s["lat"], s["lon"]], radius=5, color="#1f4e9c", fill=True, fill_opacity=0.9,
-            popup=folium.Popup(s["popup"], max_width=320), tooltip=str(s["site_id"]),
-        ).add_to(group)
+        marker = folium.CircleMarker([s["lat"], s["lon"]], radius=5, color="#D55E00", fill=True, fill_opacity=0.9)
+        marker.add_child(_Bound("bindPopup", s["popup"], {"maxWidth": 320}))
+        marker.add_child(_Bound("bindTooltip", html.escape(str(s["site_id"])), {"sticky": True}))
+        marker.add_to(group)
     group.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    if legend:
+        fmap.get_root().html.add_child(folium.Element(legend_html(legend)))
     if bounds_lonlat is not None:
         w, s_, e, n = bounds_lonlat
         fmap.fit_bounds([[s_, w], [n, e]])

@@ -31,10 +31,10 @@ Keys (with defaults)::
     crews:
       pools: national                # national | region | operator: one pool for the country, one per region,
                                      # or one per operator (candidates' `operator` column; else "unassigned")
-      count: 30                      # crews per pool (an assumption: the report gives the minimum that meets
-                                     # the deadline, found by search)
+      count: 30                      # crews per pool, 0 to 100000 (an assumption: the report gives the minimum
+                                     # that meets the deadline, found by search)
       per_pool: {}                   # pool name -> crews, overrides count
-      sites_per_crew_month: 4.0
+      sites_per_crew_month: 4.0     # from 0.01 to 1000
     lead_times_months:               # lead time = permits + max(power, backhaul)
       default: {permits: 3, power: 1, backhaul: 1}
       by_class: {}                   # site class -> {permits, power, backhaul}
@@ -59,6 +59,11 @@ from pathlib import Path
 from typing import Any
 
 from qamtu.errors import DataFileError, InvalidInputError
+from qamtu.rollout.search import MAX_CREWS
+
+#: Slowest build rate accepted: one site per crew in 100 months (a smaller rate is a typo; with it the crew
+#: search would range over millions of crews).
+MIN_SITES_PER_CREW_MONTH = 0.01
 
 DEFAULT_SCENARIO: dict[str, Any] = {
     "version": 1,
@@ -110,7 +115,8 @@ class Scenario:
         unknown = [c for c in ids if c not in catalogue_ids]
         if unknown:
             raise InvalidInputError(
-                f"{self.source}: key 'cities.ids': unknown city ids {unknown}; allowed: {', '.join(catalogue_ids)}"
+                f"{self.source}: key 'cities.ids': unknown city ids {_short(unknown)}; allowed: "
+                f"{', '.join(catalogue_ids)}"
             )
         return list(ids)
 
@@ -130,6 +136,23 @@ class Scenario:
 
     def crews_for(self, pool: str) -> int:
         return int(self.data["crews"]["per_pool"].get(pool, self.data["crews"]["count"]))
+
+    def with_overrides(self, options: Mapping[str, tuple[str, Any]]) -> "Scenario":
+        """This scenario with command-line options applied: ``{"dotted.key": (option name, value)}``.
+
+        The result is validated like a file (a bad value names its option) and remembers the options, which
+        :meth:`to_yaml` writes as a comment; the keys themselves carry the values, so the resolved file alone
+        reproduces the run.
+        """
+        raw = self.to_plain()
+        for dotted, (_option, value) in options.items():
+            node = raw
+            *head, last = dotted.split(".")
+            for k in head:
+                node = node[k]
+            node[last] = value.isoformat() if isinstance(value, _dt.date) else value
+        names = ", ".join(f"{opt} {_as_typed(val)}" for opt, val in options.values())
+        return validate_scenario(raw, source=f"{self.source} + command-line options ({names})")
 
     def to_plain(self) -> dict[str, Any]:
         """The resolved scenario as plain YAML/JSON types (dates as ISO strings)."""
@@ -152,6 +175,46 @@ class Scenario:
         return head + yaml.safe_dump(self.to_plain(), sort_keys=False, allow_unicode=True)
 
 
+#: Longest text of a value quoted in an error message (a value from a file can be arbitrarily large).
+MAX_SHOWN_CHARS = 120
+
+
+def _short(value: Any) -> str:
+    """``repr`` of ``value`` cut to :data:`MAX_SHOWN_CHARS` without formatting more than that of a big value."""
+    if isinstance(value, (dict, list, tuple, set)):
+        n = len(value)
+        kind = type(value).__name__
+        if n > 8:
+            return f"<{kind} of {n} items>"
+        parts = []
+        size = 0
+        for item in (value.items() if isinstance(value, dict) else value):
+            text = _short(item)
+            parts.append(text)
+            size += len(text)
+            if size > MAX_SHOWN_CHARS:
+                break
+        text = f"<{kind}: " + ", ".join(parts) + ">"
+    elif isinstance(value, str):
+        text = repr(value[: MAX_SHOWN_CHARS + 1])
+    else:
+        text = repr(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
+
+
+def _as_typed(value: Any) -> str:
+    """A command-line value as the user typed it (dates ISO, lists comma-separated), cut like :func:`_short`."""
+    if isinstance(value, _dt.date):
+        text = value.isoformat()
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        text = ",".join(value)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+    else:
+        return _short(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
+
+
 def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:
     """Read and validate a scenario file (``.yaml``/``.yml`` or ``.toml``); ``None`` gives the defaults.
 
@@ -166,27 +229,108 @@ def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:
         return validate_scenario({}, source="built-in defaults")
     p = Path(path)
     if not p.is_file():
-        raise DataFileError(f"scenario file {p} does not exist")
-    text = p.read_text(encoding="utf-8")
+        what = "is a folder, not a file" if p.is_dir() else "does not exist"
+        raise DataFileError(f"scenario file {p} {what}")
     suffix = p.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml"):
+        raise DataFileError(f"scenario file {p}: unknown suffix {_short(suffix)}; allowed: .yaml, .yml, .toml")
+    text = _read_text(p)
     try:
         if suffix == ".toml":
             import tomllib
 
             raw = tomllib.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            raw = yaml.safe_load(text) or {}
         else:
-            raise DataFileError(f"scenario file {p}: unknown suffix {suffix!r}; allowed: .yaml, .yml, .toml")
+            raw = _safe_yaml(text, p)
     except DataFileError:
         raise
+    except RecursionError as exc:
+        raise DataFileError(f"scenario file {p} is nested too deeply to be a scenario") from exc
     except Exception as exc:  # yaml.YAMLError, tomllib.TOMLDecodeError: both carry the line
-        raise DataFileError(f"scenario file {p} is not valid {suffix[1:].upper()}: {exc}") from exc
+        detail = " ".join(str(exc).split())
+        raise DataFileError(f"scenario file {p} is not valid {suffix[1:].upper()}: {_cut(detail, 300)}") from exc
+    _check_size(raw, p)
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{p}: the scenario must be a mapping of keys, got {type(raw).__name__}")
     return validate_scenario(raw, source=str(p), base_dir=p.parent)
+
+
+#: Largest scenario file read, bytes (a scenario is a page of keys; 1 MiB leaves room for long city lists).
+MAX_SCENARIO_BYTES = 1 << 20
+#: Most YAML aliases (``*name``) in a scenario file; more are refused before anything is built from them (a
+#: "billion laughs" file of a few hundred bytes expands to gigabytes through nested aliases).
+MAX_YAML_ALIASES = 100
+#: Most values (mapping entries, list items, scalars) in a scenario once aliases are expanded.
+MAX_SCENARIO_NODES = 100_000
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _read_text(p: Path) -> str:
+    """The file as text: UTF-8 (a BOM is allowed); UTF-16, other encodings and binary files are named errors."""
+    try:
+        size = p.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise DataFileError(f"scenario file {p} has {size} bytes; the most allowed is {MAX_SCENARIO_BYTES} "
+                                "(a scenario is a page of keys)")
+        data = p.read_bytes()
+    except DataFileError:
+        raise
+    except OSError as exc:
+        raise DataFileError(f"scenario file {p} cannot be read: {exc.strerror or exc}") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataFileError(f"scenario file {p} is UTF-16 text; save it as UTF-8")
+    if b"\x00" in data:
+        raise DataFileError(f"scenario file {p} is a binary file (NUL bytes), not YAML/TOML text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataFileError(f"scenario file {p} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}; "
+                            "Latin-1 or Windows-1251?); save it as UTF-8") from exc
+
+
+def _safe_yaml(text: str, p: Path) -> Any:
+    """``yaml.safe_load`` with at most :data:`MAX_YAML_ALIASES` aliases (counted while parsing, before building)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+            if self.check_event(yaml.AliasEvent):
+                Loader.aliases += 1
+                if Loader.aliases > MAX_YAML_ALIASES:
+                    mark = self.peek_event().start_mark
+                    raise DataFileError(f"scenario file {p}, line {mark.line + 1}: more than {MAX_YAML_ALIASES} "
+                                        "YAML aliases (*name); write the values out")
+            return super().compose_node(parent, index)
+
+    loader = Loader(text)
+    try:
+        return loader.get_single_data() or {}
+    finally:
+        loader.dispose()
+
+
+def _check_size(raw: Any, p: Path) -> None:
+    """Refuse a scenario with more than :data:`MAX_SCENARIO_NODES` values, counting aliases as expanded (the walk
+    stops as soon as the count is passed, so it costs at most that many steps)."""
+    count = 0
+    stack = [raw]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_SCENARIO_NODES:
+            raise DataFileError(f"scenario file {p} holds more than {MAX_SCENARIO_NODES} values (aliases "
+                                "expanded); a scenario is a page of keys")
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
 
 
 def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir: Path | None = None) -> Scenario:
@@ -259,11 +403,11 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
 
     cr = data["crews"]
     v.choice(cr, "crews", "pools", ("national", "region", "operator"))
-    v.integer(cr, "crews", "count", 0, 100000)
+    v.integer(cr, "crews", "count", 0, MAX_CREWS)
     v.mapping(cr["per_pool"], "crews.per_pool")
     for pool in list(cr["per_pool"]):
-        v.integer(cr["per_pool"], "crews.per_pool", pool, 0, 100000)
-    v.number(cr, "crews", "sites_per_crew_month", 0.0, 1000.0, strict_low=True)
+        v.integer(cr["per_pool"], "crews.per_pool", pool, 0, MAX_CREWS)
+    v.number(cr, "crews", "sites_per_crew_month", MIN_SITES_PER_CREW_MONTH, 1000.0)
 
     lt = data["lead_times_months"]
     data["lead_times_months"]["default"] = v.lead(lt["default"], "lead_times_months.default")
@@ -309,14 +453,15 @@ class _Validator:
         self.source = source
 
     def fail(self, key: str, value: Any, allowed: str) -> None:
-        raise InvalidInputError(f"{self.source}: key {key!r} = {value!r} is not allowed; expected {allowed}")
+        raise InvalidInputError(
+            f"{self.source}: key {_short(key)} = {_short(value)} is not allowed; expected {allowed}")
 
     def keys(self, given: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
         for k in given:
             if k not in known:
                 name = f"{where}.{k}" if where else str(k)
                 raise InvalidInputError(
-                    f"{self.source}: unknown key {name!r}; allowed here: {', '.join(map(str, known))}"
+                    f"{self.source}: unknown key {_short(name)}; allowed here: {', '.join(map(str, known))}"
                 )
 
     def mapping(self, value: Any, key: str) -> None:

@@ -3,9 +3,11 @@
 The search calls the scheduler. With more crews (or more money) a greedy list schedule usually finishes no later,
 but that is not guaranteed (list scheduling has timing anomalies: R. L. Graham, "Bounds on multiprocessing timing
 anomalies", SIAM J. Appl. Math. 17(2), 1969), and a gate need not be monotone in the set of sites either. So the
-search bisects, then verifies the answer by scanning every value below it; when the scan finds a smaller
-feasible value the search reports that monotonicity failed and returns the linear scan's answer (the first
-feasible value from the bottom), which is the true minimum over the range.
+search is exponential, then bisecting (``lo, lo+1, lo+3, lo+7, ...`` until a value works, then bisection between
+the last failure and it: about ``2 log2(answer)`` schedules, never a scan up to the answer), and then verifies the
+answer by checking the values below it: every one when there are at most :data:`VERIFY_LIMIT` (the answer is then
+the true minimum over the range, also for a predicate that is not monotone), else the :data:`VERIFY_WINDOW` values
+just below, and the result says so. The range itself is bounded: at most :data:`MAX_CREWS` crews per pool.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ from qamtu.rollout.schedule import (
 )
 
 SEARCH_METHODS = ("auto", "bisect", "linear")
+
+#: Most crews per pool a search (and a scenario) may use; a resource beyond it is not a plan but a typo.
+MAX_CREWS = 100_000
+#: ``auto``: when at most this many values lie below the answer, each is checked (the answer is then exact).
+VERIFY_LIMIT = 256
+#: ``auto``: otherwise, this many values just below the answer are checked.
+VERIFY_WINDOW = 16
+#: ``linear``: the most values a linear scan may evaluate.
+LINEAR_LIMIT = 4096
 
 
 @dataclasses.dataclass
@@ -64,8 +75,10 @@ def minimum_feasible(
     lo, hi : int
         The range searched, ``lo <= hi``.
     method : {"auto", "bisect", "linear"}
-        ``"linear"`` scans ``lo, lo+1, ...`` (exact for any predicate); ``"bisect"`` assumes monotonicity;
-        ``"auto"`` bisects and then checks every value below the answer, falling back to the linear answer.
+        ``"linear"`` scans ``lo, lo+1, ...`` (exact for any predicate; at most :data:`LINEAR_LIMIT` values);
+        ``"bisect"`` assumes monotonicity (exponential probes, then bisection); ``"auto"`` does the same and then
+        checks the values below the answer (all of them up to :data:`VERIFY_LIMIT`, else a window), falling back
+        to the smallest feasible value found.
 
     Returns
     -------
@@ -83,21 +96,35 @@ def minimum_feasible(
         return seen[v]
 
     if method == "linear":
+        if hi - lo + 1 > LINEAR_LIMIT:
+            raise InvalidInputError(f"a linear search over {hi - lo + 1} values is refused (the most is "
+                                    f"{LINEAR_LIMIT}); use method auto or bisect")
         for v in range(lo, hi + 1):
             if f(v):
                 return SearchResult(v, "linear", _consistent(seen, v), seen)
         return SearchResult(None, "linear", _consistent(seen, None), seen)
 
-    if not f(hi):
+    # exponential phase: lo, lo+1, lo+3, lo+7, ... (capped at hi) until a value works
+    last_fail, v, k = lo - 1, lo, 0
+    while not f(v):
+        last_fail = v
+        if v == hi:
+            break
+        k += 1
+        v = min(hi, lo + 2**k - 1)
+    if last_fail == hi:  # nothing works at the probes, the top included
         if method == "bisect":
             return SearchResult(None, f"bisect: infeasible at the top of the range ({hi})", False, seen)
-        # "auto" promises the exact answer for any predicate: a predicate that is not monotone (e.g. a budget
-        # without carry-over, where more money can reorder the builds) may hold below a failing top
-        for v in range(lo, hi):
-            if f(v):
-                return SearchResult(v, "linear (not monotone)", False, seen)
-        return SearchResult(None, "linear (infeasible in the whole range)", _consistent(seen, None), seen)
-    a, b = lo, hi  # invariant: f(b) is true
+        # "auto" promises the exact answer for any predicate where it can check every value: one that is not
+        # monotone (e.g. a budget without carry-over, where more money can reorder the builds) may hold below
+        if hi - lo + 1 <= VERIFY_LIMIT:
+            for u in range(lo, hi):
+                if f(u):
+                    return SearchResult(u, "linear (not monotone)", False, seen)
+            return SearchResult(None, "linear (infeasible in the whole range)", _consistent(seen, None), seen)
+        return SearchResult(None, f"exponential: infeasible at {len(seen)} values up to the top of the range "
+                                  f"({hi}); the others not checked", False, seen)
+    a, b = last_fail + 1, v  # invariant: f(b) is true, every probe below a failed
     while a < b:
         mid = (a + b) // 2
         if f(mid):
@@ -106,10 +133,15 @@ def minimum_feasible(
             a = mid + 1
     if method == "bisect":
         return SearchResult(b, "bisect", _consistent(seen, b), seen)
-    for v in range(lo, b):  # verification scan
-        if f(v):
-            return SearchResult(v, "linear (not monotone)", False, seen)
-    return SearchResult(b, "bisect+verified", _consistent(seen, b), seen)
+    full = b - lo <= VERIFY_LIMIT
+    for u in range(lo if full else b - VERIFY_WINDOW, b):  # verification
+        if f(u):
+            if full:
+                return SearchResult(u, "linear (not monotone)", False, seen)
+            return SearchResult(u, f"bisect; not monotone ({u} found below {b} in the window checked)", False, seen)
+    if full:
+        return SearchResult(b, "bisect+verified", _consistent(seen, b), seen)
+    return SearchResult(b, f"bisect+verified {VERIFY_WINDOW} values below", False, seen)
 
 
 def _consistent(seen: dict[int, bool], answer: int | None) -> bool:
@@ -140,7 +172,8 @@ def minimum_crews(
         counts are replaced by the value searched).
     deadline : datetime.date
     max_crews : int, optional
-        Upper end of the range; default: enough crews to build every site of the largest pool in one month.
+        Upper end of the range; default: enough crews to build every site of the largest pool in one month (more
+        cannot start a site earlier), at most :data:`MAX_CREWS`.
     method : {"auto", "bisect", "linear"}
 
     Returns
@@ -151,7 +184,9 @@ def minimum_crews(
     gate = cached_gate(gate)
     if max_crews is None:
         per_pool = max((sum(t.pool == p for t in tasks) for p in params.crews), default=1)
-        max_crews = max(1, math.ceil(per_pool / params.sites_per_crew_month))
+        max_crews = max(1, min(MAX_CREWS, math.ceil(per_pool / params.sites_per_crew_month)))
+    if not (isinstance(max_crews, int) and 1 <= max_crews <= MAX_CREWS):
+        raise InvalidInputError(f"max_crews must be an integer from 1 to {MAX_CREWS}, got {max_crews!r}")
     cities = sorted({t.city_id for t in tasks})
 
     def feasible(n: int) -> bool:
