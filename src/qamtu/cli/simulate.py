@@ -14,20 +14,22 @@ from typing import Optional
 
 import typer
 
-from qamtu.cli._common import fail, guarded
+from qamtu.cli._common import echo_json, fail, guarded
 
 
 def register(app: typer.Typer) -> None:
     @app.command("simulate-measurements")
     @guarded
     def simulate_measurements_command(
-        city: Optional[str] = typer.Option(None, "--city", help="City id (see 'qamtu cities')."),
-        sites: Optional[Path] = typer.Option(None, "--sites", help="Site table (CSV or GeoJSON, one row per sector)."),
+        city: Optional[str] = typer.Option(None, "--city", help="(required) City id (see 'qamtu cities')."),
+        sites: Optional[Path] = typer.Option(None, "--sites",
+                                             help="(required) Site table (CSV or GeoJSON, one row per sector)."),
         samples: int = typer.Option(1000, "--samples", help="Number of samples (1-10,000,000)."),
         seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same file)."),
         users: str = typer.Option("outdoor", "--users", help="outdoor, indoor or mixed (the area's indoor share)."),
         resolution_m: float = typer.Option(50.0, "--resolution", help="Study-area grid resolution, m (10-1000)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Output CSV file (written atomically)."),
+        out: Optional[Path] = typer.Option(None, "--out", help="(required) Output CSV file (written atomically)."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of the line."),
     ) -> None:
         """Draw a synthetic drive test from the coverage model (canonical drive-test CSV)."""
         from qamtu.engine.montecarlo import simulate_measurements
@@ -53,4 +55,8 @@ def register(app: typer.Typer) -> None:
         frame = simulate_measurements(area, table, samples, seed, users=users)
         write_text_atomic(out, frame.to_csv(index=False))
         served = int((frame["cell_id"] != "").sum())
-        typer.echo(f"{out}: {len(frame)} samples ({served} served), users {users}, seed {seed}")
+        if as_json:
+            echo_json({"out": str(out), "samples": len(frame), "served": served, "users": users, "seed": seed,
+                       "city": city})
+        else:
+            typer.echo(f"{out}: {len(frame)} samples ({served} served), users {users}, seed {seed}")
