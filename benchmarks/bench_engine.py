@@ -172,8 +172,8 @@ def part_cities(args) -> None:
 def part_distribution(args) -> None:
     """The distribution engine (aggregate: per-pixel probabilities, all user classes, quantile maps) against a plain
     NumPy per-pixel Monte-Carlo of the same model (montecarlo.pixel_monte_carlo, ``--mc-users`` users per pixel)
-    on a sample of pixels: links per second = (pixel, sector) links actually evaluated per second (for the
-    Monte-Carlo: users x links of the pixel, each link drawn per user)."""
+    on a sample of pixels: links per second = (pixel, sector) pairs answered per second by each method (the
+    Monte-Carlo draws each pair ``--mc-users`` times to reach its accuracy)."""
     from qamtu.engine import EngineConfig, aggregate, compute_links
     from qamtu.engine.montecarlo import pixel_monte_carlo
     from qamtu.geo.area import make_study_area
@@ -198,7 +198,7 @@ def part_distribution(args) -> None:
     n_mc = 0
     for i in pick:
         pix = int(rows[i]) * area.shape[1] + int(cols[i])
-        n_mc += int((links.pixel == pix).sum()) * args.mc_users
+        n_mc += int((links.pixel == pix).sum())  # (pixel, sector) pairs answered, each drawn mc_users times
         pixel_monte_carlo(links, pix, int(area.env_class[rows[i], cols[i]]), n_users=args.mc_users, seed=int(i))
     t_mc = time.perf_counter() - t0
     rate_mc = n_mc / t_mc
