@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Draw a synthetic drive test from the coverage model (canonical drive-test CSV)."""
         from qamtu.engine.montecarlo import simulate_measurements
-        from qamtu.fileio import write_text_atomic
+        from qamtu.fileio import write_csv_atomic
         from qamtu.geo.area import make_study_area
         from qamtu.geo.catalogue import get_city
         from qamtu.geo.sites import read_sites
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         area = make_study_area(get_city(city), resolution_m=resolution_m)
         table = read_sites(sites)
         frame = simulate_measurements(area, table, samples, seed, users=users)
-        write_text_atomic(out, frame.to_csv(index=False))
+        write_csv_atomic(out, frame)
         served = int((frame["cell_id"] != "").sum())
         if as_json:
             echo_json({"out": str(out), "samples": len(frame), "served": served, "users": users, "seed": seed,
