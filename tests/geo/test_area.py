@@ -35,7 +35,7 @@ def test_every_city_is_in_kazakhstans_utm_zones():
 def test_disc_area_matches_catalogue_within_grid_tolerance(city_id):
     city = get_city(city_id)
     res = 50.0
-    area = make_study_area(city, resolution_m=res)
+    area = make_study_area(city, resolution_m=res, boundary="disc")
     assert area.boundary_is_approximation
     radius = math.sqrt(city.area_km2 * 1e6 / math.pi)
     assert area.boundary_area_km2 == pytest.approx(city.area_km2, rel=1e-4)
@@ -45,7 +45,7 @@ def test_disc_area_matches_catalogue_within_grid_tolerance(city_id):
 
 
 def test_grid_is_north_up_aligned_and_centres_are_inside():
-    area = make_study_area("konaev", resolution_m=100)
+    area = make_study_area("konaev", resolution_m=100, boundary="disc")
     t = area.transform
     assert t.b == 0 and t.d == 0 and t.a == 100 and t.e == -100
     assert t.c % 100 == 0 and t.f % 100 == 0
@@ -63,7 +63,10 @@ def test_grid_is_north_up_aligned_and_centres_are_inside():
 def test_missing_area_needs_a_boundary():
     city = dataclasses.replace(get_city("konaev"), area_km2=None)
     with pytest.raises(InvalidInputError, match="--boundary"):
-        make_study_area(city)
+        make_study_area(city, boundary="disc")
+    # the shipped polygon needs no catalogue area: uncut, not an approximation
+    area = make_study_area(city, resolution_m=500)
+    assert not area.boundary_is_approximation and area.boundary_area_km2 > 3000
 
 
 def test_bad_resolution():
@@ -77,9 +80,10 @@ def test_default_population_is_the_catalogue_figure_and_says_it_is_a_model():
     assert np.all(area.population[~area.mask] == 0)
     assert area.population_is_model and "Clark 1951" in area.population_source
     assert "approximate" in area.assumptions()["boundary"]
-    # monotone: density falls away from the centre
+    # monotone: density falls away from the centre (the administrative centre, inside the real polygon)
+    assert "administrative centre" in area.population_source
     x, y = area.pixel_centres()
-    cx, cy = area.centre_xy
+    cx, cy = area.info["population_centre_xy_m"]
     d = np.hypot(x - cx, y - cy)[area.mask]
     p = area.population[area.mask]
     order = np.argsort(d)

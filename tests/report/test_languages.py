@@ -20,14 +20,17 @@ pytestmark = pytest.mark.browser
 
 #: Latin words a Russian or Kazakh reader expects to see as is.
 ALLOWED = {"NR", "n78", "5G", "4G", "LTE", "DL", "UL", "RSRP", "SINR", "3GPP", "TR", "qamtu", "UTC", "PDF",
-           "Natural", "Earth", "Leaflet", "OpenStreetMap", "CSV", "GeoTIFF", "GeoJSON", "JSON", "YAML", "x", "y"}
+           "Natural", "Earth", "Leaflet", "OpenStreetMap", "CSV", "GeoTIFF", "GeoJSON", "JSON", "YAML", "x", "y",
+           "SRTM3", "GEBCO"}
 FILE = re.compile(r"\S+\.(?:csv|json|geojson|tif|png|yaml|html|pdf)\b")
 WORD = re.compile(r"[0-9A-Za-z]*[A-Za-z][0-9A-Za-z]*")
 
 VISIBLE_TEXT = """
 const skip = new Set(['SCRIPT', 'STYLE', 'CODE', 'NOSCRIPT']);
 const out = [];
+const page = document.documentElement.lang;
 const walk = (n) => { if (n.nodeType === 3) { out.push(n.textContent); return; }
+  if (n.nodeType === 1 && n.lang && n.lang !== page) return;  // text marked as another language on purpose
   if (n.nodeType === 1 && !skip.has(n.tagName)) { for (const c of n.childNodes) walk(c);
     for (const a of ['alt', 'title']) if (n.getAttribute && n.getAttribute(a)) out.push(n.getAttribute(a)); } };
 walk(document.body); return out.join(' ');

@@ -54,6 +54,9 @@ def test_cli_writes_the_report(national_run):
     # exit 3 when a city misses the deadline (README: a completed run whose targets were not met), else 0
     assert result.exit_code == (0 if all(c["on_time"] for c in summary["cities"]) else 3), result.output
     assert "Отчёт:" in result.stderr  # with --json the words go to stderr, in the report's language
+    terrain = {c["id"]: c["terrain"] for c in summary["cities"]}  # issue 12: every output says its terrain
+    assert "GEBCO" in terrain["konaev"] and terrain["aktau"] is None
+    assert all("settlement part" in c["boundary"] for c in summary["cities"])  # both are cut administrations
     payload = json.loads(result.stdout)  # ... and stdout is the machine summary only
     assert payload["report"] == str(out / "index.html")
     assert payload.get("pdf") == (str(out / "report.pdf") if PDF else None)

@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "qamtu.cli.national",  # national, schedule (issue: rollout and report)
     "qamtu.cli.audit",  # audit, calibrate (issue: quality audit)
     "qamtu.cli.simulate",  # simulate-measurements (issue 11: synthetic drive test from the model)
+    "qamtu.cli.profile",  # profile (issue 12: terrain)
+    "qamtu.cli.sweep",  # sweep (issue 16: scale-out on Dask)
 )
 
 for _name in COMMAND_MODULES:

@@ -14,6 +14,9 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_ERROR, EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli._geo_options import dem_option, landcover_option
+from qamtu.cli.national import DASK_HELP
+from qamtu.distributed import open_executor
 
 #: Engine options shared by ``coverage`` and ``reference-run``: CLI option -> (EngineConfig field, scale).
 _ENGINE_OPTIONS = {
@@ -59,10 +62,39 @@ def _engine_config(values: dict[str, Optional[str]], calibration: Optional[str])
     return EngineConfig(**kwargs)
 
 
-def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: Any, existing: Any, dem: Any,
+                 landcover: Any, config: Any, folder: str, png: bool,
+                 per_metric: bool) -> tuple[dict[str, Any], list[str]]:
+    """``qamtu coverage`` of one city, outputs written to ``folder``: (KPI record, warning messages).
+
+    A module-level function so that ``--dask`` runs it on a worker (which then writes ``folder``)."""
+    from qamtu.engine import evaluate
+    from qamtu.geo.area import make_study_area, study_area_options
+    from qamtu.geo.catalogue import get_city
+    from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
+    from qamtu.report.maps import write_coverage_outputs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        c = get_city(city)
+        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population,
+                               **study_area_options(dem, landcover))
+        tables = []
+        for path in (existing, sites):
+            if path:
+                one = read_sites(path)
+                check_sites_near_area(one, area, source=str(path))
+                tables.append(one)
+        table = project_sites(combine_site_tables(tables, [p for p in (existing, sites) if p]), area.crs)
+        result = evaluate(area, table, config)
+        written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
+    return written["record"], [str(w.message) for w in caught]
+
+
+def _echo_warnings(caught: list[Any]) -> None:
     seen = set()
     for w in caught:
-        text = str(w.message)
+        text = str(getattr(w, "message", w))
         if text not in seen:
             seen.add(text)
             typer.echo(f"Warning: {text}", err=True)
@@ -80,19 +112,48 @@ def _format_area(area_km2: Optional[float]) -> str:
     return "n/a" if area_km2 is None else f"{area_km2:g}"
 
 
+def _shipped_dict(c: Any) -> dict[str, Any]:
+    from qamtu.geo.shipped import BOUNDARY_ATTRIBUTION, CUT_RATIO, city_polygon, default_dem
+
+    poly = city_polygon(c.id)
+    dem = default_dem(c.id)
+    cut = poly is not None and c.area_km2 is not None and poly.area_km2 > CUT_RATIO * c.area_km2
+    return {
+        "boundary_polygon_km2": None if poly is None else poly.area_km2,
+        "boundary_kato": None if poly is None else poly.kato,
+        "boundary_attribution": None if poly is None else BOUNDARY_ATTRIBUTION,
+        "boundary_settlement_cut": bool(cut),
+        "admin_centre": None if poly is None else [poly.admin_centre_lon, poly.admin_centre_lat],
+        "terrain": None if dem is None else dem[1],
+        "terrain_attribution": None if dem is None else dem[2],
+    }
+
+
+def _boundary_label(c: Any) -> str:
+    d = _shipped_dict(c)
+    if d["boundary_polygon_km2"] is None:
+        return "disc (approx.)"
+    return f"cut ({d['boundary_polygon_km2']:,.0f})" if d["boundary_settlement_cut"] else "polygon"
+
+
+def _terrain_label(c: Any) -> str:
+    return _shipped_dict(c)["terrain"] or "flat"
+
+
 def cities_command(json_out: bool = typer.Option(False, "--json", help="Print the catalogue as JSON.")) -> None:
     """List the 20 regional centres: id, name, population with its date, area."""
     from qamtu.geo.area import utm_crs_for
     from qamtu.geo.catalogue import load_cities
+    from qamtu.geo.shipped import ATTRIBUTIONS
 
     cities = load_cities()
     if json_out:
-        echo_json([dict(c.to_dict(), utm_crs=utm_crs_for(c.lon, c.lat)) for c in cities])
+        echo_json([dict(c.to_dict(), utm_crs=utm_crs_for(c.lon, c.lat), **_shipped_dict(c)) for c in cities])
         return
-    header = ("id", "name", "population (date)", "area km2", "area scope", "UTM")
+    header = ("id", "name", "population (date)", "area km2", "area scope", "UTM", "default boundary", "terrain")
     rows = [
         (c.id, c.name_en, f"{c.population:,} ({c.population_date.isoformat()})", _format_area(c.area_km2),
-         c.area_scope, utm_crs_for(c.lon, c.lat))
+         c.area_scope, utm_crs_for(c.lon, c.lat), _boundary_label(c), _terrain_label(c))
         for c in cities
     ]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -100,7 +161,11 @@ def cities_command(json_out: bool = typer.Option(False, "--json", help="Print th
     for r in [header, *rows]:
         typer.echo("  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
                              for i, (v, w) in enumerate(zip(r, widths))).rstrip())
-    typer.echo("Sources and caveats: qamtu/data/kz_regional_centres.SOURCE.md (areas conflict for some cities).")
+    typer.echo("Sources and caveats: qamtu/data/kz_regional_centres.SOURCE.md (areas conflict for some cities);")
+    typer.echo("boundaries and terrain: qamtu/data/geo/SOURCE.md. 'cut' = settlement part of a city administration's")
+    typer.echo("polygon (an approximation; the administration's area in brackets).")
+    for line in ATTRIBUTIONS:
+        typer.echo(line)
 
 
 def _summary_line(rec: dict[str, Any]) -> str:
@@ -126,6 +191,10 @@ def coverage_command(
     resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
     population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
     boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
+    dem: Optional[str] = dem_option(),
+    landcover: Optional[str] = landcover_option(),
+    existing: Optional[str] = typer.Option(
+        None, "--existing", help="Sites already on air (site table), evaluated with --sites."),
     freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="Carrier frequency, GHz (default 3.65)."),
     bandwidth_mhz: Optional[str] = typer.Option(None, "--bandwidth-mhz", help="Channel bandwidth, MHz (100)."),
     rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
@@ -143,18 +212,16 @@ def coverage_command(
     png: bool = typer.Option(True, "--png/--no-png", help="Draw a PNG map per metric."),
     per_metric: bool = typer.Option(False, "--per-metric-tiffs", help="One GeoTIFF per metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the KPI record as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "the city as one task")),
 ) -> None:
     """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
-    from qamtu.engine import evaluate
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.catalogue import get_city
-    from qamtu.geo.sites import check_sites_near_area, project_sites, read_sites
     from qamtu.fileio import check_output_folder, output_folder
-    from qamtu.report.maps import write_coverage_outputs
 
-    for value, option in ((city, "--city"), (sites, "--sites"), (out, "--out")):
+    for value, option in ((city, "--city"), (out, "--out")):
         if value is None or value.strip() == "":
             fail(f"missing option {option}")
+    if not sites and not existing:
+        fail("missing option --sites (or --existing)")
     check_output_folder(out)  # type: ignore[arg-type]
     res = _number(resolution_m, "--resolution-m")
     t_terr = _share(target_territory, "--target-territory-share")
@@ -165,18 +232,11 @@ def coverage_command(
          "--min-ul-mbps": min_ul_mbps},
         calibration,
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        c = get_city(city)  # type: ignore[arg-type]
-        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population)
-        table = read_sites(sites)  # type: ignore[arg-type]
-        check_sites_near_area(table, area, source=str(sites))
-        table = project_sites(table, area.crs)
-        result = evaluate(area, table, config)
-        with output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
-            written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
+    # one task: the whole city, written where it runs (into the output folder's temporary name)
+    with open_executor(dask) as executor, output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
+        rec, caught = executor.map(coverage_job, [(city, res, boundary, population, sites, existing, dem, landcover,
+                                                   config, str(folder), png, per_metric)])[0]
     _echo_warnings(caught)
-    rec = written["record"]
     if json_out:
         echo_json(rec)
     else:
@@ -203,6 +263,7 @@ def reference_run_command(
     min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
     png: bool = typer.Option(True, "--png/--no-png", help="Draw PNG maps."),
     json_out: bool = typer.Option(False, "--json", help="Print the national KPI records as JSON."),
+    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "one task per city")),
 ) -> None:
     """Every city with the hexagonal reference layout: maps per city and a national KPI table, with progress."""
     from rich.console import Console
@@ -237,7 +298,9 @@ def reference_run_command(
 
         from qamtu.report.maps import run_reference
 
-        summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city, on_engine=on_engine)  # type: ignore[arg-type]
+        with open_executor(dask) as executor:
+            summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city,  # type: ignore[arg-type]
+                                    on_engine=on_engine, executor=executor)
         progress.update(task, completed=len(chosen), description="done")
     _echo_warnings(caught)
     if json_out:

@@ -18,6 +18,10 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli._geo_options import dem_option, landcover_option
+from qamtu.distributed import ADDRESS_HELP, open_executor
+
+DASK_HELP = f"Run the cities on Dask ({ADDRESS_HELP}); needs the dask extra of qamtu."
 
 
 def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
@@ -90,6 +94,23 @@ def _warn_failed(report: Any) -> None:
         typer.echo(f"warning: {c.id}: planning failed: {c.error}", err=True)
 
 
+def _with_city_files(sc: Any, ids: Optional[list[str]], files: dict[str, Optional[str]]):
+    """The scenario with ``--dem``/``--landcover``/``--existing`` set for every city (a city's own file in the
+    scenario wins), validated like the file's keys."""
+    from qamtu.geo.catalogue import city_ids
+    from qamtu.rollout.scenario import validate_scenario
+
+    given = {k: v for k, v in files.items() if v}
+    if not given:
+        return sc
+    raw = sc.to_plain()
+    for cid in ids if ids is not None else sc.city_ids(city_ids()):
+        entry = raw["cities"]["files"].setdefault(cid, {})
+        for key, value in given.items():
+            entry.setdefault(key, value)
+    return validate_scenario(raw, source=f"{sc.source} + command-line options")
+
+
 def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str]) -> None:
     """Print the run's summary (the headline in ``lang``; with ``--json`` the machine summary on stdout and the
     words on stderr) and exit 3 when a city misses the deadline (``EXIT_TARGETS_NOT_MET``, as the README says)."""
@@ -140,6 +161,12 @@ def register(app: typer.Typer) -> None:
         basemap: str = typer.Option("none", "--basemap",
                                     help="Interactive maps' basemap: none (offline) or osm (OpenStreetMap tiles, "
                                          "fetched online when viewed)."),
+        dem: Optional[str] = dem_option(" For every city (a city's own dem in the scenario wins)."),
+        landcover: Optional[str] = landcover_option(" For every city."),
+        existing: Optional[str] = typer.Option(
+            None, "--existing", help="Sites on air (one table for all cities, cut to each city): cost 0, on air "
+            "from month one."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Plan every city, schedule the rollout against the deadline, and write the HTML report.
 
@@ -157,10 +184,12 @@ def register(app: typer.Typer) -> None:
         if measurements is not None and not measurements.is_file():
             fail(f"--measurements: file {measurements} does not exist")
         sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline)
+        sc = _with_city_files(sc, None, {"dem": dem, "landcover": landcover, "existing": existing})
         bars, callback = _progress_bars(lang)
-        with bars:
+        with bars, open_executor(dask) as executor:
             report, _ = run_national(sc, measurements=None if measurements is None else str(measurements),
-                                     progress=callback, keep_going=keep_going, sensitivity=sensitivity)
+                                     progress=callback, keep_going=keep_going, sensitivity=sensitivity,
+                                     executor=executor)
             n = len(report.cities)
             callback("report", 0, n, "")
             done = [0]
@@ -204,6 +233,7 @@ def register(app: typer.Typer) -> None:
                                              "run goes on (default: the run stops with exit 2)."),
         as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
         lang: str = typer.Option("en", "--lang", help="Language of the summary lines: en, ru or kk."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
     ) -> None:
         """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
 
@@ -232,8 +262,9 @@ def register(app: typer.Typer) -> None:
         check_lang(lang)
         sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline, overrides=overrides)
         bars, callback = _progress_bars(lang)
-        with bars:
-            report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False)
+        with bars, open_executor(dask) as executor:
+            report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False,
+                                     executor=executor)
         files = {}
         if out is not None:
             with output_folder(out, command="schedule") as folder:

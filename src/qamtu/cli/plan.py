@@ -14,6 +14,9 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
+from qamtu.cli._geo_options import dem_option, landcover_option
+from qamtu.cli.national import DASK_HELP
+from qamtu.distributed import open_executor
 
 
 def _num(value: Optional[str], option: str, lo: float | None = None, hi: float | None = None,
@@ -53,6 +56,18 @@ def _map_fn():
     return draw
 
 
+def plan_job(req: Any, folder: str, say: Any = None) -> tuple[dict[str, Any], list[Any], bool]:
+    """Run a plan request and write its outputs to ``folder``: (summary, site ids, targets met).
+
+    A module-level function so that ``--dask`` runs it on a worker (which then writes ``folder``)."""
+    from qamtu.plan.outputs import write_plan_outputs
+    from qamtu.plan.record import run_request
+
+    plan = run_request(req, progress=say)
+    write_plan_outputs(plan, folder, map_fn=_map_fn())
+    return plan.summary, list(plan.sites["site_id"]), bool(plan.targets_met)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``plan`` command to ``app``."""
 
@@ -89,6 +104,8 @@ def register(app: typer.Typer) -> None:
         exclude: Optional[str] = typer.Option(None, "--exclude", help="Site ids to rule out, comma-separated."),
         boundary: Optional[Path] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GPKG/SHP)."),
         population: Optional[Path] = typer.Option(None, "--population", help="Population raster (GeoTIFF)."),
+        dem: Optional[str] = dem_option(),
+        landcover: Optional[Path] = landcover_option(),
         calibration: Optional[Path] = typer.Option(None, "--calibration",
                                                    help="Path-loss calibration JSON (qamtu calibrate)."),
         max_cutoff_m: Optional[str] = typer.Option(
@@ -103,11 +120,12 @@ def register(app: typer.Typer) -> None:
             None, "--from-plan", help="Re-run the plan recorded in a plan.json (its input files must be unchanged)."),
         json_out: bool = typer.Option(False, "--json", help="Print summary.json on stdout."),
         quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
+        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "the plan")),
     ) -> None:
         """Plan the fewest, cheapest sites that meet the city's coverage targets, checked by the full engine."""
         from qamtu.fileio import check_output_folder, output_folder
-        from qamtu.plan.outputs import SUMMARY_KEYS, write_plan_outputs
-        from qamtu.plan.record import PlanRequest, read_plan_file, request_from_record, run_request
+        from qamtu.plan.outputs import SUMMARY_KEYS
+        from qamtu.plan.record import PlanRequest, read_plan_file, request_from_record
 
         check_output_folder(out)
 
@@ -127,6 +145,7 @@ def register(app: typer.Typer) -> None:
                 existing=None if existing is None else str(existing),
                 boundary=None if boundary is None else str(boundary),
                 population=None if population is None else str(population),
+                dem=dem, landcover=None if landcover is None else str(landcover),
                 calibration=None if calibration is None else str(calibration),
                 lattice_spacing_m=_num(lattice_spacing_m, "--lattice-spacing-m", 50.0, 20000.0),
                 lattice_cost=_num(lattice_cost, "--lattice-cost", 0.0),
@@ -146,11 +165,11 @@ def register(app: typer.Typer) -> None:
             recorded = None
         from qamtu.cli._output import progress_messages
 
-        with progress_messages(quiet) as say:  # a spinner with the step and the time elapsed, on stderr
-            plan = run_request(req, progress=say)
-        with output_folder(out, command="plan") as folder:
-            write_plan_outputs(plan, folder, map_fn=_map_fn())
-        s = plan.summary
+        # a spinner with the step and the time elapsed, on stderr (here only); with --dask the city is one task,
+        # written by the worker into the output folder's temporary name
+        with progress_messages(quiet or dask is not None) as say, open_executor(dask) as executor, \
+                output_folder(out, command="plan") as folder:
+            s, site_ids, targets_met = executor.map(plan_job, [(req, str(folder), None if dask else say)])[0]
         if json_out:
             echo_json({k: s[k] for k in SUMMARY_KEYS} | {"status": s["status"]})
         else:
@@ -161,8 +180,8 @@ def register(app: typer.Typer) -> None:
                        f"{s['population_share']:.1%}; targets {'met' if s['targets_met'] else 'NOT met'}; "
                        f"written to {out}")
         if recorded is not None:
-            same = list(plan.sites["site_id"]) == list(recorded)
+            same = site_ids == list(recorded)
             typer.echo(f"reproduced the recorded plan: {'identical' if same else 'DIFFERENT'} site list", err=True)
-        if not plan.targets_met:
+        if not targets_met:
             typer.echo(f"Error: {s.get('message', 'targets not met')}", err=True)
             raise typer.Exit(EXIT_TARGETS_NOT_MET)

@@ -105,7 +105,7 @@ def _exceed(margin, sigma):
 
 @njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
-                min_d, cov_w, cov_loss, cov_sd, threshold, body_loss, floor, eps):
+                min_d, cov_w, cov_loss, cov_sd, threshold, body_loss, floor, eps, t_loss, t_nlos, t_dz):
     """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`)."""
     n = dx.shape[0]
     rsrp = np.empty(n)
@@ -125,7 +125,7 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         s = sec[k]
         e = env[k]
         d2d = math.sqrt(dx[k] * dx[k] + dy[k] * dy[k])
-        dh = s_height[s] - h_ut
+        dh = s_height[s] - h_ut + t_dz[k]  # terrain (qamtu.engine.terrain): site ground minus pixel ground
         theta = 90.0 + math.atan2(dh, d2d) * deg
         bearing = math.atan2(dx[k], dy[k]) * deg
         # TR 38.901 eq. 7.1-7 (qamtu.radio.antenna.local_angles), slant 0
@@ -169,6 +169,10 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                  + gtab[g, 2, it + 1, ip + 1] * w11)
         dd = d2d if d2d > min_d else min_d
         p, pl_los, pl_nlos, s_los, s_nlos = _interp_path(ptab, e, s_height_k[s], math.log10(dd), l0, 0.0005)
+        if t_nlos[k]:  # terrain obstructs the ray: NLOS, plus the terrain's diffraction loss
+            p = 0.0
+        pl_los += t_loss[k]
+        pl_nlos += t_loss[k]
         pg_out = 10.0 * math.log10(p * 10.0 ** (-pl_los / 10.0) + (1.0 - p) * 10.0 ** (-pl_nlos / 10.0))
         pg = pg_out  # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
         plos[k] = p
@@ -228,12 +232,16 @@ class FastLinks:
         self.cov_sd = np.array([c.std_db for c in cov], dtype=float)
         self.config = config
 
-    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm):
+    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None):
         c = self.config
+        if terrain is None:
+            zeros = np.zeros(np.shape(dx)[0])
+            terrain = (zeros, np.zeros(zeros.shape[0], dtype=np.bool_), zeros)
         return link_kernel(
             np.ascontiguousarray(dx, dtype=float), np.ascontiguousarray(dy, dtype=float),
             np.ascontiguousarray(sector_idx, dtype=np.int64), np.ascontiguousarray(env_code, dtype=np.int64),
             self.hk, self.height, self.az, self.mt, self.group, self.eirp, self.gtab, self.ptab, self.l0,
             float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
             float(c.rsrp_threshold_dbm), float(c.body_loss_db), float(floor_dbm), float(c.cutoff_coverage_epsilon),
+            *terrain,
         )

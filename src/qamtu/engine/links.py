@@ -267,7 +267,8 @@ def _prime_cache(cache: dict, sectors: Sectors, config: EngineConfig) -> None:
         cache["cov_states"] = _coverage_states(config)
 
 
-def beam_gains(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, *, _cache: dict | None = None):
+def beam_gains(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, *, _cache: dict | None = None,
+               dz_m=None):
     """Distances and the three beam gains of a flat batch of links.
 
     Parameters
@@ -295,6 +296,8 @@ def beam_gains(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, *
     n = dx_m.shape[0]
     h_bs = sectors.height_m[sector_idx]
     d2d, d3d, theta, _phi = physics.link_geometry(dx_m, dy_m, h_bs, config.ue_height_m, sectors.azimuth_deg[sector_idx])
+    if dz_m is not None:  # terrain: the elevation angle from the antenna's real height over the UE's ground
+        theta = 90.0 + np.degrees(np.arctan2(h_bs + dz_m - config.ue_height_m, d2d))
     bearing = np.degrees(np.arctan2(dx_m, dy_m))
     th_l, ph_l = _ant.local_angles(bearing, theta, sectors.azimuth_deg[sector_idx],
                                    sectors.mechanical_tilt_deg[sector_idx], validate=False)
@@ -325,6 +328,7 @@ def evaluate_link_batch(
     *,
     floor_dbm: float | None = None,
     _cache: dict | None = None,
+    terrain=None,
 ) -> _LinkBatch:
     """Evaluate a flat batch of links (the engine's per-link physics; also used by tests and the baseline).
 
@@ -341,6 +345,10 @@ def evaluate_link_batch(
     floor_dbm : float, optional
         Relevance floor of the received power per RE (module docstring); default the noise per RE minus
         ``config.cutoff_margin_db``.
+    terrain : (loss_db, nlos, dz_m), optional
+        Per-link terrain from :class:`qamtu.engine.terrain.TerrainHook`: the excess diffraction loss is added to
+        both states' path losses, ``nlos`` forces the LOS probability to 0, ``dz_m`` (site ground minus pixel
+        ground) enters the elevation angle.
 
     Returns
     -------
@@ -352,7 +360,8 @@ def evaluate_link_batch(
     p_re = cache["p_re"]
     cov_states = cache["cov_states"]
     n = dx_m.shape[0]
-    d2d, d3d, h_bs, g_ssb, g_tr, g_int = beam_gains(dx_m, dy_m, sector_idx, sectors, config, _cache=cache)
+    d2d, d3d, h_bs, g_ssb, g_tr, g_int = beam_gains(dx_m, dy_m, sector_idx, sectors, config, _cache=cache,
+                                                     dz_m=None if terrain is None else terrain[2])
     pg = np.empty(n)
     pcov = np.zeros(n)
     p_los = np.empty(n)
@@ -372,6 +381,10 @@ def evaluate_link_batch(
             prof.scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
             correction_db=_correction(config, name, d3d[m]), min_distance_m=config.min_distance_m,
         )
+        if terrain is not None:  # qamtu.engine.terrain: obstruction forces NLOS and adds the diffraction loss
+            t_loss = terrain[0][m]
+            terms = physics.PathTerms(np.where(terrain[1][m], 0.0, terms.p_los), terms.pl_los_db + t_loss,
+                                      terms.pl_nlos_db + t_loss, terms.sf_los_db, terms.sf_nlos_db)
         pg[m] = physics.mean_path_gain_db(terms)  # outdoor: O2I belongs to the user class (aggregation)
         p_los[m] = terms.p_los
         los_gain[m] = terms.pl_nlos_db - terms.pl_los_db
@@ -730,6 +743,9 @@ def compute_links(area, sites, config: EngineConfig | None = None,
 
         fast = FastLinks(sectors, config, cache, cutoff + 1.5 * tile * float(getattr(area, "resolution_m", 0.0) or 0.0))
         fast = fast if fast.ok else None
+    from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
+
+    hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     tiles = [
@@ -755,11 +771,16 @@ def compute_links(area, sites, config: EngineConfig | None = None,
             inside = dx * dx + dy * dy <= env_cut2[pen][:, None]
             ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
             if ii.size:
-                if fast is not None:
-                    batch = _LinkBatch(*fast(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], info.floor_dbm))
-                else:
-                    batch = evaluate_link_batch(dx[ii, jj], dy[ii, jj], cand[jj], pen[ii], sectors, config,
-                                                floor_dbm=info.floor_dbm, _cache=cache)
+                dxs, dys, secs, envs = dx[ii, jj], dy[ii, jj], cand[jj], pen[ii]
+
+                def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
+                    s = slice(None) if sel is None else sel
+                    if fast is not None:
+                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
+                    return evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
+                                               floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+
+                batch = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii], secs)
                 k = batch.keep
                 if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
                     residual[pix] += np.bincount(ii[~k], weights=batch.interference_mw[~k], minlength=pix.size)

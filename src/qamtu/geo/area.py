@@ -30,6 +30,8 @@ __all__ = [
     "make_study_area",
     "utm_crs_for",
     "MAX_PIXELS",
+    "DISC_BOUNDARY",
+    "population_centre",
 ]
 
 #: Environment classes, indexed by their int8 code 0..3 in ``StudyArea.env_class``.
@@ -122,7 +124,8 @@ class StudyArea:
         Projected CRS of the grid, the city's UTM zone, e.g. ``"EPSG:32643"``; units metres.
     boundary : shapely (Multi)Polygon in ``crs``.
     boundary_is_approximation : bool
-        True when the boundary is the catalogue's disc rather than a real boundary: every output says so.
+        True when the boundary is the catalogue's disc, or the settlement cut of an oversized administration's
+        polygon, rather than a real boundary: every output says so.
     resolution_m : float
         Pixel side, m.
     transform : affine.Affine
@@ -141,6 +144,14 @@ class StudyArea:
     population_is_model : bool
         True when the population comes from the monocentric model, not from data.
     env_thresholds : EnvThresholds
+    terrain : qamtu.geo.dem.Terrain or None
+        Ground heights around the area (:func:`qamtu.geo.dem.read_terrain`); ``None``: flat.
+    ground_m : ndarray of float64, shape ``shape``, or None
+        Ground height under each pixel centre, m (``None`` when flat).
+    clutter : ndarray of bool, shape ``shape``, or None
+        With a land-cover raster: the terminal stands in clutter (trees, buildings; :mod:`qamtu.geo.landcover`).
+    landcover_source : str or None
+        The land-cover raster that set ``env_class`` (``None``: density classes).
     info : dict
         Provenance details (raster rescale factor, boundary file, ...), JSON-serialisable.
     """
@@ -159,6 +170,15 @@ class StudyArea:
     population_is_model: bool = True
     env_thresholds: EnvThresholds = field(default_factory=EnvThresholds)
     info: dict[str, Any] = field(default_factory=dict)
+    terrain: Any = None
+    ground_m: np.ndarray | None = None
+    clutter: np.ndarray | None = None
+    landcover_source: str | None = None
+
+    @property
+    def terrain_source(self) -> str | None:
+        """What the terrain is (for ``kpis.json`` key ``terrain``), or ``None`` when the area is flat."""
+        return None if self.terrain is None else self.terrain.source
 
     # -- geometry -------------------------------------------------------------------------------------------------
     @property
@@ -232,7 +252,9 @@ class StudyArea:
     def assumptions(self) -> dict[str, Any]:
         """What the area rests on, for every output (KPI files, map titles): JSON-serialisable."""
         c = self.city
-        if self.boundary_is_approximation:
+        if "boundary_description" in self.info:
+            boundary = self.info["boundary_description"]
+        elif self.boundary_is_approximation:
             boundary = (
                 f"approximate: disc of {c.area_km2:g} km2 (catalogue area, scope {c.area_scope}) around the "
                 "catalogue centre; not a real city boundary"
@@ -255,7 +277,9 @@ class StudyArea:
             "population_source": self.population_source,
             "population_is_model": self.population_is_model,
             "env_thresholds_per_km2": self.env_thresholds.to_dict(),
-            **{f"info_{k}": v for k, v in self.info.items()},
+            "terrain": self.terrain_source,
+            "landcover": self.landcover_source,
+            **{f"info_{k}": v for k, v in self.info.items() if k != "boundary_description"},
         }
 
 
@@ -276,6 +300,53 @@ def _smooth(density: np.ndarray, window_px: int) -> np.ndarray:
     return uniform_filter(density, size=window_px, mode="constant", cval=0.0)
 
 
+#: ``boundary="disc"`` asks for the catalogue's disc (the approximation used before real polygons shipped).
+DISC_BOUNDARY = "disc"
+
+
+def population_centre(city: City, crs: str, geom: BaseGeometry, catalogue_xy: tuple[float, float]):
+    """Where the modelled population is centred: the shipped administrative centre of the city when it lies inside
+    (or within 1 km of) the boundary, else the catalogue centre. Returns ``((x_m, y_m), description)``."""
+    from shapely.geometry import Point
+
+    from qamtu.geo.shipped import city_polygon
+
+    poly = city_polygon(city.id)
+    if poly is not None:
+        x, y = _transformer("EPSG:4326", crs).transform(poly.admin_centre_lon, poly.admin_centre_lat)
+        if geom.distance(Point(x, y)) <= 1000.0:
+            return (float(x), float(y)), f"administrative centre ({poly.admin_centre_name})"
+    return catalogue_xy, "catalogue centre"
+
+
+def study_area_options(dem: Any = None, landcover: Any = None) -> dict[str, Any]:
+    """``make_study_area`` keyword arguments for the user's ``--dem`` / ``--landcover`` (omitted when ``None``, so
+    the defaults apply: the shipped DEM or flat; density classes)."""
+    out: dict[str, Any] = {}
+    if dem is not None:
+        out["dem"] = dem
+    if landcover is not None:
+        out["landcover"] = landcover
+    return out
+
+
+def _terrain_for(city: City, crs: str, bounds, dem: Any):
+    """The terrain of a study area (see ``make_study_area``'s ``dem``)."""
+    from qamtu.geo.dem import read_terrain
+    from qamtu.geo.shipped import default_dem
+
+    if dem is False or (isinstance(dem, str) and dem.strip().lower() == "flat"):
+        return None
+    if dem is not None:
+        return read_terrain(dem, crs, bounds)
+    shipped = default_dem(city.id)
+    if shipped is None:
+        return None
+    paths, kind, attribution = shipped
+    label = ("SRTM3 v2.1 3 arc-second (shipped)" if kind == "srtm3" else "GEBCO 2023 15 arc-second (shipped)")
+    return read_terrain(paths, crs, bounds, attribution=attribution, label=label)
+
+
 def make_study_area(
     city: City | str,
     resolution_m: float = 25.0,
@@ -283,6 +354,8 @@ def make_study_area(
     population: str | os.PathLike[str] | np.ndarray | None = None,
     env_thresholds: EnvThresholds | None = None,
     population_model: Any | None = None,
+    dem: Any = None,
+    landcover: str | os.PathLike[str] | None = None,
 ) -> StudyArea:
     """Build the study area of a city.
 
@@ -294,8 +367,11 @@ def make_study_area(
         Pixel side in metres, in [1, 5000]. Default 25 m.
     boundary : path, shapely geometry, GeoDataFrame/GeoSeries, or None
         The city boundary: a vector file (GeoJSON/GeoPackage/shapefile; reprojected; features unioned), a shapely
-        (Multi)Polygon in WGS 84 lon/lat, or a GeoPandas object with a CRS. ``None`` (default): a disc of the
-        catalogue's area around the catalogue centre, flagged ``boundary_is_approximation=True``.
+        (Multi)Polygon in WGS 84 lon/lat, or a GeoPandas object with a CRS. ``None`` (default): the city's real
+        polygon shipped with qamtu (:func:`qamtu.geo.shipped.default_boundary`), or its settlement cut where the
+        polygon is a city administration much larger than the catalogue's area (flagged
+        ``boundary_is_approximation=True``, the administration's area in ``info["admin_area_km2"]``). ``"disc"``:
+        a disc of the catalogue's area around the catalogue centre, flagged as an approximation.
     population : path, ndarray or None
         A population raster (people per pixel, any CRS; reprojected with the total inside the boundary
         conserved), an array of people per pixel already on this grid (shape must match), or ``None``
@@ -304,6 +380,14 @@ def make_study_area(
     env_thresholds : EnvThresholds, optional
     population_model : MonocentricModel, optional
         Parameters of the default model.
+    dem : path, list of paths, "flat"/False, or None
+        Terrain: a DEM (GeoTIFF in any CRS, SRTM ``.hgt``/``.hgt.zip`` tiles; :func:`qamtu.geo.dem.read_terrain`),
+        ``"flat"`` (or ``False``) for flat ground, or ``None`` (default): the DEM shipped with qamtu where it covers
+        the city (SRTM3 for Almaty, GEBCO 15" for Shymkent, Taraz, Turkistan, Konaev), else flat.
+    landcover : path or None
+        A classified land-cover raster (ESA WorldCover legend, any CRS; :func:`qamtu.geo.landcover.read_landcover`)
+        that sets ``env_class`` instead of the density thresholds and marks terminals in clutter. ``None``
+        (default): density classes.
 
     Raises
     ------
@@ -316,6 +400,7 @@ def make_study_area(
     from rasterio.features import geometry_mask
 
     from qamtu.geo.boundary import boundary_from_lonlat, disc_boundary, read_boundary
+    from qamtu.geo.shipped import default_boundary
     from qamtu.geo.population import MonocentricModel, monocentric_population, population_from_raster
 
     if isinstance(city, str):
@@ -331,7 +416,13 @@ def make_study_area(
     cx, cy = _transformer("EPSG:4326", crs).transform(city.lon, city.lat)
     info: dict[str, Any] = {}
 
-    if boundary is None:
+    shipped = default_boundary(city, crs) if boundary is None else None
+    if shipped is not None:
+        geom = shipped.geometry
+        approx = shipped.is_approximation
+        info.update(shipped.info)
+        info["boundary_description"] = shipped.description
+    elif boundary is None or (isinstance(boundary, str) and boundary.strip().lower() == DISC_BOUNDARY):
         if city.area_km2 is None:
             raise InvalidInputError(
                 f"city {city.id!r} has no area in the catalogue, so no default boundary can be drawn; "
@@ -356,7 +447,7 @@ def make_study_area(
         info["boundary_file"] = str(boundary)
         approx = False
 
-    if not approx:
+    if not approx and shipped is None:
         from shapely.geometry import Point
 
         distance_m = geom.distance(Point(cx, cy))
@@ -398,13 +489,15 @@ def make_study_area(
         model = population_model or MonocentricModel()
         x, y = area.pixel_centres()
         radius_m = math.sqrt(geom.area / math.pi)
-        pop = monocentric_population(x, y, mask, (cx, cy), radius_m, float(city.population), model)
+        centre, centre_name = population_centre(city, crs, geom, (cx, cy))
+        pop = monocentric_population(x, y, mask, centre, radius_m, float(city.population), model)
         area.population_is_model = True
         area.population_source = (
             f"model: {model.describe()} ({city.population:,} people at {city.population_date.isoformat()}, "
-            f"equivalent radius {radius_m / 1000:.2f} km)"
+            f"equivalent radius {radius_m / 1000:.2f} km, centred on the {centre_name})"
         )
         area.info["population_model_edge_decay"] = model.edge_decay
+        area.info["population_centre_xy_m"] = [float(centre[0]), float(centre[1])]
     elif isinstance(population, np.ndarray):
         if population.shape != shape:
             raise InvalidInputError(f"population array has shape {population.shape}; the grid is {shape}")
@@ -428,10 +521,22 @@ def make_study_area(
                 f"boundary, {ratio:.2f} x the catalogue's {city.population_label}; check the raster's units",
                 stacklevel=2,
             )
+    area.terrain = _terrain_for(city, crs, area.bounds, dem)
+    if area.terrain is not None:
+        x, y = area.pixel_centres()
+        area.ground_m = area.terrain.height_at(x, y)
     area.population = pop
     density = area.density_per_km2
     if thresholds.smoothing_m > 0:
         window_px = max(int(round(thresholds.smoothing_m / resolution_m)), 1)
         density = _smooth(density, window_px)
     area.env_class = thresholds.classify(density)
+    if landcover is not None:
+        from qamtu.geo.landcover import read_landcover
+
+        lc = read_landcover(landcover, crs, transform, shape, mask)
+        area.env_class = lc.env_class
+        area.clutter = lc.clutter
+        area.landcover_source = lc.source
+        area.info.update({f"landcover_{k}": v for k, v in lc.info.items() if k != "source"})
     return area

@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from qamtu.errors import DataFileError, InvalidInputError, where
 
-__all__ = ["disc_boundary", "read_boundary", "boundary_from_lonlat", "transform_geometry"]
+__all__ = ["disc_boundary", "read_boundary", "boundary_from_lonlat", "transform_geometry", "repair_boundary"]
 
 #: Number of segments of the polygon that approximates the default disc (relative area error ~ (2 pi / n)^2 / 6,
 #: 2.5e-5 for n = 512: far below the grid's own error).
@@ -62,11 +62,28 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+def repair_boundary(geom: BaseGeometry, source: str) -> BaseGeometry:
+    """An invalid (e.g. self-intersecting) polygon repaired by ``shapely.make_valid`` with a warning naming the file,
+    what GEOS found and the area before and after; its polygonal parts only."""
+    import warnings
+
+    from shapely.validation import explain_validity
+
+    why = explain_validity(geom)
+    fixed = _polygonal(shapely.make_valid(geom))
+    warnings.warn(
+        f"{source}: the boundary is not a valid polygon ({why}); repaired (area {geom.area:.6g} -> "
+        f"{fixed.area:.6g} in the file's units squared); check the file",
+        stacklevel=3,
+    )
+    return fixed
+
+
 def _check_polygon(geom: BaseGeometry, source: str) -> BaseGeometry:
     if geom.is_empty:
         raise DataFileError(f"{source}: the boundary is empty (no polygon area)")
     if not geom.is_valid:
-        geom = _polygonal(shapely.make_valid(geom))
+        geom = repair_boundary(geom, source)
     if geom.is_empty or geom.area <= 0:
         raise DataFileError(f"{source}: the boundary has no area")
     return geom
@@ -166,7 +183,7 @@ def read_boundary(path: str | os.PathLike[str], crs: str) -> BaseGeometry:
             "non-finite values); the file's CRS is wrong"
         )
     try:
-        valid = [g if g.is_valid else _polygonal(shapely.make_valid(g)) for g in projected]
+        valid = [g if g.is_valid else repair_boundary(g, source) for g in projected]
         return _check_polygon(shapely.union_all(valid), source)
     except shapely.errors.GEOSException as exc:
         raise DataFileError(f"{source}: the boundary geometry cannot be repaired ({' '.join(str(exc).split())[:300]})"

@@ -183,52 +183,21 @@ def population_from_raster(
         Missing, empty or unreadable file; a raster without CRS; no overlap with the area; negative counts; no
         population inside the boundary.
     """
-    import rasterio
     from rasterio.errors import RasterioError
     from rasterio.features import geometry_mask
-    from rasterio.warp import Resampling, reproject, transform_bounds
-    from rasterio.windows import Window, from_bounds
+    from rasterio.warp import Resampling, reproject
 
     from qamtu.geo.boundary import transform_geometry
+    from qamtu.geo.rasters import open_raster, window_over
 
-    p = Path(path)
-    source = str(p)
-    if not p.exists():
-        raise DataFileError(f"{source}: population raster not found")
-    if p.is_file() and p.stat().st_size == 0:
-        raise DataFileError(f"{source}: empty file; expected a GeoTIFF of people per pixel")
-    try:
-        src = rasterio.open(p)
-    except (RasterioError, OSError) as exc:
-        raise DataFileError(f"{source}: not a readable raster ({exc})") from None
+    source = str(Path(path))
+    src = open_raster(path, "population raster", "a GeoTIFF of people per pixel",
+                      "population rasters must be georeferenced (e.g. WorldPop is EPSG:4326)")
     with src:
-        if src.crs is None:
-            raise DataFileError(
-                f"{source}: the raster has no CRS; population rasters must be georeferenced (e.g. WorldPop is "
-                "EPSG:4326)"
-            )
-        if src.transform.is_identity:
-            raise DataFileError(f"{source}: the raster has no geotransform (pixel coordinates only)")
         n_rows, n_cols = shape
         left, top = transform.c, transform.f
         right, bottom = transform.c + transform.a * n_cols, transform.f + transform.e * n_rows
-        try:
-            s_left, s_bottom, s_right, s_top = transform_bounds(crs, src.crs, left, bottom, right, top, densify_pts=21)
-        except Exception as exc:  # rasterio raises CRSError/ValueError variants here
-            raise DataFileError(f"{source}: cannot relate the raster's CRS {src.crs} to {crs} ({exc})") from None
-        full = Window(0, 0, src.width, src.height)
-        try:
-            w = from_bounds(s_left, s_bottom, s_right, s_top, transform=src.transform)
-            col0, row0 = math.floor(w.col_off) - 2, math.floor(w.row_off) - 2
-            col1, row1 = math.ceil(w.col_off + w.width) + 2, math.ceil(w.row_off + w.height) + 2
-            win = Window(col0, row0, col1 - col0, row1 - row0).intersection(full)
-        except (RasterioError, ValueError):
-            win = None
-        if win is None or win.width < 1 or win.height < 1:
-            raise DataFileError(
-                f"{source}: the raster (bounds {tuple(round(v, 4) for v in src.bounds)} in {src.crs}) does not "
-                "overlap the study area"
-            )
+        win = window_over(src, crs, (left, bottom, right, top), source)
         if int(win.width) * int(win.height) > MAX_RASTER_PIXELS:
             raise DataFileError(
                 f"{source}: the raster has {int(win.width) * int(win.height)} pixels over the study area; the most "

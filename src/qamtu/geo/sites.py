@@ -50,6 +50,8 @@ __all__ = [
     "project_sites",
     "check_sites_near_area",
     "known_antenna_names",
+    "combine_site_tables",
+    "sites_near_area",
 ]
 
 REQUIRED_SITE_COLUMNS: tuple[str, ...] = (
@@ -476,3 +478,29 @@ def check_sites_near_area(
 def concat_sites(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate validated site tables (e.g. existing + candidate) with a fresh index."""
     return pd.concat(list(tables), ignore_index=True)
+
+
+def combine_site_tables(tables: list[pd.DataFrame], sources: list[str]) -> pd.DataFrame:
+    """Concatenate site tables from several files (e.g. ``--existing`` and ``--sites``), refusing a site id that
+    appears in two of them (the same site twice would count its power twice)."""
+    seen: dict[str, str] = {}
+    for df, src in zip(tables, sources):
+        ids = pd.unique(df["site_id"].astype(str))
+        for sid in ids:
+            if sid in seen:
+                raise InvalidInputError(f"{src}: site_id {sid!r} is also in {seen[sid]}; a site belongs to one file")
+        seen.update(dict.fromkeys(ids, src))
+    return concat_sites(tables)
+
+
+def sites_near_area(df: pd.DataFrame, area: Any, margin_m: float = 5_000.0) -> pd.DataFrame:
+    """The rows of a site table within ``margin_m`` of a study area's boundary (a national table cut to one city);
+    whole sites are kept or dropped together."""
+    import shapely
+
+    if len(df) == 0:
+        return df
+    proj = project_sites(df, area.crs)
+    dist = shapely.distance(area.boundary, shapely.points(proj["x_m"].to_numpy(), proj["y_m"].to_numpy()))
+    near_ids = set(df["site_id"].astype(str)[dist <= margin_m])
+    return df[df["site_id"].astype(str).isin(near_ids)].reset_index(drop=True)

@@ -28,7 +28,7 @@ __all__ = ["PlanRequest", "sha256_file", "build_inputs", "run_request", "plan_re
            "read_plan_file", "RECORD_KIND"]
 
 RECORD_KIND = "qamtu-plan"
-_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration")
+_FILE_FIELDS = ("candidates", "existing", "boundary", "population", "calibration", "landcover")
 
 
 @dataclass
@@ -73,6 +73,8 @@ class PlanRequest:
     existing: str | None = None
     boundary: str | None = None
     population: str | None = None
+    dem: str | None = None
+    landcover: str | None = None
     calibration: str | None = None
     lattice_spacing_m: float | None = None
     lattice_cost: float = 1.0
@@ -113,7 +115,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 def build_inputs(req: PlanRequest):
     """Study area, candidate table, targets and engine configuration of a request."""
     from qamtu.engine import EngineConfig, load_calibration
-    from qamtu.geo.area import make_study_area
+    from qamtu.geo.area import make_study_area, study_area_options
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import read_sites
     from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
@@ -123,7 +125,8 @@ def build_inputs(req: PlanRequest):
     if req.method not in ("milp", "greedy"):
         raise InvalidInputError(f"--method {req.method!r} is not allowed; choose milp or greedy")
     city = get_city(req.city)
-    area = make_study_area(city, resolution_m=req.resolution_m, boundary=req.boundary, population=req.population)
+    area = make_study_area(city, resolution_m=req.resolution_m, boundary=req.boundary, population=req.population,
+                           **study_area_options(req.dem, req.landcover))
     changes: dict[str, Any] = {}
     for name in ("min_dl_mbps", "coverage_level", "cell_load", "max_cutoff_m"):
         value = getattr(req, name)
@@ -201,6 +204,11 @@ def plan_record(req: PlanRequest, plan: Any, config: Any) -> dict[str, Any]:
         path = getattr(req, name)
         if path is not None:
             files[name] = {"path": str(path), "sha256": sha256_file(path)}
+    if req.dem is not None and str(req.dem).strip().lower() != "flat":  # every DEM file (a folder is expanded)
+        from qamtu.geo.dem import dem_paths
+
+        for i, path in enumerate(dem_paths(req.dem)):
+            files[f"dem_{i + 1}"] = {"path": str(path), "sha256": sha256_file(path)}
     area = plan.coverage.area
     s = plan.summary
     return {

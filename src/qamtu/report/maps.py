@@ -327,14 +327,15 @@ def plot_metric_png(
 def kpi_record(kpis: Mapping[str, Any], area: Any, sites: Any | None = None) -> dict[str, Any]:
     """KPIs of one city with everything they rest on (JSON-serialisable).
 
-    Adds to the engine's ``kpis()``: ``city_name``, ``population_date``, ``boundary_is_approximation`` and
-    ``assumptions`` (the area's :meth:`~qamtu.geo.area.StudyArea.assumptions` plus the site table's label).
+    Adds to the engine's ``kpis()``: ``city_name``, ``population_date``, ``boundary_is_approximation``,
+    ``terrain`` (the DEM's source, ``None`` for flat ground) and ``assumptions`` (the area's :meth:`~qamtu.geo.area.StudyArea.assumptions` plus the site table's label).
     """
     rec = dict(kpis)
     rec.setdefault("city", area.city.id)
     rec["city_name"] = area.city.name_en
     rec["population_date"] = area.city.population_date.isoformat()
     rec["boundary_is_approximation"] = bool(area.boundary_is_approximation)
+    rec["terrain"] = getattr(area, "terrain_source", None)  # the DEM used, or None: flat
     assumptions = dict(area.assumptions())
     if sites is not None:
         assumptions["site_table"] = _sites_label(sites) or "site table given by the user"
@@ -427,8 +428,33 @@ def write_coverage_outputs(
             if m.png:
                 pngs[name] = plot_metric_png(result, area, name, out / f"{name}.png", sites=sites)
     record = kpi_record(result.kpis(), area, sites)
+    from qamtu.geo.shipped import district_kpis
+
+    districts = district_kpis(area, result.covered, result.dl_mbps)
+    if districts:
+        record["districts"] = districts
     paths = write_kpis(record, out)
     return {"geotiffs": tifs, "pngs": pngs, "kpis": paths, "record": record}
+
+
+def reference_city(city: Any, out: Path, resolution_m: float, config: Any, png: bool,
+                   on_engine: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """One city of :func:`run_reference`, written to ``out/<city>``: ``(KPI record, None)`` or ``(None, error)``."""
+    from qamtu.engine import evaluate
+    from qamtu.errors import QamtuError
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.layout import hex_layout
+
+    try:
+        area = make_study_area(city, resolution_m=resolution_m)
+        layout = hex_layout(area)
+        result = evaluate(area, layout, config, progress=on_engine)
+        city_dir = Path(out) / city.id
+        written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
+        write_csv_atomic(city_dir / "reference_sites.csv", layout)
+    except QamtuError as exc:
+        return None, str(exc)
+    return written["record"], None
 
 
 def run_reference(
@@ -439,22 +465,23 @@ def run_reference(
     png: bool = True,
     on_city: Callable[[Any, int], None] | None = None,
     on_engine: Callable[[int, int], None] | None = None,
+    executor: Any = None,
 ) -> dict[str, Any]:
     """Run every city with the reference layout; write per-city outputs and the national KPI table.
 
     This is what ``qamtu reference-run`` runs. Per city ``<out>/<city>/``: ``coverage.tif``, PNG maps,
     ``kpis.json``, ``kpis.csv``, ``reference_sites.csv`` (the layout, reusable with ``qamtu coverage --sites``). In ``<out>``:
     ``kpis_national.csv`` / ``kpis_national.json`` (one record per city) and ``reference_run.json`` (what ran).
-    A city that fails is recorded with its error and the others go on.
+    A city that fails is recorded with its error and the others go on. ``executor``
+    (:func:`qamtu.distributed.open_executor`) runs one task per city (:func:`reference_city`).
 
     Returns
     -------
     dict with ``records`` (list of KPI records), ``failed`` (city id -> message), ``paths``, ``seconds``.
     """
-    from qamtu.engine import EngineConfig, evaluate
-    from qamtu.errors import QamtuError
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL, hex_layout
+    from qamtu.distributed import SequentialExecutor
+    from qamtu.engine import EngineConfig
+    from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -462,19 +489,21 @@ def run_reference(
     records: list[dict[str, Any]] = []
     failed: dict[str, str] = {}
     t0 = time.perf_counter()
-    for i, city in enumerate(cities):
-        if on_city is not None:
-            on_city(city, i)
-        try:
-            area = make_study_area(city, resolution_m=resolution_m)
-            layout = hex_layout(area)
-            result = evaluate(area, layout, config, progress=on_engine)
-            city_dir = out / city.id
-            written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
-            write_csv_atomic(city_dir / "reference_sites.csv", layout)
-            records.append(written["record"])
-        except QamtuError as exc:
-            failed[city.id] = str(exc)
+    ex = executor if executor is not None else SequentialExecutor()
+    here = isinstance(ex, SequentialExecutor)  # the per-tile progress callback cannot travel to a worker
+
+    def tick(k: int, n: int, label: str) -> None:
+        if on_city is not None and k < n:
+            on_city(cities[k], k)
+
+    # one task per city; each writes its own folder, the driver gathers the KPI records
+    done = ex.map(reference_city, [(city, out, resolution_m, config, png, on_engine if here else None)
+                                   for city in cities], labels=[c.id for c in cities], progress=tick)
+    for city, (record, error) in zip(cities, done):
+        if error is None:
+            records.append(record)
+        else:
+            failed[city.id] = error
     seconds = time.perf_counter() - t0
     paths = write_kpis(records, out, stem="kpis_national") if records else {}
     write_json_atomic(

@@ -72,6 +72,8 @@ class CityReport:
         ``late_sites``, ``lead_end_label``, ``pool``, ``capacity``); ``{"reason": "failed"}`` when planning failed
     population_share_all : float or None, population share covered counting indoor users too (the engine's
         ``coverage_users="all"``), beside :attr:`population_share` (the scenario's user class)
+    terrain : str or None, the elevation model the city was computed on (``None``: flat)
+    boundary_note : str or None, what the study area's boundary is (``StudyArea.assumptions()["boundary"]``)
     """
 
     id: str
@@ -103,6 +105,8 @@ class CityReport:
     kind: str = "oblast_centre"
     late: dict[str, Any] = dataclasses.field(default_factory=dict)
     population_share_all: float | None = None
+    terrain: str | None = None
+    boundary_note: str | None = None
 
     @property
     def n_sites(self) -> int:
@@ -189,6 +193,9 @@ def _env(lang: str):
                        fmt_int=nums.int, fmt_dec=nums.dec, lang=lang, version=__version__,
                        site_why=lambda s: content.site_why(s, lang), on_air=lambda s: content.on_air_text(s, lang))
     env.globals["generated_at"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    from qamtu.geo.shipped import ATTRIBUTION_PARTS
+
+    env.globals["attributions"] = ATTRIBUTION_PARTS
     return env
 
 
@@ -259,6 +266,8 @@ def summary_dict(report: NationalReport) -> dict[str, Any]:
                 "kind": c.kind,
                 "late": c.late,
                 "population_share_all": c.population_share_all,
+                "terrain": c.terrain,
+                "boundary": c.boundary_note,
             }
             for c in report.cities
         ],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -70,10 +71,14 @@ def _engine_config(scenario: Scenario):
 
 
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
-                  progress: Callable[[str], None] | None = None) -> CityRun:
-    """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``)."""
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.sites import read_sites
+                  progress: Callable[[str], None] | None = None, reuse: CityRun | None = None) -> CityRun:
+    """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``).
+
+    ``reuse``: a run of the same city, area and candidates whose engine configuration differs only in fields the
+    links do not depend on (:data:`LINK_FREE_FIELDS`); its coverage links are reused instead of recomputed.
+    """
+    from qamtu.geo.area import make_study_area, study_area_options
+    from qamtu.geo.sites import read_sites, sites_near_area
     from qamtu.plan.candidates import combine_candidates, existing_sites, lattice_candidates, read_candidates
     from qamtu.plan.planner import plan_city
     from qamtu.plan.problem import Targets
@@ -85,7 +90,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     try:
         run.targets = GateTargets(t["territory_share"], t["population_share"], t["dl_p5_mbps"])
         area = make_study_area(city, resolution_m=resolution_m, boundary=files.get("boundary"),
-                               population=files.get("population"))
+                               population=files.get("population"),
+                               **study_area_options(files.get("dem"), files.get("landcover")))
         run.area = area
         pl = scenario["planning"]
         frames = []
@@ -93,12 +99,14 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
             frames.append(read_candidates(files["candidates"]))
         else:
             frames.append(lattice_candidates(area, pl["candidate_spacing_m"], cost=pl["candidate_cost"]))
-        if "sites" in files:
-            frames.append(existing_sites(read_sites(files["sites"]), source=files["sites"]))
+        for key in ("sites", "existing"):  # on air from month one, cost 0 (a national table is cut to the city)
+            if key in files:
+                frames.append(existing_sites(sites_near_area(read_sites(files[key]), area), source=files[key]))
         candidates = combine_candidates(*frames)
         plan = plan_city(area, candidates, Targets(territory_share=t["territory_share"],
                                                    population_share=t["population_share"]),
-                         config, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress)
+                         config, method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress,
+                         model=_reused_model(reuse, area, candidates, config, progress))
         run.plan = plan
     except QamtuError as exc:
         run.error = str(exc)
@@ -129,6 +137,26 @@ def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
     always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
     return engine_gate(run.area, run.plan.links, config, cand["site_id"].to_numpy(), run.targets,
                        always_on=always_on)
+
+
+#: EngineConfig fields that the links (path gain, RSRP, per-link coverage probability, cut-off) do not depend on:
+#: only the aggregation reads them, so runs that differ only in these can share their links.
+LINK_FREE_FIELDS = ("cell_load", "min_dl_mbps")
+
+
+def _reused_model(reuse: CityRun | None, area: Any, candidates: Any, config: Any,
+                  progress: Callable[[str], None] | None) -> Any:
+    """A planner model on the coverage links of ``reuse`` (None: compute them), checked to be interchangeable."""
+    if reuse is None or reuse.plan is None or getattr(reuse.plan, "model", None) is None:
+        return None
+    from qamtu.plan.planner import CityModel
+
+    same = {f: getattr(config, f) for f in LINK_FREE_FIELDS}
+    if (reuse.config.replace(**same) != config or reuse.area.shape != area.shape
+            or not reuse.plan.model.candidates["site_id"].equals(candidates["site_id"].reset_index(drop=True))):
+        raise RuntimeError("internal: a run was asked to reuse links computed for another area, candidates or "
+                         "link-relevant engine configuration")
+    return CityModel(area, candidates, config, progress, coverage_links=reuse.plan.model.coverage_links)
 
 
 def _pool(kind: str, city: Any, extra: dict[str, Any]) -> str:
@@ -171,6 +199,139 @@ def _per_site_columns(candidates: Any, source: str) -> dict[str, dict[str, Any]]
     return out
 
 
+@dataclasses.dataclass
+class PlannedCities:
+    """The city stage of a national run: each city's plan and its engine-backed gate (shared by a sweep).
+
+    ``runs`` are what the driver keeps (on a Dask cluster: copies without the links and the planner's model);
+    ``handles`` are the full runs where they were computed (``executor.call(fn, handle, ...)`` runs there);
+    ``gates[city_id](city_id, on_air)`` evaluates the gate where the links are, cached per set of sites.
+    """
+
+    ids: list[str]
+    resolution_m: float
+    runs: dict[str, CityRun]
+    gates: dict[str, Callable[..., GateResult]]
+    handles: list[Any]
+    executor: Any
+    config: Any = None
+
+    def _here(self) -> bool:
+        from qamtu.distributed import SequentialExecutor
+
+        return isinstance(self.executor, SequentialExecutor)
+
+    def gate_with(self, city_id: str, config: Any) -> Callable[..., GateResult]:
+        """The gate of a city with other engine settings (the sensitivity sweep), evaluated where its links are."""
+        handle = self.handles[self.ids.index(city_id)]
+        return functools.partial(self.executor.call, _gate_with, handle, config)
+
+    def other_users_share(self, city_id: str) -> float | None:
+        """:func:`_share_other_users` of a city, computed where its links are."""
+        return self.executor.call(_share_other_users, self.handles[self.ids.index(city_id)])
+
+    def release(self) -> None:
+        """Free the cities' arrays held on the workers."""
+        self.executor.release(self.handles)
+
+    def prefetch(self, simulate: Callable[[Callable[..., GateResult]], Any]) -> None:
+        """Evaluate, in one batch of tasks (one per city, in parallel), every gate ``simulate(gate)`` asks for.
+
+        ``simulate`` runs a schedule with a recording gate (every answer "not passed"). With ``gate_mode="all"``
+        the schedule asks for every month a city's set of sites on air changes whatever the answers, so the real
+        schedule then finds all its answers in the gates' caches: on a cluster the gates run in parallel instead of
+        one remote call per city and month. Nothing to do when the executor runs here.
+        """
+        if self._here():
+            return
+        asked: dict[str, list[frozenset]] = {}
+
+        def record(city_id: str, on_air: frozenset) -> GateResult:
+            key = frozenset(on_air)
+            if key not in asked.setdefault(city_id, []) and (city_id, key) not in self.gates[city_id].cache:
+                asked[city_id].append(key)
+            return GateResult(passed=False)
+
+        simulate(record)
+        handle = dict(zip(self.ids, self.handles))
+        cities = [c for c in asked if asked[c]]
+        results = self.executor.map(_gates_of, [(handle[c], c, asked[c]) for c in cities], labels=cities)
+        for c, answers in zip(cities, results):
+            for on_air, answer in zip(asked[c], answers):
+                self.gates[c].cache[(c, on_air)] = answer
+
+
+def _gate_of(run: CityRun, city_id: str, on_air: frozenset) -> GateResult:
+    """The gate of a city, evaluated where its run (and its links) lives."""
+    return run.gate(city_id, on_air)
+
+
+def _gate_with(run: CityRun, config: Any, city_id: str, on_air: frozenset) -> GateResult:
+    """The gate of a city with engine settings ``config``, evaluated where its run lives."""
+    return city_gate(run, config)(city_id, on_air)
+
+
+def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateResult]:
+    """Several gates of one city in one task."""
+    return [run.gate(city_id, on_air) for on_air in sets]
+
+
+def _light(run: CityRun) -> CityRun:
+    """The run without what only the gate needs (links, the planner's model): what goes back to the driver."""
+    plan = None if run.plan is None else dataclasses.replace(run.plan, links=None, model=None)
+    return dataclasses.replace(run, plan=plan, gate=None)
+
+
+def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolution_m: float | None = None,
+                executor: Any = None, progress: Progress | None = None, keep_going: bool = True,
+                reuse: PlannedCities | None = None) -> PlannedCities:
+    """Plan each city of the run (:func:`plan_one_city`), one task per city on ``executor`` (default: here).
+
+    ``reuse``: the city stage of a run whose scenario differs only in :data:`LINK_FREE_FIELDS` of the engine; each
+    city reuses its coverage links (where they are: on a cluster, the task runs beside them). ``keep_going``: as
+    for :func:`run_national`.
+    """
+    from qamtu.distributed import SequentialExecutor
+    from qamtu.geo.catalogue import load_cities
+
+    catalogue = {c.id: c for c in load_cities()}
+    ids = city_ids if city_ids is not None else scenario.city_ids(list(catalogue))
+    unknown = [c for c in ids if c not in catalogue]
+    if unknown:
+        raise QamtuError(f"unknown city ids {unknown}; allowed: {', '.join(catalogue)}")
+    res = float(resolution_m if resolution_m is not None else scenario["planning"]["resolution_m"])
+    config = _engine_config(scenario)
+    ex = executor if executor is not None else SequentialExecutor()
+
+    def tick(done: int, total: int, detail: str) -> None:
+        if progress is not None:
+            progress("plan", done, total, detail)
+
+    here = isinstance(ex, SequentialExecutor)
+
+    def said(i: int, cid: str) -> Callable[[str], None] | None:  # the planner's messages (not sent to workers)
+        return (lambda msg: tick(i, len(ids), f"{cid}: {msg}"[:70])) if here and progress is not None else None
+
+    # on a cluster a task computes its links on its worker's own thread (one thread per worker process), not on
+    # a pool of the machine's cores that every worker process of the machine would start (results do not depend
+    # on EngineConfig.workers)
+    task_config = config if here else config.replace(workers=1)
+    donors = dict(zip(reuse.ids, reuse.handles)) if reuse is not None else {}
+    handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, task_config, said(i, cid), donors.get(cid))
+                                      for i, cid in enumerate(ids)], labels=ids, progress=tick)
+    kept = handles if here else ex.call_many(_light, handles)
+    runs = dict(zip(ids, kept))
+    failed = [cid for cid in ids if runs[cid].error is not None]
+    if failed and not keep_going:
+        ex.release(handles)
+        cid = failed[0]
+        raise QamtuError(f"city {cid}: planning failed: {runs[cid].error} (run with --keep-going to report "
+                         "the other cities and mark this one failed)")
+    gates = {cid: cached_gate(functools.partial(ex.call, _gate_of, h))
+             for cid, h in zip(ids, handles) if runs[cid].error is None and runs[cid].plan is not None}
+    return PlannedCities(list(ids), res, runs, gates, list(handles), ex, config)
+
+
 def run_national(
     scenario: Scenario,
     *,
@@ -181,6 +342,8 @@ def run_national(
     progress: Progress | None = None,
     keep_going: bool = True,
     sensitivity: bool = True,
+    executor: Any = None,
+    planned: PlannedCities | None = None,
 ) -> tuple[NationalReport, dict[str, CityRun]]:
     """Plan, schedule and search for the cities of ``scenario`` (or ``city_ids``); return the report content.
 
@@ -203,34 +366,23 @@ def run_national(
         ``--keep-going``).
     sensitivity : bool
         Also run the sweep of :mod:`qamtu.report.sensitivity` (the headline under one step of each assumption).
+    executor : qamtu.distributed executor, optional
+        Where the cities are planned (:func:`qamtu.distributed.open_executor`); default: here, one after the other.
+    planned : PlannedCities, optional
+        The city stage of an earlier call (:func:`plan_cities`) to reuse: a sweep over schedule keys plans once.
     """
-    from qamtu.geo.catalogue import load_cities
 
     def tick(stage: str, done: int, total: int, detail: str = "") -> None:
         if progress is not None:
             progress(stage, done, total, detail)
 
-    catalogue = {c.id: c for c in load_cities()}
-    ids = city_ids if city_ids is not None else scenario.city_ids(list(catalogue))
-    unknown = [c for c in ids if c not in catalogue]
-    if unknown:
-        raise QamtuError(f"unknown city ids {unknown}; allowed: {', '.join(catalogue)}")
-    res = float(resolution_m if resolution_m is not None else scenario["planning"]["resolution_m"])
+    if planned is None:
+        planned = plan_cities(scenario, city_ids=city_ids, resolution_m=resolution_m, executor=executor,
+                              progress=progress, keep_going=keep_going)
+    stage = planned
+    ids, res, runs, gates, config = stage.ids, stage.resolution_m, stage.runs, stage.gates, stage.config
     deadline = deadline or scenario["deadline"]
     comparison_deadline = scenario["comparison_deadline"]
-    config = _engine_config(scenario)
-
-    runs: dict[str, CityRun] = {}
-    for i, cid in enumerate(ids):
-        tick("plan", i, len(ids), cid)
-        runs[cid] = plan_one_city(catalogue[cid], scenario, res, config,
-                                  progress=lambda msg, _i=i, _c=cid: tick("plan", _i, len(ids), f"{_c}: {msg}"[:70]))
-        if not keep_going and runs[cid].error is not None:
-            raise QamtuError(f"city {cid}: planning failed: {runs[cid].error} (run with --keep-going to report "
-                             "the other cities and mark this one failed)")
-    tick("plan", len(ids), len(ids), "")
-
-    gates = {cid: cached_gate(r.gate) for cid, r in runs.items() if r.gate is not None}
 
     def gate(city_id: str, on_air: frozenset) -> GateResult:
         return gates[city_id](city_id, on_air)
@@ -246,6 +398,7 @@ def run_national(
     )
     planned = list(gates)
     tick("schedule", 0, 1, "")
+    stage.prefetch(lambda g: schedule_rollout(tasks, params, g, cities=planned, gate_mode="all"))
     sched = schedule_rollout(tasks, params, gate, cities=planned, gate_mode="all")
     tick("schedule", 1, 1, "")
 
@@ -262,7 +415,7 @@ def run_national(
     if sensitivity and planned:
         chain = Chain(tasks=tasks, params=params, gates=gates, cities=planned, deadline=deadline,
                       resource=resource, method=method, config=config,
-                      gate_for=lambda cid, cfg: cached_gate(city_gate(runs[cid], cfg)))
+                      gate_for=lambda cid, cfg: cached_gate(stage.gate_with(cid, cfg)))
         rows_sensitivity = sweep(chain, progress=lambda i, n: tick("sensitivity", i, n, ""))
         for row in rows_sensitivity:
             row["cities"] = len(ids)
@@ -310,8 +463,18 @@ def run_national(
         timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
                     for m, res_ in cs.evaluations]
         notes = []
-        if getattr(r.area, "boundary_is_approximation", False):
+        info = getattr(r.area, "info", {})
+        if info.get("settlement_cut"):
+            notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
+                                                "area": f"{r.area.boundary_area_km2:,.0f}"}))
+        elif getattr(r.area, "boundary_is_approximation", False):
             notes.append(("note_boundary_approx", {}))
+        terrain = getattr(r.area, "terrain_source", None)
+        if terrain is None:
+            notes.append(("note_terrain_flat", {}))
+        else:
+            name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
+            notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
         if not plan.targets_met:
             notes.append(("note_plan_short", {}))
         cities.append(CityReport(
@@ -324,8 +487,9 @@ def run_national(
             boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
             measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
             notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+            terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
             population_share_all=(kp.get("population_share") if config.coverage_users == "all"
-                                  else _share_other_users(r)),
+                                  else stage.other_users_share(cid)),
         ))
     notes_national = [("note_method", {"res": res, "spacing": float(scenario["planning"]["candidate_spacing_m"]),
                                        "rate": float(params.sites_per_crew_month)})]

@@ -15,7 +15,8 @@ Keys (with defaults)::
     currency: "cost units"           # unit of site costs and budgets
     cities:
       ids: all                       # "all" or a list of catalogue ids
-      files: {}                      # per city id: sites, candidates, population, boundary (paths), targets
+      files: {}                      # per city id: sites (= existing: on air, cost 0), candidates, population,
+                                     # boundary, dem (file, folder or "flat"), landcover (paths), targets
     planning:
       resolution_m: 250.0            # study-area grid (the 20-city default run takes about a minute)
       candidate_spacing_m: 700.0     # lattice of generated candidates (used when a city has no candidates file);
@@ -92,7 +93,7 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "search": {"resource": "crews", "method": "auto"},
 }
 
-_CITY_FILE_KEYS = ("sites", "candidates", "population", "boundary", "targets")
+_CITY_FILE_KEYS = ("sites", "existing", "candidates", "population", "boundary", "dem", "landcover", "targets")
 _TARGET_KEYS = ("territory_share", "population_share", "dl_p5_mbps")
 _LEAD_KEYS = ("permits", "power", "backhaul")
 
@@ -380,6 +381,9 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
                 continue
             if not isinstance(x, str) or not x:
                 v.fail(f"{where}.{k}", x, "a file path")
+            if k == "dem" and x.strip().lower() == "flat":
+                out[k] = "flat"
+                continue
             fp = Path(x)
             if not fp.is_absolute() and base_dir is not None:
                 fp = (base_dir / fp).resolve()
