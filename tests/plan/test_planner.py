@@ -21,7 +21,9 @@ def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method)
     kpis = evaluate(area, plan.sectors, config).kpis()
     assert kpis["territory_share"] >= 0.3
     assert kpis["population_share"] >= 0.25
-    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=1e-12)
+    # the plan's links store every link (60 dB margin), the fresh evaluation sums weak ones into a residual, which
+    # the distributions treat as a fixed power (not a random site): a pixel at the 0.9 edge may flip (issue 11)
+    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=0.005)
     # the bound is a bound, the gap is consistent with it
     assert plan.summary["lower_bound"] <= plan.summary["cost"] + 1e-9
     assert plan.summary["gap"] == pytest.approx((plan.summary["cost"] - plan.summary["lower_bound"])
