@@ -245,8 +245,10 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
 
     Returns
     -------
-    dict with ``rsrp_dbm``, ``ssb_sinr_db``, ``pdsch_sinr_db`` (arrays per user) and ``p_rsrp``, ``p_dl``
-    (fractions of users reaching the criterion's RSRP threshold and DL SINR threshold).
+    dict with ``rsrp_dbm``, ``ssb_sinr_db``, ``pdsch_sinr_db``, ``ul_snr_db`` (arrays per user; the UL to the
+    user's DL best server of its draw, :func:`ul_snr_db`) and ``p_rsrp``, ``p_dl``, ``p_ul`` (fractions of users
+    reaching the criterion's RSRP threshold, DL SINR threshold and UL SNR threshold; ``p_ul`` is 1 without a UL
+    condition).
     """
     from qamtu.radio import o2i as _o2i
 
@@ -296,9 +298,14 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     ssb = 10 * np.log10(10 ** (r_best / 10) / (ssb_i + noise))
     pdsch = 10 * np.log10(s / (pd_i + noise))
     g = crit.min_dl_sinr_db(config)
+    # uplink: the UE transmits to its DL best server of this draw (its SSB EPRE sets the path-loss estimate)
+    p_ref = np.asarray(power_per_re_dbm(links.sectors.tx_power_dbm, config), float)[links.sector[k]]
+    ul = ul_snr_db(r_best, p_ref[best], t[best], config)
+    g_ul = crit.min_ul_sinr_db(config)
     return {
-        "rsrp_dbm": r_best, "ssb_sinr_db": ssb, "pdsch_sinr_db": pdsch,
+        "rsrp_dbm": r_best, "ssb_sinr_db": ssb, "pdsch_sinr_db": pdsch, "ul_snr_db": ul,
         "p_rsrp": float(np.mean(r_best >= crit.rsrp_threshold_dbm)), "p_dl": float(np.mean(pdsch >= g)),
+        "p_ul": float(np.mean(ul >= g_ul)),
     }
 
 
