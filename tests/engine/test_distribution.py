@@ -79,14 +79,16 @@ def test_indoor_never_covered_more_than_outdoor():
     assert k["all"]["population_share"] <= k["outdoor"]["population_share"]
 
 
-def test_deterministic_limit_is_the_hand_computation():
-    """No shadowing, NLOS only: the median PDSCH SINR is S / (load * sum I + N) with powers added in linear units
-    (hand computation), and P(RSRP >= thr) is 0 or 1."""
+@pytest.mark.parametrize("always_on", [0.0, 0.01, 0.3])
+def test_deterministic_limit_is_the_hand_computation(always_on):
+    """No shadowing, NLOS only: the median PDSCH SINR is S / (load * sum I + always_on * sum SSB + N) with powers
+    added in linear units (hand computation; SSB = the other sectors' SS-RSRP, their always-on signals at full
+    power on ``always_on_re_share`` of the REs), and P(RSRP >= thr) is 0 or 1."""
     from qamtu.engine.links import noise_per_re_dbm
 
     area = make_area(rows=1, cols=1, resolution_m=10.0, disc=False)
     sites = make_sites([(5.0, -195.0), (-395.0, 5.0), (405.0, 5.0)])
-    links = compute_links(area, sites, CFG.replace(cutoff_margin_db=60.0))
+    links = compute_links(area, sites, CFG.replace(cutoff_margin_db=60.0, always_on_re_share=always_on))
     links.p_los[:] = 0.0
     links.sf_los_db[:] = 1e-4
     links.sf_nlos_db[:] = 1e-4
@@ -97,6 +99,8 @@ def test_deterministic_limit_is_the_hand_computation():
         CFG.environments[["dense_urban", "urban", "suburban", "rural"][int(area.env_class[0, 0])]].beamforming_loss_db
     s = 10 ** ((links.signal_dbm[k] - bf) / 10)
     i = CFG.cell_load * (links.interference_mw.astype(float).sum() - links.interference_mw[k])
+    ssb = 10 ** (links.rsrp_dbm.astype(float) / 10)
+    i += always_on * (ssb.sum() - ssb[k])
     n = 10 ** (noise_per_re_dbm(CFG) / 10)
     # a step CDF: within the bisection bracket (80 dB / 2^7 = 0.625 dB; smooth CDFs are interpolated inside it)
     assert res.sinr_db[0, 0] == pytest.approx(10 * np.log10(s / (i + n)), abs=0.65)

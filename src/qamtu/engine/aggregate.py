@@ -353,7 +353,7 @@ def aggregate(area, links: Links, config: EngineConfig | None = None, active=Non
             arr(links.sf_nlos_db).astype(np.float64), site_code.astype(np.int64), active_arr,
             share * residual[gpix], o2i_mu, o2i_sd, env_g, gh_x, gh_w, float(crit.rsrp_threshold_dbm),
             10.0 ** (g_dl / 10.0) if np.isfinite(g_dl) else (np.inf if g_dl > 0 else 1e-30), float(crit.cell_load),
-            noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re), float(config.ul_alpha), float(ul_nd),
+            float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re), float(config.ul_alpha), float(ul_nd),
             float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
             bool(full or crit.user_class != "outdoor"), float(crit.probability) - 1e-9, out, best_link,
         )

@@ -11,7 +11,9 @@ The model a pixel's user sees (the one :func:`qamtu.engine.montecarlo.pixel_mont
   strongest site in that draw);
 * SSB SINR: the serving SSB against every other sector's SSB at full power (always-on signals, synchronised
   network) plus noise; PDSCH SINR: the serving traffic beam against ``load`` x every other sector's interference
-  beam (its own site's other sectors included) plus the weak links' residual, plus noise.
+  beam (its own site's other sectors included) plus the weak links' residual, plus ``always_on`` (the config's
+  ``always_on_re_share``) x every other sector's SSB-beam power (TRS, broadcast PDSCH, periodic CSI-RS at full
+  power on their share of the PDSCH REs, power-averaged), plus noise.
 
 What is computed (per pixel, :func:`pixel_distributions`):
 
@@ -333,7 +335,7 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn, site_of_sector, active,
-                        resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, noise_mw,
+                        resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
                         p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, level, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
@@ -427,6 +429,12 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             k = kbest[j]
             c_int[j] = a_int[j] - float(intf[k]) / 10.0 ** (float(rsrp[k]) / 10.0)
             c_ssb[j] = a_ssb[j] - 1.0
+        # PDSCH interference per unit of a site's level: ``load`` x its traffic/interference beams plus, on the
+        # share ``always_on`` of the REs, its always-on signals at full power (SSB beam); the serving site's other
+        # sectors likewise (``c_int``). The kernels below then see a load of 1 (the residual scaled by ``load``).
+        for j in range(ns):
+            a_int[j] = load * a_int[j] + always_on * a_ssb[j]
+            c_int[j] = load * c_int[j] + always_on * c_ssb[j]
         a_int_s = a_int[:ns]
         a_ssb_s = a_ssb[:ns]
         if not full:
@@ -454,7 +462,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         pss = np.empty(npmax)
         npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
         _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
-        resid = resid_pix[gi]
+        resid = load * resid_pix[gi]
         e = env_pix[gi]
         # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
         # (serving site, level) pairs as the DL; per site its traffic-beam offset and SSB EPRE
@@ -490,7 +498,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                     wq = gh_w[qi] / math.sqrt(math.pi)
                 lin = 10.0 ** (loss / 10.0)
                 pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
-                pd += wq * _sinr_exceed(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, load, resid, noise_mw * lin,
+                pd += wq * _sinr_exceed(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
                                         y_step, Y_SUB)
                 if g_ul > -1e299:
                     pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re,
@@ -513,9 +521,9 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                     hi = mid
             out[6, gi] = 0.5 * (lo + hi)
             out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, y_step, 1)
-            out[8, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, load, resid, noise_mw, y_step,
+            out[8, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, y_step,
                                         1)
-            out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, load, resid, noise_mw, y_step,
+            out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, y_step,
                                         Y_SUB)
             # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
             lo = -40.0

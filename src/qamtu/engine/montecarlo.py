@@ -209,7 +209,9 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         bf = np.array([p.beamforming_loss_db for p in prof])[env[u0:u1][sel]]
         s_mw = np.power(10.0, (common[kb] + g_tr[kb] - bf) / 10.0)
         p_ref[users_sel] = p_re[ss[kb]]
-        i_mw = config.cell_load * np.maximum(i_tot[sel] - i_lin[kb], 0.0)
+        ssb_tot = np.bincount(uu, weights=np.power(10.0, r_link / 10.0), minlength=m_u)
+        i_mw = config.cell_load * np.maximum(i_tot[sel] - i_lin[kb], 0.0) + config.always_on_re_share * np.maximum(
+            ssb_tot[sel] - np.power(10.0, r_link[kb] / 10.0), 0.0)
         sinr[users_sel] = 10.0 * np.log10(s_mw / (i_mw + noise_mw))
         ul_gain[users_sel] = common[kb] + g_tr[kb] - bf - p_re[ss[kb]]
     dl = np.zeros(n)
@@ -241,7 +243,7 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     of the class drawn once per user with :func:`qamtu.radio.o2i.draw_o2i_loss_db` (the full TR 38.901 7.4.3
     model, not the normal approximation of :mod:`qamtu.engine.distribution`), camping on the strongest SS-RSRP;
     SSB SINR against the other sectors' SSB at full power, PDSCH SINR against ``load`` x their interference beams
-    plus the pixel's residual. Plain NumPy, no approximation beyond the sampling.
+    plus the pixel's residual plus ``always_on_re_share`` x their SSB-beam power (always-on signals). Plain NumPy, no approximation beyond the sampling.
 
     Returns
     -------
@@ -294,6 +296,7 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     resid = 0.0 if links.residual_mw is None else float(links.residual_mw[pixel]) * residual_share
     intf = 10 ** ((r + i_off[None, :]) / 10)
     pd_i = crit.cell_load * (intf.sum(axis=1) - intf[rows, best] + resid * 10 ** (-loss / 10))
+    pd_i = pd_i + config.always_on_re_share * ssb_i  # neighbours' always-on signals on their share of the REs
     s = 10 ** ((r_best + t[best]) / 10)
     ssb = 10 * np.log10(10 ** (r_best / 10) / (ssb_i + noise))
     pdsch = 10 * np.log10(s / (pd_i + noise))
