@@ -243,7 +243,8 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     of the class drawn once per user with :func:`qamtu.radio.o2i.draw_o2i_loss_db` (the full TR 38.901 7.4.3
     model, not the normal approximation of :mod:`qamtu.engine.distribution`), camping on the strongest SS-RSRP;
     SSB SINR against the other sectors' SSB at full power, PDSCH SINR against ``load`` x their interference beams
-    plus the pixel's residual plus ``always_on_re_share`` x their SSB-beam power (always-on signals). Plain NumPy, no approximation beyond the sampling.
+    plus the pixel's residual plus ``always_on_re_share`` x their SSB-beam power (always-on signals).
+    Plain NumPy, no approximation beyond the sampling.
 
     Returns
     -------
