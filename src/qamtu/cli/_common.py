@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from typing import Any, Callable
 
 import typer
@@ -70,16 +69,3 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
-
-
-def parse_float_list(text: str, name: str) -> list[float]:
-    """Parse ``"10,20.5,100"`` into floats, or fail with a message naming the option."""
-    try:
-        return [float(part) for part in text.split(",") if part.strip() != ""]
-    except ValueError:
-        fail(f"{name} must be a comma-separated list of numbers, got {text!r}")
-    return []  # pragma: no cover
-
-
-def stderr_is_tty() -> bool:
-    return sys.stderr.isatty()

@@ -31,7 +31,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -475,11 +475,6 @@ def check_sites_near_area(
     )
 
 
-def concat_sites(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate validated site tables (e.g. existing + candidate) with a fresh index."""
-    return pd.concat(list(tables), ignore_index=True)
-
-
 def combine_site_tables(tables: list[pd.DataFrame], sources: list[str]) -> pd.DataFrame:
     """Concatenate site tables from several files (e.g. ``--existing`` and ``--sites``), refusing a site id that
     appears in two of them (the same site twice would count its power twice)."""
@@ -490,7 +485,7 @@ def combine_site_tables(tables: list[pd.DataFrame], sources: list[str]) -> pd.Da
             if sid in seen:
                 raise InvalidInputError(f"{src}: site_id {sid!r} is also in {seen[sid]}; a site belongs to one file")
         seen.update(dict.fromkeys(ids, src))
-    return concat_sites(tables)
+    return pd.concat(list(tables), ignore_index=True)
 
 
 def sites_near_area(df: pd.DataFrame, area: Any, margin_m: float = 5_000.0) -> pd.DataFrame:
