@@ -7,12 +7,12 @@ import pytest
 from shapely.geometry import box
 
 from qamtu.geo.area import make_study_area
+from qamtu.engine.aggregate import district_kpis
 from qamtu.geo.catalogue import get_city, load_cities
 from qamtu.geo.shipped import (
     BOUNDARY_ATTRIBUTION,
     city_districts,
     city_polygon,
-    district_kpis,
     geodesic_area_km2,
     settlement_cut,
 )

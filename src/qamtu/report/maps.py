@@ -413,7 +413,7 @@ def write_coverage_outputs(
             if m.png:
                 pngs[name] = plot_metric_png(result, area, name, out / f"{name}.png", sites=sites)
     record = kpi_record(result.kpis(), area, sites)
-    from qamtu.geo.shipped import district_kpis
+    from qamtu.engine.aggregate import district_kpis
 
     districts = district_kpis(area, result.covered, result.dl_mbps)
     if districts:
