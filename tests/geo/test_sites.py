@@ -228,3 +228,11 @@ def test_semicolon_decimal_comma_file_from_russian_excel(tmp_path):
     assert len(df) == 3
     assert df["lat"].tolist() == pytest.approx([45.0167] * 3)
     assert df["azimuth_deg"].tolist() == [30.0, 150.0, 270.0]
+
+
+def test_a_column_named_twice_after_trimming_is_a_named_error(tmp_path):
+    # Hypothesis found it: a GeoJSON property "\tsite_id" beside "site_id" made two site_id columns (a traceback)
+    df = pd.DataFrame([GOOD])
+    df[" SITE_ID"] = "X"
+    with pytest.raises(DataFileError, match="'site_id' appear more than once"):
+        validate_sites(df, "s.csv")

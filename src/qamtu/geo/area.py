@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from qamtu.errors import InvalidInputError
 from qamtu.geo.catalogue import City, get_city
+from qamtu.geo.classes import ENV_CLASSES, ENV_CODES  # re-exported here; defined in their one home
 
 __all__ = [
     "ENV_CLASSES",
@@ -33,11 +34,6 @@ __all__ = [
     "DISC_BOUNDARY",
     "population_centre",
 ]
-
-#: Environment classes, indexed by their int8 code 0..3 in ``StudyArea.env_class``.
-ENV_CLASSES: tuple[str, ...] = ("dense_urban", "urban", "suburban", "rural")
-#: Name -> code.
-ENV_CODES: dict[str, int] = {name: i for i, name in enumerate(ENV_CLASSES)}
 
 #: Largest grid accepted (rows x cols); 64 M pixels of float64 is 512 MB per layer.
 MAX_PIXELS = 64_000_000

@@ -91,7 +91,7 @@ def read_landcover(path: str | os.PathLike[str], crs: str, transform: Affine, sh
     from rasterio.warp import Resampling, reproject
     from scipy.ndimage import uniform_filter
 
-    from qamtu.geo.area import ENV_CODES
+    from qamtu.geo.classes import ENV_CODES
     from qamtu.geo.rasters import open_raster
 
     table = classes or WORLDCOVER_CLASSES

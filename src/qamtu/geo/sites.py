@@ -200,6 +200,11 @@ def validate_sites(df: pd.DataFrame, source: str = "sites", row_numbers=None) ->
     if len(df) > MAX_SITE_ROWS:
         raise DataFileError(_too_many_rows(source))
     df = df.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
+    names = list(df.columns)
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise DataFileError(f"{source}: column(s) {', '.join(map(repr, twice))} appear more than once (names are "
+                            "compared without case and surrounding spaces); keep one of each")
     missing = [c for c in REQUIRED_SITE_COLUMNS if c not in df.columns]
     if missing:
         raise DataFileError(
