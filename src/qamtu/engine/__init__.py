@@ -24,6 +24,8 @@ Maps (:mod:`qamtu.engine.aggregate`, :mod:`qamtu.engine.distribution`)
     SS-RSRP; median SS-RSRP, median SSB / PDSCH SINR, 10th-percentile DL/UL rates, ``covered``; ``active`` (bool
     per sector) re-evaluates a subset of the sectors from the stored links (the planner's and the scheduler's inner
     loop, with ``full=False``). ``evaluate(area, sites, config=None)`` = compute + aggregate.
+    ``IncrementalAggregator(area, links, config, full=...).evaluate(active)``: the same for a sequence of subsets,
+    recomputing only the pixels whose links' flags changed (the schedule's gates).
     ``CoverageResult``: arrays of ``area.shape``, ``probabilities`` and ``kpis()``; ``sector_population()``.
 Monte-Carlo (:mod:`qamtu.engine.montecarlo`)
     ``drop_users(area, n_users, seed, weighting="population")``, ``simulate_users(users, sites, config, seed)``:
@@ -36,7 +38,7 @@ Monte-Carlo (:mod:`qamtu.engine.montecarlo`)
 ``import qamtu.engine`` imports NumPy, SciPy, pandas, Numba and qamtu.radio only (no Typer, Folium or Dask).
 """
 
-from qamtu.engine.aggregate import CoverageResult, aggregate, evaluate, weighted_percentiles
+from qamtu.engine.aggregate import CoverageResult, IncrementalAggregator, aggregate, evaluate, weighted_percentiles
 from qamtu.engine.config import (
     ENV_CLASSES,
     EngineConfig,
@@ -64,6 +66,7 @@ __all__ = [
     "Links",
     "PathLossCalibration",
     "aggregate",
+    "IncrementalAggregator",
     "compute_links",
     "cutoff_distance_m",
     "evaluate",

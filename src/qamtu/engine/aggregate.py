@@ -296,128 +296,210 @@ def aggregate(area, links: Links, config: EngineConfig | None = None, active=Non
     -------
     CoverageResult
     """
-    config = links.config if config is None else config
-    if config.freq_hz != links.config.freq_hz:
-        raise InvalidInputError(
-            f"aggregate: freq_hz must equal the links' ({links.config.freq_hz} Hz); recompute the links"
-        )
-    if links.p_los is None:
-        raise InvalidInputError("aggregate: these links lack the per-link distributions (p_los ...); recompute them")
-    n_sec = len(links.sectors)
-    if active is None:
-        active_arr = np.ones(n_sec, dtype=bool)
-    else:
-        active_arr = np.asarray(active)
-        if active_arr.dtype != bool or active_arr.shape != (n_sec,):
+    return IncrementalAggregator(area, links, config, full=full).evaluate(active)
+
+
+class IncrementalAggregator:
+    """:func:`aggregate` of one (area, links, config, full) for a sequence of ``active`` subsets, recomputing
+    only the pixels whose inputs changed since the previous call.
+
+    A pixel's distributions depend only on its own links' active flags and on its weak-link residual, which is
+    scaled by the share of active sectors. So after the first call (every pixel), a call recomputes only the
+    pixels with a link whose sector's flag changed, plus, when the number of active sectors changed, the pixels
+    with a non-zero residual; the other pixels keep their previous kernel output. The result equals a fresh
+    :func:`aggregate` exactly (same kernel, same inputs per pixel; each pixel is computed independently). Used
+    by the schedule's quality gates (:func:`qamtu.rollout.gates.engine_gate`), which evaluate hundreds of
+    subsets that differ by a few sites. ``recomputed`` counts the pixels the last call computed.
+    """
+
+    def __init__(self, area, links: Links, config: EngineConfig | None = None, *, full: bool = True):
+        config = links.config if config is None else config
+        if config.freq_hz != links.config.freq_hz:
             raise InvalidInputError(
-                f"active must be a boolean array of shape ({n_sec},) (one flag per sector), "
-                f"got dtype {active_arr.dtype} shape {active_arr.shape}"
+                f"aggregate: freq_hz must equal the links' ({links.config.freq_hz} Hz); recompute the links"
             )
-    crit = config.criterion
-    shape = tuple(links.shape)
-    n_pix = shape[0] * shape[1]
-    mask = np.asarray(area.mask, dtype=bool).ravel()
-    env_full = np.asarray(area.env_class).ravel().astype(np.int64)
-    starts, gpix, order = pixel_groups(links)
+        if links.p_los is None:
+            raise InvalidInputError(
+                "aggregate: these links lack the per-link distributions (p_los ...); recompute them")
+        self.area, self.links, self.config, self.full = area, links, config, bool(full)
+        self.n_sec = len(links.sectors)
+        crit = config.criterion
+        self.shape = tuple(links.shape)
+        self.n_pix = self.shape[0] * self.shape[1]
+        self.mask = np.asarray(area.mask, dtype=bool).ravel()
+        self.env_full = np.asarray(area.env_class).ravel().astype(np.int64)
+        starts, gpix, order = pixel_groups(links)
 
-    def arr(a):
-        return a if order is None else a[order]
+        def arr(a):
+            return a if order is None else a[order]
 
-    sectors = links.sectors
-    _, site_code = np.unique(np.asarray(sectors.site_id), return_inverse=True)
-    residual = np.zeros(n_pix) if links.residual_mw is None else np.asarray(links.residual_mw, float)
-    share = float(active_arr.sum()) / max(n_sec, 1)
-    o2i_mu, o2i_sd = o2i_class_parameters(config)
-    gh_x, gh_w = _dist.gauss_hermite()
-    bf_loss = np.array([config.environments[n].beamforming_loss_db for n in ENV_CLASSES])
-    noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
-    g_dl = crit.min_dl_sinr_db(config)
-    g_ul = crit.min_ul_sinr_db(config)
-    n_sc = 12 * int(__import__("qamtu.radio.nr", fromlist=["n_prb"]).n_prb(config.bandwidth_hz, config.scs_hz))
-    mu_num = int(round(config.scs_hz / 15e3))
-    ul_pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
-    ul_p0_re = config.ul_p0_dbm + 10.0 * np.log10(mu_num) - 10.0 * np.log10(12.0)
-    ul_nd = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
-    p_ref = np.asarray(power_per_re_dbm(sectors.tx_power_dbm, config), dtype=float)
-    n_groups = gpix.size
-    out = np.full((len(_dist.ROWS), n_groups), np.nan)
-    best_link = np.full(n_groups, -1, np.int64)
-    if n_groups:
-        env_g = env_full[gpix]
-        signal = arr(links.signal_dbm).astype(np.float64) - bf_loss[env_g][np.repeat(
-            np.arange(n_groups), np.diff(starts))]
-        _dist.pixel_distributions(
-            starts, arr(links.sector).astype(np.int64), arr(links.rsrp_dbm).astype(np.float64), signal,
+        self.starts, self.gpix = starts, gpix
+        n_groups = gpix.size
+        sectors = links.sectors
+        _, site_code = np.unique(np.asarray(sectors.site_id), return_inverse=True)
+        residual = np.zeros(self.n_pix) if links.residual_mw is None else np.asarray(links.residual_mw, float)
+        self.resid_g = residual[gpix]
+        bf_loss = np.array([config.environments[n].beamforming_loss_db for n in ENV_CLASSES])
+        self.env_g = self.env_full[gpix]
+        self.group_of_link = np.repeat(np.arange(n_groups), np.diff(starts))
+        self.sector_link = arr(links.sector).astype(np.int64)
+        self.sector_out = arr(links.sector)
+        # per-link inputs of the kernel, in pixel-group order (gathered for a subset of the groups)
+        self.link_arrays = (
+            self.sector_link, arr(links.rsrp_dbm).astype(np.float64),
+            arr(links.signal_dbm).astype(np.float64) - bf_loss[self.env_g][self.group_of_link],
             arr(links.interference_mw).astype(np.float64), arr(links.p_los).astype(np.float64),
             arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
-            arr(links.sf_nlos_db).astype(np.float64), site_code.astype(np.int64), active_arr,
-            share * residual[gpix], o2i_mu, o2i_sd, env_g, gh_x, gh_w, float(crit.rsrp_threshold_dbm),
-            10.0 ** (g_dl / 10.0) if np.isfinite(g_dl) else (np.inf if g_dl > 0 else 1e-30), float(crit.cell_load),
-            float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re), float(config.ul_alpha), float(ul_nd),
-            float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
-            bool(full or crit.user_class != "outdoor"), float(crit.probability) - 1e-9, out, best_link,
+            arr(links.sf_nlos_db).astype(np.float64),
         )
-    rows = {name: np.full(n_pix, np.nan) for name in _dist.ROWS}
-    for r, name in enumerate(_dist.ROWS):
-        rows[name][gpix] = out[r]
-    served = np.zeros(n_pix, bool)
-    best = np.full(n_pix, -1, dtype=np.int32)
-    ok = best_link >= 0
-    served[gpix[ok]] = True
-    best[gpix[ok]] = arr(links.sector)[best_link[ok]]
-    env_pix = np.clip(env_full, 0, len(ENV_CLASSES) - 1)
-    probs = {}
-    for q in ("rsrp", "dl", "ul"):
-        stack = np.stack([rows[f"p_{q}_outdoor"], rows[f"p_{q}_indoor_low"], rows[f"p_{q}_indoor_high"]])
-        for cls, val in zip(("outdoor", "indoor", "all"), _class_mix(stack, env_pix, config)):
-            probs[f"p_{q}_{cls}"] = np.where(served, np.nan_to_num(val), 0.0)
-    has_ul = crit.min_ul_mbps is not None
-    for cls in ("outdoor", "indoor", "all"):
-        parts = [probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"]] + ([probs[f"p_ul_{cls}"]] if has_ul else [])
-        probs[f"p_covered_{cls}"] = np.minimum.reduce(parts)
-        probs[f"covered_{cls}"] = crit.covered(probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"],
-                                               probs[f"p_ul_{cls}"] if has_ul else None) & served & mask
-    covered = probs[f"covered_{crit.user_class}"].copy()
-    dl = np.zeros(n_pix)
-    ul = np.zeros(n_pix)
-    if full and served.any():
-        from qamtu.engine.criterion import link_rate_mbps
+        o2i_mu, o2i_sd = o2i_class_parameters(config)
+        gh_x, gh_w = _dist.gauss_hermite()
+        noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
+        g_dl = crit.min_dl_sinr_db(config)
+        g_ul = crit.min_ul_sinr_db(config)
+        n_sc = 12 * int(__import__("qamtu.radio.nr", fromlist=["n_prb"]).n_prb(config.bandwidth_hz, config.scs_hz))
+        mu_num = int(round(config.scs_hz / 15e3))
+        ul_pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
+        ul_p0_re = config.ul_p0_dbm + 10.0 * np.log10(mu_num) - 10.0 * np.log10(12.0)
+        ul_nd = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
+        p_ref = np.asarray(power_per_re_dbm(sectors.tx_power_dbm, config), dtype=float)
+        self.site_code = site_code.astype(np.int64)
+        self.o2i = (o2i_mu, o2i_sd)
+        self.tail = (
+            gh_x, gh_w, float(crit.rsrp_threshold_dbm),
+            10.0 ** (g_dl / 10.0) if np.isfinite(g_dl) else (np.inf if g_dl > 0 else 1e-30), float(crit.cell_load),
+            float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re),
+            float(config.ul_alpha), float(ul_nd),
+            float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
+            bool(full or crit.user_class != "outdoor"), float(crit.probability) - 1e-9,
+        )
+        self.out = np.full((len(_dist.ROWS), n_groups), np.nan)
+        self.best_link = np.full(n_groups, -1, np.int64)
+        self._active = None
+        self._share = None
+        self.recomputed = 0
 
-        dl[served] = link_rate_mbps(rows["pdsch_sinr_p10_db"][served], config, "dl")
-        ul[served] = link_rate_mbps(rows["ul_snr_p10_db"][served], config, "ul")
-    rsrp = rows["rsrp_median_dbm"]
-    sinr = rows["pdsch_sinr_median_db"]
-    ssb = rows["ssb_sinr_median_db"]
-    pcov = probs[f"p_rsrp_{crit.user_class}"].copy()
-    outside = ~mask
-    for a in (rsrp, sinr, ssb, pcov, dl, ul):
-        a[outside] = np.nan
-    for key, a in probs.items():
-        if a.dtype != bool:
+    def _dirty_groups(self, active_arr: np.ndarray, share: float) -> np.ndarray | None:
+        """Indices of the pixel groups to recompute (None: all)."""
+        if self._active is None:
+            return None
+        changed = active_arr != self._active
+        dirty = np.zeros(self.gpix.size, bool)
+        if changed.any():
+            dirty[self.group_of_link[changed[self.sector_link]]] = True
+        if share != self._share:
+            dirty |= self.resid_g != 0.0
+        return np.flatnonzero(dirty)
+
+    def evaluate(self, active=None) -> CoverageResult:
+        """The :class:`CoverageResult` of ``aggregate(area, links, config, active, full=full)``."""
+        n_sec = self.n_sec
+        if active is None:
+            active_arr = np.ones(n_sec, dtype=bool)
+        else:
+            active_arr = np.asarray(active)
+            if active_arr.dtype != bool or active_arr.shape != (n_sec,):
+                raise InvalidInputError(
+                    f"active must be a boolean array of shape ({n_sec},) (one flag per sector), "
+                    f"got dtype {active_arr.dtype} shape {active_arr.shape}"
+                )
+        active_arr = np.ascontiguousarray(active_arr)
+        share = float(active_arr.sum()) / max(n_sec, 1)
+        groups = self._dirty_groups(active_arr, share)
+        starts = self.starts
+        if groups is None:
+            sub_starts, idx, resid = starts, None, share * self.resid_g
+            env_g = self.env_g
+        else:
+            lens = np.diff(starts)[groups]
+            sub_starts = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+            idx = np.repeat(starts[groups] - sub_starts[:-1], lens) + np.arange(int(sub_starts[-1]))
+            resid = share * self.resid_g[groups]
+            env_g = self.env_g[groups]
+        n_sub = sub_starts.size - 1
+        if n_sub:
+            sub_out = np.full((len(_dist.ROWS), n_sub), np.nan)
+            sub_best = np.full(n_sub, -1, np.int64)
+            links_in = self.link_arrays if idx is None else tuple(a[idx] for a in self.link_arrays)
+            _dist.pixel_distributions(
+                sub_starts, *links_in, self.site_code, active_arr, resid, *self.o2i, env_g, *self.tail,
+                sub_out, sub_best,
+            )
+            if groups is None:
+                self.out, self.best_link = sub_out, sub_best
+            else:
+                self.out[:, groups] = sub_out
+                self.best_link[groups] = np.where(sub_best >= 0, idx[np.maximum(sub_best, 0)], -1)
+        self.recomputed = n_sub
+        self._active, self._share = active_arr.copy(), share
+        return self._result(active_arr)
+
+    def _result(self, active_arr: np.ndarray) -> CoverageResult:
+        area, links, config, full = self.area, self.links, self.config, self.full
+        crit = config.criterion
+        shape, n_pix, mask, env_full, gpix = self.shape, self.n_pix, self.mask, self.env_full, self.gpix
+        out, best_link = self.out, self.best_link
+        rows = {name: np.full(n_pix, np.nan) for name in _dist.ROWS}
+        for r, name in enumerate(_dist.ROWS):
+            rows[name][gpix] = out[r]
+        served = np.zeros(n_pix, bool)
+        best = np.full(n_pix, -1, dtype=np.int32)
+        ok = best_link >= 0
+        served[gpix[ok]] = True
+        best[gpix[ok]] = self.sector_out[best_link[ok]]
+        env_pix = np.clip(env_full, 0, len(ENV_CLASSES) - 1)
+        probs = {}
+        for q in ("rsrp", "dl", "ul"):
+            stack = np.stack([rows[f"p_{q}_outdoor"], rows[f"p_{q}_indoor_low"], rows[f"p_{q}_indoor_high"]])
+            for cls, val in zip(("outdoor", "indoor", "all"), _class_mix(stack, env_pix, config)):
+                probs[f"p_{q}_{cls}"] = np.where(served, np.nan_to_num(val), 0.0)
+        has_ul = crit.min_ul_mbps is not None
+        for cls in ("outdoor", "indoor", "all"):
+            parts = [probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"]] + ([probs[f"p_ul_{cls}"]] if has_ul else [])
+            probs[f"p_covered_{cls}"] = np.minimum.reduce(parts)
+            probs[f"covered_{cls}"] = crit.covered(probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"],
+                                                   probs[f"p_ul_{cls}"] if has_ul else None) & served & mask
+        covered = probs[f"covered_{crit.user_class}"].copy()
+        dl = np.zeros(n_pix)
+        ul = np.zeros(n_pix)
+        if full and served.any():
+            from qamtu.engine.criterion import link_rate_mbps
+
+            dl[served] = link_rate_mbps(rows["pdsch_sinr_p10_db"][served], config, "dl")
+            ul[served] = link_rate_mbps(rows["ul_snr_p10_db"][served], config, "ul")
+        rsrp = rows["rsrp_median_dbm"]
+        sinr = rows["pdsch_sinr_median_db"]
+        ssb = rows["ssb_sinr_median_db"]
+        pcov = probs[f"p_rsrp_{crit.user_class}"].copy()
+        outside = ~mask
+        for a in (rsrp, sinr, ssb, pcov, dl, ul):
             a[outside] = np.nan
-    best[outside] = -1
+        for key, a in probs.items():
+            if a.dtype != bool:
+                a[outside] = np.nan
+        best[outside] = -1
 
-    def grid(a, dtype):
-        return a.reshape(shape).astype(dtype, copy=False)
+        def grid(a, dtype):
+            return a.reshape(shape).astype(dtype, copy=False)
 
-    return CoverageResult(
-        area=area,
-        config=config,
-        rsrp_dbm=grid(rsrp, np.float32),
-        coverage_probability=grid(pcov, np.float32),
-        sinr_db=grid(sinr, np.float32),
-        dl_mbps=grid(dl, np.float32),
-        ul_mbps=grid(ul, np.float32),
-        best_server=grid(best, np.int32),
-        covered=grid(covered, bool),
-        active=active_arr.copy(),
-        site_ids=np.asarray(links.sectors.site_id),
-        cutoff_m=links.cutoff_m,
-        extra={name: grid(np.where(mask, rows[name], np.nan), np.float32)
-               for name in ("pdsch_sinr_p10_db", "ul_snr_p10_db")},
-        ssb_sinr_db=grid(ssb, np.float32),
-        probabilities={k: grid(v, bool if v.dtype == bool else np.float32) for k, v in probs.items()},
-    )
+        return CoverageResult(
+            area=area,
+            config=config,
+            rsrp_dbm=grid(rsrp, np.float32),
+            coverage_probability=grid(pcov, np.float32),
+            sinr_db=grid(sinr, np.float32),
+            dl_mbps=grid(dl, np.float32),
+            ul_mbps=grid(ul, np.float32),
+            best_server=grid(best, np.int32),
+            covered=grid(covered, bool),
+            active=active_arr.copy(),
+            site_ids=np.asarray(links.sectors.site_id),
+            cutoff_m=links.cutoff_m,
+            extra={name: grid(np.where(mask, rows[name], np.nan), np.float32)
+                   for name in ("pdsch_sinr_p10_db", "ul_snr_p10_db")},
+            ssb_sinr_db=grid(ssb, np.float32),
+            probabilities={k: grid(v, bool if v.dtype == bool else np.float32) for k, v in probs.items()},
+        )
 
 
 def evaluate(area, sites, config: EngineConfig | None = None, progress=None) -> CoverageResult:
