@@ -304,15 +304,17 @@ class IncrementalAggregator:
     only the pixels whose inputs changed since the previous call.
 
     A pixel's distributions depend only on its own links' active flags and on its weak-link residual, which is
-    scaled by the share of active sectors. So after the first call (every pixel), a call recomputes only the
-    pixels with a link whose sector's flag changed, plus, when the number of active sectors changed, the pixels
-    with a non-zero residual; the other pixels keep their previous kernel output. The result equals a fresh
+    scaled by the share of active sectors. So after the first call (every pixel), a call starts from the kept
+    state (one of the last ``keep`` subsets evaluated) nearest to it and recomputes only the pixels with a link
+    whose sector's flag differs, plus, when the number of active sectors differs, the pixels with a non-zero
+    residual; the other pixels keep that state's kernel output. The result equals a fresh
     :func:`aggregate` exactly (same kernel, same inputs per pixel; each pixel is computed independently). Used
     by the schedule's quality gates (:func:`qamtu.rollout.gates.engine_gate`), which evaluate hundreds of
     subsets that differ by a few sites. ``recomputed`` counts the pixels the last call computed.
     """
 
-    def __init__(self, area, links: Links, config: EngineConfig | None = None, *, full: bool = True):
+    def __init__(self, area, links: Links, config: EngineConfig | None = None, *, full: bool = True,
+                 keep: int = 8):
         config = links.config if config is None else config
         if config.freq_hz != links.config.freq_hz:
             raise InvalidInputError(
@@ -373,26 +375,28 @@ class IncrementalAggregator:
             float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
             bool(full or crit.user_class != "outdoor"), float(crit.probability) - 1e-9,
         )
+        self.keep = int(keep)
+        self._states: list = []  # (active, share, out, best_link), most recent first
         self.out = np.full((len(_dist.ROWS), n_groups), np.nan)
         self.best_link = np.full(n_groups, -1, np.int64)
-        self._active = None
-        self._share = None
         self.recomputed = 0
 
-    def _dirty_groups(self, active_arr: np.ndarray, share: float) -> np.ndarray | None:
-        """Indices of the pixel groups to recompute (None: all)."""
-        if self._active is None:
-            return None
-        changed = active_arr != self._active
+    def _dirty_groups(self, active_arr: np.ndarray, share: float, state) -> np.ndarray:
+        """Indices of the pixel groups to recompute when starting from ``state``."""
+        old_active, old_share = state[0], state[1]
+        changed = active_arr != old_active
         dirty = np.zeros(self.gpix.size, bool)
         if changed.any():
             dirty[self.group_of_link[changed[self.sector_link]]] = True
-        if share != self._share:
+        if share != old_share:
             dirty |= self.resid_g != 0.0
         return np.flatnonzero(dirty)
 
     def evaluate(self, active=None) -> CoverageResult:
-        """The :class:`CoverageResult` of ``aggregate(area, links, config, active, full=full)``."""
+        """The :class:`CoverageResult` of ``aggregate(area, links, config, active, full=full)``.
+
+        Starts from the kept state (the last ``keep`` evaluated subsets) that needs the fewest pixels recomputed.
+        """
         n_sec = self.n_sec
         if active is None:
             active_arr = np.ones(n_sec, dtype=bool)
@@ -405,17 +409,24 @@ class IncrementalAggregator:
                 )
         active_arr = np.ascontiguousarray(active_arr)
         share = float(active_arr.sum()) / max(n_sec, 1)
-        groups = self._dirty_groups(active_arr, share)
+        groups, base = None, None
+        for state in self._states:
+            g = self._dirty_groups(active_arr, share, state)
+            if groups is None or g.size < groups.size:
+                groups, base = g, state
         starts = self.starts
-        if groups is None:
+        if base is None:
             sub_starts, idx, resid = starts, None, share * self.resid_g
             env_g = self.env_g
+            out = np.full((len(_dist.ROWS), self.gpix.size), np.nan)
+            best_link = np.full(self.gpix.size, -1, np.int64)
         else:
             lens = np.diff(starts)[groups]
             sub_starts = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
             idx = np.repeat(starts[groups] - sub_starts[:-1], lens) + np.arange(int(sub_starts[-1]))
             resid = share * self.resid_g[groups]
             env_g = self.env_g[groups]
+            out, best_link = base[2].copy(), base[3].copy()
         n_sub = sub_starts.size - 1
         if n_sub:
             sub_out = np.full((len(_dist.ROWS), n_sub), np.nan)
@@ -425,13 +436,15 @@ class IncrementalAggregator:
                 sub_starts, *links_in, self.site_code, active_arr, resid, *self.o2i, env_g, *self.tail,
                 sub_out, sub_best,
             )
-            if groups is None:
-                self.out, self.best_link = sub_out, sub_best
+            if base is None:
+                out, best_link = sub_out, sub_best
             else:
-                self.out[:, groups] = sub_out
-                self.best_link[groups] = np.where(sub_best >= 0, idx[np.maximum(sub_best, 0)], -1)
+                out[:, groups] = sub_out
+                best_link[groups] = np.where(sub_best >= 0, idx[np.maximum(sub_best, 0)], -1)
         self.recomputed = n_sub
-        self._active, self._share = active_arr.copy(), share
+        self.out, self.best_link = out, best_link
+        self._states.insert(0, (active_arr.copy(), share, out, best_link))
+        del self._states[self.keep:]
         return self._result(active_arr)
 
     def _result(self, active_arr: np.ndarray) -> CoverageResult:
