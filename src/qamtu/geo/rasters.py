@@ -18,6 +18,8 @@ def check_input_file(p: Path, what: str, expected: str) -> str:
     source = str(p)
     if not p.exists():
         raise DataFileError(f"{source}: {what} not found")
+    if p.is_dir():
+        raise DataFileError(f"{source}: is a folder; expected {expected}")
     if not p.is_file():
         raise DataFileError(f"{source}: not a file; expected {expected}")
     if p.stat().st_size == 0:

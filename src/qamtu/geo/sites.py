@@ -389,14 +389,11 @@ def read_table_rows(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, np.ndar
     InvalidInputError
         A line of the CSV that cannot be read (named by its line).
     """
+    from qamtu.geo.rasters import check_input_file
+
     p = Path(path)
-    if not p.exists():
-        raise DataFileError(f"{p}: site file not found")
-    if p.is_dir():
-        raise DataFileError(f"{p}: is a folder; expected a CSV or GeoJSON file")
+    check_input_file(p, "site file", "a CSV or GeoJSON site table")
     size = p.stat().st_size
-    if size == 0:
-        raise DataFileError(f"{p}: empty file; expected a CSV or GeoJSON site table")
     if size > MAX_SITE_FILE_BYTES:
         raise DataFileError(f"{p}: {size} bytes; the largest site file read is {MAX_SITE_FILE_BYTES} bytes "
                             f"(at most {MAX_SITE_ROWS} sector rows; split it per city)")
