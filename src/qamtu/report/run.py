@@ -52,6 +52,8 @@ class CityRun:
     error: str | None = None
     on_air_month: dict[str, str | None] = dataclasses.field(default_factory=dict)
     spacings: dict[str, float] | None = None
+    #: Links of the plan's own sectors at another RSRP threshold (dBm -> Links), made once by :func:`city_gate`.
+    links_by_threshold: dict[float, Any] = dataclasses.field(default_factory=dict, repr=False)
 
 
 def _status(gate_month: int | None, deadline_index: int) -> str:
@@ -181,7 +183,7 @@ def _plan_links_at(run: CityRun, config: Any, always_on: Any) -> Any:
     """Links of the plan's sectors with the RSRP threshold of ``config``, indexed like the candidate table."""
     from qamtu.plan.planner import subset_links
 
-    cache = run.__dict__.setdefault("_links_by_threshold", {})
+    cache = run.links_by_threshold
     key = float(config.rsrp_threshold_dbm)
     if key not in cache:
         cand = run.plan.candidates
@@ -333,7 +335,7 @@ def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateRes
 def _light(run: CityRun) -> CityRun:
     """The run without what only the gate needs (links, the planner's model): what goes back to the driver."""
     plan = None if run.plan is None else dataclasses.replace(run.plan, links=None, model=None)
-    return dataclasses.replace(run, plan=plan, gate=None)
+    return dataclasses.replace(run, plan=plan, gate=None, links_by_threshold={})
 
 
 def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolution_m: float | None = None,
