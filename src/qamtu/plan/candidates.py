@@ -281,7 +281,7 @@ def class_spacings_m(area: Any, config: Any, demand: Any | None = None, *, floor
     """Candidate lattice spacing per environment class, from the link budget and (optionally) the capacity.
 
     For each class present in the area: the coverage reach ``r`` of a lattice site in that class
-    (:func:`qamtu.plan.planner.coverage_reach_m`, the engine's own link physics) and, with a demand model, the
+    (:func:`qamtu.plan.reach.coverage_reach_m`, the engine's own link physics) and, with a demand model, the
     inter-site distance at which a 3-sector site's capacity carries the class's mean demand density,
     ``ISD_cap = sqrt(2 * 3 * C / (sqrt(3) * D))`` (hexagonal site area ``sqrt(3)/2 ISD^2``; ``C`` the sector
     capacity at the target load with the full-cell rate at :data:`REFERENCE_SINR_DB`; ``D`` the demand in
@@ -292,7 +292,7 @@ def class_spacings_m(area: Any, config: Any, demand: Any | None = None, *, floor
 
     from qamtu.engine import prepare_sectors
     from qamtu.geo.area import ENV_CLASSES
-    from qamtu.plan.planner import coverage_reach_m
+    from qamtu.plan.reach import coverage_reach_m
     from qamtu.radio import nr
 
     probe = lattice_candidates(area, 20_000.0, margin_m=20_000.0, **sector).iloc[: len(

@@ -1,0 +1,64 @@
+"""The coverage reach of a candidate sector: how far one link can still meet the coverage-probability level.
+
+Used by the planner to cap its coverage links (:mod:`qamtu.plan.planner`) and by the candidate lattices to space
+their sites per environment class (:func:`qamtu.plan.candidates.class_spacings_m`); a module of its own so that
+neither imports the other for it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["coverage_reach_m"]
+
+
+#: Reach per (sector parameters, environment class, engine configuration): the same for every city, so a national
+#: run computes it once per class (the search is the costly part of deriving lattice spacings).
+_REACH_CACHE: dict[tuple, float] = {}
+
+
+def coverage_reach_m(sectors: Any, config: Any, area: Any, *, max_search_m: float = 30_000.0) -> float:
+    """Farthest distance at which one link of these sectors reaches ``config.coverage_level``, m.
+
+    Evaluated with the engine's link physics (:func:`qamtu.engine.links.evaluate_link_batch`) for every
+    distinct (height, power, antenna, tilts) of the sectors, every environment class present in the area, on a
+    ring of 360 bearings around the boresight and a logarithmic distance grid (ratio 1.01); the result is the
+    grid point after the farthest passing one, plus one pixel diagonal, capped by the engine's own cut-off.
+    """
+    from qamtu.engine.links import Sectors, cutoff_distance_m, evaluate_link_batch
+
+    d = 10.0 * 1.01 ** np.arange(int(math.ceil(math.log(max_search_m / 10.0) / math.log(1.01))) + 1)
+    bearings = np.radians(np.arange(0.0, 360.0, 1.0))
+    frame = sectors.frame
+    key_cols = ["height_m", "azimuth_deg", "mechanical_tilt_deg", "electrical_tilt_deg", "tx_power_dbm"]
+    keys = pd.DataFrame({c: getattr(sectors, c) for c in key_cols})
+    keys["antenna"] = sectors.antenna
+    keys["azimuth_deg"] = 0.0  # the ring covers every bearing: the boresight does not matter
+    first = keys.drop_duplicates().index.to_numpy()
+    envs = np.unique(np.asarray(area.env_class)[np.asarray(area.mask, bool)])
+    far = 0.0
+    for idx in first:
+        sub = Sectors(frame=frame.iloc[[idx]], x_m=np.zeros(1), y_m=np.zeros(1),
+                      height_m=sectors.height_m[[idx]], azimuth_deg=np.zeros(1),
+                      mechanical_tilt_deg=sectors.mechanical_tilt_deg[[idx]],
+                      electrical_tilt_deg=sectors.electrical_tilt_deg[[idx]],
+                      tx_power_dbm=sectors.tx_power_dbm[[idx]], antenna=sectors.antenna[[idx]],
+                      site_id=sectors.site_id[[idx]])
+        dd, bb = np.meshgrid(d, bearings, indexing="ij")
+        dx, dy = (dd * np.sin(bb)).ravel(), (dd * np.cos(bb)).ravel()
+        params = tuple(keys.iloc[idx].tolist())
+        for code in envs:
+            cache_key = (params, int(code), repr(config), float(max_search_m))
+            if cache_key not in _REACH_CACHE:
+                batch = evaluate_link_batch(dx, dy, np.zeros(dx.size, np.int64), np.full(dx.size, int(code)), sub,
+                                            config)
+                passing = (batch.coverage_probability >= config.coverage_level).reshape(dd.shape).any(axis=1)
+                last = int(np.flatnonzero(passing)[-1]) if passing.any() else -1
+                _REACH_CACHE[cache_key] = 0.0 if last < 0 else float(d[min(last + 1, d.size - 1)])
+            far = max(far, _REACH_CACHE[cache_key])
+    far += float(area.resolution_m) * math.sqrt(2.0)
+    return float(min(far, cutoff_distance_m(sectors, config)))
