@@ -395,10 +395,6 @@ def make_study_area(
     """
     from rasterio.features import geometry_mask
 
-    from qamtu.geo.boundary import boundary_from_lonlat, disc_boundary, read_boundary
-    from qamtu.geo.shipped import default_boundary
-    from qamtu.geo.population import MonocentricModel, monocentric_population, population_from_raster
-
     if isinstance(city, str):
         city = get_city(city)
     try:
@@ -412,6 +408,66 @@ def make_study_area(
     cx, cy = _transformer("EPSG:4326", crs).transform(city.lon, city.lat)
     info: dict[str, Any] = {}
 
+    geom, approx = _resolve_boundary(city, boundary, crs, (cx, cy), info)
+
+    transform, shape = _aligned_grid(geom, resolution_m)
+    if shape[0] * shape[1] > MAX_PIXELS:
+        raise InvalidInputError(
+            f"a {shape[0]} x {shape[1]} grid at {resolution_m:g} m exceeds {MAX_PIXELS:,} pixels; "
+            "use a coarser --resolution-m"
+        )
+    mask = geometry_mask([geom], out_shape=shape, transform=transform, invert=True, all_touched=False)
+    if not mask.any():
+        raise InvalidInputError(
+            f"no pixel centre at {resolution_m:g} m falls inside the boundary of {city.name_en} "
+            f"({geom.area / 1e6:.3g} km2); use a finer resolution"
+        )
+
+    area = StudyArea(
+        city=city,
+        crs=crs,
+        boundary=geom,
+        boundary_is_approximation=approx,
+        resolution_m=resolution_m,
+        transform=transform,
+        shape=shape,
+        mask=mask,
+        population=np.zeros(shape),
+        env_class=np.zeros(shape, dtype=np.int8),
+        env_thresholds=thresholds,
+        info=info,
+    )
+
+    pop = _population_for(area, population, population_model)
+    area.terrain = _terrain_for(city, crs, area.bounds, dem)
+    if area.terrain is not None:
+        x, y = area.pixel_centres()
+        area.ground_m = area.terrain.height_at(x, y)
+    area.population = pop
+    density = area.density_per_km2
+    if thresholds.smoothing_m > 0:
+        window_px = max(int(round(thresholds.smoothing_m / resolution_m)), 1)
+        density = _smooth(density, window_px)
+    area.env_class = thresholds.classify(density)
+    if landcover is not None:
+        from qamtu.geo.landcover import read_landcover
+
+        lc = read_landcover(landcover, crs, transform, shape, mask)
+        area.env_class = lc.env_class
+        area.clutter = lc.clutter
+        area.landcover_source = lc.source
+        area.info.update({f"landcover_{k}": v for k, v in lc.info.items() if k != "source"})
+    return area
+
+
+def _resolve_boundary(
+    city: City, boundary: Any, crs: str, centre_xy: tuple[float, float], info: dict[str, Any]
+) -> tuple[BaseGeometry, bool]:
+    """The boundary polygon in ``crs`` and whether it is an approximation; records its kind in ``info``."""
+    from qamtu.geo.boundary import boundary_from_lonlat, disc_boundary, read_boundary
+    from qamtu.geo.shipped import default_boundary
+
+    cx, cy = centre_xy
     shipped = default_boundary(city, crs) if boundary is None else None
     if shipped is not None:
         geom = shipped.geometry
@@ -458,34 +514,15 @@ def make_study_area(
                 "wrong city, or a wrong CRS in the file"
             )
 
-    transform, shape = _aligned_grid(geom, resolution_m)
-    if shape[0] * shape[1] > MAX_PIXELS:
-        raise InvalidInputError(
-            f"a {shape[0]} x {shape[1]} grid at {resolution_m:g} m exceeds {MAX_PIXELS:,} pixels; "
-            "use a coarser --resolution-m"
-        )
-    mask = geometry_mask([geom], out_shape=shape, transform=transform, invert=True, all_touched=False)
-    if not mask.any():
-        raise InvalidInputError(
-            f"no pixel centre at {resolution_m:g} m falls inside the boundary of {city.name_en} "
-            f"({geom.area / 1e6:.3g} km2); use a finer resolution"
-        )
+    return geom, approx
 
-    area = StudyArea(
-        city=city,
-        crs=crs,
-        boundary=geom,
-        boundary_is_approximation=approx,
-        resolution_m=resolution_m,
-        transform=transform,
-        shape=shape,
-        mask=mask,
-        population=np.zeros(shape),
-        env_class=np.zeros(shape, dtype=np.int8),
-        env_thresholds=thresholds,
-        info=info,
-    )
 
+def _population_for(area: StudyArea, population: Any, population_model: Any | None) -> np.ndarray:
+    """People per pixel on the area's grid (model, array or raster); records the source on ``area``."""
+    from qamtu.geo.population import MonocentricModel, monocentric_population, population_from_raster
+
+    city, crs, geom, mask, shape, transform = area.city, area.crs, area.boundary, area.mask, area.shape, area.transform
+    cx, cy = _transformer("EPSG:4326", crs).transform(city.lon, city.lat)
     if population is None:
         model = population_model or MonocentricModel()
         x, y = area.pixel_centres()
@@ -520,24 +557,6 @@ def make_study_area(
             warnings.warn(
                 f"the population raster has {raster_info['source_total_in_boundary']:,.0f} people inside the "
                 f"boundary, {ratio:.2f} x the catalogue's {city.population_label}; check the raster's units",
-                stacklevel=2,
+                stacklevel=3,
             )
-    area.terrain = _terrain_for(city, crs, area.bounds, dem)
-    if area.terrain is not None:
-        x, y = area.pixel_centres()
-        area.ground_m = area.terrain.height_at(x, y)
-    area.population = pop
-    density = area.density_per_km2
-    if thresholds.smoothing_m > 0:
-        window_px = max(int(round(thresholds.smoothing_m / resolution_m)), 1)
-        density = _smooth(density, window_px)
-    area.env_class = thresholds.classify(density)
-    if landcover is not None:
-        from qamtu.geo.landcover import read_landcover
-
-        lc = read_landcover(landcover, crs, transform, shape, mask)
-        area.env_class = lc.env_class
-        area.clutter = lc.clutter
-        area.landcover_source = lc.source
-        area.info.update({f"landcover_{k}": v for k, v in lc.info.items() if k != "source"})
-    return area
+    return pop
