@@ -13,7 +13,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from affine import Affine
@@ -22,6 +22,10 @@ from shapely.geometry.base import BaseGeometry
 from qamtu.errors import InvalidInputError
 from qamtu.geo.catalogue import City, get_city
 from qamtu.geo.classes import ENV_CLASSES, ENV_CODES  # re-exported here; defined in their one home
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qamtu.geo.dem import Terrain
+    from qamtu.geo.population import MonocentricModel
 
 __all__ = [
     "ENV_CLASSES",
@@ -166,7 +170,7 @@ class StudyArea:
     population_is_model: bool = True
     env_thresholds: EnvThresholds = field(default_factory=EnvThresholds)
     info: dict[str, Any] = field(default_factory=dict)
-    terrain: Any = None
+    terrain: Terrain | None = None
     ground_m: np.ndarray | None = None
     clutter: np.ndarray | None = None
     landcover_source: str | None = None
@@ -326,7 +330,7 @@ def study_area_options(dem: Any = None, landcover: Any = None) -> dict[str, Any]
     return out
 
 
-def _terrain_for(city: City, crs: str, bounds, dem: Any):
+def _terrain_for(city: City, crs: str, bounds: tuple[float, float, float, float], dem: Any) -> Terrain | None:
     """The terrain of a study area (see ``make_study_area``'s ``dem``)."""
     from qamtu.geo.dem import read_terrain
     from qamtu.geo.shipped import default_dem
@@ -349,7 +353,7 @@ def make_study_area(
     boundary: str | os.PathLike[str] | BaseGeometry | Any | None = None,
     population: str | os.PathLike[str] | np.ndarray | None = None,
     env_thresholds: EnvThresholds | None = None,
-    population_model: Any | None = None,
+    population_model: MonocentricModel | None = None,
     dem: Any = None,
     landcover: str | os.PathLike[str] | None = None,
 ) -> StudyArea:
@@ -517,7 +521,9 @@ def _resolve_boundary(
     return geom, approx
 
 
-def _population_for(area: StudyArea, population: Any, population_model: Any | None) -> np.ndarray:
+def _population_for(
+    area: StudyArea, population: str | os.PathLike[str] | np.ndarray | None, population_model: MonocentricModel | None
+) -> np.ndarray:
     """People per pixel on the area's grid (model, array or raster); records the source on ``area``."""
     from qamtu.geo.population import MonocentricModel, monocentric_population, population_from_raster
 
