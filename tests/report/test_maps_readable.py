@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from qamtu.plotting import pyplot
 from qamtu.geo.catalogue import load_cities
 from qamtu.report import figures
 from qamtu.report.national import COVERED_RGBA_HEX, NOT_COVERED_RGBA_HEX, write_national_report
@@ -23,7 +24,7 @@ def test_city_labels_of_the_national_map_do_not_overlap():
     assert len(boxes) == 20
     overlaps = [(i, j) for i in range(20) for j in range(i + 1, 20) if boxes[i].overlaps(boxes[j])]
     assert overlaps == [], [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, j in overlaps]
-    figures._plt().close(fig)
+    pyplot().close(fig)
 
 
 def test_interactive_map_legend_colours_and_basemap(small_report, tmp_path):
