@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qamtu.plan.objective import TOL as _TOL, Requirement
 from qamtu.plan.problem import CoverageProblem
 
 __all__ = ["DARK_SHARE", "prefer_people", "zone_layer", "zone_shares"]
@@ -34,18 +35,16 @@ __all__ = ["DARK_SHARE", "prefer_people", "zone_layer", "zone_shares"]
 #: the majority of the zone's people are without service).
 DARK_SHARE = 0.5
 
-_TOL = 1e-9
 
-
-def prefer_people(problem: CoverageProblem, needs: list[tuple[str, np.ndarray, float]], selected: np.ndarray,
+def prefer_people(problem: CoverageProblem, needs: list[Requirement], selected: np.ndarray,
                   *, max_moves: int = 50, min_gain_share: float = 1e-4) -> np.ndarray:
     """Swap chosen sites for ones of equal or lower cost that keep every requirement and cover more people.
 
     Parameters
     ----------
     problem : CoverageProblem
-    needs : list of (name, weights, required amount)
-        As :func:`qamtu.plan.solve._needs` returns them.
+    needs : list of Requirement
+        As :func:`qamtu.plan.objective.requirements` returns them.
     selected : ndarray of bool, shape (n_sites,)
         A plan meeting every requirement (if it does not, it is returned unchanged).
     max_moves : int

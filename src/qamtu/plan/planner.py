@@ -290,7 +290,6 @@ def plan_city(
     *,
     method: str = "milp",
     budget: float | None = None,
-    seed: int = 0,
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
     max_repairs: int = 10,
@@ -313,9 +312,6 @@ def plan_city(
     method : {"milp", "greedy"}
     budget : float, optional
         Upper bound on the total cost of the plan (existing sites cost 0).
-    seed : int
-        Recorded for reproducibility; the optimisers are deterministic (ties broken by index; HiGHS is run
-        single-problem with fixed options) so the same inputs give the same plan.
     time_limit_s, mip_rel_gap : float
         HiGHS limits per solve.
     max_repairs : int
