@@ -49,8 +49,9 @@ class RateQueue:
     Notes
     -----
     Each site has at most one live entry: pushing a site again replaces its entry (the old one is skipped when it
-    surfaces), and :meth:`RateQueue.discard` removes it. An entry remembers how many picks (:meth:`RateQueue.picked`) had been made
-    when its gain was computed; :meth:`RateQueue.pop` re-evaluates, with ``regain``, entries older than the last pick.
+    surfaces), and :meth:`RateQueue.discard` removes it. An entry remembers how many picks
+    (:meth:`RateQueue.picked`) had been made when its gain was computed; :meth:`RateQueue.pop` re-evaluates, with
+    ``regain``, entries older than the last pick.
     """
 
     def __init__(self, cost: np.ndarray, *, tie_by_cost: bool = False, cost_floor: float | None = None):
@@ -81,7 +82,8 @@ class RateQueue:
         self._live[site] = -1
 
     def picked(self) -> None:
-        """Count a pick: entries computed before it are stale from now on (for :meth:`RateQueue.pop` with ``regain``)."""
+        """Count a pick: entries computed before it are stale from now on (for :meth:`RateQueue.pop` with
+        ``regain``)."""
         self.picks += 1
 
     def pop(self, *, fits: Callable[[int], bool] | None = None, regain: Callable[[int], float] | None = None,

@@ -139,18 +139,18 @@ def solve_milp(
         status_kind = "time_limit"
     elif not proven:
         res = run_highs(c, a, lo, hi, b.lb, b.ub, n_s, time_limit_s=max(left, 0.05), mip_rel_gap=mip_rel_gap,
-                     x0=None if best is None else pack(best.selected))
+                        x0=None if best is None else pack(best.selected))
         message = res.message
         no_plan = res.status == "infeasible" or (best is None and res.x is None)
         if no_plan and problem.budget is not None:  # the budget binds (or no plan within it was found in time)
             return _milp_max_coverage(problem, targets, needs, t0, time_limit_s, mip_rel_gap, start)
         if res.status == "infeasible" and problem.budget is None:
-            # the requirements never exceed what every allowed site covers (requirements()), so without a budget the model
-            # is feasible: an "infeasible" is HiGHS' presolve tolerance at a requirement equal to the reachable
+            # the requirements never exceed what every allowed site covers (requirements()), so without a budget the
+            # model is feasible: an "infeasible" is HiGHS' presolve tolerance at a requirement equal to the reachable
             # maximum (a 100 % target). Retry with the requirement rows eased by 1e-9 relative more.
             lo_eased = np.where(np.isfinite(lo), lo - 1e-9 * np.maximum(1.0, np.abs(lo)), lo)
             res = run_highs(c, a, lo_eased, hi, b.lb, b.ub, n_s, time_limit_s=max(left, 0.05),
-                         mip_rel_gap=mip_rel_gap, x0=None if best is None else pack(best.selected))
+                            mip_rel_gap=mip_rel_gap, x0=None if best is None else pack(best.selected))
             message = res.message
         if res.status == "infeasible":
             raise InfeasibleError(f"HiGHS found the covering model infeasible: {res.message}")
@@ -167,11 +167,11 @@ def solve_milp(
     selected = drop_redundant(problem, needs, best.selected, drop_order(problem.cost, np.flatnonzero(best.selected)))
     bound = integer_bound(problem, bound)
     status = "optimal" if feasible else "infeasible"
-    if feasible and status_kind != "optimal" and not (bound is not None
-                                                    and relative_gap(problem.cost[selected].sum(), bound) <= mip_rel_gap):
+    within_gap = bound is not None and relative_gap(problem.cost[selected].sum(), bound) <= mip_rel_gap
+    if feasible and status_kind != "optimal" and not within_gap:
         status = "time_limit"
     return finish(problem, targets, "milp", selected, addition_order(problem, selected), bound, status, needs, t0,
-                   message)
+                  message)
 
 
 def _milp_max_coverage(problem: CoverageProblem, targets: Targets, needs: list[Requirement], t0: float,
