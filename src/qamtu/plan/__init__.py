@@ -23,7 +23,13 @@ Abstract covering model and optimisers (no radio, usable on their own)
   greedy, optionally polished by a fixed number of swap-search moves: the planner's ``method="greedy"`` uses
   ``repair.GREEDY_POLISH_MOVES``), :func:`qamtu.plan.swap.swap_search` (tabu swap search on a feasible plan),
   :func:`lp_lower_bound`, :class:`Solution` (``selected``, ``order``, ``cost``, ``lower_bound``, ``gap``,
-  ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares).
+  ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares),
+  :func:`solve` ``(problem, targets, method)`` (dispatch by name).
+- Where each piece lives, one concept per module: ``objective`` (requirements, the capped coverage objective,
+  ``TOL``), ``solution`` (:class:`Solution`), ``highs`` (HiGHS and the model's matrices), ``bounds`` (knapsack,
+  Lagrangian, LP), ``swap`` (the drop-redundant pass and the tabu swap search), ``greedy`` (the gain-per-cost heap
+  ``RateQueue``/``pick_by_rate``, :func:`solve_greedy`, :func:`addition_order`), ``milp`` (:func:`solve_milp`),
+  ``solve`` (:func:`solve`), ``repair`` (:func:`solve_with_repair`).
 
 Candidates (``qamtu.plan.candidates``)
 
