@@ -54,7 +54,7 @@ def default_targets(city: City | None, population_share: float | None = None, *,
 
     References
     ----------
-    ../shared/reference/kazakhstan.md, "The task": coverage of 75 % of the territory of the cities of republican
+    docs/reference/kazakhstan.md, "The task": coverage of 75 % of the territory of the cities of republican
     significance and 60 % of the territory of regional centres (licence obligation as announced, Dec 2022).
     """
     status = getattr(city, "status", None)
