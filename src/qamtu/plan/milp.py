@@ -26,7 +26,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from qamtu.errors import InfeasibleError, InvalidInputError
+from qamtu.errors import InfeasibleError, InternalError, InvalidInputError
 from qamtu.plan.bounds import integer_bound, knapsack_lower_bound, lagrangian_lower_bound
 from qamtu.plan.greedy import addition_order, solve_greedy
 from qamtu.plan.highs import column_bounds, covering_matrices, run_highs, split_units
@@ -153,7 +153,8 @@ def solve_milp(
                             mip_rel_gap=mip_rel_gap, x0=None if best is None else pack(best.selected))
             message = res.message
         if res.status == "infeasible":
-            raise InfeasibleError(f"HiGHS found the covering model infeasible: {res.message}")
+            raise InternalError(f"HiGHS found the covering model infeasible although every requirement is reachable "
+                                f"(checked before the solve): {res.message}")
         status_kind = res.status
         if res.status in ("optimal", "time_limit") and np.isfinite(res.dual_bound):
             bound = res.dual_bound if bound is None else max(bound, res.dual_bound)
@@ -162,8 +163,8 @@ def solve_milp(
             if best is None or problem.cost[sel].sum() < best.cost - 1e-9:
                 best = finish(problem, targets, "milp", sel, np.flatnonzero(sel), None, "heuristic", needs, t0)
         if best is None:
-            raise InfeasibleError(f"HiGHS found no plan for the covering model within {time_limit_s:g} s: "
-                                  f"{res.message}")
+            raise InfeasibleError(f"HiGHS found no plan for the covering model within time_limit_s = "
+                                  f"{time_limit_s:g} s (give more time, or warm_start=True): {res.message}")
     selected = drop_redundant(problem, needs, best.selected, drop_order(problem.cost, np.flatnonzero(best.selected)))
     bound = integer_bound(problem, bound)
     status = "optimal" if feasible else "infeasible"
