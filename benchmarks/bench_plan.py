@@ -51,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     from qamtu.engine import EngineConfig
     from qamtu.geo.area import make_study_area
     from qamtu.plan import CityModel, Targets, combine_candidates, default_targets, lattice_candidates
-    from qamtu.plan.repair import _problem
-    from qamtu.plan.solve import lp_lower_bound, solve_greedy, solve_milp
+    from qamtu.plan.bounds import lp_lower_bound
+    from qamtu.plan.greedy import solve_greedy
+    from qamtu.plan.milp import solve_milp
+    from qamtu.plan.repair import build_problem
 
     t0 = time.perf_counter()
     area = make_study_area(args.city, resolution_m=args.resolution_m)
@@ -71,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         k = int(round(args.demand_block_m / args.resolution_m))
         rows, cols = np.unravel_index(model.mask_flat, area.shape)
         _, blocks = np.unique((rows // k) * (-(-area.shape[1] // k)) + cols // k, return_inverse=True)
-    prob, _ = _problem(rel, model.population, model.area_km2, area.population_total, area.area_km2,
-                       model.sites["cost"].to_numpy(float), model.sites["site_id"].to_numpy(object), model.lock,
-                       model.exclude, None, blocks)
+    prob, _ = build_problem(rel, model.population, model.area_km2, model.sites["cost"].to_numpy(float),
+                            model.sites["site_id"].to_numpy(object), population_total=area.population_total,
+                            area_total_km2=area.area_km2, lock=model.lock, exclude=model.exclude, blocks=blocks)
     t_model = time.perf_counter() - t
     if args.target_territory is None and args.target_population is None:
         targets = default_targets(area.city)

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from qamtu.plan.problem import Targets
-from qamtu.plan.solve import _needs, knapsack_lower_bound, lagrangian_lower_bound, solve_greedy
+from qamtu.plan.bounds import knapsack_lower_bound, lagrangian_lower_bound
+from qamtu.plan.greedy import solve_greedy
+from qamtu.plan.objective import requirements as _needs
 from test_solve import _brute_force, _problem, instances
 
 

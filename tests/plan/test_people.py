@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from qamtu.plan import Targets
 from qamtu.plan.people import DARK_SHARE, prefer_people, zone_shares
 from qamtu.plan.problem import CoverageProblem
-from qamtu.plan.solve import _needs
+from qamtu.plan.objective import requirements as _needs
 
 
 def test_people_first_targets_default_to_the_territory_share():

@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qamtu.plan.problem import Targets
-from qamtu.plan.solve import _needs, solve_greedy, solve_milp
+from qamtu.plan.greedy import solve_greedy
+from qamtu.plan.milp import solve_milp
+from qamtu.plan.objective import requirements as _needs
 from qamtu.plan.swap import swap_search
 
 from test_solve import _problem  # tests/plan is on sys.path (pytest rootdir-less "prepend" import mode)

@@ -128,7 +128,6 @@ def register(app: typer.Typer) -> None:
         decisions: Optional[Path] = typer.Option(
             None, "--decisions", help="Decisions file (CSV: site_id, decision accept/reject/lock, reason, who, date): "
             "the plan honours it; plan.json and decisions.csv say where it overruled the optimiser and what it cost."),
-        seed: int = typer.Option(0, "--seed", help="Seed, recorded in plan.json."),
         time_limit_s: str = typer.Option("60", "--time-limit-s", help="Time limit of the MILP (swap search, bounds and HiGHS) per solve, s."),
         mip_gap: str = typer.Option("0.005", "--mip-gap", help="HiGHS relative MIP gap."),
         from_plan: Optional[Path] = typer.Option(
@@ -177,7 +176,7 @@ def register(app: typer.Typer) -> None:
                 cell_load=_num(cell_load, "--cell-load", 0.0, 1.0),
                 max_cutoff_m=_num(max_cutoff_m, "--max-cutoff-m", 0.0, lo_open=True),
                 budget=_num(budget, "--budget", 0.0),
-                method=method, seed=seed,
+                method=method,
                 time_limit_s=_num(time_limit_s, "--time-limit-s", 0.0, lo_open=True),
                 mip_rel_gap=_num(mip_gap, "--mip-gap", 0.0, 0.99),
                 demand_block_m=_num(demand_block_m, "--demand-block-m", 0.0, 5000.0, lo_open=True),

@@ -23,7 +23,13 @@ Abstract covering model and optimisers (no radio, usable on their own)
   greedy, optionally polished by a fixed number of swap-search moves: the planner's ``method="greedy"`` uses
   ``repair.GREEDY_POLISH_MOVES``), :func:`qamtu.plan.swap.swap_search` (tabu swap search on a feasible plan),
   :func:`lp_lower_bound`, :class:`Solution` (``selected``, ``order``, ``cost``, ``lower_bound``, ``gap``,
-  ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares).
+  ``status`` in {"optimal", "time_limit", "heuristic", "infeasible", "over_budget"}, model shares),
+  :func:`solve` ``(problem, targets, method)`` (dispatch by name).
+- Where each piece lives, one concept per module: ``objective`` (requirements, the capped coverage objective,
+  ``TOL``), ``solution`` (:class:`Solution`), ``highs`` (HiGHS and the model's matrices), ``bounds`` (knapsack,
+  Lagrangian, LP), ``swap`` (the drop-redundant pass and the tabu swap search), ``greedy`` (the gain-per-cost heap
+  ``RateQueue``/``pick_by_rate``, :func:`solve_greedy`, :func:`addition_order`), ``milp`` (:func:`solve_milp`),
+  ``solve`` (:func:`solve`), ``repair`` (:func:`solve_with_repair`).
 
 Candidates (``qamtu.plan.candidates``)
 
@@ -42,7 +48,7 @@ Candidates (``qamtu.plan.candidates``)
 
 City planning (``qamtu.plan.planner``, ``qamtu.plan.repair``)
 
-- :func:`plan_city` ``(area, candidates, targets, config=None, *, method="milp", budget=None, seed=0,
+- :func:`plan_city` ``(area, candidates, targets, config=None, *, method="milp", budget=None,
   time_limit_s=60.0, mip_rel_gap=0.005, max_repairs=10, demand_block_m=None, progress=None, model=None) -> Plan``.
   Demand is every pixel inside the mask, grouped exactly by coverage signature; ``demand_block_m`` lets the
   optimiser work on square blocks instead (approximate: a block counts as covered by a site covering half of it;
@@ -88,7 +94,9 @@ People first, capacity, files, decisions (``qamtu.plan.people``, ``.capacity``, 
 
 The plan is checked with the full engine: the optimiser works on per-site coverage sets, the engine then
 evaluates the chosen set with all its interference, and the plan is repaired until the engine says the targets
-hold (or the candidates run out). Same inputs and seed give the same plan.
+hold (or the candidates run out). The optimisers are deterministic (ties broken by cost and index, HiGHS
+single-threaded with a fixed random seed): the same inputs give the same plan unless a solve is cut by its time
+limit.
 """
 
 from __future__ import annotations
@@ -105,7 +113,11 @@ from qamtu.plan.planner import CityModel, Plan, coverage_reach_m, default_target
 from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
 from qamtu.plan.record import PlanRequest, build_inputs, plan_record, request_from_record, run_request
 from qamtu.plan.repair import RepairResult, solve_with_repair
-from qamtu.plan.solve import Solution, addition_order, lp_lower_bound, solve, solve_greedy, solve_milp
+from qamtu.plan.bounds import lp_lower_bound
+from qamtu.plan.greedy import addition_order, solve_greedy
+from qamtu.plan.milp import solve_milp
+from qamtu.plan.solution import Solution
+from qamtu.plan.solve import solve
 
 __all__ = [
     "CityModel",

@@ -19,13 +19,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from qamtu.errors import DataFileError, InvalidInputError, where
 from qamtu.geo.sites import REQUIRED_SITE_COLUMNS
+
+if TYPE_CHECKING:
+    from qamtu.engine import EngineConfig
+    from qamtu.geo import StudyArea
+    from qamtu.plan.capacity import DemandModel
 
 __all__ = [
     "DECISIONS",
@@ -172,7 +177,7 @@ def _validate_sector_columns(df: pd.DataFrame, source: str) -> None:
 
 
 def lattice_candidates(
-    area: Any,
+    area: StudyArea,
     spacing_m: float,
     cost: float = 1.0,
     *,
@@ -276,8 +281,8 @@ CANDIDATE_SHARE_OF_SPACING = 0.5
 COLOCATION_COST_FACTOR = 0.5
 
 
-def class_spacings_m(area: Any, config: Any, demand: Any | None = None, *, floor_m: float = 250.0,
-                     ceiling_m: float = 3000.0, **sector: Any) -> dict[str, float]:
+def class_spacings_m(area: StudyArea, config: EngineConfig, demand: DemandModel | None = None, *,
+                     floor_m: float = 250.0, ceiling_m: float = 3000.0, **sector: Any) -> dict[str, float]:
     """Candidate lattice spacing per environment class, from the link budget and (optionally) the capacity.
 
     For each class present in the area: the coverage reach ``r`` of a lattice site in that class
@@ -320,7 +325,7 @@ def class_spacings_m(area: Any, config: Any, demand: Any | None = None, *, floor
     return out
 
 
-def env_lattice_candidates(area: Any, spacing_by_class: dict[str, float], cost: float = 1.0,
+def env_lattice_candidates(area: StudyArea, spacing_by_class: dict[str, float], cost: float = 1.0,
                            **sector: Any) -> pd.DataFrame:
     """Generated candidates whose lattice follows the environment class: one hexagonal lattice per class at its
     spacing (:func:`class_spacings_m`), each keeping the points that fall in pixels of its class (points outside
@@ -431,7 +436,7 @@ def combine_candidates(
     return df.reset_index(drop=True)
 
 
-def site_table(candidates: pd.DataFrame, area: Any | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def site_table(candidates: pd.DataFrame, area: StudyArea | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per site of a candidate table, and the site index of every sector row.
 
     Returns

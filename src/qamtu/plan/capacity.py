@@ -41,11 +41,15 @@ to over-capacity sectors, so doubling demand adds sites only where demand exceed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qamtu.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from qamtu.engine import CoverageResult, EngineConfig
+    from qamtu.plan.planner import CityModel
 
 __all__ = ["DemandModel", "CapacityResult", "sector_load", "add_capacity_sites", "neighbour_distances_m"]
 
@@ -91,16 +95,16 @@ class DemandModel:
         """The same model with the rate per active user times ``factor`` (e.g. 2: double demand)."""
         return DemandModel(self.take_up, self.active_share, self.rate_per_active_user_mbps * factor, self.target_load)
 
-    def load_limit(self, config: Any) -> float:
+    def load_limit(self, config: EngineConfig) -> float:
         return float(config.cell_load if self.target_load is None else self.target_load)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, float | None]:
         return {"take_up": self.take_up, "active_share": self.active_share,
                 "rate_per_active_user_mbps": self.rate_per_active_user_mbps, "target_load": self.target_load,
                 "per_person_mbps": self.per_person_mbps}
 
 
-def sector_load(result: Any, demand: DemandModel) -> tuple[np.ndarray, np.ndarray]:
+def sector_load(result: CoverageResult, demand: DemandModel) -> tuple[np.ndarray, np.ndarray]:
     """Busy-hour demand (Mbit/s) and utilisation of every sector of a coverage result.
 
     Parameters
@@ -143,10 +147,10 @@ class CapacityResult:
     overloaded_after: int = 0
     max_utilisation_after: float = 0.0
     demand_mbps: float = 0.0
-    coverage: Any = None
+    coverage: CoverageResult | None = None
 
 
-def add_capacity_sites(model: Any, selected: np.ndarray, demand: DemandModel, *, max_rounds: int = 10,
+def add_capacity_sites(model: CityModel, selected: np.ndarray, demand: DemandModel, *, max_rounds: int = 10,
                        budget: float | None = None) -> CapacityResult:
     """Add candidate sites next to the sectors whose demand exceeds their capacity (module docstring).
 

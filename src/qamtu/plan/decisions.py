@@ -27,11 +27,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
 from qamtu.errors import DataFileError, InvalidInputError, where
+
+if TYPE_CHECKING:
+    from qamtu.engine import EngineConfig
+    from qamtu.geo import StudyArea
+    from qamtu.plan.capacity import DemandModel
+    from qamtu.plan.planner import Plan
+    from qamtu.plan.problem import Targets
 
 __all__ = ["DECISION_VALUES", "read_decisions", "apply_decisions", "overrule_table", "decision_records",
            "plan_with_decisions"]
@@ -98,7 +105,7 @@ def apply_decisions(candidates: pd.DataFrame, decisions: pd.DataFrame, source: s
     return out
 
 
-def overrule_table(free: Any, decided: Any, decisions: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+def overrule_table(free: Plan, decided: Plan, decisions: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Where the decisions overruled the optimiser, and what the decisions cost in all.
 
     Parameters
@@ -145,9 +152,10 @@ def decision_records(decisions: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: (int(v) if k == "row" else str(v)) for k, v in rec.items()} for rec in decisions[cols].to_dict("records")]
 
 
-def plan_with_decisions(area: Any, candidates: pd.DataFrame, decisions: pd.DataFrame, targets: Any, config: Any,
-                        *, source: str = "decisions", progress: Any = None, demand: Any = None,
-                        **kwargs: Any) -> Any:
+def plan_with_decisions(area: StudyArea, candidates: pd.DataFrame, decisions: pd.DataFrame, targets: Targets,
+                        config: EngineConfig | None, *, source: str = "decisions",
+                        progress: Callable[[str], None] | None = None, demand: DemandModel | None = None,
+                        **kwargs: Any) -> Plan:
     """Plan honouring ``decisions``, and the optimiser's own plan on the same inputs for the comparison.
 
     Both plans share one :class:`~qamtu.plan.planner.CityModel` (the engine links are computed once); only the

@@ -14,11 +14,15 @@ plan AND ``s`` covers it in the final coverage relation (the one the optimiser l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from qamtu.plan.planner import CityModel
+    from qamtu.plan.repair import RepairResult
 
 __all__ = ["explain_plan"]
 
@@ -27,7 +31,7 @@ def _fmt_people(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def explain_plan(model: Any, res: Any, max_neighbours: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+def explain_plan(model: CityModel, res: RepairResult, max_neighbours: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-site explanation table of the chosen sites, and the rejected candidates with their reasons.
 
     Parameters

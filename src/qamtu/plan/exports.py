@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import pandas as pd
 
 from qamtu.fileio import atomic_write, write_csv_atomic
+
+if TYPE_CHECKING:
+    from qamtu.geo import StudyArea
+    from qamtu.plan.planner import Plan
 
 __all__ = ["IMPORT_COLUMNS", "WEDGE_RADIUS_M", "planned_sectors", "import_table", "write_geopackage",
            "write_plan_files"]
@@ -94,7 +98,7 @@ def _wedge(lon: float, lat: float, azimuth_deg: float, to_xy, to_ll):
     return Polygon(np.column_stack([lo, la]))
 
 
-def write_geopackage(path: str | os.PathLike[str], sites: pd.DataFrame, planned: pd.DataFrame, area: Any,
+def write_geopackage(path: str | os.PathLike[str], sites: pd.DataFrame, planned: pd.DataFrame, area: StudyArea,
                      covered: np.ndarray) -> Path:
     """Write ``plan.gpkg`` (layers ``sites``, ``sectors``, ``coverage``; EPSG:4326), atomically.
 
@@ -141,7 +145,7 @@ def write_geopackage(path: str | os.PathLike[str], sites: pd.DataFrame, planned:
     return out
 
 
-def write_plan_files(folder: str | os.PathLike[str], plan: Any,
+def write_plan_files(folder: str | os.PathLike[str], plan: Plan,
                      on_air_month: Mapping[str, str | None] | None = None) -> dict[str, Path]:
     """Write ``planned_sectors.csv``, ``planned_sectors_import.csv`` and ``plan.gpkg`` of a plan into ``folder``."""
     out = Path(folder)

@@ -8,7 +8,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,11 @@ import pandas as pd
 from qamtu.fileio import write_csv_atomic, write_json_atomic, write_text_atomic
 from qamtu.plan.exports import write_plan_files
 from qamtu.plotting import pyplot, save_png
+
+if TYPE_CHECKING:
+    from qamtu.engine import CoverageResult
+    from qamtu.geo import StudyArea
+    from qamtu.plan.planner import Plan
 
 __all__ = ["SUMMARY_KEYS", "write_plan_outputs", "kpi_table", "plot_covered_png"]
 
@@ -59,8 +64,8 @@ def sites_geojson(sites: pd.DataFrame) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def plot_covered_png(result: Any, area: Any, path: str | os.PathLike[str], sites: pd.DataFrame | None = None,
-                     title: str = "") -> Path:
+def plot_covered_png(result: CoverageResult, area: StudyArea, path: str | os.PathLike[str],
+                     sites: pd.DataFrame | None = None, title: str = "") -> Path:
     """A simple map of the covered pixels (matplotlib Agg): covered in green, the boundary, sites as triangles."""
     plt = pyplot()
     left, bottom, right, top = area.bounds
@@ -84,9 +89,9 @@ def plot_covered_png(result: Any, area: Any, path: str | os.PathLike[str], sites
 
 
 def write_plan_outputs(
-    plan: Any,
+    plan: Plan,
     out_dir: str | os.PathLike[str],
-    map_fn: Callable[[Any, Any, Path, pd.DataFrame | None, str], Any] | None = None,
+    map_fn: Callable[[CoverageResult, StudyArea, Path, pd.DataFrame | None, str], object] | None = None,
 ) -> dict[str, Path]:
     """Write every file of a plan into ``out_dir`` and return their paths by name.
 

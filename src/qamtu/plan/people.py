@@ -21,12 +21,16 @@ urban, urban, suburban, rural): the report then says "environment class", not "d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from qamtu.plan.objective import TOL as _TOL, Requirement
 from qamtu.plan.problem import CoverageProblem
+
+if TYPE_CHECKING:
+    from qamtu.geo import StudyArea
 
 __all__ = ["DARK_SHARE", "prefer_people", "zone_layer", "zone_shares"]
 
@@ -34,18 +38,16 @@ __all__ = ["DARK_SHARE", "prefer_people", "zone_layer", "zone_shares"]
 #: the majority of the zone's people are without service).
 DARK_SHARE = 0.5
 
-_TOL = 1e-9
 
-
-def prefer_people(problem: CoverageProblem, needs: list[tuple[str, np.ndarray, float]], selected: np.ndarray,
+def prefer_people(problem: CoverageProblem, needs: list[Requirement], selected: np.ndarray,
                   *, max_moves: int = 50, min_gain_share: float = 1e-4) -> np.ndarray:
     """Swap chosen sites for ones of equal or lower cost that keep every requirement and cover more people.
 
     Parameters
     ----------
     problem : CoverageProblem
-    needs : list of (name, weights, required amount)
-        As :func:`qamtu.plan.solve._needs` returns them.
+    needs : list of Requirement
+        As :func:`qamtu.plan.objective.requirements` returns them.
     selected : ndarray of bool, shape (n_sites,)
         A plan meeting every requirement (if it does not, it is returned unchanged).
     max_moves : int
@@ -114,7 +116,7 @@ def prefer_people(problem: CoverageProblem, needs: list[tuple[str, np.ndarray, f
     return sel
 
 
-def _shipped_district_masks(area: Any) -> list:
+def _shipped_district_masks(area: StudyArea) -> list:
     """The shipped ADM2 districts of the area's city on its grid (:func:`qamtu.geo.shipped.district_masks`; Astana,
     Almaty, Shymkent), empty for the other cities or a study area without a catalogue city."""
     try:
@@ -126,7 +128,7 @@ def _shipped_district_masks(area: Any) -> list:
     return district_masks(area)
 
 
-def zone_layer(area: Any) -> tuple[np.ndarray, list[str], str]:
+def zone_layer(area: StudyArea) -> tuple[np.ndarray, list[str], str]:
     """The zones of a study area: ``(labels, names, kind)``.
 
     ``labels`` (int, shape ``area.shape``) indexes ``names``, -1 outside every zone; ``kind`` is ``"district"``
@@ -164,7 +166,7 @@ def zone_layer(area: Any) -> tuple[np.ndarray, list[str], str]:
     return codes, list(ENV_CLASSES), "environment class"
 
 
-def zone_shares(area: Any, covered: np.ndarray) -> pd.DataFrame:
+def zone_shares(area: StudyArea, covered: np.ndarray) -> pd.DataFrame:
     """People and territory per zone and the shares of them covered.
 
     Parameters

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -39,10 +39,15 @@ from qamtu.plan.problem import Targets
 from qamtu.plan.reach import coverage_reach_m
 from qamtu.plan.repair import RepairResult, solve_with_repair
 
+if TYPE_CHECKING:
+    from qamtu.engine import CoverageResult, EngineConfig, Links
+    from qamtu.geo import City, StudyArea
+    from qamtu.plan.capacity import CapacityResult, DemandModel
+
 __all__ = ["Plan", "plan_city", "default_targets", "coverage_reach_m", "min_sinr_db", "CityModel"]
 
 
-def default_targets(city: Any, population_share: float | None = None, *, people_first: bool = True) -> Targets:
+def default_targets(city: City | None, population_share: float | None = None, *, people_first: bool = True) -> Targets:
     """The licence-obligation territory target of a city: 0.75 for the cities of republican significance
     (Astana, Almaty, Shymkent), 0.60 for the other regional centres; people first (the default), the same share of
     the city's people as well (:meth:`Targets.people_first`).
@@ -267,10 +272,10 @@ class Plan:
     sectors: pd.DataFrame
     rejected: pd.DataFrame
     candidates: pd.DataFrame
-    links: Any
+    links: Links
     active: np.ndarray
-    coverage: Any
-    coverage_before: Any
+    coverage: CoverageResult
+    coverage_before: CoverageResult
     kpis: dict
     kpis_before: dict
     summary: dict
@@ -283,21 +288,20 @@ class Plan:
 
 
 def plan_city(
-    area: Any,
+    area: StudyArea,
     candidates: pd.DataFrame,
     targets: Targets,
-    config: Any | None = None,
+    config: EngineConfig | None = None,
     *,
     method: str = "milp",
     budget: float | None = None,
-    seed: int = 0,
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
     max_repairs: int = 10,
     demand_block_m: float | None = None,
     progress: Callable[[str], None] | None = None,
     model: CityModel | None = None,
-    demand: Any | None = None,
+    demand: DemandModel | None = None,
 ) -> Plan:
     """Choose the cheapest candidate sites whose plan, checked by the full engine, meets the targets.
 
@@ -313,9 +317,6 @@ def plan_city(
     method : {"milp", "greedy"}
     budget : float, optional
         Upper bound on the total cost of the plan (existing sites cost 0).
-    seed : int
-        Recorded for reproducibility; the optimisers are deterministic (ties broken by index; HiGHS is run
-        single-problem with fixed options) so the same inputs give the same plan.
     time_limit_s, mip_rel_gap : float
         HiGHS limits per solve.
     max_repairs : int
@@ -436,8 +437,8 @@ def plan_city(
                 result=res, model=m)
 
 
-def _capacity_stage(m: CityModel, res: RepairResult, demand: Any, budget: float | None, area: Any,
-                    targets: Targets):
+def _capacity_stage(m: CityModel, res: RepairResult, demand: DemandModel, budget: float | None, area: StudyArea,
+                    targets: Targets) -> tuple[RepairResult, CapacityResult]:
     """Add capacity sites to the repaired coverage plan and return the updated result (engine shares)."""
     import dataclasses
 
@@ -458,13 +459,13 @@ def _capacity_stage(m: CityModel, res: RepairResult, demand: Any, budget: float 
     ), cap
 
 
-def _spacing_summary(sites: pd.DataFrame, area: Any) -> dict[str, Any]:
+def _spacing_summary(sites: pd.DataFrame, area: StudyArea) -> dict[str, float | str | None]:
     """Median distance between neighbouring planned sites, overall and in the densest zone (by people per km2)."""
     from qamtu.plan.capacity import neighbour_distances_m
     from qamtu.plan.people import zone_layer
 
-    out: dict[str, Any] = {"median_neighbour_distance_m": None, "median_neighbour_distance_densest_m": None,
-                           "densest_zone": None}
+    out: dict[str, float | str | None] = {"median_neighbour_distance_m": None,
+                                          "median_neighbour_distance_densest_m": None, "densest_zone": None}
     if len(sites) < 2:
         return out
     d = neighbour_distances_m(sites["x_m"].to_numpy(), sites["y_m"].to_numpy())

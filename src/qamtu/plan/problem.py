@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from qamtu.errors import InvalidInputError
+from qamtu.errors import InternalError, InvalidInputError
 
 __all__ = ["Targets", "CoverageProblem", "aggregate_demand"]
 
@@ -282,7 +282,8 @@ def aggregate_demand(
     rebuilt = unit_cover[unit_of_coverable]
     diff = rebuilt != cover[coverable]
     if diff.nnz:
-        raise RuntimeError("aggregate_demand: signature hash collision (should not happen); please report")
+        raise InternalError("aggregate_demand: two coverage signatures share a hash (should not happen); please "
+                         "report it with the inputs")
     unit_population = np.bincount(unit_of_coverable, weights=population[coverable], minlength=n_units)
     unit_area = np.bincount(unit_of_coverable, weights=area_km2[coverable], minlength=n_units)
     return sp.csr_matrix(unit_cover), unit_population, unit_area, pixel_unit

@@ -8,10 +8,15 @@ neither imports the other for it.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from qamtu.engine import EngineConfig
+    from qamtu.engine.links import Sectors
+    from qamtu.geo import StudyArea
 
 __all__ = ["coverage_reach_m"]
 
@@ -21,7 +26,8 @@ __all__ = ["coverage_reach_m"]
 _REACH_CACHE: dict[tuple, float] = {}
 
 
-def coverage_reach_m(sectors: Any, config: Any, area: Any, *, max_search_m: float = 30_000.0) -> float:
+def coverage_reach_m(sectors: Sectors, config: EngineConfig, area: StudyArea, *,
+                     max_search_m: float = 30_000.0) -> float:
     """Farthest distance at which one link of these sectors reaches ``config.coverage_level``, m.
 
     Evaluated with the engine's link physics (:func:`qamtu.engine.links.evaluate_link_batch`) for every

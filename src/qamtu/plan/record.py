@@ -1,7 +1,7 @@
 """Reproducible plan runs: a :class:`PlanRequest` holds every input, and the plan file records it.
 
 ``plan.json`` (kind ``"qamtu-plan"``, version 1) keeps the request (file paths with their SHA-256), the full
-engine configuration, the targets, method, seed and solver limits, the versions of qamtu, Python, NumPy, SciPy,
+engine configuration, the targets, method and solver limits, the versions of qamtu, Python, NumPy, SciPy,
 HiGHS and pandas, and the result (the chosen site ids in order, cost, bound, shares). :func:`request_from_record`
 reads it back, checks that every input file still has its recorded SHA-256, and gives a request that
 :func:`run_request` turns into the same plan (the optimisers are deterministic; HiGHS runs with the recorded
@@ -64,7 +64,6 @@ class PlanRequest:
         Cap of the engine's link cut-off (speed against accuracy; None: derived only).
     budget : float or None
     method : {"milp", "greedy"}
-    seed : int
     time_limit_s, mip_rel_gap : float
     max_repairs : int
     demand_block_m : float or None
@@ -102,7 +101,6 @@ class PlanRequest:
     max_cutoff_m: float | None = None
     budget: float | None = None
     method: str = "milp"
-    seed: int = 0
     time_limit_s: float = 60.0
     mip_rel_gap: float = 0.005
     max_repairs: int = 10
@@ -193,7 +191,7 @@ def run_request(req: PlanRequest, progress: Callable[[str], None] | None = None)
     from qamtu.plan.planner import plan_city
 
     area, candidates, targets, config = build_inputs(req)
-    kwargs = dict(method=req.method, budget=req.budget, seed=req.seed, time_limit_s=req.time_limit_s,
+    kwargs = dict(method=req.method, budget=req.budget, time_limit_s=req.time_limit_s,
                   mip_rel_gap=req.mip_rel_gap, max_repairs=req.max_repairs, demand_block_m=req.demand_block_m,
                   progress=progress, demand=request_demand(req))
     if req.decisions is None:
@@ -295,7 +293,8 @@ def read_plan_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 def request_from_record(doc: dict[str, Any], source: str = "plan.json") -> PlanRequest:
     """The request recorded in a plan file, after checking every input file's SHA-256."""
     names = {f.name for f in dataclasses.fields(PlanRequest)}
-    raw = doc["request"]
+    # plans recorded before the unused ``seed`` field was removed still re-run (it never changed a plan)
+    raw = {k: v for k, v in doc["request"].items() if k != "seed"}
     unknown = set(raw) - names
     if unknown:
         raise InvalidInputError(f"{where(source, field='request')}: unknown field(s) {sorted(unknown)}")

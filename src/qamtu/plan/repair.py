@@ -13,7 +13,10 @@ covering model cannot express that, so the planner works in rounds (:func:`solve
    ("lost" pixels). ``R`` only shrinks and loses at least one pair per round, so the loop ends.
 5. If the tightened model can no longer reach the targets, or the rounds run out, top up: add the allowed site
    with the largest gain per cost on the pixels the engine still misses (by the round-0 relation), check with the
-   engine, repeat.
+   engine, repeat (the heap loop of :mod:`qamtu.plan.greedy`, its gains refreshed after every engine check).
+
+The loop is written as steps over two small objects: :class:`_Run` (the inputs, the timers and the round log) and
+:class:`_Checked` (a plan with what the engine says of it); :func:`solve_with_repair` reads as those steps.
 
 The lower bound reported is the one of round 0 (MILP dual bound, or LP relaxation for the greedy): the optimistic
 relation makes round 0 a relaxation of the real problem, provided every pixel the engine covers under a plan is
@@ -24,17 +27,24 @@ how well the bound is founded.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
+from qamtu.errors import InvalidInputError
+from qamtu.plan.bounds import lp_lower_bound
+from qamtu.plan.greedy import RateQueue, addition_order, pick_by_rate, solve_greedy
+from qamtu.plan.milp import solve_milp
+from qamtu.plan.objective import capped_shares, requirements
+from qamtu.plan.people import prefer_people
 from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
-from qamtu.plan.solve import Solution, _gap, addition_order, lp_lower_bound, solve_greedy, solve_milp
+from qamtu.plan.solution import Solution, relative_gap
 
-__all__ = ["RepairResult", "solve_with_repair"]
+__all__ = ["GREEDY_POLISH_MOVES", "RepairResult", "build_problem", "coarsen_relation", "solve_with_repair"]
 
 #: Moves of the tabu swap search that polish the greedy plan of ``method="greedy"`` (a move budget, so plans do not
 #: depend on the machine; ~0.5 s on a 5,000-candidate city). It brings the greedy within a few per cent of the
@@ -43,6 +53,9 @@ GREEDY_POLISH_MOVES = 5000
 
 RelationFn = Callable[[np.ndarray | None], sp.csr_matrix]
 EvaluateFn = Callable[[np.ndarray], np.ndarray]
+
+_ROUND0_ASSUMPTION = ("per-site coverage with noise and only the existing/locked sites (and the site's own sectors) "
+                      "interfering")
 
 
 @dataclass
@@ -72,9 +85,12 @@ class RepairResult:
     relation : scipy.sparse.csr_matrix, shape (n_pixels, n_sites)
         The final (tightened) relation; ``relation0`` the round-0 one.
     rounds : list of dict
-        Per round: method, model cost and shares, engine shares, lost pixels, pairs removed, units, seconds.
+        Per round: method, status, sites, cost, model and engine shares, lost pixels, relation pairs, seconds;
+        a last "top-up" round gives the sites it added.
     solution : Solution
-        The last optimiser result.
+        The optimiser result of the round whose plan was kept.
+    solve_time_s, evaluate_time_s : float
+        Seconds in the optimiser and in ``evaluate``.
     """
 
     selected: np.ndarray
@@ -91,14 +107,14 @@ class RepairResult:
     status: str
     relation: sp.csr_matrix
     relation0: sp.csr_matrix
-    rounds: list = field(default_factory=list)
+    rounds: list[dict] = field(default_factory=list)
     solution: Solution | None = None
     solve_time_s: float = 0.0
     evaluate_time_s: float = 0.0
 
 
 def coarsen_relation(relation: sp.spmatrix, blocks: np.ndarray, pop: np.ndarray, area: np.ndarray,
-                     rule: str = "majority"):
+                     rule: str = "majority") -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Demand blocks instead of pixels.
 
     With ``rule="majority"`` block ``b`` counts as covered by site ``s`` when ``s`` covers at least half of its
@@ -119,43 +135,121 @@ def coarsen_relation(relation: sp.spmatrix, blocks: np.ndarray, pop: np.ndarray,
     elif rule == "majority":
         keep = covered_area.data >= 0.5 * block_area[row] - 1e-12
     else:
-        raise ValueError(f"rule {rule!r}: use 'majority' or 'any'")
+        raise InvalidInputError(f"coarsen_relation: rule {rule!r} is not allowed; use 'majority' or 'any'")
     rel = sp.csr_matrix((np.ones(int(keep.sum()), bool), (row[keep], covered_area.indices[keep])),
                         shape=(n_blocks, relation.shape[1]))
     return rel, np.bincount(blocks, weights=pop, minlength=n_blocks), block_area
 
 
-def _problem(relation, pop, area, pop_total, area_total, cost, site_ids, lock, exclude, budget, blocks=None,
-             rule="majority"):
+def build_problem(relation: sp.spmatrix, population: np.ndarray, area_km2: np.ndarray, cost: np.ndarray,
+                  site_ids: Sequence[str] | np.ndarray, *, population_total: float, area_total_km2: float,
+                  lock: np.ndarray | None = None, exclude: np.ndarray | None = None, budget: float | None = None,
+                  blocks: np.ndarray | None = None, rule: str = "majority") -> tuple[CoverageProblem, np.ndarray]:
+    """The covering problem of a pixel relation: pixels (or demand ``blocks`` by ``rule``,
+    :func:`coarsen_relation`) grouped exactly into demand units (:func:`~qamtu.plan.problem.aggregate_demand`).
+    Returns the problem and the unit of every pixel (or block), ``-1`` where no site covers it."""
     if blocks is not None:
-        relation, pop, area = coarsen_relation(relation, blocks, pop, area, rule)
-    unit_cover, upop, uarea, pixel_unit = aggregate_demand(relation, pop, area)
-    prob = CoverageProblem(unit_cover, upop, uarea, cost, site_ids, pop_total, area_total, lock=lock,
+        relation, population, area_km2 = coarsen_relation(relation, blocks, population, area_km2, rule)
+    unit_cover, upop, uarea, pixel_unit = aggregate_demand(relation, population, area_km2)
+    prob = CoverageProblem(unit_cover, upop, uarea, cost, site_ids, population_total, area_total_km2, lock=lock,
                            exclude=exclude, budget=budget)
     return prob, pixel_unit
 
 
-def _better(targets, sh, cost, best) -> bool:
-    """Is an engine-checked plan with shares ``sh`` and ``cost`` better than ``best``? Met beats not met; among
-    met plans the cheaper wins; among unmet ones the larger target-capped coverage."""
-    met = targets.met(*sh)
-    best_met = targets.met(*best[0])
-    if met != best_met:
-        return met
-    if met:
-        return cost < best[1] - 1e-12
-    return _capped(targets, sh) > _capped(targets, best[0]) + 1e-12
+@dataclass
+class _Run:
+    """The inputs of one :func:`solve_with_repair` call, its timers and its round log."""
+
+    relation: RelationFn
+    evaluate: EvaluateFn
+    population: np.ndarray
+    area_km2: np.ndarray
+    population_total: float
+    area_total_km2: float
+    cost: np.ndarray
+    site_ids: Sequence[str] | np.ndarray
+    targets: Targets
+    lock: np.ndarray
+    exclude: np.ndarray
+    budget: float | None
+    method: str
+    time_limit_s: float
+    mip_rel_gap: float
+    demand_blocks: np.ndarray | None
+    say: Callable[[str], None]
+    t_start: float = field(default_factory=time.perf_counter)
+    solve_s: float = 0.0
+    evaluate_s: float = 0.0
+    rounds: list[dict] = field(default_factory=list)
+
+    def shares(self, covered: np.ndarray) -> tuple[float, float]:
+        """(territory, population) shares of the pixels ``covered``."""
+        a = float(self.area_km2[covered].sum()) / self.area_total_km2 if self.area_total_km2 > 0 else 0.0
+        p = float(self.population[covered].sum()) / self.population_total if self.population_total > 0 else 0.0
+        return a, p
+
+    def problem(self, relation: sp.csr_matrix, *, blocks: np.ndarray | None = None, rule: str = "majority",
+                with_budget: bool = True) -> CoverageProblem:
+        return build_problem(relation, self.population, self.area_km2, self.cost, self.site_ids,
+                             population_total=self.population_total, area_total_km2=self.area_total_km2,
+                             lock=self.lock, exclude=self.exclude, budget=self.budget if with_budget else None,
+                             blocks=blocks, rule=rule)[0]
+
+    def optimise(self, prob: CoverageProblem) -> Solution:
+        """The optimiser of ``method`` on ``prob``, then the people-first tie-break."""
+        t0 = time.perf_counter()
+        if self.method == "milp":
+            sol = solve_milp(prob, self.targets, time_limit_s=self.time_limit_s, mip_rel_gap=self.mip_rel_gap)
+        else:
+            sol = solve_greedy(prob, self.targets, polish_moves=GREEDY_POLISH_MOVES)
+        if sol.status not in ("infeasible", "over_budget") and prob.population_total > 0:
+            sol = _people_tiebreak(prob, self.targets, sol)
+        self.solve_s += time.perf_counter() - t0
+        return sol
+
+    def check(self, selected: np.ndarray) -> np.ndarray:
+        """The pixels ``evaluate`` (the engine) says ``selected`` covers."""
+        t0 = time.perf_counter()
+        cov = np.asarray(self.evaluate(selected), bool).reshape(-1)
+        self.evaluate_s += time.perf_counter() - t0
+        return cov
+
+
+@dataclass
+class _Checked:
+    """A plan with what the engine says of it, and the relation and optimiser result it came from."""
+
+    selected: np.ndarray
+    covered: np.ndarray
+    shares: tuple[float, float]
+    cost: float
+    relation: sp.csr_matrix
+    solution: Solution
+
+    @classmethod
+    def of(cls, run: _Run, sol: Solution, relation: sp.csr_matrix) -> "_Checked":
+        selected = sol.selected.copy()
+        covered = run.check(selected)
+        return cls(selected, covered, run.shares(covered), float(run.cost[selected].sum()), relation, sol)
+
+    def met(self, targets: Targets) -> bool:
+        return targets.met(*self.shares)
+
+    def better_than(self, other: "_Checked", targets: Targets) -> bool:
+        """Met beats not met; among met plans the cheaper wins; among unmet ones the larger capped coverage
+        (:func:`~qamtu.plan.objective.capped_shares`)."""
+        met, other_met = self.met(targets), other.met(targets)
+        if met != other_met:
+            return met
+        if met:
+            return self.cost < other.cost - 1e-12
+        return capped_shares(targets, self.shares) > capped_shares(targets, other.shares) + 1e-12
 
 
 def _people_tiebreak(prob: CoverageProblem, targets: Targets, sol: Solution) -> Solution:
     """Among plans of the same (or lower) cost, take the one covering more people
     (:func:`qamtu.plan.people.prefer_people`); the bound stays valid because the cost does not rise."""
-    import dataclasses
-
-    from qamtu.plan.people import prefer_people
-    from qamtu.plan.solve import _needs
-
-    needs, _ = _needs(prob, targets)
+    needs, _ = requirements(prob, targets)
     new = prefer_people(prob, needs, sol.selected)
     if np.array_equal(new, sol.selected):
         return sol
@@ -164,16 +258,146 @@ def _people_tiebreak(prob: CoverageProblem, targets: Targets, sol: Solution) -> 
     lb = None if sol.lower_bound is None else min(sol.lower_bound, cost)
     return dataclasses.replace(sol, selected=new, order=addition_order(prob, new), cost=cost, territory_share=terr,
                                population_share=pop, targets_met=targets.met(terr, pop), lower_bound=lb,
-                               gap=_gap(cost, lb))
+                               gap=relative_gap(cost, lb))
 
 
-def _capped(targets, sh) -> float:
-    v = 0.0
-    if targets.territory_share is not None:
-        v += min(sh[0], targets.territory_share) / targets.territory_share
-    if targets.population_share is not None:
-        v += min(sh[1], targets.population_share) / targets.population_share
-    return v
+def _round0_bound(run: _Run, sol: Solution, rel0: sp.csr_matrix, prob0: CoverageProblem
+                  ) -> tuple[float | None, str]:
+    """The lower bound of round 0 and what it is a bound of, in words (see the module docstring)."""
+    over_budget = sol.status == "over_budget"
+    if run.demand_blocks is not None:
+        # the majority-rule block model is not a relaxation; the any-pixel block model is: bound that one
+        t0 = time.perf_counter()
+        prob_any = run.problem(rel0, blocks=run.demand_blocks, rule="any")
+        bound = None if over_budget else lp_lower_bound(prob_any, run.targets)
+        run.solve_s += time.perf_counter() - t0
+        kind = ("LP relaxation of the round-0 covering model on demand blocks where a block counts as covered "
+                "by a site covering any of its pixels (a relaxation of the pixel model, so a valid bound); "
+                + _ROUND0_ASSUMPTION)
+    elif run.method == "milp":
+        bound = sol.lower_bound
+        kind = ("lower bound of the round-0 covering model (the largest of its knapsack bound, its Lagrangian "
+                "bound and the HiGHS MIP dual bound): " + _ROUND0_ASSUMPTION)
+    else:
+        t0 = time.perf_counter()
+        bound = None if over_budget else lp_lower_bound(prob0, run.targets)
+        run.solve_s += time.perf_counter() - t0
+        kind = ("LP relaxation (or knapsack bound if the LP does not finish) of the round-0 covering model: "
+                + _ROUND0_ASSUMPTION)
+    if sol.status == "infeasible":
+        kind += "; targets lowered to the best reachable shares"
+    return bound, kind
+
+
+def _log_round(run: _Run, k: int, cur: _Checked, lost: np.ndarray) -> None:
+    a, p = cur.shares
+    sol, selected = cur.solution, cur.selected
+    run.rounds.append({
+        "round": k, "method": sol.method, "status": sol.status, "sites": int(selected.sum()),
+        "cost": float(run.cost[selected].sum()), "model_territory_share": sol.territory_share,
+        "model_population_share": sol.population_share, "territory_share": a, "population_share": p,
+        "lost_pixels": int(lost.sum()), "pairs": int(cur.relation.nnz), "seconds": time.perf_counter() - run.t_start,
+    })
+    run.say(f"round {k}: {int(selected.sum())} sites, cost {run.cost[selected].sum():g}, engine territory {a:.3f}, "
+            f"population {p:.3f}, {int(lost.sum())} promised pixels lost")
+
+
+def _tighten(run: _Run, rel0: sp.csr_matrix, cur: _Checked, lost: np.ndarray,
+             removed: sp.csr_matrix | None) -> tuple[sp.csr_matrix | None, sp.csr_matrix]:
+    """The round-0 relation under the interference of the chosen set, minus every pair promised by a chosen site
+    at a pixel the engine did not deliver (``removed`` only grows: the loop ends). Returns the tightened relation,
+    or None when nothing changes (the model and the engine agree on the chosen set), and the grown ``removed``."""
+    rel, selected = cur.relation, cur.selected
+    promised = rel.multiply(selected[None, :]).tocsr()
+    lost_pairs = sp.csr_matrix(sp.diags(lost.astype(np.float64)) @ promised.astype(np.float64), dtype=bool)
+    removed = (removed + lost_pairs).astype(bool) if removed is not None else lost_pairs
+    fresh = sp.csr_matrix(run.relation(selected), dtype=bool).multiply(rel0).tocsr()
+    tight = (fresh.astype(np.int8) - fresh.multiply(removed).astype(np.int8)).tocsr()
+    tight.eliminate_zeros()
+    tight = sp.csr_matrix(tight, dtype=bool)
+    if lost_pairs.nnz == 0 and (tight != rel).nnz == 0:
+        return None, removed
+    return tight, removed
+
+
+def _repair_rounds(run: _Run, rel0: sp.csr_matrix, first: _Checked, max_repairs: int, stop_after_first: bool
+                   ) -> tuple[_Checked, bool]:
+    """Rounds 0..max_repairs: check, tighten, solve again. Returns the best engine-checked plan and whether its
+    targets are met; ``stop_after_first`` (infeasible or over budget in round 0) ends after round 0."""
+    cur, best, removed = first, first, None
+    for k in range(max_repairs + 1):
+        pred = np.asarray(cur.relation @ cur.selected.astype(np.int32)).reshape(-1) > 0
+        lost = pred & ~cur.covered
+        _log_round(run, k, cur, lost)
+        if cur.met(run.targets):
+            return cur, True
+        if stop_after_first or k == max_repairs:
+            break
+        tight, removed = _tighten(run, rel0, cur, lost, removed)
+        if tight is None:
+            break
+        cur = _Checked.of(run, run.optimise(run.problem(tight, blocks=run.demand_blocks)), tight)
+        if cur.better_than(best, run.targets):
+            best = cur
+    return best, False
+
+
+def _top_up(run: _Run, rel0: sp.csr_matrix, plan: _Checked, max_topups: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Add sites one by one, each the allowed one with the largest gain per cost on the pixels the engine still
+    misses (by ``rel0``; ties by index), each checked with the engine, until the targets hold, none is left or
+    ``max_topups`` were added. Returns the plan, its covered pixels and whether the targets are met.
+
+    The engine may lose pixels when a site's interference is added, so gains can rise: after every check the gains
+    of the sites at the pixels whose state changed are recomputed (:class:`~qamtu.plan.greedy.RateQueue` without
+    lazy refresh), which keeps every gain in the queue exact.
+    """
+    targets, cost, exclude, budget = run.targets, run.cost, run.exclude, run.budget
+    site_pixels = rel0.tocsc().T  # (n_sites, n_pixels), CSR
+    weight_area = run.area_km2 / run.area_total_km2 if run.area_total_km2 > 0 else np.zeros_like(run.area_km2)
+    weight_pop = run.population / run.population_total if run.population_total > 0 else np.zeros_like(run.population)
+    w = (weight_area if targets.territory_share is not None else 0) + (
+        weight_pop if targets.population_share is not None else 0)
+    selected, covered = plan.selected.copy(), plan.covered.copy()
+    spent = float(cost[selected].sum())
+    topups, met = 0, False
+    gain = np.asarray(site_pixels @ ((~covered).astype(float) * w)).reshape(-1)
+    queue = RateQueue(cost, cost_floor=1e-12)
+    for s in np.flatnonzero(~selected & ~exclude & (gain > 0)):
+        queue.push(int(s), gain[s])
+
+    def fits(s: int) -> bool:
+        return budget is None or spent + cost[s] <= budget * (1 + 1e-12)
+
+    def take(s: int) -> None:
+        nonlocal spent, covered, topups, met
+        selected[s] = True
+        spent += cost[s]
+        now = run.check(selected)
+        changed = np.flatnonzero(now != covered)
+        covered = now
+        topups += 1
+        met = targets.met(*run.shares(covered))
+        if met or changed.size == 0:
+            return
+        dirty = np.unique(rel0[changed].indices)
+        dirty = dirty[~selected[dirty] & ~exclude[dirty]]
+        fresh = np.asarray(site_pixels[dirty] @ ((~covered).astype(float) * w)).reshape(-1)
+        for site, g in zip(dirty.tolist(), fresh):
+            if g > 0:
+                queue.push(site, g)
+            else:
+                queue.discard(site)
+
+    pick_by_rate(queue, take, done=lambda: met or topups >= max_topups, fits=fits)
+    if topups:
+        a, p = run.shares(covered)
+        status = "met" if met else "not_met"
+        run.rounds.append({"round": len(run.rounds), "method": "top-up", "status": status,
+                           "sites": int(selected.sum()), "cost": float(cost[selected].sum()), "territory_share": a,
+                           "population_share": p, "added": topups, "seconds": time.perf_counter() - run.t_start})
+        run.say(f"top-up: added {topups} site(s) checked one by one with the engine; territory {a:.3f}, "
+                f"population {p:.3f}")
+    return selected, covered, met
 
 
 def solve_with_repair(
@@ -182,7 +406,7 @@ def solve_with_repair(
     population: np.ndarray,
     area_km2: np.ndarray,
     cost: np.ndarray,
-    site_ids,
+    site_ids: Sequence[str] | np.ndarray,
     targets: Targets,
     *,
     lock: np.ndarray | None = None,
@@ -222,7 +446,7 @@ def solve_with_repair(
     max_topups : int
         Sites the final top-up may add one by one, each checked with ``evaluate``.
     time_limit_s, mip_rel_gap : float
-        Passed to :func:`~qamtu.plan.solve.solve_milp` (per round).
+        Passed to :func:`~qamtu.plan.milp.solve_milp` (per round).
     demand_blocks : ndarray of int, shape (n_pixels,), optional
         Block id of every pixel: the optimiser then works on blocks (:func:`coarsen_relation`, approximate: a
         block counts as covered by a site covering half of it), while the engine check and the repair stay at
@@ -234,171 +458,51 @@ def solve_with_repair(
     -------
     RepairResult
     """
-    t_start = time.perf_counter()
+    lock_arr = np.zeros(np.size(cost), bool) if lock is None else np.asarray(lock, bool)
+    exclude_arr = np.zeros(np.size(cost), bool) if exclude is None else np.asarray(exclude, bool)
     population = np.asarray(population, float)
     area_km2 = np.asarray(area_km2, float)
-    cost = np.asarray(cost, float)
-    n_sites = cost.size
-    lock = np.zeros(n_sites, bool) if lock is None else np.asarray(lock, bool)
-    exclude = np.zeros(n_sites, bool) if exclude is None else np.asarray(exclude, bool)
-    pop_total = float(population.sum()) if population_total is None else float(population_total)
-    area_total = float(area_km2.sum()) if area_total_km2 is None else float(area_total_km2)
-    say = progress or (lambda msg: None)
-    rounds: list[dict] = []
-    t_solve = t_eval = 0.0
-
-    def shares(covered):
-        a = float(area_km2[covered].sum()) / area_total if area_total > 0 else 0.0
-        p = float(population[covered].sum()) / pop_total if pop_total > 0 else 0.0
-        return a, p
-
-    def run(prob):
-        nonlocal t_solve
-        t0 = time.perf_counter()
-        if method == "milp":
-            sol = solve_milp(prob, targets, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
-        else:
-            sol = solve_greedy(prob, targets, polish_moves=GREEDY_POLISH_MOVES)
-        if sol.status not in ("infeasible", "over_budget") and prob.population_total > 0:
-            sol = _people_tiebreak(prob, targets, sol)
-        t_solve += time.perf_counter() - t0
-        return sol
-
-    def check(selected):
-        nonlocal t_eval
-        t0 = time.perf_counter()
-        cov = np.asarray(evaluate(selected), bool).reshape(-1)
-        t_eval += time.perf_counter() - t0
-        return cov
-
+    run = _Run(relation=relation, evaluate=evaluate, population=population, area_km2=area_km2,
+               population_total=float(population.sum()) if population_total is None else float(population_total),
+               area_total_km2=float(area_km2.sum()) if area_total_km2 is None else float(area_total_km2),
+               cost=np.asarray(cost, float), site_ids=site_ids, targets=targets, lock=lock_arr, exclude=exclude_arr,
+               budget=budget, method=method, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+               demand_blocks=demand_blocks, say=progress or (lambda msg: None))
+    # round 0: the optimistic relation (only the sites surely on air interfere) and its bound
     rel0 = sp.csr_matrix(relation(None), dtype=bool)
     rel0.eliminate_zeros()
-    rel = rel0
-    prob0, _ = _problem(rel0, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude, budget,
-                        demand_blocks)
-    sol = run(prob0)
-    infeasible0 = sol.status == "infeasible"
-    over_budget0 = sol.status == "over_budget"
-    what = ("per-site coverage with noise and only the existing/locked sites (and the site's own sectors) "
-            "interfering")
-    if demand_blocks is not None:
-        # the majority-rule block model is not a relaxation; the any-pixel block model is: bound that one
-        t0 = time.perf_counter()
-        prob_any, _ = _problem(rel0, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude,
-                               budget, demand_blocks, rule="any")
-        bound = None if over_budget0 else lp_lower_bound(prob_any, targets)
-        t_solve += time.perf_counter() - t0
-        bound_kind = ("LP relaxation of the round-0 covering model on demand blocks where a block counts as covered "
-                      "by a site covering any of its pixels (a relaxation of the pixel model, so a valid bound); "
-                      + what)
-    elif method == "milp":
-        bound = sol.lower_bound
-        bound_kind = ("lower bound of the round-0 covering model (the largest of its knapsack bound, its Lagrangian "
-                      "bound and the HiGHS MIP dual bound): " + what)
-    else:
-        t0 = time.perf_counter()
-        bound = None if over_budget0 else lp_lower_bound(prob0, targets)
-        t_solve += time.perf_counter() - t0
-        bound_kind = "LP relaxation (or knapsack bound if the LP does not finish) of the round-0 covering model: " + what
-    if infeasible0:
-        bound_kind += "; targets lowered to the best reachable shares"
-    selected = sol.selected.copy()
-    covered = check(selected)
-    best = (shares(covered), float(cost[selected].sum()), selected.copy(), covered.copy(), rel, sol)
-    removed = None
-    status = "not_met"
-    for k in range(max_repairs + 1):
-        a, p = shares(covered)
-        pred = np.asarray(rel @ selected.astype(np.int32)).reshape(-1) > 0
-        lost = pred & ~covered
-        rounds.append({
-            "round": k, "method": sol.method, "status": sol.status, "sites": int(selected.sum()),
-            "cost": float(cost[selected].sum()), "model_territory_share": sol.territory_share,
-            "model_population_share": sol.population_share, "territory_share": a, "population_share": p,
-            "lost_pixels": int(lost.sum()), "pairs": int(rel.nnz), "seconds": time.perf_counter() - t_start,
-        })
-        say(f"round {k}: {int(selected.sum())} sites, cost {cost[selected].sum():g}, engine territory {a:.3f}, "
-            f"population {p:.3f}, {int(lost.sum())} promised pixels lost")
-        if targets.met(a, p):
-            status = "met"
-            best = (shares(covered), float(cost[selected].sum()), selected.copy(), covered.copy(), rel, sol)
-            break
-        if infeasible0 or over_budget0:
-            break
-        if k == max_repairs:
-            break
-        # tighten: the round-0 relation under the interference of the chosen set, minus every pair promised by
-        # a chosen site at a pixel the engine did not deliver (``removed`` only grows: the loop ends)
-        promised = rel.multiply(selected[None, :]).tocsr()
-        lost_pairs = sp.csr_matrix(sp.diags(lost.astype(np.float64)) @ promised.astype(np.float64), dtype=bool)
-        removed = (removed + lost_pairs).astype(bool) if removed is not None else lost_pairs
-        fresh = sp.csr_matrix(relation(selected), dtype=bool).multiply(rel0).tocsr()
-        tight = (fresh.astype(np.int8) - fresh.multiply(removed).astype(np.int8)).tocsr()
-        tight.eliminate_zeros()
-        tight = sp.csr_matrix(tight, dtype=bool)
-        if lost_pairs.nnz == 0 and (tight != rel).nnz == 0:
-            break  # nothing changes: the model and the engine agree on the chosen set
-        rel = tight
-        prob, _ = _problem(rel, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude, budget,
-                           demand_blocks)
-        sol = run(prob)
-        selected = sol.selected.copy()
-        covered = check(selected)
-        if _better(targets, shares(covered), cost[selected].sum(), best):
-            best = (shares(covered), float(cost[selected].sum()), selected.copy(), covered.copy(), rel, sol)
-    selected, covered, rel, sol = best[2].copy(), best[3].copy(), best[4], best[5]
-    # top-up with the engine in the loop
-    topups = 0
-    if status != "met" and not infeasible0 and not over_budget0:
-        csc0 = rel0.tocsc()
-        weight_area = area_km2 / area_total if area_total > 0 else np.zeros_like(area_km2)
-        weight_pop = population / pop_total if pop_total > 0 else np.zeros_like(population)
-        w = (weight_area if targets.territory_share is not None else 0) + (
-            weight_pop if targets.population_share is not None else 0)
-        spent = float(cost[selected].sum())
-        while topups < max_topups:
-            missing = (~covered).astype(float) * w
-            gain = np.asarray(csc0.T @ missing).reshape(-1)
-            allowed = ~selected & ~exclude & (gain > 0)
-            if budget is not None:
-                allowed &= spent + cost <= budget * (1 + 1e-12)
-            if not allowed.any():
-                break
-            rate = np.where(allowed, gain / np.maximum(cost, 1e-12), -np.inf)
-            s = int(np.argmax(rate))
-            selected[s] = True
-            spent += cost[s]
-            covered = check(selected)
-            topups += 1
-            a, p = shares(covered)
-            if targets.met(a, p):
-                status = "met"
-                break
-        if topups:
-            a, p = shares(covered)
-            rounds.append({"round": len(rounds), "method": "top-up", "status": status, "sites": int(selected.sum()),
-                           "cost": float(cost[selected].sum()), "territory_share": a, "population_share": p,
-                           "added": topups, "seconds": time.perf_counter() - t_start})
-            say(f"top-up: added {topups} site(s) checked one by one with the engine; territory {a:.3f}, "
-                f"population {p:.3f}")
-    if status != "met":
+    prob0 = run.problem(rel0, blocks=demand_blocks)
+    sol0 = run.optimise(prob0)
+    infeasible0, over_budget0 = sol0.status == "infeasible", sol0.status == "over_budget"
+    bound, bound_kind = _round0_bound(run, sol0, rel0, prob0)
+    first = _Checked.of(run, sol0, rel0)
+    # repair rounds, then the top-up with the engine in the loop
+    best, met = _repair_rounds(run, rel0, first, max_repairs, stop_after_first=infeasible0 or over_budget0)
+    selected, covered = best.selected.copy(), best.covered.copy()
+    if not met and not infeasible0 and not over_budget0:
+        selected, covered, met = _top_up(run, rel0, best, max_topups)
+    status = "met" if met else "not_met"
+    if not met:
         if infeasible0:
             status = "infeasible"
-        elif over_budget0 or (budget is not None and sol.status == "over_budget"):
+        elif over_budget0 or (budget is not None and best.solution.status == "over_budget"):
             status = "over_budget"
-    a, p = shares(covered)
-    total = float(cost[selected].sum())
-    if bound is None or status == "over_budget":
-        gap = None
-    else:
-        gap = max(0.0, (total - bound) / total) if total > 0 else 0.0
+    return _result(run, rel0, best, selected, covered, status, bound, bound_kind)
+
+
+def _result(run: _Run, rel0: sp.csr_matrix, best: _Checked, selected: np.ndarray, covered: np.ndarray, status: str,
+            bound: float | None, bound_kind: str) -> RepairResult:
+    """The :class:`RepairResult` of the final plan: engine shares, gap, the round-0 bound's exceptions and the
+    order of addition (on the kept relation, pixel level, without the budget)."""
+    a, p = run.shares(covered)
+    total = float(run.cost[selected].sum())
+    gap = None if status == "over_budget" else relative_gap(total, bound)
     in_rel0 = np.asarray(rel0 @ selected.astype(np.int32)).reshape(-1) > 0
     exceptions = int((covered & ~in_rel0).sum())
-    final_prob, _ = _problem(rel, population, area_km2, pop_total, area_total, cost, site_ids, lock, exclude, None)
-    order = addition_order(final_prob, selected)
+    order = addition_order(run.problem(best.relation, with_budget=False), selected)
     return RepairResult(
         selected=selected, order=order, covered=covered, territory_share=a, population_share=p,
-        targets_met=targets.met(a, p), cost=total, lower_bound=bound, gap=gap, bound_kind=bound_kind,
-        bound_exceptions=exceptions, status=status, relation=rel, relation0=rel0, rounds=rounds, solution=sol,
-        solve_time_s=t_solve, evaluate_time_s=t_eval,
+        targets_met=run.targets.met(a, p), cost=total, lower_bound=bound, gap=gap, bound_kind=bound_kind,
+        bound_exceptions=exceptions, status=status, relation=best.relation, relation0=rel0, rounds=run.rounds,
+        solution=best.solution, solve_time_s=run.solve_s, evaluate_time_s=run.evaluate_s,
     )

@@ -1,10 +1,13 @@
-"""Tabu swap search for the covering model: fewer (cheaper) sites for the same targets.
+"""Local search for the covering model: the drop-redundant pass and the tabu swap search (fewer, cheaper sites).
 
 The MILP's LP relaxation is weak on planning instances (every unit is reachable from several candidates, so the
 relaxation spreads fractional sites evenly and HiGHS' branch-and-bound barely moves in a minute), and its
 incumbent is what users get. This module improves an incumbent directly, on the structure of the problem:
 
-1. *Drop*: remove chosen sites whose removal keeps every requirement (largest cost first).
+1. *Drop* (:func:`drop_redundant`, the one drop-redundant pass of the planner, also run after the greedy and the
+   MILP): remove, one by one in a given order, every chosen site whose removal lowers no requirement's capped
+   amount (it loses nothing of a requirement, or the requirement still holds without it; see
+   :mod:`qamtu.plan.objective`).
 2. *Shrink*: remove the chosen site that loses the least coverage per unit of cost saved; the plan now costs
    less than the best feasible one but misses a requirement.
 3. *Repair by swaps*: a tabu search over moves "remove chosen site ``r``, add unchosen site ``a``" that never
@@ -30,13 +33,16 @@ J. Comb. Optim. 8 (2004), and the p-median "fast interchange" of M. Resende and 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import numpy as np
 from numba import njit, objmode
 
+from qamtu.plan.objective import TOL, Requirement
 from qamtu.plan.problem import CoverageProblem
 
-__all__ = ["swap_search"]
+__all__ = ["drop_order", "drop_redundant", "swap_search"]
 
 
 @njit(cache=True)
@@ -91,7 +97,8 @@ def _feasible(amount, need):
 @njit(cache=True)
 def _drop_redundant(order, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_sum, gain, loss, amount, sel, need,
                     lock):
-    """Remove, in ``order``, every chosen non-locked site whose removal keeps every requirement."""
+    """Remove, in ``order``, every chosen non-locked site whose removal lowers no requirement's capped amount:
+    for every requirement ``t`` it loses nothing of ``t``, or ``t`` still holds without it."""
     n_t = w.shape[0]
     for i in range(order.shape[0]):
         s = order[i]
@@ -104,7 +111,7 @@ def _drop_redundant(order, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_su
                 j = s_idx[p]
                 if counts[j] == 1:
                     lost += w[t, j]
-            if amount[t] - lost < need[t]:
+            if lost > 0 and amount[t] - lost < need[t]:
                 ok = False
                 break
         if ok:
@@ -251,16 +258,92 @@ def _shrink_and_repair(s_ptr, s_idx, u_ptr, u_idx, w, wsum, need, cost, lock, al
     return success, moves, r_best
 
 
-def swap_search(problem: CoverageProblem, needs, selected: np.ndarray, *, time_limit_s: float = 10.0,
-                max_stall: int = 20_000, max_moves: int = 2_000_000, max_failures: int = 10,
-                n_candidates: int = 20, tenure=(200, 50, 100, 400), stop_at_cost: float | None = None,
-                on_improve=None) -> np.ndarray:
-    """Improve a plan that meets the requirements ``needs`` (from :func:`qamtu.plan.solve._needs`).
+@dataclass
+class _Arrays:
+    """The problem as the compiled kernels read it: the relation by site (``s_ptr``, ``s_idx``) and by unit
+    (``u_ptr``, ``u_idx``), the weights per requirement ``w`` (n_req, n_units), their sum scaled by each required
+    amount ``wsum``, the required amounts ``need`` (with :data:`~qamtu.plan.objective.TOL` taken off), costs and
+    locks."""
+
+    s_ptr: np.ndarray
+    s_idx: np.ndarray
+    u_ptr: np.ndarray
+    u_idx: np.ndarray
+    w: np.ndarray
+    wsum: np.ndarray
+    need: np.ndarray
+    cost: np.ndarray
+    lock: np.ndarray
+
+    @classmethod
+    def of(cls, problem: CoverageProblem, needs: list[Requirement]) -> "_Arrays":
+        csc = problem.csc
+        csr = problem.cover
+        w = np.ascontiguousarray(np.stack([np.asarray(wt, np.float64) for _, wt, _ in needs]))
+        need = np.array([float(n) for _, _, n in needs]) * (1 - TOL)
+        scale = np.where(need > 0, 1.0 / np.maximum(need, 1e-300), 0.0)
+        return cls(s_ptr=csc.indptr.astype(np.int64), s_idx=csc.indices.astype(np.int64),
+                   u_ptr=csr.indptr.astype(np.int64), u_idx=csr.indices.astype(np.int64), w=w,
+                   wsum=np.ascontiguousarray((w * scale[:, None]).sum(axis=0)), need=need,
+                   cost=problem.cost.astype(np.float64), lock=problem.lock.astype(np.bool_))
+
+    def state(self, start: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The kernels' state for the plan ``start``: per unit the count of chosen sites covering it and the sum of
+        their indices (the only one, where the count is 1); per site its gain and loss; the covered amounts; the
+        chosen sites."""
+        n_u, n_s, n_t = self.u_ptr.size - 1, self.s_ptr.size - 1, self.w.shape[0]
+        arrays = (np.zeros(n_u, np.int64), np.zeros(n_u, np.int64), np.zeros(n_s), np.zeros(n_s), np.zeros(n_t),
+                  np.zeros(n_s, np.bool_))
+        _init(self.s_ptr, self.s_idx, self.wsum, np.asarray(start, np.bool_), self.u_ptr, self.u_idx, self.w,
+              *arrays)
+        return arrays
+
+
+def drop_order(cost: np.ndarray, order: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The order in which :func:`drop_redundant` tries the sites of ``order`` (an order of addition): the most
+    expensive first, and among equal costs the one added last first."""
+    order = np.asarray(order, np.int64)
+    return order[np.lexsort((-np.arange(order.size), -np.asarray(cost, np.float64)[order]))]
+
+
+def drop_redundant(problem: CoverageProblem, needs: list[Requirement], selected: np.ndarray,
+                   order: np.ndarray) -> np.ndarray:
+    """The drop-redundant pass: remove, one by one in ``order``, every chosen site that is not locked and whose
+    removal lowers no requirement's capped amount (it loses nothing of a requirement, or the requirement still
+    holds without it, within :data:`~qamtu.plan.objective.TOL`). The capped objective
+    (:func:`qamtu.plan.objective.capped_value`) therefore never falls and the cost never rises.
 
     Parameters
     ----------
     problem : CoverageProblem
-    needs : list of (name, weights, required amount)
+    needs : list of Requirement
+    selected : ndarray of bool, shape (n_sites,)
+    order : ndarray of int
+        The sites to try, in this order (:func:`drop_order`); sites not chosen or locked are skipped.
+
+    Returns
+    -------
+    ndarray of bool
+        The plan after the pass (a new array).
+    """
+    a = _Arrays.of(problem, needs)
+    counts, owner_sum, gain, loss, amount, sel = a.state(selected)
+    _drop_redundant(np.asarray(order, np.int64), a.s_ptr, a.s_idx, a.u_ptr, a.u_idx, a.w, a.wsum, counts, owner_sum,
+                    gain, loss, amount, sel, a.need, a.lock)
+    return sel.astype(bool)
+
+
+def swap_search(problem: CoverageProblem, needs: list[Requirement], selected: np.ndarray, *,
+                time_limit_s: float = 10.0, max_stall: int = 20_000, max_moves: int = 2_000_000,
+                max_failures: int = 10, n_candidates: int = 20, tenure: int | Sequence[int] = (200, 50, 100, 400),
+                stop_at_cost: float | None = None, on_improve: Callable[[float, float], None] | None = None
+                ) -> np.ndarray:
+    """Improve a plan that meets the requirements ``needs`` (from :func:`qamtu.plan.objective.requirements`).
+
+    Parameters
+    ----------
+    problem : CoverageProblem
+    needs : list of Requirement
     selected : ndarray of bool
         A plan meeting every requirement.
     time_limit_s : float
@@ -289,32 +372,18 @@ def swap_search(problem: CoverageProblem, needs, selected: np.ndarray, *, time_l
         better is found).
     """
     t0 = time.perf_counter()
-    csc = problem.csc
-    csr = problem.cover
-    s_ptr = csc.indptr.astype(np.int64)
-    s_idx = csc.indices.astype(np.int64)
-    u_ptr = csr.indptr.astype(np.int64)
-    u_idx = csr.indices.astype(np.int64)
-    w = np.ascontiguousarray(np.stack([np.asarray(wt, np.float64) for _, wt, _ in needs]))
-    need_arr = np.array([float(n) for _, _, n in needs]) * (1 - 1e-9)
-    scale = np.where(need_arr > 0, 1.0 / np.maximum(need_arr, 1e-300), 0.0)
-    wsum = np.ascontiguousarray((w * scale[:, None]).sum(axis=0))
-    cost = problem.cost.astype(np.float64)
-    lock = problem.lock.astype(np.bool_)
+    a = _Arrays.of(problem, needs)
+    s_ptr, s_idx, u_ptr, u_idx, w, wsum, need_arr = a.s_ptr, a.s_idx, a.u_ptr, a.u_idx, a.w, a.wsum, a.need
+    cost, lock = a.cost, a.lock
     allowed = (~problem.exclude).astype(np.bool_)
     budget = np.inf if problem.budget is None else float(problem.budget)
-    n_s, n_u, n_t = problem.n_sites, problem.n_units, w.shape[0]
-
-    def state(start):
-        arrays = (np.zeros(n_u, np.int64), np.zeros(n_u, np.int64), np.zeros(n_s), np.zeros(n_s), np.zeros(n_t),
-                  np.zeros(n_s, np.bool_))
-        _init(s_ptr, s_idx, wsum, np.asarray(start, np.bool_), u_ptr, u_idx, w, *arrays)
-        return arrays
+    n_s = problem.n_sites
+    state = a.state
 
     counts, owner_sum, gain, loss, amount, sel = state(selected)
     if not _feasible(amount, need_arr):
         return np.asarray(selected, bool).copy()
-    order = np.lexsort((-np.arange(n_s), -cost))  # drops: most expensive first, then highest index
+    order = drop_order(cost, np.arange(n_s))  # drops: most expensive first, then highest index
     tenure_cycle = [int(t) for t in np.atleast_1d(tenure)]
     _drop_redundant(order, s_ptr, s_idx, u_ptr, u_idx, w, wsum, counts, owner_sum, gain, loss, amount, sel, need_arr,
                     lock)
