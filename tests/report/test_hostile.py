@@ -8,6 +8,8 @@ console error.
 
 from __future__ import annotations
 
+import re
+
 import time
 
 import pytest
@@ -42,7 +44,9 @@ def test_hostile_strings_are_escaped_in_the_html(hostile_report, tmp_path):
         assert "onmouseover=\"document" not in text
     script = (city / "map.html").read_text(encoding="utf-8")
     assert "${document" not in script and "`);document" not in script  # nothing reaches a template literal
-    assert "{{7*7}}" not in script and "49 " not in script  # nor a Jinja expression (branca renders scripts twice)
+    # nor a Jinja expression (branca renders scripts twice): the id "{{7*7}} {% raw %}" rendered would read "49 " followed
+    # by the rest of the id; folium's random element ids (hex) may end in "49" before " = L...", so look for the id's tail
+    assert "{{7*7}}" not in script and not re.search(r"(?<![0-9a-f])49 (?!=)", script)
 
 
 @pytest.mark.browser
