@@ -27,9 +27,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
 
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
+    from qamtu.chain.national import _engine_config, plan_one_city
     from qamtu.rollout import ScheduleParams, minimum_crews, schedule_rollout
-    from qamtu.rollout.scenario import validate_scenario
+    from qamtu.chain.scenario import validate_scenario
 
     sc = validate_scenario({"targets": {"regional": {"territory_share": 0.1}},
                             "planning": {"candidate_spacing_m": 2000.0}}, source="benchmark")

@@ -20,8 +20,8 @@ from collections import defaultdict
 
 
 def _run(raw: dict, cities, resolution_m):
-    from qamtu.report.run import run_national
-    from qamtu.rollout.scenario import validate_scenario
+    from qamtu.chain.national import run_national
+    from qamtu.chain.scenario import validate_scenario
 
     sc = validate_scenario(raw, source="benchmark")
     marks: dict[str, float] = {}

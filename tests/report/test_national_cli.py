@@ -103,7 +103,7 @@ def test_cli_writes_the_report(national_run):
     aktau = (out / "cities" / "aktau" / "index.html").read_text(encoding="utf-8")
     assert 'id="measured"' not in aktau and "Измерения по этому городу не заданы" in aktau
     # the resolved scenario is written beside the report and reads back as the same scenario
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
     resolved = load_scenario(out / "scenario.yaml")
     assert resolved["cities"]["ids"] == ["konaev", "aktau"] and resolved["crews"]["count"] == 1
@@ -132,8 +132,8 @@ def test_gate_month_is_where_the_engine_says_targets_hold(national_run):
 
     from qamtu.engine import aggregate
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.national import _engine_config, plan_one_city
+    from qamtu.chain.scenario import load_scenario
 
     _, out, scenario_path = national_run
     sc = load_scenario(scenario_path)
@@ -166,8 +166,8 @@ def test_gate_at_another_rsrp_threshold_recomputes_only_the_plans_links(national
     """The what-if row for the RSRP threshold: the same plan, its own sites' links computed with -105 dBm."""
     from qamtu.engine import aggregate, compute_links
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, city_gate, plan_one_city
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.national import _engine_config, city_gate, plan_one_city
+    from qamtu.chain.scenario import load_scenario
 
     _, _, scenario_path = national_run
     sc = load_scenario(scenario_path)

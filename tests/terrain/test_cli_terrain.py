@@ -159,8 +159,8 @@ def test_coverage_cli_with_dem_existing_and_terrain_key(tmp_path):
 def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
     from qamtu.cli.national import _with_city_files
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.national import _engine_config, plan_one_city
+    from qamtu.chain.scenario import load_scenario
 
     area = make_study_area("konaev", resolution_m=500)
     lay = hex_layout(area, isd_m=3000.0)[list(SITE_COLUMNS)]

@@ -1,6 +1,6 @@
 """``qamtu national`` (plan, schedule and report on every city) and ``qamtu schedule`` (the same run, tables only).
 
-Both read one scenario file (YAML or TOML, :mod:`qamtu.rollout.scenario`; the built-in defaults without one) and
+Both read one scenario file (YAML or TOML, :mod:`qamtu.chain.scenario`; the built-in defaults without one) and
 accept overrides on the command line; the overrides are written into the resolved ``scenario.yaml`` beside the
 outputs, so that file alone reproduces the run. A completed run exits 3 when some city misses the deadline (the
 report is written: the README's "targets not met"); ``--no-strict`` exits 0 then. A city whose planning fails (a bad file
@@ -71,7 +71,7 @@ def _load(scenario: Optional[Path], *, cities: Optional[str] = None, resolution_
           deadline: Optional[str] = None, overrides: Optional[dict[str, Any]] = None):
     """The scenario with the command-line options applied as keys, so the resolved ``scenario.yaml`` written
     beside the outputs reproduces the run (each option is validated like the key it sets)."""
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
     sc = load_scenario(scenario)
     options: dict[str, tuple[str, Any]] = {}
@@ -98,7 +98,7 @@ def _with_city_files(sc: Any, ids: Optional[list[str]], files: dict[str, Optiona
     """The scenario with ``--dem``/``--landcover``/``--existing`` set for every city (a city's own file in the
     scenario wins), validated like the file's keys."""
     from qamtu.geo.catalogue import city_ids
-    from qamtu.rollout.scenario import validate_scenario
+    from qamtu.chain.scenario import validate_scenario
 
     given = {k: v for k, v in files.items() if v}
     if not given:
@@ -140,10 +140,10 @@ def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str
 def _national_operators(sc: Any, out: Path, lang: str, decisions: Optional[Path], keep_going: bool,
                         sensitivity: bool, strict: bool) -> None:
     """Several operators: one report per operator in ``out/operators/<name>/`` and ``out/operators.csv`` /
-    ``operators.json`` with each operator and the total (:func:`qamtu.report.run.run_operators`)."""
+    ``operators.json`` with each operator and the total (:func:`qamtu.chain.national.run_operators`)."""
     from qamtu.fileio import output_folder, write_csv_atomic, write_json_atomic, write_text_atomic
     from qamtu.report.national import write_national_report
-    from qamtu.report.run import operator_totals, run_operators, write_city_plans
+    from qamtu.chain.national import operator_totals, run_operators, write_city_plans
 
     bars, callback = _progress_bars(lang)
     with bars:
@@ -209,7 +209,7 @@ def register(app: typer.Typer) -> None:
         from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
         from qamtu.report.i18n import check_lang
         from qamtu.report.national import write_national_report
-        from qamtu.report.run import run_national, write_city_plans
+        from qamtu.chain.national import run_national, write_city_plans
 
         check_lang(lang)
         if basemap not in ("none", "osm"):
@@ -279,7 +279,7 @@ def register(app: typer.Typer) -> None:
         from qamtu.fileio import check_output_folder, output_folder, write_csv_atomic, write_json_atomic, \
             write_text_atomic
         from qamtu.report.national import summary_dict
-        from qamtu.report.run import run_national
+        from qamtu.chain.national import run_national
 
         if out is not None:
             check_output_folder(out)

@@ -21,11 +21,8 @@ Search (:mod:`qamtu.rollout.search`)
     ``minimum_budget(tasks, params, gate, deadline, step=None) -> (SearchResult, budget | None, Schedule | None)``;
     ``compare_deadlines(tasks, params, gate, (d2025, d2027)) -> DeadlineComparison`` with ``rows()``.
 Gates from the engine (:mod:`qamtu.rollout.gates`)
-    ``GateTargets`` and ``engine_gate(...)``: the gate evaluator that re-runs ``qamtu.engine.aggregate`` with
+    ``check_targets(targets, kpis)`` (the one target type is :class:`qamtu.targets.Targets`) and ``engine_gate(...)``: the gate evaluator that re-runs ``qamtu.engine.aggregate`` with
     ``active`` = the sectors of the sites on air.
-Scenario files (:mod:`qamtu.rollout.scenario`)
-    ``load_scenario(path | None) -> Scenario`` (YAML or TOML, validated; errors name the key and what is
-    allowed), ``DEFAULT_SCENARIO``, ``Scenario.to_yaml()`` (the resolved scenario written beside the report).
 """
 
 from qamtu.rollout.schedule import (

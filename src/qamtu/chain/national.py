@@ -21,7 +21,7 @@ import numpy as np
 
 from qamtu.errors import QamtuError
 from qamtu.report.national import CityReport, NationalReport
-from qamtu.report.sensitivity import Chain, answer, sweep
+from qamtu.chain.sensitivity import Chain, answer, sweep
 from qamtu.rollout import (
     GateResult,
     ScheduleParams,
@@ -32,7 +32,7 @@ from qamtu.rollout import (
     schedule_rollout,
 )
 from qamtu.rollout.gates import GateTargets, dl_p5_from_kpis, engine_gate
-from qamtu.rollout.scenario import Scenario
+from qamtu.chain.scenario import Scenario
 
 #: ``progress(stage, done, total, detail)``: called as the run advances (the CLI draws rich progress bars).
 Progress = Callable[[str, int, int, str], None]
@@ -426,7 +426,7 @@ def run_national(
         city stops the run with :class:`~qamtu.errors.QamtuError` naming it (``qamtu national`` without
         ``--keep-going``).
     sensitivity : bool
-        Also run the sweep of :mod:`qamtu.report.sensitivity` (the headline under one step of each assumption).
+        Also run the sweep of :mod:`qamtu.chain.sensitivity` (the headline under one step of each assumption).
     executor : qamtu.distributed executor, optional
         Where the cities are planned (:func:`qamtu.distributed.open_executor`); default: here, one after the other.
     planned : PlannedCities, optional
@@ -581,8 +581,8 @@ def run_national(
 
 def run_operators(scenario: Scenario, **kwargs: Any) -> dict[str, tuple[NationalReport, dict[str, CityRun]]]:
     """:func:`run_national` once per operator of ``scenario["operators"]`` (each with its own targets, candidates,
-    existing sites, crews and budget; :func:`qamtu.rollout.scenario.operator_scenario`)."""
-    from qamtu.rollout.scenario import operator_scenario
+    existing sites, crews and budget; :func:`qamtu.chain.scenario.operator_scenario`)."""
+    from qamtu.chain.scenario import operator_scenario
 
     return {name: run_national(operator_scenario(scenario, name), **kwargs) for name in scenario["operators"]}
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from qamtu.errors import DataFileError, InvalidInputError
-from qamtu.rollout.scenario import DEFAULT_SCENARIO, load_scenario
+from qamtu.chain.scenario import DEFAULT_SCENARIO, load_scenario
 
 
 def test_defaults_round_trip_through_yaml(tmp_path):
