@@ -67,11 +67,11 @@ def measure(city_id: str, res: float, repeat: int) -> dict:
     from qamtu.engine import aggregate
     from qamtu.geo.area import make_study_area
     from qamtu.geo.catalogue import get_city
-    from qamtu.chain.national import _engine_config, plan_one_city
+    from qamtu.chain.national import plan_one_city
     from qamtu.chain.scenario import load_scenario
 
     sc = load_scenario(None)
-    cfg = _engine_config(sc)
+    cfg = sc.engine_config()
     city = get_city(city_id)
     plan_one_city(city, sc, res, cfg)  # compile
     runs, area_s, gate_s = [], [], []

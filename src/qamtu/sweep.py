@@ -251,7 +251,7 @@ def run_sweep(
     """
     from qamtu.fileio import MARKER, check_output_folder, write_csv_atomic, write_json_atomic, write_text_atomic
     from qamtu.report.national import summary_dict
-    from qamtu.chain.national import _engine_config, plan_cities, run_national
+    from qamtu.chain.national import plan_cities, run_national
 
     out = Path(out)
     combos = combinations(vary)
@@ -259,7 +259,7 @@ def run_sweep(
     scenarios = {}
     for c in combos:
         sc = apply(scenario, c)
-        _engine_config(sc)
+        sc.engine_config()
         scenarios[c.id] = sc
     check_output_folder(out)
     # written in place, combination by combination (resumable); the marker makes it a qamtu output folder

@@ -159,7 +159,7 @@ def test_coverage_cli_with_dem_existing_and_terrain_key(tmp_path):
 def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
     from qamtu.cli.national import _with_city_files
     from qamtu.geo.catalogue import get_city
-    from qamtu.chain.national import _engine_config, plan_one_city
+    from qamtu.chain.national import plan_one_city
     from qamtu.chain.scenario import load_scenario
 
     area = make_study_area("konaev", resolution_m=500)
@@ -172,7 +172,7 @@ def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
     pd.concat([mine, other]).to_csv(path, index=False)
     sc = _with_city_files(load_scenario(None), ["konaev"], {"dem": "flat", "existing": str(path), "landcover": None})
     assert sc.city_files("konaev")["dem"] == "flat"
-    run = plan_one_city(get_city("konaev"), sc, 500.0, _engine_config(sc))
+    run = plan_one_city(get_city("konaev"), sc, 500.0, sc.engine_config())
     assert run.error is None and run.area.terrain is None  # konaev would get GEBCO by default
     cand = run.plan.candidates
     on_air = set(cand.loc[cand["origin"] == "existing", "site_id"])

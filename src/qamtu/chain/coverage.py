@@ -1,7 +1,7 @@
 """``qamtu coverage``: one city's coverage maps and KPIs for a site table.
 
 :func:`coverage_job` builds the study area of the scenario's city (:func:`qamtu.chain.city.study_area`), reads the
-site tables, evaluates them with the engine configuration of the scenario (:func:`qamtu.chain.city.engine_config`)
+site tables, evaluates them with the engine configuration of the scenario (:meth:`~qamtu.chain.scenario.Scenario.engine_config`)
 and hands the result to :func:`qamtu.report.maps.write_coverage_outputs`. :func:`district_rows` gives the KPIs per
 shipped district written into ``kpis.json``.
 """
@@ -50,20 +50,20 @@ def coverage_job(scenario: Scenario, folder: str, png: bool, per_metric: bool,
     ``executor`` (``--dask``) the links are computed and aggregated as one task per row band of engine tiles
     (:func:`qamtu.engine.bands.evaluate_banded`: identical maps; the links stay on the workers, only the bands'
     map rows come back); the study area and the outputs are made here."""
-    from qamtu.chain.city import engine_config, study_area
+    from qamtu.chain.city import study_area
     from qamtu.engine import evaluate
     from qamtu.engine.bands import evaluate_banded
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
     from qamtu.report.maps import write_coverage_outputs
 
-    (city_id,) = scenario.city_ids([scenario["cities"]["ids"][0]])
+    city_id = scenario["cities"]["ids"][0]
     files = scenario.city_files(city_id)
     paths = [files[k] for k in ("existing", "sites") if files.get(k)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         area = study_area(get_city(city_id), scenario)
-        config = engine_config(scenario)
+        config = scenario.engine_config()
         tables = []
         for path in paths:
             one = read_sites(path)

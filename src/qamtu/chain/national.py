@@ -31,8 +31,9 @@ from qamtu.rollout import (
     month_label,
     schedule_rollout,
 )
-from qamtu.rollout.gates import GateTargets, dl_p5_from_kpis, engine_gate
+from qamtu.rollout.gates import dl_p5_from_kpis, engine_gate
 from qamtu.chain.scenario import Scenario
+from qamtu.targets import Targets
 
 #: ``progress(stage, done, total, detail)``: called as the run advances (the CLI draws rich progress bars).
 Progress = Callable[[str, int, int, str], None]
@@ -48,7 +49,7 @@ class CityRun:
     config: Any = None
     tasks: list[SiteTask] = dataclasses.field(default_factory=list)
     gate: Callable[..., GateResult] | None = None
-    targets: GateTargets | None = None
+    targets: Targets | None = None
     error: str | None = None
     on_air_month: dict[str, str | None] = dataclasses.field(default_factory=dict)
     spacings: dict[str, float] | None = None
@@ -62,88 +63,33 @@ def _status(gate_month: int | None, deadline_index: int) -> str:
     return "on_time" if gate_month <= deadline_index else "late"
 
 
-def _engine_config(scenario: Scenario):
-    from qamtu.engine import EngineConfig
-
-    knobs = dict(scenario["engine"])
-    if "tdd_special_symbols" in knobs and isinstance(knobs["tdd_special_symbols"], list):
-        knobs["tdd_special_symbols"] = tuple(knobs["tdd_special_symbols"])
-    try:
-        return EngineConfig(**knobs)
-    except TypeError as exc:
-        raise QamtuError(f"{scenario.source}: key 'engine': {exc}") from exc
-
-
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
                   progress: Callable[[str], None] | None = None, reuse: CityRun | None = None,
                   decisions: Any = None) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``).
 
+    The inputs and the plan are those of :mod:`qamtu.chain.city` (what ``qamtu plan`` makes of the same scenario).
     ``reuse``: a run of the same city, area and candidates whose engine configuration differs only in fields the
     links do not depend on (:data:`LINK_FREE_FIELDS`); its coverage links are reused instead of recomputed.
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
     """
-    from qamtu.geo.area import make_study_area, study_area_options
-    from qamtu.geo.sites import read_sites, sites_near_area
-    from qamtu.plan.candidates import (
-        class_spacings_m,
-        colocation_candidates,
-        combine_candidates,
-        env_lattice_candidates,
-        existing_sites,
-        lattice_candidates,
-        read_candidates,
-    )
-    from qamtu.plan.capacity import DemandModel
-    from qamtu.plan.planner import plan_city
-    from qamtu.plan.problem import Targets
+    from qamtu.chain.city import city_inputs, plan_inputs, study_area
 
     run = CityRun(city=city, config=config)
-    files = scenario.city_files(city.id)
-    republican = city.status == "city_of_republican_significance"
-    t = scenario.targets_for(city.id, republican)
     try:
-        targets = Targets.people_first(t["territory_share"], t["population_share"],
-                                       enabled=scenario["planning"]["people_first"])
-        run.targets = GateTargets(targets.territory_share, targets.population_share, t["dl_p5_mbps"])
-        area = make_study_area(city, resolution_m=resolution_m, boundary=files.get("boundary"),
-                               population=files.get("population"),
-                               **study_area_options(files.get("dem"), files.get("landcover")))
-        run.area = area
-        pl = scenario["planning"]
-        cap = pl["capacity"]
-        demand = DemandModel(cap["take_up"], cap["active_share"], cap["rate_per_active_user_mbps"],
-                             cap["target_load"]) if cap["enabled"] else None
-        frames = []
-        if "candidates" in files:
-            frames.append(read_candidates(files["candidates"]))
-        elif pl["candidate_spacing_m"] is not None:
-            frames.append(lattice_candidates(area, pl["candidate_spacing_m"], cost=pl["candidate_cost"]))
-        else:
-            run.spacings = class_spacings_m(area, config, demand)
-            frames.append(env_lattice_candidates(area, run.spacings, cost=pl["candidate_cost"]))
-        if "sites_4g" in files:  # the 4G grid, cut to the city like the existing sites
-            frames.append(colocation_candidates(sites_near_area(read_sites(files["sites_4g"]), area),
-                                                pl["candidate_cost"], pl["colocation_cost_factor"],
-                                                source=files["sites_4g"]))
-        for key in ("sites", "existing"):  # on air from month one, cost 0 (a national table is cut to the city)
-            if key in files:
-                frames.append(existing_sites(sites_near_area(read_sites(files[key]), area), source=files[key]))
-        candidates = combine_candidates(*frames)
-        kw = dict(method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress, demand=demand)
-        if decisions is not None and len(decisions):
-            from qamtu.plan.decisions import plan_with_decisions
-
-            plan = plan_with_decisions(area, candidates, decisions, targets, config,
-                                       source=str(decisions["source"].iloc[0]), **kw)
-        else:
-            plan = plan_city(area, candidates, targets, config,
-                             model=_reused_model(reuse, area, candidates, config, progress), **kw)
+        run.targets = scenario.city_targets(city)
+        run.area = study_area(city, scenario, resolution_m)
+        inputs = city_inputs(city, scenario, config=config, area=run.area)
+        run.spacings = inputs.spacings
+        source = str(decisions["source"].iloc[0]) if decisions is not None and len(decisions) else "decisions"
+        plan = plan_inputs(inputs, scenario, decisions=decisions, decisions_source=source, progress=progress,
+                           model=_reused_model(reuse, inputs.area, inputs.candidates, config, progress))
         run.plan = plan
     except QamtuError as exc:
         run.error = str(exc)
         return run
 
+    files = scenario.city_files(city.id)
     per_site = _per_site_columns(plan.candidates, files.get("candidates", "candidates"))
     for i, row in enumerate(plan.sites.to_dict("records")):
         if str(row.get("origin", "")) == "existing":  # on air already: always on in the gate, not scheduled
@@ -210,7 +156,7 @@ def _reused_model(reuse: CityRun | None, area: Any, candidates: Any, config: Any
     same = {f: getattr(config, f) for f in LINK_FREE_FIELDS}
     if (reuse.config.replace(**same) != config or reuse.area.shape != area.shape
             or not reuse.plan.model.candidates["site_id"].equals(candidates["site_id"].reset_index(drop=True))):
-        raise RuntimeError("internal: a run was asked to reuse links computed for another area, candidates or "
+        raise QamtuError("internal: a run was asked to reuse links computed for another area, candidates or "
                          "link-relevant engine configuration")
     return CityModel(area, candidates, config, progress, coverage_links=reuse.plan.model.coverage_links)
 
@@ -359,7 +305,7 @@ def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolu
     if unknown:
         raise QamtuError(f"unknown city ids {unknown}; allowed: {', '.join(catalogue)}")
     res = float(resolution_m if resolution_m is not None else scenario["planning"]["resolution_m"])
-    config = _engine_config(scenario)
+    config = scenario.engine_config()
     ex = executor if executor is not None else SequentialExecutor()
 
     def tick(done: int, total: int, detail: str) -> None:

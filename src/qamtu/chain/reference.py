@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from qamtu.chain.scenario import Scenario
 from qamtu.fileio import write_csv_atomic, write_json_atomic
 from qamtu.report.maps import write_coverage_outputs, write_kpis
 
 def reference_city(city: Any, out: Path, resolution_m: float, config: Any, png: bool,
                    on_engine: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """One city of :func:`run_reference`, written to ``out/<city>``: ``(KPI record, None)`` or ``(None, error)``."""
+    from qamtu.chain.coverage import district_rows
     from qamtu.engine import evaluate
     from qamtu.errors import QamtuError
     from qamtu.geo.area import make_study_area
@@ -27,7 +29,8 @@ def reference_city(city: Any, out: Path, resolution_m: float, config: Any, png: 
         layout = hex_layout(area)
         result = evaluate(area, layout, config, progress=on_engine)
         city_dir = Path(out) / city.id
-        written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
+        written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png,
+                                         districts=district_rows(area, result.covered, result.dl_mbps))
         write_csv_atomic(city_dir / "reference_sites.csv", layout)
     except QamtuError as exc:
         return None, str(exc)
@@ -37,32 +40,32 @@ def reference_city(city: Any, out: Path, resolution_m: float, config: Any, png: 
 def run_reference(
     cities: list[Any],
     out_dir: str | Path,
-    resolution_m: float = 25.0,
-    config: Any | None = None,
-    png: bool = True,
+    scenario: Scenario,
     on_city: Callable[[Any, int], None] | None = None,
     on_engine: Callable[[int, int], None] | None = None,
     executor: Any = None,
 ) -> dict[str, Any]:
     """Run every city with the reference layout; write per-city outputs and the national KPI table.
 
-    This is what ``qamtu reference-run`` runs. Per city ``<out>/<city>/``: ``coverage.tif``, PNG maps,
-    ``kpis.json``, ``kpis.csv``, ``reference_sites.csv`` (the layout, reusable with ``qamtu coverage --sites``). In ``<out>``:
-    ``kpis_national.csv`` / ``kpis_national.json`` (one record per city) and ``reference_run.json`` (what ran).
-    A city that fails is recorded with its error and the others go on. ``executor``
-    (:func:`qamtu.distributed.open_executor`) runs one task per city (:func:`reference_city`).
+    This is what ``qamtu reference-run`` runs, on the scenario's grid (``planning.resolution_m``) with its engine
+    settings (:meth:`Scenario.engine_config`); PNG maps when ``report.png``. Per city ``<out>/<city>/``:
+    ``coverage.tif``, PNG maps, ``kpis.json``, ``kpis.csv``, ``reference_sites.csv`` (the layout, reusable with
+    ``qamtu coverage --sites``). In ``<out>``: ``kpis_national.csv`` / ``kpis_national.json`` (one record per city)
+    and ``reference_run.json`` (what ran). A city that fails is recorded with its error and the others go on.
+    ``executor`` (:func:`qamtu.distributed.open_executor`) runs one task per city (:func:`reference_city`).
 
     Returns
     -------
     dict with ``records`` (list of KPI records), ``failed`` (city id -> message), ``paths``, ``seconds``.
     """
     from qamtu.distributed import SequentialExecutor
-    from qamtu.engine import EngineConfig
     from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL
 
+    resolution_m = float(scenario["planning"]["resolution_m"])
+    config = scenario.engine_config()
+    png = bool(scenario["report"]["png"])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    config = config or EngineConfig()
     records: list[dict[str, Any]] = []
     failed: dict[str, str] = {}
     t0 = time.perf_counter()

@@ -75,6 +75,18 @@ Keys (with defaults)::
     search:
       resource: crews                # crews | budget | none
       method: auto                   # auto | bisect | linear
+    inputs:
+      decisions: null                # decisions file (qamtu.plan.decisions; `national`: with a city column)
+      measurements: null             # drive-test CSV: measured quality beside predicted (`national`)
+    report:                          # what is written, not what is computed
+      lang: en                       # en | ru | kk
+      basemap: none                  # none | osm (interactive maps)
+      pdf: false                     # also report.pdf (`national`)
+      sensitivity: true              # the what-if table (`national`)
+      png: true                      # PNG maps (`coverage`, `reference-run`)
+      per_metric_tiffs: false        # one GeoTIFF per metric (`coverage`)
+    audit: {}                        # the settings of `qamtu audit` (written by the command, every option)
+    calibrate: {}                    # the settings of `qamtu calibrate` (written by the command, every option)
     operators: {}                    # several networks: name -> overrides of targets, cities (files), planning,
                                      # crews, budget for that operator (everything else is shared); `national`
                                      # then plans and schedules each operator and reports each and the total
@@ -135,6 +147,11 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "priority": "people-per-cost",
     "search": {"resource": "crews", "method": "auto"},
     "operators": {},
+    "inputs": {"decisions": None, "measurements": None},
+    "report": {"lang": "en", "basemap": "none", "pdf": False, "sensitivity": True, "png": True,
+               "per_metric_tiffs": False},
+    "audit": {},
+    "calibrate": {},
 }
 
 #: Named presets: the keys each one changes from :data:`DEFAULT_SCENARIO` (the file and the command line still win).
@@ -202,10 +219,12 @@ class Scenario:
             node = raw
             *head, last = dotted.split(".")
             for k in head:
-                node = node[k]
+                node = node.setdefault(k, {})
             node[last] = value.isoformat() if isinstance(value, _dt.date) else value
         names = ", ".join(f"{opt} {_as_typed(val)}" for opt, val in options.values())
-        return validate_scenario(raw, source=f"{self.source} + command-line options ({names})")
+        # the files of the options are checked by their readers when used (the messages name the file and what it
+        # is); the files of the scenario file were checked when it was read
+        return validate_scenario(raw, source=f"{self.source} + command-line options ({names})", check_files=False)
 
     def to_plain(self) -> dict[str, Any]:
         """The resolved scenario as plain YAML/JSON types (dates as ISO strings)."""
@@ -443,10 +462,11 @@ def _check_size(raw: Any, p: Path) -> None:
 
 
 def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir: Path | None = None,
-                      preset: str | None = None) -> Scenario:
+                      preset: str | None = None, check_files: bool = True) -> Scenario:
     """Merge ``raw`` over the preset's defaults (:data:`DEFAULT_SCENARIO` with :data:`PRESETS`) and validate every
-    key (see the module docstring). ``preset``: the preset when ``raw`` names none (default ``standard``)."""
-    v = _Validator(source)
+    key (see the module docstring). ``preset``: the preset when ``raw`` names none (default ``standard``);
+    ``check_files``: refuse a file key naming no existing file (False: its reader says so when it is used)."""
+    v = _Validator(source, check_files)
     v.keys(raw, DEFAULT_SCENARIO, "")
     name = raw.get("preset", preset or "standard")
     if name not in PRESETS:
@@ -456,7 +476,8 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
     for key, value in raw.items():
         if isinstance(defaults[key], dict) and key not in ("engine",):
             v.mapping(value, key)
-            if key in ("cities", "planning", "crews", "lead_times_months", "budget", "search", "targets"):
+            if key in ("cities", "planning", "crews", "lead_times_months", "budget", "search", "targets", "inputs",
+                       "report"):
                 v.keys(value, defaults[key], key)
             for k2, x in value.items():
                 if isinstance(defaults[key].get(k2), dict) and isinstance(x, Mapping):
@@ -501,7 +522,7 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
             fp = Path(x)
             if not fp.is_absolute() and base_dir is not None:
                 fp = (base_dir / fp).resolve()
-            if not fp.exists():
+            if v.check_files and not fp.exists():
                 v.fail(f"{where}.{k}", x, f"an existing file (looked for {fp})")
             out[k] = str(fp)
         files[city] = out
@@ -540,7 +561,17 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
     elif not (isinstance(pr, list) and pr and all(isinstance(x, str) for x in pr)):
         v.fail("priority", pr, '"people-per-cost", "city-by-city" or a list of city ids / "city/site" keys')
 
-    _validate_operators(data, raw, source, base_dir)
+    for key in ("decisions", "measurements"):
+        data["inputs"][key] = v.path(data["inputs"][key], f"inputs.{key}", base_dir)
+    rp = data["report"]
+    v.choice(rp, "report", "lang", ("en", "ru", "kk"))
+    v.choice(rp, "report", "basemap", ("none", "osm"))
+    for key in ("pdf", "sensitivity", "png", "per_metric_tiffs"):
+        if not isinstance(rp[key], bool):
+            v.fail(f"report.{key}", rp[key], "true or false")
+    for key in ("audit", "calibrate"):
+        v.mapping(data[key], key)
+    _validate_operators(data, raw, source, base_dir, check_files)
     v.choice(data["search"], "search", "resource", ("crews", "budget", "none"))
     v.choice(data["search"], "search", "method", ("auto", "bisect", "linear"))
     return Scenario(data, source)
@@ -557,7 +588,8 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def _validate_operators(data: dict[str, Any], raw: Mapping[str, Any], source: str, base_dir: Path | None) -> None:
+def _validate_operators(data: dict[str, Any], raw: Mapping[str, Any], source: str, base_dir: Path | None,
+                        check_files: bool = True) -> None:
     """Each operator's overrides, validated as a whole scenario (the shared keys merged with its own)."""
     ops = data["operators"]
     if not isinstance(ops, Mapping):
@@ -574,7 +606,8 @@ def _validate_operators(data: dict[str, Any], raw: Mapping[str, Any], source: st
         if bad:
             raise InvalidInputError(f"{source}: unknown key 'operators.{name}.{bad[0]}'; allowed here: "
                                     f"{', '.join(OPERATOR_KEYS)}")
-        sub = validate_scenario(_deep_merge(shared, over), source=f"{source} (operator {name})", base_dir=base_dir)
+        sub = validate_scenario(_deep_merge(shared, over), source=f"{source} (operator {name})", base_dir=base_dir,
+                                check_files=check_files)
         resolved[str(name)] = {k: copy.deepcopy(sub.data[k]) for k in over}  # paths resolved, defaults filled
     data["operators"] = resolved
 
@@ -632,16 +665,7 @@ def _check_engine_keys(engine: Mapping[str, Any], v: "_Validator", base_dir: Pat
         if k not in names:
             v.fail(f"engine.{k}", x, f"a field of EngineConfig: {', '.join(sorted(names))}")
         if k == "calibration":
-            if x is None:
-                continue
-            if not isinstance(x, str) or not x:
-                v.fail("engine.calibration", x, "a calibration JSON file (qamtu calibrate) or null")
-            fp = Path(x)
-            if not fp.is_absolute() and base_dir is not None:
-                fp = (base_dir / fp).resolve()
-            if not fp.is_file():
-                v.fail("engine.calibration", x, f"an existing file (looked for {fp})")
-            out[k] = str(fp)
+            out[k] = v.path(x, "engine.calibration", base_dir)
         elif k == "environments":
             v.mapping(x, "engine.environments")
             for c, prof in x.items():
@@ -652,8 +676,9 @@ def _check_engine_keys(engine: Mapping[str, Any], v: "_Validator", base_dir: Pat
 
 
 class _Validator:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, check_files: bool = True) -> None:
         self.source = source
+        self.check_files = check_files
 
     def fail(self, key: str, value: Any, allowed: str) -> None:
         raise InvalidInputError(
@@ -666,6 +691,19 @@ class _Validator:
                 raise InvalidInputError(
                     f"{self.source}: unknown key {_short(name)}; allowed here: {', '.join(map(str, known))}"
                 )
+
+    def path(self, value: Any, key: str, base_dir: Path | None) -> str | None:
+        """None, or an existing file (relative to ``base_dir``) as an absolute path."""
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            self.fail(key, value, "a file path or null")
+        fp = Path(value)
+        if not fp.is_absolute() and base_dir is not None:
+            fp = (base_dir / fp).resolve()
+        if self.check_files and not fp.is_file():
+            self.fail(key, value, f"an existing file (looked for {fp})")
+        return str(fp)
 
     def mapping(self, value: Any, key: str) -> None:
         if not isinstance(value, Mapping):

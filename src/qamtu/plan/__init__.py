@@ -56,8 +56,9 @@ City planning (``qamtu.plan.planner``, ``qamtu.plan.repair``)
 
 Reproducible runs (``qamtu.plan.record``, ``qamtu.plan.outputs``)
 
-- :class:`PlanRequest` (every input of ``qamtu plan``), :func:`run_request` ``(req) -> Plan`` (with ``record``),
-  :func:`request_from_record` (checks the recorded SHA-256 of every input file),
+- :func:`plan_record` ``(settings, city_id, plan, files)``: the record written to ``plan.json`` (the resolved scenario,
+  the SHA-256 of every input file); ``qamtu.plan.record.recorded_settings`` reads it back after checking them. The
+  run itself (a scenario to a plan with its record) is :func:`qamtu.chain.plan.run_plan`.
   ``qamtu.plan.outputs.write_plan_outputs(plan, out_dir, map_fn=None)``.
 - :class:`Plan` with
 
@@ -103,16 +104,14 @@ from qamtu.plan.candidates import (
 )
 from qamtu.plan.planner import CityModel, Plan, coverage_reach_m, default_targets, min_sinr_db, plan_city
 from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
-from qamtu.plan.record import PlanRequest, build_inputs, plan_record, request_from_record, run_request
+from qamtu.plan.record import plan_record
 from qamtu.plan.repair import RepairResult, solve_with_repair
 from qamtu.plan.solve import Solution, addition_order, lp_lower_bound, solve, solve_greedy, solve_milp
 
 __all__ = [
     "CityModel",
     "Plan",
-    "PlanRequest",
     "RepairResult",
-    "build_inputs",
     "combine_candidates",
     "coverage_reach_m",
     "default_targets",
@@ -123,8 +122,6 @@ __all__ = [
     "plan_record",
     "prepare_candidates",
     "read_candidates",
-    "request_from_record",
-    "run_request",
     "site_table",
     "solve_with_repair",
     "CoverageProblem",
