@@ -135,8 +135,8 @@ def test_gate_month_is_where_the_engine_says_targets_hold(national_run):
     from qamtu.chain.national import plan_one_city
     from qamtu.chain.scenario import load_scenario
 
-    _, out, scenario_path = national_run
-    sc = load_scenario(scenario_path)
+    _, out, _ = national_run
+    sc = load_scenario(out / "scenario.yaml")  # the resolved scenario of the run (its preset and every setting)
     summary = {c["id"]: c for c in json.loads((out / "summary.json").read_text(encoding="utf-8"))["cities"]}
     sched = pd.read_csv(out / "data" / "schedule.csv")
     city = "konaev"
@@ -169,8 +169,8 @@ def test_gate_at_another_rsrp_threshold_recomputes_only_the_plans_links(national
     from qamtu.chain.national import city_gate, plan_one_city
     from qamtu.chain.scenario import load_scenario
 
-    _, _, scenario_path = national_run
-    sc = load_scenario(scenario_path)
+    _, out, _ = national_run
+    sc = load_scenario(out / "scenario.yaml")
     run = plan_one_city(get_city("konaev"), sc, 500.0, sc.engine_config())
     chosen = frozenset(map(str, run.plan.sites["site_id"]))
     base = city_gate(run, run.config)("konaev", chosen)
