@@ -136,3 +136,23 @@ def run_options(func: Callable[..., Any]) -> Callable[..., Any]:
         _option("dask", Optional[str], typer.Option(None, "--dask", help=DASK_HELP)),
     ]
     return _block("run", params)(func)
+
+
+def command_scenario(section: str, settings: dict[str, Any]) -> Any:
+    """The scenario of a command whose settings have a section of their own (``audit``, ``calibrate``): the
+    built-in scenario with ``section`` set to every setting the command used (defaults filled in; paths as
+    text), so the resolved ``scenario.yaml`` it writes has the one schema of every command."""
+    from pathlib import PurePath
+
+    from qamtu.chain.scenario import load_scenario
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, PurePath):
+            return str(v)
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        return v
+
+    return load_scenario(None).with_overrides({section: (f"qamtu {section}", plain(settings))})
