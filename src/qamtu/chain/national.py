@@ -430,83 +430,11 @@ def run_national(
         for row in rows_sensitivity:
             row["cities"] = len(ids)
 
-    deadline_index = month_index_of(params.start, deadline)
     last = max(sched.months, month_index_of(params.start, comparison_deadline) + 1)
     months = [month_label(params.start, m) for m in range(last)]
 
-    measured_rows = _measured(measurements, ids, runs, scenario) if measurements else {}
-    cities: list[CityReport] = []
-    for cid in ids:
-        r = runs[cid]
-        c = r.city
-        names = {"en": c.name_en, "ru": c.name_ru, "kk": c.name_kk}
-        if r.error is not None or r.plan is None:
-            cities.append(CityReport(
-                id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=[], cost=0.0,
-                territory_share=None, population_share=None, dl_p5_mbps=None, gate_label=None, status="never",
-                passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error,
-                kind=c.status, late={"reason": "failed"}))
-            continue
-        cs = sched.cities[cid]
-        plan = r.plan
-        cov = plan.coverage
-        kp = dict(plan.kpis)
-        on_air = {t.site_id: sched.site_month[t.key] for t in r.tasks}
-        r.on_air_month = {sid: None if m is None else month_label(params.start, m) for sid, m in on_air.items()}
-        rows = []
-        for row in plan.sites.to_dict("records"):
-            m = on_air.get(str(row["site_id"]))
-            existing = str(row.get("origin", "")) == "existing"
-            rows.append({
-                "site_id": str(row["site_id"]), "lat": float(row["lat"]), "lon": float(row["lon"]),
-                "x_m": float(row["x_m"]), "y_m": float(row["y_m"]), "cost": float(row.get("cost", 0.0)),
-                "order": int(row.get("order", 0)), "origin": str(row.get("origin", "")),
-                "on_air_month": "on air" if existing else (None if m is None else month_label(params.start, m)),
-                "explanation": str(row.get("explanation", "")),
-                "added_population": float(row.get("added_population", 0.0) or 0.0),
-                "added_area_km2": float(row.get("added_area_km2", 0.0) or 0.0),
-                "unique_population": float(row.get("unique_population", 0.0) or 0.0),
-            })
-        mask = np.asarray(r.area.mask, bool)
-        covered = np.where(mask, np.asarray(cov.covered, float), np.nan)
-        dl = np.where(mask, np.asarray(cov.dl_mbps, float), np.nan)
-        final = cs.evaluations[-1][1]
-        timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
-                    for m, res_ in cs.evaluations]
-        notes = []
-        info = getattr(r.area, "info", {})
-        if info.get("settlement_cut"):
-            notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
-                                                "area": f"{r.area.boundary_area_km2:,.0f}"}))
-        elif getattr(r.area, "boundary_is_approximation", False):
-            notes.append(("note_boundary_approx", {}))
-        terrain = getattr(r.area, "terrain_source", None)
-        if terrain is None:
-            notes.append(("note_terrain_flat", {}))
-        else:
-            name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
-            notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
-        if not plan.targets_met:
-            notes.append(("note_plan_short", {}))
-        notes.append(_people_note(r))
-        if plan.summary.get("capacity") is not None:
-            notes.append(_capacity_note(plan.summary))
-        if plan.decisions is not None:
-            notes.append(_decisions_note(plan.decisions))
-        cities.append(CityReport(
-            id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
-            cost=float(sum(t.cost for t in r.tasks)),
-            territory_share=kp.get("territory_share"), population_share=kp.get("population_share"),
-            dl_p5_mbps=dl_p5_from_kpis(kp), gate_label=cs.gate_label, status=_status(cs.gate_month, deadline_index),
-            passes_at_end=cs.passes_at_end, targets=dataclasses.asdict(r.targets), reasons=list(final.reasons),
-            timeline=timeline, crs=r.area.crs, transform=r.area.transform, covered=covered, dl_mbps=dl,
-            boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
-            measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
-            notes=notes, kind=c.status, late=_late(sched, cid, deadline),
-            terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
-            population_share_all=(kp.get("population_share") if config.coverage_users == "all"
-                                  else stage.other_users_share(cid)),
-        ))
+    measured = _measured(measurements, ids, runs, scenario) if measurements else {}
+    cities = [_city_report(cid, runs[cid], sched, params, deadline, measured, config, stage) for cid in ids]
     spacing: Any = scenario["planning"]["candidate_spacing_m"]
     if spacing is None:  # one lattice per environment class: the range of the spacings used
         used = [v for r in runs.values() if r.spacings for v in r.spacings.values()]
@@ -523,6 +451,90 @@ def run_national(
         assumptions=assumptions_of(runs, config), sensitivity=rows_sensitivity,
     )
     return report, runs
+
+
+def _city_notes(r: CityRun) -> list[tuple[str, dict[str, Any]]]:
+    """The notes of a planned city's page: boundary, terrain, a plan short of its targets, people, capacity and
+    decisions (i18n keys with their parameters)."""
+    plan = r.plan
+    notes = []
+    info = getattr(r.area, "info", {})
+    if info.get("settlement_cut"):
+        notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
+                                            "area": f"{r.area.boundary_area_km2:,.0f}"}))
+    elif getattr(r.area, "boundary_is_approximation", False):
+        notes.append(("note_boundary_approx", {}))
+    terrain = getattr(r.area, "terrain_source", None)
+    if terrain is None:
+        notes.append(("note_terrain_flat", {}))
+    else:
+        name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
+        notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
+    if not plan.targets_met:
+        notes.append(("note_plan_short", {}))
+    notes.append(_people_note(r))
+    if plan.summary.get("capacity") is not None:
+        notes.append(_capacity_note(plan.summary))
+    if plan.decisions is not None:
+        notes.append(_decisions_note(plan.decisions))
+    return notes
+
+
+def _city_report(cid: str, r: CityRun, sched: Any, params: ScheduleParams, deadline: _dt.date,
+                 measured_rows: dict[str, dict[str, Any]], config: Any, stage: PlannedCities) -> CityReport:
+    """The report's content of one city: its sites with their on-air months, maps, timeline, notes and status
+    (sets ``r.on_air_month``)."""
+    c = r.city
+    deadline_index = month_index_of(params.start, deadline)
+    names = {"en": c.name_en, "ru": c.name_ru, "kk": c.name_kk}
+    if r.error is not None or r.plan is None:
+        return CityReport(
+            id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=[], cost=0.0,
+            territory_share=None, population_share=None, dl_p5_mbps=None, gate_label=None, status="never",
+            passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error,
+            kind=c.status, late={"reason": "failed"})
+    cs = sched.cities[cid]
+    plan = r.plan
+    cov = plan.coverage
+    kp = dict(plan.kpis)
+    on_air = {t.site_id: sched.site_month[t.key] for t in r.tasks}
+    r.on_air_month = {sid: None if m is None else month_label(params.start, m) for sid, m in on_air.items()}
+    rows = []
+    for row in plan.sites.to_dict("records"):
+        m = on_air.get(str(row["site_id"]))
+        existing = str(row.get("origin", "")) == "existing"
+        rows.append({
+            "site_id": str(row["site_id"]), "lat": float(row["lat"]), "lon": float(row["lon"]),
+            "x_m": float(row["x_m"]), "y_m": float(row["y_m"]), "cost": float(row.get("cost", 0.0)),
+            "order": int(row.get("order", 0)), "origin": str(row.get("origin", "")),
+            "on_air_month": "on air" if existing else (None if m is None else month_label(params.start, m)),
+            "explanation": str(row.get("explanation", "")),
+            "added_population": float(row.get("added_population", 0.0) or 0.0),
+            "added_area_km2": float(row.get("added_area_km2", 0.0) or 0.0),
+            "unique_population": float(row.get("unique_population", 0.0) or 0.0),
+        })
+    mask = np.asarray(r.area.mask, bool)
+    covered = np.where(mask, np.asarray(cov.covered, float), np.nan)
+    dl = np.where(mask, np.asarray(cov.dl_mbps, float), np.nan)
+    final = cs.evaluations[-1][1]
+    timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
+                for m, res_ in cs.evaluations]
+    notes = _city_notes(r)
+    terrain = getattr(r.area, "terrain_source", None)
+    return CityReport(
+        id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
+        cost=float(sum(t.cost for t in r.tasks)),
+        territory_share=kp.get("territory_share"), population_share=kp.get("population_share"),
+        dl_p5_mbps=dl_p5_from_kpis(kp), gate_label=cs.gate_label, status=_status(cs.gate_month, deadline_index),
+        passes_at_end=cs.passes_at_end, targets=dataclasses.asdict(r.targets), reasons=list(final.reasons),
+        timeline=timeline, crs=r.area.crs, transform=r.area.transform, covered=covered, dl_mbps=dl,
+        boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
+        measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
+        notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+        terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
+        population_share_all=(kp.get("population_share") if config.coverage_users == "all"
+                              else stage.other_users_share(cid)),
+    )
 
 
 def run_operators(scenario: Scenario, **kwargs: Any) -> dict[str, tuple[NationalReport, dict[str, CityRun]]]:
