@@ -156,8 +156,10 @@ def _reused_model(reuse: CityRun | None, area: Any, candidates: Any, config: Any
     same = {f: getattr(config, f) for f in LINK_FREE_FIELDS}
     if (reuse.config.replace(**same) != config or reuse.area.shape != area.shape
             or not reuse.plan.model.candidates["site_id"].equals(candidates["site_id"].reset_index(drop=True))):
-        raise QamtuError("internal: a run was asked to reuse links computed for another area, candidates or "
-                         "link-relevant engine configuration")
+        # a bug of the caller, not a city that cannot be planned: not a QamtuError, so no run records it as a
+        # failed city
+        raise RuntimeError("internal: a run was asked to reuse links computed for another area, candidates or "
+                           "link-relevant engine configuration")
     return CityModel(area, candidates, config, progress, coverage_links=reuse.plan.model.coverage_links)
 
 
