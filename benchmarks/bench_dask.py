@@ -29,8 +29,9 @@ from pathlib import Path
 def scenario(cities: list[str], resolution_m: float):
     from qamtu.chain.scenario import load_scenario
 
-    return load_scenario(None).with_overrides({"cities.ids": ("--cities", cities), "crews.count": ("--crews", 2),
-                                               "planning.resolution_m": ("--resolution-m", resolution_m)})
+    sc = load_scenario(None, preset="national-fast")
+    return sc.with_overrides({"cities.ids": ("--cities", cities), "crews.count": ("--crews", 2),
+                              "planning.resolution_m": ("--resolution-m", resolution_m)})
 
 
 def national_on(address: str, sc, repeat: int) -> tuple[float, float, dict]:

@@ -32,7 +32,8 @@ def main() -> None:
     from qamtu.chain.scenario import validate_scenario
 
     sc = validate_scenario({"targets": {"regional": {"territory_share": 0.1}},
-                            "planning": {"candidate_spacing_m": 2000.0}}, source="benchmark")
+                            "planning": {"candidate_spacing_m": 2000.0}}, source="benchmark",
+                           preset="national-fast")
     config = sc.engine_config()
     runs = [plan_one_city(get_city(c), sc, args.resolution_m, config) for c in args.cities.split(",")]
     runs = [r for r in runs if r.gate is not None and r.tasks and r.plan.targets_met]  # feasible cities only

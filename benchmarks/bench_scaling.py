@@ -70,7 +70,7 @@ def measure(city_id: str, res: float, repeat: int) -> dict:
     from qamtu.chain.national import plan_one_city
     from qamtu.chain.scenario import load_scenario
 
-    sc = load_scenario(None)
+    sc = load_scenario(None, preset="national-fast")
     cfg = sc.engine_config()
     city = get_city(city_id)
     plan_one_city(city, sc, res, cfg)  # compile

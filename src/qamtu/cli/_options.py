@@ -24,6 +24,7 @@ import typer
 
 from qamtu.cli._common import fail
 from qamtu.distributed import ADDRESS_HELP
+from qamtu.targets import DEADLINE
 
 DEM_HELP = ("Terrain: DEM file(s) (GeoTIFF in any CRS, SRTM .hgt/.hgt.zip; a comma list or a folder) or 'flat'. "
             "Default: the DEM shipped with qamtu where it covers the city, else flat.")
@@ -132,7 +133,7 @@ def run_options(func: Callable[..., Any]) -> Callable[..., Any]:
                                                      help="Comma-separated city ids (default: all).")),
         _option("resolution_m", Optional[float], typer.Option(None, "--resolution-m", help="Grid resolution, m.")),
         _option("deadline", Optional[str], typer.Option(None, "--deadline",
-                                                       help="Deadline YYYY-MM-DD (default 2025-12-31).")),
+                                                       help=f"Deadline YYYY-MM-DD (default {DEADLINE}).")),
         _option("dask", Optional[str], typer.Option(None, "--dask", help=DASK_HELP)),
     ]
     return _block("run", params)(func)

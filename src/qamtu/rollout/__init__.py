@@ -14,7 +14,7 @@ Schedule (:mod:`qamtu.rollout.schedule`)
     month-by-month simulation; ``Schedule.site_month[key]`` (month index each site goes on air),
     ``Schedule.cities[id].gate_month`` / ``.gate_label`` ("YYYY-MM"), ``all_pass_by(date)``, ``on_time(city,
     date)``, ``site_rows()``. ``cached_gate(gate)`` memoises a gate. ``month_label``, ``month_index_of``.
-    ``DEFAULT_DEADLINE`` = 2025-12-31, ``COMPARISON_DEADLINE`` = 2027-12-31.
+    ``DEFAULT_DEADLINE`` and ``COMPARISON_DEADLINE`` (the licence dates of :mod:`qamtu.targets`).
 Search (:mod:`qamtu.rollout.search`)
     ``minimum_feasible(feasible, lo, hi, method="auto"|"bisect"|"linear") -> SearchResult``;
     ``minimum_crews(tasks, params, gate, deadline) -> (SearchResult, Schedule | None)`` (same crews in every pool);
