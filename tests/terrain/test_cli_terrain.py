@@ -170,7 +170,8 @@ def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
     other["site_id"], other["lat"], other["lon"] = "AST-1", astana.lat, astana.lon
     path = tmp_path / "on_air.csv"
     pd.concat([mine, other]).to_csv(path, index=False)
-    sc = _with_city_files(load_scenario(None, preset="national-fast"), ["konaev"], {"dem": "flat", "existing": str(path), "landcover": None})
+    sc = _with_city_files(load_scenario(None, preset="national-fast"), ["konaev"],
+                          {"dem": "flat", "existing": str(path), "landcover": None})
     assert sc.city_files("konaev")["dem"] == "flat"
     run = plan_one_city(get_city("konaev"), sc, 500.0, sc.engine_config())
     assert run.error is None and run.area.terrain is None  # konaev would get GEBCO by default

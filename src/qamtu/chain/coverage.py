@@ -1,9 +1,10 @@
 """``qamtu coverage``: one city's coverage maps and KPIs for a site table.
 
 :func:`coverage_job` builds the study area of the scenario's city (:func:`qamtu.chain.city.study_area`), reads the
-site tables, evaluates them with the engine configuration of the scenario (:meth:`~qamtu.chain.scenario.Scenario.engine_config`)
-and hands the result to :func:`qamtu.report.maps.write_coverage_outputs`. :func:`district_rows` gives the KPIs per
-shipped district written into ``kpis.json``.
+site tables, evaluates them with the engine configuration of the scenario
+(:meth:`~qamtu.chain.scenario.Scenario.engine_config`) and hands the result to
+:func:`qamtu.report.maps.write_coverage_outputs`. :func:`district_rows` gives the KPIs per shipped district written
+into ``kpis.json``.
 """
 
 from __future__ import annotations

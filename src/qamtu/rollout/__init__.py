@@ -21,7 +21,8 @@ Search (:mod:`qamtu.rollout.search`)
     ``minimum_budget(tasks, params, gate, deadline, step=None) -> (SearchResult, budget | None, Schedule | None)``;
     ``compare_deadlines(tasks, params, gate, (d2025, d2027)) -> DeadlineComparison`` with ``rows()``.
 Gates from the engine (:mod:`qamtu.rollout.gates`)
-    ``check_targets(targets, kpis)`` (the one target type is :class:`qamtu.targets.Targets`) and ``engine_gate(...)``: the gate evaluator that re-runs ``qamtu.engine.aggregate`` with
+    ``check_targets(targets, kpis)`` (the one target type is :class:`qamtu.targets.Targets`) and
+    ``engine_gate(...)``: the gate evaluator that re-runs ``qamtu.engine.aggregate`` with
     ``active`` = the sectors of the sites on air.
 """
 
