@@ -35,6 +35,10 @@ class InfeasibleError(QamtuError, RuntimeError):
     """Targets that cannot be met with the inputs given (e.g. a plan or a schedule)."""
 
 
+class InternalError(QamtuError, RuntimeError):
+    """A check of qamtu's own invariants failed: a bug to report, not a mistake in the inputs."""
+
+
 def where(file: str | None = None, row: int | None = None, field: str | None = None) -> str:
     """Format a location for an error message: ``"sites.csv, row 4, field 'height_m'"``.
 

@@ -336,13 +336,11 @@ def run_sweep(
 
 def write_sweep_chart(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], path: Path) -> Path:
     """One chart of the headline figures per combination: cities on time (both deadlines) and the minimum."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    from qamtu.fileio import atomic_write
+    from qamtu.plotting import pyplot, save_png
+
+    plt = pyplot()
 
     labels = [", ".join(f"{k}={r[k]}" for k in keys) for r in rows]
     y = np.arange(len(rows))
@@ -363,7 +361,4 @@ def write_sweep_chart(rows: Sequence[Mapping[str, Any]], keys: Sequence[str], pa
     ax2.set_xlabel("minimum crews or budget for the deadline (search)")
     fig.suptitle(f"Sweep: {len(rows)} combinations")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=100, tight=False)

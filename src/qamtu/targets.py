@@ -9,7 +9,7 @@ gate checks it (:mod:`qamtu.rollout.gates`). The licence obligation's shares (:d
 
 References
 ----------
-../shared/reference/kazakhstan.md, "The task": coverage of 75 % of the territory of the cities of republican
+docs/reference/kazakhstan.md, "The task": coverage of 75 % of the territory of the cities of republican
 significance and 60 % of the territory of regional centres (licence obligation as announced, Dec 2022); the
 deadline moved from the end of 2027 to the end of 2025 (October 2023).
 """

@@ -16,7 +16,7 @@ from qamtu.geo.population import MonocentricModel, monocentric_population
 
 @pytest.mark.parametrize(
     ("city_id", "epsg"),
-    # UTM zone = floor((lon + 180) / 6) + 1; Kazakhstan spans zones 39N-45N (shared/reference/kazakhstan.md)
+    # UTM zone = floor((lon + 180) / 6) + 1; Kazakhstan spans zones 39N-45N (docs/reference/kazakhstan.md)
     [("almaty", "EPSG:32643"), ("aktau", "EPSG:32639"), ("oskemen", "EPSG:32644"), ("astana", "EPSG:32642"),
      ("oral", "EPSG:32639"), ("semey", "EPSG:32644"), ("kostanay", "EPSG:32641")],
 )

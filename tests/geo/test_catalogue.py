@@ -8,7 +8,7 @@ from qamtu.errors import DataFileError, InvalidInputError
 from qamtu.geo.catalogue import City, get_city, load_cities, parse_catalogue
 
 # The 17 region centres after the reform of 8 June 2022 plus the 3 cities of republican significance
-# (shared/reference/kazakhstan.md, "The task").
+# (docs/reference/kazakhstan.md, "The task").
 KNOWN_IDS = {
     "astana", "almaty", "shymkent", "semey", "kokshetau", "aktobe", "konaev", "atyrau", "oskemen", "taraz",
     "taldykorgan", "karaganda", "kostanay", "kyzylorda", "aktau", "petropavl", "pavlodar", "turkistan",

@@ -104,7 +104,7 @@ def test_min_sinr_is_the_rate_threshold():
 
 
 def test_default_targets_follow_the_licence_obligation():
-    # ../shared/reference/kazakhstan.md: 75 % of territory for the cities of republican significance, 60 % for
+    # docs/reference/kazakhstan.md: 75 % of territory for the cities of republican significance, 60 % for
     # the other regional centres.
     from qamtu.geo.catalogue import get_city
 

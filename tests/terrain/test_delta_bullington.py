@@ -89,7 +89,7 @@ def test_flat_smooth_earth_beyond_the_horizon_is_the_spherical_earth_loss():
     assert hand > 30  # deep in the shadow
     # Ld = Lbulla + max(Ldsph - Lbulls, 0) and on a zero profile Lbulla == Lbulls: Ld = Ldsph = Ldft
     assert ld == pytest.approx(hand, abs=1e-9)
-    # Bullington alone (no spherical-earth term) would miss by tens of dB (shared/reference/terrain.md)
+    # Bullington alone (no spherical-earth term) would miss by tens of dB (docs/reference/terrain.md)
     lam = 0.2998
     dd = d / 1000
     stim = max((500 * dd[i] * (60 - dd[i]) / 8495 - 10) / dd[i] for i in range(1, 300))

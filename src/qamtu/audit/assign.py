@@ -14,12 +14,17 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from qamtu.errors import DataFileError, InvalidInputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from shapely.geometry.base import BaseGeometry
+
+    from qamtu.geo.area import StudyArea
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,11 +43,11 @@ class CityBoundary:
 
     city_id: str
     crs: str
-    geometry: Any
+    geometry: BaseGeometry
     is_approximation: bool
 
     @classmethod
-    def from_study_area(cls, area: Any) -> "CityBoundary":
+    def from_study_area(cls, area: StudyArea) -> CityBoundary:
         """Take the boundary of a :class:`qamtu.geo.StudyArea`."""
         return cls(area.city.id, area.crs, area.boundary, bool(area.boundary_is_approximation))
 

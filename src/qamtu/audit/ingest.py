@@ -684,43 +684,14 @@ def read_drive_test(
 
     # measured fields: the source column may depend on the technology; problems drop the field only
     tech_s = np.where(pd.isna(tech), "", tech.astype(str))
-    lim = {"rsrp_dbm": (*RSRP_RANGE_DBM, "dBm"), "sinr_db": (*SINR_RANGE_DB, "dB"),
-           "dl_mbps": (0.0, max_mbps, "Mbit/s"), "ul_mbps": (0.0, max_mbps, "Mbit/s")}
-    measured: dict[str, np.ndarray] = {}
-    for field in MEASURED_FIELDS:
-        values = np.full(n, np.nan)
-        for t in AUDITED_TECHS:
-            src = cmap.source(field, t)
-            rows_t = audited & (tech_s == t)
-            if src is None or src[0] is None or not rows_t.any():
-                continue
-            if src[0] not in header:
-                raise DataFileError(f"{source}: column {src[0]!r} ({field} on {t}) is missing; the file has: "
-                                    f"{', '.join(header)}")
-            v = _numeric(raw[src[0]], field, prob, required=False, lo=lim[field][0], hi=lim[field][1],
-                         factor=src[1], unit=lim[field][2], decimal_comma=dc, placeholders=miss.get(field, ()),
-                         scope=rows_t, action="field dropped")
-            values[rows_t] = v[rows_t]
-        measured[field] = values
+    measured = _measured_fields(table, cmap, audited, tech_s, prob, max_mbps)
     none = audited & np.all([~np.isfinite(measured[f]) for f in MEASURED_FIELDS], axis=0)
     prob.add(none, ",".join(MEASURED_FIELDS), col("dl_mbps"),
              "no measurement: rsrp_dbm, sinr_db, dl_mbps and ul_mbps are all empty or dropped")
     audited &= ~none
 
-    def text_col(canon: str) -> np.ndarray:
-        out = np.full(n, None, dtype=object)
-        for t in AUDITED_TECHS:
-            src = cmap.source(canon, t)
-            if src is None or src[0] is None or src[0] not in header:
-                continue
-            rows_t = tech_s == t
-            s = raw[src[0]]
-            vals = np.where(_missing(s, miss.get(canon, ())), None, s.astype(str).str.strip().to_numpy(dtype=object))
-            out[rows_t] = vals[rows_t]
-        return out
-
-    cell_id = text_col("cell_id")
-    session = text_col("session")
+    cell_id = _text_field(table, cmap, "cell_id", tech_s)
+    session = _text_field(table, cmap, "session", tech_s)
     rejects = prob.frame()
     _check_share(source, table.rows_read, prob, max_reject_share, rejects)
     op_text = op_raw.astype(str).str.strip().to_numpy(dtype=object)
@@ -747,6 +718,47 @@ def read_drive_test(
     excluded["time"] = pd.to_datetime(excluded["time"], utc=True)
     return Measurements(frame=frame, kind="drive", rows_read=table.rows_read, rejects=rejects, sources=(source,),
                         excluded=excluded, hints=[f"{source}: {h}" for h in table.hints])
+
+
+def _measured_fields(table: CsvTable, cmap: ColumnMap, audited: np.ndarray, tech_s: np.ndarray, prob: _Problems,
+                     max_mbps: float) -> dict[str, np.ndarray]:
+    """The measured values (NaN where empty or dropped) of the audited rows, read from each technology's column."""
+    raw, header, source = table.frame, table.header, prob.file
+    n = len(raw)
+    lim = {"rsrp_dbm": (*RSRP_RANGE_DBM, "dBm"), "sinr_db": (*SINR_RANGE_DB, "dB"),
+           "dl_mbps": (0.0, max_mbps, "Mbit/s"), "ul_mbps": (0.0, max_mbps, "Mbit/s")}
+    measured: dict[str, np.ndarray] = {}
+    for field in MEASURED_FIELDS:
+        values = np.full(n, np.nan)
+        for t in AUDITED_TECHS:
+            src = cmap.source(field, t)
+            rows_t = audited & (tech_s == t)
+            if src is None or src[0] is None or not rows_t.any():
+                continue
+            if src[0] not in header:
+                raise DataFileError(f"{source}: column {src[0]!r} ({field} on {t}) is missing; the file has: "
+                                    f"{', '.join(header)}")
+            v = _numeric(raw[src[0]], field, prob, required=False, lo=lim[field][0], hi=lim[field][1],
+                         factor=src[1], unit=lim[field][2], decimal_comma=table.decimal_comma,
+                         placeholders=cmap.missing.get(field, ()), scope=rows_t, action="field dropped")
+            values[rows_t] = v[rows_t]
+        measured[field] = values
+    return measured
+
+
+def _text_field(table: CsvTable, cmap: ColumnMap, canon: str, tech_s: np.ndarray) -> np.ndarray:
+    """A text field (``cell_id``, ``session``) per row from each technology's column; None where empty."""
+    raw, header = table.frame, table.header
+    out = np.full(len(raw), None, dtype=object)
+    for t in AUDITED_TECHS:
+        src = cmap.source(canon, t)
+        if src is None or src[0] is None or src[0] not in header:
+            continue
+        rows_t = tech_s == t
+        s = raw[src[0]]
+        vals = np.where(_missing(s, cmap.missing.get(canon, ())), None, s.astype(str).str.strip().to_numpy(dtype=object))
+        out[rows_t] = vals[rows_t]
+    return out
 
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")

@@ -34,7 +34,8 @@ from qamtu.audit.calibration import CalibrationResult, class_summary, write_cali
 from qamtu.audit.ingest import Measurements, write_rejects
 from qamtu.audit.kpi import DEFAULT_NORMS, Norm
 from qamtu.audit.pipeline import AuditResult
-from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic
+from qamtu.fileio import write_csv_atomic, write_json_atomic
+from qamtu.plotting import pyplot, save_png
 
 
 def _safe(name: str) -> str:
@@ -73,24 +74,9 @@ def _csv(frame: pd.DataFrame, path: Path, *, rounded: bool = True) -> Path:
     return write_csv_atomic(path, round_for_csv(frame) if rounded else frame)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _savefig(fig: Any, path: Path) -> Path:
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    return path
-
-
 def plot_throughput_cdf(frame: pd.DataFrame, city: str, norms: Sequence[Norm], path: Path) -> Path:
     """Empirical CDF of MEASURED downlink throughput per period, operator and technology for one city."""
-    plt = _pyplot()
+    plt = pyplot()
     data = frame[(frame["city"] == city) & frame["period"].notna() & frame["dl_mbps"].notna()]
     fig, ax = plt.subplots(figsize=(8, 5))
     styles = ["-", "--", ":", "-."]
@@ -122,7 +108,7 @@ def plot_throughput_cdf(frame: pd.DataFrame, city: str, norms: Sequence[Norm], p
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     try:
-        return _savefig(fig, path)
+        return save_png(fig, path)
     finally:
         plt.close(fig)
 
@@ -134,7 +120,7 @@ def plot_verdict_map(frame: pd.DataFrame, kpis: pd.DataFrame, city: str, norms: 
     that a dense drive does not look red because the failures were painted last; each panel's title gives the
     share that reaches the norm, and its legend the verdict of every (operator, tech) group in that period.
     """
-    plt = _pyplot()
+    plt = pyplot()
     data = frame[(frame["city"] == city) & frame["period"].notna() & frame["dl_mbps"].notna()]
     used = [n for n in norms if data["tech"].map(n.applies_to).any()] or list(norms)[:1]
     periods = sorted(data["period"].unique()) or ["all"]
@@ -160,7 +146,7 @@ def plot_verdict_map(frame: pd.DataFrame, kpis: pd.DataFrame, city: str, norms: 
             ax.legend(fontsize=6, loc="best", markerscale=2)
             ax.set_aspect(1.0 / max(np.cos(np.radians(lat0)), 0.1))
     try:
-        return _savefig(fig, path)
+        return save_png(fig, path)
     finally:
         plt.close(fig)
 
@@ -204,7 +190,7 @@ def write_audit_outputs(
 
 def plot_predicted_vs_measured(result: CalibrationResult, path: Path) -> Path:
     """Scatter of PREDICTED (before and after the correction) against MEASURED RSRP, per class, hold-out marked."""
-    plt = _pyplot()
+    plt = pyplot()
     s = result.samples
     fig, axes = plt.subplots(1, 2, figsize=(11, 5), sharex=True, sharey=True)
     for ax, col, title in ((axes[0], "predicted_rsrp_dbm", "before"), (axes[1], "corrected_rsrp_dbm", "after")):
@@ -223,14 +209,14 @@ def plot_predicted_vs_measured(result: CalibrationResult, path: Path) -> Path:
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     try:
-        return _savefig(fig, path)
+        return save_png(fig, path)
     finally:
         plt.close(fig)
 
 
 def plot_residual_map(result: CalibrationResult, sites: pd.DataFrame | None, path: Path) -> Path:
     """Map of the residual PREDICTED - MEASURED RSRP before and after the correction (diverging colours)."""
-    plt = _pyplot()
+    plt = pyplot()
     s = result.samples
     lim = float(np.nanpercentile(np.abs(s["residual_db"]), 98)) if len(s) else 10.0
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), sharex=True, sharey=True)
@@ -244,7 +230,7 @@ def plot_residual_map(result: CalibrationResult, sites: pd.DataFrame | None, pat
         ax.set_ylabel("latitude, deg")
         fig.colorbar(sc, ax=ax, label="dB (red: model too optimistic)")
     try:
-        return _savefig(fig, path)
+        return save_png(fig, path)
     finally:
         plt.close(fig)
 

@@ -177,35 +177,11 @@ def run_audit(
         raise InvalidInputError("no areas to audit: give --city ID, --all or --boundary FILE")
     plist = [parse_period(p) if isinstance(p, str) else p for p in (periods or [])] or [all_period()]
     drive = measurements.kind == "drive"
-    frame = measurements.frame.copy()
-    source = ", ".join(measurements.sources)
-    if check_swapped:
-        check_swapped_coordinates(frame, boundaries, source)
-    rows_accepted = int(len(frame))
-    exc_all = measurements.excluded
-    filtered = exc_all[exc_all["reason"] == "filtered out"]
-    exc = exc_all[exc_all["reason"] != "filtered out"].copy()
-    if drive and dedupe:
-        frame = dedupe_per_second(frame)
-        exc = _dedupe_excluded(exc)
-    else:
-        frame["rows_merged"] = 1
-        exc["rows_merged"] = 1
-    # audited and excluded samples share the area, period and bin assignment
-    both = pd.concat([frame.assign(_audited=True), exc.assign(_audited=False)], ignore_index=True)
-    both["city"] = assign_cities(both["lon"].to_numpy(float), both["lat"].to_numpy(float), boundaries)
-    both["period"] = assign_periods(both["time"], plist)
     use_clusters = cluster_m is not None and drive
-    both["bin"] = spatial_bins(both, boundaries, cluster_m) if use_clusters else None
-    if use_clusters:  # integer label per bin (-1 outside every area), unique across areas
-        both["cluster"] = pd.factorize(pd.Series(both["bin"], dtype=object))[0].astype(np.int64)
-    aud = both["_audited"].to_numpy(dtype=bool)
-    frame = both[aud].drop(columns=["_audited", "tech_raw", "reason"], errors="ignore").reset_index(drop=True)
-    exc = both[~aud].drop(columns="_audited").reset_index(drop=True)
-    frame["idle"] = idle_mask(frame["dl_mbps"], frame["ul_mbps"], idle_mbps) if drive else False
-    frame["session_id"] = assign_sessions(frame, frame["idle"].to_numpy(), session_gap_s) if drive else None
-    frame["dl_mbps_measured"] = frame["dl_mbps"]
-    frame.loc[frame["idle"], ["dl_mbps", "ul_mbps"]] = np.nan  # idle: out of the throughput KPIs
+    frame, exc, filtered = _prepare_samples(
+        measurements, boundaries, plist, check_swapped=check_swapped, cluster_m=cluster_m if use_clusters else None,
+        dedupe=drive and dedupe, idle_mbps=idle_mbps if drive else None, session_gap_s=session_gap_s,
+    )
     kpis = compute_kpis(frame, norms, required_share=required_share, confidence=confidence)
     pct = compute_percentiles(frame, percentiles, n_boot=n_boot, confidence=confidence, seed=seed)
     degr = None
@@ -221,10 +197,90 @@ def run_audit(
         tech_kpis = technology_shares(timeline, confidence)
         sessions = session_table(frame)
     samples = _sample_table(frame, exc, filtered)
+    summary = _summary(measurements, boundaries, frame, plist, norms, kpis, rows_accepted=int(len(measurements.frame)),
+                       required_share=required_share, confidence=confidence, cluster_m=cluster_m,
+                       use_clusters=use_clusters, dedupe=drive and dedupe, idle_mbps=idle_mbps)
+    if tech_kpis is not None:
+        fb = tech_kpis[tech_kpis["tech"].isin(["3G", "2G", "no service"])]
+        summary["fallback_and_no_service"] = _records(fb, ("city", "operator", "period", "tech", "samples",
+                                                           "samples_total", "share_samples", "share_time"))
+    if sessions is not None and len(sessions):
+        summary["sessions"] = _sessions_summary(sessions, norms, required_share=required_share, confidence=confidence,
+                                                session_gap_s=session_gap_s)
+    if degr is not None:
+        summary["degradation"] = _degradation_summary(degr, plist, alpha=alpha, paired=paired and use_clusters)
+    return AuditResult(frame=frame, kpis=kpis, percentiles=pct, degradation=degr, summary=summary,
+                       technology=tech_kpis, sessions=sessions, samples=samples)
+
+
+def _prepare_samples(
+    measurements: Measurements,
+    boundaries: Mapping[str, CityBoundary],
+    plist: Sequence[Period],
+    *,
+    check_swapped: bool,
+    cluster_m: float | None,
+    dedupe: bool,
+    idle_mbps: float | None,
+    session_gap_s: float,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The audited samples, the excluded ones and the filtered-out ones, each with its area, period and bin.
+
+    ``cluster_m`` None: no spatial bins; ``idle_mbps`` None: no idle rule and no sessions (not a drive test).
+    """
+    frame = measurements.frame.copy()
+    source = ", ".join(measurements.sources)
+    if check_swapped:
+        check_swapped_coordinates(frame, boundaries, source)
+    exc_all = measurements.excluded
+    filtered = exc_all[exc_all["reason"] == "filtered out"]
+    exc = exc_all[exc_all["reason"] != "filtered out"].copy()
+    if dedupe:
+        frame = dedupe_per_second(frame)
+        exc = _dedupe_excluded(exc)
+    else:
+        frame["rows_merged"] = 1
+        exc["rows_merged"] = 1
+    # audited and excluded samples share the area, period and bin assignment
+    both = pd.concat([frame.assign(_audited=True), exc.assign(_audited=False)], ignore_index=True)
+    both["city"] = assign_cities(both["lon"].to_numpy(float), both["lat"].to_numpy(float), boundaries)
+    both["period"] = assign_periods(both["time"], plist)
+    both["bin"] = spatial_bins(both, boundaries, cluster_m) if cluster_m is not None else None
+    if cluster_m is not None:  # integer label per bin (-1 outside every area), unique across areas
+        both["cluster"] = pd.factorize(pd.Series(both["bin"], dtype=object))[0].astype(np.int64)
+    aud = both["_audited"].to_numpy(dtype=bool)
+    frame = both[aud].drop(columns=["_audited", "tech_raw", "reason"], errors="ignore").reset_index(drop=True)
+    exc = both[~aud].drop(columns="_audited").reset_index(drop=True)
+    drive = idle_mbps is not None
+    frame["idle"] = idle_mask(frame["dl_mbps"], frame["ul_mbps"], idle_mbps) if drive else False
+    frame["session_id"] = assign_sessions(frame, frame["idle"].to_numpy(), session_gap_s) if drive else None
+    frame["dl_mbps_measured"] = frame["dl_mbps"]
+    frame.loc[frame["idle"], ["dl_mbps", "ul_mbps"]] = np.nan  # idle: out of the throughput KPIs
+    return frame, exc, filtered
+
+
+def _summary(
+    measurements: Measurements,
+    boundaries: Mapping[str, CityBoundary],
+    frame: pd.DataFrame,
+    plist: Sequence[Period],
+    norms: Sequence[Norm],
+    kpis: pd.DataFrame,
+    *,
+    rows_accepted: int,
+    required_share: float,
+    confidence: float,
+    cluster_m: float | None,
+    use_clusters: bool,
+    dedupe: bool,
+    idle_mbps: float,
+) -> dict[str, Any]:
+    """The audit's ``summary.json`` core: accounting of every row, the rules applied, areas, periods and KPIs."""
+    drive = measurements.kind == "drive"
     in_city = frame["city"].notna().to_numpy()
     in_period = frame["period"].notna().to_numpy()
     outside = ~in_city
-    summary: dict[str, Any] = {
+    return {
         "quantity": "measured",
         "format": measurements.kind,
         "sources": list(measurements.sources),
@@ -235,13 +291,13 @@ def run_audit(
         "rows_accepted": rows_accepted,
         "rows_rejected": int(measurements.rows_rejected),
         "rows_excluded": int(measurements.rows_excluded),
-        "excluded_by_reason": {str(k): int(v) for k, v in exc_all["reason"].value_counts().items()},
+        "excluded_by_reason": {str(k): int(v) for k, v in measurements.excluded["reason"].value_counts().items()},
         "fields_dropped": int(measurements.fields_dropped),
         "rejects_first": _records(measurements.rejects.head(5), ("file", "line", "field", "value", "reason",
                                                                  "action")),
         "rejects_by_field": {str(k): int(v) for k, v in measurements.rejects["field"].value_counts().items()},
         "dedupe": ("one sample per file, operator, technology and UTC second (mean position and throughput, power "
-                   "mean of RSRP/SINR)" if drive and dedupe else "off"),
+                   "mean of RSRP/SINR)" if dedupe else "off"),
         "samples_after_dedupe": int(len(frame)),
         "rows_merged_by_dedupe": int(rows_accepted - len(frame)),
         "idle_rule": (f"a sample with downlink < {idle_mbps:g} Mbit/s and uplink empty or < {idle_mbps:g} Mbit/s is "
@@ -280,41 +336,39 @@ def run_audit(
         ),
         "kpis": _records(kpis, SUMMARY_KPI_KEYS),
     }
-    if tech_kpis is not None:
-        fb = tech_kpis[tech_kpis["tech"].isin(["3G", "2G", "no service"])]
-        summary["fallback_and_no_service"] = _records(fb, ("city", "operator", "period", "tech", "samples",
-                                                           "samples_total", "share_samples", "share_time"))
-    if sessions is not None and len(sessions):
-        per = sessions[sessions["city"].notna() & sessions["period"].notna()].groupby(
-            ["city", "operator", "tech", "period"], sort=True)["dl_mbps_mean"]
-        summary["sessions"] = {
-            "count": int(len(sessions)),
-            "rule": (f"a session column, else runs of non-idle samples with gaps <= {session_gap_s:g} s; session "
-                     "throughput = mean downlink of its samples; kpis: share of sessions at or above each norm, sessions as "
-                     "independent units (informative: verdicts and the exit code use the samples)"),
-            "per_group": [{"city": k[0], "operator": k[1], "tech": k[2], "period": k[3], "sessions": int(v.size),
-                           "median_session_dl_mbps": round(float(v.median()), 3)} for k, v in per],
-            "kpis": _records(session_kpis(sessions, norms, required_share=required_share, confidence=confidence),
-                             ("city", "operator", "tech", "period", "norm", "sessions", "share", "ci_low", "ci_high",
-                              "verdict")),
-        }
-    if degr is not None:
-        summary["degradation"] = {
-            "period_a": plist[0].label,
-            "period_b": plist[1].label,
-            "alpha": alpha,
-            "design": ("paired: only squares measured in both periods, one pair of medians per square"
-                       if paired and use_clusters else "unpaired"),
-            "correction": "Holm (1979) within each family: median tests across groups; share tests per norm",
-            "tests": ("one-sided Wilcoxon signed-rank on per-square differences (paired) or Mann-Whitney U "
-                      "(unpaired) for the median; one-sided pooled two-proportion z-test for the share"),
-            "degraded": _records(degr[degr["degraded"]], ("city", "operator", "tech", "norm", "matched_squares",
-                                                          "median_change_mbps", "effect_size", "mw_p_holm",
-                                                          "share_change", "prop_p_holm")),
-        }
-    return AuditResult(frame=frame, kpis=kpis, percentiles=pct, degradation=degr, summary=summary,
-                       technology=tech_kpis, sessions=sessions, samples=samples)
 
+def _sessions_summary(sessions: pd.DataFrame, norms: Sequence[Norm], *, required_share: float, confidence: float,
+                      session_gap_s: float) -> dict[str, Any]:
+    """The sessions block of the summary: count, rule, per-group medians and the informative session KPIs."""
+    per = sessions[sessions["city"].notna() & sessions["period"].notna()].groupby(
+        ["city", "operator", "tech", "period"], sort=True)["dl_mbps_mean"]
+    return {
+        "count": int(len(sessions)),
+        "rule": (f"a session column, else runs of non-idle samples with gaps <= {session_gap_s:g} s; session "
+                 "throughput = mean downlink of its samples; kpis: share of sessions at or above each norm, sessions as "
+                 "independent units (informative: verdicts and the exit code use the samples)"),
+        "per_group": [{"city": k[0], "operator": k[1], "tech": k[2], "period": k[3], "sessions": int(v.size),
+                       "median_session_dl_mbps": round(float(v.median()), 3)} for k, v in per],
+        "kpis": _records(session_kpis(sessions, norms, required_share=required_share, confidence=confidence),
+                         ("city", "operator", "tech", "period", "norm", "sessions", "share", "ci_low", "ci_high",
+                          "verdict")),
+    }
+
+def _degradation_summary(degr: pd.DataFrame, plist: Sequence[Period], *, alpha: float, paired: bool) -> dict[str, Any]:
+    """The degradation block of the summary: periods, design, corrections and the degraded groups."""
+    return {
+        "period_a": plist[0].label,
+        "period_b": plist[1].label,
+        "alpha": alpha,
+        "design": ("paired: only squares measured in both periods, one pair of medians per square"
+                   if paired else "unpaired"),
+        "correction": "Holm (1979) within each family: median tests across groups; share tests per norm",
+        "tests": ("one-sided Wilcoxon signed-rank on per-square differences (paired) or Mann-Whitney U "
+                  "(unpaired) for the median; one-sided pooled two-proportion z-test for the share"),
+        "degraded": _records(degr[degr["degraded"]], ("city", "operator", "tech", "norm", "matched_squares",
+                                                      "median_change_mbps", "effect_size", "mw_p_holm",
+                                                      "share_change", "prop_p_holm")),
+    }
 
 def _sample_table(frame: pd.DataFrame, exc: pd.DataFrame, filtered: pd.DataFrame) -> pd.DataFrame:
     """Per-sample table: where (area, period, bin) and how (status) each sample was counted."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from qamtu.errors import QamtuError
+from qamtu.errors import InternalError, QamtuError
 from qamtu.report.national import CityReport, NationalReport
 from qamtu.chain.sensitivity import Chain, answer, sweep
 from qamtu.rollout import (
@@ -85,6 +85,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         plan = plan_inputs(inputs, scenario, decisions=decisions, decisions_source=source, progress=progress,
                            model=_reused_model(reuse, inputs.area, inputs.candidates, config, progress))
         run.plan = plan
+    except InternalError:
+        raise
     except QamtuError as exc:
         run.error = str(exc)
         return run
@@ -156,10 +158,9 @@ def _reused_model(reuse: CityRun | None, area: Any, candidates: Any, config: Any
     same = {f: getattr(config, f) for f in LINK_FREE_FIELDS}
     if (reuse.config.replace(**same) != config or reuse.area.shape != area.shape
             or not reuse.plan.model.candidates["site_id"].equals(candidates["site_id"].reset_index(drop=True))):
-        # a bug of the caller, not a city that cannot be planned: not a QamtuError, so no run records it as a
-        # failed city
-        raise RuntimeError("internal: a run was asked to reuse links computed for another area, candidates or "
-                           "link-relevant engine configuration")
+        # a bug of the caller, not a city that cannot be planned: plan_one_city lets it through (never a failed city)
+        raise InternalError("internal: a run was asked to reuse links computed for another area, candidates or "
+                            "link-relevant engine configuration")
     return CityModel(area, candidates, config, progress, coverage_links=reuse.plan.model.coverage_links)
 
 

@@ -13,7 +13,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from affine import Affine
@@ -22,6 +22,10 @@ from shapely.geometry.base import BaseGeometry
 from qamtu.errors import InvalidInputError
 from qamtu.geo.catalogue import City, get_city
 from qamtu.geo.classes import ENV_CLASSES, ENV_CODES  # re-exported here; defined in their one home
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qamtu.geo.dem import Terrain
+    from qamtu.geo.population import MonocentricModel
 
 __all__ = [
     "ENV_CLASSES",
@@ -166,7 +170,7 @@ class StudyArea:
     population_is_model: bool = True
     env_thresholds: EnvThresholds = field(default_factory=EnvThresholds)
     info: dict[str, Any] = field(default_factory=dict)
-    terrain: Any = None
+    terrain: Terrain | None = None
     ground_m: np.ndarray | None = None
     clutter: np.ndarray | None = None
     landcover_source: str | None = None
@@ -326,7 +330,7 @@ def study_area_options(dem: Any = None, landcover: Any = None) -> dict[str, Any]
     return out
 
 
-def _terrain_for(city: City, crs: str, bounds, dem: Any):
+def _terrain_for(city: City, crs: str, bounds: tuple[float, float, float, float], dem: Any) -> Terrain | None:
     """The terrain of a study area (see ``make_study_area``'s ``dem``)."""
     from qamtu.geo.dem import read_terrain
     from qamtu.geo.shipped import default_dem
@@ -349,7 +353,7 @@ def make_study_area(
     boundary: str | os.PathLike[str] | BaseGeometry | Any | None = None,
     population: str | os.PathLike[str] | np.ndarray | None = None,
     env_thresholds: EnvThresholds | None = None,
-    population_model: Any | None = None,
+    population_model: MonocentricModel | None = None,
     dem: Any = None,
     landcover: str | os.PathLike[str] | None = None,
 ) -> StudyArea:
@@ -395,10 +399,6 @@ def make_study_area(
     """
     from rasterio.features import geometry_mask
 
-    from qamtu.geo.boundary import boundary_from_lonlat, disc_boundary, read_boundary
-    from qamtu.geo.shipped import default_boundary
-    from qamtu.geo.population import MonocentricModel, monocentric_population, population_from_raster
-
     if isinstance(city, str):
         city = get_city(city)
     try:
@@ -412,6 +412,66 @@ def make_study_area(
     cx, cy = _transformer("EPSG:4326", crs).transform(city.lon, city.lat)
     info: dict[str, Any] = {}
 
+    geom, approx = _resolve_boundary(city, boundary, crs, (cx, cy), info)
+
+    transform, shape = _aligned_grid(geom, resolution_m)
+    if shape[0] * shape[1] > MAX_PIXELS:
+        raise InvalidInputError(
+            f"a {shape[0]} x {shape[1]} grid at {resolution_m:g} m exceeds {MAX_PIXELS:,} pixels; "
+            "use a coarser --resolution-m"
+        )
+    mask = geometry_mask([geom], out_shape=shape, transform=transform, invert=True, all_touched=False)
+    if not mask.any():
+        raise InvalidInputError(
+            f"no pixel centre at {resolution_m:g} m falls inside the boundary of {city.name_en} "
+            f"({geom.area / 1e6:.3g} km2); use a finer resolution"
+        )
+
+    area = StudyArea(
+        city=city,
+        crs=crs,
+        boundary=geom,
+        boundary_is_approximation=approx,
+        resolution_m=resolution_m,
+        transform=transform,
+        shape=shape,
+        mask=mask,
+        population=np.zeros(shape),
+        env_class=np.zeros(shape, dtype=np.int8),
+        env_thresholds=thresholds,
+        info=info,
+    )
+
+    pop = _population_for(area, population, population_model)
+    area.terrain = _terrain_for(city, crs, area.bounds, dem)
+    if area.terrain is not None:
+        x, y = area.pixel_centres()
+        area.ground_m = area.terrain.height_at(x, y)
+    area.population = pop
+    density = area.density_per_km2
+    if thresholds.smoothing_m > 0:
+        window_px = max(int(round(thresholds.smoothing_m / resolution_m)), 1)
+        density = _smooth(density, window_px)
+    area.env_class = thresholds.classify(density)
+    if landcover is not None:
+        from qamtu.geo.landcover import read_landcover
+
+        lc = read_landcover(landcover, crs, transform, shape, mask)
+        area.env_class = lc.env_class
+        area.clutter = lc.clutter
+        area.landcover_source = lc.source
+        area.info.update({f"landcover_{k}": v for k, v in lc.info.items() if k != "source"})
+    return area
+
+
+def _resolve_boundary(
+    city: City, boundary: Any, crs: str, centre_xy: tuple[float, float], info: dict[str, Any]
+) -> tuple[BaseGeometry, bool]:
+    """The boundary polygon in ``crs`` and whether it is an approximation; records its kind in ``info``."""
+    from qamtu.geo.boundary import boundary_from_lonlat, disc_boundary, read_boundary
+    from qamtu.geo.shipped import default_boundary
+
+    cx, cy = centre_xy
     shipped = default_boundary(city, crs) if boundary is None else None
     if shipped is not None:
         geom = shipped.geometry
@@ -458,34 +518,17 @@ def make_study_area(
                 "wrong city, or a wrong CRS in the file"
             )
 
-    transform, shape = _aligned_grid(geom, resolution_m)
-    if shape[0] * shape[1] > MAX_PIXELS:
-        raise InvalidInputError(
-            f"a {shape[0]} x {shape[1]} grid at {resolution_m:g} m exceeds {MAX_PIXELS:,} pixels; "
-            "use a coarser --resolution-m"
-        )
-    mask = geometry_mask([geom], out_shape=shape, transform=transform, invert=True, all_touched=False)
-    if not mask.any():
-        raise InvalidInputError(
-            f"no pixel centre at {resolution_m:g} m falls inside the boundary of {city.name_en} "
-            f"({geom.area / 1e6:.3g} km2); use a finer resolution"
-        )
+    return geom, approx
 
-    area = StudyArea(
-        city=city,
-        crs=crs,
-        boundary=geom,
-        boundary_is_approximation=approx,
-        resolution_m=resolution_m,
-        transform=transform,
-        shape=shape,
-        mask=mask,
-        population=np.zeros(shape),
-        env_class=np.zeros(shape, dtype=np.int8),
-        env_thresholds=thresholds,
-        info=info,
-    )
 
+def _population_for(
+    area: StudyArea, population: str | os.PathLike[str] | np.ndarray | None, population_model: MonocentricModel | None
+) -> np.ndarray:
+    """People per pixel on the area's grid (model, array or raster); records the source on ``area``."""
+    from qamtu.geo.population import MonocentricModel, monocentric_population, population_from_raster
+
+    city, crs, geom, mask, shape, transform = area.city, area.crs, area.boundary, area.mask, area.shape, area.transform
+    cx, cy = _transformer("EPSG:4326", crs).transform(city.lon, city.lat)
     if population is None:
         model = population_model or MonocentricModel()
         x, y = area.pixel_centres()
@@ -520,24 +563,6 @@ def make_study_area(
             warnings.warn(
                 f"the population raster has {raster_info['source_total_in_boundary']:,.0f} people inside the "
                 f"boundary, {ratio:.2f} x the catalogue's {city.population_label}; check the raster's units",
-                stacklevel=2,
+                stacklevel=3,
             )
-    area.terrain = _terrain_for(city, crs, area.bounds, dem)
-    if area.terrain is not None:
-        x, y = area.pixel_centres()
-        area.ground_m = area.terrain.height_at(x, y)
-    area.population = pop
-    density = area.density_per_km2
-    if thresholds.smoothing_m > 0:
-        window_px = max(int(round(thresholds.smoothing_m / resolution_m)), 1)
-        density = _smooth(density, window_px)
-    area.env_class = thresholds.classify(density)
-    if landcover is not None:
-        from qamtu.geo.landcover import read_landcover
-
-        lc = read_landcover(landcover, crs, transform, shape, mask)
-        area.env_class = lc.env_class
-        area.clutter = lc.clutter
-        area.landcover_source = lc.source
-        area.info.update({f"landcover_{k}": v for k, v in lc.info.items() if k != "source"})
-    return area
+    return pop

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
 
-from qamtu.errors import DataFileError, InvalidInputError, where
+from qamtu.errors import DataFileError, where
 from qamtu.geo.names import match_city
 
 __all__ = ["City", "CATALOGUE_RESOURCE", "load_cities", "get_city", "city_ids"]

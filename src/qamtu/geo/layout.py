@@ -153,70 +153,13 @@ def hex_layout(
     when a site already placed lies closer than half its ISD, so class borders get neither clusters nor holes
     wider than about one ISD.
     """
-    import shapely
-    from scipy.spatial import cKDTree
-
     from qamtu.geo.sites import DEFAULT_ANTENNA, validate_sites
 
-    if isinstance(isd_m, Mapping):
-        unknown = set(isd_m) - set(ENV_CLASSES)
-        if unknown:
-            raise InvalidInputError(f"isd_m has unknown class(es) {sorted(unknown)}; classes: {', '.join(ENV_CLASSES)}")
-        isd = {c: float(isd_m.get(c, DEFAULT_ISD_M[c])) for c in ENV_CLASSES}
-        uniform = False
-    elif isd_m is None:
-        isd = dict(DEFAULT_ISD_M)
-        uniform = False
-    else:
-        isd = {c: float(isd_m) for c in ENV_CLASSES}
-        uniform = True
-    for c, v in isd.items():
-        if not (50.0 <= v <= 20_000.0):
-            raise InvalidInputError(f"isd_m for {c} = {v!r}: must be in [50, 20000] m")
-    if isinstance(height_m, Mapping):
-        heights = {c: float(height_m.get(c, DEFAULT_HEIGHT_M[c])) for c in ENV_CLASSES}
-    elif height_m is None:
-        heights = dict(DEFAULT_HEIGHT_M)
-    else:
-        heights = {c: float(height_m) for c in ENV_CLASSES}
+    isd, uniform = _isd_by_class(isd_m)
+    heights = _per_class(height_m, DEFAULT_HEIGHT_M)
     if not (0.0 <= edge_margin <= 1.0):
         raise InvalidInputError(f"edge_margin = {edge_margin!r}: must be in [0, 1] (a fraction of the ISD)")
-
-    env = layout_env_class(area, env_window_m)
-    centre = area.centre_xy
-    n_rows, n_cols = area.shape
-    sites_x: list[np.ndarray] = []
-    sites_y: list[np.ndarray] = []
-    sites_c: list[np.ndarray] = []
-    placed = np.empty((0, 2))
-    classes = [ENV_CLASSES[0]] if uniform else list(ENV_CLASSES)
-    for c in classes:
-        spacing = isd[c]
-        region = area.boundary.buffer(edge_margin * spacing) if edge_margin > 0 else area.boundary
-        x, y = hex_lattice(region.bounds, spacing, centre)
-        inside = shapely.contains_xy(region, x, y)
-        x, y = x[inside], y[inside]
-        row, col = area.rowcol(x, y)
-        code = env[np.clip(row, 0, n_rows - 1), np.clip(col, 0, n_cols - 1)]
-        if uniform:
-            keep = np.ones(len(x), dtype=bool)
-        else:
-            keep = code == ENV_CLASSES.index(c)
-            if len(placed) and keep.any():
-                dist, _ = cKDTree(placed).query(np.column_stack([x, y]))
-                keep &= dist >= 0.5 * spacing
-        sites_x.append(x[keep])
-        sites_y.append(y[keep])
-        sites_c.append(code[keep] if uniform else np.full(int(keep.sum()), ENV_CLASSES.index(c)))
-        placed = np.vstack([placed, np.column_stack([x[keep], y[keep]])])
-
-    x = np.concatenate(sites_x)
-    y = np.concatenate(sites_y)
-    codes = np.concatenate(sites_c).astype(int)
-    if len(x) == 0:
-        raise InvalidInputError(f"the reference layout put no site in {area.city.name_en}; reduce isd_m")
-    order = np.lexsort((x, -y))  # north to south, west to east: stable, readable ids
-    x, y, codes = x[order], y[order], codes[order]
+    x, y, codes = _place_sites(area, isd, uniform=uniform, edge_margin=edge_margin, env_window_m=env_window_m)
     lon, lat = area.to_lonlat(x, y)
     names = [ENV_CLASSES[k] for k in codes]
     site_isd = np.array([isd[n] for n in names])
@@ -256,3 +199,69 @@ def hex_layout(
     out.attrs["label"] = REFERENCE_LAYOUT_LABEL
     out.attrs["isd_m_by_env"] = dict(isd)
     return out
+
+
+def _per_class(value: float | Mapping[str, float] | None, defaults: Mapping[str, float]) -> dict[str, float]:
+    """One number per environment class from a number, a partial mapping (the rest from ``defaults``) or None."""
+    if isinstance(value, Mapping):
+        return {c: float(value.get(c, defaults[c])) for c in ENV_CLASSES}
+    if value is None:
+        return {c: float(defaults[c]) for c in ENV_CLASSES}
+    return {c: float(value) for c in ENV_CLASSES}
+
+
+def _isd_by_class(isd_m: float | Mapping[str, float] | None) -> tuple[dict[str, float], bool]:
+    """The ISD per class (checked) and whether the grid is uniform (one number given)."""
+    if isinstance(isd_m, Mapping):
+        unknown = set(isd_m) - set(ENV_CLASSES)
+        if unknown:
+            raise InvalidInputError(f"isd_m has unknown class(es) {sorted(unknown)}; classes: {', '.join(ENV_CLASSES)}")
+    isd = _per_class(isd_m, DEFAULT_ISD_M)
+    for c, v in isd.items():
+        if not (50.0 <= v <= 20_000.0):
+            raise InvalidInputError(f"isd_m for {c} = {v!r}: must be in [50, 20000] m")
+    return isd, not (isd_m is None or isinstance(isd_m, Mapping))
+
+
+def _place_sites(
+    area: StudyArea, isd: Mapping[str, float], *, uniform: bool, edge_margin: float, env_window_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Site positions (grid CRS) and class codes, densest class first, sorted north to south, west to east."""
+    import shapely
+    from scipy.spatial import cKDTree
+
+    env = layout_env_class(area, env_window_m)
+    centre = area.centre_xy
+    n_rows, n_cols = area.shape
+    sites_x: list[np.ndarray] = []
+    sites_y: list[np.ndarray] = []
+    sites_c: list[np.ndarray] = []
+    placed = np.empty((0, 2))
+    classes = [ENV_CLASSES[0]] if uniform else list(ENV_CLASSES)
+    for c in classes:
+        spacing = isd[c]
+        region = area.boundary.buffer(edge_margin * spacing) if edge_margin > 0 else area.boundary
+        x, y = hex_lattice(region.bounds, spacing, centre)
+        inside = shapely.contains_xy(region, x, y)
+        x, y = x[inside], y[inside]
+        row, col = area.rowcol(x, y)
+        code = env[np.clip(row, 0, n_rows - 1), np.clip(col, 0, n_cols - 1)]
+        if uniform:
+            keep = np.ones(len(x), dtype=bool)
+        else:
+            keep = code == ENV_CLASSES.index(c)
+            if len(placed) and keep.any():
+                dist, _ = cKDTree(placed).query(np.column_stack([x, y]))
+                keep &= dist >= 0.5 * spacing
+        sites_x.append(x[keep])
+        sites_y.append(y[keep])
+        sites_c.append(code[keep] if uniform else np.full(int(keep.sum()), ENV_CLASSES.index(c)))
+        placed = np.vstack([placed, np.column_stack([x[keep], y[keep]])])
+
+    x = np.concatenate(sites_x)
+    y = np.concatenate(sites_y)
+    codes = np.concatenate(sites_c).astype(int)
+    if len(x) == 0:
+        raise InvalidInputError(f"the reference layout put no site in {area.city.name_en}; reduce isd_m")
+    order = np.lexsort((x, -y))  # north to south, west to east: stable, readable ids
+    return x[order], y[order], codes[order]

@@ -28,13 +28,17 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
 from qamtu.errors import DataFileError, InvalidInputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyproj
+    import rasterio.crs
 
 #: Most source pixels read from a population raster over one study area (64 M float64 values are 512 MB); a
 #: finer raster is refused with a message saying to resample it.
@@ -121,7 +125,7 @@ def monocentric_population(
     return weight * (total / weight.sum())
 
 
-def pixel_areas_m2(crs: Any, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
+def pixel_areas_m2(crs: str | pyproj.CRS | rasterio.crs.CRS, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
     """Area of each pixel of a north-up raster in m2, shape ``shape``.
 
     Geographic CRS: geodesic area on the CRS's ellipsoid (pyproj ``Geod``), one value per row. Projected CRS:

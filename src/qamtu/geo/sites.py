@@ -31,12 +31,15 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from qamtu.errors import DataFileError, InvalidInputError, where
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qamtu.geo.area import StudyArea
 
 __all__ = [
     "SITE_COLUMNS",
@@ -439,7 +442,7 @@ def project_sites(df: pd.DataFrame, crs: str) -> pd.DataFrame:
 
 
 def check_sites_near_area(
-    df: pd.DataFrame, area: Any, max_distance_m: float | None = None, source: str = "sites"
+    df: pd.DataFrame, area: StudyArea, max_distance_m: float | None = None, source: str = "sites"
 ) -> None:
     """Raise if sites lie far outside the study area (a wrong CRS, swapped lat/lon, another city's file).
 
@@ -490,7 +493,7 @@ def combine_site_tables(tables: list[pd.DataFrame], sources: list[str]) -> pd.Da
     return pd.concat(list(tables), ignore_index=True)
 
 
-def sites_near_area(df: pd.DataFrame, area: Any, margin_m: float = 5_000.0) -> pd.DataFrame:
+def sites_near_area(df: pd.DataFrame, area: StudyArea, margin_m: float = 5_000.0) -> pd.DataFrame:
     """The rows of a site table within ``margin_m`` of a study area's boundary (a national table cut to one city);
     whole sites are kept or dropped together."""
     import shapely

@@ -11,7 +11,7 @@ Abstract covering model and optimisers (no radio, usable on their own)
   (:mod:`qamtu.targets`, re-exported here); shares in (0, 1]; at least one target.
 - :func:`default_targets` ``(city) -> Targets``: the licence obligation of :mod:`qamtu.targets`, a share of the
   territory by class of city (the cities of republican significance Astana, Almaty, Shymkent; the other regional
-  centres); ../shared/reference/kazakhstan.md.
+  centres); docs/reference/kazakhstan.md.
 - :class:`CoverageProblem` ``(cover, population, area_km2, cost, site_ids, population_total, area_total_km2,
   lock=None, exclude=None, budget=None)``: demand units x candidate sites, sparse boolean ``cover``.
 - :func:`aggregate_demand` ``(pixel_cover, population, area_km2)``: group pixels with identical coverage

@@ -13,8 +13,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from qamtu.fileio import atomic_write, write_csv_atomic, write_json_atomic, write_text_atomic
+from qamtu.fileio import write_csv_atomic, write_json_atomic, write_text_atomic
 from qamtu.plan.exports import write_plan_files
+from qamtu.plotting import pyplot, save_png
 
 __all__ = ["SUMMARY_KEYS", "write_plan_outputs", "kpi_table", "plot_covered_png"]
 
@@ -61,11 +62,7 @@ def sites_geojson(sites: pd.DataFrame) -> dict[str, Any]:
 def plot_covered_png(result: Any, area: Any, path: str | os.PathLike[str], sites: pd.DataFrame | None = None,
                      title: str = "") -> Path:
     """A simple map of the covered pixels (matplotlib Agg): covered in green, the boundary, sites as triangles."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     left, bottom, right, top = area.bounds
     ext = (left / 1e3, right / 1e3, bottom / 1e3, top / 1e3)
     data = np.where(np.asarray(area.mask, bool), np.asarray(result.covered, float), np.nan)
@@ -83,11 +80,7 @@ def plot_covered_png(result: Any, area: Any, path: str | os.PathLike[str], sites
     ax.set_xlabel(f"easting, km ({area.crs})")
     ax.set_ylabel("northing, km")
     ax.set_title(title, fontsize=9)
-    out = Path(path)
-    with atomic_write(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return save_png(fig, path, dpi=100)
 
 
 def write_plan_outputs(

@@ -14,7 +14,7 @@ polarization="horizontal")``
 The Numba kernels (``_delta_bullington``, ``_lbull``, ``_ldsph``, ...) work in the Recommendations' own units
 (distances in km, heights in m, frequency in GHz, lambda = 0.2998 / f in m, as the ITU's reference code) and are
 what the engine's per-link terrain path calls (:mod:`qamtu.engine.terrain`); the public function converts at the
-edges. The equations are written out in ``shared/reference/terrain.md``; the steps:
+edges. The equations are written out in ``docs/reference/terrain.md``; the steps:
 
 * Bullington on the actual profile (P.452 §4.2.1, eqs. 14-22), with the effective-earth bulge
   ``500 d_i (d - d_i) / a_e``;

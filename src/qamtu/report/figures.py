@@ -12,25 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from qamtu.fileio import atomic_write
+from qamtu.plotting import pyplot, save_png
 
 #: Status colours (colour-blind safe: Okabe-Ito palette).
 STATUS_COLOURS = {"on_time": "#009E73", "late": "#E69F00", "never": "#D55E00"}
 
 
-def _plt():
-    """pyplot on the Agg backend (no display needed), imported on first use."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def figure(lang: str = "en", figsize: tuple[float, float] = (8.0, 3.6)):
     """A new (figure, axes) whose tick labels use the decimal sign of ``lang`` (a comma in ru/kk)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=figsize)
     _decimal_ticks(ax, lang)
     return fig, ax
@@ -48,14 +38,6 @@ def _decimal_ticks(ax, lang: str) -> None:
 
     ax.xaxis.set_major_formatter(FuncFormatter(fmt))
     ax.yaxis.set_major_formatter(FuncFormatter(fmt))
-
-
-def _save(fig, path: Path) -> Path:
-    """Write ``fig`` as PNG atomically (a temporary name, then rename) and close it."""
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return path
 
 
 def _month_axis(ax, month_labels: Sequence[str]) -> np.ndarray:
@@ -120,7 +102,7 @@ def step_figure(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc=series.legend_loc)
     ax.set_title(series.title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def city_timeline_figure(
@@ -171,7 +153,7 @@ def city_timeline_figure(
     handles, names = ax.get_legend_handles_labels()
     ax.legend(handles, names, fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=5, frameon=False)
     ax.set_title(labels["city_timeline"], pad=24)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def kazakhstan_outline() -> dict:
@@ -210,7 +192,7 @@ def kazakhstan_map_figure(path: Path, cities: Sequence[dict], labels: dict[str, 
     ax.set_ylabel(labels["axis_lat"])
     ax.legend(fontsize=8, loc="lower left")
     ax.set_title(labels["map_kz"])
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _city_labels(ax, cities: Sequence[dict]) -> None:
@@ -268,4 +250,4 @@ def raster_figure(
     ax.set_xlabel(labels.get("axis_x", "x, m"))
     ax.set_ylabel(labels.get("axis_y", "y, m"))
     ax.tick_params(labelsize=7)
-    return _save(fig, path)
+    return save_png(fig, path)

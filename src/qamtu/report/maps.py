@@ -32,6 +32,7 @@ import numpy as np
 
 from qamtu.errors import InvalidInputError
 from qamtu.fileio import atomic_write, neutralise_cell, write_json_atomic, write_text_atomic
+from qamtu.plotting import pyplot, save_png
 
 __all__ = [
     "Metric",
@@ -211,15 +212,6 @@ def read_geotiff_band(path: str | os.PathLike[str], name: str) -> np.ndarray:
         return src.read(src.descriptions.index(name) + 1)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _sites_label(sites: Any | None) -> str | None:
     """The site table's label: ``attrs["label"]``, or the reference layout's label when a saved reference layout
     (column ``layout`` == ``"reference"``) is read back from a file."""
@@ -260,7 +252,7 @@ def plot_metric_png(
     once per site. The title says when the boundary is approximate, the population modelled, or the sites a
     reference layout.
     """
-    plt = _plt()
+    plt = pyplot()
     from matplotlib import colors
 
     m = _metric(metric)
@@ -302,11 +294,7 @@ def plot_metric_png(
     ax.set_title(_title(area, m, sites), fontsize=10)
     cb = fig.colorbar(im, ax=ax, shrink=0.85)
     cb.set_label(f"{m.label}, {m.unit}" if m.unit else m.label)
-    out = Path(path)
-    with atomic_write(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return save_png(fig, path, dpi=dpi)
 
 
 def kpi_record(kpis: Mapping[str, Any], area: Any, sites: Any | None = None) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from qamtu.errors import InternalError, InvalidInputError
+
 
 def _static(name: str) -> bytes:
     return (STATIC_DIR / name).read_bytes()
@@ -87,7 +89,7 @@ def offline_html(fmap: Any, locale: dict[str, str] | None = None) -> str:
     html = html.replace("<head>", "<head>\n" + inline, 1)
     leftover = re.findall(r'<(?:script|link|img)\b[^>]+(?:src|href)="(https?://[^"]+)"', html)
     if leftover:
-        raise RuntimeError(f"offline map still references external resources: {leftover[:3]}")
+        raise InternalError(f"the offline map still references external resources: {leftover[:3]}")
     return html
 
 
@@ -150,7 +152,7 @@ def _bound_element() -> type:
             super().__init__()
             self._name = "Bound"
             if method not in ("bindPopup", "bindTooltip"):
-                raise ValueError(f"unknown Leaflet binding {method!r}")
+                raise InternalError(f"unknown Leaflet binding {method!r}; allowed: bindPopup, bindTooltip")
             self.method = method
             self.literal = js_string(content)
             self.options = {str(k): v for k, v in options.items() if isinstance(v, (bool, int, float))}
@@ -199,7 +201,7 @@ def city_map(
     if basemap == "osm":
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
     elif basemap is not None:
-        raise ValueError(f"basemap {basemap!r} is not known; allowed: osm or none")
+        raise InvalidInputError(f"basemap {basemap!r} is not known; allowed: osm or none")
     fmap.default_js = []
     fmap.default_css = []
     if overlay_rgba is not None and bounds_lonlat is not None:

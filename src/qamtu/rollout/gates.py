@@ -6,7 +6,7 @@ air (plus the sites already on air before the rollout), so the gate sees the int
 sites and the throughput each pixel gets; nothing is inferred from a count of sites.
 
 The engine's ``covered`` mask already requires the DL rate ``EngineConfig.min_dl_mbps`` (50 Mbit/s by default,
-the 5G minimum proposed by the ministry; ../shared/reference/kazakhstan.md), so the territory and population
+the 5G minimum proposed by the ministry; docs/reference/kazakhstan.md), so the territory and population
 shares are shares of area/people served at that rate. A 5th-percentile DL target (``dl_p5_mbps``, e.g. ITU-R
 M.2410's 100 Mbit/s user experienced data rate for Dense Urban eMBB) can be added on top.
 """
