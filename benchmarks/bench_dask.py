@@ -2,7 +2,7 @@
 
 1. ``national`` on 4 cities (``--cities``) at ``--resolution-m`` with a ``LocalCluster`` of 1 and of 2
    single-threaded worker processes (``--dask local:1`` / ``local:2``): the wall time of the city stage
-   (:func:`qamtu.report.run.plan_cities`) and of the whole run, and the ratio 1 worker / 2 workers. Each cluster
+   (:func:`qamtu.chain.national.plan_cities`) and of the whole run, and the ratio 1 worker / 2 workers. Each cluster
    runs the job once untimed first (worker start, imports, Numba compilation), then ``--repeat`` times; medians.
    On 2 cores expect close to 2x for the city stage; the schedule and search stay on the driver (they query the
    gates on the workers).
@@ -27,16 +27,17 @@ from pathlib import Path
 
 
 def scenario(cities: list[str], resolution_m: float):
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
-    return load_scenario(None).with_overrides({"cities.ids": ("--cities", cities), "crews.count": ("--crews", 2),
-                                               "planning.resolution_m": ("--resolution-m", resolution_m)})
+    sc = load_scenario(None, preset="national-fast")
+    return sc.with_overrides({"cities.ids": ("--cities", cities), "crews.count": ("--crews", 2),
+                              "planning.resolution_m": ("--resolution-m", resolution_m)})
 
 
 def national_on(address: str, sc, repeat: int) -> tuple[float, float, dict]:
     from qamtu.distributed import open_executor
     from qamtu.report.national import summary_dict
-    from qamtu.report.run import plan_cities, run_national
+    from qamtu.chain.national import plan_cities, run_national
 
     stage, total = [], []
     with open_executor(address) as ex:
@@ -65,7 +66,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from qamtu.report.national import summary_dict
-    from qamtu.report.run import run_national
+    from qamtu.chain.national import run_national
     from qamtu.sweep import apply, combinations, headline, run_sweep
 
     if not a.skip_cluster:

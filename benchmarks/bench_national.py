@@ -27,13 +27,14 @@ def main() -> None:
     warnings.filterwarnings("ignore")
 
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
+    from qamtu.chain.national import plan_one_city
     from qamtu.rollout import ScheduleParams, minimum_crews, schedule_rollout
-    from qamtu.rollout.scenario import validate_scenario
+    from qamtu.chain.scenario import validate_scenario
 
     sc = validate_scenario({"targets": {"regional": {"territory_share": 0.1}},
-                            "planning": {"candidate_spacing_m": 2000.0}}, source="benchmark")
-    config = _engine_config(sc)
+                            "planning": {"candidate_spacing_m": 2000.0}}, source="benchmark",
+                           preset="national-fast")
+    config = sc.engine_config()
     runs = [plan_one_city(get_city(c), sc, args.resolution_m, config) for c in args.cities.split(",")]
     runs = [r for r in runs if r.gate is not None and r.tasks and r.plan.targets_met]  # feasible cities only
     if not runs:

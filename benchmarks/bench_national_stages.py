@@ -20,10 +20,10 @@ from collections import defaultdict
 
 
 def _run(raw: dict, cities, resolution_m):
-    from qamtu.report.run import run_national
-    from qamtu.rollout.scenario import validate_scenario
+    from qamtu.chain.national import run_national
+    from qamtu.chain.scenario import validate_scenario
 
-    sc = validate_scenario(raw, source="benchmark")
+    sc = validate_scenario(raw, source="benchmark", preset="national-fast")  # the national job's settings
     marks: dict[str, float] = {}
     t0 = time.perf_counter()
 

@@ -1,6 +1,6 @@
 """Cost per pixel-link of each stage of the national chain, measured here: the figures behind docs/SCALING.md.
 
-For each (city, resolution) the city stage of ``qamtu national`` (:func:`qamtu.report.run.plan_one_city`) is run
+For each (city, resolution) the city stage of ``qamtu national`` (:func:`qamtu.chain.national.plan_one_city`) is run
 once untimed (Numba compilation) and ``--repeat`` times timed; the medians are quoted. Stages:
 
 * ``area``: the study area (boundary, population, land cover): seconds per pixel;
@@ -67,11 +67,11 @@ def measure(city_id: str, res: float, repeat: int) -> dict:
     from qamtu.engine import aggregate
     from qamtu.geo.area import make_study_area
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.national import plan_one_city
+    from qamtu.chain.scenario import load_scenario
 
-    sc = load_scenario(None)
-    cfg = _engine_config(sc)
+    sc = load_scenario(None, preset="national-fast")
+    cfg = sc.engine_config()
     city = get_city(city_id)
     plan_one_city(city, sc, res, cfg)  # compile
     runs, area_s, gate_s = [], [], []

@@ -6,8 +6,8 @@ the sweep runs the cartesian product, in the order given.
 
 What is shared
 --------------
-The national chain has two stages (:mod:`qamtu.report.run`): the city stage (study area, candidates, links, plan,
-and the engine-backed gate of each city: :func:`~qamtu.report.run.plan_cities`) and the schedule stage (the
+The national chain has two stages (:mod:`qamtu.chain.national`): the city stage (study area, candidates, links, plan,
+and the engine-backed gate of each city: :func:`~qamtu.chain.national.plan_cities`) and the schedule stage (the
 month-by-month rollout and the resource search, which only query the gates). A key belongs to one of them:
 
 * schedule keys (:data:`SCHEDULE_KEYS`: crews, build rate, budget, priority, deadlines, search): combinations that
@@ -16,7 +16,7 @@ month-by-month rollout and the resource search, which only query the gates). A k
 * every other key (engine knobs, targets, planning, lead times, crew pools) changes the plans: the combinations
   that differ in it get their own city stage;
 * of those, the engine's load and DL-rate criterion (``load``/``cell_load``, ``min_dl_mbps``:
-  :data:`qamtu.report.run.LINK_FREE_FIELDS`) are read only when links are aggregated: a city stage that differs
+  :data:`qamtu.chain.national.LINK_FREE_FIELDS`) are read only when links are aggregated: a city stage that differs
   from an earlier one only in these reuses its coverage links (the bulk of a city's time) and re-plans on them.
   The engine stores each link's coverage probability at the RSRP threshold and derives the link cut-off from the
   threshold and the coverage level, so a ``threshold_dbm`` or ``probability`` change recomputes the links (see
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from qamtu.errors import InvalidInputError
-from qamtu.rollout.scenario import Scenario
+from qamtu.chain.scenario import Scenario
 
 #: Short names accepted by ``--vary`` and the scenario key each sets.
 VARY_KEYS: dict[str, str] = {
@@ -92,7 +92,7 @@ class Combination:
     @property
     def link_key(self) -> tuple:
         """What the links depend on among the overrides (city stages with equal keys share their links)."""
-        from qamtu.report.run import LINK_FREE_FIELDS
+        from qamtu.chain.national import LINK_FREE_FIELDS
 
         free = {f"engine.{f}" for f in LINK_FREE_FIELDS}
         return tuple((k, v) for k, v in self.plan_key if k not in free)
@@ -171,7 +171,7 @@ def apply(scenario: Scenario, combo: Combination) -> Scenario:
         for k in dotted.split(".")[:-1]:
             if not isinstance(node, dict) or k not in node or not isinstance(node[k], dict):
                 raise InvalidInputError(f"--vary {name}: {dotted!r} is not a key of the scenario "
-                                        "(see qamtu.rollout.scenario for the keys)")
+                                        "(see qamtu.chain.scenario for the keys)")
             node = node[k]
         options[dotted] = (f"--vary {name}", value)
     return scenario.with_overrides(options)
@@ -251,7 +251,7 @@ def run_sweep(
     """
     from qamtu.fileio import MARKER, check_output_folder, write_csv_atomic, write_json_atomic, write_text_atomic
     from qamtu.report.national import summary_dict
-    from qamtu.report.run import _engine_config, plan_cities, run_national
+    from qamtu.chain.national import plan_cities, run_national
 
     out = Path(out)
     combos = combinations(vary)
@@ -259,7 +259,7 @@ def run_sweep(
     scenarios = {}
     for c in combos:
         sc = apply(scenario, c)
-        _engine_config(sc)
+        sc.engine_config()
         scenarios[c.id] = sc
     check_output_folder(out)
     # written in place, combination by combination (resumable); the marker makes it a qamtu output folder

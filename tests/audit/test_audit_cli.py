@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from qamtu.chain.scenario import load_scenario
 from qamtu.cli.app import app
 from qamtu.engine import load_calibration
 
@@ -54,6 +55,9 @@ def test_audit_with_planted_drop_exits_3_and_writes_everything(tmp_path):
     samples = pd.read_csv(out / "samples_measured.csv")
     assert len(samples) == 399 and set(samples["status"]) >= {"audited", "fallback technology"}
     assert (out / "cdf_measured_astana.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    resolved = load_scenario(out / "scenario.yaml")  # the one schema of every command, the audit's settings in full
+    assert resolved["audit"]["cities"] == ["astana"] and resolved["audit"]["n_boot"] == 200
+    assert resolved["audit"]["required_share"] == 0.9 and resolved["audit"]["period_a"] == A
 
 
 def test_audit_exits_0_when_norms_are_met(tmp_path):
@@ -153,6 +157,9 @@ def test_calibrate_end_to_end(tmp_path):
         assert (out / name).stat().st_size > 0
     samples = pd.read_csv(out / "calibration_samples.csv")
     assert {"measured_rsrp_dbm", "predicted_rsrp_dbm", "corrected_rsrp_dbm"} <= set(samples.columns)
+    resolved = load_scenario(out / "scenario.yaml")
+    assert resolved["calibrate"]["env_class"] == "urban" and resolved["calibrate"]["holdout"] == 0.3
+    assert resolved["calibrate"]["sites"] == str(site_path)
 
 
 def test_calibrate_with_study_area_classes(tmp_path):

@@ -59,7 +59,7 @@ def test_yaml_alias_bomb_is_refused_cheaply(tmp_path):
         import resource, tracemalloc
         resource.setrlimit(resource.RLIMIT_CPU, (2, 2))
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-        from qamtu.rollout.scenario import load_scenario
+        from qamtu.chain.scenario import load_scenario
         from qamtu.errors import DataFileError
         tracemalloc.start()
         try:
@@ -86,7 +86,7 @@ def test_moderate_aliases_are_still_read(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("lead_times_months:\n  default: &lt {permits: 2, power: 1, backhaul: 1}\n"
                     "  by_class: {macro: *lt, small: *lt}\n", encoding="utf-8")
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
     assert load_scenario(path).lead_time_months("small") == 3
 
@@ -131,7 +131,7 @@ def test_tiny_build_rate_is_refused_before_any_search(tmp_path):
 
 def test_overrides_land_in_the_resolved_scenario(tmp_path, monkeypatch):
     from qamtu.report.national import NationalReport
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
     seen = {}
 
@@ -140,7 +140,7 @@ def test_overrides_land_in_the_resolved_scenario(tmp_path, monkeypatch):
         return NationalReport(cities=[], start=sc["start"], deadline=sc["deadline"],
                               comparison_deadline=sc["comparison_deadline"], months=[], comparison=[]), {}
 
-    monkeypatch.setattr("qamtu.report.run.run_national", fake_run)
+    monkeypatch.setattr("qamtu.chain.national.run_national", fake_run)
     out = tmp_path / "out"
     result = runner.invoke(app, ["schedule", "--out", str(out), "--deadline", "2027-06-30", "--cities",
                                  "taraz,aktau", "--resolution-m", "400", "--crews", "7",
@@ -156,7 +156,7 @@ def test_overrides_land_in_the_resolved_scenario(tmp_path, monkeypatch):
     assert again["crews"]["count"] == 7 and again["crews"]["sites_per_crew_month"] == 2.5
     assert again["budget"]["monthly"] == 12.0 and again["search"]["resource"] == "none"
     assert again["priority"] == "city-by-city"
-    assert again.data == seen["scenario"].data  # the record is what the run used
+    assert again.resolved() == seen["scenario"].resolved()  # the record is what the run used
     assert oct(os.stat(out / "scenario.yaml").st_mode & 0o777) != oct(0o600)
 
 
@@ -199,7 +199,7 @@ def test_disk_full_while_writing_keeps_the_old_folder(tmp_path, monkeypatch):
         return NationalReport(cities=[], start=sc["start"], deadline=sc["deadline"],
                               comparison_deadline=sc["comparison_deadline"], months=[], comparison=[]), {}
 
-    monkeypatch.setattr("qamtu.report.run.run_national", fake_run)
+    monkeypatch.setattr("qamtu.chain.national.run_national", fake_run)
     out = tmp_path / "out"
     assert runner.invoke(app, ["schedule", "--out", str(out)]).exit_code == 0
     before = _digest(out)
@@ -254,7 +254,7 @@ def test_broken_boundaries_are_named_errors(tmp_path, name, text, match):
 #: scenario): the CLI, the output folder, the signals and the whole report phase are real.
 STUB_RUN = """
 import datetime as dt
-import qamtu.report.run as r
+import qamtu.chain.national as r
 from qamtu.report.national import CityReport, NationalReport
 def run_national(sc, **kwargs):
     rows = [{"site_id": f"A-{i}", "lat": 43.65 + 0.01 * i, "lon": 51.17, "x_m": 0.0, "y_m": 0.0, "cost": 1.0,
@@ -282,7 +282,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 def test_sigint_prints_one_line_and_exits_130(tmp_path):
-    patch = ("import os, signal, qamtu.report.run as r\n"
+    patch = ("import os, signal, qamtu.chain.national as r\n"
              "def stop(*a, **k):\n    os.kill(os.getpid(), signal.SIGINT)\n"
              "r.run_national = stop\n")
     out = _run_main(["schedule", "--out", str(tmp_path / "o")], patch)

@@ -87,7 +87,7 @@ def test_site_geojson(tmp_path, data):
 @FUZZ
 @given(corrupted(SCENARIO_YAML))
 def test_scenario_yaml(tmp_path, data):
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
     _only_named_errors(load_scenario, tmp_path / "s.yaml", data)
 
@@ -95,7 +95,7 @@ def test_scenario_yaml(tmp_path, data):
 @FUZZ
 @given(corrupted(SCENARIO_TOML))
 def test_scenario_toml(tmp_path, data):
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
     _only_named_errors(load_scenario, tmp_path / "s.toml", data)
 

@@ -7,7 +7,7 @@ import pytest
 from shapely.geometry import box
 
 from qamtu.geo.area import make_study_area
-from qamtu.engine.aggregate import district_kpis
+from qamtu.chain.coverage import district_rows as district_kpis
 from qamtu.geo.catalogue import get_city, load_cities
 from qamtu.geo.shipped import (
     BOUNDARY_ATTRIBUTION,

@@ -95,7 +95,7 @@ def test_cli_plan_sectors_reevaluate_to_the_same_shares(planned):
 def test_cli_plan_file_reproduces_the_plan(planned, tmp_path):
     _, out = planned
     record = json.loads((out / "plan.json").read_text())
-    assert record["kind"] == "qamtu-plan" and record["request"]["city"] == "konaev"
+    assert record["kind"] == "qamtu-plan" and record["city"] == "konaev"
     assert {"qamtu", "numpy", "scipy", "highspy"} <= set(record["versions"])
     assert record["engine_config"]["min_dl_mbps"] == 50.0
     res = runner.invoke(app, ["plan", "--from-plan", str(out / "plan.json"), "--out", str(tmp_path), "--quiet"])

@@ -117,6 +117,6 @@ def test_cli_plan_default_lattice_follows_the_environment_and_takes_4g_sites(kon
     lattice_ids = sites.loc[sites["origin"] == "lattice", "site_id"]
     assert lattice_ids.str.match(r"^L[DUSR]\d{5}$").all()  # the environment-class lattice is the default
     record = json.loads((out / "plan.json").read_text())
-    assert record["files"]["sites_4g"]["sha256"] and record["request"]["capacity"] is True
+    assert record["files"]["sites_4g"]["sha256"] and record["scenario"]["planning"]["capacity"]["enabled"] is True
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sites_for_coverage"] + summary["sites_for_capacity"] == summary["sites_selected"]

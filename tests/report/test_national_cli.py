@@ -103,7 +103,7 @@ def test_cli_writes_the_report(national_run):
     aktau = (out / "cities" / "aktau" / "index.html").read_text(encoding="utf-8")
     assert 'id="measured"' not in aktau and "Измерения по этому городу не заданы" in aktau
     # the resolved scenario is written beside the report and reads back as the same scenario
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.scenario import load_scenario
 
     resolved = load_scenario(out / "scenario.yaml")
     assert resolved["cities"]["ids"] == ["konaev", "aktau"] and resolved["crews"]["count"] == 1
@@ -132,15 +132,15 @@ def test_gate_month_is_where_the_engine_says_targets_hold(national_run):
 
     from qamtu.engine import aggregate
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.national import plan_one_city
+    from qamtu.chain.scenario import load_scenario
 
-    _, out, scenario_path = national_run
-    sc = load_scenario(scenario_path)
+    _, out, _ = national_run
+    sc = load_scenario(out / "scenario.yaml")  # the resolved scenario of the run (its preset and every setting)
     summary = {c["id"]: c for c in json.loads((out / "summary.json").read_text(encoding="utf-8"))["cities"]}
     sched = pd.read_csv(out / "data" / "schedule.csv")
     city = "konaev"
-    run = plan_one_city(get_city(city), sc, 500.0, _engine_config(sc))
+    run = plan_one_city(get_city(city), sc, 500.0, sc.engine_config())
     assert len(run.plan.sites) == summary[city]["sites"]
     rows = sched[sched.city_id == city]
     gate = summary[city]["gate_month"]
@@ -166,12 +166,12 @@ def test_gate_at_another_rsrp_threshold_recomputes_only_the_plans_links(national
     """The what-if row for the RSRP threshold: the same plan, its own sites' links computed with -105 dBm."""
     from qamtu.engine import aggregate, compute_links
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, city_gate, plan_one_city
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.national import city_gate, plan_one_city
+    from qamtu.chain.scenario import load_scenario
 
-    _, _, scenario_path = national_run
-    sc = load_scenario(scenario_path)
-    run = plan_one_city(get_city("konaev"), sc, 500.0, _engine_config(sc))
+    _, out, _ = national_run
+    sc = load_scenario(out / "scenario.yaml")
+    run = plan_one_city(get_city("konaev"), sc, 500.0, sc.engine_config())
     chosen = frozenset(map(str, run.plan.sites["site_id"]))
     base = city_gate(run, run.config)("konaev", chosen)
     harder = run.config.replace(rsrp_threshold_dbm=-105.0)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import pytest
 
 from qamtu.errors import InvalidInputError
-from qamtu.rollout.gates import GateTargets, dl_p5_from_kpis
+from qamtu.rollout.gates import check_targets, dl_p5_from_kpis
+from qamtu.targets import Targets
 
 
 def test_gate_checks_every_target():
-    t = GateTargets(territory_share=0.6, population_share=0.8, dl_p5_mbps=50.0)
-    ok = t.check({"territory_share": 0.61, "population_share": 0.8, "dl_p5_mbps": 51.0})
+    t = Targets(territory_share=0.6, population_share=0.8, dl_p5_mbps=50.0)
+    ok = check_targets(t, {"territory_share": 0.61, "population_share": 0.8, "dl_p5_mbps": 51.0})
     assert ok.passed and ok.reasons == ()
-    low_rate = t.check({"territory_share": 0.9, "population_share": 0.9, "dl_p5_mbps": 20.0})
+    low_rate = check_targets(t, {"territory_share": 0.9, "population_share": 0.9, "dl_p5_mbps": 20.0})
     assert not low_rate.passed and "5th-percentile DL" in low_rate.reasons[0]
-    missing_rate = t.check({"territory_share": 0.9, "population_share": 0.9})
+    missing_rate = check_targets(t, {"territory_share": 0.9, "population_share": 0.9})
     assert not missing_rate.passed
-    low_share = GateTargets(territory_share=0.75).check({"territory_share": 0.7499})
+    low_share = check_targets(Targets(territory_share=0.75), {"territory_share": 0.7499})
     assert not low_share.passed and "territory share" in low_share.reasons[0]
 
 
@@ -29,6 +30,8 @@ def test_dl_p5_read_from_engine_percentiles():
 
 def test_bad_targets():
     with pytest.raises(InvalidInputError, match="territory_share"):
-        GateTargets(territory_share=1.2)
-    with pytest.raises(InvalidInputError, match="at least one target"):
-        GateTargets(territory_share=None)
+        Targets(territory_share=1.2)
+    with pytest.raises(InvalidInputError, match="give a territory share"):
+        Targets(territory_share=None)
+    with pytest.raises(InvalidInputError, match="dl_p5_mbps"):
+        Targets(territory_share=0.6, dl_p5_mbps=-1.0)

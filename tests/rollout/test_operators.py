@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from qamtu.cli.app import app
 from qamtu.errors import InvalidInputError
-from qamtu.rollout.scenario import operator_scenario, validate_scenario
+from qamtu.chain.scenario import operator_scenario, validate_scenario
 
 SCENARIO = {
     "cities": {"ids": ["konaev"]},

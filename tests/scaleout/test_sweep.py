@@ -8,10 +8,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import qamtu.report.run as run_module
+import qamtu.chain.national as run_module
 from qamtu.cli.app import app
 from qamtu.errors import InvalidInputError
-from qamtu.rollout.scenario import validate_scenario
+from qamtu.chain.scenario import validate_scenario
 from qamtu.sweep import combinations, parse_vary, run_sweep
 
 from .conftest import SCENARIO
@@ -124,10 +124,10 @@ def test_reused_links_give_the_plan_of_fresh_links():
     import pandas as pd
 
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
+    from qamtu.chain.national import plan_one_city
 
     sc, city = _scenario(), get_city("konaev")
-    base_cfg = _engine_config(sc)
+    base_cfg = sc.engine_config()
     base = plan_one_city(city, sc, 1000.0, base_cfg)
     cfg = base_cfg.replace(cell_load=0.9, min_dl_mbps=80.0)
     fresh = plan_one_city(city, sc, 1000.0, cfg)

@@ -17,7 +17,7 @@ distributed = pytest.importorskip("distributed")
 import cloudpickle  # noqa: E402  (a dependency of distributed)
 import dask  # noqa: E402
 
-import qamtu.report.run as run_module  # noqa: E402
+import qamtu.chain.national as run_module  # noqa: E402
 from qamtu.cli.app import app  # noqa: E402
 from qamtu.distributed import open_executor  # noqa: E402
 from qamtu.errors import QamtuError  # noqa: E402

@@ -159,8 +159,8 @@ def test_coverage_cli_with_dem_existing_and_terrain_key(tmp_path):
 def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
     from qamtu.cli.national import _with_city_files
     from qamtu.geo.catalogue import get_city
-    from qamtu.report.run import _engine_config, plan_one_city
-    from qamtu.rollout.scenario import load_scenario
+    from qamtu.chain.national import plan_one_city
+    from qamtu.chain.scenario import load_scenario
 
     area = make_study_area("konaev", resolution_m=500)
     lay = hex_layout(area, isd_m=3000.0)[list(SITE_COLUMNS)]
@@ -170,9 +170,10 @@ def test_national_dem_flat_and_one_existing_table_cut_to_each_city(tmp_path):
     other["site_id"], other["lat"], other["lon"] = "AST-1", astana.lat, astana.lon
     path = tmp_path / "on_air.csv"
     pd.concat([mine, other]).to_csv(path, index=False)
-    sc = _with_city_files(load_scenario(None), ["konaev"], {"dem": "flat", "existing": str(path), "landcover": None})
+    sc = _with_city_files(load_scenario(None, preset="national-fast"), ["konaev"],
+                          {"dem": "flat", "existing": str(path), "landcover": None})
     assert sc.city_files("konaev")["dem"] == "flat"
-    run = plan_one_city(get_city("konaev"), sc, 500.0, _engine_config(sc))
+    run = plan_one_city(get_city("konaev"), sc, 500.0, sc.engine_config())
     assert run.error is None and run.area.terrain is None  # konaev would get GEBCO by default
     cand = run.plan.candidates
     on_air = set(cand.loc[cand["origin"] == "existing", "site_id"])
@@ -189,4 +190,4 @@ def test_plan_records_the_dem_files_it_used(tmp_path):
                               "--target-territory", "0.3", "--dem", dem, "--out", str(out), "--quiet"])
     assert res.exit_code in (0, 3), res.output
     doc = json.loads((out / "plan.json").read_text())
-    assert doc["request"]["dem"] == dem and doc["files"]["dem_1"]["path"] == dem
+    assert doc["scenario"]["cities"]["files"]["konaev"]["dem"] == dem and doc["files"]["dem_1"]["path"] == dem

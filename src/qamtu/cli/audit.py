@@ -8,12 +8,14 @@ skipped as bad or nothing was audited (after writing the outputs of what could b
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, fail, guarded
+from qamtu.cli._options import command_scenario
 
 #: The column-mapping language of :mod:`qamtu.audit.ingest` in one paragraph (kept here so that ``--help`` does
 #: not import the audit package; tests/audit/test_audit_field.py checks it names every key the parser accepts).
@@ -159,7 +161,7 @@ def audit_command(
     from qamtu.audit.outputs import write_audit_outputs
     from qamtu.audit.periods import parse_period
     from qamtu.audit.pipeline import run_audit
-    from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
     from qamtu.geo.catalogue import get_city
 
     if out is None:
@@ -214,8 +216,16 @@ def audit_command(
     result = run_audit(m, bounds, periods=periods, norms=norm_list, required_share=req, confidence=conf,
                        n_boot=nb, seed=sd, alpha=a, cluster_m=cm if cm > 0 else None, dedupe=dedupe,
                        idle_mbps=im, session_gap_s=gap, paired=paired)
+    sc = command_scenario("audit", {
+        "measurements": files, "format": fmt, "cities": cities, "all": all_cities, "boundary": boundary or [],
+        "area_name": area_name, "period_a": period_a, "period_b": period_b, "columns": columns, "preset": preset,
+        "where": where_expr, "dedupe": dedupe, "idle_mbps": im, "session_gap_s": gap, "paired": paired,
+        "strict": strict, "norms": [dataclasses.asdict(n) for n in norm_list], "required_share": req,
+        "confidence": conf, "alpha": a, "n_boot": nb, "seed": sd, "max_reject_share": mrs, "max_mbps": mm,
+        "cluster_m": cm, "plots": plots})
     with output_folder(out, command="audit") as folder:
         paths = relocate(write_audit_outputs(result, m, folder, norm_list, plots=plots), folder, out)
+        write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
 
     s = result.summary
     verdicts = result.kpis["verdict"].value_counts().to_dict()
@@ -302,7 +312,7 @@ def calibrate_command(
     from qamtu.audit.calibration import calibrate
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.outputs import write_calibration_outputs
-    from qamtu.fileio import check_output_folder, output_folder, relocate
+    from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.sites import read_sites
 
@@ -354,8 +364,14 @@ def calibrate_command(
                                   + f", {res_m:g} m grid")}
     from qamtu.audit.ingest import write_rejects
 
+    sc = command_scenario("calibrate", {
+        "measurements": files, "sites": sites, "city": city_id, "boundary": boundary, "population": population,
+        "env_class": env_class, "columns": columns, "preset": preset, "tech": tech, "holdout": ho,
+        "holdout_block_m": hb, "seed": sd, "loss": loss, "extra_loss_db": xl, "body_loss_db": bl, "freq_hz": fq,
+        "min_samples": ms, "resolution_m": res_m, "max_reject_share": mrs, "plots": plots})
     with output_folder(out, command="calibrate") as folder:
         write_rejects(m, folder / "rejects.csv")
+        write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
         paths = relocate(write_calibration_outputs(result, folder, sites=site_table, extra_summary=extra, plots=plots),
                          folder, out)
     typer.echo(f"MEASURED: {m.rows_read} rows read, {m.rows_rejected} rejected; {len(result.samples)} samples used")

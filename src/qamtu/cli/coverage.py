@@ -1,8 +1,10 @@
 """Coverage commands: ``qamtu cities``, ``qamtu coverage``, ``qamtu reference-run``.
 
-Thin wrappers over :mod:`qamtu.geo`, :mod:`qamtu.engine` and :mod:`qamtu.report.maps`: everything they write is
-reachable from Python with the same functions. Options are parsed here so a bad value always gives one readable
-line on stderr and exit code 2 (never a traceback).
+``coverage`` and ``reference-run`` resolve a scenario from their options (each option sets one scenario key; the
+engine options are the shared block of :mod:`qamtu.cli._options`) and run :func:`qamtu.chain.coverage.coverage_job`
+/ :func:`qamtu.chain.reference.run_reference`; both write the resolved ``scenario.yaml`` beside their outputs.
+Options are parsed here so a bad value always gives one readable line on stderr and exit code 2 (never a
+traceback).
 """
 
 from __future__ import annotations
@@ -14,86 +16,19 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_ERROR, EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
-from qamtu.cli._geo_options import dem_option, landcover_option
-from qamtu.cli.national import DASK_HELP
-from qamtu.distributed import open_executor
-
-#: Engine options shared by ``coverage`` and ``reference-run``: CLI option -> (EngineConfig field, scale).
-_ENGINE_OPTIONS = {
-    "--freq-ghz": ("freq_hz", 1e9),
-    "--bandwidth-mhz": ("bandwidth_hz", 1e6),
-    "--rsrp-threshold-dbm": ("rsrp_threshold_dbm", 1.0),
-    "--coverage-level": ("coverage_level", 1.0),
-    "--cell-load": ("cell_load", 1.0),
-    "--min-dl-mbps": ("min_dl_mbps", 1.0),
-}
-
-
-def _number(value: Optional[str], option: str) -> Optional[float]:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        fail(f"{option} must be a number, got {value!r}")
-    if number != number or number in (float("inf"), float("-inf")):
-        fail(f"{option} must be a finite number, got {value!r}")
-    return number
+from qamtu.cli._options import DASK_HELP, dem_option, engine_options, engine_overrides, landcover_option, number
 
 
 def _share(value: Optional[str], option: str) -> Optional[float]:
-    number = _number(value, option)
-    if number is not None and not (0.0 <= number <= 1.0):
+    x = number(value, option)
+    if x is not None and not (0.0 <= x <= 1.0):
         fail(f"{option} must be a share in [0, 1], got {value!r}")
-    return number
+    return x
 
 
-def _engine_config(values: dict[str, Optional[str]], calibration: Optional[str]) -> Any:
-    from qamtu.engine import EngineConfig, load_calibration
-
-    kwargs: dict[str, Any] = {}
-    for option, (field, scale) in _ENGINE_OPTIONS.items():
-        number = _number(values.get(option), option)
-        if number is not None:
-            kwargs[field] = number * scale
-    if calibration is not None:
-        kwargs["calibration"] = load_calibration(calibration)
-    return EngineConfig(**kwargs)
-
-
-def coverage_job(city: str, res: float, boundary: Any, population: Any, sites: Any, existing: Any, dem: Any,
-                 landcover: Any, config: Any, folder: str, png: bool,
-                 per_metric: bool, executor: Any = None) -> tuple[dict[str, Any], list[str]]:
-    """``qamtu coverage`` of one city, outputs written to ``folder``: (KPI record, warning messages).
-
-    With ``executor`` (``--dask``) the links are computed and aggregated as one task per row band of engine tiles
-    (:func:`qamtu.engine.bands.evaluate_banded`: identical maps; the links stay on the workers, only the bands'
-    map rows come back); the study area and the outputs are made here."""
-    from qamtu.engine import evaluate
-    from qamtu.engine.bands import evaluate_banded
-    from qamtu.geo.area import make_study_area, study_area_options
-    from qamtu.geo.catalogue import get_city
-    from qamtu.geo.sites import check_sites_near_area, combine_site_tables, project_sites, read_sites
-    from qamtu.report.maps import write_coverage_outputs
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        c = get_city(city)
-        area = make_study_area(c, resolution_m=res, boundary=boundary, population=population,
-                               **study_area_options(dem, landcover))
-        tables = []
-        for path in (existing, sites):
-            if path:
-                one = read_sites(path)
-                check_sites_near_area(one, area, source=str(path))
-                tables.append(one)
-        table = project_sites(combine_site_tables(tables, [p for p in (existing, sites) if p]), area.crs)
-        if executor is None:
-            result = evaluate(area, table, config)
-        else:
-            result = evaluate_banded(area, table, config, executor)
-        written = write_coverage_outputs(result, area, folder, sites=table, png=png, per_metric=per_metric)
-    return written["record"], [str(w.message) for w in caught]
+def _resolution(value: Optional[str]) -> dict[str, tuple[str, Any]]:
+    x = number(value, "--resolution-m", 1.0, 5000.0)
+    return {} if x is None else {"planning.resolution_m": ("--resolution-m", x)}
 
 
 def _echo_warnings(caught: list[Any]) -> None:
@@ -193,32 +128,32 @@ def coverage_command(
     city: Optional[str] = typer.Option(None, "--city", help="(required) City id (see `qamtu cities`)."),
     sites: Optional[str] = typer.Option(None, "--sites", help="(required) Site table: CSV or GeoJSON, one row per sector."),
     out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
-    resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
+    scenario: Optional[Path] = typer.Option(None, "--scenario",
+                                            help="Scenario file (YAML or TOML) to start from (default: built-in)."),
+    resolution_m: Optional[str] = typer.Option(None, "--resolution-m", help="Grid resolution, m (default 25)."),
     population: Optional[str] = typer.Option(None, "--population", help="Population raster (people/pixel, any CRS)."),
     boundary: Optional[str] = typer.Option(None, "--boundary", help="City boundary (GeoJSON/GeoPackage/shapefile)."),
     dem: Optional[str] = dem_option(),
     landcover: Optional[str] = landcover_option(),
     existing: Optional[str] = typer.Option(
         None, "--existing", help="Sites already on air (site table), evaluated with --sites."),
-    freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="Carrier frequency, GHz (default 3.65)."),
-    bandwidth_mhz: Optional[str] = typer.Option(None, "--bandwidth-mhz", help="Channel bandwidth, MHz (100)."),
-    rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
-    coverage_level: Optional[str] = typer.Option(None, "--coverage-level", help="Required P(RSRP>thr), 0..1."),
-    cell_load: Optional[str] = typer.Option(None, "--cell-load", help="Interfering cell load, 0..1."),
-    min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
-    calibration: Optional[str] = typer.Option(None, "--calibration", help="Path-loss calibration JSON."),
     target_territory: Optional[str] = typer.Option(None, "--target-territory-share",
                                                    help="Exit 3 if the covered territory share is below this."),
     target_population: Optional[str] = typer.Option(None, "--target-population-share",
                                                     help="Exit 3 if the covered population share is below this."),
-    png: bool = typer.Option(True, "--png/--no-png", help="Draw a PNG map per metric."),
-    per_metric: bool = typer.Option(False, "--per-metric-tiffs", help="One GeoTIFF per metric."),
+    png: Optional[bool] = typer.Option(None, "--png/--no-png", help="Draw a PNG map per metric (default on)."),
+    per_metric: Optional[bool] = typer.Option(None, "--per-metric-tiffs", help="One GeoTIFF per metric."),
     json_out: bool = typer.Option(False, "--json", help="Print the KPI record as JSON."),
     dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace(
         "the cities", "the city's links as one task per row band of tiles")),
+    *, engine: dict[str, Any],
 ) -> None:
     """Coverage maps and KPIs of one city for a site table: GeoTIFF, PNG maps, kpis.json, kpis.csv."""
-    from qamtu.fileio import check_output_folder, output_folder
+    from qamtu.chain.coverage import coverage_job
+    from qamtu.chain.scenario import load_scenario
+    from qamtu.distributed import open_executor
+    from qamtu.fileio import check_output_folder, output_folder, write_text_atomic
+    from qamtu.geo.catalogue import get_city
 
     for value, option in ((city, "--city"), (out, "--out")):
         if value is None or value.strip() == "":
@@ -226,18 +161,27 @@ def coverage_command(
     if not sites and not existing:
         fail("missing option --sites (or --existing)")
     check_output_folder(out)  # type: ignore[arg-type]
-    res = _number(resolution_m, "--resolution-m")
+    options = {**_resolution(resolution_m), **engine_overrides(engine)}
+    cid = get_city(city).id  # type: ignore[arg-type]
+    options["cities.ids"] = ("--city", [cid])
+    for key, value in (("sites", sites), ("existing", existing), ("population", population),
+                       ("boundary", boundary), ("dem", dem), ("landcover", landcover)):
+        if value:
+            options[f"cities.files.{cid}.{key}"] = (f"--{key}", str(value))
     t_terr = _share(target_territory, "--target-territory-share")
     t_pop = _share(target_population, "--target-population-share")
-    config = _engine_config(
-        {"--freq-ghz": freq_ghz, "--bandwidth-mhz": bandwidth_mhz, "--rsrp-threshold-dbm": rsrp_threshold_dbm,
-         "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps},
-        calibration,
-    )
+    if t_terr is not None or t_pop is not None:  # checked after the run (exit 3), not planned for
+        options[f"cities.files.{cid}.targets"] = ("--target-territory-share/--target-population-share",
+                                                  {"territory_share": t_terr or None, "population_share": t_pop or None})
+    for key, value, option in (("png", png, "--png"), ("per_metric_tiffs", per_metric, "--per-metric-tiffs")):
+        if value is not None:
+            options[f"report.{key}"] = (option, value)
+    sc = load_scenario(scenario).with_overrides(options)
     # with --dask the city's links are computed as band tasks on the cluster; area, aggregate and outputs here
     with open_executor(dask) as executor, output_folder(out, command="coverage") as folder:  # type: ignore[arg-type]
-        rec, caught = coverage_job(city, res, boundary, population, sites, existing, dem, landcover, config,
-                                   str(folder), png, per_metric, executor=None if dask is None else executor)
+        rec, caught = coverage_job(sc, str(folder), sc["report"]["png"], sc["report"]["per_metric_tiffs"],
+                                   executor=None if dask is None else executor)
+        write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
     _echo_warnings(caught)
     if json_out:
         echo_json(rec)
@@ -245,11 +189,12 @@ def coverage_command(
         typer.echo(_summary_line(rec))
         typer.echo(f"Wrote {Path(out)}: "
                    f"{', '.join(sorted(p.name for p in Path(out).iterdir() if not p.name.startswith('.')))}")  # type: ignore[arg-type]
+    own = sc.city_files(cid).get("targets", {})
     missed = []
-    if t_terr is not None and rec["territory_share"] < t_terr:
-        missed.append(f"territory share {rec['territory_share']:.1%} < target {t_terr:.1%}")
-    if t_pop is not None and rec["population_share"] < t_pop:
-        missed.append(f"population share {rec['population_share']:.1%} < target {t_pop:.1%}")
+    for key, label in (("territory_share", "territory"), ("population_share", "population")):
+        target = own.get(key) or (t_terr if key == "territory_share" else t_pop)
+        if target is not None and rec[key] < target:
+            missed.append(f"{label} share {rec[key]:.1%} < target {target:.1%}")
     if missed:
         typer.echo(f"Targets not met: {'; '.join(missed)}", err=True)
         raise typer.Exit(EXIT_TARGETS_NOT_MET)
@@ -258,31 +203,33 @@ def coverage_command(
 def reference_run_command(
     out: Optional[str] = typer.Option(None, "--out", help="(required) Output folder (created)."),
     cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all 20)."),
-    resolution_m: Optional[str] = typer.Option("25", "--resolution-m", help="Grid resolution, m (default 25)."),
-    rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
-    coverage_level: Optional[str] = typer.Option(None, "--coverage-level", help="Required P(RSRP>thr), 0..1."),
-    cell_load: Optional[str] = typer.Option(None, "--cell-load", help="Interfering cell load, 0..1."),
-    min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
-    png: bool = typer.Option(True, "--png/--no-png", help="Draw PNG maps."),
+    scenario: Optional[Path] = typer.Option(None, "--scenario",
+                                            help="Scenario file (YAML or TOML) to start from (default: built-in)."),
+    resolution_m: Optional[str] = typer.Option(None, "--resolution-m", help="Grid resolution, m (default 25)."),
+    png: Optional[bool] = typer.Option(None, "--png/--no-png", help="Draw PNG maps (default on)."),
     json_out: bool = typer.Option(False, "--json", help="Print the national KPI records as JSON."),
     dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP.replace("the cities", "one task per city")),
+    *, engine: dict[str, Any],
 ) -> None:
     """Every city with the hexagonal reference layout: maps per city and a national KPI table, with progress."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from qamtu.fileio import check_output_folder, output_folder
+    from qamtu.chain.reference import run_reference
+    from qamtu.chain.scenario import load_scenario
+    from qamtu.distributed import open_executor
+    from qamtu.fileio import check_output_folder, output_folder, write_text_atomic
 
     if out is None or out.strip() == "":
         fail("missing option --out")
     check_output_folder(out)
-    res = _number(resolution_m, "--resolution-m")
     chosen = _city_list(cities)
-    config = _engine_config(
-        {"--rsrp-threshold-dbm": rsrp_threshold_dbm, "--coverage-level": coverage_level, "--cell-load": cell_load,
-         "--min-dl-mbps": min_dl_mbps},
-        None,
-    )
+    options = {**_resolution(resolution_m), **engine_overrides(engine)}
+    if cities is not None and cities.strip() not in ("", "all"):
+        options["cities.ids"] = ("--cities", [c.id for c in chosen])
+    if png is not None:
+        options["report.png"] = ("--png", png)
+    sc = load_scenario(scenario).with_overrides(options) if options else load_scenario(scenario)
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with warnings.catch_warnings(record=True) as caught, Progress(*columns, console=console) as progress, \
@@ -298,11 +245,10 @@ def reference_run_command(
         def on_engine(done: int, total: int) -> None:
             progress.update(tiles, completed=done, total=total)
 
-        from qamtu.report.maps import run_reference
-
         with open_executor(dask) as executor:
-            summary = run_reference(chosen, folder, res, config, png=png, on_city=on_city,  # type: ignore[arg-type]
+            summary = run_reference(chosen, folder, sc, on_city=on_city,  # type: ignore[arg-type]
                                     on_engine=on_engine, executor=executor)
+        write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
         progress.update(task, completed=len(chosen), description="done")
     _echo_warnings(caught)
     if json_out:
@@ -321,5 +267,5 @@ def reference_run_command(
 def register(app: typer.Typer) -> None:
     """Add ``cities``, ``coverage`` and ``reference-run`` to the qamtu app."""
     app.command("cities")(guarded(cities_command))
-    app.command("coverage")(guarded(coverage_command))
-    app.command("reference-run")(guarded(reference_run_command))
+    app.command("coverage")(guarded(engine_options(coverage_command)))
+    app.command("reference-run")(guarded(engine_options(reference_run_command)))

@@ -1,8 +1,9 @@
 """``qamtu national`` (plan, schedule and report on every city) and ``qamtu schedule`` (the same run, tables only).
 
-Both read one scenario file (YAML or TOML, :mod:`qamtu.rollout.scenario`; the built-in defaults without one) and
-accept overrides on the command line; the overrides are written into the resolved ``scenario.yaml`` beside the
-outputs, so that file alone reproduces the run. A completed run exits 3 when some city misses the deadline (the
+Both read one scenario file (YAML or TOML, :mod:`qamtu.chain.scenario`; the built-in defaults with the
+``national-fast`` preset without one) and accept overrides on the command line (each option sets one scenario key,
+:func:`load_run_scenario`); the resolved ``scenario.yaml`` beside the outputs lists every setting used, so that file
+alone reproduces the run. The run itself is :func:`qamtu.chain.national.run_national`. A completed run exits 3 when some city misses the deadline (the
 report is written: the README's "targets not met"); ``--no-strict`` exits 0 then. A city whose planning fails (a bad file
 of its own, an infeasible study area) stops the run with exit 2 and leaves the output folder as it was; with
 ``--keep-going`` the other cities are planned and the report marks that city failed. The output folder is
@@ -18,10 +19,11 @@ from typing import Any, Optional
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, echo_json, fail, guarded
-from qamtu.cli._geo_options import dem_option, landcover_option
-from qamtu.distributed import ADDRESS_HELP, open_executor
+from qamtu.cli._options import DASK_HELP, dem_option, engine_options, engine_overrides, landcover_option, run_options
+from qamtu.distributed import open_executor
 
-DASK_HELP = f"Run the cities on Dask ({ADDRESS_HELP}); needs the dask extra of qamtu."
+#: The preset of ``national``, ``schedule`` and ``sweep`` when the scenario file names none.
+RUN_PRESET = "national-fast"
 
 
 def _date(value: Optional[str], option: str) -> Optional[_dt.date]:
@@ -67,24 +69,24 @@ def _progress_bars(lang: str = "en"):
     return bars, callback
 
 
-def _load(scenario: Optional[Path], *, cities: Optional[str] = None, resolution_m: Optional[float] = None,
-          deadline: Optional[str] = None, overrides: Optional[dict[str, Any]] = None):
-    """The scenario with the command-line options applied as keys, so the resolved ``scenario.yaml`` written
-    beside the outputs reproduces the run (each option is validated like the key it sets)."""
-    from qamtu.rollout.scenario import load_scenario
+def load_run_scenario(run: dict[str, Any], overrides: Optional[dict[str, tuple[str, Any]]] = None):
+    """The scenario of a national run: the file of ``--scenario`` (the :data:`RUN_PRESET` preset when it names
+    none) with the run block's options and ``overrides`` (``{"dotted.key": (option, value)}``) applied as keys, so
+    the resolved ``scenario.yaml`` written beside the outputs reproduces the run (each option is validated like the
+    key it sets)."""
+    from qamtu.chain.scenario import load_scenario
 
-    sc = load_scenario(scenario)
+    sc = load_scenario(run.get("scenario"), preset=RUN_PRESET)
     options: dict[str, tuple[str, Any]] = {}
-    ids = _cities(cities)
+    ids = _cities(run.get("cities"))
     if ids is not None:
         options["cities.ids"] = ("--cities", ids)
-    if resolution_m is not None:
-        options["planning.resolution_m"] = ("--resolution-m", resolution_m)
-    dl = _date(deadline, "--deadline")
+    if run.get("resolution_m") is not None:
+        options["planning.resolution_m"] = ("--resolution-m", run["resolution_m"])
+    dl = _date(run.get("deadline"), "--deadline")
     if dl is not None:
         options["deadline"] = ("--deadline", dl)
-    for key, (option, value) in (overrides or {}).items():
-        options[key] = (option, value)
+    options.update(overrides or {})
     return sc.with_overrides(options) if options else sc
 
 
@@ -98,17 +100,28 @@ def _with_city_files(sc: Any, ids: Optional[list[str]], files: dict[str, Optiona
     """The scenario with ``--dem``/``--landcover``/``--existing`` set for every city (a city's own file in the
     scenario wins), validated like the file's keys."""
     from qamtu.geo.catalogue import city_ids
-    from qamtu.rollout.scenario import validate_scenario
 
-    given = {k: v for k, v in files.items() if v}
-    if not given:
-        return sc
-    raw = sc.to_plain()
-    for cid in ids if ids is not None else sc.city_ids(city_ids()):
-        entry = raw["cities"]["files"].setdefault(cid, {})
-        for key, value in given.items():
-            entry.setdefault(key, value)
-    return validate_scenario(raw, source=f"{sc.source} + command-line options")
+    options = {}
+    for key, value in files.items():
+        if not value:
+            continue
+        for cid in ids if ids is not None else sc.city_ids(city_ids()):
+            if key not in sc.city_files(cid):
+                options[f"cities.files.{cid}.{key}"] = (f"--{key}", str(value))
+    return sc.with_overrides(options) if options else sc
+
+
+def _report_overrides(**given: Any) -> dict[str, tuple[str, Any]]:
+    """``report.*`` / ``inputs.*`` keys of the options given (None: not given, the scenario's value holds)."""
+    keys = {"lang": ("report.lang", "--lang"), "basemap": ("report.basemap", "--basemap"),
+            "pdf": ("report.pdf", "--pdf"), "sensitivity": ("report.sensitivity", "--sensitivity"),
+            "measurements": ("inputs.measurements", "--measurements"), "decisions": ("inputs.decisions", "--decisions")}
+    out = {}
+    for name, value in given.items():
+        if value is not None:
+            key, option = keys[name]
+            out[key] = (option, str(value) if isinstance(value, Path) else value)
+    return out
 
 
 def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str]) -> None:
@@ -137,18 +150,18 @@ def _finish(report, lang: str, as_json: bool, strict: bool, files: dict[str, str
         raise typer.Exit(EXIT_TARGETS_NOT_MET)
 
 
-def _national_operators(sc: Any, out: Path, lang: str, decisions: Optional[Path], keep_going: bool,
-                        sensitivity: bool, strict: bool) -> None:
+def _national_operators(sc: Any, out: Path, keep_going: bool, strict: bool) -> None:
     """Several operators: one report per operator in ``out/operators/<name>/`` and ``out/operators.csv`` /
-    ``operators.json`` with each operator and the total (:func:`qamtu.report.run.run_operators`)."""
+    ``operators.json`` with each operator and the total (:func:`qamtu.chain.national.run_operators`)."""
+    from qamtu.chain.national import operator_totals, run_operators, write_city_plans
     from qamtu.fileio import output_folder, write_csv_atomic, write_json_atomic, write_text_atomic
     from qamtu.report.national import write_national_report
-    from qamtu.report.run import operator_totals, run_operators, write_city_plans
 
+    lang = sc["report"]["lang"]
     bars, callback = _progress_bars(lang)
     with bars:
-        results = run_operators(sc, progress=callback, keep_going=keep_going, sensitivity=sensitivity,
-                                decisions=None if decisions is None else str(decisions))
+        results = run_operators(sc, progress=callback, keep_going=keep_going, sensitivity=sc["report"]["sensitivity"],
+                                decisions=sc["inputs"]["decisions"])
         rows = operator_totals(results)
         with output_folder(out, command="national") as folder:
             for name, (report, runs) in results.items():
@@ -168,146 +181,146 @@ def _national_operators(sc: Any, out: Path, lang: str, decisions: Optional[Path]
         raise typer.Exit(EXIT_TARGETS_NOT_MET)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("national")
-    @guarded
-    def national(
-        out: Path = typer.Option(..., "--out", help="Folder for the report (created)."),
-        scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario file (YAML or TOML)."),
-        lang: str = typer.Option("en", "--lang", help="Report language: en, ru or kk."),
-        cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all)."),
-        resolution_m: Optional[float] = typer.Option(None, "--resolution-m", help="Grid resolution, m."),
-        deadline: Optional[str] = typer.Option(None, "--deadline", help="Deadline YYYY-MM-DD (default 2025-12-31)."),
-        measurements: Optional[Path] = typer.Option(None, "--measurements",
-                                                    help="Drive-test CSV: measured quality beside predicted."),
-        strict: bool = typer.Option(True, "--strict/--no-strict",
-                                    help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
-        keep_going: bool = typer.Option(False, "--keep-going",
-                                        help="A city whose planning fails is marked failed in the report and the "
-                                             "run goes on (default: the run stops with exit 2, no report)."),
-        as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
-        pdf: bool = typer.Option(False, "--pdf", help="Also write report.pdf (headless Chromium, print to PDF)."),
-        sensitivity: bool = typer.Option(True, "--sensitivity/--no-sensitivity",
-                                         help="Sweep each assumption one step up and down (the page's table)."),
-        basemap: str = typer.Option("none", "--basemap",
-                                    help="Interactive maps' basemap: none (offline) or osm (OpenStreetMap tiles, "
-                                         "fetched online when viewed)."),
-        dem: Optional[str] = dem_option(" For every city (a city's own dem in the scenario wins)."),
-        landcover: Optional[str] = landcover_option(" For every city."),
-        existing: Optional[str] = typer.Option(
-            None, "--existing", help="Sites on air (one table for all cities, cut to each city): cost 0, on air "
-            "from month one."),
-        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
-        decisions: Optional[Path] = typer.Option(
-            None, "--decisions", help="Decisions file (CSV: city, site_id, decision accept/reject/lock, reason, who, "
-            "date): each city's re-plan honours it; the city pages say where it overruled the optimiser."),
-    ) -> None:
-        """Plan every city, schedule the rollout against the deadline, and write the HTML report.
+def national_command(
+    out: Path = typer.Option(..., "--out", help="Folder for the report (created)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Report language: en, ru or kk (default en)."),
+    measurements: Optional[Path] = typer.Option(None, "--measurements",
+                                                help="Drive-test CSV: measured quality beside predicted."),
+    strict: bool = typer.Option(True, "--strict/--no-strict",
+                                help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
+    keep_going: bool = typer.Option(False, "--keep-going",
+                                    help="A city whose planning fails is marked failed in the report and the "
+                                         "run goes on (default: the run stops with exit 2, no report)."),
+    as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
+    pdf: Optional[bool] = typer.Option(None, "--pdf/--no-pdf",
+                                       help="Also write report.pdf (headless Chromium, print to PDF)."),
+    sensitivity: Optional[bool] = typer.Option(None, "--sensitivity/--no-sensitivity",
+                                               help="Sweep each assumption one step up and down (the page's table; "
+                                                    "default on)."),
+    basemap: Optional[str] = typer.Option(None, "--basemap",
+                                          help="Interactive maps' basemap: none (offline, default) or osm "
+                                               "(OpenStreetMap tiles, fetched online when viewed)."),
+    dem: Optional[str] = dem_option(" For every city (a city's own dem in the scenario wins)."),
+    landcover: Optional[str] = landcover_option(" For every city."),
+    existing: Optional[str] = typer.Option(
+        None, "--existing", help="Sites on air (one table for all cities, cut to each city): cost 0, on air "
+        "from month one."),
+    decisions: Optional[Path] = typer.Option(
+        None, "--decisions", help="Decisions file (CSV: city, site_id, decision accept/reject/lock, reason, who, "
+        "date): each city's re-plan honours it; the city pages say where it overruled the optimiser."),
+    *, run: dict[str, Any], engine: dict[str, Any],
+) -> None:
+    """Plan every city, schedule the rollout against the deadline, and write the HTML report.
 
-        Exit codes: 0 every city meets the targets by the deadline; 3 some city does not (the report is written);
-        2 bad input or a failed run."""
-        from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
-        from qamtu.report.i18n import check_lang
-        from qamtu.report.national import write_national_report
-        from qamtu.report.run import run_national, write_city_plans
+    Exit codes: 0 every city meets the targets by the deadline; 3 some city does not (the report is written);
+    2 bad input or a failed run."""
+    from qamtu.chain.national import run_national, write_city_plans
+    from qamtu.fileio import check_output_folder, output_folder, relocate, write_text_atomic
+    from qamtu.report.i18n import check_lang
+    from qamtu.report.national import write_national_report
 
+    if lang is not None:
         check_lang(lang)
-        if basemap not in ("none", "osm"):
-            fail(f"--basemap must be none or osm, got {basemap!r}")
+    if basemap is not None and basemap not in ("none", "osm"):
+        fail(f"--basemap must be none or osm, got {basemap!r}")
+    check_output_folder(out)
+    if measurements is not None and not measurements.is_file():
+        fail(f"--measurements: file {measurements} does not exist")
+    sc = load_run_scenario(run, {**engine_overrides(engine), **_report_overrides(
+        lang=lang, basemap=basemap, pdf=pdf, sensitivity=sensitivity, measurements=measurements,
+        decisions=decisions)})
+    sc = _with_city_files(sc, None, {"dem": dem, "landcover": landcover, "existing": existing})
+    if sc["operators"]:
+        _national_operators(sc, out, keep_going, strict)
+        return
+    rp = sc["report"]
+    bars, callback = _progress_bars(rp["lang"])
+    with bars, open_executor(run.get("dask")) as executor:
+        report, runs = run_national(sc, measurements=sc["inputs"]["measurements"], progress=callback,
+                                    keep_going=keep_going, sensitivity=rp["sensitivity"], executor=executor,
+                                    decisions=sc["inputs"]["decisions"])
+        n = len(report.cities)
+        callback("report", 0, n, "")
+        done = [0]
+
+        def page(cid: str) -> None:
+            done[0] += 1
+            callback("report", done[0], n, cid)
+
+        with output_folder(out, command="national") as folder:
+            write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
+            index = write_national_report(report, folder, lang=rp["lang"], progress=page,
+                                          basemap=None if rp["basemap"] == "none" else rp["basemap"])
+            write_city_plans(runs, folder)
+            files = {"report": index}
+            if rp["pdf"]:
+                from qamtu.report.pdf import html_to_pdf
+
+                callback("pdf", 0, 1, "")
+                files["pdf"] = html_to_pdf(index, folder / "report.pdf")
+                callback("pdf", 1, 1, "")
+        files = {k: str(relocate(v, folder, out)) for k, v in files.items()}
+    _finish(report, rp["lang"], as_json, strict, files)
+
+
+def schedule_command(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for schedule.csv, summary.json and scenario.yaml."),
+    crews: Optional[int] = typer.Option(None, "--crews", help="Crews per pool."),
+    rate: Optional[float] = typer.Option(None, "--sites-per-crew-month", help="Sites one crew builds a month."),
+    budget: Optional[float] = typer.Option(None, "--monthly-budget", help="Monthly budget (currency units)."),
+    priority: Optional[str] = typer.Option(None, "--priority",
+                                           help="people-per-cost, city-by-city, or comma-separated city ids."),
+    search: Optional[str] = typer.Option(None, "--search", help="Resource to minimise: crews, budget or none."),
+    strict: bool = typer.Option(True, "--strict/--no-strict",
+                                help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
+    keep_going: bool = typer.Option(False, "--keep-going",
+                                    help="A city whose planning fails is marked failed in summary.json and the "
+                                         "run goes on (default: the run stops with exit 2)."),
+    as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Language of the summary lines: en, ru or kk."),
+    *, run: dict[str, Any], engine: dict[str, Any],
+) -> None:
+    """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
+
+    Exit codes: 0 every city meets the targets by the deadline; 3 some city does not; 2 bad input."""
+    from qamtu.chain.national import run_national
+    from qamtu.fileio import check_output_folder, output_folder, write_csv_atomic, write_json_atomic, \
+        write_text_atomic
+    from qamtu.report.i18n import check_lang
+    from qamtu.report.national import summary_dict
+
+    if out is not None:
         check_output_folder(out)
-        if measurements is not None and not measurements.is_file():
-            fail(f"--measurements: file {measurements} does not exist")
-        sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline)
-        sc = _with_city_files(sc, None, {"dem": dem, "landcover": landcover, "existing": existing})
-        if sc["operators"]:
-            _national_operators(sc, out, lang, decisions, keep_going, sensitivity, strict)
-            return
-        bars, callback = _progress_bars(lang)
-        with bars, open_executor(dask) as executor:
-            report, runs = run_national(sc, measurements=None if measurements is None else str(measurements),
-                                        progress=callback, keep_going=keep_going, sensitivity=sensitivity,
-                                        executor=executor, decisions=None if decisions is None else str(decisions))
-            n = len(report.cities)
-            callback("report", 0, n, "")
-            done = [0]
-
-            def page(cid: str) -> None:
-                done[0] += 1
-                callback("report", done[0], n, cid)
-
-            with output_folder(out, command="national") as folder:
-                write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
-                index = write_national_report(report, folder, lang=lang, progress=page,
-                                              basemap=None if basemap == "none" else basemap)
-                write_city_plans(runs, folder)
-                files = {"report": index}
-                if pdf:
-                    from qamtu.report.pdf import html_to_pdf
-
-                    callback("pdf", 0, 1, "")
-                    files["pdf"] = html_to_pdf(index, folder / "report.pdf")
-                    callback("pdf", 1, 1, "")
-            files = {k: str(relocate(v, folder, out)) for k, v in files.items()}
-        _finish(report, lang, as_json, strict, files)
-
-    @app.command("schedule")
-    @guarded
-    def schedule(
-        scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario file (YAML or TOML)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Folder for schedule.csv and summary.json."),
-        cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all)."),
-        resolution_m: Optional[float] = typer.Option(None, "--resolution-m", help="Grid resolution, m."),
-        deadline: Optional[str] = typer.Option(None, "--deadline", help="Deadline YYYY-MM-DD."),
-        crews: Optional[int] = typer.Option(None, "--crews", help="Crews per pool."),
-        rate: Optional[float] = typer.Option(None, "--sites-per-crew-month", help="Sites one crew builds a month."),
-        budget: Optional[float] = typer.Option(None, "--monthly-budget", help="Monthly budget (currency units)."),
-        priority: Optional[str] = typer.Option(None, "--priority",
-                                               help="people-per-cost, city-by-city, or comma-separated city ids."),
-        search: Optional[str] = typer.Option(None, "--search", help="Resource to minimise: crews, budget or none."),
-        strict: bool = typer.Option(True, "--strict/--no-strict",
-                                    help="Exit 3 when a city misses the deadline (default); --no-strict exits 0."),
-        keep_going: bool = typer.Option(False, "--keep-going",
-                                        help="A city whose planning fails is marked failed in summary.json and the "
-                                             "run goes on (default: the run stops with exit 2)."),
-        as_json: bool = typer.Option(False, "--json", help="Summary as JSON on stdout (the words on stderr)."),
-        lang: str = typer.Option("en", "--lang", help="Language of the summary lines: en, ru or kk."),
-        dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
-    ) -> None:
-        """Plan and schedule (no HTML): month each site goes on air, each city's gate, the fewest crews.
-
-        Exit codes: 0 every city meets the targets by the deadline; 3 some city does not; 2 bad input."""
-        from qamtu.fileio import check_output_folder, output_folder, write_csv_atomic, write_json_atomic, \
-            write_text_atomic
-        from qamtu.report.national import summary_dict
-        from qamtu.report.run import run_national
-
-        if out is not None:
-            check_output_folder(out)
-        overrides: dict[str, Any] = {}
-        if crews is not None:
-            overrides["crews.count"] = ("--crews", crews)
-        if rate is not None:
-            overrides["crews.sites_per_crew_month"] = ("--sites-per-crew-month", rate)
-        if budget is not None:
-            overrides["budget.monthly"] = ("--monthly-budget", budget)
-        if priority is not None:
-            overrides["priority"] = ("--priority", priority if priority in ("people-per-cost", "city-by-city") else [
-                p.strip() for p in priority.split(",") if p.strip()])
-        if search is not None:
-            overrides["search.resource"] = ("--search", search)
-        from qamtu.report.i18n import check_lang
-
+    if lang is not None:
         check_lang(lang)
-        sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline, overrides=overrides)
-        bars, callback = _progress_bars(lang)
-        with bars, open_executor(dask) as executor:
-            report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False,
-                                     executor=executor)
-        files = {}
-        if out is not None:
-            with output_folder(out, command="schedule") as folder:
-                write_csv_atomic(folder / "schedule.csv", report.schedule_rows)
-                write_json_atomic(folder / "summary.json", summary_dict(report))
-                write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
-            files = {"schedule": str(Path(out) / "schedule.csv")}
-        _finish(report, lang, as_json, strict, files)
+    overrides: dict[str, Any] = {**engine_overrides(engine), **_report_overrides(lang=lang)}
+    if crews is not None:
+        overrides["crews.count"] = ("--crews", crews)
+    if rate is not None:
+        overrides["crews.sites_per_crew_month"] = ("--sites-per-crew-month", rate)
+    if budget is not None:
+        overrides["budget.monthly"] = ("--monthly-budget", budget)
+    if priority is not None:
+        overrides["priority"] = ("--priority", priority if priority in ("people-per-cost", "city-by-city") else [
+            p.strip() for p in priority.split(",") if p.strip()])
+    if search is not None:
+        overrides["search.resource"] = ("--search", search)
+    sc = load_run_scenario(run, overrides)
+    bars, callback = _progress_bars(sc["report"]["lang"])
+    with bars, open_executor(run.get("dask")) as executor:
+        report, _ = run_national(sc, progress=callback, keep_going=keep_going, sensitivity=False,
+                                 executor=executor)
+    files = {}
+    if out is not None:
+        with output_folder(out, command="schedule") as folder:
+            write_csv_atomic(folder / "schedule.csv", report.schedule_rows)
+            write_json_atomic(folder / "summary.json", summary_dict(report))
+            write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
+        files = {"schedule": str(Path(out) / "schedule.csv")}
+    _finish(report, sc["report"]["lang"], as_json, strict, files)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``national`` and ``schedule`` to the qamtu app."""
+    app.command("national")(guarded(run_options(engine_options(national_command))))
+    app.command("schedule")(guarded(run_options(engine_options(schedule_command))))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
 from qamtu.cli._common import guarded
 from qamtu.cli._output import with_json
-from qamtu.cli.national import DASK_HELP, _load, _progress_bars
+from qamtu.cli._options import run_options
+from qamtu.cli.national import _progress_bars, load_run_scenario
 from qamtu.distributed import open_executor
 
 
@@ -19,11 +20,7 @@ def sweep_command(
                                    "probability, load, min_dl_mbps, resolution_m, candidate_spacing_m, method, or a "
                                    "dotted scenario key (engine.cell_load)."),
     out: Path = typer.Option(..., "--out", help="(required) Folder for sweep.csv, sweep.json, sweep.png (resumed)."),
-    scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario file (YAML or TOML)."),
-    cities: Optional[str] = typer.Option(None, "--cities", help="Comma-separated city ids (default: all)."),
-    resolution_m: Optional[float] = typer.Option(None, "--resolution-m", help="Grid resolution, m."),
-    deadline: Optional[str] = typer.Option(None, "--deadline", help="Deadline YYYY-MM-DD."),
-    dask: Optional[str] = typer.Option(None, "--dask", help=DASK_HELP),
+    *, run: dict[str, Any],
 ) -> None:
     """Run every combination of the --vary values; plans are shared by combinations that differ only in schedule
     keys. One row of headline figures per combination (sweep.csv/json) and one chart (sweep.png); a rerun with the
@@ -31,9 +28,9 @@ def sweep_command(
     from qamtu.sweep import parse_vary, run_sweep
 
     spec = parse_vary(vary)
-    sc = _load(scenario, cities=cities, resolution_m=resolution_m, deadline=deadline)
+    sc = load_run_scenario(run)
     bars, callback = _progress_bars()
-    with bars, open_executor(dask) as executor:
+    with bars, open_executor(run.get("dask")) as executor:
         result = run_sweep(sc, spec, out, executor=executor, progress=callback)
     typer.echo(f"Sweep: {out / 'sweep.csv'} ({len(result.rows)} combinations: {len(result.ran)} run, "
                f"{len(result.skipped)} already done; {result.city_stages} city stage(s) planned, "
@@ -41,4 +38,5 @@ def sweep_command(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sweep")(guarded(with_json(sweep_command, lambda kwargs: Path(kwargs["out"]) / "sweep.json")))
+    summary = lambda kwargs: Path(kwargs["out"]) / "sweep.json"  # noqa: E731
+    app.command("sweep")(guarded(with_json(run_options(sweep_command), summary)))

@@ -294,36 +294,3 @@ def evaluate(area, sites, config: EngineConfig | None = None, progress=None) -> 
     """``aggregate(area, compute_links(area, sites, config, progress), config)``."""
     config = EngineConfig() if config is None else config
     return aggregate(area, compute_links(area, sites, config, progress), config)
-
-
-def district_kpis(area, covered, dl_mbps=None) -> list[dict[str, Any]]:
-    """Coverage KPIs per shipped district (Astana, Almaty, Shymkent): territory and population shares covered,
-    area, people, median DL rate over people. ``covered`` (bool) and ``dl_mbps`` are per-pixel maps on the area's
-    grid. Empty for the other cities. Pixels of the area outside every district are reported as ``"(outside the
-    districts)"`` so the districts always add up to the city."""
-    from qamtu.geo.shipped import district_masks
-
-    masks = district_masks(area)
-    if not masks:
-        return []
-    rest = np.asarray(area.mask, dtype=bool).copy()
-    for _, m in masks:
-        rest &= ~m
-    if rest.any():
-        masks.append(({"name_en": "(outside the districts)", "kato": "", "pcode": ""}, rest))
-    cov = np.asarray(covered, dtype=bool)
-    pop = np.asarray(area.population, dtype=float)
-    out = []
-    for props, m in masks:
-        n = int(m.sum())
-        p_tot = float(pop[m].sum())
-        rec: dict[str, Any] = {
-            "district": props["name_en"], "kato": props.get("kato", ""),
-            "area_km2": n * area.pixel_area_km2, "population_total": p_tot,
-            "territory_share": float((cov & m).sum() / n) if n else float("nan"),
-            "population_share": float(pop[cov & m].sum() / p_tot) if p_tot > 0 else float("nan"),
-        }
-        if dl_mbps is not None and p_tot > 0:
-            rec["dl_mbps_p50"] = weighted_percentiles(np.asarray(dl_mbps, dtype=float)[m], pop[m], (50,))["50"]
-        out.append(rec)
-    return out

@@ -7,10 +7,11 @@ Public API
 ----------
 Abstract covering model and optimisers (no radio, usable on their own)
 
-- :class:`Targets` ``(territory_share=None, population_share=None)``: shares in (0, 1]; at least one.
-- :func:`default_targets` ``(city) -> Targets``: 0.75 of territory for the cities of republican significance
-  (catalogue ``status == "city_of_republican_significance"``: Astana, Almaty, Shymkent), 0.60 for the other
-  regional centres (licence obligation, docs/reference/kazakhstan.md).
+- :class:`Targets` ``(territory_share=None, population_share=None, dl_p5_mbps=None)``: the one target type
+  (:mod:`qamtu.targets`, re-exported here); shares in (0, 1]; at least one target.
+- :func:`default_targets` ``(city) -> Targets``: the licence obligation of :mod:`qamtu.targets`, a share of the
+  territory by class of city (the cities of republican significance Astana, Almaty, Shymkent; the other regional
+  centres); docs/reference/kazakhstan.md.
 - :class:`CoverageProblem` ``(cover, population, area_km2, cost, site_ids, population_total, area_total_km2,
   lock=None, exclude=None, budget=None)``: demand units x candidate sites, sparse boolean ``cover``.
 - :func:`aggregate_demand` ``(pixel_cover, population, area_km2)``: group pixels with identical coverage
@@ -62,8 +63,9 @@ City planning (``qamtu.plan.planner``, ``qamtu.plan.repair``)
 
 Reproducible runs (``qamtu.plan.record``, ``qamtu.plan.outputs``)
 
-- :class:`PlanRequest` (every input of ``qamtu plan``), :func:`run_request` ``(req) -> Plan`` (with ``record``),
-  :func:`request_from_record` (checks the recorded SHA-256 of every input file),
+- :func:`plan_record` ``(settings, city_id, plan, files)``: the record written to ``plan.json`` (the resolved scenario,
+  the SHA-256 of every input file); ``qamtu.plan.record.recorded_settings`` reads it back after checking them. The
+  run itself (a scenario to a plan with its record) is :func:`qamtu.chain.plan.run_plan`.
   ``qamtu.plan.outputs.write_plan_outputs(plan, out_dir, map_fn=None)``.
 - :class:`Plan` with
 
@@ -111,7 +113,7 @@ from qamtu.plan.candidates import (
 )
 from qamtu.plan.planner import CityModel, Plan, coverage_reach_m, default_targets, min_sinr_db, plan_city
 from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
-from qamtu.plan.record import PlanRequest, build_inputs, plan_record, request_from_record, run_request
+from qamtu.plan.record import plan_record
 from qamtu.plan.repair import RepairResult, solve_with_repair
 from qamtu.plan.bounds import lp_lower_bound
 from qamtu.plan.greedy import addition_order, solve_greedy
@@ -122,9 +124,7 @@ from qamtu.plan.solve import solve
 __all__ = [
     "CityModel",
     "Plan",
-    "PlanRequest",
     "RepairResult",
-    "build_inputs",
     "combine_candidates",
     "coverage_reach_m",
     "default_targets",
@@ -135,8 +135,6 @@ __all__ = [
     "plan_record",
     "prepare_candidates",
     "read_candidates",
-    "request_from_record",
-    "run_request",
     "site_table",
     "solve_with_repair",
     "CoverageProblem",

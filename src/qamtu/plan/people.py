@@ -21,7 +21,7 @@ urban, urban, suburban, rural): the report then says "environment class", not "d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from qamtu.plan.problem import CoverageProblem
 if TYPE_CHECKING:
     from qamtu.geo import StudyArea
 
-__all__ = ["DARK_SHARE", "prefer_people", "zone_layer", "zone_shares"]
+__all__ = ["DARK_SHARE", "district_zones", "prefer_people", "zone_layer", "zone_shares"]
 
 #: A zone is "dark" when less than this share of its people is covered (a reporting convention of this project:
 #: the majority of the zone's people are without service).
@@ -116,16 +116,24 @@ def prefer_people(problem: CoverageProblem, needs: list[Requirement], selected: 
     return sel
 
 
-def _shipped_district_masks(area: StudyArea) -> list:
+def district_zones(area: StudyArea) -> list[tuple[dict[str, Any], np.ndarray]]:
     """The shipped ADM2 districts of the area's city on its grid (:func:`qamtu.geo.shipped.district_masks`; Astana,
-    Almaty, Shymkent), empty for the other cities or a study area without a catalogue city."""
-    try:
-        from qamtu.geo.shipped import district_masks
-    except ImportError:
-        return []
+    Almaty, Shymkent) as ``(properties, mask)``, plus the area's pixels outside every district as
+    ``"(outside the districts)"`` so the zones add up to the city; empty for the other cities or a study area
+    without a catalogue city. The one home of the district zones of the plan's zone table and the coverage KPIs."""
     if getattr(getattr(area, "city", None), "id", None) is None:
         return []
-    return district_masks(area)
+    from qamtu.geo.shipped import district_masks
+
+    masks = list(district_masks(area))
+    if not masks:
+        return []
+    rest = np.asarray(area.mask, dtype=bool).copy()
+    for _, m in masks:
+        rest &= ~np.asarray(m, bool)
+    if rest.any():
+        masks.append(({"name_en": "(outside the districts)", "kato": "", "pcode": ""}, rest))
+    return masks
 
 
 def zone_layer(area: StudyArea) -> tuple[np.ndarray, list[str], str]:
@@ -136,17 +144,13 @@ def zone_layer(area: StudyArea) -> tuple[np.ndarray, list[str], str]:
     """
     from qamtu.geo.area import ENV_CLASSES
 
-    masks = _shipped_district_masks(area)
+    masks = district_zones(area)
     if masks:
         labels = np.full(area.shape, -1, np.int64)
         names = []
         for i, (props, m) in enumerate(masks):
             labels[np.asarray(m, bool) & (labels < 0)] = i
             names.append(str(props.get("name_en", i)))
-        rest = np.asarray(area.mask, bool) & (labels < 0)
-        if rest.any():
-            labels[rest] = len(names)
-            names.append("(outside the districts)")
         return labels, names, "district"
     districts = getattr(area, "districts", None)
     if districts is not None and len(districts):

@@ -48,18 +48,11 @@ __all__ = ["Plan", "plan_city", "default_targets", "coverage_reach_m", "min_sinr
 
 
 def default_targets(city: City | None, population_share: float | None = None, *, people_first: bool = True) -> Targets:
-    """The licence-obligation territory target of a city: 0.75 for the cities of republican significance
-    (Astana, Almaty, Shymkent), 0.60 for the other regional centres; people first (the default), the same share of
-    the city's people as well (:meth:`Targets.people_first`).
+    """The licence-obligation targets of a city (:func:`qamtu.targets.licence_targets`: the territory share of its
+    class; people first, the same share of its people)."""
+    from qamtu.targets import licence_targets
 
-    References
-    ----------
-    docs/reference/kazakhstan.md, "The task": coverage of 75 % of the territory of the cities of republican
-    significance and 60 % of the territory of regional centres (licence obligation as announced, Dec 2022).
-    """
-    status = getattr(city, "status", None)
-    share = 0.75 if status == "city_of_republican_significance" else 0.60
-    return Targets.people_first(share, population_share, enabled=people_first)
+    return licence_targets(city, population_share, people_first=people_first)
 
 
 def min_sinr_db(config: Any) -> float:

@@ -15,66 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from qamtu.errors import InternalError, InvalidInputError
+from qamtu.targets import Targets  # the one target type, re-exported for the planner's callers
 
 __all__ = ["Targets", "CoverageProblem", "aggregate_demand"]
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Coverage targets of a plan, as shares in (0, 1].
-
-    Parameters
-    ----------
-    territory_share : float or None
-        Share of the study area's territory (pixels inside the boundary, by area) that must be covered.
-    population_share : float or None
-        Share of the study area's population that must be covered.
-
-    Notes
-    -----
-    "Covered" is decided by the coverage engine (``CoverageResult.covered``: SS-RSRP coverage probability at least
-    the configured level AND DL throughput at least the configured rate at the configured cell load); the targets
-    only say which share of what must be covered. At least one of the two must be given.
-    """
-
-    territory_share: float | None = None
-    population_share: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.territory_share is None and self.population_share is None:
-            raise InvalidInputError("targets: give a territory share and/or a population share (both are None)")
-        for name in ("territory_share", "population_share"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if not np.isfinite(value) or not 0.0 < float(value) <= 1.0:
-                raise InvalidInputError(f"targets: {name} = {value!r} is not allowed; give a share in (0, 1]")
-
-    @classmethod
-    def people_first(cls, territory_share: float | None, population_share: float | None = None, *,
-                     enabled: bool = True) -> "Targets":
-        """The people-first targets: a population target equal to the territory target unless one is given.
-
-        The one home of the rule ``plan`` and ``national`` share: with ``enabled`` (the default) and no
-        ``population_share``, the plan must also serve at least ``territory_share`` of the people, so a plan cannot
-        meet its territory target on the empty fringe and leave the dense centre dark. ``enabled=False`` keeps the
-        territory-only target (the licence obligation alone).
-        """
-        if enabled and population_share is None:
-            population_share = territory_share
-        return cls(territory_share=territory_share, population_share=population_share)
-
-    def as_dict(self) -> dict[str, float | None]:
-        return {"territory_share": self.territory_share, "population_share": self.population_share}
-
-    def met(self, territory_share: float, population_share: float, tol: float = 1e-9) -> bool:
-        """True if the achieved shares meet every target given (``tol`` absorbs floating-point rounding)."""
-        ok = True
-        if self.territory_share is not None:
-            ok &= territory_share >= self.territory_share - tol
-        if self.population_share is not None:
-            ok &= population_share >= self.population_share - tol
-        return bool(ok)
 
 
 @dataclass

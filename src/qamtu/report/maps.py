@@ -17,25 +17,21 @@ table's label, e.g. the reference layout's, under ``assumptions["site_table"]``)
 ``flatten_kpis(record) -> dict``: one flat CSV row (``dl_mbps_p5`` ...).
 ``write_kpis(record, out_dir) -> dict[str, Path]``: ``kpis.json`` and ``kpis.csv``.
 ``write_coverage_outputs(result, area, out_dir, sites=None, png=True) -> dict``: all of the above.
-``run_reference(cities, out_dir, resolution_m=25.0, config=None, png=True, on_city=None, on_engine=None)``: every
-city with the hexagonal reference layout (:func:`qamtu.geo.layout.hex_layout`), per-city outputs and the national
-KPI table ``kpis_national.csv``/``.json`` (what ``qamtu reference-run`` runs).
+The reference run (every city with the hexagonal layout) is :func:`qamtu.chain.reference.run_reference`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from qamtu.errors import InvalidInputError
-from qamtu.fileio import atomic_write, neutralise_cell, write_csv_atomic, write_json_atomic, write_text_atomic
+from qamtu.fileio import atomic_write, neutralise_cell, write_json_atomic, write_text_atomic
 from qamtu.plotting import pyplot, save_png
 
 __all__ = [
@@ -49,7 +45,6 @@ __all__ = [
     "write_kpis",
     "write_coverage_outputs",
     "read_geotiff_band",
-    "run_reference",
 ]
 
 GEOTIFF_NAME = "coverage.tif"
@@ -383,9 +378,12 @@ def write_kpis(record: Mapping[str, Any] | list[Mapping[str, Any]], out_dir: str
 
 def write_coverage_outputs(
     result: Any, area: Any, out_dir: str | os.PathLike[str], sites: Any | None = None, png: bool = True,
-    per_metric: bool = False,
+    per_metric: bool = False, districts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write the GeoTIFF(s), one PNG per mapped metric (unless ``png=False``), ``kpis.json`` and ``kpis.csv``.
+
+    ``districts``: per-district KPI rows computed by the caller (:func:`qamtu.chain.coverage.district_rows`),
+    written under ``districts`` in ``kpis.json``; this module draws and writes, it computes no coverage.
 
     Returns
     -------
@@ -401,95 +399,7 @@ def write_coverage_outputs(
             if m.png:
                 pngs[name] = plot_metric_png(result, area, name, out / f"{name}.png", sites=sites)
     record = kpi_record(result.kpis(), area, sites)
-    from qamtu.engine.aggregate import district_kpis
-
-    districts = district_kpis(area, result.covered, result.dl_mbps)
     if districts:
-        record["districts"] = districts
+        record["districts"] = list(districts)
     paths = write_kpis(record, out)
     return {"geotiffs": tifs, "pngs": pngs, "kpis": paths, "record": record}
-
-
-def reference_city(city: Any, out: Path, resolution_m: float, config: Any, png: bool,
-                   on_engine: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any] | None, str | None]:
-    """One city of :func:`run_reference`, written to ``out/<city>``: ``(KPI record, None)`` or ``(None, error)``."""
-    from qamtu.engine import evaluate
-    from qamtu.errors import QamtuError
-    from qamtu.geo.area import make_study_area
-    from qamtu.geo.layout import hex_layout
-
-    try:
-        area = make_study_area(city, resolution_m=resolution_m)
-        layout = hex_layout(area)
-        result = evaluate(area, layout, config, progress=on_engine)
-        city_dir = Path(out) / city.id
-        written = write_coverage_outputs(result, area, city_dir, sites=layout, png=png)
-        write_csv_atomic(city_dir / "reference_sites.csv", layout)
-    except QamtuError as exc:
-        return None, str(exc)
-    return written["record"], None
-
-
-def run_reference(
-    cities: list[Any],
-    out_dir: str | Path,
-    resolution_m: float = 25.0,
-    config: Any | None = None,
-    png: bool = True,
-    on_city: Callable[[Any, int], None] | None = None,
-    on_engine: Callable[[int, int], None] | None = None,
-    executor: Any = None,
-) -> dict[str, Any]:
-    """Run every city with the reference layout; write per-city outputs and the national KPI table.
-
-    This is what ``qamtu reference-run`` runs. Per city ``<out>/<city>/``: ``coverage.tif``, PNG maps,
-    ``kpis.json``, ``kpis.csv``, ``reference_sites.csv`` (the layout, reusable with ``qamtu coverage --sites``). In ``<out>``:
-    ``kpis_national.csv`` / ``kpis_national.json`` (one record per city) and ``reference_run.json`` (what ran).
-    A city that fails is recorded with its error and the others go on. ``executor``
-    (:func:`qamtu.distributed.open_executor`) runs one task per city (:func:`reference_city`).
-
-    Returns
-    -------
-    dict with ``records`` (list of KPI records), ``failed`` (city id -> message), ``paths``, ``seconds``.
-    """
-    from qamtu.distributed import SequentialExecutor
-    from qamtu.engine import EngineConfig
-    from qamtu.geo.layout import REFERENCE_LAYOUT_LABEL
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = config or EngineConfig()
-    records: list[dict[str, Any]] = []
-    failed: dict[str, str] = {}
-    t0 = time.perf_counter()
-    ex = executor if executor is not None else SequentialExecutor()
-    here = isinstance(ex, SequentialExecutor)  # the per-tile progress callback cannot travel to a worker
-
-    def tick(k: int, n: int, label: str) -> None:
-        if on_city is not None and k < n:
-            on_city(cities[k], k)
-
-    # one task per city; each writes its own folder, the driver gathers the KPI records
-    done = ex.map(reference_city, [(city, out, resolution_m, config, png, on_engine if here else None)
-                                   for city in cities], labels=[c.id for c in cities], progress=tick)
-    for city, (record, error) in zip(cities, done):
-        if error is None:
-            records.append(record)
-        else:
-            failed[city.id] = error
-    seconds = time.perf_counter() - t0
-    paths = write_kpis(records, out, stem="kpis_national") if records else {}
-    write_json_atomic(
-        out / "reference_run.json",
-        {
-            "what": REFERENCE_LAYOUT_LABEL,
-            "cities": [c.id for c in cities],
-            "resolution_m": resolution_m,
-            "engine_config": {k: getattr(config, k) for k in ("freq_hz", "bandwidth_hz", "rsrp_threshold_dbm",
-                                                                "coverage_level", "cell_load", "min_dl_mbps")},
-            "failed": failed,
-            "seconds": round(seconds, 1),
-            "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        },
-    )
-    return {"records": records, "failed": failed, "paths": paths, "seconds": seconds}

@@ -1,6 +1,6 @@
 """The national report: ``index.html``, a page per city, figures, the data behind them and ``summary.json``.
 
-:class:`NationalReport` / :class:`CityReport` hold what a run produced (built by :mod:`qamtu.report.run` from the
+:class:`NationalReport` / :class:`CityReport` hold what a run produced (built by :mod:`qamtu.chain.national` from the
 plans and the schedule, or by hand in tests); :func:`write_national_report` writes the folder::
 
     index.html                 summary table, 2025 vs 2027 comparison, national timeline, map of Kazakhstan
@@ -133,11 +133,11 @@ class NationalReport:
     currency : str
     schedule_rows : list of dict, one per site (``qamtu.rollout.Schedule.site_rows``)
     notes : list of str or (i18n key, format parameters)
-    assumptions : dict, what the numbers assume (see :func:`qamtu.report.run.assumptions_of`): ``users``,
+    assumptions : dict, what the numbers assume (see :func:`qamtu.chain.national.assumptions_of`): ``users``,
         ``rsrp_threshold_dbm``, ``coverage_level``, ``min_dl_mbps``, ``cell_load``, ``boundary_approx``,
         ``population_model``, ``cities``
     sensitivity : list of dict, the headline under one step of each assumption (see
-        :mod:`qamtu.report.sensitivity`)
+        :mod:`qamtu.chain.sensitivity`)
     """
 
     cities: list[CityReport]

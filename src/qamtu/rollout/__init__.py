@@ -14,18 +14,16 @@ Schedule (:mod:`qamtu.rollout.schedule`)
     month-by-month simulation; ``Schedule.site_month[key]`` (month index each site goes on air),
     ``Schedule.cities[id].gate_month`` / ``.gate_label`` ("YYYY-MM"), ``all_pass_by(date)``, ``on_time(city,
     date)``, ``site_rows()``. ``cached_gate(gate)`` memoises a gate. ``month_label``, ``month_index_of``.
-    ``DEFAULT_DEADLINE`` = 2025-12-31, ``COMPARISON_DEADLINE`` = 2027-12-31.
+    ``DEFAULT_DEADLINE`` and ``COMPARISON_DEADLINE`` (the licence dates of :mod:`qamtu.targets`).
 Search (:mod:`qamtu.rollout.search`)
     ``minimum_feasible(feasible, lo, hi, method="auto"|"bisect"|"linear") -> SearchResult``;
     ``minimum_crews(tasks, params, gate, deadline) -> (SearchResult, Schedule | None)`` (same crews in every pool);
     ``minimum_budget(tasks, params, gate, deadline, step=None) -> (SearchResult, budget | None, Schedule | None)``;
     ``compare_deadlines(tasks, params, gate, (d2025, d2027)) -> DeadlineComparison`` with ``rows()``.
 Gates from the engine (:mod:`qamtu.rollout.gates`)
-    ``GateTargets`` and ``engine_gate(...)``: the gate evaluator that re-runs ``qamtu.engine.aggregate`` with
+    ``check_targets(targets, kpis)`` (the one target type is :class:`qamtu.targets.Targets`) and
+    ``engine_gate(...)``: the gate evaluator that re-runs ``qamtu.engine.aggregate`` with
     ``active`` = the sectors of the sites on air.
-Scenario files (:mod:`qamtu.rollout.scenario`)
-    ``load_scenario(path | None) -> Scenario`` (YAML or TOML, validated; errors name the key and what is
-    allowed), ``DEFAULT_SCENARIO``, ``Scenario.to_yaml()`` (the resolved scenario written beside the report).
 """
 
 from qamtu.rollout.schedule import (

@@ -13,8 +13,6 @@ M.2410's 100 Mbit/s user experienced data rate for Dense Urban eMBB) can be adde
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,49 +20,14 @@ import numpy as np
 
 from qamtu.errors import InvalidInputError
 from qamtu.rollout.schedule import GateResult
+from qamtu.targets import Targets
 
 
-@dataclasses.dataclass(frozen=True)
-class GateTargets:
-    """Targets of a city's quality gate.
-
-    Parameters
-    ----------
-    territory_share : float or None
-        Share of the study area (inside the boundary) covered at the engine's quality, in (0, 1].
-    population_share : float or None
-        Share of the population covered, in (0, 1].
-    dl_p5_mbps : float or None
-        5th percentile of the DL throughput (engine KPI ``dl_mbps_percentiles``), Mbit/s, >= 0.
-    """
-
-    territory_share: float | None = 0.6
-    population_share: float | None = None
-    dl_p5_mbps: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("territory_share", "population_share"):
-            x = getattr(self, name)
-            if x is not None and not (0 < x <= 1):
-                raise InvalidInputError(f"gate target {name} must be in (0, 1] or None, got {x!r}")
-        if self.dl_p5_mbps is not None and not (self.dl_p5_mbps >= 0 and math.isfinite(self.dl_p5_mbps)):
-            raise InvalidInputError(f"gate target dl_p5_mbps must be a number >= 0 or None, got {self.dl_p5_mbps!r}")
-        if self.territory_share is None and self.population_share is None and self.dl_p5_mbps is None:
-            raise InvalidInputError("a gate needs at least one target (territory_share, population_share, dl_p5_mbps)")
-
-    def check(self, kpis: Mapping[str, Any]) -> GateResult:
-        """Compare KPIs (``territory_share``, ``population_share``, ``dl_p5_mbps``) with the targets."""
-        reasons = []
-        tol = 1e-9
-        for name, label in (("territory_share", "territory"), ("population_share", "population")):
-            target = getattr(self, name)
-            if target is not None and not float(kpis.get(name, 0.0)) >= target - tol:
-                reasons.append(f"{label} share {float(kpis.get(name, 0.0)):.3f} < {target:.3f}")
-        if self.dl_p5_mbps is not None:
-            p5 = kpis.get("dl_p5_mbps")
-            if p5 is None or not p5 >= self.dl_p5_mbps - tol:
-                reasons.append(f"5th-percentile DL {p5 if p5 is None else round(p5, 1)} Mbit/s < {self.dl_p5_mbps:g}")
-        return GateResult(passed=not reasons, kpis=dict(kpis), reasons=tuple(reasons))
+def check_targets(targets: Targets, kpis: Mapping[str, Any]) -> GateResult:
+    """The gate's answer for KPIs (``territory_share``, ``population_share``, ``dl_p5_mbps``) against ``targets``
+    (:meth:`qamtu.targets.Targets.shortfalls`)."""
+    reasons = targets.shortfalls(kpis)
+    return GateResult(passed=not reasons, kpis=dict(kpis), reasons=reasons)
 
 
 def dl_p5_from_kpis(kpis: Mapping[str, Any]) -> float | None:
@@ -84,7 +47,7 @@ def engine_gate(
     links: Any,
     config: Any,
     sector_site_ids: Sequence[str] | np.ndarray,
-    targets: GateTargets,
+    targets: Targets,
     *,
     always_on: np.ndarray | None = None,
 ):
@@ -98,7 +61,7 @@ def engine_gate(
     config : qamtu.engine.EngineConfig
     sector_site_ids : sequence of str, shape (n_sectors,)
         The site id of each sector, aligned with ``links`` (e.g. ``Plan.candidates["site_id"]``).
-    targets : GateTargets
+    targets : qamtu.targets.Targets
     always_on : ndarray of bool, shape (n_sectors,), optional
         Sectors on air before the rollout (existing sites), active in every evaluation.
 
@@ -122,6 +85,6 @@ def engine_gate(
         if "population_total" in kpis and "population_share" in kpis:
             kpis["population_covered"] = float(kpis["population_total"]) * float(kpis["population_share"])
         kpis["sites_on_air"] = len(on_air)
-        return targets.check(kpis)
+        return check_targets(targets, kpis)
 
     return gate

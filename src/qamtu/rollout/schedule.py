@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from qamtu.errors import InvalidInputError
+from qamtu.targets import COMPARISON_DEADLINE, DEADLINE, START
 
 #: The priority rules the scheduler knows (a user-given order is passed as a sequence instead of a name).
 PRIORITY_RULES = ("people-per-cost", "city-by-city")
@@ -38,9 +39,9 @@ PRIORITY_RULES = ("people-per-cost", "city-by-city")
 #: How the gate months are found (see :func:`schedule_rollout`).
 GATE_MODES = ("first", "all", "bisect")
 
-#: Deadline set in October 2023 (all regional centres by the end of 2025) and the licence's original one.
-DEFAULT_DEADLINE = _dt.date(2025, 12, 31)
-COMPARISON_DEADLINE = _dt.date(2027, 12, 31)
+#: Deadline set in October 2023 (all regional centres by the end of 2025; the licence's original one,
+#: ``COMPARISON_DEADLINE``, is re-exported beside it): both dates live in :mod:`qamtu.targets`.
+DEFAULT_DEADLINE = DEADLINE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,7 +147,7 @@ class ScheduleParams:
         Horizon of the simulation; it stops earlier once every site is on air or nothing left can be built.
     """
 
-    start: _dt.date = _dt.date(2024, 1, 1)
+    start: _dt.date = START
     crews: Mapping[str, int] = dataclasses.field(default_factory=lambda: {"national": 4})
     sites_per_crew_month: float = 4.0
     monthly_budget: float | None = None

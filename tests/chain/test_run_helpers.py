@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from qamtu.errors import InvalidInputError
-from qamtu.report.run import _per_site_columns, _pool, _status
+from qamtu.chain.national import _per_site_columns, _pool, _status
 
 
 def test_per_site_lead_times_and_classes():

@@ -14,7 +14,7 @@ import datetime as dt
 
 from qamtu.rollout import GateResult, ScheduleParams, SiteTask, schedule_rollout
 from qamtu.rollout.lateness import late_reason
-from qamtu.report.sensitivity import Chain, answer, sweep
+from qamtu.chain.sensitivity import Chain, answer, sweep
 
 DEADLINE = dt.date(2024, 3, 31)
 

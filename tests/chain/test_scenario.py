@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields as dt_fields
 
 import pytest
 import yaml
 
 from qamtu.errors import DataFileError, InvalidInputError
-from qamtu.rollout.scenario import DEFAULT_SCENARIO, load_scenario
+from qamtu.chain.scenario import DEFAULT_SCENARIO, load_scenario
 
 
 def test_defaults_round_trip_through_yaml(tmp_path):
@@ -19,7 +20,9 @@ def test_defaults_round_trip_through_yaml(tmp_path):
     path = tmp_path / "resolved.yaml"
     path.write_text(sc.to_yaml(), encoding="utf-8")
     again = load_scenario(path)
-    assert again.to_plain() == sc.to_plain()
+    assert again.resolved() == sc.resolved()
+    assert again.engine_config() == sc.engine_config()
+    assert set(again["engine"]) == {f.name for f in dt_fields(type(sc.engine_config()))}  # every engine setting
 
 
 def test_yaml_overrides_merge_and_paths_resolve(tmp_path):
@@ -67,7 +70,7 @@ def test_toml_is_read(tmp_path):
         ({"targets": {"regional": {"territory_share": 1.5}}}, r"'targets.regional.territory_share' = 1.5 .* \(0, 1\]"),
         ({"targets": {"regional": {"territory_share": None}}}, r"at least one of territory_share"),
         ({"priority": "fastest"}, r"'priority' = 'fastest'"),
-        ({"planning": {"method": "anneal"}}, r"'planning.method' = 'anneal' .* greedy, milp"),
+        ({"planning": {"method": "anneal"}}, r"'planning.method' = 'anneal' .* milp, greedy"),
         ({"cities": {"files": {"taraz": {"candidates": "nope.csv"}}}}, r"'cities.files.taraz.candidates' .* existing"),
         ({"lead_times_months": {"by_class": {"x": {"permits": 1}}}}, r"'lead_times_months.by_class.x.power'"),
         ({"budget": {"carry_over": "yes"}}, r"'budget.carry_over' = 'yes' .* true or false"),

@@ -1,6 +1,10 @@
-"""Scenario files for a national run: one YAML or TOML file, validated, with built-in defaults.
+"""The scenario: one typed, validated YAML or TOML file, the single table of defaults of every command.
 
-Every key has a default (:data:`DEFAULT_SCENARIO`); a file overrides what it names, mappings merge key by key.
+Every key has a default (:data:`DEFAULT_SCENARIO`); a named preset (:data:`PRESETS`, key ``preset``) changes a
+few of them for a kind of run (``national-fast``: the coarse grid and the greedy planner of the national job); a
+file overrides what it names, mappings merge key by key; command-line options override the file
+(:meth:`Scenario.with_overrides`). Every command writes the resolved scenario (:meth:`Scenario.to_yaml`: every
+setting used, the engine's in full under ``engine``) beside its outputs.
 An unknown key, a wrong type or a value out of range is an :class:`~qamtu.errors.InvalidInputError` that names
 the file, the dotted key and what is allowed. Relative file paths are resolved against the scenario file's
 folder. :meth:`Scenario.to_yaml` gives the resolved scenario, which ``qamtu national`` writes beside its report.
@@ -8,6 +12,9 @@ folder. :meth:`Scenario.to_yaml` gives the resolved scenario, which ``qamtu nati
 Keys (with defaults)::
 
     version: 1
+    preset: standard                 # standard | national-fast (planning.resolution_m 250, method greedy,
+                                     # time_limit_s 30: what `qamtu national`, `schedule` and `sweep` use unless
+                                     # the file names another preset)
     name: "Kazakhstan's 20 regional centres (built-in defaults)"
     start: 2024-01-01                # first month of building (after the October 2023 decision)
     deadline: 2025-12-31             # the moved deadline
@@ -19,7 +26,7 @@ Keys (with defaults)::
                                      # grid: co-location candidates), population, boundary, dem (file, folder or
                                      # "flat"), landcover (paths), targets
     planning:
-      resolution_m: 250.0            # study-area grid (the 20-city default run takes about a minute)
+      resolution_m: 25.0             # study-area grid, m (national-fast: 250, the 20 cities in about a minute)
       candidate_spacing_m: null      # lattice of generated candidates (used when a city has no candidates file):
                                      # null = one lattice per environment class, half the spacing a site needs
                                      # there (link-budget reach or capacity, qamtu.plan.candidates.class_spacings_m);
@@ -27,8 +34,14 @@ Keys (with defaults)::
       colocation_cost_factor: 0.5    # cost of a 5G site on an existing 4G site (cities.files.<id>.sites_4g) as a
                                      # share of candidate_cost
       candidate_cost: 1.0            # cost of a generated candidate site
-      method: greedy                 # greedy | milp
-      time_limit_s: 30.0
+      method: milp                   # milp | greedy (national-fast: greedy)
+      time_limit_s: 60.0             # per solve, s (national-fast: 30)
+      mip_rel_gap: 0.005             # HiGHS relative MIP gap
+      max_repairs: 10                # engine-check / repair rounds of a plan
+      budget: null                   # upper bound on a city plan's total cost; null = none
+      demand_block_m: null           # optimise on square demand blocks of this side, m (approximate); null = exact
+      lock: []                       # site ids always chosen
+      exclude: []                    # site ids never chosen
       people_first: true             # a city's population target defaults to its territory target
                                      # (qamtu.plan.problem.Targets.people_first); false: territory only
       capacity:                      # busy-hour demand = people x take_up x active_share x rate; sites are added
@@ -41,7 +54,9 @@ Keys (with defaults)::
     targets:                         # per class of city; a city's own `targets` in cities.files wins
       republican: {territory_share: 0.75, population_share: null, dl_p5_mbps: null}
       regional: {territory_share: 0.60, population_share: null, dl_p5_mbps: null}
-    engine: {}                       # EngineConfig fields (e.g. min_dl_mbps, cell_load, coverage_level)
+    engine: {}                       # EngineConfig fields (e.g. min_dl_mbps, cell_load, coverage_level, max_cutoff_m;
+                                     # calibration: a calibration JSON file of `qamtu calibrate`); the resolved
+                                     # scenario lists every field
     crews:
       pools: national                # national | region | operator: one pool for the country, one per region,
                                      # or one per operator (candidates' `operator` column; else "unassigned")
@@ -59,6 +74,18 @@ Keys (with defaults)::
     search:
       resource: crews                # crews | budget | none
       method: auto                   # auto | bisect | linear
+    inputs:
+      decisions: null                # decisions file (qamtu.plan.decisions; `national`: with a city column)
+      measurements: null             # drive-test CSV: measured quality beside predicted (`national`)
+    report:                          # what is written, not what is computed
+      lang: en                       # en | ru | kk
+      basemap: none                  # none | osm (interactive maps)
+      pdf: false                     # also report.pdf (`national`)
+      sensitivity: true              # the what-if table (`national`)
+      png: true                      # PNG maps (`coverage`, `reference-run`)
+      per_metric_tiffs: false        # one GeoTIFF per metric (`coverage`)
+    audit: {}                        # the settings of `qamtu audit` (written by the command, every option)
+    calibrate: {}                    # the settings of `qamtu calibrate` (written by the command, every option)
     operators: {}                    # several networks: name -> overrides of targets, cities (files), planning,
                                      # crews, budget for that operator (everything else is shared); `national`
                                      # then plans and schedules each operator and reports each and the total
@@ -75,6 +102,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from qamtu import targets as _licence
 from qamtu.errors import DataFileError, InvalidInputError
 from qamtu.rollout.search import MAX_CREWS
 
@@ -84,27 +112,32 @@ MIN_SITES_PER_CREW_MONTH = 0.01
 
 DEFAULT_SCENARIO: dict[str, Any] = {
     "version": 1,
+    "preset": "standard",
     "name": "Kazakhstan's 20 regional centres (built-in defaults)",
-    "start": _dt.date(2024, 1, 1),
-    "deadline": _dt.date(2025, 12, 31),
-    "comparison_deadline": _dt.date(2027, 12, 31),
+    "start": _licence.START,
+    "deadline": _licence.DEADLINE,
+    "comparison_deadline": _licence.COMPARISON_DEADLINE,
     "currency": "cost units",
     "cities": {"ids": "all", "files": {}},
     "planning": {
-        "resolution_m": 250.0,
+        "resolution_m": 25.0,
         "candidate_spacing_m": None,
         "candidate_cost": 1.0,
-        "method": "greedy",
-        "time_limit_s": 30.0,
+        "method": "milp",
+        "time_limit_s": 60.0,
+        "mip_rel_gap": 0.005,
+        "max_repairs": 10,
+        "budget": None,
+        "demand_block_m": None,
+        "lock": [],
+        "exclude": [],
         "people_first": True,
         "colocation_cost_factor": 0.5,
         "capacity": {"enabled": True, "take_up": 0.30, "active_share": 0.0125, "rate_per_active_user_mbps": 10.0,
                      "target_load": None},
     },
-    "targets": {
-        "republican": {"territory_share": 0.75, "population_share": None, "dl_p5_mbps": None},
-        "regional": {"territory_share": 0.60, "population_share": None, "dl_p5_mbps": None},
-    },
+    "targets": {cls: {"territory_share": share, "population_share": None, "dl_p5_mbps": None}
+                for cls, share in _licence.LICENCE_TERRITORY_SHARE.items()},
     "engine": {},
     "crews": {"pools": "national", "count": 30, "per_pool": {}, "sites_per_crew_month": 4.0},
     "lead_times_months": {"default": {"permits": 3, "power": 1, "backhaul": 1}, "by_class": {}},
@@ -112,6 +145,18 @@ DEFAULT_SCENARIO: dict[str, Any] = {
     "priority": "people-per-cost",
     "search": {"resource": "crews", "method": "auto"},
     "operators": {},
+    "inputs": {"decisions": None, "measurements": None},
+    "report": {"lang": "en", "basemap": "none", "pdf": False, "sensitivity": True, "png": True,
+               "per_metric_tiffs": False},
+    "audit": {},
+    "calibrate": {},
+}
+
+#: Named presets: the keys each one changes from :data:`DEFAULT_SCENARIO` (the file and the command line still win).
+PRESETS: dict[str, dict[str, Any]] = {
+    "standard": {},
+    # the national job on every city: a 250 m grid and the greedy planner (the 20 cities in about a minute)
+    "national-fast": {"planning": {"resolution_m": 250.0, "method": "greedy", "time_limit_s": 30.0}},
 }
 
 _CITY_FILE_KEYS = ("sites", "existing", "candidates", "sites_4g", "population", "boundary", "dem", "landcover",
@@ -172,10 +217,12 @@ class Scenario:
             node = raw
             *head, last = dotted.split(".")
             for k in head:
-                node = node[k]
+                node = node.setdefault(k, {})
             node[last] = value.isoformat() if isinstance(value, _dt.date) else value
         names = ", ".join(f"{opt} {_as_typed(val)}" for opt, val in options.values())
-        return validate_scenario(raw, source=f"{self.source} + command-line options ({names})")
+        # the files of the options are checked by their readers when used (the messages name the file and what it
+        # is); the files of the scenario file were checked when it was read
+        return validate_scenario(raw, source=f"{self.source} + command-line options ({names})", check_files=False)
 
     def to_plain(self) -> dict[str, Any]:
         """The resolved scenario as plain YAML/JSON types (dates as ISO strings)."""
@@ -191,11 +238,64 @@ class Scenario:
 
         return plain(self.data)
 
+    def engine_config(self) -> Any:
+        """The :class:`~qamtu.engine.EngineConfig` of the scenario: the one way engine settings reach the engine
+        (lists become tuples, ``environments`` entries :class:`~qamtu.engine.config.EnvProfile`, ``calibration``
+        the calibration file read with :func:`qamtu.engine.load_calibration`)."""
+        from qamtu.engine import EngineConfig, load_calibration
+        from qamtu.engine.config import EnvProfile
+
+        knobs = dict(self.data["engine"])
+        for k, x in list(knobs.items()):
+            if isinstance(x, list):
+                knobs[k] = tuple(x)
+        if isinstance(knobs.get("environments"), Mapping):
+            knobs["environments"] = {c: EnvProfile(**p) for c, p in knobs["environments"].items()}
+        if knobs.get("calibration") is not None:
+            knobs["calibration"] = load_calibration(knobs["calibration"])
+        try:
+            return EngineConfig(**knobs)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"{self.source}: key 'engine': {exc}") from exc
+
+    def city_targets(self, city: Any) -> Any:
+        """The :class:`~qamtu.targets.Targets` of a catalogue city: its own ``targets`` in ``cities.files``, else
+        those of its class (:func:`qamtu.targets.licence_class`), people first when ``planning.people_first``."""
+        t = self.targets_for(city.id, _licence.licence_class(city) == "republican")
+        return _licence.Targets.people_first(t["territory_share"], t["population_share"],
+                                             enabled=self.data["planning"]["people_first"],
+                                             dl_p5_mbps=t["dl_p5_mbps"])
+
+    def resolved(self) -> dict[str, Any]:
+        """Every setting of the run as plain YAML/JSON types: :meth:`to_plain` with the engine's settings in full
+        (each field of :class:`~qamtu.engine.EngineConfig`, defaults filled in; ``calibration`` as its file)."""
+        out = self.to_plain()
+        out["engine"] = engine_settings(self.engine_config(), calibration=self.data["engine"].get("calibration"))
+        return out
+
     def to_yaml(self) -> str:
+        """The resolved scenario (:meth:`resolved`) as YAML, with its source and the command-line options in a
+        comment; the file alone reproduces the run."""
         import yaml
 
         head = f"# qamtu scenario, resolved (defaults filled in) from: {self.source}\n"
-        return head + yaml.safe_dump(self.to_plain(), sort_keys=False, allow_unicode=True)
+        return head + yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True)
+
+
+def engine_settings(config: Any, calibration: str | None = None) -> dict[str, Any]:
+    """Every field of an :class:`~qamtu.engine.EngineConfig` as plain YAML/JSON types (tuples as lists, the
+    environment profiles as mappings); ``calibration`` is written as ``calibration`` (its file, or None)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        v = getattr(config, f.name)
+        if f.name == "environments":
+            v = {k: dataclasses.asdict(p) for k, p in v.items()}
+        elif f.name == "calibration":
+            v = calibration
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[f.name] = v
+    return out
 
 
 #: Longest text of a value quoted in an error message (a value from a file can be arbitrarily large).
@@ -238,8 +338,11 @@ def _as_typed(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
 
 
-def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:
+def load_scenario(path: str | os.PathLike[str] | None = None, *, preset: str | None = None) -> Scenario:
     """Read and validate a scenario file (``.yaml``/``.yml`` or ``.toml``); ``None`` gives the defaults.
+
+    ``preset``: the preset (:data:`PRESETS`) of a file that names none (the command's own: ``national-fast`` for
+    ``qamtu national``); a file's ``preset`` key wins.
 
     Raises
     ------
@@ -249,7 +352,7 @@ def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:
         A key is unknown, or a value has the wrong type or is out of range (the message names the key).
     """
     if path is None:
-        return validate_scenario({}, source="built-in defaults")
+        return validate_scenario({}, source="built-in defaults", preset=preset)
     p = Path(path)
     if not p.is_file():
         what = "is a folder, not a file" if p.is_dir() else "does not exist"
@@ -275,7 +378,7 @@ def load_scenario(path: str | os.PathLike[str] | None = None) -> Scenario:
     _check_size(raw, p)
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{p}: the scenario must be a mapping of keys, got {type(raw).__name__}")
-    return validate_scenario(raw, source=str(p), base_dir=p.parent)
+    return validate_scenario(raw, source=str(p), base_dir=p.parent, preset=preset)
 
 
 #: Largest scenario file read, bytes (a scenario is a page of keys; 1 MiB leaves room for long city lists).
@@ -356,19 +459,27 @@ def _check_size(raw: Any, p: Path) -> None:
             stack.extend(node)
 
 
-def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir: Path | None = None) -> Scenario:
-    """Merge ``raw`` over :data:`DEFAULT_SCENARIO` and validate every key (see the module docstring)."""
-    v = _Validator(source)
-    data = copy.deepcopy(DEFAULT_SCENARIO)
+def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir: Path | None = None,
+                      preset: str | None = None, check_files: bool = True) -> Scenario:
+    """Merge ``raw`` over the preset's defaults (:data:`DEFAULT_SCENARIO` with :data:`PRESETS`) and validate every
+    key (see the module docstring). ``preset``: the preset when ``raw`` names none (default ``standard``);
+    ``check_files``: refuse a file key naming no existing file (False: its reader says so when it is used)."""
+    v = _Validator(source, check_files)
     v.keys(raw, DEFAULT_SCENARIO, "")
+    name = raw.get("preset", preset or "standard")
+    if name not in PRESETS:
+        v.fail("preset", name, "one of " + ", ".join(PRESETS))
+    defaults = _deep_merge(DEFAULT_SCENARIO, {**PRESETS[name], "preset": name})
+    data = copy.deepcopy(defaults)
     for key, value in raw.items():
-        if isinstance(DEFAULT_SCENARIO[key], dict) and key not in ("engine",):
+        if isinstance(defaults[key], dict) and key not in ("engine",):
             v.mapping(value, key)
-            if key in ("cities", "planning", "crews", "lead_times_months", "budget", "search", "targets"):
-                v.keys(value, DEFAULT_SCENARIO[key], key)
+            if key in ("cities", "planning", "crews", "lead_times_months", "budget", "search", "targets", "inputs",
+                       "report"):
+                v.keys(value, defaults[key], key)
             for k2, x in value.items():
-                if isinstance(DEFAULT_SCENARIO[key].get(k2), dict) and isinstance(x, Mapping):
-                    data[key][k2] = {**DEFAULT_SCENARIO[key][k2], **x}
+                if isinstance(defaults[key].get(k2), dict) and isinstance(x, Mapping):
+                    data[key][k2] = {**defaults[key][k2], **x}
                 else:
                     data[key][k2] = x
         else:
@@ -409,25 +520,18 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
             fp = Path(x)
             if not fp.is_absolute() and base_dir is not None:
                 fp = (base_dir / fp).resolve()
-            if not fp.exists():
+            if v.check_files and not fp.exists():
                 v.fail(f"{where}.{k}", x, f"an existing file (looked for {fp})")
             out[k] = str(fp)
         files[city] = out
     cities["files"] = files
 
-    pl = data["planning"]
-    v.number(pl, "planning", "resolution_m", 10.0, 2000.0)
-    if pl["candidate_spacing_m"] is not None:
-        v.number(pl, "planning", "candidate_spacing_m", 100.0, 20000.0)
-    v.number(pl, "planning", "candidate_cost", 0.0, math.inf)
-    v.number(pl, "planning", "time_limit_s", 1.0, 36000.0)
-    v.choice(pl, "planning", "method", ("greedy", "milp"))
-    _validate_planning_issue13(pl, v)
+    _validate_planning(data["planning"], v)
 
     for cls in ("republican", "regional"):
         data["targets"][cls] = v.targets(data["targets"][cls], f"targets.{cls}", partial=False)
     v.mapping(data["engine"], "engine")
-    _check_engine_keys(data["engine"], v)
+    data["engine"] = _check_engine_keys(data["engine"], v, base_dir)
 
     cr = data["crews"]
     v.choice(cr, "crews", "pools", ("national", "region", "operator"))
@@ -455,7 +559,17 @@ def validate_scenario(raw: Mapping[str, Any], source: str = "scenario", base_dir
     elif not (isinstance(pr, list) and pr and all(isinstance(x, str) for x in pr)):
         v.fail("priority", pr, '"people-per-cost", "city-by-city" or a list of city ids / "city/site" keys')
 
-    _validate_operators(data, raw, source, base_dir)
+    for key in ("decisions", "measurements"):
+        data["inputs"][key] = v.path(data["inputs"][key], f"inputs.{key}", base_dir)
+    rp = data["report"]
+    v.choice(rp, "report", "lang", ("en", "ru", "kk"))
+    v.choice(rp, "report", "basemap", ("none", "osm"))
+    for key in ("pdf", "sensitivity", "png", "per_metric_tiffs"):
+        if not isinstance(rp[key], bool):
+            v.fail(f"report.{key}", rp[key], "true or false")
+    for key in ("audit", "calibrate"):
+        v.mapping(data[key], key)
+    _validate_operators(data, raw, source, base_dir, check_files)
     v.choice(data["search"], "search", "resource", ("crews", "budget", "none"))
     v.choice(data["search"], "search", "method", ("auto", "bisect", "linear"))
     return Scenario(data, source)
@@ -472,13 +586,15 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def _validate_operators(data: dict[str, Any], raw: Mapping[str, Any], source: str, base_dir: Path | None) -> None:
+def _validate_operators(data: dict[str, Any], raw: Mapping[str, Any], source: str, base_dir: Path | None,
+                        check_files: bool = True) -> None:
     """Each operator's overrides, validated as a whole scenario (the shared keys merged with its own)."""
     ops = data["operators"]
     if not isinstance(ops, Mapping):
         raise InvalidInputError(f"{source}: key 'operators' = {ops!r} is not allowed; expected a mapping of "
                                 "operator name -> overrides")
     shared = {k: x for k, x in raw.items() if k != "operators"}
+    shared["preset"] = data["preset"]
     resolved = {}
     for name, over in ops.items():
         if not isinstance(over, Mapping):
@@ -488,7 +604,8 @@ def _validate_operators(data: dict[str, Any], raw: Mapping[str, Any], source: st
         if bad:
             raise InvalidInputError(f"{source}: unknown key 'operators.{name}.{bad[0]}'; allowed here: "
                                     f"{', '.join(OPERATOR_KEYS)}")
-        sub = validate_scenario(_deep_merge(shared, over), source=f"{source} (operator {name})", base_dir=base_dir)
+        sub = validate_scenario(_deep_merge(shared, over), source=f"{source} (operator {name})", base_dir=base_dir,
+                                check_files=check_files)
         resolved[str(name)] = {k: copy.deepcopy(sub.data[k]) for k in over}  # paths resolved, defaults filled
     data["operators"] = resolved
 
@@ -500,8 +617,24 @@ def operator_scenario(scenario: "Scenario", name: str) -> "Scenario":
     return validate_scenario(_deep_merge(plain, over), source=f"{scenario.source} (operator {name})")
 
 
-def _validate_planning_issue13(pl: dict[str, Any], v: "_Validator") -> None:
-    """Planning keys of the people-first / capacity / decisions block (see the module docstring)."""
+def _validate_planning(pl: dict[str, Any], v: "_Validator") -> None:
+    """The ``planning`` keys (see the module docstring)."""
+    v.number(pl, "planning", "resolution_m", 1.0, 5000.0)
+    if pl["candidate_spacing_m"] is not None:
+        v.number(pl, "planning", "candidate_spacing_m", 50.0, 20000.0)
+    v.number(pl, "planning", "candidate_cost", 0.0, math.inf)
+    v.number(pl, "planning", "time_limit_s", 0.0, 36000.0, strict_low=True)
+    v.choice(pl, "planning", "method", ("milp", "greedy"))
+    v.number(pl, "planning", "mip_rel_gap", 0.0, 0.99)
+    v.integer(pl, "planning", "max_repairs", 0, 1000)
+    if pl["budget"] is not None:
+        v.number(pl, "planning", "budget", 0.0, math.inf)
+    if pl["demand_block_m"] is not None:
+        v.number(pl, "planning", "demand_block_m", 0.0, 5000.0, strict_low=True)
+    for key in ("lock", "exclude"):
+        x = pl[key]
+        if not (isinstance(x, list) and all(isinstance(i, str) and i for i in x)):
+            v.fail(f"planning.{key}", x, "a list of site ids")
     if not isinstance(pl["people_first"], bool):
         v.fail("planning.people_first", pl["people_first"], "true or false")
     v.number(pl, "planning", "colocation_cost_factor", 0.0, 1.0)
@@ -517,25 +650,32 @@ def _validate_planning_issue13(pl: dict[str, Any], v: "_Validator") -> None:
         v.number(cap, "planning.capacity", "target_load", 0.0, 1.0, strict_low=True)
 
 
-def _check_engine_keys(engine: Mapping[str, Any], v: "_Validator") -> None:
-    """Engine knobs must be fields of ``qamtu.engine.EngineConfig`` (checked when the engine is importable)."""
-    if not engine:
-        return
-    try:
-        from qamtu.engine.config import EngineConfig
-    except ImportError:  # engine not installed: the CLI checks again when it builds the config
-        return
+def _check_engine_keys(engine: Mapping[str, Any], v: "_Validator", base_dir: Path | None) -> dict[str, Any]:
+    """Engine knobs must be fields of ``qamtu.engine.EngineConfig``; ``calibration`` is a file (resolved against
+    the scenario's folder), ``environments`` a mapping of class -> profile; the values themselves are checked when
+    the configuration is built (:meth:`Scenario.engine_config`)."""
+    from qamtu.engine.config import EngineConfig
+
     names = {f.name for f in dataclasses.fields(EngineConfig)}
+    out = dict(engine)
     for k, x in engine.items():
         if k not in names:
             v.fail(f"engine.{k}", x, f"a field of EngineConfig: {', '.join(sorted(names))}")
-        if not isinstance(x, (int, float, str, bool, list)) or isinstance(x, dict):
+        if k == "calibration":
+            out[k] = v.path(x, "engine.calibration", base_dir)
+        elif k == "environments":
+            v.mapping(x, "engine.environments")
+            for c, prof in x.items():
+                v.mapping(prof, f"engine.environments.{c}")
+        elif x is not None and (not isinstance(x, (int, float, str, bool, list)) or isinstance(x, dict)):
             v.fail(f"engine.{k}", x, "a number, string, boolean or list")
+    return out
 
 
 class _Validator:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, check_files: bool = True) -> None:
         self.source = source
+        self.check_files = check_files
 
     def fail(self, key: str, value: Any, allowed: str) -> None:
         raise InvalidInputError(
@@ -548,6 +688,19 @@ class _Validator:
                 raise InvalidInputError(
                     f"{self.source}: unknown key {_short(name)}; allowed here: {', '.join(map(str, known))}"
                 )
+
+    def path(self, value: Any, key: str, base_dir: Path | None) -> str | None:
+        """None, or an existing file (relative to ``base_dir``) as an absolute path."""
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            self.fail(key, value, "a file path or null")
+        fp = Path(value)
+        if not fp.is_absolute() and base_dir is not None:
+            fp = (base_dir / fp).resolve()
+        if self.check_files and not fp.is_file():
+            self.fail(key, value, f"an existing file (looked for {fp})")
+        return str(fp)
 
     def mapping(self, value: Any, key: str) -> None:
         if not isinstance(value, Mapping):

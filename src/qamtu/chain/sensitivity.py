@@ -3,7 +3,7 @@
 The answer to "will the cities be covered by the deadline, and what would it take?" is two numbers: the cities on
 time with the scenario's resources (:func:`qamtu.rollout.schedule_rollout`) and the fewest crews (or smallest
 monthly budget) with which every city whose plan can meet the targets is on time (:func:`qamtu.rollout.
-minimum_crews` / ``minimum_budget``). :func:`answer` computes both; ``qamtu.report.run`` uses it for the
+minimum_crews` / ``minimum_budget``). :func:`answer` computes both; ``qamtu.chain.national`` uses it for the
 deadlines compared and :func:`sweep` for the sensitivity table.
 
 One step of each assumption, the plans held fixed:
@@ -14,7 +14,7 @@ One step of each assumption, the plans held fixed:
   engine setting and re-aggregate the plan's stored links (:func:`qamtu.engine.aggregate`; no path loss is
   recomputed);
 * the RSRP threshold (+-5 dB): the stored coverage probabilities belong to the links' threshold, so the links of
-  each plan's own sites are computed once more with the other threshold (:func:`qamtu.report.run.city_gate`);
+  each plan's own sites are computed once more with the other threshold (:func:`qamtu.chain.national.city_gate`);
   the plans stay the same.
 """
 

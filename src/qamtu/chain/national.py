@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from qamtu.errors import QamtuError
+from qamtu.errors import InternalError, QamtuError
 from qamtu.report.national import CityReport, NationalReport
-from qamtu.report.sensitivity import Chain, answer, sweep
+from qamtu.chain.sensitivity import Chain, answer, sweep
 from qamtu.rollout import (
     GateResult,
     ScheduleParams,
@@ -31,8 +31,9 @@ from qamtu.rollout import (
     month_label,
     schedule_rollout,
 )
-from qamtu.rollout.gates import GateTargets, dl_p5_from_kpis, engine_gate
-from qamtu.rollout.scenario import Scenario
+from qamtu.rollout.gates import dl_p5_from_kpis, engine_gate
+from qamtu.chain.scenario import Scenario
+from qamtu.targets import Targets
 
 #: ``progress(stage, done, total, detail)``: called as the run advances (the CLI draws rich progress bars).
 Progress = Callable[[str, int, int, str], None]
@@ -48,7 +49,7 @@ class CityRun:
     config: Any = None
     tasks: list[SiteTask] = dataclasses.field(default_factory=list)
     gate: Callable[..., GateResult] | None = None
-    targets: GateTargets | None = None
+    targets: Targets | None = None
     error: str | None = None
     on_air_month: dict[str, str | None] = dataclasses.field(default_factory=dict)
     spacings: dict[str, float] | None = None
@@ -62,88 +63,35 @@ def _status(gate_month: int | None, deadline_index: int) -> str:
     return "on_time" if gate_month <= deadline_index else "late"
 
 
-def _engine_config(scenario: Scenario):
-    from qamtu.engine import EngineConfig
-
-    knobs = dict(scenario["engine"])
-    if "tdd_special_symbols" in knobs and isinstance(knobs["tdd_special_symbols"], list):
-        knobs["tdd_special_symbols"] = tuple(knobs["tdd_special_symbols"])
-    try:
-        return EngineConfig(**knobs)
-    except TypeError as exc:
-        raise QamtuError(f"{scenario.source}: key 'engine': {exc}") from exc
-
-
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
                   progress: Callable[[str], None] | None = None, reuse: CityRun | None = None,
                   decisions: Any = None) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``).
 
+    The inputs and the plan are those of :mod:`qamtu.chain.city` (what ``qamtu plan`` makes of the same scenario).
     ``reuse``: a run of the same city, area and candidates whose engine configuration differs only in fields the
     links do not depend on (:data:`LINK_FREE_FIELDS`); its coverage links are reused instead of recomputed.
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
     """
-    from qamtu.geo.area import make_study_area, study_area_options
-    from qamtu.geo.sites import read_sites, sites_near_area
-    from qamtu.plan.candidates import (
-        class_spacings_m,
-        colocation_candidates,
-        combine_candidates,
-        env_lattice_candidates,
-        existing_sites,
-        lattice_candidates,
-        read_candidates,
-    )
-    from qamtu.plan.capacity import DemandModel
-    from qamtu.plan.planner import plan_city
-    from qamtu.plan.problem import Targets
+    from qamtu.chain.city import city_inputs, plan_inputs, study_area
 
     run = CityRun(city=city, config=config)
-    files = scenario.city_files(city.id)
-    republican = city.status == "city_of_republican_significance"
-    t = scenario.targets_for(city.id, republican)
     try:
-        targets = Targets.people_first(t["territory_share"], t["population_share"],
-                                       enabled=scenario["planning"]["people_first"])
-        run.targets = GateTargets(targets.territory_share, targets.population_share, t["dl_p5_mbps"])
-        area = make_study_area(city, resolution_m=resolution_m, boundary=files.get("boundary"),
-                               population=files.get("population"),
-                               **study_area_options(files.get("dem"), files.get("landcover")))
-        run.area = area
-        pl = scenario["planning"]
-        cap = pl["capacity"]
-        demand = DemandModel(cap["take_up"], cap["active_share"], cap["rate_per_active_user_mbps"],
-                             cap["target_load"]) if cap["enabled"] else None
-        frames = []
-        if "candidates" in files:
-            frames.append(read_candidates(files["candidates"]))
-        elif pl["candidate_spacing_m"] is not None:
-            frames.append(lattice_candidates(area, pl["candidate_spacing_m"], cost=pl["candidate_cost"]))
-        else:
-            run.spacings = class_spacings_m(area, config, demand)
-            frames.append(env_lattice_candidates(area, run.spacings, cost=pl["candidate_cost"]))
-        if "sites_4g" in files:  # the 4G grid, cut to the city like the existing sites
-            frames.append(colocation_candidates(sites_near_area(read_sites(files["sites_4g"]), area),
-                                                pl["candidate_cost"], pl["colocation_cost_factor"],
-                                                source=files["sites_4g"]))
-        for key in ("sites", "existing"):  # on air from month one, cost 0 (a national table is cut to the city)
-            if key in files:
-                frames.append(existing_sites(sites_near_area(read_sites(files[key]), area), source=files[key]))
-        candidates = combine_candidates(*frames)
-        kw = dict(method=pl["method"], time_limit_s=pl["time_limit_s"], progress=progress, demand=demand)
-        if decisions is not None and len(decisions):
-            from qamtu.plan.decisions import plan_with_decisions
-
-            plan = plan_with_decisions(area, candidates, decisions, targets, config,
-                                       source=str(decisions["source"].iloc[0]), **kw)
-        else:
-            plan = plan_city(area, candidates, targets, config,
-                             model=_reused_model(reuse, area, candidates, config, progress), **kw)
+        run.targets = scenario.city_targets(city)
+        run.area = study_area(city, scenario, resolution_m)
+        inputs = city_inputs(city, scenario, config=config, area=run.area)
+        run.spacings = inputs.spacings
+        source = str(decisions["source"].iloc[0]) if decisions is not None and len(decisions) else "decisions"
+        plan = plan_inputs(inputs, scenario, decisions=decisions, decisions_source=source, progress=progress,
+                           model=_reused_model(reuse, inputs.area, inputs.candidates, config, progress))
         run.plan = plan
+    except InternalError:
+        raise
     except QamtuError as exc:
         run.error = str(exc)
         return run
 
+    files = scenario.city_files(city.id)
     per_site = _per_site_columns(plan.candidates, files.get("candidates", "candidates"))
     for i, row in enumerate(plan.sites.to_dict("records")):
         if str(row.get("origin", "")) == "existing":  # on air already: always on in the gate, not scheduled
@@ -210,8 +158,9 @@ def _reused_model(reuse: CityRun | None, area: Any, candidates: Any, config: Any
     same = {f: getattr(config, f) for f in LINK_FREE_FIELDS}
     if (reuse.config.replace(**same) != config or reuse.area.shape != area.shape
             or not reuse.plan.model.candidates["site_id"].equals(candidates["site_id"].reset_index(drop=True))):
-        raise RuntimeError("internal: a run was asked to reuse links computed for another area, candidates or "
-                         "link-relevant engine configuration")
+        # a bug of the caller, not a city that cannot be planned: plan_one_city lets it through (never a failed city)
+        raise InternalError("internal: a run was asked to reuse links computed for another area, candidates or "
+                            "link-relevant engine configuration")
     return CityModel(area, candidates, config, progress, coverage_links=reuse.plan.model.coverage_links)
 
 
@@ -359,7 +308,7 @@ def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolu
     if unknown:
         raise QamtuError(f"unknown city ids {unknown}; allowed: {', '.join(catalogue)}")
     res = float(resolution_m if resolution_m is not None else scenario["planning"]["resolution_m"])
-    config = _engine_config(scenario)
+    config = scenario.engine_config()
     ex = executor if executor is not None else SequentialExecutor()
 
     def tick(done: int, total: int, detail: str) -> None:
@@ -426,7 +375,7 @@ def run_national(
         city stops the run with :class:`~qamtu.errors.QamtuError` naming it (``qamtu national`` without
         ``--keep-going``).
     sensitivity : bool
-        Also run the sweep of :mod:`qamtu.report.sensitivity` (the headline under one step of each assumption).
+        Also run the sweep of :mod:`qamtu.chain.sensitivity` (the headline under one step of each assumption).
     executor : qamtu.distributed executor, optional
         Where the cities are planned (:func:`qamtu.distributed.open_executor`); default: here, one after the other.
     planned : PlannedCities, optional
@@ -484,83 +433,11 @@ def run_national(
         for row in rows_sensitivity:
             row["cities"] = len(ids)
 
-    deadline_index = month_index_of(params.start, deadline)
     last = max(sched.months, month_index_of(params.start, comparison_deadline) + 1)
     months = [month_label(params.start, m) for m in range(last)]
 
-    measured_rows = _measured(measurements, ids, runs, scenario) if measurements else {}
-    cities: list[CityReport] = []
-    for cid in ids:
-        r = runs[cid]
-        c = r.city
-        names = {"en": c.name_en, "ru": c.name_ru, "kk": c.name_kk}
-        if r.error is not None or r.plan is None:
-            cities.append(CityReport(
-                id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=[], cost=0.0,
-                territory_share=None, population_share=None, dl_p5_mbps=None, gate_label=None, status="never",
-                passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error,
-                kind=c.status, late={"reason": "failed"}))
-            continue
-        cs = sched.cities[cid]
-        plan = r.plan
-        cov = plan.coverage
-        kp = dict(plan.kpis)
-        on_air = {t.site_id: sched.site_month[t.key] for t in r.tasks}
-        r.on_air_month = {sid: None if m is None else month_label(params.start, m) for sid, m in on_air.items()}
-        rows = []
-        for row in plan.sites.to_dict("records"):
-            m = on_air.get(str(row["site_id"]))
-            existing = str(row.get("origin", "")) == "existing"
-            rows.append({
-                "site_id": str(row["site_id"]), "lat": float(row["lat"]), "lon": float(row["lon"]),
-                "x_m": float(row["x_m"]), "y_m": float(row["y_m"]), "cost": float(row.get("cost", 0.0)),
-                "order": int(row.get("order", 0)), "origin": str(row.get("origin", "")),
-                "on_air_month": "on air" if existing else (None if m is None else month_label(params.start, m)),
-                "explanation": str(row.get("explanation", "")),
-                "added_population": float(row.get("added_population", 0.0) or 0.0),
-                "added_area_km2": float(row.get("added_area_km2", 0.0) or 0.0),
-                "unique_population": float(row.get("unique_population", 0.0) or 0.0),
-            })
-        mask = np.asarray(r.area.mask, bool)
-        covered = np.where(mask, np.asarray(cov.covered, float), np.nan)
-        dl = np.where(mask, np.asarray(cov.dl_mbps, float), np.nan)
-        final = cs.evaluations[-1][1]
-        timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
-                    for m, res_ in cs.evaluations]
-        notes = []
-        info = getattr(r.area, "info", {})
-        if info.get("settlement_cut"):
-            notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
-                                                "area": f"{r.area.boundary_area_km2:,.0f}"}))
-        elif getattr(r.area, "boundary_is_approximation", False):
-            notes.append(("note_boundary_approx", {}))
-        terrain = getattr(r.area, "terrain_source", None)
-        if terrain is None:
-            notes.append(("note_terrain_flat", {}))
-        else:
-            name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
-            notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
-        if not plan.targets_met:
-            notes.append(("note_plan_short", {}))
-        notes.append(_people_note(r))
-        if plan.summary.get("capacity") is not None:
-            notes.append(_capacity_note(plan.summary))
-        if plan.decisions is not None:
-            notes.append(_decisions_note(plan.decisions))
-        cities.append(CityReport(
-            id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
-            cost=float(sum(t.cost for t in r.tasks)),
-            territory_share=kp.get("territory_share"), population_share=kp.get("population_share"),
-            dl_p5_mbps=dl_p5_from_kpis(kp), gate_label=cs.gate_label, status=_status(cs.gate_month, deadline_index),
-            passes_at_end=cs.passes_at_end, targets=dataclasses.asdict(r.targets), reasons=list(final.reasons),
-            timeline=timeline, crs=r.area.crs, transform=r.area.transform, covered=covered, dl_mbps=dl,
-            boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
-            measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
-            notes=notes, kind=c.status, late=_late(sched, cid, deadline),
-            terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
-            population_share_all=(kp.get("population_share") if config.coverage_users == "all"
-                                  else stage.other_users_share(cid)),
-        ))
+    measured = _measured(measurements, ids, runs, scenario) if measurements else {}
+    cities = [_city_report(cid, runs[cid], sched, params, deadline, measured, config, stage) for cid in ids]
     spacing: Any = scenario["planning"]["candidate_spacing_m"]
     if spacing is None:  # one lattice per environment class: the range of the spacings used
         used = [v for r in runs.values() if r.spacings for v in r.spacings.values()]
@@ -579,10 +456,94 @@ def run_national(
     return report, runs
 
 
+def _city_notes(r: CityRun) -> list[tuple[str, dict[str, Any]]]:
+    """The notes of a planned city's page: boundary, terrain, a plan short of its targets, people, capacity and
+    decisions (i18n keys with their parameters)."""
+    plan = r.plan
+    notes = []
+    info = getattr(r.area, "info", {})
+    if info.get("settlement_cut"):
+        notes.append(("note_boundary_cut", {"admin": f"{info['admin_area_km2']:,.0f}",
+                                            "area": f"{r.area.boundary_area_km2:,.0f}"}))
+    elif getattr(r.area, "boundary_is_approximation", False):
+        notes.append(("note_boundary_approx", {}))
+    terrain = getattr(r.area, "terrain_source", None)
+    if terrain is None:
+        notes.append(("note_terrain_flat", {}))
+    else:
+        name = "SRTM3" if "SRTM3" in terrain else "GEBCO" if "GEBCO" in terrain else terrain
+        notes.append(("note_terrain", {"name": name, "res": f"{r.area.terrain.resolution_m:.0f}"}))
+    if not plan.targets_met:
+        notes.append(("note_plan_short", {}))
+    notes.append(_people_note(r))
+    if plan.summary.get("capacity") is not None:
+        notes.append(_capacity_note(plan.summary))
+    if plan.decisions is not None:
+        notes.append(_decisions_note(plan.decisions))
+    return notes
+
+
+def _city_report(cid: str, r: CityRun, sched: Any, params: ScheduleParams, deadline: _dt.date,
+                 measured_rows: dict[str, dict[str, Any]], config: Any, stage: PlannedCities) -> CityReport:
+    """The report's content of one city: its sites with their on-air months, maps, timeline, notes and status
+    (sets ``r.on_air_month``)."""
+    c = r.city
+    deadline_index = month_index_of(params.start, deadline)
+    names = {"en": c.name_en, "ru": c.name_ru, "kk": c.name_kk}
+    if r.error is not None or r.plan is None:
+        return CityReport(
+            id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=[], cost=0.0,
+            territory_share=None, population_share=None, dl_p5_mbps=None, gate_label=None, status="never",
+            passes_at_end=False, targets=dataclasses.asdict(r.targets) if r.targets else {}, error=r.error,
+            kind=c.status, late={"reason": "failed"})
+    cs = sched.cities[cid]
+    plan = r.plan
+    cov = plan.coverage
+    kp = dict(plan.kpis)
+    on_air = {t.site_id: sched.site_month[t.key] for t in r.tasks}
+    r.on_air_month = {sid: None if m is None else month_label(params.start, m) for sid, m in on_air.items()}
+    rows = []
+    for row in plan.sites.to_dict("records"):
+        m = on_air.get(str(row["site_id"]))
+        existing = str(row.get("origin", "")) == "existing"
+        rows.append({
+            "site_id": str(row["site_id"]), "lat": float(row["lat"]), "lon": float(row["lon"]),
+            "x_m": float(row["x_m"]), "y_m": float(row["y_m"]), "cost": float(row.get("cost", 0.0)),
+            "order": int(row.get("order", 0)), "origin": str(row.get("origin", "")),
+            "on_air_month": "on air" if existing else (None if m is None else month_label(params.start, m)),
+            "explanation": str(row.get("explanation", "")),
+            "added_population": float(row.get("added_population", 0.0) or 0.0),
+            "added_area_km2": float(row.get("added_area_km2", 0.0) or 0.0),
+            "unique_population": float(row.get("unique_population", 0.0) or 0.0),
+        })
+    mask = np.asarray(r.area.mask, bool)
+    covered = np.where(mask, np.asarray(cov.covered, float), np.nan)
+    dl = np.where(mask, np.asarray(cov.dl_mbps, float), np.nan)
+    final = cs.evaluations[-1][1]
+    timeline = [(month_label(params.start, max(m, 0)), float(res_.kpis.get("population_covered", 0.0)))
+                for m, res_ in cs.evaluations]
+    notes = _city_notes(r)
+    terrain = getattr(r.area, "terrain_source", None)
+    return CityReport(
+        id=cid, names=names, lat=c.lat, lon=c.lon, population=float(c.population), site_rows=rows,
+        cost=float(sum(t.cost for t in r.tasks)),
+        territory_share=kp.get("territory_share"), population_share=kp.get("population_share"),
+        dl_p5_mbps=dl_p5_from_kpis(kp), gate_label=cs.gate_label, status=_status(cs.gate_month, deadline_index),
+        passes_at_end=cs.passes_at_end, targets=dataclasses.asdict(r.targets), reasons=list(final.reasons),
+        timeline=timeline, crs=r.area.crs, transform=r.area.transform, covered=covered, dl_mbps=dl,
+        boundary=r.area.boundary, to_lonlat=r.area.to_lonlat,
+        measured=measured_rows.get(cid, {}).get("rows"), measured_source=measured_rows.get(cid, {}).get("source"),
+        notes=notes, kind=c.status, late=_late(sched, cid, deadline),
+        terrain=terrain, boundary_note=r.area.assumptions().get("boundary"),
+        population_share_all=(kp.get("population_share") if config.coverage_users == "all"
+                              else stage.other_users_share(cid)),
+    )
+
+
 def run_operators(scenario: Scenario, **kwargs: Any) -> dict[str, tuple[NationalReport, dict[str, CityRun]]]:
     """:func:`run_national` once per operator of ``scenario["operators"]`` (each with its own targets, candidates,
-    existing sites, crews and budget; :func:`qamtu.rollout.scenario.operator_scenario`)."""
-    from qamtu.rollout.scenario import operator_scenario
+    existing sites, crews and budget; :func:`qamtu.chain.scenario.operator_scenario`)."""
+    from qamtu.chain.scenario import operator_scenario
 
     return {name: run_national(operator_scenario(scenario, name), **kwargs) for name in scenario["operators"]}
 
