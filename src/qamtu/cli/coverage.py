@@ -26,6 +26,7 @@ _ENGINE_OPTIONS = {
     "--coverage-level": ("coverage_level", 1.0),
     "--cell-load": ("cell_load", 1.0),
     "--min-dl-mbps": ("min_dl_mbps", 1.0),
+    "--min-ul-mbps": ("min_ul_mbps", 1.0),
 }
 
 
@@ -203,9 +204,12 @@ def coverage_command(
     freq_ghz: Optional[str] = typer.Option(None, "--freq-ghz", help="Carrier frequency, GHz (default 3.65)."),
     bandwidth_mhz: Optional[str] = typer.Option(None, "--bandwidth-mhz", help="Channel bandwidth, MHz (100)."),
     rsrp_threshold_dbm: Optional[str] = typer.Option(None, "--rsrp-threshold-dbm", help="SS-RSRP threshold, dBm."),
-    coverage_level: Optional[str] = typer.Option(None, "--coverage-level", help="Required P(RSRP>thr), 0..1."),
+    coverage_level: Optional[str] = typer.Option(None, "--coverage-level",
+                                                 help="Probability every condition must reach, 0..1 (0.9)."),
     cell_load: Optional[str] = typer.Option(None, "--cell-load", help="Interfering cell load, 0..1."),
     min_dl_mbps: Optional[str] = typer.Option(None, "--min-dl-mbps", help="DL rate a covered pixel needs."),
+    min_ul_mbps: Optional[str] = typer.Option(None, "--min-ul-mbps",
+                                              help="Optional UL rate a covered pixel also needs (default none)."),
     calibration: Optional[str] = typer.Option(None, "--calibration", help="Path-loss calibration JSON."),
     target_territory: Optional[str] = typer.Option(None, "--target-territory-share",
                                                    help="Exit 3 if the covered territory share is below this."),
@@ -231,7 +235,8 @@ def coverage_command(
     t_pop = _share(target_population, "--target-population-share")
     config = _engine_config(
         {"--freq-ghz": freq_ghz, "--bandwidth-mhz": bandwidth_mhz, "--rsrp-threshold-dbm": rsrp_threshold_dbm,
-         "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps},
+         "--coverage-level": coverage_level, "--cell-load": cell_load, "--min-dl-mbps": min_dl_mbps,
+         "--min-ul-mbps": min_ul_mbps},
         calibration,
     )
     # with --dask the city's links are computed as band tasks on the cluster; area, aggregate and outputs here

@@ -323,8 +323,16 @@ def _gate_of(run: CityRun, city_id: str, on_air: frozenset) -> GateResult:
 
 
 def _gate_with(run: CityRun, config: Any, city_id: str, on_air: frozenset) -> GateResult:
-    """The gate of a city with engine settings ``config``, evaluated where its run lives."""
-    return city_gate(run, config)(city_id, on_air)
+    """The gate of a city with engine settings ``config``, evaluated where its run lives.
+
+    The gate is kept on the run per ``config`` object (the sweep asks one config for many site sets), so its
+    incremental evaluator carries over from one call to the next.
+    """
+    cache = run.__dict__.setdefault("_gates_by_config", {})
+    entry = cache.get(id(config))
+    if entry is None or entry[0] is not config:
+        entry = cache[id(config)] = (config, city_gate(run, config))
+    return entry[1](city_id, on_air)
 
 
 def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateResult]:
