@@ -163,36 +163,20 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     for i in range(ny):
         y = lo + i * step
         ys[i] = y
+        # pass 1: every near site's CDF at y (their product: "all other sites below y")
         log_f = 0.0
         zero = 0
-        t1 = f1
-        t2 = f2
-        u1 = g1
-        u2 = g2
         for q in range(nn):
             l = near[q]
-            zl = (y - m_l[l]) / s_l[l]
-            zn = (y - m_n[l]) / s_n[l]
-            fl = p[l] * _cdf(zl) + (1 - p[l]) * _cdf(zn)
+            fl = p[l] * _cdf((y - m_l[l]) / s_l[l]) + (1 - p[l]) * _cdf((y - m_n[l]) / s_n[l])
             f_l[l] = fl
             if fl <= 1e-300:
                 zero += 1
-                c1[l] = 0.0
-                c2[l] = 0.0
                 continue
             log_f += math.log(fl)
-            # truncated moments E[X; X < y], E[X^2; X < y] of the mixture (X in mW), divided by F(y)
-            m1 = (p[l] * e1l[l] * _cdf(zl - BETA * s_l[l]) + (1 - p[l]) * e1n[l] * _cdf(zn - BETA * s_n[l])) / fl
-            m2 = (p[l] * e2l[l] * _cdf(zl - 2 * BETA * s_l[l])
-                  + (1 - p[l]) * e2n[l] * _cdf(zn - 2 * BETA * s_n[l])) / fl
-            v = max(m2 - m1 * m1, 0.0)
-            c1[l] = m1
-            c2[l] = v
-            t1 += a_int[l] * m1
-            t2 += a_int[l] * a_int[l] * v
-            u1 += a_ssb[l] * m1
-            u2 += a_ssb[l] * a_ssb[l] * v
+        # pass 2: the weight of "candidate j serves at y" (every weight enters the normalisation)
         tw = 0.5 if (i == 0 or i == ny - 1) else 1.0
+        kept = 0
         for q in range(nn):
             j = near[q]
             if not cand[j] or f_l[j] <= 1e-300 or zero > 0:
@@ -211,6 +195,38 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             if wj * step < MIN_WEIGHT:
                 continue  # (counted in the normalisation, dropped from the sums)
             w[j, i] = wj
+            kept += 1
+        if kept == 0:
+            continue  # no pair at this level: its interference moments are never read
+        # pass 3 (only at levels with a kept pair): the truncated moments of the other sites, same order as before
+        t1 = f1
+        t2 = f2
+        u1 = g1
+        u2 = g2
+        for q in range(nn):
+            l = near[q]
+            fl = f_l[l]
+            if fl <= 1e-300:
+                c1[l] = 0.0
+                c2[l] = 0.0
+                continue
+            zl = (y - m_l[l]) / s_l[l]
+            zn = (y - m_n[l]) / s_n[l]
+            # truncated moments E[X; X < y], E[X^2; X < y] of the mixture (X in mW), divided by F(y)
+            m1 = (p[l] * e1l[l] * _cdf(zl - BETA * s_l[l]) + (1 - p[l]) * e1n[l] * _cdf(zn - BETA * s_n[l])) / fl
+            m2 = (p[l] * e2l[l] * _cdf(zl - 2 * BETA * s_l[l])
+                  + (1 - p[l]) * e2n[l] * _cdf(zn - 2 * BETA * s_n[l])) / fl
+            v = max(m2 - m1 * m1, 0.0)
+            c1[l] = m1
+            c2[l] = v
+            t1 += a_int[l] * m1
+            t2 += a_int[l] * a_int[l] * v
+            u1 += a_ssb[l] * m1
+            u2 += a_ssb[l] * a_ssb[l] * v
+        for q in range(nn):
+            j = near[q]
+            if w[j, i] <= 0.0:
+                continue
             for kind in range(2 if with_ssb else 1):
                 if kind == 0:
                     m = t1 - a_int[j] * c1[j]
@@ -444,12 +460,14 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 out[0, gi] = pr0
                 out[1, gi] = 0.0
                 continue
+        # (the grid zeroes ``w`` on the levels it uses; the log-normal parameters are written and read only where
+        # ``w > 0``; the SSB ones only with ``full``)
         ys = np.empty(MAX_Y)
-        w = np.zeros((ns, MAX_Y))
-        mu_i = np.zeros((ns, MAX_Y))
-        sd_i = np.zeros((ns, MAX_Y))
-        mu_s = np.zeros((ns, MAX_Y))
-        sd_s = np.zeros((ns, MAX_Y))
+        w = np.empty((ns, MAX_Y))
+        mu_i = np.empty((ns, MAX_Y))
+        sd_i = np.empty((ns, MAX_Y))
+        mu_s = np.empty((ns if full else 1, MAX_Y))
+        sd_s = np.empty((ns if full else 1, MAX_Y))
         ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
                            mu_s, sd_s, full)
         npmax = ns * ny
@@ -461,7 +479,8 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         pms = np.empty(npmax)
         pss = np.empty(npmax)
         npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
-        _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
+        if full:
+            _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
         resid = load * resid_pix[gi]
         e = env_pix[gi]
         # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
