@@ -373,7 +373,7 @@ class IncrementalAggregator:
             float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re),
             float(config.ul_alpha), float(ul_nd),
             float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
-            bool(full or crit.user_class != "outdoor"), float(crit.probability) - 1e-9,
+            bool(full or crit.user_class != "outdoor"), float(crit.probability) - 1e-9, float(crit.probability) - 1e-9,
         )
         self.keep = int(keep)
         self._states: list = []  # (active, share, out, best_link), most recent first

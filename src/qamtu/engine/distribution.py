@@ -256,6 +256,45 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
 
 
 @njit(cache=True, nogil=True)
+def _sub_factors(step, nsub):
+    """The level factors of the ``nsub`` points of a serving-level cell of ``step`` dB (:func:`_sinr_exceed`)."""
+    fac = np.empty(nsub)
+    for sub in range(nsub):
+        fac[sub] = math.exp(BETA * step * ((sub + 0.5) / nsub - 0.5))
+    return fac
+
+
+@njit(cache=True, nogil=True)
+def _pair_acc(k, g, inv_g, fac, nsub, pj, px, pmu, psd, t_lin, c, load, resid, noise):
+    """Sum over the ``nsub`` points of pair ``k``'s cell of P(SINR >= g | serving site, level) (each <= 1)."""
+    j = pj[k]
+    num = t_lin[j] - g * load * c[j]
+    if num <= 0.0:
+        return 0.0
+    mu = pmu[k]
+    sd = psd[k]
+    acc = 0.0
+    for sub in range(nsub):
+        x = px[k] * fac[sub]
+        if load > 0.0:
+            room = (x * num * inv_g - noise) / load - resid  # the interference the other sites may bring, mW
+        else:
+            room = 1e300 if x * num * inv_g >= noise else 0.0
+        if room <= 0.0:
+            continue
+        if mu < -1e299:
+            acc += 1.0
+            continue
+        lr = math.log(room)
+        if sd <= 0.0:
+            if lr >= mu:
+                acc += 1.0
+            continue
+        acc += _cdf((lr - mu) / sd)
+    return acc
+
+
+@njit(cache=True, nogil=True)
 def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub):
     """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`).
 
@@ -267,35 +306,41 @@ def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, s
     """
     out = 0.0
     inv_g = 1.0 / g
-    fac = np.empty(nsub)
-    for sub in range(nsub):
-        fac[sub] = math.exp(BETA * step * ((sub + 0.5) / nsub - 0.5))
+    fac = _sub_factors(step, nsub)
     for k in range(npair):
-        j = pj[k]
-        num = t_lin[j] - g * load * c[j]
-        if num <= 0.0:
-            continue
-        mu = pmu[k]
-        sd = psd[k]
-        acc = 0.0
-        for sub in range(nsub):
-            x = px[k] * fac[sub]
-            if load > 0.0:
-                room = (x * num * inv_g - noise) / load - resid  # the interference the other sites may bring, mW
-            else:
-                room = 1e300 if x * num * inv_g >= noise else 0.0
-            if room <= 0.0:
-                continue
-            if mu < -1e299:
-                acc += 1.0
-                continue
-            lr = math.log(room)
-            if sd <= 0.0:
-                if lr >= mu:
-                    acc += 1.0
-                continue
-            acc += _cdf((lr - mu) / sd)
-        out += pw[k] * acc / nsub
+        out += pw[k] * _pair_acc(k, g, inv_g, fac, nsub, pj, px, pmu, psd, t_lin, c, load, resid, noise) / nsub
+    return out
+
+
+#: relative bound on the rounding of a sum of up to MAX_Y x (sites) non-negative terms (n u, u = 2^-53, n < 1e6),
+#: with a wide margin: :func:`_sinr_verdict` stops on "fails" only when even this much more could not help
+VERDICT_ROUNDING = 1e-9
+
+
+@njit(cache=True, nogil=True)
+def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, lo_level, hi_level):
+    """:func:`_sinr_exceed`, stopped as soon as its comparison with every level in ``[lo_level, hi_level]`` is
+    decided; returns a value that compares with those levels as the full sum does (exact verdict).
+
+    The terms are added in the same order as :func:`_sinr_exceed` and are >= 0, and rounding is monotone, so a
+    partial sum >= ``hi_level`` means the full sum is too (returned: the partial sum). Each remaining term is at
+    most its pair's weight ``pw``, so when the partial sum plus the remaining weight, widened by
+    :data:`VERDICT_ROUNDING`, is below ``lo_level``, so is the full sum (returned: that bound, below every level).
+    """
+    rem = 0.0
+    for k in range(npair):
+        rem += pw[k]
+    out = 0.0
+    inv_g = 1.0 / g
+    fac = _sub_factors(step, nsub)
+    for k in range(npair):
+        out += pw[k] * _pair_acc(k, g, inv_g, fac, nsub, pj, px, pmu, psd, t_lin, c, load, resid, noise) / nsub
+        if out >= hi_level:
+            return out
+        rem -= pw[k]
+        bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
+        if bound < lo_level:
+            return bound
     return out
 
 
@@ -352,12 +397,15 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
-                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, level, out, best_link):
+                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, level, level_hi, out,
+                        best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
     ``out`` (len(ROWS), n_groups) is filled in place; ``best_link`` (n_groups,) gets the link of the strongest
     mean SS-RSRP (-1 when no active link). With ``full`` False only the outdoor DL/RSRP probabilities (and the UL
-    one) are computed (the planner's inner loop).
+    one) are computed (the planner's and the gates' inner loop), and only as far as their comparison with every
+    level in ``[level, level_hi]`` needs: where P(SS-RSRP) is below ``level`` the DL one is not computed (0), and
+    P(DL) is a value that compares with those levels as the exact one does (:func:`_sinr_verdict`).
 
     Uplink (per class): the UL serving cell is the DL best server of the user's own draw, so P(UL) sums
     :func:`_ul_pairs_exceed` over the same (serving site, level) pairs as the DL, the building loss integrated as
@@ -517,8 +565,12 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                     wq = gh_w[qi] / math.sqrt(math.pi)
                 lin = 10.0 ** (loss / 10.0)
                 pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
-                pd += wq * _sinr_exceed(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                        y_step, Y_SUB)
+                if full:
+                    pd += wq * _sinr_exceed(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid,
+                                            noise_mw * lin, y_step, Y_SUB)
+                else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
+                    pd += wq * _sinr_verdict(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid,
+                                             noise_mw * lin, y_step, Y_SUB, level, level_hi)
                 if g_ul > -1e299:
                     pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re,
                                                 ul_p0_re, ul_alpha, ul_nd_db)
