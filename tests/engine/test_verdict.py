@@ -8,12 +8,15 @@ levels placed on the full sum itself and one ulp on either side (where a loose b
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from engine_testdata import make_area, make_sites
-from qamtu.engine import EngineConfig, aggregate, compute_links
+from qamtu.engine import EngineConfig, IncrementalAggregator, aggregate, compute_links
 from qamtu.engine import distribution as dist
+from qamtu.errors import InvalidInputError
 
 
 def _random_pairs(rng, npair, ns):
@@ -73,3 +76,39 @@ def test_aggregate_without_maps_gives_the_same_coverage(margin_db):
         for key in ("territory_share", "population_share", "rsrp_territory_share"):
             assert out_f[key] == out_k[key], key
     assert mid > 0  # some pixels are not trivially decided
+
+
+def _kpis_equal(x, y):
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(_kpis_equal(x[k], y[k]) for k in x)
+    if isinstance(x, float) and math.isnan(x):
+        return isinstance(y, float) and math.isnan(y)
+    return x == y
+
+
+def test_one_evaluator_serves_several_coverage_levels_as_fresh_aggregates():
+    """The sweep's coverage-level steps share the gate's evaluator (levels 0.85..0.95, memo of kernel passes):
+    every answer equals a fresh ``aggregate(full=False)`` at that level (covered, P(SS-RSRP), every KPI)."""
+    area = make_area(rows=16, cols=20, resolution_m=100.0, seed=5)
+    sites = make_sites([(400.0, 500.0), (1500.0, 900.0), (1000.0, 250.0), (1900.0, 300.0), (300.0, 1300.0)])
+    cfg = EngineConfig().replace(cutoff_margin_db=60.0)
+    links = compute_links(area, sites, cfg)
+    n = len(links.sectors)
+    rng = np.random.default_rng(11)
+    subsets = [rng.random(n) < 0.7 for _ in range(3)] + [np.ones(n, bool)]
+    shared = IncrementalAggregator(area, links, cfg, full=False, levels=(0.85, 0.95), memo_bytes=2**20)
+    computed = 0
+    for active in subsets + subsets[::-1]:  # the second round is answered from the memo
+        for level in (0.85, 0.9, 0.95):
+            other = cfg.replace(coverage_level=level)
+            got = shared.evaluate(active, other)
+            computed += shared.recomputed
+            want = aggregate(area, links, other, active=active, full=False)
+            np.testing.assert_array_equal(got.covered, want.covered)
+            np.testing.assert_array_equal(got.probabilities["p_rsrp_outdoor"], want.probabilities["p_rsrp_outdoor"])
+            assert _kpis_equal(got.kpis(), want.kpis())
+    assert 0 < computed <= len(subsets) * int(area.mask.sum())  # one kernel pass per subset at most
+    with pytest.raises(InvalidInputError):
+        shared.evaluate(subsets[0], cfg.replace(coverage_level=0.8))
+    with pytest.raises(InvalidInputError):
+        shared.evaluate(subsets[0], cfg.replace(cell_load=0.7))

@@ -311,10 +311,17 @@ class IncrementalAggregator:
     :func:`aggregate` exactly (same kernel, same inputs per pixel; each pixel is computed independently). Used
     by the schedule's quality gates (:func:`qamtu.rollout.gates.engine_gate`), which evaluate hundreds of
     subsets that differ by a few sites. ``recomputed`` counts the pixels the last call computed.
+
+    ``levels`` = (lo, hi): with ``full`` False the kernel decides P(DL) only against the coverage levels in
+    ``[lo, hi]`` (default: the config's own); ``evaluate(active, config=other)`` then gives the result for any
+    ``other`` that differs from ``config`` only in ``coverage_level`` within that range, from the same kernel pass
+    (the sensitivity sweep's probability steps share the gate's evaluations). ``memo_bytes`` > 0 keeps the kernel
+    output of every subset evaluated (least recently used dropped beyond that many bytes), so a subset asked
+    again, under any of those levels, costs no kernel pass.
     """
 
     def __init__(self, area, links: Links, config: EngineConfig | None = None, *, full: bool = True,
-                 keep: int = 8):
+                 keep: int = 8, levels: tuple[float, float] | None = None, memo_bytes: int = 0):
         config = links.config if config is None else config
         if config.freq_hz != links.config.freq_hz:
             raise InvalidInputError(
@@ -354,6 +361,10 @@ class IncrementalAggregator:
             arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
             arr(links.sf_nlos_db).astype(np.float64),
         )
+        p_own = float(crit.probability)
+        self.levels = (p_own, p_own) if levels is None else (float(min(levels)), float(max(levels)))
+        if not self.levels[0] <= p_own <= self.levels[1]:
+            raise InvalidInputError(f"levels {levels}: must contain the config's coverage_level {p_own}")
         o2i_mu, o2i_sd = o2i_class_parameters(config)
         gh_x, gh_w = _dist.gauss_hermite()
         noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
@@ -373,13 +384,27 @@ class IncrementalAggregator:
             float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re),
             float(config.ul_alpha), float(ul_nd),
             float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
-            bool(full or crit.user_class != "outdoor"), float(crit.probability) - 1e-9, float(crit.probability) - 1e-9,
+            bool(full or crit.user_class != "outdoor"), self.levels[0] - 1e-9, self.levels[1] - 1e-9,
         )
         self.keep = int(keep)
         self._states: list = []  # (active, share, out, best_link), most recent first
         self.out = np.full((len(_dist.ROWS), n_groups), np.nan)
         self.best_link = np.full(n_groups, -1, np.int64)
         self.recomputed = 0
+        self.memo_bytes = int(memo_bytes)
+        self._memo: dict = {}  # active.tobytes() -> (out, best_link), least recently used first
+
+    def _config_for(self, config: EngineConfig | None) -> EngineConfig:
+        """``config`` checked to differ from the evaluator's only in ``coverage_level`` within ``levels``."""
+        if config is None or config is self.config:
+            return self.config
+        level = float(config.coverage_level)
+        if (config.replace(coverage_level=self.config.coverage_level) != self.config
+                or not self.levels[0] <= level <= self.levels[1]):
+            raise InvalidInputError(
+                f"IncrementalAggregator.evaluate: config may differ from the evaluator's only in coverage_level, "
+                f"within {self.levels}; got coverage_level {level} or other changed fields")
+        return config
 
     def _dirty_groups(self, active_arr: np.ndarray, share: float, state) -> np.ndarray:
         """Indices of the pixel groups to recompute when starting from ``state``."""
@@ -392,11 +417,13 @@ class IncrementalAggregator:
             dirty |= self.resid_g != 0.0
         return np.flatnonzero(dirty)
 
-    def evaluate(self, active=None) -> CoverageResult:
+    def evaluate(self, active=None, config: EngineConfig | None = None) -> CoverageResult:
         """The :class:`CoverageResult` of ``aggregate(area, links, config, active, full=full)``.
 
         Starts from the kept state (the last ``keep`` evaluated subsets) that needs the fewest pixels recomputed.
+        ``config``: another coverage level within ``levels`` (see the class docstring); default the evaluator's.
         """
+        config = self._config_for(config)
         n_sec = self.n_sec
         if active is None:
             active_arr = np.ones(n_sec, dtype=bool)
@@ -408,6 +435,12 @@ class IncrementalAggregator:
                     f"got dtype {active_arr.dtype} shape {active_arr.shape}"
                 )
         active_arr = np.ascontiguousarray(active_arr)
+        key = active_arr.tobytes() if self.memo_bytes > 0 else None
+        if key is not None and key in self._memo:
+            self.out, self.best_link = self._memo.pop(key)
+            self._memo[key] = (self.out, self.best_link)  # most recently used
+            self.recomputed = 0
+            return self._result(active_arr, config)
         share = float(active_arr.sum()) / max(n_sec, 1)
         groups, base = None, None
         for state in self._states:
@@ -445,10 +478,15 @@ class IncrementalAggregator:
         self.out, self.best_link = out, best_link
         self._states.insert(0, (active_arr.copy(), share, out, best_link))
         del self._states[self.keep:]
-        return self._result(active_arr)
+        if key is not None:
+            self._memo[key] = (out, best_link)
+            size = out.nbytes + best_link.nbytes
+            while len(self._memo) > 1 and size * len(self._memo) > self.memo_bytes:
+                del self._memo[next(iter(self._memo))]
+        return self._result(active_arr, config)
 
-    def _result(self, active_arr: np.ndarray) -> CoverageResult:
-        area, links, config, full = self.area, self.links, self.config, self.full
+    def _result(self, active_arr: np.ndarray, config: EngineConfig) -> CoverageResult:
+        area, links, full = self.area, self.links, self.full
         crit = config.criterion
         shape, n_pix, mask, env_full, gpix = self.shape, self.n_pix, self.mask, self.env_full, self.gpix
         out, best_link = self.out, self.best_link
@@ -466,6 +504,8 @@ class IncrementalAggregator:
             stack = np.stack([rows[f"p_{q}_outdoor"], rows[f"p_{q}_indoor_low"], rows[f"p_{q}_indoor_high"]])
             for cls, val in zip(("outdoor", "indoor", "all"), _class_mix(stack, env_pix, config)):
                 probs[f"p_{q}_{cls}"] = np.where(served, np.nan_to_num(val), 0.0)
+        if not self.tail[-3]:  # no maps: P(DL) is not computed where P(SS-RSRP) misses this config's level
+            probs["p_dl_outdoor"][probs["p_rsrp_outdoor"] < float(crit.probability) - 1e-9] = 0.0
         has_ul = crit.min_ul_mbps is not None
         for cls in ("outdoor", "indoor", "all"):
             parts = [probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"]] + ([probs[f"p_ul_{cls}"]] if has_ul else [])

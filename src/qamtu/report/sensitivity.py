@@ -12,7 +12,8 @@ One step of each assumption, the plans held fixed:
   the schedule and the search with the same gates;
 * radio assumptions (coverage probability +-0.05, neighbour load +-0.25) rebuild each city's gate with the other
   engine setting and re-aggregate the plan's stored links (:func:`qamtu.engine.aggregate`; no path loss is
-  recomputed);
+  recomputed). The coverage-level steps change no probability, only the level they are compared with, so they
+  share the scenario gate's evaluator and its kernel passes (:func:`qamtu.report.run.city_gate`);
 * the RSRP threshold (+-5 dB): the stored coverage probabilities belong to the links' threshold, so the links of
   each plan's own sites are computed once more with the other threshold (:func:`qamtu.report.run.city_gate`);
   the plans stay the same.
@@ -32,6 +33,20 @@ Gate = Callable[[str, frozenset], GateResult]
 
 #: Steps of the sweep (schedule assumptions first, then radio ones).
 STEPS = {"crews": 1, "rate": 1.0, "lead": 1, "threshold": 5.0, "probability": 0.05, "load": 0.25}
+
+
+def probability_values(base: float) -> list[float]:
+    """The coverage levels the sweep evaluates for a scenario level ``base``: base and one step either side
+    (clipped to 0.5..0.99, a step that clips onto ``base`` dropped), ascending."""
+    out = {float(base)}
+    for step in (-1, 1):
+        out.add(round(min(PROBABILITY_RANGE[1], max(PROBABILITY_RANGE[0], float(base) + step * STEPS["probability"])),
+                      4))
+    return sorted(out)
+
+
+#: the coverage levels the sweep may set
+PROBABILITY_RANGE = (0.5, 0.99)
 
 
 def answer(
@@ -126,7 +141,7 @@ def sweep(chain: Chain, progress: Callable[[int, int], None] | None = None) -> l
         mean = sum(t.lead_time_months for t in tasks) / max(len(tasks), 1)
         variants.append(("lead", step, round(mean, 1), same(tasks=tasks)))
     for name, field, lo, hi in (("threshold", "rsrp_threshold_dbm", -140.0, -60.0),
-                                ("probability", "coverage_level", 0.5, 0.99), ("load", "cell_load", 0.0, 1.0)):
+                                ("probability", "coverage_level", *PROBABILITY_RANGE), ("load", "cell_load", 0.0, 1.0)):
         base = float(getattr(chain.config, field))
         for step in (-1, 1):
             value = round(min(hi, max(lo, base + step * STEPS[name])), 4)

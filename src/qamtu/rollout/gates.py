@@ -97,6 +97,7 @@ def engine_gate(
     targets: GateTargets,
     *,
     always_on: np.ndarray | None = None,
+    engine: Any = None,
 ):
     """Gate evaluator for one city backed by the coverage engine.
 
@@ -111,6 +112,10 @@ def engine_gate(
     targets : GateTargets
     always_on : ndarray of bool, shape (n_sectors,), optional
         Sectors on air before the rollout (existing sites), active in every evaluation.
+    engine : qamtu.engine.IncrementalAggregator, optional
+        An evaluator of ``links`` to share with other gates (e.g. the sensitivity sweep's coverage-level steps:
+        one whose ``levels`` contain ``config.coverage_level`` and whose config differs only in it); default: a
+        new one for this gate.
 
     Returns
     -------
@@ -126,11 +131,14 @@ def engine_gate(
 
     # the coverage shares need only ``covered``; the rate maps only when a speed target is set. Successive
     # evaluations differ by a few sites: only the pixels they touch are recomputed (same result as aggregate)
-    engine = IncrementalAggregator(area, links, config, full=targets.dl_p5_mbps is not None)
+    if engine is None:
+        engine = IncrementalAggregator(area, links, config, full=targets.dl_p5_mbps is not None)
+    elif engine.links is not links or engine.full != (targets.dl_p5_mbps is not None):
+        raise InvalidInputError("engine_gate: the shared evaluator is for other links or another map setting")
 
     def gate(city_id: str, on_air: frozenset) -> GateResult:
         active = base | np.isin(site_of, list(on_air))
-        result = engine.evaluate(active)
+        result = engine.evaluate(active, config)
         kpis = dict(result.kpis())
         kpis["dl_p5_mbps"] = dl_p5_from_kpis(kpis)
         if "population_total" in kpis and "population_share" in kpis:
