@@ -18,6 +18,7 @@ from qamtu.rollout import (
     minimum_feasible,
     schedule_rollout,
 )
+from qamtu.rollout.schedule import on_time_by_deadline
 
 
 @settings(max_examples=200, deadline=None)
@@ -185,7 +186,7 @@ def test_minimum_crews_breaks_ties_as_the_scheduler_does():
 @settings(max_examples=150, deadline=None)
 @given(small_rollouts(), st.integers(1, 4), st.integers(0, 2**30), st.integers(-2, 14),
        st.sampled_from([None, 3.0, 7.0]))
-def test_all_pass_by_deadline_answers_as_the_full_schedule(data, crews, seed, deadline_month, budget):
+def test_deadline_walks_answer_as_the_full_schedule(data, crews, seed, deadline_month, budget):
     """The searches' shortcut (walk stopped at the deadline and at the first late city) against the full
     schedule's ``all_pass_by``, for an arbitrary (not monotone) gate; it never asks a set the schedule does not."""
     import random
@@ -210,7 +211,9 @@ def test_all_pass_by_deadline_answers_as_the_full_schedule(data, crews, seed, de
     deadline = dt.date(2024, 1, 1) + dt.timedelta(days=31 * deadline_month) if deadline_month >= 0 \
         else dt.date(2023, 12 + deadline_month, 1)
     cities = ["bb", "aa"]
-    want = schedule_rollout(tasks, params, recording(asked_full), cities=cities).all_pass_by(deadline)
+    sched = schedule_rollout(tasks, params, recording(asked_full), cities=cities)
     got = all_pass_by_deadline(tasks, params, recording(asked_short), deadline, cities=cities)
-    assert got == want
+    assert got == sched.all_pass_by(deadline)
+    per_city = on_time_by_deadline(tasks, params, recording(asked_short), deadline, cities=cities)
+    assert per_city == {c: sched.on_time(c, deadline) for c in sched.cities}
     assert asked_short <= asked_full

@@ -489,13 +489,31 @@ def all_pass_by_deadline(
     of those months passes): the walk stops at the deadline, and at the first city that misses it. Used by the
     feasibility searches (:mod:`qamtu.rollout.search`), which ask it for many resource levels.
     """
+    return all(_on_time_walk(tasks, params, gate, deadline, cities, stop_at_late=True).values())
+
+
+def on_time_by_deadline(
+    tasks: Sequence[SiteTask],
+    params: ScheduleParams,
+    gate: GateEvaluator,
+    deadline: _dt.date,
+    *,
+    cities: Iterable[str] | None = None,
+) -> dict[str, bool]:
+    """Per city, ``schedule_rollout(tasks, params, gate, cities=cities).on_time(city, deadline)``, asking only the
+    gates of the months up to the deadline (see :func:`all_pass_by_deadline`)."""
+    return _on_time_walk(tasks, params, gate, deadline, cities, stop_at_late=False)
+
+
+def _on_time_walk(tasks, params, gate, deadline, cities, *, stop_at_late: bool) -> dict[str, bool]:
+    """City -> on time by ``deadline`` (the ``"first"`` walk stopped at the deadline); with ``stop_at_late`` the
+    first late city ends the walk (its entry False, later cities absent)."""
     cities = list(cities or [])
     ordered = order_tasks(tasks, params, cities)
     city_ids: list[str] = list(dict.fromkeys([*cities, *(t.city_id for t in ordered)]))
     site_month = _builds(ordered, params)[0]
     last = month_index_of(params.start, deadline)
-    if last < 0:  # no gate month (0 at the earliest) is before the start
-        return not city_ids
+    out: dict[str, bool] = {}
     for c in city_ids:
         city_tasks = [t for t in ordered if t.city_id == c]
         change_months = sorted({site_month[t.key] for t in city_tasks if site_month[t.key] is not None})
@@ -503,11 +521,13 @@ def all_pass_by_deadline(
         def on_air_at(m: int, _tasks: list[SiteTask] = city_tasks) -> frozenset:
             return frozenset(t.site_id for t in _tasks if site_month[t.key] is not None and site_month[t.key] <= m)
 
-        if _as_gate_result(gate(c, on_air_at(-1))).passed:
-            continue
-        if not any(_as_gate_result(gate(c, on_air_at(m))).passed for m in change_months if m <= last):
-            return False
-    return True
+        # gate month max(first, 0) <= last: no month qualifies before the start
+        ok = last >= 0 and (_as_gate_result(gate(c, on_air_at(-1))).passed or any(
+            _as_gate_result(gate(c, on_air_at(m))).passed for m in change_months if m <= last))
+        out[c] = ok
+        if stop_at_late and not ok:
+            break
+    return out
 
 
 def _can_ever_build(remaining: Sequence[SiteTask], params: ScheduleParams) -> bool:
