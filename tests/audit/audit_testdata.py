@@ -9,7 +9,7 @@ from pyproj import Transformer
 from shapely.geometry import Point
 
 from qamtu.audit.assign import CityBoundary
-from qamtu.audit.calibration import _outdoor_config, predict_rsrp_dbm
+from qamtu.audit.calibration import _outdoor_config, predict_rsrp_dbm, serving_rsrp_median_dbm
 from qamtu.engine import EngineConfig
 from qamtu.engine.links import prepare_sectors
 from qamtu.geo.sites import validate_sites
@@ -89,7 +89,10 @@ def synthetic(n=500, offset_db=6.0, slope=8.0, noise_db=4.0, seed=0, env_code=1,
     ang = np.radians(sec.azimuth_deg[k] + rng.uniform(-50, 50, n))
     x = sec.x_m[k] + r * np.sin(ang)
     y = sec.y_m[k] + r * np.cos(ang)
-    pred, d3d = predict_rsrp_dbm(x, y, k, np.full(n, env_code), sec, _outdoor_config(EngineConfig(), None))
+    cfg = _outdoor_config(EngineConfig(), None)
+    _, d3d = predict_rsrp_dbm(x, y, k, np.full(n, env_code), sec, cfg)
+    # the model's median of a serving sector's measured RSRP (what calibrate compares with; issue 11)
+    pred, _ = serving_rsrp_median_dbm(x, y, k, np.full(n, env_code), sec, cfg, 5000.0)
     meas = pred - (offset_db + slope * np.log10(d3d / 1000.0)) + rng.normal(0.0, noise_db, n)
     lon, lat = TO_LL.transform(x, y)
     frame = pd.DataFrame(dict(time=pd.Timestamp("2024-05-01", tz="UTC"), lat=lat, lon=lon, operator="Kcell",

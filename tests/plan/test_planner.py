@@ -21,7 +21,10 @@ def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method)
     kpis = evaluate(area, plan.sectors, config).kpis()
     assert kpis["territory_share"] >= 0.3
     assert kpis["population_share"] >= 0.25
-    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=1e-12)
+    # the plan's links store every link (60 dB margin); the fresh evaluation's default rule (20 dB) leaves out
+    # weak links whose single-link P(SS-RSRP >= thr) is under 0.05, so the union over sites of P(SS-RSRP >= thr)
+    # lacks them (~0.005 per link at the 0.9 level): a pixel at the 0.9 edge may flip (issue 11)
+    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=0.005)
     # the bound is a bound, the gap is consistent with it
     assert plan.summary["lower_bound"] <= plan.summary["cost"] + 1e-9
     assert plan.summary["gap"] == pytest.approx((plan.summary["cost"] - plan.summary["lower_bound"])
@@ -95,9 +98,9 @@ def test_min_sinr_is_the_rate_threshold():
     cfg = EngineConfig()
     s = min_sinr_db(cfg)
 
-    def rate(x):
-        return float(nr.throughput_mbps(x, cfg.bandwidth_hz, cfg.dl_layers, cfg.tdd_dl_share, cfg.cell_load,
-                                        scs_hz=cfg.scs_hz, direction="dl"))
+    def rate(x):  # the engine's rate: rank adaptation over the UE's layers (power split over them)
+        return float(nr.rank_adapted_throughput_mbps(x, cfg.bandwidth_hz, cfg.dl_layers, cfg.tdd_dl_share,
+                                                     cfg.cell_load, scs_hz=cfg.scs_hz, direction="dl"))
 
     assert rate(s) >= cfg.min_dl_mbps > rate(s - 1e-3)
     assert min_sinr_db(cfg.replace(min_dl_mbps=1e5)) == np.inf

@@ -28,6 +28,9 @@ class FakeResult:
     ul_mbps: np.ndarray
     best_server: np.ndarray
     covered: np.ndarray
+    ssb_sinr_db: np.ndarray = None
+    p_covered_outdoor: np.ndarray = None
+    p_covered_indoor: np.ndarray = None
     config: object = None
 
     def kpis(self):
@@ -64,6 +67,9 @@ def result(area):
         ul_mbps=np.maximum(50 - d / 100, 0).astype(np.float32),
         best_server=(np.arange(d.size).reshape(d.shape) % 9).astype(np.int32),
         covered=d < 3000,
+        ssb_sinr_db=(rsrp + 70).astype(np.float32),
+        p_covered_outdoor=np.clip(1 - d / 4000, 0, 1).astype(np.float32),
+        p_covered_indoor=np.clip(1 - d / 2000, 0, 1).astype(np.float32),
     )
 
 

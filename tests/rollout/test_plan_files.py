@@ -60,8 +60,13 @@ def test_round_trip_through_qamtu_coverage_reproduces_the_territory_share(nation
                                    "--resolution-m", "500", "--out", str(tmp_path), "--no-png", "--json"])
     assert res.exit_code == 0, res.output
     kpis = json.loads((tmp_path / "kpis.json").read_text())
-    assert kpis["territory_share"] == pytest.approx(city["territory_share"], abs=1e-9)
-    assert kpis["population_share"] == pytest.approx(city["population_share"], abs=1e-9)
+    # the plan's links keep every link down to 60 dB below the reference level (exact subsets for the gates);
+    # ``qamtu coverage`` uses the engine's default relevance rule (20 dB; links below it with a single-link
+    # P(SS-RSRP >= thr) under 0.05 are not stored), and the union over sites of P(SS-RSRP >= thr) lacks those
+    # links: ~0.005 per link at the 0.9 level, so pixels that close to the level may flip. With the same rule the
+    # shares agree exactly (tests/plan/test_cli_plan.py::test_cli_plan_sectors_reevaluate_to_the_same_shares).
+    assert kpis["territory_share"] == pytest.approx(city["territory_share"], abs=0.01)
+    assert kpis["population_share"] == pytest.approx(city["population_share"], abs=0.01)
 
 
 def test_national_decisions_are_honoured_and_listed(national_out, tmp_path):

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from qamtu.cli.app import app
 from qamtu.distributed import SequentialExecutor, open_executor
 from qamtu.engine import EngineConfig, aggregate, compute_links
+from qamtu.engine.links import Links
 from qamtu.engine.bands import band_rows, compute_links_banded, evaluate_banded
 from qamtu.errors import InvalidInputError
 from qamtu.geo.area import make_study_area
@@ -28,8 +29,8 @@ RES = 400.0
 #: 8 x 8 pixel tiles: a 400 m grid of Konaev has several tile rows, so several bands
 CONFIG = EngineConfig(chunk_pixels=64)
 
-LINK_ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
-               "residual_mw")
+#: every per-link array (issue 11's distribution fields p_los ... included) and the residual
+LINK_ARRAYS = Links.ARRAYS + ("residual_mw",)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,10 @@ def assert_maps_equal(a, b):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, np.ndarray):
             np.testing.assert_array_equal(x, y, err_msg=f.name)
+        elif isinstance(x, dict):  # extra / probabilities: the per-class probability and quantile maps
+            assert sorted(x) == sorted(y), f.name
+            for key in x:
+                np.testing.assert_array_equal(x[key], y[key], err_msg=f"{f.name}[{key}]")
     assert json.dumps(a.kpis(), sort_keys=True, default=str) == json.dumps(b.kpis(), sort_keys=True, default=str)
 
 

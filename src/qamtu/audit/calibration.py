@@ -162,6 +162,91 @@ def predict_rsrp_dbm(
     return np.asarray(batch.rsrp_dbm, dtype=float), np.asarray(d3d, dtype=float)
 
 
+def serving_rsrp_median_dbm(x_m, y_m, serving, env_code, sectors: Any, config: Any, max_distance_m: float,
+                            n_grid: int = 161, chunk: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    """The model's median (and standard deviation) of the measured SS-RSRP of the serving sector, dBm.
+
+    A drive-test sample is taken on the sector that was the strongest *in that draw*: its shadowing is not a
+    random draw of the link's but conditioned on beating every other site. The prediction is therefore the median
+    of the serving site's level ``y`` given that every other site is below it, density
+    ``f_j(y) prod_l F_l(y)`` (LOS/NLOS mixtures of log-normals per site, sites independent; the model of
+    :mod:`qamtu.engine.distribution`), shifted by the serving sector's gain relative to its site's strongest
+    sector. Comparing dB with this median (not with a mean power) makes the fit unbiased on measurements drawn
+    from the model itself (``tests/audit/test_audit_calibration.py``: simulate -> calibrate round trip).
+    """
+    from scipy.spatial import cKDTree
+    from scipy.special import log_ndtr
+
+    from qamtu.engine.links import evaluate_link_batch
+
+    x_m = np.asarray(x_m, float)
+    y_m = np.asarray(y_m, float)
+    serving = np.asarray(serving, np.int64)
+    env_code = np.asarray(env_code, np.int64)
+    n = x_m.size
+    med = np.full(n, np.nan)
+    sd = np.full(n, np.nan)
+    _, site_code = np.unique(np.asarray(sectors.site_id), return_inverse=True)
+    tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
+    z = np.linspace(-5.5, 5.5, n_grid)
+    for c0 in range(0, n, chunk):
+        sl = slice(c0, min(n, c0 + chunk))
+        xs, ys, sv, ev = x_m[sl], y_m[sl], serving[sl], env_code[sl]
+        m = xs.size
+        neigh = tree.query_ball_point(np.column_stack([xs, ys]), r=max_distance_m)
+        ii = np.repeat(np.arange(m), [len(v) for v in neigh])
+        kk = np.concatenate([np.asarray(v, np.int64) for v in neigh]) if m else np.zeros(0, np.int64)
+        b = evaluate_link_batch(xs[ii] - sectors.x_m[kk], ys[ii] - sectors.y_m[kk], kk, ev[ii], sectors, config)
+        p = np.clip(b.p_los, 0.0, 1.0)
+        m_n = b.rsrp_dbm - 10 * np.log10(p * 10 ** (b.los_gain_db / 10) + 1 - p)
+        frame = pd.DataFrame({"i": ii, "site": site_code[kk], "k": kk, "r": b.rsrp_dbm, "mn": m_n, "p": p,
+                              "d": b.los_gain_db, "sl": np.maximum(b.sf_los_db, 1e-3),
+                              "sn": np.maximum(b.sf_nlos_db, 1e-3)})
+        best = frame.sort_values("r", ascending=False).drop_duplicates(["i", "site"])  # strongest sector per site
+        serving_site = site_code[sv]
+        own = best[best["site"].to_numpy() == serving_site[best["i"].to_numpy()]].set_index("i")
+        others = best[best["site"].to_numpy() != serving_site[best["i"].to_numpy()]]
+        ok = np.isin(np.arange(m), own.index.to_numpy())
+        rows = np.flatnonzero(ok)
+        o = own.loc[rows]
+        # grid of the serving site's level over its own mixture's range
+        lo = np.minimum(o["mn"] - 5.5 * o["sn"], o["mn"] + o["d"] - 5.5 * o["sl"]).to_numpy()
+        hi = np.maximum(o["mn"] + 5.5 * o["sn"], o["mn"] + o["d"] + 5.5 * o["sl"]).to_numpy()
+        grid = lo[:, None] + (hi - lo)[:, None] * (z[None, :] - z[0]) / (z[-1] - z[0])
+        pj, mnj, dj, slj, snj = (o[c].to_numpy()[:, None] for c in ("p", "mn", "d", "sl", "sn"))
+        dens = (pj * np.exp(-0.5 * ((grid - mnj - dj) / slj) ** 2) / slj
+                + (1 - pj) * np.exp(-0.5 * ((grid - mnj) / snj) ** 2) / snj)
+        logw = np.log(np.maximum(dens, 1e-300))
+        pos = np.full(m, -1)
+        pos[rows] = np.arange(rows.size)
+        oi = pos[others["i"].to_numpy()]
+        keep = oi >= 0
+        oi = oi[keep]
+        if oi.size:
+            q = {c: others[c].to_numpy()[keep][:, None] for c in ("p", "mn", "d", "sl", "sn")}
+            g = grid[oi]
+            f = (q["p"] * np.exp(log_ndtr((g - q["mn"] - q["d"]) / q["sl"]))
+                 + (1 - q["p"]) * np.exp(log_ndtr((g - q["mn"]) / q["sn"])))
+            np.add.at(logw, oi, np.log(np.maximum(f, 1e-300)))
+        w = np.exp(logw - logw.max(axis=1, keepdims=True))
+        w /= w.sum(axis=1, keepdims=True)
+        cw = np.cumsum(w, axis=1)
+        j = np.argmax(cw >= 0.5, axis=1)
+        j0 = np.maximum(j - 1, 0)
+        r_ = np.arange(rows.size)
+        c_lo, c_hi = cw[r_, j0], cw[r_, j]
+        frac = np.where(c_hi > c_lo, (0.5 - c_lo) / np.maximum(c_hi - c_lo, 1e-300), 0.0)
+        level = grid[r_, j0] + frac * (grid[r_, j] - grid[r_, j0])
+        mean = (w * grid).sum(axis=1)
+        # the serving sector's gain relative to its site's strongest sector (same path, same draw)
+        serv = pd.DataFrame({"i": ii, "k": kk, "r": b.rsrp_dbm}).set_index(["i", "k"])["r"]
+        r_serv = serv.reindex(list(zip(rows, sv[rows]))).to_numpy()
+        delta = r_serv - o["r"].to_numpy()
+        med[c0 + rows] = level + delta
+        sd[c0 + rows] = np.sqrt(np.maximum((w * grid ** 2).sum(axis=1) - mean ** 2, 0.0))
+    return med, sd
+
+
 def _best_server(
     x_m: np.ndarray, y_m: np.ndarray, env_code: np.ndarray, operators: np.ndarray | None, sectors: Any, config: Any,
     max_distance_m: float, chunk: int = 20000,
@@ -388,8 +473,10 @@ def calibrate(
     # serving sector: cell id first, else the model's best server
     serving = np.full(len(data), -1, dtype=np.int64)
     match = np.full(len(data), "", dtype=object)
-    if "cell_id" in sites.columns and "cell_id" in data.columns:
-        ids = sites["cell_id"].astype(str).str.strip().to_numpy()
+    if "cell_id" in data.columns:
+        from qamtu.engine.links import sector_cell_ids
+
+        ids = np.asarray(sector_cell_ids(sectors.frame), dtype=str)
         lookup: dict[str, int] = {}
         dup = set()
         for i, cid in enumerate(ids):
@@ -425,7 +512,10 @@ def calibrate(
         )
 
     idx = np.flatnonzero(keep)
-    pred, d3d = predict_rsrp_dbm(x[idx], y[idx], serving[idx], codes[idx], sectors, cfg)
+    _, d3d = predict_rsrp_dbm(x[idx], y[idx], serving[idx], codes[idx], sectors, cfg)
+    # sites farther than 5 km never beat the serving one at n78 (the search is bounded for speed)
+    pred, model_sd = serving_rsrp_median_dbm(x[idx], y[idx], serving[idx], codes[idx], sectors, cfg,
+                                             min(max_distance_m, 5000.0))
     pred = pred - extra_loss_db
     meas = data["rsrp_dbm"].to_numpy(float)[idx]
     resid = pred - meas
@@ -482,6 +572,7 @@ def calibrate(
             holdout_mean_error_before_db=mb_ho, holdout_std_before_db=sb_ho,
             holdout_mean_error_after_db=ma_ho, holdout_std_after_db=sa_ho,
             holdout_rmse_after_db=None if not ho_m.any() else float(np.sqrt(np.mean(after[ho_m] ** 2))),
+            model_std_db=float(np.sqrt(np.mean(model_sd[m] ** 2))),
             note="offset and slope fitted" if fit_slope else (
                 f"offset only: distances span {span:.2f} decades, less than {min_log_span:g}; slope set to 0"),
         )

@@ -55,6 +55,8 @@ class CityRun:
     spacings: dict[str, float] | None = None
     #: Links of the plan's own sectors at another RSRP threshold (dBm -> Links), made once by :func:`city_gate`.
     links_by_threshold: dict[float, Any] = dataclasses.field(default_factory=dict, repr=False)
+    #: Gate evaluators kept by :func:`city_gate`: (config with a canonical coverage level, evaluator).
+    engines: list[tuple[Any, Any]] = dataclasses.field(default_factory=list, repr=False)
 
 
 def _status(gate_month: int | None, deadline_index: int) -> str:
@@ -124,7 +126,34 @@ def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
     links = run.plan.links
     if config.rsrp_threshold_dbm != links.config.rsrp_threshold_dbm:
         links = _plan_links_at(run, config, always_on)
-    return engine_gate(run.area, links, config, cand["site_id"].to_numpy(), run.targets, always_on=always_on)
+    return engine_gate(run.area, links, config, cand["site_id"].to_numpy(), run.targets, always_on=always_on,
+                       engine=_shared_engine(run, links, config))
+
+
+#: bytes of kernel outputs a shared gate evaluator keeps (per city), so that a set of sites asked again under
+#: another coverage level costs no kernel pass
+GATE_MEMO_BYTES = 32 * 2**20
+
+
+def _shared_engine(run: CityRun, links: Any, config: Any) -> Any:
+    """The gate evaluator of ``links`` for ``config``, shared by every config that differs only in the coverage
+    level among those the sensitivity sweep uses (:func:`qamtu.report.sensitivity.probability_values` of the
+    run's own level): they ask the same kernel passes, compared with other levels. Kept on the run."""
+    from qamtu.engine.aggregate import IncrementalAggregator
+    from qamtu.report.sensitivity import probability_values
+
+    full = run.targets.dl_p5_mbps is not None
+    values = probability_values(float(run.config.coverage_level))
+    level = float(config.coverage_level)
+    key = config.replace(coverage_level=values[0]) if level in values else config
+    for known, engine in run.engines:  # (EngineConfig is not hashable; a few entries per city)
+        if known == key and engine.links is links and engine.full == full:
+            return engine
+    levels = (values[0], values[-1]) if level in values else None
+    engine = IncrementalAggregator(run.area, links, config, full=full, levels=levels,
+                                   memo_bytes=GATE_MEMO_BYTES if levels else 0)
+    run.engines.append((key, engine))
+    return engine
 
 
 def _plan_links_at(run: CityRun, config: Any, always_on: Any) -> Any:
@@ -272,8 +301,16 @@ def _gate_of(run: CityRun, city_id: str, on_air: frozenset) -> GateResult:
 
 
 def _gate_with(run: CityRun, config: Any, city_id: str, on_air: frozenset) -> GateResult:
-    """The gate of a city with engine settings ``config``, evaluated where its run lives."""
-    return city_gate(run, config)(city_id, on_air)
+    """The gate of a city with engine settings ``config``, evaluated where its run lives.
+
+    The gate is kept on the run per ``config`` object (the sweep asks one config for many site sets); its
+    evaluator is shared with every gate whose config differs only in the coverage level (:func:`city_gate`).
+    """
+    cache = run.__dict__.setdefault("_gates_by_config", {})
+    entry = cache.get(id(config))
+    if entry is None or entry[0] is not config:
+        entry = cache[id(config)] = (config, city_gate(run, config))
+    return entry[1](city_id, on_air)
 
 
 def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateResult]:
@@ -284,7 +321,7 @@ def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateRes
 def _light(run: CityRun) -> CityRun:
     """The run without what only the gate needs (links, the planner's model): what goes back to the driver."""
     plan = None if run.plan is None else dataclasses.replace(run.plan, links=None, model=None)
-    return dataclasses.replace(run, plan=plan, gate=None, links_by_threshold={})
+    return dataclasses.replace(run, plan=plan, gate=None, links_by_threshold={}, engines=[])
 
 
 def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolution_m: float | None = None,

@@ -12,7 +12,8 @@ One step of each assumption, the plans held fixed:
   the schedule and the search with the same gates;
 * radio assumptions (coverage probability +-0.05, neighbour load +-0.25) rebuild each city's gate with the other
   engine setting and re-aggregate the plan's stored links (:func:`qamtu.engine.aggregate`; no path loss is
-  recomputed);
+  recomputed). The coverage-level steps change no probability, only the level they are compared with, so they
+  share the scenario gate's evaluator and its kernel passes (:func:`qamtu.report.run.city_gate`);
 * the RSRP threshold (+-5 dB): the stored coverage probabilities belong to the links' threshold, so the links of
   each plan's own sites are computed once more with the other threshold (:func:`qamtu.chain.national.city_gate`);
   the plans stay the same.
@@ -26,12 +27,26 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qamtu.rollout import GateResult, ScheduleParams, SiteTask, cached_gate, minimum_budget, minimum_crews
-from qamtu.rollout.schedule import schedule_rollout
+from qamtu.rollout.schedule import on_time_by_deadline
 
 Gate = Callable[[str, frozenset], GateResult]
 
 #: Steps of the sweep (schedule assumptions first, then radio ones).
 STEPS = {"crews": 1, "rate": 1.0, "lead": 1, "threshold": 5.0, "probability": 0.05, "load": 0.25}
+
+
+def probability_values(base: float) -> list[float]:
+    """The coverage levels the sweep evaluates for a scenario level ``base``: base and one step either side
+    (clipped to 0.5..0.99, a step that clips onto ``base`` dropped), ascending."""
+    out = {float(base)}
+    for step in (-1, 1):
+        out.add(round(min(PROBABILITY_RANGE[1], max(PROBABILITY_RANGE[0], float(base) + step * STEPS["probability"])),
+                      4))
+    return sorted(out)
+
+
+#: the coverage levels the sweep may set
+PROBABILITY_RANGE = (0.5, 0.99)
 
 
 def answer(
@@ -56,14 +71,18 @@ def answer(
     ``search_method``, ``search_cities``
     """
     gate = cached_gate(gate)
-    sched = schedule if schedule is not None else schedule_rollout(tasks, params, gate, cities=list(cities))
+    if schedule is not None:
+        on_time = sum(schedule.on_time(c, deadline) for c in cities)
+    else:  # the same count, asking only the gates up to the deadline
+        by_city = on_time_by_deadline(tasks, params, gate, deadline, cities=list(cities))
+        on_time = sum(by_city[c] for c in cities)
     by_city: dict[str, set[str]] = {}
     for t in tasks:
         by_city.setdefault(t.city_id, set()).add(t.site_id)
     reachable = [c for c in cities if gate(c, frozenset(by_city.get(c, ()))).passed]
     search_tasks = [t for t in tasks if t.city_id in reachable]
     row: dict[str, Any] = {"deadline": deadline.isoformat(),
-                           "cities_on_time": sum(sched.on_time(c, deadline) for c in cities),
+                           "cities_on_time": on_time,
                            "cities": len(cities), "minimum": None, "search_method": "none",
                            "search_cities": len(reachable)}
     if resource == "crews" and search_tasks:
@@ -126,7 +145,7 @@ def sweep(chain: Chain, progress: Callable[[int, int], None] | None = None) -> l
         mean = sum(t.lead_time_months for t in tasks) / max(len(tasks), 1)
         variants.append(("lead", step, round(mean, 1), same(tasks=tasks)))
     for name, field, lo, hi in (("threshold", "rsrp_threshold_dbm", -140.0, -60.0),
-                                ("probability", "coverage_level", 0.5, 0.99), ("load", "cell_load", 0.0, 1.0)):
+                                ("probability", "coverage_level", *PROBABILITY_RANGE), ("load", "cell_load", 0.0, 1.0)):
         base = float(getattr(chain.config, field))
         for step in (-1, 1):
             value = round(min(hi, max(lo, base + step * STEPS[name])), 4)

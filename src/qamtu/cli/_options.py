@@ -74,6 +74,8 @@ ENGINE_OPTIONS: dict[str, tuple[str, str, float, float | None, float | None, boo
     "cell_load": ("--cell-load", "cell_load", 1.0, 0.0, 1.0, False, "Interfering cell load, 0..1 (default 0.5)."),
     "min_dl_mbps": ("--min-dl-mbps", "min_dl_mbps", 1.0, 0.0, None, False,
                     "DL rate a covered pixel needs, Mbit/s (default 50)."),
+    "min_ul_mbps": ("--min-ul-mbps", "min_ul_mbps", 1.0, 0.0, None, False,
+                    "UL rate a covered pixel also needs, Mbit/s (default: no UL criterion)."),
     "max_cutoff_m": ("--max-cutoff-m", "max_cutoff_m", 1.0, 0.0, None, True,
                      "Cap the engine's link cut-off, m (faster, slightly optimistic SINR)."),
 }

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "qamtu.cli.plan",  # plan (issue: site planning)
     "qamtu.cli.national",  # national, schedule (issue: rollout and report)
     "qamtu.cli.audit",  # audit, calibrate (issue: quality audit)
+    "qamtu.cli.simulate",  # simulate-measurements (issue 11: synthetic drive test from the model)
     "qamtu.cli.profile",  # profile (issue 12: terrain)
     "qamtu.cli.sweep",  # sweep (issue 16: scale-out on Dask)
 )

@@ -17,15 +17,20 @@ Links (:mod:`qamtu.engine.links`)
     the full table's cut-off). ``evaluate_link_batch`` is the exact per-link physics (qamtu.radio called per
     link); ``EngineConfig(fast=True)`` (default) evaluates the same functions tabulated on fine grids in a Numba
     loop (:mod:`qamtu.engine._fast`; < 0.02 dB on main lobes). ``prepare_sectors(sites, crs)``.
-Maps (:mod:`qamtu.engine.aggregate`)
-    ``aggregate(area, links, config=None, active=None) -> CoverageResult``: best server, SS-RSRP, coverage
-    probability, DL SINR at load, DL/UL throughput, ``covered``; ``active`` (bool per sector) re-evaluates a subset
-    of the sectors from the stored links in one Numba pass (no path loss recomputed): the planner's and the
-    scheduler's inner loop. ``evaluate(area, sites, config=None)`` = compute + aggregate.
-    ``CoverageResult``: arrays of ``area.shape`` and ``kpis()``; ``sector_population()``.
+Maps (:mod:`qamtu.engine.aggregate`, :mod:`qamtu.engine.distribution`)
+    ``aggregate(area, links, config=None, active=None, *, full=True) -> CoverageResult``: per pixel and user class
+    (outdoor, indoor, all) the probabilities of the coverage criterion (:mod:`qamtu.engine.criterion`,
+    ``config.criterion``) over LOS state, shadowing and building loss, best server under shadowing = strongest
+    SS-RSRP; median SS-RSRP, median SSB / PDSCH SINR, 10th-percentile DL/UL rates, ``covered``; ``active`` (bool
+    per sector) re-evaluates a subset of the sectors from the stored links (the planner's and the scheduler's inner
+    loop, with ``full=False``). ``evaluate(area, sites, config=None)`` = compute + aggregate.
+    ``IncrementalAggregator(area, links, config, full=...).evaluate(active)``: the same for a sequence of subsets,
+    recomputing only the pixels whose links' flags changed (the schedule's gates).
+    ``CoverageResult``: arrays of ``area.shape``, ``probabilities`` and ``kpis()``; ``sector_population()``.
 Monte-Carlo (:mod:`qamtu.engine.montecarlo`)
     ``drop_users(area, n_users, seed, weighting="population")``, ``simulate_users(users, sites, config, seed)``:
-    per-user sampled LOS state, shadowing, indoor state and O2I loss; per-user RSRP, SINR and throughput.
+    per-user sampled LOS state, shadowing, indoor state and O2I loss; per-user RSRP, SINR and throughput;
+    ``simulate_measurements`` (a synthetic drive test), ``pixel_monte_carlo`` (the brute-force reference).
 3GPP calibration (:mod:`qamtu.engine.calibration3gpp`)
     ``run_calibration(scenario, freq_hz, drops=20, seed=0) -> dict``: TR 38.901 Table 7.8-1 large-scale set-up;
     percentiles 5..95 of coupling loss and geometry (with and without noise).
@@ -33,7 +38,7 @@ Monte-Carlo (:mod:`qamtu.engine.montecarlo`)
 ``import qamtu.engine`` imports NumPy, SciPy, pandas, Numba and qamtu.radio only (no Typer, Folium or Dask).
 """
 
-from qamtu.engine.aggregate import CoverageResult, aggregate, evaluate, weighted_percentiles
+from qamtu.engine.aggregate import CoverageResult, IncrementalAggregator, aggregate, evaluate, weighted_percentiles
 from qamtu.engine.config import (
     ENV_CLASSES,
     EngineConfig,
@@ -61,6 +66,7 @@ __all__ = [
     "Links",
     "PathLossCalibration",
     "aggregate",
+    "IncrementalAggregator",
     "compute_links",
     "cutoff_distance_m",
     "evaluate",

@@ -105,7 +105,7 @@ def _exceed(margin, sigma):
 
 @njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
-                min_d, o2i_gain_db, cov_w, cov_loss, cov_sd, threshold, body_loss, floor, eps, t_loss, t_nlos, t_dz):
+                min_d, cov_w, cov_loss, cov_sd, threshold, body_loss, floor, eps, t_loss, t_nlos, t_dz):
     """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`)."""
     n = dx.shape[0]
     rsrp = np.empty(n)
@@ -114,6 +114,10 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     pgain = np.empty(n)
     pcov = np.zeros(n)
     keep = np.zeros(n, dtype=np.bool_)
+    plos = np.empty(n)
+    dlos = np.empty(n)
+    sfl = np.empty(n)
+    sfn = np.empty(n)
     nt = gtab.shape[2]
     npf = gtab.shape[3]
     deg = 180.0 / math.pi
@@ -170,7 +174,11 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         pl_los += t_loss[k]
         pl_nlos += t_loss[k]
         pg_out = 10.0 * math.log10(p * 10.0 ** (-pl_los / 10.0) + (1.0 - p) * 10.0 ** (-pl_nlos / 10.0))
-        pg = pg_out + o2i_gain_db[e]
+        pg = pg_out  # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
+        plos[k] = p
+        dlos[k] = pl_nlos - pl_los
+        sfl[k] = s_los
+        sfn[k] = s_nlos
         eirp = s_eirp[s]
         base = eirp + g_ssb - body_loss
         pc = 0.0
@@ -198,7 +206,7 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         pgain[k] = pg
         pcov[k] = pc
         keep[k] = (eirp + gmax + pg >= floor) or (pc >= eps)
-    return rsrp, signal, intf, pgain, pcov, keep
+    return rsrp, signal, intf, pgain, pcov, keep, plos, dlos, sfl, sfn
 
 
 class FastLinks:
@@ -218,9 +226,7 @@ class FastLinks:
         self.mt = sectors.mechanical_tilt_deg.astype(float)
         self.group = codes.astype(np.int64)
         self.eirp = (cache["p_re"] + config.ue_antenna_gain_dbi).astype(float)
-        states = cache["states"]
         cov = cache["cov_states"]
-        self.o2i_gain = np.array([s.mean_gain_db for s in states])
         self.cov_w = np.array([c.weights for c in cov], dtype=float)
         self.cov_loss = np.array([c.mean_loss_db for c in cov], dtype=float)
         self.cov_sd = np.array([c.std_db for c in cov], dtype=float)
@@ -235,7 +241,7 @@ class FastLinks:
             np.ascontiguousarray(dx, dtype=float), np.ascontiguousarray(dy, dtype=float),
             np.ascontiguousarray(sector_idx, dtype=np.int64), np.ascontiguousarray(env_code, dtype=np.int64),
             self.hk, self.height, self.az, self.mt, self.group, self.eirp, self.gtab, self.ptab, self.l0,
-            float(c.ue_height_m), float(c.min_distance_m), self.o2i_gain, self.cov_w, self.cov_loss, self.cov_sd,
+            float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
             float(c.rsrp_threshold_dbm), float(c.body_loss_db), float(floor_dbm), float(c.cutoff_coverage_epsilon),
             *terrain,
         )

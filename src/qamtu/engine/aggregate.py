@@ -1,36 +1,32 @@
-"""From links to maps: best server, SS-RSRP, coverage probability, SINR, throughput, KPIs.
+"""From links to maps: per-pixel, per-user-class probabilities, quantiles, rates, ``covered`` and the KPIs.
 
 Choices made (each a documented part of the model, not an accident of the code):
 
-* **Best server**: the active sector with the highest mean SS-RSRP at the pixel (ties: the lower sector index).
-* **Coverage probability** of a pixel: the largest single-link coverage probability over its active sectors,
-  ``max_s P(RSRP_s >= thr)``. This is a rigorous lower bound of the probability that *some* sector reaches the
-  threshold, whatever the correlation of the links' shadowing and O2I state (a user's indoor state is common to
-  all its links, so independence would overstate it); for a pixel dominated by one sector it is that sector's
-  probability (the FCC-style cell-edge probability).
-* **DL SINR** at cell load ``rho``: ``S / (rho * sum_{s != serving} I_s + N)``, all in mW per resource element
-  (powers add in linear units): ``S`` = mean received power of the serving sector's traffic beam, ``I_s`` = mean
-  received power of neighbour ``s`` with its interference gain (its data beams pointed at its own users),
-  ``N`` = thermal noise in one subcarrier plus the UE noise figure.
-* **DL throughput**: :func:`qamtu.radio.nr.throughput_mbps` at that SINR with ``dl_layers``, the TDD downlink
-  share and the load (the user gets the idle share ``1 - rho``).
-* **UL throughput**: SNR of the UE (``ue_tx_power_dbm`` spread over the carrier, body loss, the serving sector's
-  traffic-beam gain reciprocally) against the gNB noise per RE plus ``ul_interference_margin_db``, then
-  :func:`~qamtu.radio.nr.throughput_mbps` with ``ul_layers``, the TDD uplink share and the load.
-* **covered**: ``coverage_probability >= coverage_level`` and ``dl_mbps >= min_dl_mbps``.
+* **Distributions, not means.** Every probability and quantile is over the pixel's user of a class (outdoor,
+  indoor in a low-loss building, indoor in a high-loss building), over each site's LOS state and shadowing and
+  the user's building loss (drawn once per user): :mod:`qamtu.engine.distribution`. The "indoor" class is the
+  pixel's building mix, "all" the pixel's population mix (environment class profile).
+* **Best server**: the user camps on the strongest SS-RSRP of its draw (the distribution module); the
+  ``best_server`` map is the sector with the strongest mean SS-RSRP (ties: lower index), for sector loads.
+* **covered** (:class:`qamtu.engine.criterion.CoverageCriterion`): ``P(SS-RSRP >= thr) >= level`` and
+  ``P(DL >= min_dl_mbps at the load) >= level`` (and the optional UL condition) for the criterion's user class.
+* **PDSCH SINR** at cell load ``rho``: serving traffic beam (with the environment's beam-forming loss for
+  angular spread) against ``rho`` x every other sector's interference beam plus noise; **SSB SINR**: serving SSB
+  against every other sector's SSB at full power (always-on) plus noise. **DL rate**: rank adaptation over
+  ``dl_layers`` with the power split over layers (:func:`qamtu.radio.nr.rank_adapted_throughput_mbps`), TDD DL
+  share, idle share ``1 - rho``; the map ``dl_mbps`` is the rate at the 10th percentile of the SINR (what a user
+  gets 90 % of the time). **UL**: open-loop power control (distribution module), rise over thermal
+  ``ul_interference_margin_db``; ``ul_mbps`` at the 10th percentile.
 * Weak links (below the relevance floor of :mod:`qamtu.engine.links`) enter the interference through the pixel's
-  residual: exactly when all sectors are active, scaled by the share of active sectors for a subset (an estimate:
-  median SINR error < 0.1 dB, at most a few dB at isolated pixels in the tests). Callers that need exact subsets
-  compute the links with a large ``cutoff_margin_db`` (e.g. 60 dB: every link in range stored, no residual; more
-  memory) or compute the subset's links with ``compute_links(..., cutoff=links.info)``.
-* Pixels inside the mask with no active link in range: RSRP and SINR NaN, throughput 0, coverage probability 0,
-  best server -1, not covered. Outside the mask: NaN, -1 and False.
+  residual: exactly when all sectors are active, scaled by the share of active sectors for a subset (an
+  estimate). Callers that need exact subsets compute the links with a large ``cutoff_margin_db`` or with
+  ``compute_links(..., cutoff=links.info)``.
+* Pixels inside the mask with no active link in range: RSRP and SINR NaN, throughput 0, probabilities 0, best
+  server -1, not covered. Outside the mask: NaN, -1 and False.
 
 ``aggregate(area, links, config, active=mask)`` re-evaluates any subset of the sectors from the stored links in
-one pass over them (Numba), without touching path loss or antenna patterns. Which links are stored depends only on
-each link and on the cut-off (:class:`~qamtu.engine.links.CutoffInfo`), so with the same cut-off the answer equals
-``evaluate`` on the subset's site table exactly, apart from the residual of weak links (scaled, see above); with
-no weak links it is bit-identical (tested).
+one pass over them (Numba), without touching path loss or antenna patterns; ``full=False`` computes only what
+``covered`` needs (the planner's and the scheduler's inner loop).
 """
 
 from __future__ import annotations
@@ -40,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from qamtu.engine._kernels import reduce_links, sector_sums
-from qamtu.engine.config import EngineConfig
+from qamtu.engine import distribution as _dist
+from qamtu.engine._kernels import sector_sums
+from qamtu.engine.config import ENV_CLASSES, EngineConfig
 from qamtu.engine.links import Links, compute_links, noise_per_re_dbm, power_per_re_dbm
 from qamtu.errors import InvalidInputError
 
@@ -80,13 +77,19 @@ class CoverageResult:
     area : StudyArea
     config : EngineConfig
     rsrp_dbm : float32 array
-        Mean SS-RSRP of the best server, dBm per RE (NaN outside the mask or with no server).
+        Median SS-RSRP of the strongest server, outdoor users, dBm per RE (NaN outside the mask or no server).
     coverage_probability : float32 array
-        Largest single-link probability that SS-RSRP >= ``config.rsrp_threshold_dbm`` (NaN outside).
+        Probability that SS-RSRP >= ``config.rsrp_threshold_dbm`` for the criterion's user class (NaN outside).
     sinr_db : float32 array
-        DL SINR at ``config.cell_load``, dB.
+        Median PDSCH SINR at ``config.cell_load``, outdoor users, dB.
     dl_mbps, ul_mbps : float32 arrays
-        Achievable user throughput, Mbit/s.
+        DL / UL user throughput at the 10th percentile (reached by 90 % of outdoor users), Mbit/s.
+    ssb_sinr_db : float32 array
+        Median SSB SINR (outdoor users), dB.
+    probabilities : dict of str -> float32 array
+        ``p_rsrp_<class>``, ``p_dl_<class>``, ``p_ul_<class>`` (when a UL condition is set) and
+        ``p_covered_<class>`` (both/all conditions' smaller probability) for classes outdoor, indoor, all;
+        ``covered_<class>`` bool maps.
     best_server : int32 array
         Index of the serving sector into the site table (-1 outside or none).
     covered : bool array
@@ -110,6 +113,18 @@ class CoverageResult:
     site_ids: np.ndarray
     cutoff_m: float
     extra: dict = field(default_factory=dict)
+    ssb_sinr_db: np.ndarray | None = None
+    probabilities: dict = field(default_factory=dict)
+
+    @property
+    def p_covered_outdoor(self) -> np.ndarray:
+        """P(covered) of outdoor users: the smaller of their RSRP and DL (and UL) probabilities."""
+        return self.probabilities["p_covered_outdoor"]
+
+    @property
+    def p_covered_indoor(self) -> np.ndarray:
+        """P(covered) of indoor users (the pixel's building mix)."""
+        return self.probabilities["p_covered_indoor"]
 
     @property
     def sectors(self) -> int:
@@ -129,12 +144,16 @@ class CoverageResult:
     def kpis(self) -> dict[str, Any]:
         """City-level indicators (JSON-serialisable).
 
-        Keys: ``city``, ``territory_share`` and ``population_share`` (covered, 0..1), ``population_total``,
-        ``area_km2``, ``sectors``, ``sites``, ``dl_mbps_percentiles`` and ``ul_mbps_percentiles`` (over
-        population; area-weighted when the area has no population), ``mean_rsrp_dbm`` and ``mean_sinr_db``
-        (population-weighted means of the dB values over served pixels), ``rsrp_coverage_share`` (population
-        share with coverage probability >= level), ``boundary_is_approximation``, ``resolution_m``,
-        ``cutoff_m`` and the criteria used.
+        Keys: ``city``; ``territory_share`` and ``population_share`` (covered for the criterion's user class,
+        outdoor by default: shares of the pixels / of the people, 0..1); ``user_classes`` = {"outdoor", "indoor",
+        "all"} -> {``territory_share``, ``population_share``, ``rsrp_territory_share`` (P(SS-RSRP >= thr) >=
+        level), ``dl_territory_share`` (P(DL >= min) >= level)}; ``population_total``, ``area_km2``, ``sectors``,
+        ``sites``; ``dl_mbps_percentiles`` / ``ul_mbps_percentiles`` (the maps' 10th-percentile rates over the
+        population; area-weighted without population); ``dl_mbps_p10_covered_percentiles`` (the same over the
+        covered people only); ``ssb_sinr_db_median`` and ``pdsch_sinr_db_median`` (population-weighted medians
+        of the per-pixel median SINRs, outdoor users); ``rsrp_dbm_median`` (same for the median SS-RSRP);
+        ``rsrp_coverage_share``, ``served_share``, ``boundary_is_approximation``, ``resolution_m``, ``cutoff_m``
+        and the criterion.
         """
         area = self.area
         mask = np.asarray(area.mask, dtype=bool)
@@ -143,29 +162,56 @@ class CoverageResult:
         n_pix = int(mask.sum())
         weights = pop if pop_total > 0 else mask.astype(float)
         wsum = float(weights.sum())
-        cov = self.covered & mask
         served = mask & (self.best_server >= 0)
+        cfg = self.config
+        crit = cfg.criterion
 
-        def wmean(arr):
-            w = weights[served]
-            return float(np.sum(w * arr[served]) / w.sum()) if w.sum() > 0 else float("nan")
+        def shares(flag):
+            flag = np.asarray(flag, bool) & mask
+            return {
+                "territory_share": float(flag.sum() / n_pix) if n_pix else float("nan"),
+                "population_share": float(pop[flag].sum() / pop_total) if pop_total > 0 else float("nan"),
+            }
+
+        level = crit.probability - 1e-9
+        classes = {}
+        for cls in ("outdoor", "indoor", "all"):
+            entry = shares(self.probabilities.get(f"covered_{cls}", self.covered))
+            with np.errstate(invalid="ignore"):
+                p_r = self.probabilities.get(f"p_rsrp_{cls}")
+                p_d = self.probabilities.get(f"p_dl_{cls}")
+                if p_r is not None:
+                    entry["rsrp_territory_share"] = shares(p_r >= level)["territory_share"]
+                if p_d is not None:
+                    entry["dl_territory_share"] = shares(p_d >= level)["territory_share"]
+            classes[cls] = entry
+
+        def wmedian(a):
+            if a is None:
+                return float("nan")
+            return weighted_percentiles(np.where(served, a, np.nan)[mask], weights[mask], ("50",))["50"]
 
         city = getattr(area, "city", None)
-        cfg = self.config
+        cov = np.asarray(self.covered, bool) & mask
+        head = shares(cov)
         return {
             "city": getattr(city, "id", str(city)),
-            "territory_share": float(cov.sum() / n_pix) if n_pix else float("nan"),
-            "population_share": float(pop[cov].sum() / pop_total) if pop_total > 0 else float("nan"),
+            "territory_share": head["territory_share"],
+            "population_share": head["population_share"],
+            "user_class": crit.user_class,
+            "user_classes": classes,
             "population_total": pop_total,
             "area_km2": float(area.area_km2),
             "sectors": self.sectors,
             "sites": self.sites,
             "dl_mbps_percentiles": weighted_percentiles(self.dl_mbps[mask], weights[mask]),
             "ul_mbps_percentiles": weighted_percentiles(self.ul_mbps[mask], weights[mask]),
-            "mean_rsrp_dbm": wmean(self.rsrp_dbm),
-            "mean_sinr_db": wmean(self.sinr_db),
+            "dl_mbps_p10_covered_percentiles": weighted_percentiles(self.dl_mbps[cov], weights[cov]),
+            "ssb_sinr_db_median": wmedian(self.ssb_sinr_db),
+            "pdsch_sinr_db_median": wmedian(self.sinr_db),
+            "rsrp_dbm_median": wmedian(self.rsrp_dbm),
             "rsrp_coverage_share": float(
-                weights[mask & (self.coverage_probability >= cfg.coverage_level)].sum() / wsum
+                weights[mask & (np.nan_to_num(self.coverage_probability) >= level)].sum() / wsum
             ) if wsum > 0 else float("nan"),
             "served_share": float(weights[served].sum() / wsum) if wsum > 0 else float("nan"),
             "boundary_is_approximation": bool(getattr(area, "boundary_is_approximation", False)),
@@ -174,13 +220,61 @@ class CoverageResult:
             "rsrp_threshold_dbm": cfg.rsrp_threshold_dbm,
             "coverage_level": cfg.coverage_level,
             "min_dl_mbps": cfg.min_dl_mbps,
+            "min_ul_mbps": cfg.min_ul_mbps,
             "cell_load": cfg.cell_load,
             "freq_hz": cfg.freq_hz,
             "bandwidth_hz": cfg.bandwidth_hz,
         }
 
 
-def aggregate(area, links: Links, config: EngineConfig | None = None, active=None) -> CoverageResult:
+def pixel_groups(links: Links):
+    """``(starts, group_pixel, order)``: links grouped by pixel (``order`` None when already contiguous)."""
+    pixel = links.pixel
+    order = None
+    if pixel.size:
+        change = np.flatnonzero(pixel[1:] != pixel[:-1]) + 1
+        starts = np.concatenate([[0], change, [pixel.size]]).astype(np.int64)
+        gp = pixel[starts[:-1]]
+        if np.unique(gp).size != gp.size:  # a pixel's links are not contiguous: sort once
+            order = np.argsort(pixel, kind="stable")
+            ps = pixel[order]
+            change = np.flatnonzero(ps[1:] != ps[:-1]) + 1
+            starts = np.concatenate([[0], change, [ps.size]]).astype(np.int64)
+            gp = ps[starts[:-1]]
+        return starts, gp.astype(np.int64), order
+    return np.zeros(1, np.int64), np.empty(0, np.int64), None
+
+
+def o2i_class_parameters(config: EngineConfig):
+    """Per environment class: (mean, sd) of the building loss of indoor low-loss and high-loss users, dB.
+
+    From :func:`qamtu.engine.physics.o2i_states` (TR 38.901 7.4.3); sd = -1 marks a class with no such users.
+    """
+    from qamtu.engine import physics
+
+    mu = np.zeros((len(ENV_CLASSES), 2))
+    sd = np.zeros((len(ENV_CLASSES), 2))
+    for e, name in enumerate(ENV_CLASSES):
+        prof = config.environments[name]
+        st = physics.o2i_states(config.freq_hz, prof.scenario, 1.0, prof.o2i_high_share)
+        for c in range(2):
+            mu[e, c] = st.mean_loss_db[c + 1]
+            sd[e, c] = st.std_db[c + 1] if st.weights[c + 1] > 0 else -1.0
+    return mu, sd
+
+
+def _class_mix(prob: np.ndarray, env: np.ndarray, config: EngineConfig):
+    """(outdoor, indoor, all) probabilities from the rows (outdoor, indoor-low, indoor-high) per pixel."""
+    high = np.array([config.environments[n].o2i_high_share for n in ENV_CLASSES])[env]
+    indoor_share = np.array([config.environments[n].indoor_share for n in ENV_CLASSES])[env]
+    low_p = np.nan_to_num(prob[1])
+    high_p = np.nan_to_num(prob[2])
+    indoor = (1.0 - high) * low_p + high * high_p
+    return prob[0], indoor, (1.0 - indoor_share) * prob[0] + indoor_share * indoor
+
+
+def aggregate(area, links: Links, config: EngineConfig | None = None, active=None, *,
+              full: bool = True) -> CoverageResult:
     """Maps and KPIs from stored links, for all sectors or an ``active`` subset.
 
     Parameters
@@ -190,104 +284,275 @@ def aggregate(area, links: Links, config: EngineConfig | None = None, active=Non
     links : Links
         From :func:`qamtu.engine.links.compute_links`.
     config : EngineConfig, optional
-        Default: the configuration the links were computed with. Only the aggregation fields (threshold level,
-        load, rates, TDD, layers, noise figures) may differ; the RSRP threshold of the stored coverage
-        probabilities is the links' own.
+        Default: the configuration the links were computed with. Only the aggregation fields (criterion, load,
+        rates, TDD, layers, noise figures, UL power control, O2I shares) may differ.
     active : array-like of bool, shape (n_sectors,), optional
         Sectors to evaluate (default all). Inactive sectors neither serve nor interfere.
+    full : bool
+        False: only the probabilities ``covered`` needs, for the criterion's class (no quantile maps; RSRP, SINR
+        and rate maps NaN / 0). Default True.
 
     Returns
     -------
     CoverageResult
     """
-    from qamtu.radio import nr
+    return IncrementalAggregator(area, links, config, full=full).evaluate(active)
 
-    config = links.config if config is None else config
-    if config.rsrp_threshold_dbm != links.config.rsrp_threshold_dbm or config.freq_hz != links.config.freq_hz:
-        raise InvalidInputError(
-            "aggregate: rsrp_threshold_dbm and freq_hz must equal those the links were computed with "
-            f"({links.config.rsrp_threshold_dbm} dBm, {links.config.freq_hz} Hz); recompute the links"
-        )
-    n_sec = len(links.sectors)
-    if active is None:
-        active_arr = np.ones(n_sec, dtype=bool)
-    else:
-        active_arr = np.asarray(active)
-        if active_arr.dtype != bool or active_arr.shape != (n_sec,):
+
+class IncrementalAggregator:
+    """:func:`aggregate` of one (area, links, config, full) for a sequence of ``active`` subsets, recomputing
+    only the pixels whose inputs changed since the previous call.
+
+    A pixel's distributions depend only on its own links' active flags and on its weak-link residual, which is
+    scaled by the share of active sectors. So after the first call (every pixel), a call starts from the kept
+    state (one of the last ``keep`` subsets evaluated) nearest to it and recomputes only the pixels with a link
+    whose sector's flag differs, plus, when the number of active sectors differs, the pixels with a non-zero
+    residual; the other pixels keep that state's kernel output. The result equals a fresh
+    :func:`aggregate` exactly (same kernel, same inputs per pixel; each pixel is computed independently). Used
+    by the schedule's quality gates (:func:`qamtu.rollout.gates.engine_gate`), which evaluate hundreds of
+    subsets that differ by a few sites. ``recomputed`` counts the pixels the last call computed.
+
+    ``levels`` = (lo, hi): with ``full`` False the kernel decides P(DL) only against the coverage levels in
+    ``[lo, hi]`` (default: the config's own); ``evaluate(active, config=other)`` then gives the result for any
+    ``other`` that differs from ``config`` only in ``coverage_level`` within that range, from the same kernel pass
+    (the sensitivity sweep's probability steps share the gate's evaluations). ``memo_bytes`` > 0 keeps the kernel
+    output of every subset evaluated (least recently used dropped beyond that many bytes), so a subset asked
+    again, under any of those levels, costs no kernel pass.
+    """
+
+    def __init__(self, area, links: Links, config: EngineConfig | None = None, *, full: bool = True,
+                 keep: int = 8, levels: tuple[float, float] | None = None, memo_bytes: int = 0):
+        config = links.config if config is None else config
+        if config.freq_hz != links.config.freq_hz:
             raise InvalidInputError(
-                f"active must be a boolean array of shape ({n_sec},) (one flag per sector), "
-                f"got dtype {active_arr.dtype} shape {active_arr.shape}"
+                f"aggregate: freq_hz must equal the links' ({links.config.freq_hz} Hz); recompute the links"
             )
-    shape = tuple(links.shape)
-    n_pix = shape[0] * shape[1]
-    best_link, total_int, pmax = reduce_links(
-        links.pixel, links.sector, links.rsrp_dbm, links.interference_mw, links.coverage_probability,
-        active_arr, n_pix,
-    )
-    mask = np.asarray(area.mask, dtype=bool).ravel()
-    served = best_link >= 0
-    k = best_link[served]
-    rsrp = np.full(n_pix, np.nan)
-    rsrp[served] = links.rsrp_dbm[k]
-    best = np.full(n_pix, -1, dtype=np.int32)
-    best[served] = links.sector[k]
-    signal_mw = np.power(10.0, links.signal_dbm[k].astype(np.float64) / 10.0)
-    interference_mw = np.maximum(total_int[served] - links.interference_mw[k].astype(np.float64), 0.0)
-    if links.residual_mw is not None:
-        # weak links not stored individually (below the relevance floor): exact for all sectors; for a subset, their
-        # sum is scaled by the share of active sectors (an estimate: which weak links belong to active sectors is
-        # not stored)
+        if links.p_los is None:
+            raise InvalidInputError(
+                "aggregate: these links lack the per-link distributions (p_los ...); recompute them")
+        self.area, self.links, self.config, self.full = area, links, config, bool(full)
+        self.n_sec = len(links.sectors)
+        crit = config.criterion
+        self.shape = tuple(links.shape)
+        self.n_pix = self.shape[0] * self.shape[1]
+        self.mask = np.asarray(area.mask, dtype=bool).ravel()
+        self.env_full = np.asarray(area.env_class).ravel().astype(np.int64)
+        starts, gpix, order = pixel_groups(links)
+
+        def arr(a):
+            return a if order is None else a[order]
+
+        self.starts, self.gpix = starts, gpix
+        n_groups = gpix.size
+        sectors = links.sectors
+        _, site_code = np.unique(np.asarray(sectors.site_id), return_inverse=True)
+        residual = np.zeros(self.n_pix) if links.residual_mw is None else np.asarray(links.residual_mw, float)
+        self.resid_g = residual[gpix]
+        bf_loss = np.array([config.environments[n].beamforming_loss_db for n in ENV_CLASSES])
+        self.env_g = self.env_full[gpix]
+        self.group_of_link = np.repeat(np.arange(n_groups), np.diff(starts))
+        self.sector_link = arr(links.sector).astype(np.int64)
+        self.sector_out = arr(links.sector)
+        # per-link inputs of the kernel, in pixel-group order (gathered for a subset of the groups)
+        self.link_arrays = (
+            self.sector_link, arr(links.rsrp_dbm).astype(np.float64),
+            arr(links.signal_dbm).astype(np.float64) - bf_loss[self.env_g][self.group_of_link],
+            arr(links.interference_mw).astype(np.float64), arr(links.p_los).astype(np.float64),
+            arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
+            arr(links.sf_nlos_db).astype(np.float64),
+        )
+        p_own = float(crit.probability)
+        self.levels = (p_own, p_own) if levels is None else (float(min(levels)), float(max(levels)))
+        if not self.levels[0] <= p_own <= self.levels[1]:
+            raise InvalidInputError(f"levels {levels}: must contain the config's coverage_level {p_own}")
+        o2i_mu, o2i_sd = o2i_class_parameters(config)
+        gh_x, gh_w = _dist.gauss_hermite()
+        noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
+        g_dl = crit.min_dl_sinr_db(config)
+        g_ul = crit.min_ul_sinr_db(config)
+        n_sc = 12 * int(__import__("qamtu.radio.nr", fromlist=["n_prb"]).n_prb(config.bandwidth_hz, config.scs_hz))
+        mu_num = int(round(config.scs_hz / 15e3))
+        ul_pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
+        ul_p0_re = config.ul_p0_dbm + 10.0 * np.log10(mu_num) - 10.0 * np.log10(12.0)
+        ul_nd = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
+        p_ref = np.asarray(power_per_re_dbm(sectors.tx_power_dbm, config), dtype=float)
+        self.site_code = site_code.astype(np.int64)
+        self.o2i = (o2i_mu, o2i_sd)
+        self.tail = (
+            gh_x, gh_w, float(crit.rsrp_threshold_dbm),
+            10.0 ** (g_dl / 10.0) if np.isfinite(g_dl) else (np.inf if g_dl > 0 else 1e-30), float(crit.cell_load),
+            float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re),
+            float(config.ul_alpha), float(ul_nd),
+            float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
+            bool(full or crit.user_class != "outdoor"), self.levels[0] - 1e-9, self.levels[1] - 1e-9,
+        )
+        self.keep = int(keep)
+        self._states: list = []  # (active, share, out, best_link), most recent first
+        self.out = np.full((len(_dist.ROWS), n_groups), np.nan)
+        self.best_link = np.full(n_groups, -1, np.int64)
+        self.recomputed = 0
+        self.memo_bytes = int(memo_bytes)
+        self._memo: dict = {}  # active.tobytes() -> (out, best_link), least recently used first
+
+    def _config_for(self, config: EngineConfig | None) -> EngineConfig:
+        """``config`` checked to differ from the evaluator's only in ``coverage_level`` within ``levels``."""
+        if config is None or config is self.config:
+            return self.config
+        level = float(config.coverage_level)
+        if (config.replace(coverage_level=self.config.coverage_level) != self.config
+                or not self.levels[0] <= level <= self.levels[1]):
+            raise InvalidInputError(
+                f"IncrementalAggregator.evaluate: config may differ from the evaluator's only in coverage_level, "
+                f"within {self.levels}; got coverage_level {level} or other changed fields")
+        return config
+
+    def _dirty_groups(self, active_arr: np.ndarray, share: float, state) -> np.ndarray:
+        """Indices of the pixel groups to recompute when starting from ``state``."""
+        old_active, old_share = state[0], state[1]
+        changed = active_arr != old_active
+        dirty = np.zeros(self.gpix.size, bool)
+        if changed.any():
+            dirty[self.group_of_link[changed[self.sector_link]]] = True
+        if share != old_share:
+            dirty |= self.resid_g != 0.0
+        return np.flatnonzero(dirty)
+
+    def evaluate(self, active=None, config: EngineConfig | None = None) -> CoverageResult:
+        """The :class:`CoverageResult` of ``aggregate(area, links, config, active, full=full)``.
+
+        Starts from the kept state (the last ``keep`` evaluated subsets) that needs the fewest pixels recomputed.
+        ``config``: another coverage level within ``levels`` (see the class docstring); default the evaluator's.
+        """
+        config = self._config_for(config)
+        n_sec = self.n_sec
+        if active is None:
+            active_arr = np.ones(n_sec, dtype=bool)
+        else:
+            active_arr = np.asarray(active)
+            if active_arr.dtype != bool or active_arr.shape != (n_sec,):
+                raise InvalidInputError(
+                    f"active must be a boolean array of shape ({n_sec},) (one flag per sector), "
+                    f"got dtype {active_arr.dtype} shape {active_arr.shape}"
+                )
+        active_arr = np.ascontiguousarray(active_arr)
+        key = active_arr.tobytes() if self.memo_bytes > 0 else None
+        if key is not None and key in self._memo:
+            self.out, self.best_link = self._memo.pop(key)
+            self._memo[key] = (self.out, self.best_link)  # most recently used
+            self.recomputed = 0
+            return self._result(active_arr, config)
         share = float(active_arr.sum()) / max(n_sec, 1)
-        if share > 0:
-            interference_mw = interference_mw + share * links.residual_mw[served]
-    interference_mw = config.cell_load * interference_mw
-    noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
-    sinr = np.full(n_pix, np.nan)
-    sinr[served] = 10.0 * np.log10(signal_mw / (interference_mw + noise_mw))
-    dl = np.zeros(n_pix)
-    ul = np.zeros(n_pix)
-    if served.any():
-        dl[served] = nr.throughput_mbps(
-            sinr[served], config.bandwidth_hz, config.dl_layers, config.tdd_dl_share, config.cell_load,
-            scs_hz=config.scs_hz, direction="dl",
-        )
-        # uplink: UE power per RE over the carrier, reciprocal traffic-beam gain, gNB noise + interference margin
-        sector = links.sector[k]
-        gain_tr = links.signal_dbm[k].astype(np.float64) - power_per_re_dbm(
-            links.sectors.tx_power_dbm[sector], config
-        )  # = traffic gain + UE gain - body loss + path gain
-        ue_re = float(power_per_re_dbm(config.ue_tx_power_dbm, config))
-        ul_noise = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
-        ul_snr = ue_re + gain_tr - ul_noise
-        ul[served] = nr.throughput_mbps(
-            ul_snr, config.bandwidth_hz, config.ul_layers, config.tdd_ul_share, config.cell_load,
-            scs_hz=config.scs_hz, direction="ul",
-        )
-    pcov = pmax.copy()
-    covered = (pcov >= config.coverage_level) & (dl >= config.min_dl_mbps) & served
-    outside = ~mask
-    for arr in (rsrp, sinr, pcov, dl, ul):
-        arr[outside] = np.nan
-    best[outside] = -1
-    covered &= mask
+        groups, base = None, None
+        for state in self._states:
+            g = self._dirty_groups(active_arr, share, state)
+            if groups is None or g.size < groups.size:
+                groups, base = g, state
+        starts = self.starts
+        if base is None:
+            sub_starts, idx, resid = starts, None, share * self.resid_g
+            env_g = self.env_g
+            out = np.full((len(_dist.ROWS), self.gpix.size), np.nan)
+            best_link = np.full(self.gpix.size, -1, np.int64)
+        else:
+            lens = np.diff(starts)[groups]
+            sub_starts = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+            idx = np.repeat(starts[groups] - sub_starts[:-1], lens) + np.arange(int(sub_starts[-1]))
+            resid = share * self.resid_g[groups]
+            env_g = self.env_g[groups]
+            out, best_link = base[2].copy(), base[3].copy()
+        n_sub = sub_starts.size - 1
+        if n_sub:
+            sub_out = np.full((len(_dist.ROWS), n_sub), np.nan)
+            sub_best = np.full(n_sub, -1, np.int64)
+            links_in = self.link_arrays if idx is None else tuple(a[idx] for a in self.link_arrays)
+            _dist.pixel_distributions(
+                sub_starts, *links_in, self.site_code, active_arr, resid, *self.o2i, env_g, *self.tail,
+                sub_out, sub_best,
+            )
+            if base is None:
+                out, best_link = sub_out, sub_best
+            else:
+                out[:, groups] = sub_out
+                best_link[groups] = np.where(sub_best >= 0, idx[np.maximum(sub_best, 0)], -1)
+        self.recomputed = n_sub
+        self.out, self.best_link = out, best_link
+        self._states.insert(0, (active_arr.copy(), share, out, best_link))
+        del self._states[self.keep:]
+        if key is not None:
+            self._memo[key] = (out, best_link)
+            size = out.nbytes + best_link.nbytes
+            while len(self._memo) > 1 and size * len(self._memo) > self.memo_bytes:
+                del self._memo[next(iter(self._memo))]
+        return self._result(active_arr, config)
 
-    def grid(a, dtype):
-        return a.reshape(shape).astype(dtype, copy=False)
+    def _result(self, active_arr: np.ndarray, config: EngineConfig) -> CoverageResult:
+        area, links, full = self.area, self.links, self.full
+        crit = config.criterion
+        shape, n_pix, mask, env_full, gpix = self.shape, self.n_pix, self.mask, self.env_full, self.gpix
+        out, best_link = self.out, self.best_link
+        rows = {name: np.full(n_pix, np.nan) for name in _dist.ROWS}
+        for r, name in enumerate(_dist.ROWS):
+            rows[name][gpix] = out[r]
+        served = np.zeros(n_pix, bool)
+        best = np.full(n_pix, -1, dtype=np.int32)
+        ok = best_link >= 0
+        served[gpix[ok]] = True
+        best[gpix[ok]] = self.sector_out[best_link[ok]]
+        env_pix = np.clip(env_full, 0, len(ENV_CLASSES) - 1)
+        probs = {}
+        for q in ("rsrp", "dl", "ul"):
+            stack = np.stack([rows[f"p_{q}_outdoor"], rows[f"p_{q}_indoor_low"], rows[f"p_{q}_indoor_high"]])
+            for cls, val in zip(("outdoor", "indoor", "all"), _class_mix(stack, env_pix, config)):
+                probs[f"p_{q}_{cls}"] = np.where(served, np.nan_to_num(val), 0.0)
+        if not self.tail[-3]:  # no maps: P(DL) is not computed where P(SS-RSRP) misses this config's level
+            probs["p_dl_outdoor"][probs["p_rsrp_outdoor"] < float(crit.probability) - 1e-9] = 0.0
+        has_ul = crit.min_ul_mbps is not None
+        for cls in ("outdoor", "indoor", "all"):
+            parts = [probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"]] + ([probs[f"p_ul_{cls}"]] if has_ul else [])
+            probs[f"p_covered_{cls}"] = np.minimum.reduce(parts)
+            probs[f"covered_{cls}"] = crit.covered(probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"],
+                                                   probs[f"p_ul_{cls}"] if has_ul else None) & served & mask
+        covered = probs[f"covered_{crit.user_class}"].copy()
+        dl = np.zeros(n_pix)
+        ul = np.zeros(n_pix)
+        if full and served.any():
+            from qamtu.engine.criterion import link_rate_mbps
 
-    return CoverageResult(
-        area=area,
-        config=config,
-        rsrp_dbm=grid(rsrp, np.float32),
-        coverage_probability=grid(pcov, np.float32),
-        sinr_db=grid(sinr, np.float32),
-        dl_mbps=grid(dl, np.float32),
-        ul_mbps=grid(ul, np.float32),
-        best_server=grid(best, np.int32),
-        covered=grid(covered, bool),
-        active=active_arr.copy(),
-        site_ids=np.asarray(links.sectors.site_id),
-        cutoff_m=links.cutoff_m,
-    )
+            dl[served] = link_rate_mbps(rows["pdsch_sinr_p10_db"][served], config, "dl")
+            ul[served] = link_rate_mbps(rows["ul_snr_p10_db"][served], config, "ul")
+        rsrp = rows["rsrp_median_dbm"]
+        sinr = rows["pdsch_sinr_median_db"]
+        ssb = rows["ssb_sinr_median_db"]
+        pcov = probs[f"p_rsrp_{crit.user_class}"].copy()
+        outside = ~mask
+        for a in (rsrp, sinr, ssb, pcov, dl, ul):
+            a[outside] = np.nan
+        for key, a in probs.items():
+            if a.dtype != bool:
+                a[outside] = np.nan
+        best[outside] = -1
+
+        def grid(a, dtype):
+            return a.reshape(shape).astype(dtype, copy=False)
+
+        return CoverageResult(
+            area=area,
+            config=config,
+            rsrp_dbm=grid(rsrp, np.float32),
+            coverage_probability=grid(pcov, np.float32),
+            sinr_db=grid(sinr, np.float32),
+            dl_mbps=grid(dl, np.float32),
+            ul_mbps=grid(ul, np.float32),
+            best_server=grid(best, np.int32),
+            covered=grid(covered, bool),
+            active=active_arr.copy(),
+            site_ids=np.asarray(links.sectors.site_id),
+            cutoff_m=links.cutoff_m,
+            extra={name: grid(np.where(mask, rows[name], np.nan), np.float32)
+                   for name in ("pdsch_sinr_p10_db", "ul_snr_p10_db")},
+            ssb_sinr_db=grid(ssb, np.float32),
+            probabilities={k: grid(v, bool if v.dtype == bool else np.float32) for k, v in probs.items()},
+        )
 
 
 def evaluate(area, sites, config: EngineConfig | None = None, progress=None) -> CoverageResult:

@@ -16,12 +16,13 @@ Why the result is identical (bit for bit) to ``compute_links(area, sites, config
 :func:`qamtu.engine.aggregate.aggregate` is per pixel (best server, total interference, SINR, rates, coverage all
 use only that pixel's links and residual), and a pixel's links are all in its band, so :func:`evaluate_banded`
 aggregates each band where its links were computed and the driver gathers only the band's rows of the per-pixel
-maps (7 maps, ~25 bytes per pixel, instead of ~32 bytes per link x ~40 links per pixel); the links never leave the
+maps (~25 float maps, ~100 bytes per pixel, instead of ~32 bytes per link x ~40 links per pixel); the links never leave the
 worker. :func:`compute_links_banded` gathers the links instead (for callers that need them).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -30,8 +31,6 @@ import numpy as np
 from qamtu.engine.aggregate import CoverageResult, aggregate
 from qamtu.engine.config import EngineConfig
 from qamtu.engine.links import Links, compute_links, link_budget_envelope, prepare_sectors
-
-_ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability")
 
 
 def band_rows(shape: tuple[int, int], config: EngineConfig, n_bands: int) -> list[tuple[int, int]]:
@@ -49,8 +48,11 @@ def band_links(area: Any, sectors: Any, config: EngineConfig, cutoff: Any, rows:
     return compute_links(area, sectors, config, cutoff=cutoff, rows=rows)
 
 
-#: The per-pixel maps of :class:`qamtu.engine.aggregate.CoverageResult`.
-MAPS = ("rsrp_dbm", "coverage_probability", "sinr_db", "dl_mbps", "ul_mbps", "best_server", "covered")
+#: The per-pixel maps of :class:`qamtu.engine.aggregate.CoverageResult` (besides the dicts ``extra`` and
+#: ``probabilities``, whose maps are gathered the same way).
+MAPS = ("rsrp_dbm", "coverage_probability", "sinr_db", "dl_mbps", "ul_mbps", "best_server", "covered",
+        "ssb_sinr_db")
+_DICTS = ("extra", "probabilities")
 
 
 def band_maps(area: Any, sectors: Any, config: EngineConfig, cutoff: Any, rows: tuple[int, int],
@@ -58,6 +60,8 @@ def band_maps(area: Any, sectors: Any, config: EngineConfig, cutoff: Any, rows: 
     """One band's links aggregated where they are computed: the band's rows of each map (a worker's task)."""
     result = aggregate(area, band_links(area, sectors, config, cutoff, rows), agg_config)
     out: dict[str, Any] = {name: getattr(result, name)[rows[0]:rows[1]].copy() for name in MAPS}
+    for name in _DICTS:
+        out[name] = {k: v[rows[0]:rows[1]].copy() for k, v in getattr(result, name).items()}
     out["cutoff_m"] = result.cutoff_m
     return out
 
@@ -94,21 +98,28 @@ def evaluate_banded(area: Any, sites: Any, config: EngineConfig | None = None, e
     config, sectors, cutoff, bands, task_config = plan
     parts = ex.map(band_maps, [(area, sectors, task_config, cutoff, b, config) for b in bands],
                    labels=[f"rows {a}-{b}" for a, b in bands], progress=progress)
-    maps = {name: np.concatenate([p[name] for p in parts]) for name in MAPS}
+    maps: dict[str, Any] = {name: np.concatenate([p[name] for p in parts]) for name in MAPS}
+    for name in _DICTS:
+        maps[name] = {k: np.concatenate([p[name][k] for p in parts]) for k in parts[0][name]}
     return CoverageResult(area=area, config=config, active=np.ones(len(sectors), dtype=bool),
                           site_ids=np.asarray(sectors.site_id), cutoff_m=parts[0]["cutoff_m"], **maps)
 
 
 def merge_bands(parts: list[Links], config: EngineConfig) -> Links:
-    """Concatenate band links (in band order) into the city's :class:`Links`; residuals are summed."""
+    """Concatenate band links (in band order) into the city's :class:`Links`; residuals are summed.
+
+    Every per-link array of :attr:`Links.ARRAYS` is carried (issue 11's per-link distribution fields ``p_los``,
+    ``los_gain_db``, ``sf_los_db``, ``sf_nlos_db`` included), so the merged links are those of the single run.
+    """
     first = parts[0]
-    arrays = {k: np.concatenate([getattr(p, k) for p in parts]) for k in _ARRAYS}
+    arrays = {}
+    for k in Links.ARRAYS:
+        vals = [getattr(p, k) for p in parts]
+        arrays[k] = None if any(v is None for v in vals) else np.concatenate(vals)
     residual = np.zeros_like(first.residual_mw)
     for p in parts:
         residual += p.residual_mw
-    return Links(first.shape, arrays["pixel"], arrays["sector"], arrays["rsrp_dbm"], arrays["signal_dbm"],
-                 arrays["interference_mw"], arrays["path_gain_db"], arrays["coverage_probability"], first.sectors,
-                 first.cutoff_m, config, residual, first.info)
+    return dataclasses.replace(first, config=config, residual_mw=residual, **arrays)
 
 
 def default_bands(executor: Any) -> int:

@@ -22,7 +22,9 @@ Per link (user, site) the engine's physics is used: :func:`qamtu.engine.physics.
 :func:`~qamtu.engine.physics.path_terms` (with d2D-out for the LOS probability of indoor users and a random UMa
 effective environment height for users on high floors), then :func:`~qamtu.engine.physics.sample_path_loss_db`
 draws the LOS state and shadow fading; the three sectors of a site share them (one propagation path). The O2I
-loss (``PL_tw + 0.5 d2D-in``) belongs to the user; its random part N(0, sigma_P^2) is drawn per link. There is no
+loss (``PL_tw + 0.5 d2D-in + N(0, sigma_P^2)``) belongs to the user: one draw per user, shared by its links
+(:func:`user_o2i_loss_db`; a per-link draw let best-server selection pick the luckiest of 19 and made the lower
+tail too optimistic), and O2I users get the O2I shadow-fading spread of Table 7.5-6 (7 dB). There is no
 spatial correlation of the large-scale parameters: the calibration compares marginal CDFs over users, which do
 not depend on it. There is no fast fading (the table's large-scale calibration excludes it).
 
@@ -127,10 +129,35 @@ def drop_calibration_users(setup: CalibrationSetup, n_per_site: int, rng: np.ran
     return dict(xy=pos, indoor=indoor, high=high, h_ut=h_ut, d2d_in=d_in)
 
 
-def calibration_coupling(setup: CalibrationSetup, freq_hz: float, users: dict, rng: np.random.Generator):
-    """Coupling gains (dB) of every user to every one of the 57 sectors, shape (n_users, 57)."""
-    from qamtu.radio import antenna as ant
+#: Shadow-fading spread of O2I (indoor) users, dB: TR 38.901 V17 Table 7.5-6 Part-1, UMa and UMi "O2I" SF = 7 dB.
+O2I_SHADOWING_STD_DB = 7.0
+
+
+def user_o2i_loss_db(freq_hz: float, users: dict, rng: np.random.Generator) -> np.ndarray:
+    """Building loss of each user, dB, shape (n_users,): one draw per user, common to all its links.
+
+    ``PL_tw + 0.5 d2D-in + N(0, sigma_P^2)`` (TR 38.901 7.4.3.1, Table 7.4.3-2) for indoor users (low- or
+    high-loss building), 0 outdoors. Drawing sigma_P per link instead lets best-server selection pick the luckiest
+    of 19 draws and makes the lower tail of the coupling loss too optimistic (issue 11).
+    """
     from qamtu.radio import o2i
+
+    out = np.zeros(users["indoor"].shape[0])
+    for model, sel in (("low", users["indoor"] & ~users["high"]), ("high", users["high"])):
+        if sel.any():
+            base = np.asarray(o2i.o2i_loss_db(freq_hz, model, users["d2d_in"][sel]))
+            out[sel] = base + rng.normal(0.0, o2i.o2i_std_db(model), int(sel.sum()))
+    return out
+
+
+def calibration_coupling(setup: CalibrationSetup, freq_hz: float, users: dict, rng: np.random.Generator,
+                         o2i_loss_db: np.ndarray | None = None):
+    """Coupling gains (dB) of every user to every one of the 57 sectors, shape (n_users, 57).
+
+    Indoor users: their building loss (:func:`user_o2i_loss_db`, or ``o2i_loss_db`` if given) on every link, and
+    the O2I shadow-fading spread :data:`O2I_SHADOWING_STD_DB` instead of the LOS/NLOS one (Table 7.5-6).
+    """
+    from qamtu.radio import antenna as ant
 
     sites = hex_sites(setup.isd_m)
     shifts = wrap_shifts(setup.isd_m)
@@ -148,13 +175,15 @@ def calibration_coupling(setup: CalibrationSetup, freq_hz: float, users: dict, r
     # users are dropped at >= 35 m (UMa) / 10 m (UMi) from their site; the 10 m clamp is Table 7.4.1-1's own bound
     terms = physics.path_terms(setup.scenario, freq_hz, d2d, setup.h_bs_m, h_ut, d2d_out_m=d2d_out, rng=rng,
                                min_distance_m=10.0)
-    loss, _ = physics.sample_path_loss_db(terms, rng)  # (n, 19): one path per (user, site)
-    # O2I: the user's wall loss + 0.5 d2D-in, and a per-link N(0, sigma_P^2)
-    o2i_loss = np.zeros((n, 19))
-    for model, sel in (("low", users["indoor"] & ~users["high"]), ("high", users["high"])):
-        if sel.any():
-            base = np.asarray(o2i.o2i_loss_db(freq_hz, model, users["d2d_in"][sel]))
-            o2i_loss[sel] = base[:, None] + rng.normal(0.0, o2i.o2i_std_db(model), (int(sel.sum()), 19))
+    loss, is_los = physics.sample_path_loss_db(terms, rng)  # (n, 19): one path per (user, site)
+    indoor = np.broadcast_to(users["indoor"][:, None], loss.shape)
+    if indoor.any():  # O2I users: the same standard normal draw scaled to the O2I spread (Table 7.5-6)
+        median = np.where(is_los, terms.pl_los_db, terms.pl_nlos_db)
+        sigma = np.where(is_los, terms.sf_los_db, terms.sf_nlos_db)
+        z = (loss - median) / np.maximum(sigma, 1e-9)
+        loss = np.where(indoor, median + O2I_SHADOWING_STD_DB * z, loss)
+    per_user = user_o2i_loss_db(freq_hz, users, rng) if o2i_loss_db is None else np.asarray(o2i_loss_db, float)
+    o2i_loss = per_user[:, None]
     antenna = ant.get_antenna("tr38901-10x1", tilt_deg=setup.electrical_tilt_deg)
     gains = np.empty((n, 57))
     for k, az in enumerate(SECTOR_BEARINGS_DEG):

@@ -38,11 +38,18 @@ class EnvProfile:
     o2i_high_share : float, 0..1
         Share of the indoor users in "high-loss" buildings (IRR glass + concrete, TR 38.901 7.4.3);
         the rest are in "low-loss" buildings (standard glass + concrete). RMa uses low-loss only.
+    beamforming_loss_db : float
+        Loss of the traffic beam's gain against the ideal plane-wave array gain, from the angular spread of the
+        channel (the power arrives over a spread of angles wider than the beam). Defaults: 4 dB dense urban,
+        3 dB urban, 2.5 dB suburban (UMa NLOS: TR 38.901 Table 7.5-6 ASD ~ 17-25 deg (lgASD mean 1.41, 1.24 LOS)
+        against a 64T64R beam of ~ 13 deg horizontally, 8 columns), 1.5 dB rural (RMa ASD ~ 8 deg); a planning
+        assumption, keep it a parameter.
     """
 
     scenario: str
     indoor_share: float
     o2i_high_share: float
+    beamforming_loss_db: float = 3.0
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -70,10 +77,10 @@ def _default_environments() -> Mapping[str, EnvProfile]:
     # concrete stock; the shares are planning assumptions, not measurements: keep them parameters.
     return MappingProxyType(
         {
-            "dense_urban": EnvProfile("uma", 0.8, 0.3),
-            "urban": EnvProfile("uma", 0.7, 0.2),
-            "suburban": EnvProfile("uma", 0.6, 0.1),
-            "rural": EnvProfile("rma", 0.5, 0.0),
+            "dense_urban": EnvProfile("uma", 0.8, 0.3, 4.0),
+            "urban": EnvProfile("uma", 0.7, 0.2, 3.0),
+            "suburban": EnvProfile("uma", 0.6, 0.1, 2.5),
+            "rural": EnvProfile("rma", 0.5, 0.0, 1.5),
         }
     )
 
@@ -234,28 +241,48 @@ class EngineConfig:
         gNB receiver noise figure for the uplink, dB (5 dB, a typical n78 macro value).
     ul_interference_margin_db : float
         Uplink interference over thermal at the gNB, dB (3 dB at 50 % load, a common planning margin).
+    ul_p0_dbm, ul_alpha : float
+        Open-loop PUSCH power control (TS 38.213 7.1.1): ``P = min(P_CMAX, P0 + 10 log10(2^mu M_RB) + alpha PL)``
+        with ``P0`` = p0-NominalPUSCH (-90 dBm, per 180 kHz) and fractional compensation ``alpha`` = 0.8 (typical
+        operator settings; 38.213 allows 0.4-1). The engine allocates the whole carrier (``M_RB`` = N_PRB).
     rsrp_threshold_dbm : float
         SS-RSRP a UE needs to be "in coverage", dBm per resource element. Default -110 dBm: with the noise per
         30 kHz RE at -122.2 dBm (7 dB NF) it leaves about 12 dB of SSB SNR, enough for initial access with margin;
         n78 operators' coverage maps commonly draw the edge of "good" 5G between -105 and -115 dBm.
     coverage_level : float
         The coverage probability a pixel must reach, 0..1 (0.9, the FCC 5G-NR map's cell-edge probability).
-    coverage_users : {"outdoor", "all"}
-        Whose SS-RSRP the coverage probability is about. ``"outdoor"`` (default): an outdoor user at
-        ``ue_height_m``, the FCC map convention (outdoor stationary, 90 % cell-edge probability, 50 % load);
-        ``"all"``: the pixel's user mix, indoor users with their O2I loss (much stricter: at level 0.9 a dense
-        400 m macro grid covers a fraction of a city, because a quarter of the indoor users sit behind
-        30 dB of IRR glass). The RSRP, SINR and throughput maps are always means over the pixel's user mix.
+    coverage_users : {"outdoor", "indoor", "all"}
+        The user class whose probabilities decide ``covered`` (:class:`qamtu.engine.criterion.CoverageCriterion`).
+        ``"outdoor"`` (default): an outdoor user at ``ue_height_m``, the territory obligation (FCC map convention:
+        outdoor, 90 % probability, 50 % load); ``"indoor"``: indoor users of the pixel's building mix, with their
+        building loss drawn once per user; ``"all"``: the pixel's population mix. The KPIs report all three. It
+        also selects the O2I mixture of the per-link ``coverage_probability`` that decides which links are kept
+        ("indoor" keeps the outdoor one: a superset).
     cell_load : float
         Share of resources busy in every cell, 0..1 (0.5, FCC map convention). Interference is
         ``cell_load`` x each neighbour's mean received power; the user gets the idle share (see qamtu.radio.nr).
+    always_on_re_share : float
+        Share of the serving cell's PDSCH resource elements on which every neighbouring sector transmits
+        always-on signals at full power whatever its load (0..1, default 0.01). On those REs a neighbour
+        interferes with its SSB-beam power (its SS-RSRP at the user), so the PDSCH interference is
+        ``cell_load`` x traffic-beam power + ``always_on_re_share`` x SSB-beam power (power average over the REs;
+        the residual of the cut weak links carries the load term only). Default, counted for n78, 100 MHz,
+        30 kHz, 273 PRB, DDDSU, per 20 ms (40 slots, 1.83 M REs): SSBs and CORESETs of a synchronised network fall
+        on the serving cell's own SSB/CORESET REs (same SSB position and CORESET symbols; TS 38.213 4.1, 10.1),
+        not on its PDSCH: 0; TRS (TS 38.214 5.1.6.1.1: 2 slots x 2 symbols x 3 REs/PRB every 20 ms): 0.18 %;
+        SIB1/paging/other broadcast PDSCH (~48 PRB x 12 symbols per 20 ms): 0.4 %; periodic CSI-RS for CSI and
+        beam management: ~0.3-0.5 %. Sum ~1 %. Not a field figure: a parameter for operators' own counts.
     min_dl_mbps : float
-        Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry).
+        Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry), with
+        probability ``coverage_level`` at ``cell_load``.
+    min_ul_mbps : float or None
+        Optional uplink rate a covered pixel must also reach with that probability (None: no UL condition).
     tdd_pattern : str
         TDD slot pattern (``"DDDSU"``, special slot 10:2:2): DL share 0.743, UL share 0.229.
     dl_layers, ul_layers : int
-        MIMO layers assumed for throughput (2 down: a conservative mean rank for a 4-Rx UE over the cell;
-        1 up: one transmit chain at the cell edge).
+        The UE's largest number of MIMO layers (4 down: a 4-Rx n78 handset; 1 up: one transmit chain at the cell
+        edge). The rank is adapted per SINR (:func:`qamtu.radio.nr.rank_adapted_throughput_mbps`): the power is
+        split over the layers and the rank that maximises the rate is used.
     environments : mapping of env class -> EnvProfile
         Scenario, indoor share and O2I mix per environment class (keys: dense_urban, urban, suburban, rural).
     calibration : PathLossCalibration or None
@@ -301,14 +328,18 @@ class EngineConfig:
     body_loss_db: float = 3.0
     gnb_noise_figure_db: float = 5.0
     ul_interference_margin_db: float = 3.0
+    ul_p0_dbm: float = -90.0
+    ul_alpha: float = 0.8
     rsrp_threshold_dbm: float = -110.0
     coverage_level: float = 0.9
     coverage_users: str = "outdoor"
     cell_load: float = 0.5
+    always_on_re_share: float = 0.01
     min_dl_mbps: float = 50.0
+    min_ul_mbps: float | None = None
     tdd_pattern: str = "DDDSU"
     tdd_special_symbols: tuple[int, int, int] = (10, 2, 2)
-    dl_layers: int = 2
+    dl_layers: int = 4
     ul_layers: int = 1
     environments: Mapping[str, EnvProfile] = field(default_factory=_default_environments)
     calibration: PathLossCalibration | None = None
@@ -333,9 +364,12 @@ class EngineConfig:
             "body_loss_db": (0.0, 30.0),
             "gnb_noise_figure_db": (0.0, 20.0),
             "ul_interference_margin_db": (0.0, 40.0),
+            "ul_p0_dbm": (-202.0, 24.0),
+            "ul_alpha": (0.0, 1.0),
             "rsrp_threshold_dbm": (-160.0, -40.0),
             "coverage_level": (0.0, 1.0),
             "cell_load": (0.0, 1.0),
+            "always_on_re_share": (0.0, 1.0),
             "min_dl_mbps": (0.0, 1e5),
             "min_distance_m": (1.0, 100.0),
             "cutoff_margin_db": (0.0, 60.0),
@@ -356,8 +390,12 @@ class EngineConfig:
             raise OutOfRangeError(f"EngineConfig.chunk_pixels = {self.chunk_pixels!r} must be an integer >= 1")
         if self.max_cutoff_m is not None and not (float(self.max_cutoff_m) > 0):
             raise OutOfRangeError(f"EngineConfig.max_cutoff_m = {self.max_cutoff_m!r} must be > 0 m or None")
-        if self.coverage_users not in ("outdoor", "all"):
-            raise InvalidInputError(f"EngineConfig.coverage_users = {self.coverage_users!r} must be 'outdoor' or 'all'")
+        if self.coverage_users not in ("outdoor", "indoor", "all"):
+            raise InvalidInputError(
+                f"EngineConfig.coverage_users = {self.coverage_users!r} must be 'outdoor', 'indoor' or 'all'"
+            )
+        if self.min_ul_mbps is not None and not (0.0 <= float(self.min_ul_mbps) <= 1e5):
+            raise OutOfRangeError(f"EngineConfig.min_ul_mbps = {self.min_ul_mbps!r} must be in [0, 1e5] or None")
         tdd_shares(self.tdd_pattern, self.tdd_special_symbols)  # validates
         missing = [c for c in ENV_CLASSES if c not in self.environments]
         if missing:
@@ -368,6 +406,13 @@ class EngineConfig:
         object.__setattr__(self, "environments", MappingProxyType(dict(self.environments)))
 
     # ------------------------------------------------------------------ derived quantities
+    @property
+    def criterion(self):
+        """The coverage criterion these fields define (:class:`qamtu.engine.criterion.CoverageCriterion`)."""
+        from qamtu.engine.criterion import CoverageCriterion
+
+        return CoverageCriterion.from_config(self)
+
     @property
     def tdd_dl_share(self) -> float:
         """Downlink time share of ``tdd_pattern``."""

@@ -4,19 +4,23 @@ What a link holds
 -----------------
 For every pixel inside the study-area mask and every sector that can matter there (see "Which links are kept"):
 
-* ``rsrp_dbm``: the mean SS-RSRP, dBm per resource element: ``P_RE + G_SSB + G_UE - L_body + PG``, where
-  ``P_RE = P_total - 10 log10(12 N_PRB)`` (:func:`qamtu.radio.nr.ss_rsrp_dbm`) and ``PG`` is the mean path gain
-  of the pixel: LOS-probability-weighted linear mean of the two states' median gains (TR 38.901 Tables 7.4.1-1,
-  7.4.2-1; :func:`qamtu.engine.physics.mean_path_gain_db`) times the O2I mixture of the pixel's environment class
-  (outdoor share, indoor low-loss and high-loss shares, mean losses of TR 38.901 7.4.3, averaged in linear units),
-  with the optional measured path-loss calibration.
+* ``rsrp_dbm``: the SS-RSRP of an **outdoor** user averaged over the LOS state (before shadowing), dBm per
+  resource element: ``P_RE + G_SSB + G_UE - L_body + PG``, where ``P_RE = P_total - 10 log10(12 N_PRB)``
+  (:func:`qamtu.radio.nr.ss_rsrp_dbm`) and ``PG`` is the LOS-probability-weighted linear mean of the two states'
+  median gains (TR 38.901 Tables 7.4.1-1, 7.4.2-1; :func:`qamtu.engine.physics.mean_path_gain_db`) with the
+  optional measured path-loss calibration. O2I loss is not in it: it belongs to the user (drawn once per user,
+  common to all its links) and is applied per user class by the aggregation (:mod:`qamtu.engine.distribution`).
 * ``signal_dbm``: the same with the traffic-beam gain (the serving signal when this sector serves the pixel).
 * ``interference_mw``: the same with the interference gain (a neighbour's data beams pointed at its own users,
   mean in linear units), in mW per RE at full load; the aggregation scales it by the cell load.
 * ``path_gain_db``: ``PG`` (for the uplink).
+* ``p_los``, ``los_gain_db``, ``sf_los_db``, ``sf_nlos_db``: the LOS probability, ``PL_NLOS - PL_LOS`` and the two
+  states' shadow-fading spreads; with ``rsrp_dbm`` they give the full per-link distribution (LOS/NLOS mixture of
+  log-normals) the aggregation integrates over.
 * ``coverage_probability``: probability that this sector's SS-RSRP reaches the threshold, over LOS state,
   log-normal shadowing and, with ``coverage_users="all"``, the O2I mixture
-  (:func:`qamtu.engine.physics.link_coverage_probability`); by default for an outdoor user (FCC convention).
+  (:func:`qamtu.engine.physics.link_coverage_probability`); by default for an outdoor user (FCC convention). It
+  decides which links are kept and the planner's coverage relation; the maps use the distributions.
 
 Which links are evaluated and stored (the cut-off)
 --------------------------------------------------
@@ -44,6 +48,7 @@ tiling (bit for bit).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -247,6 +252,10 @@ class _LinkBatch:
     path_gain_db: np.ndarray
     coverage_probability: np.ndarray
     keep: np.ndarray
+    p_los: np.ndarray
+    los_gain_db: np.ndarray
+    sf_los_db: np.ndarray
+    sf_nlos_db: np.ndarray
 
 
 def _prime_cache(cache: dict, sectors: Sectors, config: EngineConfig) -> None:
@@ -349,13 +358,16 @@ def evaluate_link_batch(
     cache = _cache if _cache is not None else {}
     _prime_cache(cache, sectors, config)
     p_re = cache["p_re"]
-    states = cache["states"]
     cov_states = cache["cov_states"]
     n = dx_m.shape[0]
     d2d, d3d, h_bs, g_ssb, g_tr, g_int = beam_gains(dx_m, dy_m, sector_idx, sectors, config, _cache=cache,
                                                      dz_m=None if terrain is None else terrain[2])
     pg = np.empty(n)
     pcov = np.zeros(n)
+    p_los = np.empty(n)
+    los_gain = np.empty(n)
+    sf_los = np.empty(n)
+    sf_nlos = np.empty(n)
     eirp = p_re[sector_idx] + config.ue_antenna_gain_dbi
     g_max = np.maximum(np.maximum(g_ssb, g_tr), g_int)
     keep = np.zeros(n, dtype=bool)
@@ -364,7 +376,6 @@ def evaluate_link_batch(
         m = env_code == code
         name = ENV_CLASSES[int(code)]
         prof = config.environments[name]
-        st = states[int(code)]
         cst = cov_states[int(code)]
         terms = physics.path_terms(
             prof.scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
@@ -374,8 +385,11 @@ def evaluate_link_batch(
             t_loss = terrain[0][m]
             terms = physics.PathTerms(np.where(terrain[1][m], 0.0, terms.p_los), terms.pl_los_db + t_loss,
                                       terms.pl_nlos_db + t_loss, terms.sf_los_db, terms.sf_nlos_db)
-        pg_out = physics.mean_path_gain_db(terms)
-        pg[m] = pg_out + st.mean_gain_db
+        pg[m] = physics.mean_path_gain_db(terms)  # outdoor: O2I belongs to the user class (aggregation)
+        p_los[m] = terms.p_los
+        los_gain[m] = terms.pl_nlos_db - terms.pl_los_db
+        sf_los[m] = terms.sf_los_db
+        sf_nlos[m] = terms.sf_nlos_db
         # coverage probability of SS-RSRP (body loss included, as the UE measures it)
         base = eirp[m] + g_ssb[m] - config.body_loss_db
         # the probability is evaluated where it can exceed ~1e-12: within 7.5 standard deviations of the threshold
@@ -399,6 +413,10 @@ def evaluate_link_batch(
         path_gain_db=pg,
         coverage_probability=pcov,
         keep=keep,
+        p_los=p_los,
+        los_gain_db=los_gain,
+        sf_los_db=sf_los,
+        sf_nlos_db=sf_nlos,
     )
 
 
@@ -613,6 +631,32 @@ class Links:
     config: EngineConfig
     residual_mw: np.ndarray | None = None
     info: CutoffInfo | None = None
+    p_los: np.ndarray | None = None
+    los_gain_db: np.ndarray | None = None
+    sf_los_db: np.ndarray | None = None
+    sf_nlos_db: np.ndarray | None = None
+
+    #: per-link arrays, in the order :meth:`take` and :meth:`concat` handle them
+    ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
+              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db")
+
+    def take(self, index, **changes) -> "Links":
+        """A copy holding the links ``index`` (any NumPy index) with other fields replaced by ``changes``."""
+        arrays = {k: (None if getattr(self, k) is None else getattr(self, k)[index]) for k in self.ARRAYS}
+        arrays.update(changes)
+        return dataclasses.replace(self, **arrays)
+
+    @staticmethod
+    def concat(parts: list["Links"], **fields) -> "Links":
+        """Links of several parts (same grid) in the canonical order: by pixel, then ascending sector."""
+        pixel = np.concatenate([p.pixel for p in parts])
+        sector = np.concatenate([p.sector for p in parts])
+        order = np.lexsort((sector, pixel))
+        arrays = {}
+        for k in Links.ARRAYS:
+            vals = [getattr(p, k) for p in parts]
+            arrays[k] = None if any(v is None for v in vals) else np.concatenate(vals)[order]
+        return dataclasses.replace(parts[0], **arrays, **fields)
 
     @property
     def n_links(self) -> int:
@@ -627,12 +671,15 @@ class Links:
 
     def sorted(self) -> "Links":
         """A copy ordered by (pixel, sector) (the canonical order; useful to compare two runs)."""
-        order = np.lexsort((self.sector, self.pixel))
-        return Links(
-            self.shape, self.pixel[order], self.sector[order], self.rsrp_dbm[order], self.signal_dbm[order],
-            self.interference_mw[order], self.path_gain_db[order], self.coverage_probability[order], self.sectors,
-            self.cutoff_m, self.config, self.residual_mw, self.info,
-        )
+        return self.take(np.lexsort((self.sector, self.pixel)))
+
+
+def empty_links(shape, sectors, config, info=None) -> Links:
+    """Links with no link (an area with no sector in range)."""
+    arrays = {k: np.empty(0, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
+              for k in Links.ARRAYS}
+    return Links(shape=tuple(shape), sectors=sectors, cutoff_m=0.0, config=config,
+                 residual_mw=np.zeros(int(shape[0]) * int(shape[1])), info=info, **arrays)
 
 
 def _area_arrays(area):
@@ -683,10 +730,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     rows, cols = mask.shape
     total = int(mask.sum())
     if len(sectors) == 0 or total == 0:
-        empty_f = np.empty(0, dtype=np.float32)
-        return Links((rows, cols), np.empty(0, np.int64), np.empty(0, np.int32), empty_f, empty_f.copy(),
-                     empty_f.copy(), empty_f.copy(), empty_f.copy(), sectors, 0.0, config, np.zeros(rows * cols),
-                     link_budget_envelope(sectors, config))
+        return empty_links((rows, cols), sectors, config, link_budget_envelope(sectors, config))
     if np.any((env[mask] < 0) | (env[mask] >= len(ENV_CLASSES))):
         raise InvalidInputError(f"area.env_class has codes outside 0..{len(ENV_CLASSES) - 1} inside the mask")
     info = link_budget_envelope(sectors, config, np.unique(env[mask])) if cutoff is None else cutoff
@@ -709,7 +753,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov")}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     first, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
     if first % tile or (stop % tile and stop != rows) or not 0 <= first <= stop:
@@ -753,10 +797,8 @@ def compute_links(area, sites, config: EngineConfig | None = None,
                 k = batch.keep
                 if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
                     residual[pix] += np.bincount(ii[~k], weights=batch.interference_mw[~k], minlength=pix.size)
-                out = (
-                    pix[ii][k], cand[jj][k].astype(np.int32), batch.rsrp_dbm[k].astype(np.float32),
-                    batch.signal_dbm[k].astype(np.float32), batch.interference_mw[k].astype(np.float32),
-                    batch.path_gain_db[k].astype(np.float32), batch.coverage_probability[k].astype(np.float32),
+                out = (pix[ii][k], cand[jj][k].astype(np.int32)) + tuple(
+                    getattr(batch, name)[k].astype(np.float32) for name in Links.ARRAYS[2:]
                 )
         return px.size, out
 
@@ -774,7 +816,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         for n_done, out in results:
             done += n_done
             if out is not None:
-                for key, arr in zip(("pixel", "sector", "rsrp", "signal", "intf", "pg", "pcov"), out):
+                for key, arr in zip(Links.ARRAYS, out):
                     parts[key].append(arr)
             if progress is not None:
                 progress(done, total)
@@ -785,8 +827,21 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     def cat(key, dtype):
         return np.concatenate(parts[key]) if parts[key] else np.empty(0, dtype=dtype)
 
-    return Links(
-        (rows, cols), cat("pixel", np.int64), cat("sector", np.int32), cat("rsrp", np.float32),
-        cat("signal", np.float32), cat("intf", np.float32), cat("pg", np.float32), cat("pcov", np.float32),
-        sectors, cutoff, config, residual, info,
-    )
+    arrays = {k: cat(k, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
+              for k in Links.ARRAYS}
+    return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
+                 info=info, **arrays)
+
+
+def sector_cell_ids(frame: pd.DataFrame) -> np.ndarray:
+    """A stable id per sector row: the ``cell_id`` column where given, else ``<site_id>-<k>`` (k: the sector's
+    0-based order among its site's rows). ``qamtu simulate-measurements`` writes them, ``qamtu calibrate`` reads
+    them."""
+    site = frame["site_id"].astype(str).to_numpy()
+    k = pd.Series(site).groupby(site).cumcount().to_numpy()
+    default = np.array([f"{s}-{i}" for s, i in zip(site, k)], dtype=object)
+    if "cell_id" in frame.columns:
+        given = frame["cell_id"].astype(str).str.strip()
+        has = frame["cell_id"].notna() & (given != "")
+        return np.where(has.to_numpy(), given.to_numpy(dtype=object), default)
+    return default

@@ -33,6 +33,26 @@ from qamtu.engine.links import (
 from qamtu.errors import InvalidInputError
 
 
+def ul_snr_db(rsrp_dbm, p_ref_dbm, traffic_offset_db, config):
+    """PUSCH SNR per RE with open-loop power control (TS 38.213 7.1.1, whole carrier allocated).
+
+    The UE estimates ``PL = p_ref - RSRP`` (``p_ref``: the SSB EPRE, dBm per RE) and sends
+    ``min(P_CMAX - 10 log10(12 N_PRB), P0_RE + alpha PL)`` per RE, ``P0_RE = ul_p0_dbm + 10 log10(2^mu) -
+    10 log10(12)`` (p0-NominalPUSCH is per 180 kHz); the gNB receives it with the reciprocal traffic-beam gain
+    (``traffic_offset_db`` = traffic-beam received power minus SS-RSRP) against its noise per RE plus the rise
+    over thermal ``ul_interference_margin_db``. The same formula as :func:`qamtu.engine.distribution._ul_exceed`.
+    """
+    from qamtu.radio import nr
+
+    n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
+    pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
+    p0_re = config.ul_p0_dbm + 10.0 * np.log10(config.scs_hz / 15e3) - 10.0 * np.log10(12.0)
+    nd = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
+    rsrp = np.asarray(rsrp_dbm, dtype=float)
+    p_ue = np.minimum(pmax_re, p0_re + config.ul_alpha * (np.asarray(p_ref_dbm, float) - rsrp))
+    return p_ue + rsrp + np.asarray(traffic_offset_db, float) - np.asarray(p_ref_dbm, float) - nd
+
+
 def drop_users(area, n_users: int, seed: int = 0, weighting: str = "population") -> pd.DataFrame:
     """Drop ``n_users`` users in the study area.
 
@@ -77,7 +97,7 @@ def drop_users(area, n_users: int, seed: int = 0, weighting: str = "population")
 
 
 def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = None, seed: int = 0, *,
-                   crs: str | None = None, chunk_users: int = 2048) -> pd.DataFrame:
+                   crs: str | None = None, chunk_users: int = 2048, user_class: str = "mixed") -> pd.DataFrame:
     """Sample the large-scale channel of every user and compute its serving link, SINR and throughput.
 
     Parameters
@@ -93,6 +113,9 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         CRS for projecting ``lat``/``lon`` when the site table has no ``x_m``/``y_m``.
     chunk_users : int
         Users processed at a time (memory: chunk_users x sectors).
+    user_class : {"mixed", "outdoor", "indoor"}
+        "mixed": indoor with the environment class's ``indoor_share`` (default); "outdoor": every user outdoors;
+        "indoor": every user indoors (building type by ``o2i_high_share``).
 
     Returns
     -------
@@ -102,7 +125,7 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
     """
     from scipy.spatial import cKDTree
 
-    from qamtu.radio import nr, o2i
+    from qamtu.radio import o2i
 
     config = EngineConfig() if config is None else config
     sectors = prepare_sectors(sites, crs)
@@ -112,7 +135,11 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
     prof = [config.environments[name] for name in ENV_CLASSES]
     indoor_share = np.array([p.indoor_share for p in prof])[env]
     high_share = np.array([p.o2i_high_share for p in prof])[env]
+    if user_class not in ("mixed", "outdoor", "indoor"):
+        raise InvalidInputError(f"user_class {user_class!r} must be 'mixed', 'outdoor' or 'indoor'")
     indoor = rng.random(n) < indoor_share
+    if user_class != "mixed":
+        indoor[:] = user_class == "indoor"
     high = indoor & (rng.random(n) < high_share)
     o2i_loss = np.zeros(n)
     for code in np.unique(env):
@@ -131,6 +158,7 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
     rsrp = np.full(n, np.nan)
     sinr = np.full(n, np.nan)
     ul_gain = np.full(n, np.nan)
+    p_ref = np.full(n, np.nan)
     ux = users["x_m"].to_numpy(dtype=float)
     uy = users["y_m"].to_numpy(dtype=float)
     for u0 in range(0, n, chunk_users):
@@ -178,20 +206,23 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         users_sel = np.nonzero(sel)[0] + u0
         best[users_sel] = ss[kb]
         rsrp[users_sel] = r_link[kb]
-        s_mw = np.power(10.0, (common[kb] + g_tr[kb]) / 10.0)
-        i_mw = config.cell_load * np.maximum(i_tot[sel] - i_lin[kb], 0.0)
+        bf = np.array([p.beamforming_loss_db for p in prof])[env[u0:u1][sel]]
+        s_mw = np.power(10.0, (common[kb] + g_tr[kb] - bf) / 10.0)
+        p_ref[users_sel] = p_re[ss[kb]]
+        ssb_tot = np.bincount(uu, weights=np.power(10.0, r_link / 10.0), minlength=m_u)
+        i_mw = config.cell_load * np.maximum(i_tot[sel] - i_lin[kb], 0.0) + config.always_on_re_share * np.maximum(
+            ssb_tot[sel] - np.power(10.0, r_link[kb] / 10.0), 0.0)
         sinr[users_sel] = 10.0 * np.log10(s_mw / (i_mw + noise_mw))
-        ul_gain[users_sel] = common[kb] + g_tr[kb] - p_re[ss[kb]]
+        ul_gain[users_sel] = common[kb] + g_tr[kb] - bf - p_re[ss[kb]]
     dl = np.zeros(n)
     ul = np.zeros(n)
     ok = best >= 0
     if ok.any():
-        dl[ok] = nr.throughput_mbps(sinr[ok], config.bandwidth_hz, config.dl_layers, config.tdd_dl_share,
-                                    config.cell_load, scs_hz=config.scs_hz, direction="dl")
-        ue_re = float(power_per_re_dbm(config.ue_tx_power_dbm, config))
-        ul_noise = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
-        ul[ok] = nr.throughput_mbps(ue_re + ul_gain[ok] - ul_noise, config.bandwidth_hz, config.ul_layers,
-                                    config.tdd_ul_share, config.cell_load, scs_hz=config.scs_hz, direction="ul")
+        from qamtu.engine.criterion import link_rate_mbps
+
+        dl[ok] = link_rate_mbps(sinr[ok], config, "dl")
+        ul[ok] = link_rate_mbps(ul_snr_db(rsrp[ok], p_ref[ok], ul_gain[ok] + p_ref[ok] - rsrp[ok], config),
+                                config, "ul")
     out = users.copy()
     out["indoor"] = indoor
     out["o2i_model"] = np.where(high, "high", np.where(indoor, "low", ""))
@@ -202,3 +233,129 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
     out["dl_mbps"] = dl
     out["ul_mbps"] = ul
     return out
+
+
+def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users: int = 20000, seed: int = 0,
+                      user_class: str = "outdoor", active=None, residual_share: float = 1.0) -> dict:
+    """Brute-force Monte-Carlo of one pixel's users from its stored links: the reference of the distributions.
+
+    Per user: one LOS state and one shadow-fading draw per site (shared by the site's sectors), the building loss
+    of the class drawn once per user with :func:`qamtu.radio.o2i.draw_o2i_loss_db` (the full TR 38.901 7.4.3
+    model, not the normal approximation of :mod:`qamtu.engine.distribution`), camping on the strongest SS-RSRP;
+    SSB SINR against the other sectors' SSB at full power, PDSCH SINR against ``load`` x their interference beams
+    plus the pixel's residual plus ``always_on_re_share`` x their SSB-beam power (always-on signals).
+    Plain NumPy, no approximation beyond the sampling.
+
+    Returns
+    -------
+    dict with ``rsrp_dbm``, ``ssb_sinr_db``, ``pdsch_sinr_db``, ``ul_snr_db`` (arrays per user; the UL to the
+    user's DL best server of its draw, :func:`ul_snr_db`) and ``p_rsrp``, ``p_dl``, ``p_ul`` (fractions of users
+    reaching the criterion's RSRP threshold, DL SINR threshold and UL SNR threshold; ``p_ul`` is 1 without a UL
+    condition).
+    """
+    from qamtu.radio import o2i as _o2i
+
+    config = links.config if config is None else config
+    crit = config.criterion
+    rng = np.random.default_rng(seed)
+    sel = links.pixel == pixel
+    if active is not None:
+        sel &= np.asarray(active)[links.sector]
+    k = np.flatnonzero(sel)
+    prof = config.environments[ENV_CLASSES[env_code]]
+    rsrp = links.rsrp_dbm[k].astype(float)
+    p = links.p_los[k].astype(float)
+    d = links.los_gain_db[k].astype(float)
+    nlos = rsrp - 10 * np.log10(p * 10 ** (d / 10) + 1 - p)
+    t = links.signal_dbm[k].astype(float) - prof.beamforming_loss_db - rsrp
+    i_off = 10 * np.log10(links.interference_mw[k].astype(float)) - rsrp
+    _, site = np.unique(np.asarray(links.sectors.site_id)[links.sector[k]], return_inverse=True)
+    ns = int(site.max()) + 1 if k.size else 0
+    u_los = rng.random((n_users, ns))
+    z = rng.standard_normal((n_users, ns))
+    # per-site draws, broadcast to the site's sectors (the sectors of a site share the path: same p, sigma)
+    los = u_los[:, site] < p[None, :]
+    sf = np.where(los, links.sf_los_db[k][None, :], links.sf_nlos_db[k][None, :]) * z[:, site]
+    r = nlos[None, :] + np.where(los, d[None, :], 0.0) + sf
+    if user_class == "outdoor":
+        loss = np.zeros(n_users)
+    else:
+        high = rng.random(n_users) < (prof.o2i_high_share if user_class in ("indoor", "mixed") else 1.0)
+        if user_class == "indoor_low":
+            high[:] = False
+        loss = np.where(
+            high, _o2i.draw_o2i_loss_db(config.freq_hz, "high", n_users, rng, prof.scenario),
+            _o2i.draw_o2i_loss_db(config.freq_hz, "low", n_users, rng, prof.scenario),
+        )
+    r = r - loss[:, None]
+    best = np.argmax(r, axis=1)
+    rows = np.arange(n_users)
+    r_best = r[rows, best]
+    noise = 10 ** (noise_per_re_dbm(config) / 10)
+    lin = 10 ** (r / 10)
+    ssb_i = lin.sum(axis=1) - 10 ** (r_best / 10)
+    resid = 0.0 if links.residual_mw is None else float(links.residual_mw[pixel]) * residual_share
+    intf = 10 ** ((r + i_off[None, :]) / 10)
+    pd_i = crit.cell_load * (intf.sum(axis=1) - intf[rows, best] + resid * 10 ** (-loss / 10))
+    pd_i = pd_i + config.always_on_re_share * ssb_i  # neighbours' always-on signals on their share of the REs
+    s = 10 ** ((r_best + t[best]) / 10)
+    ssb = 10 * np.log10(10 ** (r_best / 10) / (ssb_i + noise))
+    pdsch = 10 * np.log10(s / (pd_i + noise))
+    g = crit.min_dl_sinr_db(config)
+    # uplink: the UE transmits to its DL best server of this draw (its SSB EPRE sets the path-loss estimate)
+    p_ref = np.asarray(power_per_re_dbm(links.sectors.tx_power_dbm, config), float)[links.sector[k]]
+    ul = ul_snr_db(r_best, p_ref[best], t[best], config)
+    g_ul = crit.min_ul_sinr_db(config)
+    return {
+        "rsrp_dbm": r_best, "ssb_sinr_db": ssb, "pdsch_sinr_db": pdsch, "ul_snr_db": ul,
+        "p_rsrp": float(np.mean(r_best >= crit.rsrp_threshold_dbm)), "p_dl": float(np.mean(pdsch >= g)),
+        "p_ul": float(np.mean(ul >= g_ul)),
+    }
+
+
+#: Columns of a drive-test CSV (qamtu.audit.ingest's canonical drive-test columns).
+DRIVE_TEST_COLUMNS = ("time", "lat", "lon", "operator", "tech", "rsrp_dbm", "sinr_db", "dl_mbps", "ul_mbps", "cell_id")
+
+
+def simulate_measurements(area, sites, n_samples: int, seed: int = 0, *, users: str = "outdoor", config=None,
+                          start: str = "2025-06-01T09:00:00Z") -> pd.DataFrame:
+    """A synthetic drive test drawn from the model's own distributions (``qamtu simulate-measurements``).
+
+    Sample positions are uniform over the study area (:func:`drop_users`, ``weighting="uniform"``); each sample is a
+    user of the class ``users`` ("outdoor", "indoor" or "mixed") with its own LOS states, shadowing and building
+    loss (:func:`simulate_users`), served by its strongest SS-RSRP. ``cell_id`` is the serving sector's id
+    (:func:`qamtu.engine.links.sector_cell_ids`: the site table's ``cell_id`` column, else ``<site_id>-<k>``,
+    which ``qamtu calibrate`` understands). Samples with no sector in range keep their row with empty RSRP and
+    cell id. One sample per second from ``start``.
+    """
+    from pyproj import Transformer
+
+    from qamtu.engine.links import sector_cell_ids
+
+    if users not in ("outdoor", "indoor", "mixed"):
+        raise InvalidInputError(f"users = {users!r} must be 'outdoor', 'indoor' or 'mixed'")
+    config = EngineConfig() if config is None else config
+    sectors = prepare_sectors(sites, getattr(area, "crs", None))
+    drop = drop_users(area, int(n_samples), seed=seed, weighting="uniform")
+    sim = simulate_users(drop, sectors, config, seed=seed + 1, user_class=users)
+    lon, lat = Transformer.from_crs(area.crs, "EPSG:4326", always_xy=True).transform(
+        sim["x_m"].to_numpy(), sim["y_m"].to_numpy())
+    best = sim["best_server"].to_numpy()
+    ok = best >= 0
+    ids = sector_cell_ids(sectors.frame)
+    cell = np.where(ok, ids[np.maximum(best, 0)], "")
+    if "operator" in sectors.frame.columns:
+        ops = sectors.frame["operator"].fillna("").astype(str).to_numpy()
+        operator = np.where(ok, ops[np.maximum(best, 0)], "")
+        operator = np.where(operator == "", "model", operator)
+    else:
+        operator = np.full(best.size, "model", dtype=object)
+    t0 = pd.Timestamp(start)
+    return pd.DataFrame({
+        "time": (t0 + pd.to_timedelta(np.arange(best.size), unit="s")).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lat": np.round(lat, 7), "lon": np.round(lon, 7), "operator": operator, "tech": "5G",
+        "rsrp_dbm": np.where(ok, np.round(sim["rsrp_dbm"].to_numpy(), 2), np.nan),
+        "sinr_db": np.where(ok, np.round(sim["sinr_db"].to_numpy(), 2), np.nan),
+        "dl_mbps": np.round(sim["dl_mbps"].to_numpy(), 3), "ul_mbps": np.round(sim["ul_mbps"].to_numpy(), 3),
+        "cell_id": cell,
+    }, columns=list(DRIVE_TEST_COLUMNS))

@@ -23,7 +23,6 @@ coverage signatures are merged into one demand unit (exact, :func:`qamtu.plan.pr
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -56,36 +55,12 @@ def default_targets(city: City | None, population_share: float | None = None, *,
 
 
 def min_sinr_db(config: Any) -> float:
-    """Smallest DL SINR (dB) at which :func:`qamtu.radio.nr.throughput_mbps` reaches ``config.min_dl_mbps``.
+    """Smallest DL SINR (dB) at which the engine's rate reaches ``config.min_dl_mbps`` at ``config.cell_load``.
 
-    Uses the engine's throughput arguments (bandwidth, DL layers, TDD DL share, cell load, SCS). Returns ``inf``
-    when no SINR up to 60 dB reaches the rate (every pixel then fails the rate criterion) and ``-inf`` when the
-    rate is 0.
+    The coverage criterion's own threshold (:meth:`qamtu.engine.criterion.CoverageCriterion.min_dl_sinr_db`: rank
+    adaptation over the UE's layers); ``inf`` when no SINR up to 60 dB reaches the rate, ``-inf`` when it is 0.
     """
-    from qamtu.radio import nr
-
-    def rate(s):
-        return np.asarray(nr.throughput_mbps(np.asarray(s, float), config.bandwidth_hz, config.dl_layers,
-                                             config.tdd_dl_share, config.cell_load, scs_hz=config.scs_hz,
-                                             direction="dl"), float)
-
-    if config.min_dl_mbps <= 0:
-        return -math.inf
-    grid = np.arange(-40.0, 60.0 + 1e-9, 0.05)
-    ok = rate(grid) >= config.min_dl_mbps
-    if not ok.any():
-        return math.inf
-    j = int(np.argmax(ok))
-    if j == 0:
-        return float(grid[0])
-    lo, hi = float(grid[j - 1]), float(grid[j])
-    for _ in range(40):  # throughput is a non-decreasing step function of SINR
-        mid = 0.5 * (lo + hi)
-        if rate(mid) >= config.min_dl_mbps:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return config.criterion.min_dl_sinr_db(config)
 
 
 #: Relevance margin (dB) for the plan's full-engine links, the largest the engine allows: every link within 60 dB of
@@ -104,30 +79,19 @@ def subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config,
     negligible and is dropped (see :mod:`qamtu.engine.aggregate`).
     """
     from qamtu.engine import compute_links
-    from qamtu.engine.links import Links
 
     sub = candidates.iloc[sector_idx].reset_index(drop=True)
     links = compute_links(area, sub, config.replace(cutoff_margin_db=EXACT_SUBSET_MARGIN_DB))
-    return Links(links.shape, links.pixel, sector_idx[links.sector].astype(np.int32), links.rsrp_dbm,
-                 links.signal_dbm, links.interference_mw, links.path_gain_db, links.coverage_probability,
-                 full_sectors, links.cutoff_m, config)
+    return links.take(slice(None), sector=sector_idx[links.sector].astype(np.int32), sectors=full_sectors,
+                      config=config, residual_mw=None, info=None)
 
 
 def _merge_links(parts: list, shape, full_sectors, config):
-    from qamtu.engine.links import Links
+    from qamtu.engine.links import Links, empty_links
 
     if not parts:
-        e32 = np.empty(0, np.float32)
-        return Links(tuple(shape), np.empty(0, np.int64), np.empty(0, np.int32), e32, e32, e32, e32, e32,
-                     full_sectors, 0.0, config)
-    pixel = np.concatenate([p.pixel for p in parts])
-    sector = np.concatenate([p.sector for p in parts])
-    order = np.lexsort((sector, pixel))  # canonical order: by pixel, then ascending sector
-    cat = {name: np.concatenate([getattr(p, name) for p in parts])[order]
-           for name in ("rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability")}
-    return Links(tuple(shape), pixel[order], sector[order], cat["rsrp_dbm"], cat["signal_dbm"],
-                 cat["interference_mw"], cat["path_gain_db"], cat["coverage_probability"], full_sectors,
-                 max(p.cutoff_m for p in parts), config)
+        return empty_links(shape, full_sectors, config)
+    return Links.concat(parts, cutoff_m=max(p.cutoff_m for p in parts), sectors=full_sectors, config=config)
 
 
 class CityModel:
@@ -188,7 +152,20 @@ class CityModel:
         keep = inside & (cl.coverage_probability >= config.coverage_level)
         self.cov_row = rows[keep]
         self.cov_site = site_of_link[keep]
-        self.cov_signal_mw = np.power(10.0, cl.signal_dbm[keep].astype(np.float64) / 10.0)
+        from qamtu.engine.config import ENV_CLASSES
+
+        bf_loss = np.array([config.environments[n].beamforming_loss_db for n in ENV_CLASSES])
+        env_flat = np.asarray(area.env_class).ravel().astype(np.int64)
+        signal_db = cl.signal_dbm[keep].astype(np.float64) - bf_loss[env_flat[cl.pixel[keep]]]
+        self.cov_signal_mw = np.power(10.0, signal_db / 10.0)
+        # the traffic signal's own distribution (LOS/NLOS mixture, shadowing): the relation asks for
+        # P(SINR >= threshold) >= level with the interference at its mean, as the engine's criterion does
+        p_los = cl.p_los[keep].astype(np.float64)
+        gap = cl.los_gain_db[keep].astype(np.float64)
+        self.cov_nlos_db = signal_db - 10.0 * np.log10(p_los * np.power(10.0, gap / 10.0) + 1.0 - p_los)
+        self.cov_p_los = p_los
+        self.cov_gap_db = gap
+        self.cov_sf = (cl.sf_los_db[keep].astype(np.float64), cl.sf_nlos_db[keep].astype(np.float64))
         self.cov_intf_mw = cl.interference_mw[keep].astype(np.float64)
         self.cov_own_mw = np.asarray(own[self.cov_row, self.cov_site]).reshape(-1)
         self.coverage_links = cl
@@ -220,16 +197,16 @@ class CityModel:
             self._plan_links = _merge_links(self._plan_parts, self.area.shape, self.sectors, self.config)
         return self._plan_links
 
-    def aggregate(self, selected: np.ndarray):
-        """The engine's CoverageResult with exactly the selected sites on air."""
+    def aggregate(self, selected: np.ndarray, full: bool = True):
+        """The engine's CoverageResult with exactly the selected sites on air (``full=False``: only ``covered``)."""
         from qamtu.engine import aggregate
 
         links = self.plan_links(selected)
-        return aggregate(self.area, links, self.config, active=self.sector_mask(selected))
+        return aggregate(self.area, links, self.config, active=self.sector_mask(selected), full=full)
 
     def evaluate(self, selected: np.ndarray) -> np.ndarray:
         """Covered pixels (bool over the mask pixels) with exactly the selected sites on air."""
-        res = self.aggregate(selected)
+        res = self.aggregate(selected, full=False)
         return np.asarray(res.covered).ravel()[self.mask_flat]
 
     def relation(self, on_air: np.ndarray | None) -> sp.csr_matrix:
@@ -248,8 +225,13 @@ class CityModel:
         on_link = on[self.cov_site]
         interference = np.where(on_link, i_tot, i_tot + self.cov_own_mw) - self.cov_intf_mw
         interference = np.maximum(interference, 0.0)
-        sinr_db = 10.0 * np.log10(self.cov_signal_mw / (self.config.cell_load * interference + self.noise_mw))
-        good = sinr_db >= self.sinr_min_db - 1e-9
+        from scipy.special import ndtr
+
+        need_db = self.sinr_min_db + 10.0 * np.log10(self.config.cell_load * interference + self.noise_mw)
+        s_los, s_nlos = self.cov_sf
+        p_sinr = (self.cov_p_los * ndtr((self.cov_nlos_db + self.cov_gap_db - need_db) / np.maximum(s_los, 1e-6))
+                  + (1.0 - self.cov_p_los) * ndtr((self.cov_nlos_db - need_db) / np.maximum(s_nlos, 1e-6)))
+        good = p_sinr >= self.config.coverage_level - 1e-9
         rel = sp.csr_matrix((np.ones(int(good.sum()), bool), (self.cov_row[good], self.cov_site[good])),
                             shape=(n_pix, self.n_sites))
         rel.sum_duplicates()

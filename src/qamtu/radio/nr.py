@@ -419,3 +419,47 @@ def throughput_mbps(
     oh = OVERHEAD[(direction, "fr1")]
     full = 1e-6 * layers * se * (n * 12 / ts_s) * (1.0 - oh) * tdd_share
     return scalar_or_array(full * (1.0 - rho), sinr_db, load)
+
+
+def rank_adapted_throughput_mbps(
+    sinr_db,
+    bandwidth_hz: float,
+    max_layers: int = 4,
+    tdd_share: float = 1.0,
+    load=0.0,
+    *,
+    scs_hz: float = 30e3,
+    direction: str = "dl",
+    table: int = 2,
+    gap_db: float = DEFAULT_SNR_GAP_DB,
+    return_layers: bool = False,
+):
+    """Throughput with rank adaptation: the transmit power split over ``n`` layers, ``n`` chosen per SINR.
+
+    ``rate = max_{n = 1..max_layers} throughput_mbps(SINR - 10 log10 n, layers=n)``: each of ``n`` layers gets
+    ``1/n`` of the power (its SINR drops by ``10 log10 n`` dB; the interference per RE does not change), and the
+    scheduler picks the rank that maximises the rate (TS 38.214 5.2.2.2: the UE reports the RI with the CQI that
+    maximise the rate). ``max_layers`` is the UE's capability (4 DL, 1-2 UL for an n78 handset). The rate never
+    falls below the single-layer rate and is non-decreasing in the SINR.
+
+    Returns
+    -------
+    float or ndarray (and the chosen layers, int, when ``return_layers``)
+    """
+    if int(max_layers) != max_layers or not 1 <= max_layers <= 8:
+        raise InvalidInputError(f"max_layers = {max_layers!r} must be an integer 1-8")
+    sinr = np.asarray(sinr_db, dtype=float)
+    best = None
+    layers = None
+    for n in range(1, int(max_layers) + 1):
+        r = np.asarray(throughput_mbps(sinr - 10.0 * np.log10(n), bandwidth_hz, n, tdd_share, load, scs_hz=scs_hz,
+                                       direction=direction, table=table, gap_db=gap_db), dtype=float)
+        if best is None:
+            best, layers = r, np.ones(r.shape, dtype=int)
+        else:
+            better = r > best
+            best = np.where(better, r, best)
+            layers = np.where(better, n, layers)
+    if return_layers:
+        return scalar_or_array(best, sinr_db, load), scalar_or_array(layers, sinr_db, load)
+    return scalar_or_array(best, sinr_db, load)

@@ -88,13 +88,23 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("rsrp_dbm", "rsrp_dbm", "dBm", "SS-RSRP of the best server (per RE)", "viridis", -130.0, -60.0),
-        Metric("coverage_probability", "coverage_probability", "", "probability that SS-RSRP exceeds the threshold",
+        Metric("rsrp_dbm", "rsrp_dbm", "dBm", "median SS-RSRP of the strongest server, outdoor users (per RE)",
+               "viridis", -130.0, -60.0),
+        Metric("coverage_probability", "coverage_probability", "", "P(SS-RSRP >= threshold), the criterion's users",
                "magma", 0.0, 1.0),
-        Metric("sinr_db", "sinr_db", "dB", "DL SINR at the configured cell load", "plasma", -5.0, 30.0),
-        Metric("dl_mbps", "dl_mbps", "Mbit/s", "DL user throughput", "cividis", 0.0, None),
-        Metric("ul_mbps", "ul_mbps", "Mbit/s", "UL user throughput", "cividis", 0.0, None),
-        Metric("covered", "covered", "", "covered (coverage probability and DL rate both met)", "Greens", 0.0, 1.0),
+        Metric("ssb_sinr_db", "ssb_sinr_db", "dB", "median SSB SINR, outdoor users (neighbours' SSB at full power)",
+               "plasma", -5.0, 30.0),
+        Metric("sinr_db", "sinr_db", "dB", "median PDSCH SINR at the cell load, outdoor users", "plasma", -5.0, 30.0),
+        Metric("dl_mbps", "dl_mbps", "Mbit/s", "DL rate reached by 90 % of outdoor users (10th percentile)",
+               "cividis", 0.0, None),
+        Metric("ul_mbps", "ul_mbps", "Mbit/s", "UL rate reached by 90 % of outdoor users (10th percentile)",
+               "cividis", 0.0, None),
+        Metric("p_covered", "p_covered_outdoor", "",
+               "P(covered), outdoor users: the smaller of P(SS-RSRP >= thr) and P(DL >= norm)", "magma", 0.0, 1.0),
+        Metric("p_covered_indoor", "p_covered_indoor", "",
+               "P(covered), indoor users (the pixel's building mix)", "magma", 0.0, 1.0),
+        Metric("covered", "covered", "", "covered (the criterion's probabilities both reach the level)", "Greens",
+               0.0, 1.0),
         Metric("best_server", "best_server", "", "serving sector index into the site table", "tab20", None, None,
                png=False),
         Metric("population", "population", "people/pixel", "population per pixel", "YlOrRd", 0.0, None, png=False,
@@ -334,6 +344,11 @@ def flatten_kpis(record: Mapping[str, Any]) -> dict[str, Any]:
         if key == "assumptions":
             continue
         if isinstance(value, Mapping):
+            if key == "user_classes":  # user_classes_outdoor_territory_share ...
+                for cls, entry in value.items():
+                    for k2, v in entry.items():
+                        row[f"user_classes_{cls}_{k2}"] = _scalar(v)
+                continue
             if key.endswith("_percentiles"):
                 stem = key[: -len("_percentiles")]
                 for p, v in value.items():

@@ -1,0 +1,114 @@
+"""The gates' fast path (``full=False``): P(DL) computed only as far as its comparison with the level needs.
+
+:func:`qamtu.engine.distribution._sinr_verdict` stops the sum of :func:`_sinr_exceed` once the comparison with
+every level of ``[lo, hi]`` is decided. Oracle: the full sum. The verdict must be EXACTLY the full sum's, also for
+levels placed on the full sum itself and one ulp on either side (where a loose bound would flip it), and
+``aggregate(full=False)`` must give the same ``covered`` and territory as ``aggregate(full=True)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine_testdata import make_area, make_sites
+from qamtu.engine import EngineConfig, IncrementalAggregator, aggregate, compute_links
+from qamtu.engine import distribution as dist
+from qamtu.errors import InvalidInputError
+
+
+def _random_pairs(rng, npair, ns):
+    pj = rng.integers(0, ns, npair).astype(np.int64)
+    px = np.exp(dist.BETA * rng.uniform(-120.0, -60.0, npair))
+    pw = rng.dirichlet(np.ones(npair)) * rng.uniform(0.9, 1.0)
+    pmu = np.log(np.exp(dist.BETA * rng.uniform(-130.0, -80.0, npair)))
+    psd = rng.uniform(0.0, 1.5, npair)
+    pmu[rng.random(npair) < 0.05] = -1e300  # no interference at this level
+    t_lin = np.exp(dist.BETA * rng.uniform(0.0, 12.0, ns))
+    c = rng.uniform(0.0, 0.5, ns)
+    return pj, px, pw, pmu, psd, t_lin, c
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_verdict_decides_every_level_as_the_full_sum(seed):
+    rng = np.random.default_rng(seed)
+    npair, ns = int(rng.integers(5, 120)), int(rng.integers(1, 6))
+    pj, px, pw, pmu, psd, t_lin, c = _random_pairs(rng, npair, ns)
+    noise, resid, step = 10.0 ** (-12.0 + rng.uniform(-1, 1)), 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
+    for g_db in (-5.0, 0.0, 5.0, 10.0, 20.0):
+        g = 10.0 ** (g_db / 10.0)
+        args = (g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step, dist.Y_SUB)
+        exact = dist._sinr_exceed(*args)
+        levels = [0.0, 0.5, 0.9 - 1e-9, exact, np.nextafter(exact, 2.0), np.nextafter(exact, -1.0), 1.0]
+        levels += list(rng.uniform(0.0, 1.0, 5))
+        for lo in levels:
+            for hi in (lo, min(1.0, lo + 0.1)):
+                got = dist._sinr_verdict(*args, lo, hi)
+                for level in {lo, hi, 0.5 * (lo + hi)}:
+                    assert (got >= level) == (exact >= level), (g_db, lo, hi, level, got, exact)
+
+
+@pytest.mark.parametrize("margin_db", [None, 60.0])
+def test_aggregate_without_maps_gives_the_same_coverage(margin_db):
+    area = make_area(rows=16, cols=20, resolution_m=100.0, seed=5)
+    sites = make_sites([(400.0, 500.0), (1500.0, 900.0), (1000.0, 250.0), (1900.0, 300.0), (300.0, 1300.0)])
+    cfg = EngineConfig() if margin_db is None else EngineConfig().replace(cutoff_margin_db=margin_db)
+    links = compute_links(area, sites, cfg)
+    n = len(links.sectors)
+    rng = np.random.default_rng(7)
+    mid = 0
+    for active in [np.ones(n, bool)] + [rng.random(n) < 0.6 for _ in range(4)]:
+        fast = aggregate(area, links, cfg, active=active, full=False)
+        full = aggregate(area, links, cfg, active=active, full=True)
+        np.testing.assert_array_equal(fast.covered, full.covered)
+        np.testing.assert_array_equal(fast.best_server, full.best_server)
+        level = cfg.coverage_level - 1e-9
+        p_fast, p_full = fast.probabilities["p_dl_outdoor"], full.probabilities["p_dl_outdoor"]
+        inside = area.mask & (full.best_server >= 0) & (full.probabilities["p_rsrp_outdoor"] >= level)
+        np.testing.assert_array_equal(p_fast[inside] >= level, p_full[inside] >= level)
+        mid += int(((p_full[inside] > 0.05) & (p_full[inside] < 0.999)).sum())
+        kf, kk = fast.kpis(), full.kpis()
+        assert (kf["territory_share"], kf["population_share"]) == (kk["territory_share"], kk["population_share"])
+        out_f, out_k = kf["user_classes"]["outdoor"], kk["user_classes"]["outdoor"]
+        # (dl_territory_share differs by design: without maps P(DL) is not computed where P(SS-RSRP) fails)
+        for key in ("territory_share", "population_share", "rsrp_territory_share"):
+            assert out_f[key] == out_k[key], key
+    assert mid > 0  # some pixels are not trivially decided
+
+
+def _kpis_equal(x, y):
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(_kpis_equal(x[k], y[k]) for k in x)
+    if isinstance(x, float) and math.isnan(x):
+        return isinstance(y, float) and math.isnan(y)
+    return x == y
+
+
+def test_one_evaluator_serves_several_coverage_levels_as_fresh_aggregates():
+    """The sweep's coverage-level steps share the gate's evaluator (levels 0.85..0.95, memo of kernel passes):
+    every answer equals a fresh ``aggregate(full=False)`` at that level (covered, P(SS-RSRP), every KPI)."""
+    area = make_area(rows=16, cols=20, resolution_m=100.0, seed=5)
+    sites = make_sites([(400.0, 500.0), (1500.0, 900.0), (1000.0, 250.0), (1900.0, 300.0), (300.0, 1300.0)])
+    cfg = EngineConfig().replace(cutoff_margin_db=60.0)
+    links = compute_links(area, sites, cfg)
+    n = len(links.sectors)
+    rng = np.random.default_rng(11)
+    subsets = [rng.random(n) < 0.7 for _ in range(3)] + [np.ones(n, bool)]
+    shared = IncrementalAggregator(area, links, cfg, full=False, levels=(0.85, 0.95), memo_bytes=2**20)
+    computed = 0
+    for active in subsets + subsets[::-1]:  # the second round is answered from the memo
+        for level in (0.85, 0.9, 0.95):
+            other = cfg.replace(coverage_level=level)
+            got = shared.evaluate(active, other)
+            computed += shared.recomputed
+            want = aggregate(area, links, other, active=active, full=False)
+            np.testing.assert_array_equal(got.covered, want.covered)
+            np.testing.assert_array_equal(got.probabilities["p_rsrp_outdoor"], want.probabilities["p_rsrp_outdoor"])
+            assert _kpis_equal(got.kpis(), want.kpis())
+    assert 0 < computed <= len(subsets) * int(area.mask.sum())  # one kernel pass per subset at most
+    with pytest.raises(InvalidInputError):
+        shared.evaluate(subsets[0], cfg.replace(coverage_level=0.8))
+    with pytest.raises(InvalidInputError):
+        shared.evaluate(subsets[0], cfg.replace(cell_load=0.7))
