@@ -113,8 +113,9 @@ def _sites_csv(tmp_path: Path) -> Path:
 #: Commands that write outputs and where their test is: here, or the audit tests (test_audit_cli.py).
 COVERED_ELSEWHERE = {"audit", "calibrate"}
 #: Commands with an output folder that run no scenario: the TR 38.901 large-scale calibration of the engine itself
-#: (its own 3GPP scenario and drops, written to its calibration record).
-NO_SCENARIO = {"calibrate-3gpp"}
+#: (its own 3GPP scenario and drops, written to its calibration record); the synthetic drive test, whose --out is one
+#: CSV file in the drive-test columns (its settings are its options: city, sites, samples, seed, users).
+NO_SCENARIO = {"calibrate-3gpp", "simulate-measurements"}
 
 
 def test_every_command_writes_its_resolved_scenario(runs, tmp_path):

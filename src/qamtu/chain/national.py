@@ -137,10 +137,10 @@ GATE_MEMO_BYTES = 32 * 2**20
 
 def _shared_engine(run: CityRun, links: Any, config: Any) -> Any:
     """The gate evaluator of ``links`` for ``config``, shared by every config that differs only in the coverage
-    level among those the sensitivity sweep uses (:func:`qamtu.report.sensitivity.probability_values` of the
+    level among those the sensitivity sweep uses (:func:`qamtu.chain.sensitivity.probability_values` of the
     run's own level): they ask the same kernel passes, compared with other levels. Kept on the run."""
     from qamtu.engine.aggregate import IncrementalAggregator
-    from qamtu.report.sensitivity import probability_values
+    from qamtu.chain.sensitivity import probability_values
 
     full = run.targets.dl_p5_mbps is not None
     values = probability_values(float(run.config.coverage_level))

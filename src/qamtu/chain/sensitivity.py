@@ -13,7 +13,7 @@ One step of each assumption, the plans held fixed:
 * radio assumptions (coverage probability +-0.05, neighbour load +-0.25) rebuild each city's gate with the other
   engine setting and re-aggregate the plan's stored links (:func:`qamtu.engine.aggregate`; no path loss is
   recomputed). The coverage-level steps change no probability, only the level they are compared with, so they
-  share the scenario gate's evaluator and its kernel passes (:func:`qamtu.report.run.city_gate`);
+  share the scenario gate's evaluator and its kernel passes (:func:`qamtu.chain.national.city_gate`);
 * the RSRP threshold (+-5 dB): the stored coverage probabilities belong to the links' threshold, so the links of
   each plan's own sites are computed once more with the other threshold (:func:`qamtu.chain.national.city_gate`);
   the plans stay the same.
