@@ -45,21 +45,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from qamtu.errors import InfeasibleError, InvalidInputError
 
-#: Reference distance of the slope term, m (docs/DESIGN.md calibration file).
-REFERENCE_DISTANCE_M = 1000.0
-#: Calibration-file identity (docs/DESIGN.md).
-CALIBRATION_KIND = "qamtu-pathloss-calibration"
-CALIBRATION_VERSION = 1
-#: Largest corrections the engine accepts (qamtu.engine.load_calibration).
-MAX_ABS_OFFSET_DB = 60.0
-MAX_ABS_SLOPE_DB = 40.0
+if TYPE_CHECKING:
+    from qamtu.engine.calibration_file import PathLossCalibration
+
+# The calibration file's format (kind, version, reference distance, the largest corrections) is defined once, in
+# qamtu.engine.calibration_file; it is imported inside the functions so that ``import qamtu.audit`` stays light.
 
 
 @dataclasses.dataclass
@@ -87,30 +84,31 @@ class CalibrationResult:
     reference_distance_m: float
     parameters: dict[str, Any]
 
-    def to_json(self) -> dict[str, Any]:
-        """The calibration file of docs/DESIGN.md (fitted classes only), plus a ``report`` block."""
+    def path_loss_calibration(self) -> PathLossCalibration:
+        """The fitted classes as the engine's :class:`~qamtu.engine.calibration_file.PathLossCalibration`."""
+        from qamtu.engine.calibration_file import ClassCalibration, PathLossCalibration
+
         fitted = {
-            name: {
-                "offset_db": c["offset_db"],
-                "slope_db_per_decade": c["slope_db_per_decade"],
-                "n": int(c["n_fit"]),
-                "rmse_db": c["rmse_db"],
-            }
+            name: ClassCalibration(c["offset_db"], c["slope_db_per_decade"], int(c["n_fit"]), c["rmse_db"])
             for name, c in self.classes.items()
             if c.get("fitted")
         }
+        return PathLossCalibration(self.reference_distance_m, fitted)
+
+    def report(self) -> dict[str, Any]:
+        """The ``report`` block of the calibration file: every class's diagnostics, exclusions and parameters."""
         return {
-            "kind": CALIBRATION_KIND,
-            "version": CALIBRATION_VERSION,
-            "reference_distance_m": self.reference_distance_m,
-            "classes": fitted,
-            "report": {
-                "quantity": "correction of PREDICTED path loss fitted to MEASURED RSRP",
-                "classes": self.classes,
-                "excluded": self.excluded,
-                "parameters": self.parameters,
-            },
+            "quantity": "correction of PREDICTED path loss fitted to MEASURED RSRP",
+            "classes": self.classes,
+            "excluded": self.excluded,
+            "parameters": self.parameters,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """The calibration file of docs/DESIGN.md (fitted classes only), plus a ``report`` block."""
+        from qamtu.engine.calibration_file import calibration_document
+
+        return calibration_document(self.path_loss_calibration(), report=self.report())
 
 
 def _outdoor_config(config: Any, body_loss_db: float | None) -> Any:
@@ -341,7 +339,7 @@ def calibrate(
     max_distance_m: float = 10_000.0,
     extra_loss_db: float = 0.0,
     body_loss_db: float | None = None,
-    reference_distance_m: float = REFERENCE_DISTANCE_M,
+    reference_distance_m: float | None = None,
     freq_hz: float | None = None,
 ) -> CalibrationResult:
     """Fit the path-loss correction per environment class to MEASURED RSRP (see the module docstring).
@@ -379,8 +377,8 @@ def calibrate(
         Search radius of the best-server match, m.
     extra_loss_db, body_loss_db : float
         Measurement set-up losses (see the module docstring).
-    reference_distance_m : float
-        ``d_ref`` of the slope term (1000 m in the file format).
+    reference_distance_m : float, optional
+        ``d_ref`` of the slope term (default ``REFERENCE_DISTANCE_M`` of the file format, 1000 m).
     freq_hz : float, optional
         Carrier frequency of the measured cells, Hz (default the configuration's, 3.65 GHz n78). Measurements of
         another band (e.g. LTE 1800) calibrate the model at that band; the model's own frequency terms carry
@@ -394,8 +392,12 @@ def calibrate(
         A fitted correction beyond what the engine accepts (|offset| > 60 dB or |slope| > 40 dB/decade): the site
         table or the cell ids probably do not match the measurements.
     """
+    from qamtu.engine.calibration_file import MAX_ABS_OFFSET_DB, MAX_ABS_SLOPE_DB, REFERENCE_DISTANCE_M
     from qamtu.engine.config import ENV_CLASSES, EngineConfig
     from qamtu.engine.links import prepare_sectors
+
+    if reference_distance_m is None:
+        reference_distance_m = REFERENCE_DISTANCE_M
 
     if not 0.0 <= holdout_share <= 0.9:
         raise InvalidInputError(f"holdout_share {holdout_share!r} must lie in [0, 0.9]")
@@ -602,20 +604,22 @@ def calibrate(
 def write_calibration(result: CalibrationResult, path: Any) -> Any:
     """Write the calibration JSON (docs/DESIGN.md format, plus ``report``) atomically; returns the path.
 
+    The format is :mod:`qamtu.engine.calibration_file`'s (the engine's reader validates what is written).
+
     Raises
     ------
     InfeasibleError
         If no class could be fitted (the engine needs at least one class in the file).
     """
-    from qamtu.fileio import write_json_atomic
+    from qamtu.engine.calibration_file import write_calibration_file
 
-    doc = result.to_json()
-    if not doc["classes"]:
+    calibration = result.path_loss_calibration()
+    if not calibration.classes:
         raise InfeasibleError(
             "no environment class had enough samples to fit; nothing to save (see the report: "
             + "; ".join(f"{k}: {v.get('note')}" for k, v in result.classes.items()) + ")"
         )
-    return write_json_atomic(path, doc)
+    return write_calibration_file(path, calibration, report=result.report())
 
 
 def class_summary(result: CalibrationResult) -> pd.DataFrame:
