@@ -58,6 +58,17 @@ import numpy as np
 import pandas as pd
 
 from qamtu.engine import physics
+
+# The link-budget pieces live next to the physics, shared with the fast path (_fast); re-exported here under their
+# old names (aggregate, montecarlo and qamtu.plan import power_per_re_dbm / noise_per_re_dbm from this module).
+from qamtu.engine.budget import (  # noqa: F401
+    coverage_states as _coverage_states,
+    env_states as _env_states,
+    n_subcarriers,
+    noise_per_re_dbm,
+    path_loss_correction_db as _correction,
+    power_per_re_dbm,
+)
 from qamtu.engine.config import ENV_CLASSES, EngineConfig
 from qamtu.errors import InvalidInputError, OutOfRangeError
 
@@ -190,58 +201,6 @@ def prepare_sectors(sites: pd.DataFrame, crs: str | None = None) -> Sectors:
         antenna=np.asarray(antenna, dtype=object),
         site_id=frame["site_id"].astype(str).to_numpy(),
     )
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Link budget pieces
-# ----------------------------------------------------------------------------------------------------------------
-def n_subcarriers(config: EngineConfig) -> int:
-    """Subcarriers of the carrier: 12 x N_PRB (TS 38.101-1 Table 5.3.2-1, via qamtu.radio.nr.n_prb)."""
-    from qamtu.radio import nr
-
-    return 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
-
-
-def power_per_re_dbm(tx_power_dbm, config: EngineConfig):
-    """Power per resource element for a total conducted power spread evenly over the carrier, dBm.
-
-    References
-    ----------
-    :func:`qamtu.radio.nr.ss_rsrp_dbm` with zero gain: ``P_total - 10 log10(12 N_PRB)`` (TS 38.215 5.1.1 defines
-    SS-RSRP per RE).
-    """
-    from qamtu.radio import nr
-
-    return np.asarray(nr.ss_rsrp_dbm(np.asarray(tx_power_dbm, dtype=float), n_subcarriers(config), 0.0), dtype=float)
-
-
-def noise_per_re_dbm(config: EngineConfig, noise_figure_db: float | None = None) -> float:
-    """Thermal noise in one subcarrier (bandwidth = SCS) plus the noise figure (UE by default), dBm."""
-    from qamtu.radio import nr
-
-    nf = config.ue_noise_figure_db if noise_figure_db is None else noise_figure_db
-    return float(nr.thermal_noise_dbm(config.scs_hz, nf))
-
-
-def _env_states(config: EngineConfig) -> list[physics.O2IStates]:
-    return [
-        physics.o2i_states(config.freq_hz, p.scenario, p.indoor_share, p.o2i_high_share)
-        for p in (config.environments[name] for name in ENV_CLASSES)
-    ]
-
-
-def _coverage_states(config: EngineConfig) -> list[physics.O2IStates]:
-    """The O2I mixture the coverage probability is about (``config.coverage_users``)."""
-    if config.coverage_users == "all":
-        return _env_states(config)
-    outdoor = physics.O2IStates((1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-    return [outdoor] * len(ENV_CLASSES)
-
-
-def _correction(config: EngineConfig, env_name: str, d3d_m):
-    if config.calibration is None:
-        return 0.0
-    return config.calibration.correction_db(env_name, d3d_m)
 
 
 @dataclass
