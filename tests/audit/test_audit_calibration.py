@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from qamtu.audit.calibration import (
-    CALIBRATION_KIND,
     _outdoor_config,
     calibrate,
     predict_rsrp_dbm,
     write_calibration,
 )
 from qamtu.engine import EngineConfig, load_calibration
+from qamtu.engine.config import CALIBRATION_KIND
 from qamtu.engine.links import prepare_sectors
 from qamtu.errors import InfeasibleError, InvalidInputError
 

@@ -50,16 +50,18 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+# the calibration file's identity and limits: the format lives in qamtu.engine.config, which reads and writes it
+from qamtu.engine.config import (
+    MAX_ABS_OFFSET_DB,
+    MAX_ABS_SLOPE_DB,
+    ClassCalibration,
+    calibration_document,
+    write_calibration_file,
+)
 from qamtu.errors import InfeasibleError, InvalidInputError
 
 #: Reference distance of the slope term, m (docs/DESIGN.md calibration file).
 REFERENCE_DISTANCE_M = 1000.0
-#: Calibration-file identity (docs/DESIGN.md).
-CALIBRATION_KIND = "qamtu-pathloss-calibration"
-CALIBRATION_VERSION = 1
-#: Largest corrections the engine accepts (qamtu.engine.load_calibration).
-MAX_ABS_OFFSET_DB = 60.0
-MAX_ABS_SLOPE_DB = 40.0
 
 
 @dataclasses.dataclass
@@ -88,29 +90,17 @@ class CalibrationResult:
     parameters: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        """The calibration file of docs/DESIGN.md (fitted classes only), plus a ``report`` block."""
-        fitted = {
-            name: {
-                "offset_db": c["offset_db"],
-                "slope_db_per_decade": c["slope_db_per_decade"],
-                "n": int(c["n_fit"]),
-                "rmse_db": c["rmse_db"],
-            }
-            for name, c in self.classes.items()
-            if c.get("fitted")
+        """The calibration file of docs/DESIGN.md (fitted classes only), plus a ``report`` block
+        (:func:`qamtu.engine.config.calibration_document`)."""
+        fitted = {name: ClassCalibration(c["offset_db"], c["slope_db_per_decade"], int(c["n_fit"]), c["rmse_db"])
+                  for name, c in self.classes.items() if c.get("fitted")}
+        report = {
+            "quantity": "correction of PREDICTED path loss fitted to MEASURED RSRP",
+            "classes": self.classes,
+            "excluded": self.excluded,
+            "parameters": self.parameters,
         }
-        return {
-            "kind": CALIBRATION_KIND,
-            "version": CALIBRATION_VERSION,
-            "reference_distance_m": self.reference_distance_m,
-            "classes": fitted,
-            "report": {
-                "quantity": "correction of PREDICTED path loss fitted to MEASURED RSRP",
-                "classes": self.classes,
-                "excluded": self.excluded,
-                "parameters": self.parameters,
-            },
-        }
+        return calibration_document(self.reference_distance_m, fitted, report)
 
 
 def _outdoor_config(config: Any, body_loss_db: float | None) -> Any:
@@ -607,15 +597,13 @@ def write_calibration(result: CalibrationResult, path: Any) -> Any:
     InfeasibleError
         If no class could be fitted (the engine needs at least one class in the file).
     """
-    from qamtu.fileio import write_json_atomic
-
     doc = result.to_json()
     if not doc["classes"]:
         raise InfeasibleError(
             "no environment class had enough samples to fit; nothing to save (see the report: "
             + "; ".join(f"{k}: {v.get('note')}" for k, v in result.classes.items()) + ")"
         )
-    return write_json_atomic(path, doc)
+    return write_calibration_file(path, doc)
 
 
 def class_summary(result: CalibrationResult) -> pd.DataFrame:

@@ -118,6 +118,39 @@ class PathLossCalibration:
         return cal.offset_db + cal.slope_db_per_decade * np.log10(d3d / self.reference_distance_m)
 
 
+#: The path-loss calibration file (docs/DESIGN.md): its identity and the largest corrections accepted. This module
+#: is the one that reads (:func:`load_calibration`) and writes (:func:`write_calibration_file`) the format.
+CALIBRATION_KIND = "qamtu-pathloss-calibration"
+CALIBRATION_VERSION = 1
+MAX_ABS_OFFSET_DB = 60.0
+MAX_ABS_SLOPE_DB = 40.0
+
+
+def calibration_document(reference_distance_m: float, classes: Mapping[str, ClassCalibration],
+                         report: dict | None = None) -> dict:
+    """The calibration file's JSON object for ``classes`` (env class -> :class:`ClassCalibration`); ``report``
+    (optional) is kept as the ``report`` block (the engine does not read it)."""
+    doc = {
+        "kind": CALIBRATION_KIND,
+        "version": CALIBRATION_VERSION,
+        "reference_distance_m": float(reference_distance_m),
+        "classes": {name: {"offset_db": c.offset_db, "slope_db_per_decade": c.slope_db_per_decade, "n": int(c.n),
+                           "rmse_db": c.rmse_db} for name, c in classes.items()},
+    }
+    if report is not None:
+        doc["report"] = report
+    return doc
+
+
+def write_calibration_file(path: str | os.PathLike[str], doc: dict) -> str | os.PathLike[str]:
+    """Write a calibration document (:func:`calibration_document`) atomically, after checking it with the same
+    rules :func:`load_calibration` applies (a file this writes is one the engine reads); returns the path."""
+    from qamtu.fileio import write_json_atomic
+
+    parse_calibration(doc, str(path))
+    return write_json_atomic(path, doc)
+
+
 def load_calibration(path: str | os.PathLike[str]) -> PathLossCalibration:
     """Read and validate a path-loss calibration file (JSON, ``kind`` = ``"qamtu-pathloss-calibration"``).
 
@@ -147,14 +180,20 @@ def load_calibration(path: str | os.PathLike[str]) -> PathLossCalibration:
         raise DataFileError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     except OSError as exc:
         raise DataFileError(f"{source}: cannot read calibration file ({exc.strerror})") from exc
+    return parse_calibration(doc, source)
+
+
+def parse_calibration(doc, source: str) -> PathLossCalibration:
+    """A calibration document (the parsed JSON) checked field by field; errors name ``source`` and the field."""
     if not isinstance(doc, dict):
         raise InvalidInputError(f"{source}: a calibration file is a JSON object, got {type(doc).__name__}")
-    if doc.get("kind") != "qamtu-pathloss-calibration":
+    if doc.get("kind") != CALIBRATION_KIND:
         raise InvalidInputError(
-            f"{where(source, field='kind')}: is {doc.get('kind')!r}, expected 'qamtu-pathloss-calibration'"
+            f"{where(source, field='kind')}: is {doc.get('kind')!r}, expected {CALIBRATION_KIND!r}"
         )
-    if doc.get("version") != 1:
-        raise InvalidInputError(f"{where(source, field='version')}: is {doc.get('version')!r}, only 1 is supported")
+    if doc.get("version") != CALIBRATION_VERSION:
+        raise InvalidInputError(f"{where(source, field='version')}: is {doc.get('version')!r}, only "
+                                f"{CALIBRATION_VERSION} is supported")
     ref = _finite(doc.get("reference_distance_m"), source, "reference_distance_m")
     if ref <= 0:
         raise OutOfRangeError(f"{where(source, field='reference_distance_m')}: is {ref!r}, must be > 0 m")
@@ -170,10 +209,10 @@ def load_calibration(path: str | os.PathLike[str]) -> PathLossCalibration:
             raise InvalidInputError(f"{where(source, field=loc)}: must be an object")
         offset = _finite(entry.get("offset_db"), source, f"{loc}.offset_db")
         slope = _finite(entry.get("slope_db_per_decade"), source, f"{loc}.slope_db_per_decade")
-        if abs(offset) > 60 or abs(slope) > 40:
+        if abs(offset) > MAX_ABS_OFFSET_DB or abs(slope) > MAX_ABS_SLOPE_DB:
             raise OutOfRangeError(
                 f"{where(source, field=loc)}: offset {offset} dB / slope {slope} dB/decade are implausible "
-                "(allowed |offset| <= 60 dB, |slope| <= 40 dB/decade)"
+                f"(allowed |offset| <= {MAX_ABS_OFFSET_DB:g} dB, |slope| <= {MAX_ABS_SLOPE_DB:g} dB/decade)"
             )
         n = entry.get("n", 0)
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
