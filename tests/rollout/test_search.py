@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from qamtu.rollout import (
     ScheduleParams,
     SiteTask,
+    all_pass_by_deadline,
     compare_deadlines,
     minimum_budget,
     minimum_crews,
     minimum_feasible,
     schedule_rollout,
 )
+from qamtu.rollout.schedule import on_time_by_deadline
 
 
 @settings(max_examples=200, deadline=None)
@@ -179,3 +181,39 @@ def test_minimum_crews_breaks_ties_as_the_scheduler_does():
     assert schedule_rollout(tasks, params, gate).all_pass_by(deadline)
     res, best = minimum_crews(tasks, params, gate, deadline, max_crews=12)
     assert res.value == 1 and best.all_pass_by(deadline)
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_rollouts(), st.integers(1, 4), st.integers(0, 2**30), st.integers(-2, 14),
+       st.sampled_from([None, 3.0, 7.0]))
+def test_deadline_walks_answer_as_the_full_schedule(data, crews, seed, deadline_month, budget):
+    """The searches' shortcut (walk stopped at the deadline and at the first late city) against the full
+    schedule's ``all_pass_by``, for an arbitrary (not monotone) gate; it never asks a set the schedule does not."""
+    import random
+
+    tasks, _, _ = data
+    params = ScheduleParams(start=dt.date(2024, 1, 1), crews={"national": crews}, sites_per_crew_month=1.0,
+                            monthly_budget=budget)
+    rng = random.Random(seed)
+    verdict: dict = {}
+
+    def gate(city, on_air):  # a fixed random verdict per (city, set)
+        key = (city, frozenset(on_air))
+        if key not in verdict:
+            verdict[key] = rng.random() < 0.4
+        return verdict[key]
+
+    asked_full, asked_short = set(), set()
+
+    def recording(asked):
+        return lambda city, on_air: asked.add((city, frozenset(on_air))) or gate(city, on_air)
+
+    deadline = dt.date(2024, 1, 1) + dt.timedelta(days=31 * deadline_month) if deadline_month >= 0 \
+        else dt.date(2023, 12 + deadline_month, 1)
+    cities = ["bb", "aa"]
+    sched = schedule_rollout(tasks, params, recording(asked_full), cities=cities)
+    got = all_pass_by_deadline(tasks, params, recording(asked_short), deadline, cities=cities)
+    assert got == sched.all_pass_by(deadline)
+    per_city = on_time_by_deadline(tasks, params, recording(asked_short), deadline, cities=cities)
+    assert per_city == {c: sched.on_time(c, deadline) for c in sched.cities}
+    assert asked_short <= asked_full

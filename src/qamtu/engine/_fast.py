@@ -24,7 +24,6 @@ import numpy as np
 from numba import njit
 
 from qamtu.engine import physics
-from qamtu.engine.budget import path_loss_correction_db
 from qamtu.engine.config import ENV_CLASSES
 
 THETA_STEP_DEG = 0.05
@@ -70,8 +69,7 @@ def path_tables(config, heights: np.ndarray, d_max_m: float):
         for k, h in enumerate(heights):
             d3d = np.sqrt(d * d + (h - config.ue_height_m) ** 2)
             t = physics.path_terms(prof.scenario, config.freq_hz, d, h, config.ue_height_m,
-                                   correction_db=path_loss_correction_db(config, name, d3d),
-                                   min_distance_m=config.min_distance_m)
+                                   correction_db=physics.calibration_correction_db(config, name, d3d), min_distance_m=config.min_distance_m)
             out[code, k] = np.stack([t.p_los, t.pl_los_db, t.pl_nlos_db, t.sf_los_db, t.sf_nlos_db])
     return out, l0
 

@@ -179,7 +179,8 @@ class EngineConfig:
     environments : mapping of env class -> EnvProfile
         Scenario, indoor share and O2I mix per environment class (keys: dense_urban, urban, suburban, rural).
     calibration : PathLossCalibration or None
-        Measured path-loss correction (from :func:`qamtu.engine.calibration_file.load_calibration`); None applies the 38.901 models as such.
+        Measured path-loss correction (from :func:`qamtu.engine.calibration_file.load_calibration`); None
+        applies the 38.901 models as such.
     min_distance_m : float
         Distances shorter than this are clamped to it for path loss and LOS probability (10 m: the lower
         validity bound of TR 38.901 Table 7.4.1-1 for UMa, UMi and RMa).

@@ -58,17 +58,6 @@ import numpy as np
 import pandas as pd
 
 from qamtu.engine import physics
-
-# The link-budget pieces live next to the physics, shared with the fast path (_fast); re-exported here under their
-# old names (aggregate, montecarlo and qamtu.plan import power_per_re_dbm / noise_per_re_dbm from this module).
-from qamtu.engine.budget import (  # noqa: F401
-    coverage_states as _coverage_states,
-    env_states as _env_states,
-    n_subcarriers,
-    noise_per_re_dbm,
-    path_loss_correction_db as _correction,
-    power_per_re_dbm,
-)
 from qamtu.engine.config import ENV_CLASSES, EngineConfig
 from qamtu.errors import InvalidInputError, OutOfRangeError
 
@@ -201,6 +190,52 @@ def prepare_sectors(sites: pd.DataFrame, crs: str | None = None) -> Sectors:
         antenna=np.asarray(antenna, dtype=object),
         site_id=frame["site_id"].astype(str).to_numpy(),
     )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Link budget pieces
+# ----------------------------------------------------------------------------------------------------------------
+def n_subcarriers(config: EngineConfig) -> int:
+    """Subcarriers of the carrier: 12 x N_PRB (TS 38.101-1 Table 5.3.2-1, via qamtu.radio.nr.n_prb)."""
+    from qamtu.radio import nr
+
+    return 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
+
+
+def power_per_re_dbm(tx_power_dbm, config: EngineConfig):
+    """Power per resource element for a total conducted power spread evenly over the carrier, dBm.
+
+    References
+    ----------
+    :func:`qamtu.radio.nr.ss_rsrp_dbm` with zero gain: ``P_total - 10 log10(12 N_PRB)`` (TS 38.215 5.1.1 defines
+    SS-RSRP per RE).
+    """
+    from qamtu.radio import nr
+
+    return np.asarray(nr.ss_rsrp_dbm(np.asarray(tx_power_dbm, dtype=float), n_subcarriers(config), 0.0), dtype=float)
+
+
+def noise_per_re_dbm(config: EngineConfig, noise_figure_db: float | None = None) -> float:
+    """Thermal noise in one subcarrier (bandwidth = SCS) plus the noise figure (UE by default), dBm."""
+    from qamtu.radio import nr
+
+    nf = config.ue_noise_figure_db if noise_figure_db is None else noise_figure_db
+    return float(nr.thermal_noise_dbm(config.scs_hz, nf))
+
+
+def _env_states(config: EngineConfig) -> list[physics.O2IStates]:
+    return [
+        physics.o2i_states(config.freq_hz, p.scenario, p.indoor_share, p.o2i_high_share)
+        for p in (config.environments[name] for name in ENV_CLASSES)
+    ]
+
+
+def _coverage_states(config: EngineConfig) -> list[physics.O2IStates]:
+    """The O2I mixture the coverage probability is about (``config.coverage_users``)."""
+    if config.coverage_users == "all":
+        return _env_states(config)
+    outdoor = physics.O2IStates((1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    return [outdoor] * len(ENV_CLASSES)
 
 
 @dataclass
@@ -338,7 +373,7 @@ def evaluate_link_batch(
         cst = cov_states[int(code)]
         terms = physics.path_terms(
             prof.scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
-            correction_db=_correction(config, name, d3d[m]), min_distance_m=config.min_distance_m,
+            correction_db=physics.calibration_correction_db(config, name, d3d[m]), min_distance_m=config.min_distance_m,
         )
         if terrain is not None:  # qamtu.engine.terrain: obstruction forces NLOS and adds the diffraction loss
             t_loss = terrain[0][m]
@@ -505,7 +540,7 @@ def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None,
             d3d = np.sqrt(d * d + (h - config.ue_height_m) ** 2)
             terms = physics.path_terms(
                 prof.scenario, config.freq_hz, d, h, config.ue_height_m,
-                correction_db=_correction(config, name, d3d), min_distance_m=config.min_distance_m,
+                correction_db=physics.calibration_correction_db(config, name, d3d), min_distance_m=config.min_distance_m,
             )
             pg = physics.mean_path_gain_db(terms)
             base = p + config.ue_antenna_gain_dbi + gmax

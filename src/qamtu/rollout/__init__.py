@@ -13,7 +13,9 @@ Schedule (:mod:`qamtu.rollout.schedule`)
     ``schedule_rollout(tasks, params, gate, *, cities=None, gate_mode="first"|"all"|"bisect") -> Schedule``:
     month-by-month simulation; ``Schedule.site_month[key]`` (month index each site goes on air),
     ``Schedule.cities[id].gate_month`` / ``.gate_label`` ("YYYY-MM"), ``all_pass_by(date)``, ``on_time(city,
-    date)``, ``site_rows()``. ``cached_gate(gate)`` memoises a gate. ``month_label``, ``month_index_of``.
+    date)``, ``site_rows()``. ``all_pass_by_deadline(tasks, params, gate, deadline)``: the same answer as
+    ``schedule_rollout(...).all_pass_by(deadline)`` asking fewer gates (the searches use it).
+    ``cached_gate(gate)`` memoises a gate. ``month_label``, ``month_index_of``.
     ``DEFAULT_DEADLINE`` = 2025-12-31, ``COMPARISON_DEADLINE`` = 2027-12-31.
 Search (:mod:`qamtu.rollout.search`)
     ``minimum_feasible(feasible, lo, hi, method="auto"|"bisect"|"linear") -> SearchResult``;
@@ -39,6 +41,7 @@ from qamtu.rollout.schedule import (
     Schedule,
     ScheduleParams,
     SiteTask,
+    all_pass_by_deadline,
     cached_gate,
     month_index_of,
     month_label,
@@ -67,6 +70,7 @@ __all__ = [
     "ScheduleParams",
     "SearchResult",
     "SiteTask",
+    "all_pass_by_deadline",
     "cached_gate",
     "compare_deadlines",
     "minimum_budget",

@@ -375,42 +375,7 @@ def schedule_rollout(
     cities = list(cities or [])
     ordered = order_tasks(tasks, params, cities)
     city_ids: list[str] = list(dict.fromkeys([*cities, *(t.city_id for t in ordered)]))
-
-    # 1. builds: they depend on crews, lead times, budget and priority only, never on the gates
-    site_month: dict[str, int | None] = {t.key: None for t in ordered}
-    remaining = list(ordered)
-    builds: list[dict[str, int]] = []
-    spend: list[float] = []
-    available: list[float] = []
-    carried = 0.0
-    max_lead = max((t.lead_time_months for t in ordered), default=0)
-    month = -1
-    for month in range(params.max_months):
-        if not remaining:
-            month -= 1
-            break
-        money = math.inf if params.monthly_budget is None else params.monthly_budget + carried
-        left = {p: params.capacity(p) for p in params.crews}
-        spent = 0.0
-        built: dict[str, int] = {p: 0 for p in params.crews}
-        still: list[SiteTask] = []
-        for t in remaining:
-            if t.lead_time_months <= month and left[t.pool] > 0 and t.cost <= money - spent + 1e-9 * max(1.0, t.cost):
-                left[t.pool] -= 1
-                built[t.pool] += 1
-                spent += t.cost
-                site_month[t.key] = month
-            else:
-                still.append(t)
-        remaining = still
-        builds.append(built)
-        spend.append(spent)
-        available.append(money)
-        if params.monthly_budget is not None:
-            carried = (money - spent) if params.carry_over else 0.0
-        if month >= max_lead and remaining and not any(built.values()) and not _can_ever_build(remaining, params):
-            break
-    months = max(month + 1, 0)
+    site_month, months, builds, spend, available = _builds(ordered, params)
 
     # 2. gates: the sites of a city on air at the end of each month in which one of them went on air
     city_out: dict[str, CitySchedule] = {}
@@ -465,6 +430,104 @@ def schedule_rollout(
             passes_at_end=evaluations[-1][1].passed,
         )
     return Schedule(params, ordered, site_month, city_out, months, builds, spend, available)
+
+
+def _builds(ordered: Sequence[SiteTask], params: ScheduleParams):
+    """The month each site goes on air (None: never), the months simulated, and per month the builds per pool,
+    the spending and the money available. Depends on crews, lead times, budget and priority only, never on the
+    gates."""
+    site_month: dict[str, int | None] = {t.key: None for t in ordered}
+    remaining = list(ordered)
+    builds: list[dict[str, int]] = []
+    spend: list[float] = []
+    available: list[float] = []
+    carried = 0.0
+    max_lead = max((t.lead_time_months for t in ordered), default=0)
+    month = -1
+    for month in range(params.max_months):
+        if not remaining:
+            month -= 1
+            break
+        money = math.inf if params.monthly_budget is None else params.monthly_budget + carried
+        left = {p: params.capacity(p) for p in params.crews}
+        spent = 0.0
+        built: dict[str, int] = {p: 0 for p in params.crews}
+        still: list[SiteTask] = []
+        for t in remaining:
+            if t.lead_time_months <= month and left[t.pool] > 0 and t.cost <= money - spent + 1e-9 * max(1.0, t.cost):
+                left[t.pool] -= 1
+                built[t.pool] += 1
+                spent += t.cost
+                site_month[t.key] = month
+            else:
+                still.append(t)
+        remaining = still
+        builds.append(built)
+        spend.append(spent)
+        available.append(money)
+        if params.monthly_budget is not None:
+            carried = (money - spent) if params.carry_over else 0.0
+        if month >= max_lead and remaining and not any(built.values()) and not _can_ever_build(remaining, params):
+            break
+    months = max(month + 1, 0)
+
+    return site_month, months, builds, spend, available
+
+
+def all_pass_by_deadline(
+    tasks: Sequence[SiteTask],
+    params: ScheduleParams,
+    gate: GateEvaluator,
+    deadline: _dt.date,
+    *,
+    cities: Iterable[str] | None = None,
+) -> bool:
+    """``schedule_rollout(tasks, params, gate, cities=cities).all_pass_by(deadline)``, asking fewer gates.
+
+    The answer needs, per city, only whether one of the sets on air up to the deadline's month passes (the
+    ``"first"`` walk finds the first passing month in order, so it is at or before the deadline exactly when one
+    of those months passes): the walk stops at the deadline, and at the first city that misses it. Used by the
+    feasibility searches (:mod:`qamtu.rollout.search`), which ask it for many resource levels.
+    """
+    return all(_on_time_walk(tasks, params, gate, deadline, cities, stop_at_late=True).values())
+
+
+def on_time_by_deadline(
+    tasks: Sequence[SiteTask],
+    params: ScheduleParams,
+    gate: GateEvaluator,
+    deadline: _dt.date,
+    *,
+    cities: Iterable[str] | None = None,
+) -> dict[str, bool]:
+    """Per city, ``schedule_rollout(tasks, params, gate, cities=cities).on_time(city, deadline)``, asking only the
+    gates of the months up to the deadline (see :func:`all_pass_by_deadline`)."""
+    return _on_time_walk(tasks, params, gate, deadline, cities, stop_at_late=False)
+
+
+def _on_time_walk(tasks, params, gate, deadline, cities, *, stop_at_late: bool) -> dict[str, bool]:
+    """City -> on time by ``deadline`` (the ``"first"`` walk stopped at the deadline); with ``stop_at_late`` the
+    first late city ends the walk (its entry False, later cities absent)."""
+    cities = list(cities or [])
+    ordered = order_tasks(tasks, params, cities)
+    city_ids: list[str] = list(dict.fromkeys([*cities, *(t.city_id for t in ordered)]))
+    site_month = _builds(ordered, params)[0]
+    last = month_index_of(params.start, deadline)
+    out: dict[str, bool] = {}
+    for c in city_ids:
+        city_tasks = [t for t in ordered if t.city_id == c]
+        change_months = sorted({site_month[t.key] for t in city_tasks if site_month[t.key] is not None})
+
+        def on_air_at(m: int, _tasks: list[SiteTask] = city_tasks) -> frozenset:
+            return frozenset(t.site_id for t in _tasks if site_month[t.key] is not None and site_month[t.key] <= m)
+
+        # gate month max(first, 0) <= last: no month qualifies before the start
+        ok = last >= 0 and (_as_gate_result(gate(c, on_air_at(-1))).passed or any(
+            _as_gate_result(gate(c, on_air_at(m))).passed for m in change_months if m <= last))
+        out[c] = ok
+        if stop_at_late and not ok:
+            break
+    return out
 
 
 def _can_ever_build(remaining: Sequence[SiteTask], params: ScheduleParams) -> bool:

@@ -25,6 +25,7 @@ from qamtu.rollout.schedule import (
     Schedule,
     ScheduleParams,
     SiteTask,
+    all_pass_by_deadline,
     cached_gate,
     schedule_rollout,
 )
@@ -190,7 +191,7 @@ def minimum_crews(
     cities = list(dict.fromkeys(t.city_id for t in tasks))  # the scheduler's own default order (ties break by it)
 
     def feasible(n: int) -> bool:
-        return schedule_rollout(tasks, _with_crews(params, n), gate, cities=cities).all_pass_by(deadline)
+        return all_pass_by_deadline(tasks, _with_crews(params, n), gate, deadline, cities=cities)
 
     res = minimum_feasible(feasible, 1, max_crews, method=method)
     best = None if res.value is None else schedule_rollout(tasks, _with_crews(params, res.value), gate, cities=cities)
@@ -229,7 +230,8 @@ def minimum_budget(
     def run(k: int) -> Schedule:
         return schedule_rollout(tasks, dataclasses.replace(params, monthly_budget=k * step), gate, cities=cities)
 
-    res = minimum_feasible(lambda k: run(k).all_pass_by(deadline), 0, hi, method=method)
+    res = minimum_feasible(lambda k: all_pass_by_deadline(tasks, dataclasses.replace(params, monthly_budget=k * step),
+                                                          gate, deadline, cities=cities), 0, hi, method=method)
     if res.value is None:
         return res, None, None
     return res, res.value * step, run(res.value)
