@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from qamtu.audit.calibration import (
-    CALIBRATION_KIND,
     _outdoor_config,
     calibrate,
     predict_rsrp_dbm,
     write_calibration,
 )
 from qamtu.engine import EngineConfig, load_calibration
+from qamtu.engine.calibration_file import CALIBRATION_KIND
 from qamtu.engine.links import prepare_sectors
 from qamtu.errors import InfeasibleError, InvalidInputError
 
@@ -98,8 +98,14 @@ def test_too_few_samples_and_bad_inputs(tmp_path):
         calibrate(frame.assign(tech="4G"), sites, env_class="urban")
     with pytest.raises(InvalidInputError, match="env_class"):
         calibrate(frame, sites, env_class="downtown")
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(InvalidInputError, match="holdout_share"):
         calibrate(frame, sites, env_class="urban", holdout_share=0.95)
+    with pytest.raises(InvalidInputError, match="loss 'l2'"):
+        calibrate(frame, sites, env_class="urban", loss="l2")
+    with pytest.raises(InvalidInputError, match="max_distance_m"):
+        calibrate(frame, sites, env_class="urban", max_distance_m=0.0)
+    with pytest.raises(InvalidInputError, match="reference_distance_m"):
+        calibrate(frame, sites, env_class="urban", reference_distance_m=-1.0)
 
 
 def test_implausible_fit_is_refused():

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from qamtu.engine import EngineConfig, EnvProfile, load_calibration, tdd_shares
 from qamtu.engine import physics
+from qamtu.engine.calibration_file import ClassCalibration, PathLossCalibration, write_calibration_file
 from qamtu.errors import DataFileError, InvalidInputError, OutOfRangeError
 from qamtu.radio import pathloss as pl
 
@@ -81,8 +82,42 @@ def test_load_calibration_and_apply(tmp_path):
     ({"classes": {"urban": {"offset_db": 100.0, "slope_db_per_decade": 0}}}, "implausible"),
 ])
 def test_load_calibration_named_errors(tmp_path, patch, match):
-    with pytest.raises(InvalidInputError, match=match):
-        load_calibration(_write(tmp_path, {**GOOD, **patch}))
+    path = _write(tmp_path, {**GOOD, **patch})
+    with pytest.raises(InvalidInputError, match=match) as err:
+        load_calibration(path)
+    assert str(path) in str(err.value)  # the message names the file as well as the field
+
+
+def test_calibration_file_round_trip(tmp_path):
+    """What the writer writes, the reader reads back as the same PathLossCalibration; a NaN rmse becomes null."""
+    cal = PathLossCalibration(500.0, {"urban": ClassCalibration(3.5, -2.25, 120, 6.1),
+                                      "rural": ClassCalibration(-1.0, 0.0, 40, float("nan"))})
+    path = write_calibration_file(tmp_path / "c.json", cal, report={"note": "anything"})
+    back = load_calibration(path)
+    assert back.source == str(path) and back.reference_distance_m == 500.0
+    assert back.classes["urban"] == cal.classes["urban"]
+    assert back.classes["rural"].offset_db == -1.0 and back.classes["rural"].n == 40
+    assert np.isnan(back.classes["rural"].rmse_db)
+    doc = json.loads(path.read_text())
+    assert doc["classes"]["rural"]["rmse_db"] is None and doc["report"] == {"note": "anything"}
+    assert list(doc) == ["kind", "version", "reference_distance_m", "classes", "report"]
+    # the file written from a document the reader accepts is the same calibration (GOOD written by hand)
+    assert write_calibration_file(tmp_path / "g.json", load_calibration(_write(tmp_path, GOOD))).read_text() == (
+        json.dumps(GOOD, indent=2) + "\n")
+
+
+@pytest.mark.parametrize("cal,match", [
+    (PathLossCalibration(1000.0, {}), "classes"),
+    (PathLossCalibration(0.0, {"urban": ClassCalibration(1.0, 0.0)}), "reference_distance_m"),
+    (PathLossCalibration(1000.0, {"city": ClassCalibration(1.0, 0.0)}), "classes.city"),
+    (PathLossCalibration(1000.0, {"urban": ClassCalibration(float("inf"), 0.0)}), "classes.urban.offset_db"),
+    (PathLossCalibration(1000.0, {"urban": ClassCalibration(1.0, 45.0)}), "implausible"),
+])
+def test_writer_refuses_what_the_reader_would(tmp_path, cal, match):
+    path = tmp_path / "bad.json"
+    with pytest.raises(InvalidInputError, match=match) as err:
+        write_calibration_file(path, cal)
+    assert str(path) in str(err.value) and not path.exists()
 
 
 def test_load_calibration_file_errors(tmp_path):

@@ -45,21 +45,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from qamtu.errors import InfeasibleError, InvalidInputError
 
-#: Reference distance of the slope term, m (docs/DESIGN.md calibration file).
-REFERENCE_DISTANCE_M = 1000.0
-#: Calibration-file identity (docs/DESIGN.md).
-CALIBRATION_KIND = "qamtu-pathloss-calibration"
-CALIBRATION_VERSION = 1
-#: Largest corrections the engine accepts (qamtu.engine.load_calibration).
-MAX_ABS_OFFSET_DB = 60.0
-MAX_ABS_SLOPE_DB = 40.0
+if TYPE_CHECKING:
+    from qamtu.engine.calibration_file import PathLossCalibration
+
+# The calibration file's format (kind, version, reference distance, the largest corrections) is defined once, in
+# qamtu.engine.calibration_file; it is imported inside the functions so that ``import qamtu.audit`` stays light.
 
 
 @dataclasses.dataclass
@@ -87,30 +84,31 @@ class CalibrationResult:
     reference_distance_m: float
     parameters: dict[str, Any]
 
-    def to_json(self) -> dict[str, Any]:
-        """The calibration file of docs/DESIGN.md (fitted classes only), plus a ``report`` block."""
+    def path_loss_calibration(self) -> PathLossCalibration:
+        """The fitted classes as the engine's :class:`~qamtu.engine.calibration_file.PathLossCalibration`."""
+        from qamtu.engine.calibration_file import ClassCalibration, PathLossCalibration
+
         fitted = {
-            name: {
-                "offset_db": c["offset_db"],
-                "slope_db_per_decade": c["slope_db_per_decade"],
-                "n": int(c["n_fit"]),
-                "rmse_db": c["rmse_db"],
-            }
+            name: ClassCalibration(c["offset_db"], c["slope_db_per_decade"], int(c["n_fit"]), c["rmse_db"])
             for name, c in self.classes.items()
             if c.get("fitted")
         }
+        return PathLossCalibration(self.reference_distance_m, fitted)
+
+    def report(self) -> dict[str, Any]:
+        """The ``report`` block of the calibration file: every class's diagnostics, exclusions and parameters."""
         return {
-            "kind": CALIBRATION_KIND,
-            "version": CALIBRATION_VERSION,
-            "reference_distance_m": self.reference_distance_m,
-            "classes": fitted,
-            "report": {
-                "quantity": "correction of PREDICTED path loss fitted to MEASURED RSRP",
-                "classes": self.classes,
-                "excluded": self.excluded,
-                "parameters": self.parameters,
-            },
+            "quantity": "correction of PREDICTED path loss fitted to MEASURED RSRP",
+            "classes": self.classes,
+            "excluded": self.excluded,
+            "parameters": self.parameters,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        """The calibration file of docs/DESIGN.md (fitted classes only), plus a ``report`` block."""
+        from qamtu.engine.calibration_file import calibration_document
+
+        return calibration_document(self.path_loss_calibration(), report=self.report())
 
 
 def _outdoor_config(config: Any, body_loss_db: float | None) -> Any:
@@ -323,6 +321,81 @@ def _moments(x: np.ndarray) -> tuple[float | None, float | None]:
     return float(np.mean(x)), (float(np.std(x, ddof=1)) if x.size > 1 else 0.0)
 
 
+#: Robust losses of ``scipy.optimize.least_squares`` that the fit accepts.
+LOSSES = ("linear", "soft_l1", "huber", "cauchy", "arctan")
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """How the correction is fitted and checked on the hold-out (the :func:`calibrate` parameters of these names).
+
+    ``reference_distance_m`` None is the calibration file's ``REFERENCE_DISTANCE_M`` (1000 m).
+
+    Raises
+    ------
+    InvalidInputError
+        A value :func:`calibrate` does not accept.
+    """
+
+    holdout_share: float = 0.3
+    holdout_block_m: float | None = 500.0
+    seed: int = 0
+    loss: str = "soft_l1"
+    f_scale_db: float = 6.0
+    min_samples: int = 20
+    min_log_span: float = 0.3
+    reference_distance_m: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.reference_distance_m is None:
+            from qamtu.engine.calibration_file import REFERENCE_DISTANCE_M
+
+            object.__setattr__(self, "reference_distance_m", REFERENCE_DISTANCE_M)
+        if not 0.0 <= self.holdout_share <= 0.9:
+            raise InvalidInputError(f"holdout_share {self.holdout_share!r} must lie in [0, 0.9]")
+        if self.loss not in LOSSES:
+            raise InvalidInputError(f"loss {self.loss!r} is not one of {', '.join(LOSSES)}")
+        if self.holdout_block_m is not None and not self.holdout_block_m > 0:
+            raise InvalidInputError(
+                f"holdout_block_m {self.holdout_block_m!r} must be a positive number of metres or None")
+        if not (self.f_scale_db > 0 and self.min_samples >= 3 and self.reference_distance_m > 0):
+            raise InvalidInputError("f_scale_db and reference_distance_m must be > 0; min_samples >= 3")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setup:
+    """How the samples were taken and matched (the :func:`calibrate` parameters of these names)."""
+
+    techs: list[str]
+    max_distance_m: float
+    extra_loss_db: float
+
+
+@dataclasses.dataclass(frozen=True)
+class _Matched:
+    """The usable samples (rows of ``data``) with their position, environment class and serving sector."""
+
+    data: pd.DataFrame
+    crs: Any
+    x: np.ndarray
+    y: np.ndarray
+    codes: np.ndarray
+    serving: np.ndarray
+    match: np.ndarray
+    keep: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class _Residuals:
+    """Per kept sample: 3D distance, PREDICTED serving median (and the model's spread), MEASURED, and their gap."""
+
+    d3d: np.ndarray
+    pred: np.ndarray
+    model_sd: np.ndarray
+    meas: np.ndarray
+    resid: np.ndarray
+
+
 def calibrate(
     measurements: Any,
     sites: pd.DataFrame,
@@ -341,10 +414,15 @@ def calibrate(
     max_distance_m: float = 10_000.0,
     extra_loss_db: float = 0.0,
     body_loss_db: float | None = None,
-    reference_distance_m: float = REFERENCE_DISTANCE_M,
+    reference_distance_m: float | None = None,
     freq_hz: float | None = None,
 ) -> CalibrationResult:
     """Fit the path-loss correction per environment class to MEASURED RSRP (see the module docstring).
+
+    The steps: select the samples (:func:`_select_samples`), place them and give each its environment class
+    (:func:`_project`, :func:`_class_codes`), match each to its serving sector (:func:`_match_serving`), compare
+    MEASURED with the model's median (:func:`_residuals`), split off the hold-out (:func:`_holdout_mask`), fit
+    each class (:func:`_fit_class`) and tabulate (:func:`_result`).
 
     Parameters
     ----------
@@ -361,26 +439,21 @@ def calibrate(
         Engine configuration (default ``EngineConfig()``); its scenarios per class are used, outdoors.
     techs : sequence of str
         Technologies of the samples to use (default 5G: the model is the n78 carrier's).
-    holdout_share : float
-        Share held out (seeded), in [0, 0.9].
-    holdout_block_m : float or None
-        Hold out whole square blocks of this side (m) rather than single samples (default 500 m), so that the
-        hold-out checks the fit in places it has not seen: neighbouring samples share their shadow fading
-        (decorrelation 37-50 m in UMa, TR 38.901 Table 7.5-6) and a per-sample split would flatter the fit.
-        ``holdout_share`` is then the probability of a block being held out. None: per-sample split.
-    seed : int
-        Seed of the hold-out split.
-    loss, f_scale_db : str, float
-        Robust loss of ``scipy.optimize.least_squares`` (``"soft_l1"``, ``"huber"``, ``"cauchy"``, ``"linear"``)
-        and its scale, dB.
-    min_samples, min_log_span : int, float
-        Least training samples per class; least spread of log10(d3D) for fitting a slope.
+    holdout_share, holdout_block_m, seed, loss, f_scale_db, min_samples, min_log_span, reference_distance_m
+        The fit's settings, see :class:`FitSettings`: ``holdout_share`` is the share held out (seeded by
+        ``seed``), in [0, 0.9]. ``holdout_block_m`` holds out whole square blocks of this side (m) rather than
+        single samples (default 500 m), so that the hold-out checks the fit in places it has not seen:
+        neighbouring samples share their shadow fading (decorrelation 37-50 m in UMa, TR 38.901 Table 7.5-6) and a
+        per-sample split would flatter the fit; ``holdout_share`` is then the probability of a block being held
+        out; None: per-sample split. ``loss`` and ``f_scale_db`` are the robust loss of
+        ``scipy.optimize.least_squares`` (``"soft_l1"``, ``"huber"``, ``"cauchy"``, ``"arctan"``, ``"linear"``)
+        and its scale, dB. ``min_samples`` and ``min_log_span`` are the least training samples per class and the
+        least spread of log10(d3D) for fitting a slope. ``reference_distance_m`` is ``d_ref`` of the slope term
+        (default the file format's, 1000 m).
     max_distance_m : float
         Search radius of the best-server match, m.
     extra_loss_db, body_loss_db : float
         Measurement set-up losses (see the module docstring).
-    reference_distance_m : float
-        ``d_ref`` of the slope term (1000 m in the file format).
     freq_hz : float, optional
         Carrier frequency of the measured cells, Hz (default the configuration's, 3.65 GHz n78). Measurements of
         another band (e.g. LTE 1800) calibrate the model at that band; the model's own frequency terms carry
@@ -394,17 +467,15 @@ def calibrate(
         A fitted correction beyond what the engine accepts (|offset| > 60 dB or |slope| > 40 dB/decade): the site
         table or the cell ids probably do not match the measurements.
     """
-    from qamtu.engine.config import ENV_CLASSES, EngineConfig
+    from qamtu.engine.config import EngineConfig
     from qamtu.engine.links import prepare_sectors
 
-    if not 0.0 <= holdout_share <= 0.9:
-        raise InvalidInputError(f"holdout_share {holdout_share!r} must lie in [0, 0.9]")
-    if loss not in ("linear", "soft_l1", "huber", "cauchy", "arctan"):
-        raise InvalidInputError(f"loss {loss!r} is not one of linear, soft_l1, huber, cauchy, arctan")
-    if holdout_block_m is not None and not holdout_block_m > 0:
-        raise InvalidInputError(f"holdout_block_m {holdout_block_m!r} must be a positive number of metres or None")
-    if not (f_scale_db > 0 and min_samples >= 3 and reference_distance_m > 0 and max_distance_m > 0):
-        raise InvalidInputError("f_scale_db, reference_distance_m and max_distance_m must be > 0; min_samples >= 3")
+    fit = FitSettings(holdout_share=holdout_share, holdout_block_m=holdout_block_m, seed=seed, loss=loss,
+                      f_scale_db=f_scale_db, min_samples=min_samples, min_log_span=min_log_span,
+                      reference_distance_m=reference_distance_m)
+    if not max_distance_m > 0:
+        raise InvalidInputError(f"max_distance_m {max_distance_m!r} must be > 0")
+    setup = _Setup(list(techs), max_distance_m, extra_loss_db)
     frame = getattr(measurements, "frame", measurements)
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError("measurements must be a Measurements object or a DataFrame")
@@ -413,83 +484,126 @@ def calibrate(
         config = config.replace(freq_hz=float(freq_hz))
     cfg = _outdoor_config(config, body_loss_db)
     excluded: dict[str, int] = {}
+    data, env_arr = _select_samples(frame, setup.techs, env_class, excluded)
+    crs, x, y = _project(data, area)
+    codes, keep = _class_codes(x, y, env_class, env_arr, area, excluded)
+    sectors = prepare_sectors(sites, crs)
+    matched = _match_serving(data, crs, x, y, codes, keep, sectors, cfg, setup.max_distance_m, excluded)
+    idx = np.flatnonzero(matched.keep)
+    res = _residuals(matched, idx, sectors, cfg, setup)
+    holdout = _holdout_mask(x[idx], y[idx], fit)
+    u = np.log10(res.d3d / fit.reference_distance_m)
+    classes, offset, slope = _fit_classes(codes[idx], holdout, u, res, fit, cfg)
+    excluded["total_used"] = int(idx.size)
+    return _result(matched, idx, sectors, res, holdout, offset + slope * u, classes, excluded, fit, setup, cfg)
 
+
+def _select_samples(
+    frame: pd.DataFrame, techs: Sequence[str], env_class: Any, excluded: dict[str, int]
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The samples of ``techs`` with an RSRP (renumbered from 0) and, for a per-row ``env_class``, their classes.
+
+    Counts the others into ``excluded``; raises InvalidInputError if none is left or ``env_class`` has the wrong
+    length.
+    """
     n_total = len(frame)
     use = frame["tech"].isin(list(techs)).to_numpy().copy()
     excluded["other_technology"] = int((~use).sum())
     has_rsrp = frame["rsrp_dbm"].notna().to_numpy()
     excluded["no_rsrp"] = int((use & ~has_rsrp).sum())
     use &= has_rsrp
+    env_arr = None
     if env_class is not None and not isinstance(env_class, str):
         env_arr = np.asarray(env_class, dtype=object)
         if env_arr.shape != (n_total,):
             raise InvalidInputError(f"env_class has {env_arr.shape[0]} entries; one per sample ({n_total}) needed")
         env_arr = env_arr[use]
-    else:
-        env_arr = None
     data = frame.loc[use].reset_index(drop=True)
     if data.empty:
         raise InvalidInputError(
             f"no sample to calibrate with: none of the {n_total} samples has tech in {list(techs)} and an RSRP"
         )
+    return data, env_arr
 
-    # positions in the area's CRS
+
+def _project(data: pd.DataFrame, area: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The CRS (the study area's, else the UTM zone of the samples' median position) and the samples in it, m."""
+    from pyproj import Transformer
+
     if area is not None:
         crs = area.crs
     else:
         from qamtu.geo.area import utm_crs_for
 
         crs = utm_crs_for(float(data["lon"].median()), float(data["lat"].median()))
-    from pyproj import Transformer
-
     x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(
         data["lon"].to_numpy(float), data["lat"].to_numpy(float))
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    return crs, np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
-    # environment class per sample
+
+def _class_codes(
+    x: np.ndarray, y: np.ndarray, env_class: Any, env_arr: np.ndarray | None, area: Any, excluded: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Environment class code per sample (``env_class`` given, else the study area's pixel) and the samples kept
+    (those inside the area's grid; counted into ``excluded``)."""
+    from qamtu.engine.config import ENV_CLASSES
+
+    n = x.size
     if isinstance(env_class, str):
         if env_class not in ENV_CLASSES:
             raise InvalidInputError(f"env_class {env_class!r} is not one of {', '.join(ENV_CLASSES)}")
-        codes = np.full(len(data), ENV_CLASSES.index(env_class), dtype=np.int64)
-        keep = np.ones(len(data), dtype=bool)
-    elif env_arr is not None:
+        return np.full(n, ENV_CLASSES.index(env_class), dtype=np.int64), np.ones(n, dtype=bool)
+    if env_arr is not None:
         bad = [v for v in pd.unique(env_arr) if v not in ENV_CLASSES]
         if bad:
             raise InvalidInputError(f"env_class {bad[0]!r} is not one of {', '.join(ENV_CLASSES)}")
-        codes = np.array([ENV_CLASSES.index(v) for v in env_arr], dtype=np.int64)
-        keep = np.ones(len(data), dtype=bool)
-    elif area is not None:
-        row, col = area.rowcol(x, y)
-        nrow, ncol = area.shape
-        keep = (row >= 0) & (row < nrow) & (col >= 0) & (col < ncol)
-        codes = np.zeros(len(data), dtype=np.int64)
-        codes[keep] = area.env_class[row[keep], col[keep]].astype(np.int64)
-        excluded["outside_study_area_grid"] = int((~keep).sum())
-    else:
+        return np.array([ENV_CLASSES.index(v) for v in env_arr], dtype=np.int64), np.ones(n, dtype=bool)
+    if area is None:
         raise InvalidInputError("give the study area (its environment classes) or env_class for the samples")
+    row, col = area.rowcol(x, y)
+    nrow, ncol = area.shape
+    keep = (row >= 0) & (row < nrow) & (col >= 0) & (col < ncol)
+    codes = np.zeros(n, dtype=np.int64)
+    codes[keep] = area.env_class[row[keep], col[keep]].astype(np.int64)
+    excluded["outside_study_area_grid"] = int((~keep).sum())
+    return codes, keep
 
-    sectors = prepare_sectors(sites, crs)
-    # serving sector: cell id first, else the model's best server
+
+def _cell_id_matches(data: pd.DataFrame, sectors: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Serving sector by cell id (-1 where the sample has none or it is not in the site table) and the match kind."""
     serving = np.full(len(data), -1, dtype=np.int64)
     match = np.full(len(data), "", dtype=object)
-    if "cell_id" in data.columns:
-        from qamtu.engine.links import sector_cell_ids
+    if "cell_id" not in data.columns:
+        return serving, match
+    from qamtu.engine.links import sector_cell_ids
 
-        ids = np.asarray(sector_cell_ids(sectors.frame), dtype=str)
-        lookup: dict[str, int] = {}
-        dup = set()
-        for i, cid in enumerate(ids):
-            if cid in lookup:
-                dup.add(cid)
-            lookup[cid] = i
-        if dup:
-            raise InvalidInputError(f"sites: cell_id {sorted(dup)[0]!r} appears on more than one row")
-        cids = data["cell_id"].to_numpy(dtype=object)
-        for i, cid in enumerate(cids):
-            if cid is not None and not (isinstance(cid, float) and math.isnan(cid)) and str(cid) in lookup:
-                serving[i] = lookup[str(cid)]
-                match[i] = "cell_id"
+    ids = np.asarray(sector_cell_ids(sectors.frame), dtype=str)
+    lookup: dict[str, int] = {}
+    dup = set()
+    for i, cid in enumerate(ids):
+        if cid in lookup:
+            dup.add(cid)
+        lookup[cid] = i
+    if dup:
+        raise InvalidInputError(f"sites: cell_id {sorted(dup)[0]!r} appears on more than one row")
+    cids = data["cell_id"].to_numpy(dtype=object)
+    for i, cid in enumerate(cids):
+        if cid is not None and not (isinstance(cid, float) and math.isnan(cid)) and str(cid) in lookup:
+            serving[i] = lookup[str(cid)]
+            match[i] = "cell_id"
+    return serving, match
+
+
+def _match_serving(
+    data: pd.DataFrame, crs: Any, x: np.ndarray, y: np.ndarray, codes: np.ndarray, keep: np.ndarray, sectors: Any,
+    cfg: Any, max_distance_m: float, excluded: dict[str, int],
+) -> _Matched:
+    """Serving sector of every kept sample: its cell id, else the model's best server within ``max_distance_m``.
+
+    Samples with no serving sector, or whose cell-id match lies beyond ``max_distance_m`` (a wrong id or a wrong
+    site position, not a link to fit), are dropped and counted into ``excluded``; none left is an error.
+    """
+    serving, match = _cell_id_matches(data, sectors)
     need = keep & (serving < 0)
     if need.any():
         ops = data["operator"].astype(str).str.strip().str.lower().to_numpy()
@@ -499,8 +613,7 @@ def calibrate(
         match[idx[best >= 0]] = "best_server"
     no_server = keep & (serving < 0)
     excluded["no_serving_sector"] = int(no_server.sum())
-    keep &= serving >= 0
-    # a cell-id match farther than the search radius is a wrong id or a wrong site position, not a link to fit
+    keep = keep & (serving >= 0)
     far = np.zeros(len(data), dtype=bool)
     far[keep] = np.hypot(x[keep] - sectors.x_m[serving[keep]], y[keep] - sectors.y_m[serving[keep]]) > max_distance_m
     excluded["serving_sector_too_far"] = int(far.sum())
@@ -510,112 +623,152 @@ def calibrate(
             f"no sample could be matched to a serving sector within {max_distance_m:g} m "
             f"(excluded: {excluded}); check the site table, its cell_id column and the coordinates"
         )
+    return _Matched(data, crs, x, y, codes, serving, match, keep)
 
-    idx = np.flatnonzero(keep)
-    _, d3d = predict_rsrp_dbm(x[idx], y[idx], serving[idx], codes[idx], sectors, cfg)
+
+def _residuals(matched: _Matched, idx: np.ndarray, sectors: Any, cfg: Any, setup: _Setup) -> _Residuals:
+    """PREDICTED (the model's median of the serving sector's level, less ``extra_loss_db``) - MEASURED, dB."""
+    x, y, serving, codes = matched.x[idx], matched.y[idx], matched.serving[idx], matched.codes[idx]
+    _, d3d = predict_rsrp_dbm(x, y, serving, codes, sectors, cfg)
     # sites farther than 5 km never beat the serving one at n78 (the search is bounded for speed)
-    pred, model_sd = serving_rsrp_median_dbm(x[idx], y[idx], serving[idx], codes[idx], sectors, cfg,
-                                             min(max_distance_m, 5000.0))
-    pred = pred - extra_loss_db
-    meas = data["rsrp_dbm"].to_numpy(float)[idx]
-    resid = pred - meas
-    u = np.log10(d3d / reference_distance_m)
-    rng = np.random.default_rng(seed)
-    if holdout_block_m is not None:
-        bx = np.floor(x[idx] / holdout_block_m).astype(np.int64)
-        by = np.floor(y[idx] / holdout_block_m).astype(np.int64)
-        block, _ = pd.factorize(pd.Series(list(zip(bx.tolist(), by.tolist())), dtype=object))
-        holdout = (rng.random(int(block.max()) + 1 if block.size else 0) < holdout_share)[block]
-    else:
-        holdout = rng.random(idx.size) < holdout_share
+    pred, model_sd = serving_rsrp_median_dbm(x, y, serving, codes, sectors, cfg, min(setup.max_distance_m, 5000.0))
+    pred = pred - setup.extra_loss_db
+    meas = matched.data["rsrp_dbm"].to_numpy(float)[idx]
+    return _Residuals(d3d, pred, model_sd, meas, pred - meas)
+
+
+def _holdout_mask(x: np.ndarray, y: np.ndarray, fit: FitSettings) -> np.ndarray:
+    """True for the held-out samples: seeded, whole ``holdout_block_m`` blocks at a time (or per sample)."""
+    rng = np.random.default_rng(fit.seed)
+    if fit.holdout_block_m is None:
+        return rng.random(x.size) < fit.holdout_share
+    bx = np.floor(x / fit.holdout_block_m).astype(np.int64)
+    by = np.floor(y / fit.holdout_block_m).astype(np.int64)
+    block, _ = pd.factorize(pd.Series(list(zip(bx.tolist(), by.tolist())), dtype=object))
+    return (rng.random(int(block.max()) + 1 if block.size else 0) < fit.holdout_share)[block]
+
+
+def _fit_classes(
+    codes: np.ndarray, holdout: np.ndarray, u: np.ndarray, res: _Residuals, fit: FitSettings, cfg: Any
+) -> tuple[dict[str, dict[str, Any]], np.ndarray, np.ndarray]:
+    """The report entry of every class present, and each sample's fitted offset and slope (0 where not fitted)."""
+    from qamtu.engine.config import ENV_CLASSES
 
     classes: dict[str, dict[str, Any]] = {}
-    offset = np.zeros(idx.size)
-    slope = np.zeros(idx.size)
-    env_names = np.array(ENV_CLASSES, dtype=object)[codes[idx]]
+    offset = np.zeros(codes.size)
+    slope = np.zeros(codes.size)
+    env_names = np.array(ENV_CLASSES, dtype=object)[codes]
     for name in ENV_CLASSES:
-        m = env_names == name
-        if not m.any():
+        in_class = env_names == name
+        if not in_class.any():
             continue
-        fit_m = m & ~holdout
-        ho_m = m & holdout
-        entry: dict[str, Any] = {"n": int(m.sum()), "n_fit": int(fit_m.sum()), "n_holdout": int(ho_m.sum()),
-                                 "scenario": cfg.environments[name].scenario}
-        if fit_m.sum() < min_samples:
-            entry.update(fitted=False, offset_db=0.0, slope_db_per_decade=0.0, rmse_db=None,
-                         note=f"not fitted: {int(fit_m.sum())} training samples, fewer than {min_samples}")
-            classes[name] = entry
-            continue
-        span = float(np.ptp(u[fit_m]))
-        fit_slope = span >= min_log_span
-        off, slo = _fit_line(u[fit_m], resid[fit_m], fit_slope=fit_slope, loss=loss, f_scale_db=f_scale_db)
-        if abs(off) > MAX_ABS_OFFSET_DB or abs(slo) > MAX_ABS_SLOPE_DB:
-            raise InfeasibleError(
-                f"class {name!r}: fitted offset {off:.1f} dB / slope {slo:.1f} dB/decade exceed what the engine "
-                f"accepts (|offset| <= {MAX_ABS_OFFSET_DB:g} dB, |slope| <= {MAX_ABS_SLOPE_DB:g} dB/decade); check "
-                "that the site table and the cell ids belong to these measurements"
-            )
-        offset[m] = off
-        slope[m] = slo
-        after = resid - (off + slo * u)
-        se_off, se_slo = _standard_errors(u[fit_m], after[fit_m], fit_slope)
-        mb_fit, sb_fit = _moments(resid[fit_m])
-        ma_fit, sa_fit = _moments(after[fit_m])
-        mb_ho, sb_ho = _moments(resid[ho_m])
-        ma_ho, sa_ho = _moments(after[ho_m])
-        entry.update(
-            fitted=True, offset_db=off, slope_db_per_decade=slo, offset_se_db=se_off,
-            slope_se_db_per_decade=se_slo,
-            rmse_db=float(np.sqrt(np.mean(after[fit_m] ** 2))),
-            log10_distance_span=span,
-            mean_error_before_db=mb_fit, std_before_db=sb_fit, mean_error_after_db=ma_fit, std_after_db=sa_fit,
-            holdout_mean_error_before_db=mb_ho, holdout_std_before_db=sb_ho,
-            holdout_mean_error_after_db=ma_ho, holdout_std_after_db=sa_ho,
-            holdout_rmse_after_db=None if not ho_m.any() else float(np.sqrt(np.mean(after[ho_m] ** 2))),
-            model_std_db=float(np.sqrt(np.mean(model_sd[m] ** 2))),
-            note="offset and slope fitted" if fit_slope else (
-                f"offset only: distances span {span:.2f} decades, less than {min_log_span:g}; slope set to 0"),
-        )
-        classes[name] = entry
+        classes[name], off, slo = _fit_class(name, in_class, holdout, u, res, fit, cfg.environments[name].scenario)
+        offset[in_class] = off
+        slope[in_class] = slo
+    return classes, offset, slope
 
-    corr = offset + slope * u
+
+def _fit_class(
+    name: str, in_class: np.ndarray, holdout: np.ndarray, u: np.ndarray, res: _Residuals, fit: FitSettings,
+    scenario: str,
+) -> tuple[dict[str, Any], float, float]:
+    """Fit one class on its training samples and evaluate it on both parts; returns (entry, offset, slope).
+
+    Fewer than ``min_samples`` training samples: not fitted (offset and slope 0). Raises InfeasibleError for a
+    correction beyond what the calibration file allows.
+    """
+    from qamtu.engine.calibration_file import MAX_ABS_OFFSET_DB, MAX_ABS_SLOPE_DB
+
+    resid = res.resid
+    fit_m = in_class & ~holdout
+    ho_m = in_class & holdout
+    entry: dict[str, Any] = {"n": int(in_class.sum()), "n_fit": int(fit_m.sum()), "n_holdout": int(ho_m.sum()),
+                             "scenario": scenario}
+    if fit_m.sum() < fit.min_samples:
+        entry.update(fitted=False, offset_db=0.0, slope_db_per_decade=0.0, rmse_db=None,
+                     note=f"not fitted: {int(fit_m.sum())} training samples, fewer than {fit.min_samples}")
+        return entry, 0.0, 0.0
+    span = float(np.ptp(u[fit_m]))
+    fit_slope = span >= fit.min_log_span
+    off, slo = _fit_line(u[fit_m], resid[fit_m], fit_slope=fit_slope, loss=fit.loss, f_scale_db=fit.f_scale_db)
+    if abs(off) > MAX_ABS_OFFSET_DB or abs(slo) > MAX_ABS_SLOPE_DB:
+        raise InfeasibleError(
+            f"class {name!r}: fitted offset {off:.1f} dB / slope {slo:.1f} dB/decade exceed what the engine "
+            f"accepts (|offset| <= {MAX_ABS_OFFSET_DB:g} dB, |slope| <= {MAX_ABS_SLOPE_DB:g} dB/decade); check "
+            "that the site table and the cell ids belong to these measurements"
+        )
+    after = resid - (off + slo * u)
+    se_off, se_slo = _standard_errors(u[fit_m], after[fit_m], fit_slope)
+    mb_fit, sb_fit = _moments(resid[fit_m])
+    ma_fit, sa_fit = _moments(after[fit_m])
+    mb_ho, sb_ho = _moments(resid[ho_m])
+    ma_ho, sa_ho = _moments(after[ho_m])
+    entry.update(
+        fitted=True, offset_db=off, slope_db_per_decade=slo, offset_se_db=se_off,
+        slope_se_db_per_decade=se_slo,
+        rmse_db=float(np.sqrt(np.mean(after[fit_m] ** 2))),
+        log10_distance_span=span,
+        mean_error_before_db=mb_fit, std_before_db=sb_fit, mean_error_after_db=ma_fit, std_after_db=sa_fit,
+        holdout_mean_error_before_db=mb_ho, holdout_std_before_db=sb_ho,
+        holdout_mean_error_after_db=ma_ho, holdout_std_after_db=sa_ho,
+        holdout_rmse_after_db=None if not ho_m.any() else float(np.sqrt(np.mean(after[ho_m] ** 2))),
+        model_std_db=float(np.sqrt(np.mean(res.model_sd[in_class] ** 2))),
+        note="offset and slope fitted" if fit_slope else (
+            f"offset only: distances span {span:.2f} decades, less than {fit.min_log_span:g}; slope set to 0"),
+    )
+    return entry, off, slo
+
+
+def _result(
+    matched: _Matched, idx: np.ndarray, sectors: Any, res: _Residuals, holdout: np.ndarray, corr: np.ndarray,
+    classes: dict[str, dict[str, Any]], excluded: dict[str, int], fit: FitSettings, setup: _Setup,
+    cfg: Any,
+) -> CalibrationResult:
+    """The per-sample table (before and after the correction ``corr``, dB) and the parameters, as the result."""
+    from qamtu.engine.config import ENV_CLASSES
+
+    data, serving = matched.data, matched.serving
     samples = pd.DataFrame({
         "lat": data["lat"].to_numpy(float)[idx], "lon": data["lon"].to_numpy(float)[idx],
-        "x_m": x[idx], "y_m": y[idx], "env_class": env_names, "operator": data["operator"].to_numpy()[idx],
-        "sector": serving[idx], "site_id": sectors.site_id[serving[idx]], "match": match[idx], "d3d_m": d3d,
-        "measured_rsrp_dbm": meas, "predicted_rsrp_dbm": pred, "residual_db": resid,
-        "corrected_rsrp_dbm": pred - corr, "residual_after_db": resid - corr,
+        "x_m": matched.x[idx], "y_m": matched.y[idx],
+        "env_class": np.array(ENV_CLASSES, dtype=object)[matched.codes[idx]],
+        "operator": data["operator"].to_numpy()[idx],
+        "sector": serving[idx], "site_id": sectors.site_id[serving[idx]], "match": matched.match[idx],
+        "d3d_m": res.d3d, "measured_rsrp_dbm": res.meas, "predicted_rsrp_dbm": res.pred, "residual_db": res.resid,
+        "corrected_rsrp_dbm": res.pred - corr, "residual_after_db": res.resid - corr,
         "split": np.where(holdout, "holdout", "fit"),
     })
     params = {
-        "techs": list(techs), "holdout_share": holdout_share, "holdout_block_m": holdout_block_m, "seed": seed, "loss": loss, "f_scale_db": f_scale_db,
-        "min_samples": min_samples, "min_log_span": min_log_span, "max_distance_m": max_distance_m,
-        "extra_loss_db": extra_loss_db, "body_loss_db": cfg.body_loss_db, "indoor_share": 0.0,
-        "freq_hz": cfg.freq_hz, "crs": crs, "residual": "predicted - measured, dB",
+        "techs": setup.techs, "holdout_share": fit.holdout_share, "holdout_block_m": fit.holdout_block_m,
+        "seed": fit.seed, "loss": fit.loss, "f_scale_db": fit.f_scale_db,
+        "min_samples": fit.min_samples, "min_log_span": fit.min_log_span, "max_distance_m": setup.max_distance_m,
+        "extra_loss_db": setup.extra_loss_db, "body_loss_db": cfg.body_loss_db, "indoor_share": 0.0,
+        "freq_hz": cfg.freq_hz, "crs": matched.crs, "residual": "predicted - measured, dB",
         "serving_sector": "cell_id match where the site table has cell_id, else the model's best server",
     }
-    excluded["total_used"] = int(idx.size)
     return CalibrationResult(samples=samples, classes=classes, excluded=excluded,
-                             reference_distance_m=float(reference_distance_m), parameters=params)
+                             reference_distance_m=float(fit.reference_distance_m), parameters=params)
 
 
 def write_calibration(result: CalibrationResult, path: Any) -> Any:
     """Write the calibration JSON (docs/DESIGN.md format, plus ``report``) atomically; returns the path.
+
+    The format is :mod:`qamtu.engine.calibration_file`'s (the engine's reader validates what is written).
 
     Raises
     ------
     InfeasibleError
         If no class could be fitted (the engine needs at least one class in the file).
     """
-    from qamtu.fileio import write_json_atomic
+    from qamtu.engine.calibration_file import write_calibration_file
 
-    doc = result.to_json()
-    if not doc["classes"]:
+    calibration = result.path_loss_calibration()
+    if not calibration.classes:
         raise InfeasibleError(
             "no environment class had enough samples to fit; nothing to save (see the report: "
             + "; ".join(f"{k}: {v.get('note')}" for k, v in result.classes.items()) + ")"
         )
-    return write_json_atomic(path, doc)
+    return write_calibration_file(path, calibration, report=result.report())
 
 
 def class_summary(result: CalibrationResult) -> pd.DataFrame:

@@ -4,8 +4,10 @@ Public API
 ----------
 Configuration (:mod:`qamtu.engine.config`)
     ``EngineConfig`` (frozen; n78 defaults, every number documented), ``EnvProfile`` (scenario, indoor share,
-    O2I mix of an environment class), ``PathLossCalibration`` and ``load_calibration(path)`` (the JSON written by
-    ``qamtu calibrate``; validated with named errors), ``tdd_shares(pattern)``.
+    O2I mix of an environment class), ``tdd_shares(pattern)``.
+Calibration file (:mod:`qamtu.engine.calibration_file`, the one reader and writer of the format)
+    ``PathLossCalibration`` and ``load_calibration(path)`` (the JSON written by ``qamtu calibrate``; validated
+    with named errors); ``write_calibration_file(path, calibration, report=...)`` writes it, validated the same way.
 Links (:mod:`qamtu.engine.links`)
     ``compute_links(area, sites, config=None, progress=None, *, cutoff=None, rows=None) -> Links``: sparse
     (pixel, sector) links within the link-budget cut-off, each with mean SS-RSRP, traffic-beam signal,
@@ -39,14 +41,8 @@ Monte-Carlo (:mod:`qamtu.engine.montecarlo`)
 """
 
 from qamtu.engine.aggregate import CoverageResult, IncrementalAggregator, aggregate, evaluate, weighted_percentiles
-from qamtu.engine.config import (
-    ENV_CLASSES,
-    EngineConfig,
-    EnvProfile,
-    PathLossCalibration,
-    load_calibration,
-    tdd_shares,
-)
+from qamtu.engine.calibration_file import PathLossCalibration, load_calibration
+from qamtu.engine.config import ENV_CLASSES, EngineConfig, EnvProfile, tdd_shares
 from qamtu.engine.links import (
     CutoffInfo,
     Links,

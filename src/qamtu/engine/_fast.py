@@ -59,8 +59,6 @@ def path_tables(config, heights: np.ndarray, d_max_m: float):
 
     Rows: P_LOS, PL_LOS, PL_NLOS, sigma_LOS, sigma_NLOS (dB), from :func:`qamtu.engine.physics.path_terms`.
     """
-    from qamtu.engine.links import _correction
-
     l0 = math.log10(config.min_distance_m)
     l1 = math.log10(max(d_max_m, config.min_distance_m) * 1.01) + LOGD_STEP
     logd = np.arange(l0, l1 + LOGD_STEP, LOGD_STEP)
@@ -71,7 +69,7 @@ def path_tables(config, heights: np.ndarray, d_max_m: float):
         for k, h in enumerate(heights):
             d3d = np.sqrt(d * d + (h - config.ue_height_m) ** 2)
             t = physics.path_terms(prof.scenario, config.freq_hz, d, h, config.ue_height_m,
-                                   correction_db=_correction(config, name, d3d), min_distance_m=config.min_distance_m)
+                                   correction_db=physics.calibration_correction_db(config, name, d3d), min_distance_m=config.min_distance_m)
             out[code, k] = np.stack([t.p_los, t.pl_los_db, t.pl_nlos_db, t.sf_los_db, t.sf_nlos_db])
     return out, l0
 

@@ -2,20 +2,18 @@
 
 Every number the engine uses is a documented field of :class:`EngineConfig`; nothing is hard-wired in the
 computation. The optional path-loss calibration (written by ``qamtu calibrate``) is read by
-:func:`load_calibration` and applied through ``EngineConfig(calibration=...)``.
+:func:`qamtu.engine.calibration_file.load_calibration` and applied through ``EngineConfig(calibration=...)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from qamtu.errors import DataFileError, InvalidInputError, OutOfRangeError, where
+from qamtu.engine.calibration_file import ClassCalibration, PathLossCalibration  # noqa: F401 (public names)
+from qamtu.errors import InvalidInputError, OutOfRangeError
 
 # Environment classes in the order of their integer codes in ``StudyArea.env_class``: the study area's own
 # definition, so the engine's mapping cannot drift from the codes it reads.
@@ -83,111 +81,6 @@ def _default_environments() -> Mapping[str, EnvProfile]:
             "rural": EnvProfile("rma", 0.5, 0.0, 1.5),
         }
     )
-
-
-@dataclass(frozen=True)
-class ClassCalibration:
-    """Path-loss correction for one environment class (see DESIGN.md, path-loss calibration file)."""
-
-    offset_db: float
-    slope_db_per_decade: float
-    n: int = 0
-    rmse_db: float = float("nan")
-
-
-@dataclass(frozen=True)
-class PathLossCalibration:
-    """A measured path-loss correction per environment class.
-
-    Corrected loss = model loss + ``offset_db`` + ``slope_db_per_decade`` * log10(d3D / ``reference_distance_m``).
-    Classes absent from ``classes`` are not corrected.
-    """
-
-    reference_distance_m: float
-    classes: Mapping[str, ClassCalibration]
-    source: str = ""
-
-    def correction_db(self, env_class: str, d3d_m):
-        """Loss correction in dB for ``env_class`` at 3D distance ``d3d_m`` (m, array); 0 for absent classes."""
-        import numpy as np
-
-        cal = self.classes.get(env_class)
-        d3d = np.asarray(d3d_m, dtype=float)
-        if cal is None:
-            return np.zeros_like(d3d)
-        return cal.offset_db + cal.slope_db_per_decade * np.log10(d3d / self.reference_distance_m)
-
-
-def load_calibration(path: str | os.PathLike[str]) -> PathLossCalibration:
-    """Read and validate a path-loss calibration file (JSON, ``kind`` = ``"qamtu-pathloss-calibration"``).
-
-    Parameters
-    ----------
-    path : path-like
-        The JSON file written by ``qamtu calibrate``.
-
-    Returns
-    -------
-    PathLossCalibration
-
-    Raises
-    ------
-    DataFileError
-        The file is missing, unreadable or not JSON.
-    InvalidInputError
-        A field is missing or has a value that is not allowed; the message names the file and the field.
-    """
-    source = str(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except FileNotFoundError as exc:
-        raise DataFileError(f"{source}: calibration file not found") from exc
-    except json.JSONDecodeError as exc:
-        raise DataFileError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    except OSError as exc:
-        raise DataFileError(f"{source}: cannot read calibration file ({exc.strerror})") from exc
-    if not isinstance(doc, dict):
-        raise InvalidInputError(f"{source}: a calibration file is a JSON object, got {type(doc).__name__}")
-    if doc.get("kind") != "qamtu-pathloss-calibration":
-        raise InvalidInputError(
-            f"{where(source, field='kind')}: is {doc.get('kind')!r}, expected 'qamtu-pathloss-calibration'"
-        )
-    if doc.get("version") != 1:
-        raise InvalidInputError(f"{where(source, field='version')}: is {doc.get('version')!r}, only 1 is supported")
-    ref = _finite(doc.get("reference_distance_m"), source, "reference_distance_m")
-    if ref <= 0:
-        raise OutOfRangeError(f"{where(source, field='reference_distance_m')}: is {ref!r}, must be > 0 m")
-    classes_doc = doc.get("classes")
-    if not isinstance(classes_doc, dict) or not classes_doc:
-        raise InvalidInputError(f"{where(source, field='classes')}: must be a non-empty object keyed by class")
-    classes = {}
-    for name, entry in classes_doc.items():
-        loc = f"classes.{name}"
-        if name not in ENV_CLASSES:
-            raise InvalidInputError(f"{where(source, field=loc)}: unknown environment class; allowed {ENV_CLASSES}")
-        if not isinstance(entry, dict):
-            raise InvalidInputError(f"{where(source, field=loc)}: must be an object")
-        offset = _finite(entry.get("offset_db"), source, f"{loc}.offset_db")
-        slope = _finite(entry.get("slope_db_per_decade"), source, f"{loc}.slope_db_per_decade")
-        if abs(offset) > 60 or abs(slope) > 40:
-            raise OutOfRangeError(
-                f"{where(source, field=loc)}: offset {offset} dB / slope {slope} dB/decade are implausible "
-                "(allowed |offset| <= 60 dB, |slope| <= 40 dB/decade)"
-            )
-        n = entry.get("n", 0)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise InvalidInputError(f"{where(source, field=loc + '.n')}: is {n!r}, must be an integer >= 0")
-        rmse = entry.get("rmse_db", float("nan"))
-        rmse = float("nan") if rmse is None else _finite(rmse, source, f"{loc}.rmse_db")
-        classes[name] = ClassCalibration(offset, slope, n, rmse)
-    return PathLossCalibration(ref, MappingProxyType(classes), source)
-
-
-def _finite(value, source: str, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise InvalidInputError(f"{where(source, field=name)}: is {value!r}, must be a finite number")
-    return float(value)
 
 
 def tdd_shares(pattern: str, special_symbols: tuple[int, int, int] = (10, 2, 2)) -> tuple[float, float]:
@@ -286,7 +179,8 @@ class EngineConfig:
     environments : mapping of env class -> EnvProfile
         Scenario, indoor share and O2I mix per environment class (keys: dense_urban, urban, suburban, rural).
     calibration : PathLossCalibration or None
-        Measured path-loss correction (from :func:`load_calibration`); None applies the 38.901 models as such.
+        Measured path-loss correction (from :func:`qamtu.engine.calibration_file.load_calibration`); None
+        applies the 38.901 models as such.
     min_distance_m : float
         Distances shorter than this are clamped to it for path loss and LOS probability (10 m: the lower
         validity bound of TR 38.901 Table 7.4.1-1 for UMa, UMi and RMa).

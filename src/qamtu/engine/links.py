@@ -238,12 +238,6 @@ def _coverage_states(config: EngineConfig) -> list[physics.O2IStates]:
     return [outdoor] * len(ENV_CLASSES)
 
 
-def _correction(config: EngineConfig, env_name: str, d3d_m):
-    if config.calibration is None:
-        return 0.0
-    return config.calibration.correction_db(env_name, d3d_m)
-
-
 @dataclass
 class _LinkBatch:
     rsrp_dbm: np.ndarray
@@ -379,7 +373,7 @@ def evaluate_link_batch(
         cst = cov_states[int(code)]
         terms = physics.path_terms(
             prof.scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
-            correction_db=_correction(config, name, d3d[m]), min_distance_m=config.min_distance_m,
+            correction_db=physics.calibration_correction_db(config, name, d3d[m]), min_distance_m=config.min_distance_m,
         )
         if terrain is not None:  # qamtu.engine.terrain: obstruction forces NLOS and adds the diffraction loss
             t_loss = terrain[0][m]
@@ -546,7 +540,7 @@ def link_budget_envelope(sectors: Sectors, config: EngineConfig, env_codes=None,
             d3d = np.sqrt(d * d + (h - config.ue_height_m) ** 2)
             terms = physics.path_terms(
                 prof.scenario, config.freq_hz, d, h, config.ue_height_m,
-                correction_db=_correction(config, name, d3d), min_distance_m=config.min_distance_m,
+                correction_db=physics.calibration_correction_db(config, name, d3d), min_distance_m=config.min_distance_m,
             )
             pg = physics.mean_path_gain_db(terms)
             base = p + config.ue_antenna_gain_dbi + gmax

@@ -23,7 +23,6 @@ import pandas as pd
 from qamtu.engine import physics
 from qamtu.engine.config import ENV_CLASSES, EngineConfig
 from qamtu.engine.links import (
-    _correction,
     beam_gains,
     cutoff_distance_m,
     noise_per_re_dbm,
@@ -183,7 +182,7 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
             name = ENV_CLASSES[int(code)]
             terms = physics.path_terms(
                 prof[int(code)].scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
-                correction_db=_correction(config, name, d3d[m]), min_distance_m=config.min_distance_m,
+                correction_db=physics.calibration_correction_db(config, name, d3d[m]), min_distance_m=config.min_distance_m,
             )
             is_los = u_los[uu[m], site_code[ss[m]]] < terms.p_los
             z = z_sf[uu[m], site_code[ss[m]]]

@@ -133,6 +133,15 @@ def path_terms(scenario, freq_hz, d2d_m, h_bs_m, h_ut_m, *, d2d_out_m=None, corr
     return PathTerms(*(np.broadcast_to(a, shape) for a in (p, pl_los, pl_nlos, sf_los, sf_nlos)))
 
 
+def calibration_correction_db(config, env_name: str, d3d_m):
+    """The path-loss correction (dB, added to both states' path loss) of ``config.calibration`` for environment
+    class ``env_name`` at 3D distances ``d3d_m``; 0 without a calibration. The link-budget helper every path-term
+    evaluation uses (links, the fast tables of :mod:`qamtu.engine._fast`, the Monte-Carlo reference)."""
+    if config.calibration is None:
+        return 0.0
+    return config.calibration.correction_db(env_name, d3d_m)
+
+
 def mean_path_gain_db(terms: PathTerms):
     """LOS-probability-weighted mean path gain (linear average of the two states' median gains), dB.
 
