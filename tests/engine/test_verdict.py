@@ -112,3 +112,20 @@ def test_one_evaluator_serves_several_coverage_levels_as_fresh_aggregates():
         shared.evaluate(subsets[0], cfg.replace(coverage_level=0.8))
     with pytest.raises(InvalidInputError):
         shared.evaluate(subsets[0], cfg.replace(cell_load=0.7))
+
+
+@pytest.mark.parametrize("users", ["all", "indoor"])
+def test_without_maps_other_classes_keep_their_exact_probabilities(users):
+    """``covered`` of the indoor or all-users class without maps: every class's probabilities are computed
+    exactly (no verdict shortcut, no quantile rows), so they equal those of the full evaluation."""
+    area = make_area(rows=16, cols=20, resolution_m=100.0, seed=5)
+    sites = make_sites([(400.0, 500.0), (1500.0, 900.0), (1000.0, 250.0), (1900.0, 300.0), (300.0, 1300.0)])
+    cfg = EngineConfig().replace(coverage_users=users)
+    links = compute_links(area, sites, cfg)
+    fast = aggregate(area, links, cfg, full=False)
+    full = aggregate(area, links, cfg, full=True)
+    np.testing.assert_array_equal(fast.covered, full.covered)
+    for key in full.probabilities:
+        np.testing.assert_array_equal(fast.probabilities[key], full.probabilities[key], err_msg=key)
+    assert np.isnan(fast.sinr_db[area.mask]).all() and np.isfinite(full.sinr_db[area.mask]).any()
+    assert fast.kpis()["population_share"] == full.kpis()["population_share"]

@@ -728,7 +728,7 @@ def _share_other_users(run: CityRun) -> float | None:
 
     other = "all" if run.config.coverage_users == "outdoor" else "outdoor"
     res = aggregate(run.area, run.plan.links, dataclasses.replace(run.config, coverage_users=other),
-                    active=run.plan.active)
+                    active=run.plan.active, full=False)  # (no maps; every class's probabilities when "all")
     return res.kpis().get("population_share")
 
 

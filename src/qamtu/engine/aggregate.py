@@ -361,6 +361,8 @@ class IncrementalAggregator:
             arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
             arr(links.sf_nlos_db).astype(np.float64),
         )
+        # every class's exact probabilities: for the maps, or when ``covered`` is not the outdoor class's
+        self.all_classes = bool(full or crit.user_class != "outdoor")
         p_own = float(crit.probability)
         self.levels = (p_own, p_own) if levels is None else (float(min(levels)), float(max(levels)))
         if not self.levels[0] <= p_own <= self.levels[1]:
@@ -384,7 +386,7 @@ class IncrementalAggregator:
             float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re),
             float(config.ul_alpha), float(ul_nd),
             float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
-            bool(full or crit.user_class != "outdoor"), self.levels[0] - 1e-9, self.levels[1] - 1e-9,
+            self.all_classes, bool(full), self.levels[0] - 1e-9, self.levels[1] - 1e-9,
         )
         self.keep = int(keep)
         self._states: list = []  # (active, share, out, best_link), most recent first
@@ -504,7 +506,7 @@ class IncrementalAggregator:
             stack = np.stack([rows[f"p_{q}_outdoor"], rows[f"p_{q}_indoor_low"], rows[f"p_{q}_indoor_high"]])
             for cls, val in zip(("outdoor", "indoor", "all"), _class_mix(stack, env_pix, config)):
                 probs[f"p_{q}_{cls}"] = np.where(served, np.nan_to_num(val), 0.0)
-        if not self.tail[-3]:  # no maps: P(DL) is not computed where P(SS-RSRP) misses this config's level
+        if not self.all_classes:  # P(DL) is not computed where P(SS-RSRP) misses this config's level
             probs["p_dl_outdoor"][probs["p_rsrp_outdoor"] < float(crit.probability) - 1e-9] = 0.0
         has_ul = crit.min_ul_mbps is not None
         for cls in ("outdoor", "indoor", "all"):

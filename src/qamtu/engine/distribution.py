@@ -397,15 +397,16 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
-                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, level, level_hi, out,
-                        best_link):
+                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, quantiles, level,
+                        level_hi, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
     ``out`` (len(ROWS), n_groups) is filled in place; ``best_link`` (n_groups,) gets the link of the strongest
     mean SS-RSRP (-1 when no active link). With ``full`` False only the outdoor DL/RSRP probabilities (and the UL
     one) are computed (the planner's and the gates' inner loop), and only as far as their comparison with every
     level in ``[level, level_hi]`` needs: where P(SS-RSRP) is below ``level`` the DL one is not computed (0), and
-    P(DL) is a value that compares with those levels as the exact one does (:func:`_sinr_verdict`).
+    P(DL) is a value that compares with those levels as the exact one does (:func:`_sinr_verdict`). ``quantiles``
+    (only with ``full``): also the median and 10th-percentile rows (the maps); without it those rows are left.
 
     Uplink (per class): the UL serving cell is the DL best server of the user's own draw, so P(UL) sums
     :func:`_ul_pairs_exceed` over the same (serving site, level) pairs as the DL, the building loss integrated as
@@ -509,15 +510,15 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 out[1, gi] = 0.0
                 continue
         # (the grid zeroes ``w`` on the levels it uses; the log-normal parameters are written and read only where
-        # ``w > 0``; the SSB ones only with ``full``)
+        # ``w > 0``; the SSB ones only for the quantile maps)
         ys = np.empty(MAX_Y)
         w = np.empty((ns, MAX_Y))
         mu_i = np.empty((ns, MAX_Y))
         sd_i = np.empty((ns, MAX_Y))
-        mu_s = np.empty((ns if full else 1, MAX_Y))
-        sd_s = np.empty((ns if full else 1, MAX_Y))
+        mu_s = np.empty((ns if quantiles else 1, MAX_Y))
+        sd_s = np.empty((ns if quantiles else 1, MAX_Y))
         ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
-                           mu_s, sd_s, full)
+                           mu_s, sd_s, quantiles)
         npmax = ns * ny
         pj = np.empty(npmax, np.int64)
         px = np.empty(npmax)
@@ -527,7 +528,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         pms = np.empty(npmax)
         pss = np.empty(npmax)
         npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
-        if full:
+        if quantiles:
             _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
         resid = load * resid_pix[gi]
         e = env_pix[gi]
@@ -577,7 +578,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             out[2 * cls, gi] = pr
             out[2 * cls + 1, gi] = pd
             out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
-        if full:
+        if quantiles:
             # medians and the 10th percentile, outdoor users
             lo = m_l[0]
             for j in range(ns):
