@@ -240,7 +240,8 @@ class EngineConfig:
     gnb_noise_figure_db : float
         gNB receiver noise figure for the uplink, dB (5 dB, a typical n78 macro value).
     ul_interference_margin_db : float
-        Uplink interference over thermal at the gNB, dB (3 dB at 50 % load, a common planning margin).
+        Uplink interference over thermal at the gNB with ``ul_interference = "margin"``, dB (3 dB at 50 % load, a
+        common planning margin).
     ul_p0_dbm, ul_alpha : float
         Open-loop PUSCH power control (TS 38.213 7.1.1): ``P = min(P_CMAX, P0 + 10 log10(2^mu M_RB) + alpha PL)``
         with ``P0`` = p0-NominalPUSCH (-90 dBm, per 180 kHz) and fractional compensation ``alpha`` = 0.8 (typical
@@ -272,6 +273,15 @@ class EngineConfig:
         not on its PDSCH: 0; TRS (TS 38.214 5.1.6.1.1: 2 slots x 2 symbols x 3 REs/PRB every 20 ms): 0.18 %;
         SIB1/paging/other broadcast PDSCH (~48 PRB x 12 symbols per 20 ms): 0.4 %; periodic CSI-RS for CSI and
         beam management: ~0.3-0.5 %. Sum ~1 %. Not a field figure: a parameter for operators' own counts.
+    interference_beams : {"served", "uniform"}
+        Where a neighbour's traffic beams point when they interfere (a link field). ``"served"`` (default): at the
+        neighbour's own served users, people-weighted (:mod:`qamtu.engine.served`); ``"uniform"``: spread
+        uniformly over the antenna's scan range (the antenna model's mean interference gain). Passive antennas
+        are the same either way.
+    ul_interference : {"neighbours", "margin"}
+        Uplink interference at the gNB. ``"neighbours"`` (default): the other cells' scheduled UEs at the load,
+        on their served areas, with their open-loop power control (:meth:`qamtu.engine.served.ServedModel.
+        ul_interference_mw`); ``"margin"``: the fixed rise over thermal ``ul_interference_margin_db``.
     min_dl_mbps : float
         Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry), with
         probability ``coverage_level`` at ``cell_load``.
@@ -335,6 +345,8 @@ class EngineConfig:
     coverage_users: str = "outdoor"
     cell_load: float = 0.5
     always_on_re_share: float = 0.01
+    interference_beams: str = "served"
+    ul_interference: str = "neighbours"
     min_dl_mbps: float = 50.0
     min_ul_mbps: float | None = None
     tdd_pattern: str = "DDDSU"
@@ -394,6 +406,12 @@ class EngineConfig:
             raise InvalidInputError(
                 f"EngineConfig.coverage_users = {self.coverage_users!r} must be 'outdoor', 'indoor' or 'all'"
             )
+        if self.interference_beams not in ("served", "uniform"):
+            raise InvalidInputError(
+                f"EngineConfig.interference_beams = {self.interference_beams!r} must be 'served' or 'uniform'")
+        if self.ul_interference not in ("neighbours", "margin"):
+            raise InvalidInputError(
+                f"EngineConfig.ul_interference = {self.ul_interference!r} must be 'neighbours' or 'margin'")
         if self.min_ul_mbps is not None and not (0.0 <= float(self.min_ul_mbps) <= 1e5):
             raise OutOfRangeError(f"EngineConfig.min_ul_mbps = {self.min_ul_mbps!r} must be in [0, 1e5] or None")
         tdd_shares(self.tdd_pattern, self.tdd_special_symbols)  # validates

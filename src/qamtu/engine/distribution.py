@@ -336,7 +336,7 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
-                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, level, out, best_link):
+                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, level, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
     ``out`` (len(ROWS), n_groups) is filled in place; ``best_link`` (n_groups,) gets the link of the strongest
@@ -346,7 +346,8 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
     Uplink (per class): the UL serving cell is the DL best server of the user's own draw, so P(UL) sums
     :func:`_ul_pairs_exceed` over the same (serving site, level) pairs as the DL, the building loss integrated as
     for the downlink (an earlier version used the strongest-mean site's own distribution and missed the selection
-    gain: up to 0.35 too low between sites); the interference is the rise over thermal in ``ul_nd_db``.
+    gain: up to 0.35 too low between sites); ``ul_nd_sector`` is each sector's receiver noise plus uplink
+    interference per RE, dBm (the serving sector's is used: :mod:`qamtu.engine.served`, or a fixed rise over thermal).
     """
     n_groups = starts.shape[0] - 1
     for gi in prange(n_groups):
@@ -472,9 +473,11 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         y_step = ys[1] - ys[0]
         t_db = np.empty(ns)
         p_ref_j = np.empty(ns)
+        nd_j = np.empty(ns)
         for j in range(ns):
             t_db[j] = 10.0 * math.log10(t_lin[j])
             p_ref_j[j] = p_ref_sector[sector[kbest[j]]]
+            nd_j[j] = ul_nd_sector[sector[kbest[j]]]
         # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature)
         for cls in range(3):
             if cls == 0:
@@ -502,7 +505,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                                         y_step, Y_SUB)
                 if g_ul > -1e299:
                     pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re,
-                                                ul_p0_re, ul_alpha, ul_nd_db)
+                                                ul_p0_re, ul_alpha, nd_j)
             out[2 * cls, gi] = pr
             out[2 * cls + 1, gi] = pd
             out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
@@ -531,7 +534,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             for _ in range(BISECT_STEPS + 6):
                 mid = 0.5 * (lo + hi)
                 if _ul_pairs_exceed(mid, 0.0, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re, ul_p0_re,
-                                    ul_alpha, ul_nd_db) >= 0.9:
+                                    ul_alpha, nd_j) >= 0.9:
                     lo = mid
                 else:
                     hi = mid
@@ -553,6 +556,9 @@ def _ul_r_star(g_db, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
 def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
     """P(PUSCH SNR >= g_db) of a user with building loss ``loss`` served by the DL best server of its draw.
 
+    ``t_db``, ``p_ref``, ``nd_db`` are per candidate site (its serving sector's traffic offset, SSB EPRE and
+    receiver noise plus interference, dBm per RE).
+
     The (serving site j, level y) pairs of :func:`_serving_grid` carry P(site j serves with its level in the grid
     cell around y); the SNR is non-decreasing in the received level ``y - loss``, so the event is
     ``y >= R*_j + loss`` (:func:`_ul_r_star`), taken with the share of the cell ``[y - step/2, y + step/2]`` above
@@ -561,7 +567,7 @@ def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, t_db, p_ref, pmax_re, 
     out = 0.0
     for k in range(npair):
         j = pj[k]
-        r_star = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db) + loss
+        r_star = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db[j]) + loss
         f = (py[k] + 0.5 * step - r_star) / step
         if f >= 1.0:
             out += pw[k]

@@ -616,6 +616,8 @@ class Links:
         Per pixel, the summed interference-beam power (mW per RE, full load) of the links inside the cut-off that
         are below the relevance floor and not stored individually.
     info : CutoffInfo
+    served : qamtu.engine.served.ServedModel or None
+        The sectors' served areas (the traffic beams' directions in ``interference_mw``, the uplink interference).
     """
 
     shape: tuple[int, int]
@@ -635,6 +637,7 @@ class Links:
     los_gain_db: np.ndarray | None = None
     sf_los_db: np.ndarray | None = None
     sf_nlos_db: np.ndarray | None = None
+    served: Any = None
 
     #: per-link arrays, in the order :meth:`take` and :meth:`concat` handle them
     ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
@@ -753,6 +756,10 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
+    from qamtu.engine.served import served_model
+
+    served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
+    aim = served is not None and served.has_mix
     parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     first, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
@@ -789,9 +796,14 @@ def compute_links(area, sites, config: EngineConfig | None = None,
                 def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
                     s = slice(None) if sel is None else sel
                     if fast is not None:
-                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
-                    return evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
-                                               floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
+                    else:
+                        b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
+                                                floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                    if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
+                        b.interference_mw = b.interference_mw * served.aimed_factor(
+                            dxs[s], dys[s], secs[s], None if terr is None else terr[2])
+                    return b
 
                 batch = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii], secs)
                 k = batch.keep
@@ -830,7 +842,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     arrays = {k: cat(k, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
               for k in Links.ARRAYS}
     return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
-                 info=info, **arrays)
+                 info=info, served=served, **arrays)
 
 
 def sector_cell_ids(frame: pd.DataFrame) -> np.ndarray:

@@ -33,14 +33,15 @@ from qamtu.engine.links import (
 from qamtu.errors import InvalidInputError
 
 
-def ul_snr_db(rsrp_dbm, p_ref_dbm, traffic_offset_db, config):
+def ul_snr_db(rsrp_dbm, p_ref_dbm, traffic_offset_db, config, nd_dbm=None):
     """PUSCH SNR per RE with open-loop power control (TS 38.213 7.1.1, whole carrier allocated).
 
     The UE estimates ``PL = p_ref - RSRP`` (``p_ref``: the SSB EPRE, dBm per RE) and sends
     ``min(P_CMAX - 10 log10(12 N_PRB), P0_RE + alpha PL)`` per RE, ``P0_RE = ul_p0_dbm + 10 log10(2^mu) -
     10 log10(12)`` (p0-NominalPUSCH is per 180 kHz); the gNB receives it with the reciprocal traffic-beam gain
     (``traffic_offset_db`` = traffic-beam received power minus SS-RSRP) against its noise per RE plus the rise
-    over thermal ``ul_interference_margin_db``. The same formula as :func:`qamtu.engine.distribution._ul_exceed`.
+    over thermal ``ul_interference_margin_db``, or ``nd_dbm`` (noise plus interference per RE, per user) when
+    given. The same formula as :func:`qamtu.engine.distribution._ul_exceed`.
     """
     from qamtu.radio import nr
 
@@ -48,6 +49,8 @@ def ul_snr_db(rsrp_dbm, p_ref_dbm, traffic_offset_db, config):
     pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
     p0_re = config.ul_p0_dbm + 10.0 * np.log10(config.scs_hz / 15e3) - 10.0 * np.log10(12.0)
     nd = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
+    if nd_dbm is not None:
+        nd = np.asarray(nd_dbm, dtype=float)
     rsrp = np.asarray(rsrp_dbm, dtype=float)
     p_ue = np.minimum(pmax_re, p0_re + config.ul_alpha * (np.asarray(p_ref_dbm, float) - rsrp))
     return p_ue + rsrp + np.asarray(traffic_offset_db, float) - np.asarray(p_ref_dbm, float) - nd
@@ -304,7 +307,10 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     g = crit.min_dl_sinr_db(config)
     # uplink: the UE transmits to its DL best server of this draw (its SSB EPRE sets the path-loss estimate)
     p_ref = np.asarray(power_per_re_dbm(links.sectors.tx_power_dbm, config), float)[links.sector[k]]
-    ul = ul_snr_db(r_best, p_ref[best], t[best], config)
+    from qamtu.engine.aggregate import ul_noise_interference_dbm
+
+    nd = ul_noise_interference_dbm(links, config)[links.sector[k]]  # the serving sector's noise + interference
+    ul = ul_snr_db(r_best, p_ref[best], t[best], config, nd[best])
     g_ul = crit.min_ul_sinr_db(config)
     return {
         "rsrp_dbm": r_best, "ssb_sinr_db": ssb, "pdsch_sinr_db": pdsch, "ul_snr_db": ul,
