@@ -319,6 +319,98 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     }
 
 
+def ul_interference_monte_carlo(links, victim: int, config=None, *, n_draws: int = 20000, seed: int = 0,
+                                condition: str = "pair", max_tries: int = 40) -> float:
+    """Brute-force uplink interference at sector ``victim`` at full load, mW per RE: the reference of
+    :meth:`qamtu.engine.served.ServedModel.ul_interference_mw`.
+
+    For every other cell k (the serving sectors of the served points that have ``victim`` among their evaluated
+    sectors), ``n_draws`` UEs: a served point drawn with its people weight (the weight left over by k's points
+    that do not see the victim contributes 0), a LOS state and a shadow-fading draw per site (shared when k and
+    the victim are co-sited), redrawn until the UE is k's (``condition="pair"``: the victim's SS-RSRP below
+    k's; ``"best"``: k is the strongest of every evaluated sector at the point, all sites drawn), power
+    ``min(P_CMAX, P0 + alpha PL)`` per RE, received with the victim's gain toward it. Plain NumPy.
+    """
+    from qamtu.engine.links import evaluate_link_batch
+    from qamtu.engine.served import _nearest_sectors, _state_medians
+
+    if condition not in ("pair", "best"):
+        raise InvalidInputError(f"condition = {condition!r} must be 'pair' or 'best'")
+    config = links.config if config is None else config
+    served = links.served
+    pairs = served.ul_pairs(config)
+    if pairs is None:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    (ml_k, mn_k, p_k, sl_k, sn_k, pref_k, ml_v, mn_v, p_v, sl_v, sn_v, off, cosite, delta,
+     pmax, p0, alpha) = pairs["args"]
+    sel_v = pairs["victim"] == victim
+    site = np.unique(np.asarray(served.sectors.site_id), return_inverse=True)[1]
+    total = 0.0
+    for k in np.unique(pairs["serving"][sel_v]):
+        rows = np.flatnonzero(sel_v & (pairs["serving"] == k))
+        w = pairs["weight"][rows]
+        probs = np.append(w, max(0.0, 1.0 - w.sum()))
+        pick = rng.choice(rows.size + 1, size=int(n_draws), p=probs / probs.sum())
+        got = pick < rows.size
+        r = rows[pick[got]]
+        m = r.size
+        x_k = np.full(m, np.nan)
+        x_v = np.full(m, np.nan)
+        todo = np.arange(m)
+        if condition == "best":
+            pts = pairs["point"][r]
+            near = _nearest_sectors(served.sectors, served.point_xy[pts])
+        for _ in range(int(max_tries)):
+            if todo.size == 0:
+                break
+            rr = r[todo]
+            z = rng.standard_normal((2, todo.size))
+            los_k = rng.random(todo.size) < p_k[rr]
+            xk = np.where(los_k, ml_k[rr] + sl_k[rr] * z[0], mn_k[rr] + sn_k[rr] * z[0])
+            los_v = rng.random(todo.size) < p_v[rr]
+            xv = np.where(cosite[rr], xk + delta[rr],
+                          np.where(los_v, ml_v[rr] + sl_v[rr] * z[1], mn_v[rr] + sn_v[rr] * z[1]))
+            if condition == "pair":
+                ok = cosite[rr] | (xv < xk)
+            else:  # every evaluated sector of the point, one draw per site (k's and the victim's as above)
+                nb = near[todo]
+                pt = pairs["point"][rr]
+                sec = nb.ravel()
+                pp = np.repeat(pt, nb.shape[1])
+                b = evaluate_link_batch(served.point_xy[pp, 0] - served.sectors.x_m[sec],
+                                        served.point_xy[pp, 1] - served.sectors.y_m[sec], sec,
+                                        served.point_env[pp], served.sectors, config, floor_dbm=-1e9)
+                lm_l, lm_n = _state_medians(np.asarray(b.rsrp_dbm, float), np.asarray(b.p_los, float),
+                                            np.asarray(b.los_gain_db, float))
+                shape = nb.shape
+                s_site = site[nb]
+                zs = rng.standard_normal(shape)
+                us = rng.random(shape)
+                # the draws of k's and the victim's sites are those above
+                kk = site[k]
+                vv = site[victim]
+                for col in range(shape[1]):
+                    same_k = s_site[:, col] == kk
+                    same_v = s_site[:, col] == vv
+                    zs[same_k, col] = z[0][same_k]
+                    us[same_k, col] = np.where(los_k[same_k], 0.0, 1.0)
+                    zs[same_v & ~same_k, col] = z[1][same_v & ~same_k]
+                    us[same_v & ~same_k, col] = np.where(los_v[same_v & ~same_k], 0.0, 1.0)
+                plos = np.asarray(b.p_los, float).reshape(shape)
+                lev = np.where(us < plos, lm_l.reshape(shape) + np.asarray(b.sf_los_db, float).reshape(shape) * zs,
+                               lm_n.reshape(shape) + np.asarray(b.sf_nlos_db, float).reshape(shape) * zs)
+                ok = nb[np.arange(todo.size), np.argmax(lev, axis=1)] == k
+            x_k[todo[ok]] = xk[ok]
+            x_v[todo[ok]] = xv[ok]
+            todo = todo[~ok]
+        done = np.isfinite(x_k)
+        p_ue = np.minimum(pmax, p0 + alpha * (pref_k[r[done]] - x_k[done]))
+        contrib = np.power(10.0, (p_ue + x_v[done] + off[r[done]]) / 10.0)
+        total += contrib.sum() / float(n_draws)
+    return float(total)
+
+
 #: Columns of a drive-test CSV (qamtu.audit.ingest's canonical drive-test columns).
 DRIVE_TEST_COLUMNS = ("time", "lat", "lon", "operator", "tech", "rsrp_dbm", "sinr_db", "dl_mbps", "ul_mbps", "cell_id")
 
