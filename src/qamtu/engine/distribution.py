@@ -58,6 +58,10 @@ MAX_Y = 80
 #: points per serving-level cell at which the conditional SINR probability is averaged (:func:`_sinr_exceed`)
 Y_SUB = 4
 BISECT_STEPS = 7
+#: the strongest interfering site's LOS state is branched on where its probability given the serving level is in
+#: [BRANCH_MIN, 1 - BRANCH_MIN] and it brings at least BRANCH_SHARE of the conditioned interference's mean
+BRANCH_MIN = 0.01
+BRANCH_SHARE = 0.2
 #: (site, level) pairs whose weight is below this are dropped (their sum is bounded by it times the pairs)
 MIN_WEIGHT = 1e-9
 PHI_STEP = 0.005
@@ -159,7 +163,27 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     total = 0.0
     for j in range(ns):
         for i in range(ny):
-            w[j, i] = 0.0
+            for b in range(2):
+                w[j, i, b] = 0.0
+    # the two strongest interfering sites (mean traffic-beam interference): the LOS state of the strongest one
+    # other than the server is branched on exactly (see ``_branch``); a bimodal LOS/NLOS term dominating the sum
+    # is what a single log-normal fits worst (a cell-edge pixel whose neighbour aims at its own users next door)
+    d1 = -1
+    d2 = -1
+    s1 = 0.0
+    s2 = 0.0
+    for l in range(ns):
+        if top[l] < lo:
+            continue
+        sl = a_int[l] * (p[l] * e1l[l] + (1 - p[l]) * e1n[l])
+        if sl > s1:
+            d2 = d1
+            s2 = s1
+            d1 = l
+            s1 = sl
+        elif sl > s2:
+            d2 = l
+            s2 = sl
     for i in range(ny):
         y = lo + i * step
         ys[i] = y
@@ -210,33 +234,70 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             total += wj
             if wj * step < MIN_WEIGHT:
                 continue  # (counted in the normalisation, dropped from the sums)
-            w[j, i] = wj
-            for kind in range(2 if with_ssb else 1):
-                if kind == 0:
-                    m = t1 - a_int[j] * c1[j]
-                    v = t2 - a_int[j] * a_int[j] * c2[j]
+            m_i = t1 - a_int[j] * c1[j]
+            v_i = t2 - a_int[j] * a_int[j] * c2[j]
+            m_s = u1 - a_ssb[j] * c1[j]
+            v_s = u2 - a_ssb[j] * a_ssb[j] * c2[j]
+            d = d1 if d1 != j else d2
+            rho_l = 0.0
+            if d >= 0 and f_l[d] > 1e-300:
+                zl = (y - m_l[d]) / s_l[d]
+                zn = (y - m_n[d]) / s_n[d]
+                pl_ = p[d] * _cdf(zl)
+                rho_l = pl_ / f_l[d]
+                share = a_int[d] * c1[d] / m_i if m_i > 1e-300 else 0.0
+                if rho_l < BRANCH_MIN or rho_l > 1.0 - BRANCH_MIN or share < BRANCH_SHARE:
+                    rho_l = 0.0
+            if rho_l == 0.0:
+                w[j, i, 0] = wj
+                _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
+                if with_ssb:
+                    _fw(m_s, v_s, mu_s, sd_s, j, i, 0)
+                continue
+            for b in range(2):
+                # site d in state b (0 LOS, 1 NLOS), below y: its truncated component moments replace the mixture's
+                if b == 0:
+                    z = zl
+                    sg = s_l[d]
+                    q1 = e1l[d]
+                    q2 = e2l[d]
+                    wb = rho_l
                 else:
-                    m = u1 - a_ssb[j] * c1[j]
-                    v = u2 - a_ssb[j] * a_ssb[j] * c2[j]
-                if m <= 1e-300:
-                    mu = -1e300
-                    sd = 0.0
-                else:
-                    s2 = math.log(1.0 + max(v, 0.0) / (m * m))
-                    mu = math.log(m) - 0.5 * s2
-                    sd = math.sqrt(s2)
-                if kind == 0:
-                    mu_i[j, i] = mu
-                    sd_i[j, i] = sd
-                else:
-                    mu_s[j, i] = mu
-                    sd_s[j, i] = sd
+                    z = zn
+                    sg = s_n[d]
+                    q1 = e1n[d]
+                    q2 = e2n[d]
+                    wb = 1.0 - rho_l
+                fz = _cdf(z)
+                if fz <= 1e-300:
+                    continue
+                k1 = q1 * _cdf(z - BETA * sg) / fz
+                k2 = max(q2 * _cdf(z - 2 * BETA * sg) / fz - k1 * k1, 0.0)
+                w[j, i, b] = wj * wb
+                _fw(m_i - a_int[d] * c1[d] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (c2[d] - k2), mu_i, sd_i,
+                    j, i, b)
+                if with_ssb:
+                    _fw(m_s - a_ssb[d] * c1[d] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (c2[d] - k2), mu_s,
+                        sd_s, j, i, b)
     if total > 0.0:
         for q in range(nn):
             j = near[q]
             for i in range(ny):
-                w[j, i] /= total
+                for b in range(2):
+                    w[j, i, b] /= total
     return ny
+
+
+@njit(cache=True, nogil=True)
+def _fw(m, v, mu, sd, j, i, b):
+    """Fenton-Wilkinson: the log-normal (neper of mW) with mean ``m`` and variance ``v`` into ``mu/sd[j, i, b]``."""
+    if m <= 1e-300:
+        mu[j, i, b] = -1e300
+        sd[j, i, b] = 0.0
+    else:
+        s2 = math.log(1.0 + max(v, 0.0) / (m * m))
+        mu[j, i, b] = math.log(m) - 0.5 * s2
+        sd[j, i, b] = math.sqrt(s2)
 
 
 @njit(cache=True, nogil=True)
@@ -289,13 +350,14 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd):
     n = 0
     for j in range(ns):
         for i in range(ny):
-            if w[j, i] > 0.0:
-                pj[n] = j
-                px[n] = math.exp(BETA * ys[i])
-                pw[n] = w[j, i]
-                pmu[n] = mu[j, i]
-                psd[n] = sd[j, i]
-                n += 1
+            for b in range(2):
+                if w[j, i, b] > 0.0:
+                    pj[n] = j
+                    px[n] = math.exp(BETA * ys[i])
+                    pw[n] = w[j, i, b]
+                    pmu[n] = mu[j, i, b]
+                    psd[n] = sd[j, i, b]
+                    n += 1
     return n
 
 
@@ -446,14 +508,14 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 out[1, gi] = 0.0
                 continue
         ys = np.empty(MAX_Y)
-        w = np.zeros((ns, MAX_Y))
-        mu_i = np.zeros((ns, MAX_Y))
-        sd_i = np.zeros((ns, MAX_Y))
-        mu_s = np.zeros((ns, MAX_Y))
-        sd_s = np.zeros((ns, MAX_Y))
+        w = np.zeros((ns, MAX_Y, 2))
+        mu_i = np.zeros((ns, MAX_Y, 2))
+        sd_i = np.zeros((ns, MAX_Y, 2))
+        mu_s = np.zeros((ns, MAX_Y, 2))
+        sd_s = np.zeros((ns, MAX_Y, 2))
         ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
                            mu_s, sd_s, full)
-        npmax = ns * ny
+        npmax = 2 * ns * ny
         pj = np.empty(npmax, np.int64)
         px = np.empty(npmax)
         pw = np.empty(npmax)
