@@ -367,7 +367,9 @@ class IncrementalAggregator:
         self.link_arrays = (
             self.sector_link, arr(links.rsrp_dbm).astype(np.float64),
             arr(links.signal_dbm).astype(np.float64) - bf_loss[self.env_g][self.group_of_link],
-            arr(links.interference_mw).astype(np.float64), arr(links.p_los).astype(np.float64),
+            arr(links.interference_mw).astype(np.float64),
+            np.zeros(links.n_links) if links.ssb_offset_db is None else arr(links.ssb_offset_db).astype(np.float64),
+            arr(links.p_los).astype(np.float64),
             arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
             arr(links.sf_nlos_db).astype(np.float64),
         )

@@ -278,6 +278,11 @@ class EngineConfig:
         neighbour's own served users, people-weighted (:mod:`qamtu.engine.served`); ``"uniform"``: spread
         uniformly over the antenna's scan range (the antenna model's mean interference gain). Passive antennas
         are the same either way.
+    ssb_interference : {"same_index", "envelope"}
+        A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
+        ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
+        SSB bursts, TS 38.213 4.1), on average the sweep's mean gain toward the user; ``"envelope"``: its best
+        beam toward the user (as if every beam of the sweep were on at once).
     ul_interference : {"neighbours", "margin"}
         Uplink interference at the gNB. ``"neighbours"`` (default): the other cells' scheduled UEs at the load,
         on their served areas, with their open-loop power control (:meth:`qamtu.engine.served.ServedModel.
@@ -346,6 +351,7 @@ class EngineConfig:
     cell_load: float = 0.5
     always_on_re_share: float = 0.01
     interference_beams: str = "served"
+    ssb_interference: str = "same_index"
     ul_interference: str = "neighbours"
     min_dl_mbps: float = 50.0
     min_ul_mbps: float | None = None
@@ -409,6 +415,9 @@ class EngineConfig:
         if self.interference_beams not in ("served", "uniform"):
             raise InvalidInputError(
                 f"EngineConfig.interference_beams = {self.interference_beams!r} must be 'served' or 'uniform'")
+        if self.ssb_interference not in ("same_index", "envelope"):
+            raise InvalidInputError(
+                f"EngineConfig.ssb_interference = {self.ssb_interference!r} must be 'same_index' or 'envelope'")
         if self.ul_interference not in ("neighbours", "margin"):
             raise InvalidInputError(
                 f"EngineConfig.ul_interference = {self.ul_interference!r} must be 'neighbours' or 'margin'")

@@ -10,8 +10,8 @@ The model a pixel's user sees (the one :func:`qamtu.engine.montecarlo.pixel_mont
 * the user **camps on the strongest SS-RSRP** (best server under shadowing: the strongest sector of the
   strongest site in that draw);
 * SSB SINR: the serving SSB against every other sector's SSB at full power (always-on signals, synchronised
-  network) plus noise; PDSCH SINR: the serving traffic beam against ``load`` x every other sector's interference
-  beam (its own site's other sectors included) plus the weak links' residual, plus ``always_on`` (the config's
+  network; each with the beam of the same SSB index, ``Links.ssb_offset_db``) plus noise; PDSCH SINR: the
+  serving traffic beam against ``load`` x every other sector's interference beam (its own site's other sectors included) plus the weak links' residual, plus ``always_on`` (the config's
   ``always_on_re_share``) x every other sector's SSB-beam power (TRS, broadcast PDSCH, periodic CSI-RS at full
   power on their share of the PDSCH REs, power-averaged), plus noise.
 
@@ -396,11 +396,12 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn, site_of_sector, active,
+def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
                         p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, level, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
+    ``ssb_off`` (per link, dB): the sector's SSB as an interferer minus its SS-RSRP (``Links.ssb_offset_db``).
     ``out`` (len(ROWS), n_groups) is filled in place; ``best_link`` (n_groups,) gets the link of the strongest
     mean SS-RSRP (-1 when no active link). With ``full`` False only the outdoor DL/RSRP probabilities (and the UL
     one) are computed (the planner's inner loop).
@@ -486,12 +487,12 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 if site_id[j] == sid:
                     rb = float(rsrp[kbest[j]])
                     a_int[j] += float(intf[k]) / 10.0 ** (rb / 10.0)
-                    a_ssb[j] += 10.0 ** ((float(rsrp[k]) - rb) / 10.0)
+                    a_ssb[j] += 10.0 ** ((float(rsrp[k]) + float(ssb_off[k]) - rb) / 10.0)
                     break
         for j in range(ns):
             k = kbest[j]
             c_int[j] = a_int[j] - float(intf[k]) / 10.0 ** (float(rsrp[k]) / 10.0)
-            c_ssb[j] = a_ssb[j] - 1.0
+            c_ssb[j] = max(a_ssb[j] - 10.0 ** (float(ssb_off[k]) / 10.0), 0.0)
         # PDSCH interference per unit of a site's level: ``load`` x its traffic/interference beams plus, on the
         # share ``always_on`` of the REs, its always-on signals at full power (SSB beam); the serving site's other
         # sectors likewise (``c_int``). The kernels below then see a load of 1 (the residual scaled by ``load``).

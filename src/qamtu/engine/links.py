@@ -60,6 +60,7 @@ import pandas as pd
 from qamtu.engine import physics
 from qamtu.engine.config import ENV_CLASSES, EngineConfig
 from qamtu.errors import InvalidInputError, OutOfRangeError
+from qamtu.radio.antenna import AntennaModel as AntennaModelBase
 
 #: Sector-table columns the engine reads (``x_m``, ``y_m`` are added from lat/lon when absent).
 REQUIRED_COLUMNS = ("site_id", "height_m", "azimuth_deg", "mechanical_tilt_deg", "electrical_tilt_deg", "tx_power_dbm")
@@ -256,6 +257,7 @@ class _LinkBatch:
     los_gain_db: np.ndarray
     sf_los_db: np.ndarray
     sf_nlos_db: np.ndarray
+    ssb_offset_db: np.ndarray | None = None
 
 
 def _prime_cache(cache: dict, sectors: Sectors, config: EngineConfig) -> None:
@@ -616,6 +618,10 @@ class Links:
         Per pixel, the summed interference-beam power (mW per RE, full load) of the links inside the cut-off that
         are below the relevance floor and not stored individually.
     info : CutoffInfo
+    ssb_offset_db : float32 array, shape (n_links,), optional
+        This sector's SSB as an interferer minus its SS-RSRP, dB (<= 0): with
+        ``EngineConfig.ssb_interference = "same_index"`` the beam it sends with the index the user measures
+        (sweep mean, :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`), 0 with "envelope".
     served : qamtu.engine.served.ServedModel or None
         The sectors' served areas (the traffic beams' directions in ``interference_mw``, the uplink interference).
     """
@@ -637,11 +643,12 @@ class Links:
     los_gain_db: np.ndarray | None = None
     sf_los_db: np.ndarray | None = None
     sf_nlos_db: np.ndarray | None = None
+    ssb_offset_db: np.ndarray | None = None
     served: Any = None
 
     #: per-link arrays, in the order :meth:`take` and :meth:`concat` handle them
     ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
-              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db")
+              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db", "ssb_offset_db")
 
     def take(self, index, **changes) -> "Links":
         """A copy holding the links ``index`` (any NumPy index) with other fields replaced by ``changes``."""
@@ -800,9 +807,10 @@ def compute_links(area, sites, config: EngineConfig | None = None,
                     else:
                         b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
                                                 floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                    dz = None if terr is None else terr[2]
                     if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
-                        b.interference_mw = b.interference_mw * served.aimed_factor(
-                            dxs[s], dys[s], secs[s], None if terr is None else terr[2])
+                        b.interference_mw = b.interference_mw * served.aimed_factor(dxs[s], dys[s], secs[s], dz)
+                    b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz)
                     return b
 
                 batch = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii], secs)
@@ -843,6 +851,27 @@ def compute_links(area, sites, config: EngineConfig | None = None,
               for k in Links.ARRAYS}
     return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
                  info=info, served=served, **arrays)
+
+
+def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None) -> np.ndarray:
+    """Per link, the sector's SSB power as an interferer minus its SS-RSRP, dB (``Links.ssb_offset_db``)."""
+    n = np.asarray(dx_m).shape[0]
+    out = np.zeros(n)
+    if config.ssb_interference == "envelope" or n == 0:
+        return out
+    from qamtu.engine.served import _local_angles
+
+    sec = np.asarray(sector_idx, dtype=np.int64)
+    codes, models = sectors.antenna_groups()
+    gcode = codes[sec]
+    for g, model in enumerate(models):
+        m = np.flatnonzero(gcode == g)
+        if m.size == 0 or type(model).ssb_same_index_offset_db is AntennaModelBase.ssb_same_index_offset_db:
+            continue
+        th, ph = _local_angles(np.asarray(dx_m, float)[m], np.asarray(dy_m, float)[m], sec[m], sectors, config,
+                               None if dz_m is None else np.asarray(dz_m, float)[m])
+        out[m] = model.ssb_same_index_offset_db(th, ph)
+    return out
 
 
 def sector_cell_ids(frame: pd.DataFrame) -> np.ndarray:

@@ -295,8 +295,9 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     rows = np.arange(n_users)
     r_best = r[rows, best]
     noise = 10 ** (noise_per_re_dbm(config) / 10)
-    lin = 10 ** (r / 10)
-    ssb_i = lin.sum(axis=1) - 10 ** (r_best / 10)
+    off = np.zeros(k.size) if links.ssb_offset_db is None else links.ssb_offset_db[k].astype(float)
+    lin = 10 ** ((r + off[None, :]) / 10)  # the other sectors' SSB with the beam of the user's SSB index
+    ssb_i = lin.sum(axis=1) - lin[rows, best]
     resid = 0.0 if links.residual_mw is None else float(links.residual_mw[pixel]) * residual_share
     intf = 10 ** ((r + i_off[None, :]) / 10)
     pd_i = crit.cell_load * (intf.sum(axis=1) - intf[rows, best] + resid * 10 ** (-loss / 10))

@@ -311,6 +311,11 @@ class AntennaModel:
         return np.broadcast_to(out, np.broadcast(np.asarray(out), np.asarray(served_theta_deg),
                                                  np.asarray(served_phi_deg)).shape).astype(float)
 
+    def ssb_same_index_offset_db(self, theta_deg, phi_deg):
+        """SSB gain toward (theta, phi) of the beam a neighbour sends with a given SSB index, minus
+        :meth:`ssb_gain_dbi` (the best beam), dB: 0 for an antenna with one broadcast beam."""
+        return np.zeros(np.broadcast(np.asarray(theta_deg), np.asarray(phi_deg)).shape)
+
     def served_beam_mix(self, served_theta_deg, served_phi_deg, weights):
         """The distribution of the sector's data beams over its served users (None: the beams do not move).
 
@@ -544,6 +549,24 @@ class MassiveMimoPanel(AntennaModel):
         e = np.asarray(element_gain_dbi(th, ph, validate=False))
         out = e + self._u_lookup(u, "h_interference") + self._theta_lookup(th, "v_interference")
         return scalar_or_array(out, theta_deg, phi_deg)
+
+    def ssb_same_index_offset_db(self, theta_deg, phi_deg):
+        """The mean over the SSB sweep of the beams' gains toward (theta, phi) minus the best beam's, dB (<= 0).
+
+        In a synchronised network every cell sends its SSB index i in the same symbols (TS 38.213 4.1), so the SSB
+        (SS-SINR, TS 38.215 5.1.5) a user measures on its best beam's index is interfered by each neighbour's beam
+        of that same index, which points wherever index i points from that neighbour: on average over the
+        indices the sweep's linear mean, not the envelope toward the user (:meth:`ssb_gain_dbi`, the neighbour's
+        best beam, which sets the neighbour's own SS-RSRP). About -8 dB inside the sweep with the defaults.
+        Depends on ``u = sin(theta) sin(phi)`` only (the vertical factor is common to the sweep).
+        """
+        th, ph, u = self._prepare(theta_deg, phi_deg, False)
+        if "h_ssb_mean" not in self._tables:
+            uu = np.linspace(-1.0, 1.0, self.U_POINTS)
+            g = np.power(10.0, _ula_gain_db(uu[:, None], self.ssb_beam_directions_u[None, :], self.n_cols,
+                                            self.spacing_wavelengths) / 10.0)
+            self._tables["h_ssb_mean"] = 10.0 * np.log10(g.mean(axis=1)) - self._tables["h_ssb"]
+        return scalar_or_array(self._u_lookup(u, "h_ssb_mean"), theta_deg, phi_deg)
 
     # --- data beams pointed at the sector's own users (interference toward a neighbour's users) ---
     #: u grid of the served-beam mixes (direction cosine sin(theta) sin(phi)), and the steering zenith bins (deg)
