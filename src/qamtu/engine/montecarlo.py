@@ -100,7 +100,8 @@ def drop_users(area, n_users: int, seed: int = 0, weighting: str = "population")
 
 
 def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = None, seed: int = 0, *,
-                   crs: str | None = None, chunk_users: int = 2048, user_class: str = "mixed") -> pd.DataFrame:
+                   crs: str | None = None, chunk_users: int = 2048, user_class: str = "mixed",
+                   area=None) -> pd.DataFrame:
     """Sample the large-scale channel of every user and compute its serving link, SINR and throughput.
 
     Parameters
@@ -119,6 +120,11 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
     user_class : {"mixed", "outdoor", "indoor"}
         "mixed": indoor with the environment class's ``indoor_share`` (default); "outdoor": every user outdoors;
         "indoor": every user indoors (building type by ``o2i_high_share``).
+    area : StudyArea, optional
+        The area the users are on: with it the interference is the engine's (:mod:`qamtu.engine.served`: the
+        neighbours' traffic beams aimed at their served users, the UL interference of their UEs; the same-index
+        SSB of ``config.ssb_interference`` needs no area); without it the antenna model's uniform mean and the
+        fixed UL margin.
 
     Returns
     -------
@@ -150,6 +156,13 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         for model, sel in (("low", indoor & ~high & (env == code)), ("high", high & (env == code))):
             if sel.any():
                 o2i_loss[sel] = o2i.draw_o2i_loss_db(config.freq_hz, model, int(sel.sum()), rng, scen)
+    served = None
+    if area is not None:
+        from qamtu.engine.served import served_model
+
+        served = served_model(area, sectors, config)
+    from qamtu.engine.links import ssb_offsets
+
     site_code, _ = pd.factorize(sectors.site_id)
     n_sites = int(site_code.max()) + 1
     p_re = power_per_re_dbm(sectors.tx_power_dbm, config)
@@ -203,6 +216,9 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         order_best = np.full(m_u, -1, dtype=np.int64)
         order_best[grp] = cand[first_idx]
         i_lin = np.power(10.0, (common + g_int) / 10.0)
+        if served is not None and served.has_mix:
+            i_lin = i_lin * served.aimed_factor(dx, dy, ss)
+        ssb_lin = np.power(10.0, (r_link + ssb_offsets(dx, dy, ss, sectors, config)) / 10.0)
         i_tot = np.bincount(uu, weights=i_lin, minlength=m_u)
         sel = order_best >= 0
         kb = order_best[sel]
@@ -212,9 +228,9 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         bf = np.array([p.beamforming_loss_db for p in prof])[env[u0:u1][sel]]
         s_mw = np.power(10.0, (common[kb] + g_tr[kb] - bf) / 10.0)
         p_ref[users_sel] = p_re[ss[kb]]
-        ssb_tot = np.bincount(uu, weights=np.power(10.0, r_link / 10.0), minlength=m_u)
+        ssb_tot = np.bincount(uu, weights=ssb_lin, minlength=m_u)
         i_mw = config.cell_load * np.maximum(i_tot[sel] - i_lin[kb], 0.0) + config.always_on_re_share * np.maximum(
-            ssb_tot[sel] - np.power(10.0, r_link[kb] / 10.0), 0.0)
+            ssb_tot[sel] - ssb_lin[kb], 0.0)
         sinr[users_sel] = 10.0 * np.log10(s_mw / (i_mw + noise_mw))
         ul_gain[users_sel] = common[kb] + g_tr[kb] - bf - p_re[ss[kb]]
     dl = np.zeros(n)
@@ -224,7 +240,13 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         from qamtu.engine.criterion import link_rate_mbps
 
         dl[ok] = link_rate_mbps(sinr[ok], config, "dl")
-        ul[ok] = link_rate_mbps(ul_snr_db(rsrp[ok], p_ref[ok], ul_gain[ok] + p_ref[ok] - rsrp[ok], config),
+        nd = None
+        if served is not None and config.ul_interference == "neighbours":
+            from qamtu.engine.links import noise_per_re_dbm as _nd
+
+            i_ul = config.cell_load * served.ul_interference_mw(config)
+            nd = 10.0 * np.log10(10.0 ** (_nd(config, config.gnb_noise_figure_db) / 10.0) + i_ul[best[ok]])
+        ul[ok] = link_rate_mbps(ul_snr_db(rsrp[ok], p_ref[ok], ul_gain[ok] + p_ref[ok] - rsrp[ok], config, nd),
                                 config, "ul")
     out = users.copy()
     out["indoor"] = indoor
@@ -436,7 +458,7 @@ def simulate_measurements(area, sites, n_samples: int, seed: int = 0, *, users: 
     config = EngineConfig() if config is None else config
     sectors = prepare_sectors(sites, getattr(area, "crs", None))
     drop = drop_users(area, int(n_samples), seed=seed, weighting="uniform")
-    sim = simulate_users(drop, sectors, config, seed=seed + 1, user_class=users)
+    sim = simulate_users(drop, sectors, config, seed=seed + 1, user_class=users, area=area)
     lon, lat = Transformer.from_crs(area.crs, "EPSG:4326", always_xy=True).transform(
         sim["x_m"].to_numpy(), sim["y_m"].to_numpy())
     best = sim["best_server"].to_numpy()
