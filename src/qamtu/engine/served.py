@@ -129,37 +129,47 @@ class ServedModel:
         config = self.config if config is None else config
         key = (config.ue_tx_power_dbm, config.ul_p0_dbm, config.ul_alpha, config.bandwidth_hz, config.scs_hz)
         if key not in self._ul:
-            pairs = self.ul_pairs(config)
-            n_sec = len(self.sectors)
-            if pairs is None:
-                self._ul[key] = np.zeros(n_sec)
-            else:
-                e = _ul_pair_expectation(*pairs["args"])
-                self._ul[key] = np.bincount(pairs["victim"], weights=pairs["weight"] * e, minlength=n_sec)
+            self._ul_store(config, self.ul_pairs(config))
         return self._ul[key]
 
-    def ul_pairs(self, config):
+    def _ul_store(self, config, pairs) -> None:
+        key = (config.ue_tx_power_dbm, config.ul_p0_dbm, config.ul_alpha, config.bandwidth_hz, config.scs_hz)
+        n_sec = len(self.sectors)
+        if pairs is None:
+            self._ul[key] = np.zeros(n_sec)
+        else:
+            e = _ul_pair_expectation(*pairs["args"])
+            self._ul[key] = np.bincount(pairs["victim"], weights=pairs["weight"] * e, minlength=n_sec)
+
+    def ul_pairs(self, config, _near=None, _batch=None):
         """The (served point, victim sector) pairs of the uplink sum and their distribution parameters.
 
         Returns None when there is no pair, else a dict with ``point``, ``victim``, ``serving``, ``weight`` (the
         point's share of its cell) and ``args`` (inputs of the expectation kernel), and ``p_ue_max_re``,
         ``p0_re`` (dBm per RE).
         """
-        from qamtu.engine.links import evaluate_link_batch, power_per_re_dbm
+        from qamtu.engine.links import power_per_re_dbm
         from qamtu.radio import nr
 
         has = np.flatnonzero(self.point_sector >= 0)
         if has.size == 0:
             return None
-        near = _nearest_sectors(self.sectors, self.point_xy[has])
-        n_pts, kk = near.shape
-        pt = np.repeat(has, kk)
-        vic = near.ravel()
-        ok = vic >= 0
-        pt, vic = pt[ok], vic[ok]
-        dx = self.point_xy[pt, 0] - self.sectors.x_m[vic]
-        dy = self.point_xy[pt, 1] - self.sectors.y_m[vic]
-        b = evaluate_link_batch(dx, dy, vic, self.point_env[pt], self.sectors, config, floor_dbm=-1e9)
+        if _near is None:
+            near = _nearest_sectors(self.sectors, self.point_xy[has])
+            pt = np.repeat(has, near.shape[1])
+            vic = near.ravel()
+            dx = self.point_xy[pt, 0] - self.sectors.x_m[vic]
+            dy = self.point_xy[pt, 1] - self.sectors.y_m[vic]
+            b = _evaluate(dx, dy, vic, self.point_env[pt], self.sectors, config)
+        else:  # every point's links, evaluated by served_model (points without a server dropped here)
+            near, b = _near, _batch
+            pt = np.repeat(np.arange(self.point_sector.size), near.shape[1])
+            vic = near.ravel()
+            keep_pt = self.point_sector[pt] >= 0
+            pt, vic = pt[keep_pt], vic[keep_pt]
+            b = _take_batch(b, np.flatnonzero(keep_pt))
+            dx = self.point_xy[pt, 0] - self.sectors.x_m[vic]
+            dy = self.point_xy[pt, 1] - self.sectors.y_m[vic]
         intf = np.asarray(b.interference_mw, float) * self.aimed_factor(dx, dy, vic)
         rsrp = np.asarray(b.rsrp_dbm, float)
         serving = self.point_sector[pt]
@@ -186,6 +196,29 @@ class ServedModel:
                 float(pmax_re), float(p0_re), float(config.ul_alpha))
         return {"point": pt, "victim": vic, "serving": serving, "weight": self.point_weight[pt], "args": args,
                 "p_ue_max_re": pmax_re, "p0_re": p0_re}
+
+
+def _evaluate(dx, dy, sec, env, sectors, config):
+    """Links of the coarse pass: the engine's tabulated fast path when ``config.fast`` (as compute_links), else the
+    exact one; no terrain, no relevance floor."""
+    from qamtu.engine.links import _LinkBatch, _prime_cache, evaluate_link_batch
+
+    cache: dict = {}
+    _prime_cache(cache, sectors, config)
+    if config.fast and dx.size:
+        from qamtu.engine._fast import FastLinks
+
+        fast = FastLinks(sectors, config, cache, float(np.sqrt(np.max(dx * dx + dy * dy))) + 1.0)
+        if fast.ok:
+            return _LinkBatch(*fast(dx, dy, sec, env, -1e9))
+    return evaluate_link_batch(dx, dy, sec, env, sectors, config, floor_dbm=-1e9, _cache=cache)
+
+
+def _take_batch(b, idx):
+    import dataclasses
+
+    return dataclasses.replace(b, **{f.name: (None if getattr(b, f.name) is None else np.asarray(getattr(b, f.name))[idx])
+                                     for f in dataclasses.fields(b)})
 
 
 def _state_medians(rsrp, p_los, los_gain):
@@ -248,8 +281,6 @@ def coarse_points(area, grid_m: float = GRID_M):
 
 def served_model(area, sectors, config) -> ServedModel | None:
     """The :class:`ServedModel` of a sector table on an area (cached per area, sector table and configuration)."""
-    from qamtu.engine.links import evaluate_link_batch
-
     n_sec = len(sectors)
     if n_sec == 0:
         return None
@@ -266,7 +297,7 @@ def served_model(area, sectors, config) -> ServedModel | None:
         sec = near.ravel()
         dx = xy[pt, 0] - sectors.x_m[sec]
         dy = xy[pt, 1] - sectors.y_m[sec]
-        b = evaluate_link_batch(dx, dy, sec, env[pt], sectors, config, floor_dbm=-1e9)
+        b = _evaluate(dx, dy, sec, env[pt], sectors, config)
         r = np.asarray(b.rsrp_dbm, float).reshape(n_pts, kk)
         best = np.argmax(r, axis=1)  # ties: the lower sector index (rows ascending)
         point_sector = near[np.arange(n_pts), best]
@@ -313,6 +344,8 @@ def served_model(area, sectors, config) -> ServedModel | None:
         mix_bin=np.asarray(bins, np.int64), mix_h=np.concatenate(rows) if rows else np.zeros((0, n_u)),
         mix_model=mix_model, models=panels, sectors=sectors, config=config,
     )
+    if n_pts and config.ul_interference == "neighbours":  # the UL sum from the same links (no second pass)
+        out._ul_store(config, out.ul_pairs(config, near, b))
     if len(_CACHE) > 16:
         _CACHE.clear()
     _CACHE[key] = out
