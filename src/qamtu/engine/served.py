@@ -352,14 +352,16 @@ def served_model(area, sectors, config) -> ServedModel | None:
     return out
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _aimed_ratio(th, u, sec, ptr, bins, h, model, vert, uni_v, uni_u, th_step, u_step):
-    """Per link: sum_b V_b(theta) h_b(u) over the sector's mix rows, divided by the uniform mean's product."""
+    """Per link: sum_b V_b(theta) h_b(u) over the sector's mix rows, divided by the uniform mean's product.
+
+    Serial (``nogil``): compute_links calls it from its tile threads."""
     n = th.shape[0]
     out = np.ones(n)
     nt = vert.shape[2]
     nu = h.shape[1]
-    for i in prange(n):
+    for i in range(n):
         s = sec[i]
         m = model[s]
         if m < 0 or ptr[s + 1] == ptr[s]:
