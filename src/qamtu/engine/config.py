@@ -265,7 +265,7 @@ class EngineConfig:
     always_on_re_share : float
         Share of the serving cell's PDSCH resource elements on which every neighbouring sector transmits
         always-on signals at full power whatever its load (0..1, default 0.01). On those REs a neighbour
-        interferes with its SSB-beam power (its SS-RSRP at the user), so the PDSCH interference is
+        interferes with its SSB-beam power (see ``ssb_interference``), so the PDSCH interference is
         ``cell_load`` x traffic-beam power + ``always_on_re_share`` x SSB-beam power (power average over the REs;
         the residual of the cut weak links carries the load term only). Default, counted for n78, 100 MHz,
         30 kHz, 273 PRB, DDDSU, per 20 ms (40 slots, 1.83 M REs): SSBs and CORESETs of a synchronised network fall
