@@ -61,7 +61,7 @@ BISECT_STEPS = 7
 #: the strongest interfering site's LOS state is branched on where its probability given the serving level is in
 #: [BRANCH_MIN, 1 - BRANCH_MIN] and it brings at least BRANCH_SHARE of the conditioned interference's mean
 BRANCH_MIN = 0.01
-BRANCH_SHARE = 0.2
+BRANCH_SHARE = 0.5
 #: (site, level) pairs whose weight is below this are dropped (their sum is bounded by it times the pairs)
 MIN_WEIGHT = 1e-9
 PHI_STEP = 0.005

@@ -46,7 +46,7 @@ GRID_M = 100.0
 #: sectors evaluated around each coarse point (serving choice and uplink victims)
 K_SECTORS = 48
 #: integration grid over the serving level: this many points per LOS state, over +-Z_SPAN standard deviations
-N_Z = 24
+N_Z = 12
 Z_SPAN = 6.0
 BETA = math.log(10.0) / 10.0
 
