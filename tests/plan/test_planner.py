@@ -23,7 +23,11 @@ def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method)
     assert kpis["population_share"] >= 0.25
     # the plan's links store every link (60 dB margin), the fresh evaluation sums weak ones into a residual, which
     # the distributions treat as a fixed power (not a random site): a pixel at the 0.9 edge may flip (issue 11)
-    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=0.005)
+    # and the plan aims the interfering beams with the CANDIDATE table's served areas (qamtu.engine.served, one
+    # model for every subset the planner evaluates), the fresh run with the plan's own: measured 0.404 vs 0.389
+    # here (konaev, greedy); with the uniform beams the two agree within 0.005 (before issue 11 item 3)
+    tol = 0.03 if config.interference_beams == "served" else 0.005
+    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=tol)
     # the bound is a bound, the gap is consistent with it
     assert plan.summary["lower_bound"] <= plan.summary["cost"] + 1e-9
     assert plan.summary["gap"] == pytest.approx((plan.summary["cost"] - plan.summary["lower_bound"])

@@ -238,6 +238,9 @@ def ul_noise_interference_dbm(links: Links, config: EngineConfig) -> np.ndarray:
     n_sec = len(links.sectors)
     noise = noise_per_re_dbm(config, config.gnb_noise_figure_db)
     served = getattr(links, "served", None)
+    if served is not None and len(served.sectors) != n_sec:
+        raise InvalidInputError(f"links.served describes {len(served.sectors)} sectors, the links {n_sec}: "
+                                "pass served=ServedModel.subset(...) or None when re-indexing links")
     if config.ul_interference == "margin" or served is None:
         return np.full(n_sec, noise + config.ul_interference_margin_db)
     i_mw = config.criterion.cell_load * served.ul_interference_mw(config)

@@ -653,6 +653,8 @@ class Links:
     def take(self, index, **changes) -> "Links":
         """A copy holding the links ``index`` (any NumPy index) with other fields replaced by ``changes``."""
         arrays = {k: (None if getattr(self, k) is None else getattr(self, k)[index]) for k in self.ARRAYS}
+        if "sectors" in changes and "served" not in changes:
+            arrays["served"] = None  # its per-sector arrays index the old table
         arrays.update(changes)
         return dataclasses.replace(self, **arrays)
 
@@ -666,6 +668,8 @@ class Links:
         for k in Links.ARRAYS:
             vals = [getattr(p, k) for p in parts]
             arrays[k] = None if any(v is None for v in vals) else np.concatenate(vals)[order]
+        if "sectors" in fields and "served" not in fields:
+            fields = {**fields, "served": None}  # the parts' served models index their own tables
         return dataclasses.replace(parts[0], **arrays, **fields)
 
     @property
@@ -699,7 +703,7 @@ def _area_arrays(area):
 
 def compute_links(area, sites, config: EngineConfig | None = None,
                   progress: Callable[[int, int], Any] | None = None, *, cutoff: CutoffInfo | None = None,
-                  rows: tuple[int, int] | None = None) -> Links:
+                  rows: tuple[int, int] | None = None, served=None) -> Links:
     """Links between every pixel of ``area`` (inside its mask) and every sector that can matter there.
 
     Parameters
@@ -720,6 +724,10 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         side ``isqrt(config.chunk_pixels)``, or ``rows[1]`` = the grid's rows). The links are those of the full
         run on those pixels, in the same order; ``residual_mw`` is zero outside the band. Give the full run's
         ``cutoff`` (:mod:`qamtu.engine.bands` does), as a band's environment classes may differ from the area's.
+
+    served : qamtu.engine.served.ServedModel, optional
+        The served areas to use (beam directions, UL interference) instead of those of ``sites`` on ``area``
+        (e.g. a candidate table's, :meth:`~qamtu.engine.served.ServedModel.subset`, for its subsets).
 
     Returns
     -------
@@ -765,7 +773,8 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
     from qamtu.engine.served import served_model
 
-    served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
+    if served is None:
+        served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
     aim = served is not None and served.has_mix
     parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)

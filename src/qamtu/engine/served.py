@@ -84,6 +84,31 @@ class ServedModel:
     config: object = field(repr=False)
     _ul: dict = field(default_factory=dict, repr=False)
 
+    def subset(self, sector_idx, sectors) -> "ServedModel":
+        """The same served areas, beam mixes and UL interference for the sector table ``sectors`` = rows
+        ``sector_idx`` of this model's table (a subset computed on its own keeps the whole table's served areas:
+        the planner's candidate subsets)."""
+        idx = np.asarray(sector_idx, dtype=np.int64)
+        n = idx.size
+        ptr = np.zeros(n + 1, np.int64)
+        rows = []
+        for k, s in enumerate(idx):
+            a, b = self.mix_ptr[s], self.mix_ptr[s + 1]
+            rows.append(np.arange(a, b))
+            ptr[k + 1] = ptr[k] + (b - a)
+        take = np.concatenate(rows) if rows else np.empty(0, np.int64)
+        inv = np.full(len(self.sectors), -1, np.int64)
+        inv[idx] = np.arange(n)
+        point_sector = np.where(self.point_sector >= 0, inv[np.maximum(self.point_sector, 0)], -1)
+        out = ServedModel(point_xy=self.point_xy, point_env=self.point_env,
+                          point_weight=np.where(point_sector >= 0, self.point_weight, 0.0), point_sector=point_sector,
+                          mix_ptr=ptr, mix_bin=self.mix_bin[take], mix_h=self.mix_h[take],
+                          mix_model=self.mix_model[idx], models=self.models, sectors=sectors, config=self.config)
+        for key, val in self._ul.items():
+            if key != "tables":
+                out._ul[key] = np.asarray(val)[idx]
+        return out
+
     @property
     def has_mix(self) -> bool:
         return bool((self.mix_model >= 0).any())
