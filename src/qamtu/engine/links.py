@@ -60,6 +60,7 @@ import pandas as pd
 from qamtu.engine import physics
 from qamtu.engine.config import ENV_CLASSES, EngineConfig
 from qamtu.errors import InvalidInputError, OutOfRangeError
+from qamtu.radio.antenna import AntennaModel as AntennaModelBase
 
 #: Sector-table columns the engine reads (``x_m``, ``y_m`` are added from lat/lon when absent).
 REQUIRED_COLUMNS = ("site_id", "height_m", "azimuth_deg", "mechanical_tilt_deg", "electrical_tilt_deg", "tx_power_dbm")
@@ -250,6 +251,7 @@ class _LinkBatch:
     los_gain_db: np.ndarray
     sf_los_db: np.ndarray
     sf_nlos_db: np.ndarray
+    ssb_offset_db: np.ndarray | None = None
 
 
 def _prime_cache(cache: dict, sectors: Sectors, config: EngineConfig) -> None:
@@ -610,6 +612,12 @@ class Links:
         Per pixel, the summed interference-beam power (mW per RE, full load) of the links inside the cut-off that
         are below the relevance floor and not stored individually.
     info : CutoffInfo
+    ssb_offset_db : float32 array, shape (n_links,), optional
+        This sector's SSB as an interferer minus its SS-RSRP, dB (<= 0): with
+        ``EngineConfig.ssb_interference = "same_index"`` the beam it sends with the index the user measures
+        (sweep mean, :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`), 0 with "envelope".
+    served : qamtu.engine.served.ServedModel or None
+        The sectors' served areas (the traffic beams' directions in ``interference_mw``, the uplink interference).
     """
 
     shape: tuple[int, int]
@@ -629,14 +637,18 @@ class Links:
     los_gain_db: np.ndarray | None = None
     sf_los_db: np.ndarray | None = None
     sf_nlos_db: np.ndarray | None = None
+    ssb_offset_db: np.ndarray | None = None
+    served: Any = None
 
     #: per-link arrays, in the order :meth:`take` and :meth:`concat` handle them
     ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
-              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db")
+              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db", "ssb_offset_db")
 
     def take(self, index, **changes) -> "Links":
         """A copy holding the links ``index`` (any NumPy index) with other fields replaced by ``changes``."""
         arrays = {k: (None if getattr(self, k) is None else getattr(self, k)[index]) for k in self.ARRAYS}
+        if "sectors" in changes and "served" not in changes:
+            arrays["served"] = None  # its per-sector arrays index the old table
         arrays.update(changes)
         return dataclasses.replace(self, **arrays)
 
@@ -650,6 +662,8 @@ class Links:
         for k in Links.ARRAYS:
             vals = [getattr(p, k) for p in parts]
             arrays[k] = None if any(v is None for v in vals) else np.concatenate(vals)[order]
+        if "sectors" in fields and "served" not in fields:
+            fields = {**fields, "served": None}  # the parts' served models index their own tables
         return dataclasses.replace(parts[0], **arrays, **fields)
 
     @property
@@ -683,7 +697,7 @@ def _area_arrays(area):
 
 def compute_links(area, sites, config: EngineConfig | None = None,
                   progress: Callable[[int, int], Any] | None = None, *, cutoff: CutoffInfo | None = None,
-                  rows: tuple[int, int] | None = None) -> Links:
+                  rows: tuple[int, int] | None = None, served=None) -> Links:
     """Links between every pixel of ``area`` (inside its mask) and every sector that can matter there.
 
     Parameters
@@ -704,6 +718,11 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         side ``isqrt(config.chunk_pixels)``, or ``rows[1]`` = the grid's rows). The links are those of the full
         run on those pixels, in the same order; ``residual_mw`` is zero outside the band. Give the full run's
         ``cutoff`` (:mod:`qamtu.engine.bands` does), as a band's environment classes may differ from the area's.
+    served : qamtu.engine.served.ServedModel, optional
+        The served areas to use (beam directions, UL interference) instead of those of ``sites`` on ``area``
+        (e.g. a candidate table's, :meth:`~qamtu.engine.served.ServedModel.subset`, for its subsets). Without
+        it, they are computed only where ``config`` asks for a served-area option
+        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``; not the defaults).
 
     Returns
     -------
@@ -747,6 +766,11 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
+    from qamtu.engine.served import served_model
+
+    if served is None and (config.interference_beams == "served" or config.ul_interference == "neighbours"):
+        served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
+    aim = served is not None and served.has_mix
     parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     first, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
@@ -783,9 +807,15 @@ def compute_links(area, sites, config: EngineConfig | None = None,
                 def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
                     s = slice(None) if sel is None else sel
                     if fast is not None:
-                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
-                    return evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
-                                               floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
+                    else:
+                        b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
+                                                floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                    dz = None if terr is None else terr[2]
+                    if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
+                        b.interference_mw = b.interference_mw * served.aimed_factor(dxs[s], dys[s], secs[s], dz)
+                    b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz)
+                    return b
 
                 batch = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii], secs)
                 k = batch.keep
@@ -824,7 +854,28 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     arrays = {k: cat(k, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
               for k in Links.ARRAYS}
     return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
-                 info=info, **arrays)
+                 info=info, served=served, **arrays)
+
+
+def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None) -> np.ndarray:
+    """Per link, the sector's SSB power as an interferer minus its SS-RSRP, dB (``Links.ssb_offset_db``)."""
+    n = np.asarray(dx_m).shape[0]
+    out = np.zeros(n)
+    if config.ssb_interference == "envelope" or n == 0:
+        return out
+    from qamtu.engine.served import _local_angles
+
+    sec = np.asarray(sector_idx, dtype=np.int64)
+    codes, models = sectors.antenna_groups()
+    gcode = codes[sec]
+    for g, model in enumerate(models):
+        m = np.flatnonzero(gcode == g)
+        if m.size == 0 or type(model).ssb_same_index_offset_db is AntennaModelBase.ssb_same_index_offset_db:
+            continue
+        th, ph = _local_angles(np.asarray(dx_m, float)[m], np.asarray(dy_m, float)[m], sec[m], sectors, config,
+                               None if dz_m is None else np.asarray(dz_m, float)[m])
+        out[m] = model.ssb_same_index_offset_db(th, ph)
+    return out
 
 
 def sector_cell_ids(frame: pd.DataFrame) -> np.ndarray:
