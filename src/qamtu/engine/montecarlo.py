@@ -120,10 +120,11 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         "mixed": indoor with the environment class's ``indoor_share`` (default); "outdoor": every user outdoors;
         "indoor": every user indoors (building type by ``o2i_high_share``).
     area : StudyArea, optional
-        The area the users are on: with it the interference is the engine's (:mod:`qamtu.engine.served`: the
-        neighbours' traffic beams aimed at their served users, the UL interference of their UEs; the same-index
-        SSB of ``config.ssb_interference`` needs no area); without it the antenna model's uniform mean and the
-        fixed UL margin.
+        The area the users are on: with it and the served-area options of ``config`` (``interference_beams =
+        "served"``, ``ul_interference = "neighbours"``) the interference is the engine's
+        (:mod:`qamtu.engine.served`: the neighbours' traffic beams aimed at their served users, the UL
+        interference of their UEs; the same-index SSB of ``config.ssb_interference`` needs no area); otherwise
+        the antenna model's uniform mean and the fixed UL margin (the defaults, as the engine's).
 
     Returns
     -------
@@ -156,7 +157,7 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
             if sel.any():
                 o2i_loss[sel] = o2i.draw_o2i_loss_db(config.freq_hz, model, int(sel.sum()), rng, scen)
     served = None
-    if area is not None:
+    if area is not None and (config.interference_beams == "served" or config.ul_interference == "neighbours"):
         from qamtu.engine.served import served_model
 
         served = served_model(area, sectors, config)
