@@ -173,7 +173,7 @@ class ServedModel:
         point's share of its cell) and ``args`` (inputs of the expectation kernel), and ``p_ue_max_re``,
         ``p0_re`` (dBm per RE).
         """
-        from qamtu.engine.links import power_per_re_dbm
+        from qamtu.engine.linkbatch import power_per_re_dbm
         from qamtu.radio import nr
 
         has = np.flatnonzero(self.point_sector >= 0)
@@ -226,7 +226,7 @@ class ServedModel:
 def _evaluate(dx, dy, sec, env, sectors, config):
     """Links of the coarse pass: the engine's tabulated fast path when ``config.fast`` (as compute_links), else the
     exact one; no terrain, no relevance floor."""
-    from qamtu.engine.links import _LinkBatch, _prime_cache, evaluate_link_batch
+    from qamtu.engine.linkbatch import _LinkBatch, _prime_cache, evaluate_link_batch
 
     cache: dict = {}
     _prime_cache(cache, sectors, config)
