@@ -99,7 +99,8 @@ def test_deterministic_limit_is_the_hand_computation(always_on):
         CFG.environments[["dense_urban", "urban", "suburban", "rural"][int(area.env_class[0, 0])]].beamforming_loss_db
     s = 10 ** ((links.signal_dbm[k] - bf) / 10)
     i = CFG.cell_load * (links.interference_mw.astype(float).sum() - links.interference_mw[k])
-    ssb = 10 ** (links.rsrp_dbm.astype(float) / 10)
+    # the other sectors' always-on signals with the beam of the user's SSB index (Links.ssb_offset_db)
+    ssb = 10 ** ((links.rsrp_dbm.astype(float) + links.ssb_offset_db.astype(float)) / 10)
     i += always_on * (ssb.sum() - ssb[k])
     n = 10 ** (noise_per_re_dbm(CFG) / 10)
     # a step CDF: within the bisection bracket (80 dB / 2^7 = 0.625 dB; smooth CDFs are interpolated inside it)

@@ -84,7 +84,9 @@ def test_vectorised_engine_equals_per_pixel_loop(small_area, small_sites, fast, 
     mean-power SINR they imply) equal a per-pixel loop over qamtu.radio: exact path to float32 storage, fast
     path within its interpolation error. (The maps' distributions are checked against a brute-force Monte-Carlo
     in test_distribution.py.)"""
-    cfg = CFG.replace(coverage_users=users, fast=fast)
+    # the loop uses the antenna model's uniform mean interference gain (the aimed beams of qamtu.engine.served
+    # are checked against the antenna's own functions in test_served.py)
+    cfg = CFG.replace(coverage_users=users, fast=fast, interference_beams="uniform")
     links = compute_links(small_area, small_sites, cfg)
     n = small_area.mask.size
     best_k = np.full(n, -1)
@@ -180,8 +182,10 @@ def test_active_subset_equals_evaluate_on_subset(small_area, small_sites):
     active = small_sites["site_id"].isin(keep_sites).to_numpy()
     subset_sites = small_sites[active].reset_index(drop=True)
     index_map = np.nonzero(active)[0]
-    # every link stored (no residual): bit-identical with the same cut-off
-    cfg = CFG.replace(cutoff_margin_db=60.0)
+    # every link stored (no residual): bit-identical with the same cut-off. An active subset keeps the whole
+    # table's served areas (qamtu.engine.served: beam directions, UL interferers), a fresh evaluation of the
+    # subset has its own: the identity holds with the uniform beams and the fixed UL margin.
+    cfg = CFG.replace(cutoff_margin_db=60.0, interference_beams="uniform", ul_interference="margin")
     links = compute_links(small_area, small_sites, cfg)
     assert not links.residual_mw.any()
     sub = aggregate(small_area, links, active=active)
@@ -192,9 +196,10 @@ def test_active_subset_equals_evaluate_on_subset(small_area, small_sites):
         np.testing.assert_array_equal(a, b)
     assert sub.kpis()["sites"] == 2 and sub.kpis()["sectors"] == 6
     # default floor: weak links enter through the scaled residual; the maps stay within a fraction of a dB
-    links = compute_links(small_area, small_sites, CFG)
+    cfg = CFG.replace(interference_beams="uniform", ul_interference="margin")
+    links = compute_links(small_area, small_sites, cfg)
     sub = aggregate(small_area, links, active=active)
-    direct = evaluate(small_area, subset_sites, CFG)
+    direct = evaluate(small_area, subset_sites, cfg)
     np.testing.assert_array_equal(sub.best_server, np.where(direct.best_server >= 0,
                                                             index_map[np.maximum(direct.best_server, 0)], -1))
     np.testing.assert_allclose(sub.rsrp_dbm, direct.rsrp_dbm, atol=0.2)  # weak sites: median within 0.2 dB

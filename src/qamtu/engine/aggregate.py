@@ -15,8 +15,9 @@ Choices made (each a documented part of the model, not an accident of the code):
   against every other sector's SSB at full power (always-on) plus noise. **DL rate**: rank adaptation over
   ``dl_layers`` with the power split over layers (:func:`qamtu.radio.nr.rank_adapted_throughput_mbps`), TDD DL
   share, idle share ``1 - rho``; the map ``dl_mbps`` is the rate at the 10th percentile of the SINR (what a user
-  gets 90 % of the time). **UL**: open-loop power control (distribution module), rise over thermal
-  ``ul_interference_margin_db``; ``ul_mbps`` at the 10th percentile.
+  gets 90 % of the time). **UL**: open-loop power control (distribution module), interference at the serving
+  sector from the other cells' UEs at the load (:func:`ul_noise_interference_dbm`; or the fixed rise over
+  thermal ``ul_interference_margin_db``); ``ul_mbps`` at the 10th percentile.
 * Weak links (below the relevance floor of :mod:`qamtu.engine.links`) enter the interference through the pixel's
   residual: exactly when all sectors are active, scaled by the share of active sectors for a subset (an
   estimate). Callers that need exact subsets compute the links with a large ``cutoff_margin_db`` or with
@@ -227,6 +228,25 @@ class CoverageResult:
         }
 
 
+def ul_noise_interference_dbm(links: Links, config: EngineConfig) -> np.ndarray:
+    """Per sector: the gNB receiver's noise plus the uplink interference per RE at ``config.cell_load``, dBm.
+
+    ``config.ul_interference = "neighbours"``: the other cells' UEs (:meth:`qamtu.engine.served.ServedModel.
+    ul_interference_mw` x load); "margin", or links without a served model: the fixed rise over thermal
+    ``ul_interference_margin_db``.
+    """
+    n_sec = len(links.sectors)
+    noise = noise_per_re_dbm(config, config.gnb_noise_figure_db)
+    served = getattr(links, "served", None)
+    if served is not None and len(served.sectors) != n_sec:
+        raise InvalidInputError(f"links.served describes {len(served.sectors)} sectors, the links {n_sec}: "
+                                "pass served=ServedModel.subset(...) or None when re-indexing links")
+    if config.ul_interference == "margin" or served is None:
+        return np.full(n_sec, noise + config.ul_interference_margin_db)
+    i_mw = config.criterion.cell_load * served.ul_interference_mw(config)
+    return 10.0 * np.log10(10.0 ** (noise / 10.0) + i_mw)
+
+
 def pixel_groups(links: Links):
     """``(starts, group_pixel, order)``: links grouped by pixel (``order`` None when already contiguous)."""
     pixel = links.pixel
@@ -357,7 +377,9 @@ class IncrementalAggregator:
         self.link_arrays = (
             self.sector_link, arr(links.rsrp_dbm).astype(np.float64),
             arr(links.signal_dbm).astype(np.float64) - bf_loss[self.env_g][self.group_of_link],
-            arr(links.interference_mw).astype(np.float64), arr(links.p_los).astype(np.float64),
+            arr(links.interference_mw).astype(np.float64),
+            np.zeros(links.n_links) if links.ssb_offset_db is None else arr(links.ssb_offset_db).astype(np.float64),
+            arr(links.p_los).astype(np.float64),
             arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
             arr(links.sf_nlos_db).astype(np.float64),
         )
@@ -376,7 +398,7 @@ class IncrementalAggregator:
         mu_num = int(round(config.scs_hz / 15e3))
         ul_pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
         ul_p0_re = config.ul_p0_dbm + 10.0 * np.log10(mu_num) - 10.0 * np.log10(12.0)
-        ul_nd = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
+        ul_nd = ul_noise_interference_dbm(links, config)
         p_ref = np.asarray(power_per_re_dbm(sectors.tx_power_dbm, config), dtype=float)
         self.site_code = site_code.astype(np.int64)
         self.o2i = (o2i_mu, o2i_sd)
@@ -384,7 +406,7 @@ class IncrementalAggregator:
             gh_x, gh_w, float(crit.rsrp_threshold_dbm),
             10.0 ** (g_dl / 10.0) if np.isfinite(g_dl) else (np.inf if g_dl > 0 else 1e-30), float(crit.cell_load),
             float(config.always_on_re_share), noise_mw, p_ref, float(ul_pmax_re), float(ul_p0_re),
-            float(config.ul_alpha), float(ul_nd),
+            float(config.ul_alpha), ul_nd,
             float(g_ul) if np.isfinite(g_ul) else (-1e300 if g_ul < 0 else 1e300),
             self.all_classes, bool(full), self.levels[0] - 1e-9, self.levels[1] - 1e-9,
         )

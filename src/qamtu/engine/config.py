@@ -133,7 +133,8 @@ class EngineConfig:
     gnb_noise_figure_db : float
         gNB receiver noise figure for the uplink, dB (5 dB, a typical n78 macro value).
     ul_interference_margin_db : float
-        Uplink interference over thermal at the gNB, dB (3 dB at 50 % load, a common planning margin).
+        Uplink interference over thermal at the gNB with ``ul_interference = "margin"``, dB (3 dB at 50 % load, a
+        common planning margin).
     ul_p0_dbm, ul_alpha : float
         Open-loop PUSCH power control (TS 38.213 7.1.1): ``P = min(P_CMAX, P0 + 10 log10(2^mu M_RB) + alpha PL)``
         with ``P0`` = p0-NominalPUSCH (-90 dBm, per 180 kHz) and fractional compensation ``alpha`` = 0.8 (typical
@@ -157,7 +158,7 @@ class EngineConfig:
     always_on_re_share : float
         Share of the serving cell's PDSCH resource elements on which every neighbouring sector transmits
         always-on signals at full power whatever its load (0..1, default 0.01). On those REs a neighbour
-        interferes with its SSB-beam power (its SS-RSRP at the user), so the PDSCH interference is
+        interferes with its SSB-beam power (see ``ssb_interference``), so the PDSCH interference is
         ``cell_load`` x traffic-beam power + ``always_on_re_share`` x SSB-beam power (power average over the REs;
         the residual of the cut weak links carries the load term only). Default, counted for n78, 100 MHz,
         30 kHz, 273 PRB, DDDSU, per 20 ms (40 slots, 1.83 M REs): SSBs and CORESETs of a synchronised network fall
@@ -165,6 +166,27 @@ class EngineConfig:
         not on its PDSCH: 0; TRS (TS 38.214 5.1.6.1.1: 2 slots x 2 symbols x 3 REs/PRB every 20 ms): 0.18 %;
         SIB1/paging/other broadcast PDSCH (~48 PRB x 12 symbols per 20 ms): 0.4 %; periodic CSI-RS for CSI and
         beam management: ~0.3-0.5 %. Sum ~1 %. Not a field figure: a parameter for operators' own counts.
+    interference_beams : {"uniform", "served"}
+        Where a neighbour's traffic beams point when they interfere (a link field). ``"uniform"`` (default):
+        spread uniformly over the antenna's scan range (the antenna model's mean interference gain);
+        ``"served"`` (option): at the neighbour's own served users, people-weighted (:mod:`qamtu.engine.served`).
+        Passive antennas are the same either way. Not the default because the served areas are those of the
+        whole sector table given to ``compute_links``: for the planner that is the candidate table, not the
+        network on air, so a plan's KPIs and a fresh evaluation of the same plan disagree (konaev greedy: 0.404
+        vs 0.389 territory) and the schedule's gates on site subsets would not match fresh runs. Making it the
+        default needs the served areas of the sites on air (recomputed per subset / planner round).
+    ssb_interference : {"same_index", "envelope"}
+        A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
+        ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
+        SSB bursts, TS 38.213 4.1), on average the sweep's mean gain toward the user (per link: independent of
+        the rest of the sector table); ``"envelope"``: its best beam toward the user (as if every beam of the
+        sweep were on at once).
+    ul_interference : {"margin", "neighbours"}
+        Uplink interference at the gNB. ``"margin"`` (default): the fixed rise over thermal
+        ``ul_interference_margin_db``; ``"neighbours"`` (option): the other cells' scheduled UEs at the load, on
+        their served areas, with their open-loop power control (:meth:`qamtu.engine.served.ServedModel.
+        ul_interference_mw`; links computed with it). Not the default for the same reason as
+        ``interference_beams = "served"`` (served areas of the whole table given to ``compute_links``).
     min_dl_mbps : float
         Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry), with
         probability ``coverage_level`` at ``cell_load``.
@@ -229,6 +251,9 @@ class EngineConfig:
     coverage_users: str = "outdoor"
     cell_load: float = 0.5
     always_on_re_share: float = 0.01
+    interference_beams: str = "uniform"
+    ssb_interference: str = "same_index"
+    ul_interference: str = "margin"
     min_dl_mbps: float = 50.0
     min_ul_mbps: float | None = None
     tdd_pattern: str = "DDDSU"
@@ -288,6 +313,15 @@ class EngineConfig:
             raise InvalidInputError(
                 f"EngineConfig.coverage_users = {self.coverage_users!r} must be 'outdoor', 'indoor' or 'all'"
             )
+        if self.interference_beams not in ("served", "uniform"):
+            raise InvalidInputError(
+                f"EngineConfig.interference_beams = {self.interference_beams!r} must be 'served' or 'uniform'")
+        if self.ssb_interference not in ("same_index", "envelope"):
+            raise InvalidInputError(
+                f"EngineConfig.ssb_interference = {self.ssb_interference!r} must be 'same_index' or 'envelope'")
+        if self.ul_interference not in ("neighbours", "margin"):
+            raise InvalidInputError(
+                f"EngineConfig.ul_interference = {self.ul_interference!r} must be 'neighbours' or 'margin'")
         if self.min_ul_mbps is not None and not (0.0 <= float(self.min_ul_mbps) <= 1e5):
             raise OutOfRangeError(f"EngineConfig.min_ul_mbps = {self.min_ul_mbps!r} must be in [0, 1e5] or None")
         tdd_shares(self.tdd_pattern, self.tdd_special_symbols)  # validates

@@ -10,8 +10,8 @@ The model a pixel's user sees (the one :func:`qamtu.engine.montecarlo.pixel_mont
 * the user **camps on the strongest SS-RSRP** (best server under shadowing: the strongest sector of the
   strongest site in that draw);
 * SSB SINR: the serving SSB against every other sector's SSB at full power (always-on signals, synchronised
-  network) plus noise; PDSCH SINR: the serving traffic beam against ``load`` x every other sector's interference
-  beam (its own site's other sectors included) plus the weak links' residual, plus ``always_on`` (the config's
+  network; each with the beam of the same SSB index, ``Links.ssb_offset_db``) plus noise; PDSCH SINR: the
+  serving traffic beam against ``load`` x every other sector's interference beam (its own site's other sectors included) plus the weak links' residual, plus ``always_on`` (the config's
   ``always_on_re_share``) x every other sector's SSB-beam power (TRS, broadcast PDSCH, periodic CSI-RS at full
   power on their share of the PDSCH REs, power-averaged), plus noise.
 
@@ -58,6 +58,10 @@ MAX_Y = 80
 #: points per serving-level cell at which the conditional SINR probability is averaged (:func:`_sinr_exceed`)
 Y_SUB = 4
 BISECT_STEPS = 7
+#: the strongest interfering site's LOS state is branched on where its probability given the serving level is in
+#: [BRANCH_MIN, 1 - BRANCH_MIN] and it brings at least BRANCH_SHARE of the conditioned interference's mean
+BRANCH_MIN = 0.01
+BRANCH_SHARE = 0.5
 #: (site, level) pairs whose weight is below this are dropped (their sum is bounded by it times the pairs)
 MIN_WEIGHT = 1e-9
 PHI_STEP = 0.005
@@ -159,7 +163,27 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     total = 0.0
     for j in range(ns):
         for i in range(ny):
-            w[j, i] = 0.0
+            for b in range(2):
+                w[j, i, b] = 0.0
+    # the two strongest interfering sites (mean traffic-beam interference): the LOS state of the strongest one
+    # other than the server is branched on exactly (see ``_branch``); a bimodal LOS/NLOS term dominating the sum
+    # is what a single log-normal fits worst (a cell-edge pixel whose neighbour aims at its own users next door)
+    d1 = -1
+    d2 = -1
+    s1 = 0.0
+    s2 = 0.0
+    for l in range(ns):
+        if top[l] < lo:
+            continue
+        sl = a_int[l] * (p[l] * e1l[l] + (1 - p[l]) * e1n[l])
+        if sl > s1:
+            d2 = d1
+            s2 = s1
+            d1 = l
+            s1 = sl
+        elif sl > s2:
+            d2 = l
+            s2 = sl
     for i in range(ny):
         y = lo + i * step
         ys[i] = y
@@ -194,7 +218,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             total += wj
             if wj * step < MIN_WEIGHT:
                 continue  # (counted in the normalisation, dropped from the sums)
-            w[j, i] = wj
+            w[j, i, 0] = wj  # (pass 3 splits it on the strongest interferer's LOS state)
             kept += 1
         if kept == 0:
             continue  # no pair at this level: its interference moments are never read
@@ -225,34 +249,75 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             u2 += a_ssb[l] * a_ssb[l] * v
         for q in range(nn):
             j = near[q]
-            if w[j, i] <= 0.0:
+            wj = w[j, i, 0]
+            if wj <= 0.0:
                 continue
-            for kind in range(2 if with_ssb else 1):
-                if kind == 0:
-                    m = t1 - a_int[j] * c1[j]
-                    v = t2 - a_int[j] * a_int[j] * c2[j]
+            w[j, i, 0] = 0.0
+            w[j, i, 1] = 0.0
+            m_i = t1 - a_int[j] * c1[j]
+            v_i = t2 - a_int[j] * a_int[j] * c2[j]
+            m_s = u1 - a_ssb[j] * c1[j]
+            v_s = u2 - a_ssb[j] * a_ssb[j] * c2[j]
+            d = d1 if d1 != j else d2
+            rho_l = 0.0
+            if d >= 0 and f_l[d] > 1e-300:
+                zl = (y - m_l[d]) / s_l[d]
+                zn = (y - m_n[d]) / s_n[d]
+                pl_ = p[d] * _cdf(zl)
+                rho_l = pl_ / f_l[d]
+                share = a_int[d] * c1[d] / m_i if m_i > 1e-300 else 0.0
+                if rho_l < BRANCH_MIN or rho_l > 1.0 - BRANCH_MIN or share < BRANCH_SHARE:
+                    rho_l = 0.0
+            if rho_l == 0.0:
+                w[j, i, 0] = wj
+                _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
+                if with_ssb:
+                    _fw(m_s, v_s, mu_s, sd_s, j, i, 0)
+                continue
+            for b in range(2):
+                # site d in state b (0 LOS, 1 NLOS), below y: its truncated component moments replace the mixture's
+                if b == 0:
+                    z = zl
+                    sg = s_l[d]
+                    q1 = e1l[d]
+                    q2 = e2l[d]
+                    wb = rho_l
                 else:
-                    m = u1 - a_ssb[j] * c1[j]
-                    v = u2 - a_ssb[j] * a_ssb[j] * c2[j]
-                if m <= 1e-300:
-                    mu = -1e300
-                    sd = 0.0
-                else:
-                    s2 = math.log(1.0 + max(v, 0.0) / (m * m))
-                    mu = math.log(m) - 0.5 * s2
-                    sd = math.sqrt(s2)
-                if kind == 0:
-                    mu_i[j, i] = mu
-                    sd_i[j, i] = sd
-                else:
-                    mu_s[j, i] = mu
-                    sd_s[j, i] = sd
+                    z = zn
+                    sg = s_n[d]
+                    q1 = e1n[d]
+                    q2 = e2n[d]
+                    wb = 1.0 - rho_l
+                fz = _cdf(z)
+                if fz <= 1e-300:
+                    continue
+                k1 = q1 * _cdf(z - BETA * sg) / fz
+                k2 = max(q2 * _cdf(z - 2 * BETA * sg) / fz - k1 * k1, 0.0)
+                w[j, i, b] = wj * wb
+                _fw(m_i - a_int[d] * c1[d] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (c2[d] - k2), mu_i, sd_i,
+                    j, i, b)
+                if with_ssb:
+                    _fw(m_s - a_ssb[d] * c1[d] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (c2[d] - k2), mu_s,
+                        sd_s, j, i, b)
     if total > 0.0:
         for q in range(nn):
             j = near[q]
             for i in range(ny):
-                w[j, i] /= total
+                for b in range(2):
+                    w[j, i, b] /= total
     return ny
+
+
+@njit(cache=True, nogil=True)
+def _fw(m, v, mu, sd, j, i, b):
+    """Fenton-Wilkinson: the log-normal (neper of mW) with mean ``m`` and variance ``v`` into ``mu/sd[j, i, b]``."""
+    if m <= 1e-300:
+        mu[j, i, b] = -1e300
+        sd[j, i, b] = 0.0
+    else:
+        s2 = math.log(1.0 + max(v, 0.0) / (m * m))
+        mu[j, i, b] = math.log(m) - 0.5 * s2
+        sd[j, i, b] = math.sqrt(s2)
 
 
 @njit(cache=True, nogil=True)
@@ -365,13 +430,14 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd):
     n = 0
     for j in range(ns):
         for i in range(ny):
-            if w[j, i] > 0.0:
-                pj[n] = j
-                px[n] = math.exp(BETA * ys[i])
-                pw[n] = w[j, i]
-                pmu[n] = mu[j, i]
-                psd[n] = sd[j, i]
-                n += 1
+            for b in range(2):
+                if w[j, i, b] > 0.0:
+                    pj[n] = j
+                    px[n] = math.exp(BETA * ys[i])
+                    pw[n] = w[j, i, b]
+                    pmu[n] = mu[j, i, b]
+                    psd[n] = sd[j, i, b]
+                    n += 1
     return n
 
 
@@ -410,12 +476,13 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn, site_of_sector, active,
+def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
-                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_db, g_ul, full, quantiles, level,
+                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level,
                         level_hi, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
+    ``ssb_off`` (per link, dB): the sector's SSB as an interferer minus its SS-RSRP (``Links.ssb_offset_db``).
     ``out`` (len(ROWS), n_groups) is filled in place; ``best_link`` (n_groups,) gets the link of the strongest
     mean SS-RSRP (-1 when no active link). With ``full`` False only the outdoor DL/RSRP probabilities (and the UL
     one) are computed (the planner's and the gates' inner loop), and only as far as their comparison with every
@@ -426,7 +493,8 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
     Uplink (per class): the UL serving cell is the DL best server of the user's own draw, so P(UL) sums
     :func:`_ul_pairs_exceed` over the same (serving site, level) pairs as the DL, the building loss integrated as
     for the downlink (an earlier version used the strongest-mean site's own distribution and missed the selection
-    gain: up to 0.35 too low between sites); the interference is the rise over thermal in ``ul_nd_db``.
+    gain: up to 0.35 too low between sites); ``ul_nd_sector`` is each sector's receiver noise plus uplink
+    interference per RE, dBm (the serving sector's is used: :mod:`qamtu.engine.served`, or a fixed rise over thermal).
     """
     n_groups = starts.shape[0] - 1
     for gi in prange(n_groups):
@@ -503,12 +571,12 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                 if site_id[j] == sid:
                     rb = float(rsrp[kbest[j]])
                     a_int[j] += float(intf[k]) / 10.0 ** (rb / 10.0)
-                    a_ssb[j] += 10.0 ** ((float(rsrp[k]) - rb) / 10.0)
+                    a_ssb[j] += 10.0 ** ((float(rsrp[k]) + float(ssb_off[k]) - rb) / 10.0)
                     break
         for j in range(ns):
             k = kbest[j]
             c_int[j] = a_int[j] - float(intf[k]) / 10.0 ** (float(rsrp[k]) / 10.0)
-            c_ssb[j] = a_ssb[j] - 1.0
+            c_ssb[j] = max(a_ssb[j] - 10.0 ** (float(ssb_off[k]) / 10.0), 0.0)
         # PDSCH interference per unit of a site's level: ``load`` x its traffic/interference beams plus, on the
         # share ``always_on`` of the REs, its always-on signals at full power (SSB beam); the serving site's other
         # sectors likewise (``c_int``). The kernels below then see a load of 1 (the residual scaled by ``load``).
@@ -527,14 +595,14 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         # (the grid zeroes ``w`` on the levels it uses; the log-normal parameters are written and read only where
         # ``w > 0``; the SSB ones only for the quantile maps)
         ys = np.empty(MAX_Y)
-        w = np.empty((ns, MAX_Y))
-        mu_i = np.empty((ns, MAX_Y))
-        sd_i = np.empty((ns, MAX_Y))
-        mu_s = np.empty((ns if quantiles else 1, MAX_Y))
-        sd_s = np.empty((ns if quantiles else 1, MAX_Y))
+        w = np.empty((ns, MAX_Y, 2))
+        mu_i = np.empty((ns, MAX_Y, 2))
+        sd_i = np.empty((ns, MAX_Y, 2))
+        mu_s = np.empty((ns if quantiles else 1, MAX_Y, 2))
+        sd_s = np.empty((ns if quantiles else 1, MAX_Y, 2))
         ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
                            mu_s, sd_s, quantiles)
-        npmax = ns * ny
+        npmax = 2 * ns * ny
         pj = np.empty(npmax, np.int64)
         px = np.empty(npmax)
         pw = np.empty(npmax)
@@ -555,9 +623,11 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
         y_step = ys[1] - ys[0]
         t_db = np.empty(ns)
         p_ref_j = np.empty(ns)
+        nd_j = np.empty(ns)
         for j in range(ns):
             t_db[j] = 10.0 * math.log10(t_lin[j])
             p_ref_j[j] = p_ref_sector[sector[kbest[j]]]
+            nd_j[j] = ul_nd_sector[sector[kbest[j]]]
         # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature)
         for cls in range(3):
             if cls == 0:
@@ -589,7 +659,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
                                              noise_mw * lin, y_step, Y_SUB, level, level_hi)
                 if g_ul > -1e299:
                     pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re,
-                                                ul_p0_re, ul_alpha, ul_nd_db)
+                                                ul_p0_re, ul_alpha, nd_j)
             out[2 * cls, gi] = pr
             out[2 * cls + 1, gi] = pd
             out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
@@ -618,7 +688,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, plos, dlos, sfl, sfn
             for _ in range(BISECT_STEPS + 6):
                 mid = 0.5 * (lo + hi)
                 if _ul_pairs_exceed(mid, 0.0, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re, ul_p0_re,
-                                    ul_alpha, ul_nd_db) >= 0.9:
+                                    ul_alpha, nd_j) >= 0.9:
                     lo = mid
                 else:
                     hi = mid
@@ -640,6 +710,9 @@ def _ul_r_star(g_db, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
 def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
     """P(PUSCH SNR >= g_db) of a user with building loss ``loss`` served by the DL best server of its draw.
 
+    ``t_db``, ``p_ref``, ``nd_db`` are per candidate site (its serving sector's traffic offset, SSB EPRE and
+    receiver noise plus interference, dBm per RE).
+
     The (serving site j, level y) pairs of :func:`_serving_grid` carry P(site j serves with its level in the grid
     cell around y); the SNR is non-decreasing in the received level ``y - loss``, so the event is
     ``y >= R*_j + loss`` (:func:`_ul_r_star`), taken with the share of the cell ``[y - step/2, y + step/2]`` above
@@ -648,7 +721,7 @@ def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, t_db, p_ref, pmax_re, 
     out = 0.0
     for k in range(npair):
         j = pj[k]
-        r_star = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db) + loss
+        r_star = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db[j]) + loss
         f = (py[k] + 0.5 * step - r_star) / step
         if f >= 1.0:
             out += pw[k]

@@ -60,6 +60,7 @@ import pandas as pd
 from qamtu.engine import physics
 from qamtu.engine.config import ENV_CLASSES, EngineConfig
 from qamtu.errors import InvalidInputError, OutOfRangeError
+from qamtu.radio.antenna import AntennaModel as AntennaModelBase
 
 #: Sector-table columns the engine reads (``x_m``, ``y_m`` are added from lat/lon when absent).
 REQUIRED_COLUMNS = ("site_id", "height_m", "azimuth_deg", "mechanical_tilt_deg", "electrical_tilt_deg", "tx_power_dbm")
@@ -192,226 +193,10 @@ def prepare_sectors(sites: pd.DataFrame, crs: str | None = None) -> Sectors:
     )
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Link budget pieces
-# ----------------------------------------------------------------------------------------------------------------
-def n_subcarriers(config: EngineConfig) -> int:
-    """Subcarriers of the carrier: 12 x N_PRB (TS 38.101-1 Table 5.3.2-1, via qamtu.radio.nr.n_prb)."""
-    from qamtu.radio import nr
-
-    return 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
-
-
-def power_per_re_dbm(tx_power_dbm, config: EngineConfig):
-    """Power per resource element for a total conducted power spread evenly over the carrier, dBm.
-
-    References
-    ----------
-    :func:`qamtu.radio.nr.ss_rsrp_dbm` with zero gain: ``P_total - 10 log10(12 N_PRB)`` (TS 38.215 5.1.1 defines
-    SS-RSRP per RE).
-    """
-    from qamtu.radio import nr
-
-    return np.asarray(nr.ss_rsrp_dbm(np.asarray(tx_power_dbm, dtype=float), n_subcarriers(config), 0.0), dtype=float)
-
-
-def noise_per_re_dbm(config: EngineConfig, noise_figure_db: float | None = None) -> float:
-    """Thermal noise in one subcarrier (bandwidth = SCS) plus the noise figure (UE by default), dBm."""
-    from qamtu.radio import nr
-
-    nf = config.ue_noise_figure_db if noise_figure_db is None else noise_figure_db
-    return float(nr.thermal_noise_dbm(config.scs_hz, nf))
-
-
-def _env_states(config: EngineConfig) -> list[physics.O2IStates]:
-    return [
-        physics.o2i_states(config.freq_hz, p.scenario, p.indoor_share, p.o2i_high_share)
-        for p in (config.environments[name] for name in ENV_CLASSES)
-    ]
-
-
-def _coverage_states(config: EngineConfig) -> list[physics.O2IStates]:
-    """The O2I mixture the coverage probability is about (``config.coverage_users``)."""
-    if config.coverage_users == "all":
-        return _env_states(config)
-    outdoor = physics.O2IStates((1.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
-    return [outdoor] * len(ENV_CLASSES)
-
-
-@dataclass
-class _LinkBatch:
-    rsrp_dbm: np.ndarray
-    signal_dbm: np.ndarray
-    interference_mw: np.ndarray
-    path_gain_db: np.ndarray
-    coverage_probability: np.ndarray
-    keep: np.ndarray
-    p_los: np.ndarray
-    los_gain_db: np.ndarray
-    sf_los_db: np.ndarray
-    sf_nlos_db: np.ndarray
-
-
-def _prime_cache(cache: dict, sectors: Sectors, config: EngineConfig) -> None:
-    if "groups" not in cache:
-        cache["groups"] = sectors.antenna_groups()
-        cache["p_re"] = power_per_re_dbm(sectors.tx_power_dbm, config)
-        cache["noise"] = noise_per_re_dbm(config)
-        cache["states"] = _env_states(config)
-        cache["cov_states"] = _coverage_states(config)
-
-
-def beam_gains(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, *, _cache: dict | None = None,
-               dz_m=None):
-    """Distances and the three beam gains of a flat batch of links.
-
-    Parameters
-    ----------
-    dx_m, dy_m : ndarray, shape (n,)
-        UT position minus sector position (east, north), m.
-    sector_idx : ndarray of int, shape (n,)
-    sectors : Sectors
-    config : EngineConfig
-
-    Returns
-    -------
-    d2d_m, d3d_m, h_bs_m, ssb_gain_dbi, traffic_gain_dbi, interference_gain_dbi : ndarrays, shape (n,)
-
-    References
-    ----------
-    3GPP TR 38.901 V17.0.0 clause 7.1 (angles, eq. 7.1-7 via :func:`qamtu.radio.antenna.local_angles`) and the
-    antenna models of :mod:`qamtu.radio.antenna`.
-    """
-    from qamtu.radio import antenna as _ant
-
-    cache = _cache if _cache is not None else {}
-    _prime_cache(cache, sectors, config)
-    codes, models = cache["groups"]
-    n = dx_m.shape[0]
-    h_bs = sectors.height_m[sector_idx]
-    d2d, d3d, theta, _phi = physics.link_geometry(dx_m, dy_m, h_bs, config.ue_height_m, sectors.azimuth_deg[sector_idx])
-    if dz_m is not None:  # terrain: the elevation angle from the antenna's real height over the UE's ground
-        theta = 90.0 + np.degrees(np.arctan2(h_bs + dz_m - config.ue_height_m, d2d))
-    bearing = np.degrees(np.arctan2(dx_m, dy_m))
-    th_l, ph_l = _ant.local_angles(bearing, theta, sectors.azimuth_deg[sector_idx],
-                                   sectors.mechanical_tilt_deg[sector_idx], validate=False)
-    th_l = np.asarray(th_l, dtype=float)
-    ph_l = np.asarray(ph_l, dtype=float)
-    g_ssb = np.empty(n)
-    g_tr = np.empty(n)
-    g_int = np.empty(n)
-    gcode = codes[sector_idx]
-    for g, model in enumerate(models):
-        m = gcode == g
-        if not m.any():
-            continue
-        t, p = th_l[m], ph_l[m]
-        g_ssb[m] = model.ssb_gain_dbi(t, p, validate=False)
-        g_tr[m] = model.traffic_gain_dbi(t, p, validate=False)
-        g_int[m] = model.interference_gain_dbi(t, p, validate=False)
-    return d2d, d3d, h_bs, g_ssb, g_tr, g_int
-
-
-def evaluate_link_batch(
-    dx_m: np.ndarray,
-    dy_m: np.ndarray,
-    sector_idx: np.ndarray,
-    env_code: np.ndarray,
-    sectors: Sectors,
-    config: EngineConfig,
-    *,
-    floor_dbm: float | None = None,
-    _cache: dict | None = None,
-    terrain=None,
-) -> _LinkBatch:
-    """Evaluate a flat batch of links (the engine's per-link physics; also used by tests and the baseline).
-
-    Parameters
-    ----------
-    dx_m, dy_m : ndarray, shape (n,)
-        Pixel position minus sector position, m.
-    sector_idx : ndarray of int, shape (n,)
-        Sector of each link (index into ``sectors``).
-    env_code : ndarray of int, shape (n,)
-        Environment class code (0..3) of each link's pixel.
-    sectors : Sectors
-    config : EngineConfig
-    floor_dbm : float, optional
-        Relevance floor of the received power per RE (module docstring); default the noise per RE minus
-        ``config.cutoff_margin_db``.
-    terrain : (loss_db, nlos, dz_m), optional
-        Per-link terrain from :class:`qamtu.engine.terrain.TerrainHook`: the excess diffraction loss is added to
-        both states' path losses, ``nlos`` forces the LOS probability to 0, ``dz_m`` (site ground minus pixel
-        ground) enters the elevation angle.
-
-    Returns
-    -------
-    _LinkBatch
-        Arrays of shape (n,) and the ``keep`` mask of the relevance rule (module docstring).
-    """
-    cache = _cache if _cache is not None else {}
-    _prime_cache(cache, sectors, config)
-    p_re = cache["p_re"]
-    cov_states = cache["cov_states"]
-    n = dx_m.shape[0]
-    d2d, d3d, h_bs, g_ssb, g_tr, g_int = beam_gains(dx_m, dy_m, sector_idx, sectors, config, _cache=cache,
-                                                     dz_m=None if terrain is None else terrain[2])
-    pg = np.empty(n)
-    pcov = np.zeros(n)
-    p_los = np.empty(n)
-    los_gain = np.empty(n)
-    sf_los = np.empty(n)
-    sf_nlos = np.empty(n)
-    eirp = p_re[sector_idx] + config.ue_antenna_gain_dbi
-    g_max = np.maximum(np.maximum(g_ssb, g_tr), g_int)
-    keep = np.zeros(n, dtype=bool)
-    floor = cache["noise"] - config.cutoff_margin_db if floor_dbm is None else float(floor_dbm)
-    for code in np.unique(env_code):
-        m = env_code == code
-        name = ENV_CLASSES[int(code)]
-        prof = config.environments[name]
-        cst = cov_states[int(code)]
-        terms = physics.path_terms(
-            prof.scenario, config.freq_hz, d2d[m], h_bs[m], config.ue_height_m,
-            correction_db=physics.calibration_correction_db(config, name, d3d[m]), min_distance_m=config.min_distance_m,
-        )
-        if terrain is not None:  # qamtu.engine.terrain: obstruction forces NLOS and adds the diffraction loss
-            t_loss = terrain[0][m]
-            terms = physics.PathTerms(np.where(terrain[1][m], 0.0, terms.p_los), terms.pl_los_db + t_loss,
-                                      terms.pl_nlos_db + t_loss, terms.sf_los_db, terms.sf_nlos_db)
-        pg[m] = physics.mean_path_gain_db(terms)  # outdoor: O2I belongs to the user class (aggregation)
-        p_los[m] = terms.p_los
-        los_gain[m] = terms.pl_nlos_db - terms.pl_los_db
-        sf_los[m] = terms.sf_los_db
-        sf_nlos[m] = terms.sf_nlos_db
-        # coverage probability of SS-RSRP (body loss included, as the UE measures it)
-        base = eirp[m] + g_ssb[m] - config.body_loss_db
-        # the probability is evaluated where it can exceed ~1e-12: within 7.5 standard deviations of the threshold
-        # in the LOS state outdoors (the largest mean and, with O2I, never a smaller reach); elsewhere it is 0
-        s_max = np.sqrt(np.maximum(terms.sf_los_db, terms.sf_nlos_db) ** 2 + max(cst.std_db) ** 2)
-        live = base - terms.pl_los_db + 7.5 * s_max >= config.rsrp_threshold_dbm
-        pc = np.zeros(int(m.sum()))
-        if live.any():
-            sub = physics.PathTerms(*(np.asarray(a)[live] for a in (terms.p_los, terms.pl_los_db, terms.pl_nlos_db,
-                                                                    terms.sf_los_db, terms.sf_nlos_db)))
-            pc[live] = physics.link_coverage_probability(
-                config.rsrp_threshold_dbm, base[live] - sub.pl_los_db, base[live] - sub.pl_nlos_db, sub, cst
-            )
-        pcov[m] = pc
-        keep[m] = (eirp[m] + g_max[m] + pg[m] >= floor) | (pcov[m] >= config.cutoff_coverage_epsilon)
-    common = eirp + pg - config.body_loss_db
-    return _LinkBatch(
-        rsrp_dbm=common + g_ssb,
-        signal_dbm=common + g_tr,
-        interference_mw=np.power(10.0, (common + g_int) / 10.0),
-        path_gain_db=pg,
-        coverage_probability=pcov,
-        keep=keep,
-        p_los=p_los,
-        los_gain_db=los_gain,
-        sf_los_db=sf_los,
-        sf_nlos_db=sf_nlos,
-    )
+from qamtu.engine.linkbatch import (  # noqa: E402,F401  (moved; re-exported under the old names)
+    _coverage_states, _env_states, _LinkBatch, _prime_cache, beam_gains, evaluate_link_batch, n_subcarriers,
+    noise_per_re_dbm, power_per_re_dbm,
+)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -610,6 +395,12 @@ class Links:
         Per pixel, the summed interference-beam power (mW per RE, full load) of the links inside the cut-off that
         are below the relevance floor and not stored individually.
     info : CutoffInfo
+    ssb_offset_db : float32 array, shape (n_links,), optional
+        This sector's SSB as an interferer minus its SS-RSRP, dB (<= 0): with
+        ``EngineConfig.ssb_interference = "same_index"`` the beam it sends with the index the user measures
+        (sweep mean, :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`), 0 with "envelope".
+    served : qamtu.engine.served.ServedModel or None
+        The sectors' served areas (the traffic beams' directions in ``interference_mw``, the uplink interference).
     """
 
     shape: tuple[int, int]
@@ -629,14 +420,18 @@ class Links:
     los_gain_db: np.ndarray | None = None
     sf_los_db: np.ndarray | None = None
     sf_nlos_db: np.ndarray | None = None
+    ssb_offset_db: np.ndarray | None = None
+    served: Any = None
 
     #: per-link arrays, in the order :meth:`take` and :meth:`concat` handle them
     ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
-              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db")
+              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db", "ssb_offset_db")
 
     def take(self, index, **changes) -> "Links":
         """A copy holding the links ``index`` (any NumPy index) with other fields replaced by ``changes``."""
         arrays = {k: (None if getattr(self, k) is None else getattr(self, k)[index]) for k in self.ARRAYS}
+        if "sectors" in changes and "served" not in changes:
+            arrays["served"] = None  # its per-sector arrays index the old table
         arrays.update(changes)
         return dataclasses.replace(self, **arrays)
 
@@ -650,6 +445,8 @@ class Links:
         for k in Links.ARRAYS:
             vals = [getattr(p, k) for p in parts]
             arrays[k] = None if any(v is None for v in vals) else np.concatenate(vals)[order]
+        if "sectors" in fields and "served" not in fields:
+            fields = {**fields, "served": None}  # the parts' served models index their own tables
         return dataclasses.replace(parts[0], **arrays, **fields)
 
     @property
@@ -683,7 +480,7 @@ def _area_arrays(area):
 
 def compute_links(area, sites, config: EngineConfig | None = None,
                   progress: Callable[[int, int], Any] | None = None, *, cutoff: CutoffInfo | None = None,
-                  rows: tuple[int, int] | None = None) -> Links:
+                  rows: tuple[int, int] | None = None, served=None) -> Links:
     """Links between every pixel of ``area`` (inside its mask) and every sector that can matter there.
 
     Parameters
@@ -704,6 +501,11 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         side ``isqrt(config.chunk_pixels)``, or ``rows[1]`` = the grid's rows). The links are those of the full
         run on those pixels, in the same order; ``residual_mw`` is zero outside the band. Give the full run's
         ``cutoff`` (:mod:`qamtu.engine.bands` does), as a band's environment classes may differ from the area's.
+    served : qamtu.engine.served.ServedModel, optional
+        The served areas to use (beam directions, UL interference) instead of those of ``sites`` on ``area``
+        (e.g. a candidate table's, :meth:`~qamtu.engine.served.ServedModel.subset`, for its subsets). Without
+        it, they are computed only where ``config`` asks for a served-area option
+        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``; not the defaults).
 
     Returns
     -------
@@ -747,6 +549,11 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
+    from qamtu.engine.served import served_model
+
+    if served is None and (config.interference_beams == "served" or config.ul_interference == "neighbours"):
+        served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
+    aim = served is not None and served.has_mix
     parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     first, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
@@ -783,9 +590,15 @@ def compute_links(area, sites, config: EngineConfig | None = None,
                 def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
                     s = slice(None) if sel is None else sel
                     if fast is not None:
-                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
-                    return evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
-                                               floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
+                    else:
+                        b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
+                                                floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                    dz = None if terr is None else terr[2]
+                    if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
+                        b.interference_mw = b.interference_mw * served.aimed_factor(dxs[s], dys[s], secs[s], dz)
+                    b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz)
+                    return b
 
                 batch = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii], secs)
                 k = batch.keep
@@ -824,7 +637,28 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     arrays = {k: cat(k, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
               for k in Links.ARRAYS}
     return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
-                 info=info, **arrays)
+                 info=info, served=served, **arrays)
+
+
+def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None) -> np.ndarray:
+    """Per link, the sector's SSB power as an interferer minus its SS-RSRP, dB (``Links.ssb_offset_db``)."""
+    n = np.asarray(dx_m).shape[0]
+    out = np.zeros(n)
+    if config.ssb_interference == "envelope" or n == 0:
+        return out
+    from qamtu.engine.served import _local_angles
+
+    sec = np.asarray(sector_idx, dtype=np.int64)
+    codes, models = sectors.antenna_groups()
+    gcode = codes[sec]
+    for g, model in enumerate(models):
+        m = np.flatnonzero(gcode == g)
+        if m.size == 0 or type(model).ssb_same_index_offset_db is AntennaModelBase.ssb_same_index_offset_db:
+            continue
+        th, ph = _local_angles(np.asarray(dx_m, float)[m], np.asarray(dy_m, float)[m], sec[m], sectors, config,
+                               None if dz_m is None else np.asarray(dz_m, float)[m])
+        out[m] = model.ssb_same_index_offset_db(th, ph)
+    return out
 
 
 def sector_cell_ids(frame: pd.DataFrame) -> np.ndarray:

@@ -32,14 +32,15 @@ from qamtu.engine.links import (
 from qamtu.errors import InvalidInputError
 
 
-def ul_snr_db(rsrp_dbm, p_ref_dbm, traffic_offset_db, config):
+def ul_snr_db(rsrp_dbm, p_ref_dbm, traffic_offset_db, config, nd_dbm=None):
     """PUSCH SNR per RE with open-loop power control (TS 38.213 7.1.1, whole carrier allocated).
 
     The UE estimates ``PL = p_ref - RSRP`` (``p_ref``: the SSB EPRE, dBm per RE) and sends
     ``min(P_CMAX - 10 log10(12 N_PRB), P0_RE + alpha PL)`` per RE, ``P0_RE = ul_p0_dbm + 10 log10(2^mu) -
     10 log10(12)`` (p0-NominalPUSCH is per 180 kHz); the gNB receives it with the reciprocal traffic-beam gain
     (``traffic_offset_db`` = traffic-beam received power minus SS-RSRP) against its noise per RE plus the rise
-    over thermal ``ul_interference_margin_db``. The same formula as :func:`qamtu.engine.distribution._ul_exceed`.
+    over thermal ``ul_interference_margin_db``, or ``nd_dbm`` (noise plus interference per RE, per user) when
+    given. The same formula as :func:`qamtu.engine.distribution._ul_exceed`.
     """
     from qamtu.radio import nr
 
@@ -47,6 +48,8 @@ def ul_snr_db(rsrp_dbm, p_ref_dbm, traffic_offset_db, config):
     pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
     p0_re = config.ul_p0_dbm + 10.0 * np.log10(config.scs_hz / 15e3) - 10.0 * np.log10(12.0)
     nd = noise_per_re_dbm(config, config.gnb_noise_figure_db) + config.ul_interference_margin_db
+    if nd_dbm is not None:
+        nd = np.asarray(nd_dbm, dtype=float)
     rsrp = np.asarray(rsrp_dbm, dtype=float)
     p_ue = np.minimum(pmax_re, p0_re + config.ul_alpha * (np.asarray(p_ref_dbm, float) - rsrp))
     return p_ue + rsrp + np.asarray(traffic_offset_db, float) - np.asarray(p_ref_dbm, float) - nd
@@ -96,7 +99,8 @@ def drop_users(area, n_users: int, seed: int = 0, weighting: str = "population")
 
 
 def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = None, seed: int = 0, *,
-                   crs: str | None = None, chunk_users: int = 2048, user_class: str = "mixed") -> pd.DataFrame:
+                   crs: str | None = None, chunk_users: int = 2048, user_class: str = "mixed",
+                   area=None) -> pd.DataFrame:
     """Sample the large-scale channel of every user and compute its serving link, SINR and throughput.
 
     Parameters
@@ -115,6 +119,12 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
     user_class : {"mixed", "outdoor", "indoor"}
         "mixed": indoor with the environment class's ``indoor_share`` (default); "outdoor": every user outdoors;
         "indoor": every user indoors (building type by ``o2i_high_share``).
+    area : StudyArea, optional
+        The area the users are on: with it and the served-area options of ``config`` (``interference_beams =
+        "served"``, ``ul_interference = "neighbours"``) the interference is the engine's
+        (:mod:`qamtu.engine.served`: the neighbours' traffic beams aimed at their served users, the UL
+        interference of their UEs; the same-index SSB of ``config.ssb_interference`` needs no area); otherwise
+        the antenna model's uniform mean and the fixed UL margin (the defaults, as the engine's).
 
     Returns
     -------
@@ -146,6 +156,13 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         for model, sel in (("low", indoor & ~high & (env == code)), ("high", high & (env == code))):
             if sel.any():
                 o2i_loss[sel] = o2i.draw_o2i_loss_db(config.freq_hz, model, int(sel.sum()), rng, scen)
+    served = None
+    if area is not None and (config.interference_beams == "served" or config.ul_interference == "neighbours"):
+        from qamtu.engine.served import served_model
+
+        served = served_model(area, sectors, config)
+    from qamtu.engine.links import ssb_offsets
+
     site_code, _ = pd.factorize(sectors.site_id)
     n_sites = int(site_code.max()) + 1
     p_re = power_per_re_dbm(sectors.tx_power_dbm, config)
@@ -199,6 +216,9 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         order_best = np.full(m_u, -1, dtype=np.int64)
         order_best[grp] = cand[first_idx]
         i_lin = np.power(10.0, (common + g_int) / 10.0)
+        if served is not None and served.has_mix:
+            i_lin = i_lin * served.aimed_factor(dx, dy, ss)
+        ssb_lin = np.power(10.0, (r_link + ssb_offsets(dx, dy, ss, sectors, config)) / 10.0)
         i_tot = np.bincount(uu, weights=i_lin, minlength=m_u)
         sel = order_best >= 0
         kb = order_best[sel]
@@ -208,9 +228,9 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         bf = np.array([p.beamforming_loss_db for p in prof])[env[u0:u1][sel]]
         s_mw = np.power(10.0, (common[kb] + g_tr[kb] - bf) / 10.0)
         p_ref[users_sel] = p_re[ss[kb]]
-        ssb_tot = np.bincount(uu, weights=np.power(10.0, r_link / 10.0), minlength=m_u)
+        ssb_tot = np.bincount(uu, weights=ssb_lin, minlength=m_u)
         i_mw = config.cell_load * np.maximum(i_tot[sel] - i_lin[kb], 0.0) + config.always_on_re_share * np.maximum(
-            ssb_tot[sel] - np.power(10.0, r_link[kb] / 10.0), 0.0)
+            ssb_tot[sel] - ssb_lin[kb], 0.0)
         sinr[users_sel] = 10.0 * np.log10(s_mw / (i_mw + noise_mw))
         ul_gain[users_sel] = common[kb] + g_tr[kb] - bf - p_re[ss[kb]]
     dl = np.zeros(n)
@@ -220,7 +240,13 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         from qamtu.engine.criterion import link_rate_mbps
 
         dl[ok] = link_rate_mbps(sinr[ok], config, "dl")
-        ul[ok] = link_rate_mbps(ul_snr_db(rsrp[ok], p_ref[ok], ul_gain[ok] + p_ref[ok] - rsrp[ok], config),
+        nd = None
+        if served is not None and config.ul_interference == "neighbours":
+            from qamtu.engine.links import noise_per_re_dbm as _nd
+
+            i_ul = config.cell_load * served.ul_interference_mw(config)
+            nd = 10.0 * np.log10(10.0 ** (_nd(config, config.gnb_noise_figure_db) / 10.0) + i_ul[best[ok]])
+        ul[ok] = link_rate_mbps(ul_snr_db(rsrp[ok], p_ref[ok], ul_gain[ok] + p_ref[ok] - rsrp[ok], config, nd),
                                 config, "ul")
     out = users.copy()
     out["indoor"] = indoor
@@ -291,8 +317,9 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     rows = np.arange(n_users)
     r_best = r[rows, best]
     noise = 10 ** (noise_per_re_dbm(config) / 10)
-    lin = 10 ** (r / 10)
-    ssb_i = lin.sum(axis=1) - 10 ** (r_best / 10)
+    off = np.zeros(k.size) if links.ssb_offset_db is None else links.ssb_offset_db[k].astype(float)
+    lin = 10 ** ((r + off[None, :]) / 10)  # the other sectors' SSB with the beam of the user's SSB index
+    ssb_i = lin.sum(axis=1) - lin[rows, best]
     resid = 0.0 if links.residual_mw is None else float(links.residual_mw[pixel]) * residual_share
     intf = 10 ** ((r + i_off[None, :]) / 10)
     pd_i = crit.cell_load * (intf.sum(axis=1) - intf[rows, best] + resid * 10 ** (-loss / 10))
@@ -303,13 +330,108 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     g = crit.min_dl_sinr_db(config)
     # uplink: the UE transmits to its DL best server of this draw (its SSB EPRE sets the path-loss estimate)
     p_ref = np.asarray(power_per_re_dbm(links.sectors.tx_power_dbm, config), float)[links.sector[k]]
-    ul = ul_snr_db(r_best, p_ref[best], t[best], config)
+    from qamtu.engine.aggregate import ul_noise_interference_dbm
+
+    nd = ul_noise_interference_dbm(links, config)[links.sector[k]]  # the serving sector's noise + interference
+    ul = ul_snr_db(r_best, p_ref[best], t[best], config, nd[best])
     g_ul = crit.min_ul_sinr_db(config)
     return {
         "rsrp_dbm": r_best, "ssb_sinr_db": ssb, "pdsch_sinr_db": pdsch, "ul_snr_db": ul,
         "p_rsrp": float(np.mean(r_best >= crit.rsrp_threshold_dbm)), "p_dl": float(np.mean(pdsch >= g)),
         "p_ul": float(np.mean(ul >= g_ul)),
     }
+
+
+def ul_interference_monte_carlo(links, victim: int, config=None, *, n_draws: int = 20000, seed: int = 0,
+                                condition: str = "pair", max_tries: int = 40) -> float:
+    """Brute-force uplink interference at sector ``victim`` at full load, mW per RE: the reference of
+    :meth:`qamtu.engine.served.ServedModel.ul_interference_mw`.
+
+    For every other cell k (the serving sectors of the served points that have ``victim`` among their evaluated
+    sectors), ``n_draws`` UEs: a served point drawn with its people weight (the weight left over by k's points
+    that do not see the victim contributes 0), a LOS state and a shadow-fading draw per site (shared when k and
+    the victim are co-sited), redrawn until the UE is k's (``condition="pair"``: the victim's SS-RSRP below
+    k's; ``"best"``: k is the strongest of every evaluated sector at the point, all sites drawn), power
+    ``min(P_CMAX, P0 + alpha PL)`` per RE, received with the victim's gain toward it. Plain NumPy.
+    """
+    from qamtu.engine.links import evaluate_link_batch
+    from qamtu.engine.served import _nearest_sectors, _state_medians
+
+    if condition not in ("pair", "best"):
+        raise InvalidInputError(f"condition = {condition!r} must be 'pair' or 'best'")
+    config = links.config if config is None else config
+    served = links.served
+    pairs = served.ul_pairs(config)
+    if pairs is None:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    (ml_k, mn_k, p_k, sl_k, sn_k, pref_k, ml_v, mn_v, p_v, sl_v, sn_v, off, cosite, delta,
+     pmax, p0, alpha) = pairs["args"]
+    sel_v = pairs["victim"] == victim
+    site = np.unique(np.asarray(served.sectors.site_id), return_inverse=True)[1]
+    total = 0.0
+    for k in np.unique(pairs["serving"][sel_v]):
+        rows = np.flatnonzero(sel_v & (pairs["serving"] == k))
+        w = pairs["weight"][rows]
+        probs = np.append(w, max(0.0, 1.0 - w.sum()))
+        pick = rng.choice(rows.size + 1, size=int(n_draws), p=probs / probs.sum())
+        got = pick < rows.size
+        r = rows[pick[got]]
+        m = r.size
+        x_k = np.full(m, np.nan)
+        x_v = np.full(m, np.nan)
+        todo = np.arange(m)
+        if condition == "best":
+            pts = pairs["point"][r]
+            near = _nearest_sectors(served.sectors, served.point_xy[pts])
+        for _ in range(int(max_tries)):
+            if todo.size == 0:
+                break
+            rr = r[todo]
+            z = rng.standard_normal((2, todo.size))
+            los_k = rng.random(todo.size) < p_k[rr]
+            xk = np.where(los_k, ml_k[rr] + sl_k[rr] * z[0], mn_k[rr] + sn_k[rr] * z[0])
+            los_v = rng.random(todo.size) < p_v[rr]
+            xv = np.where(cosite[rr], xk + delta[rr],
+                          np.where(los_v, ml_v[rr] + sl_v[rr] * z[1], mn_v[rr] + sn_v[rr] * z[1]))
+            if condition == "pair":
+                ok = cosite[rr] | (xv < xk)
+            else:  # every evaluated sector of the point, one draw per site (k's and the victim's as above)
+                nb = near[todo]
+                pt = pairs["point"][rr]
+                sec = nb.ravel()
+                pp = np.repeat(pt, nb.shape[1])
+                b = evaluate_link_batch(served.point_xy[pp, 0] - served.sectors.x_m[sec],
+                                        served.point_xy[pp, 1] - served.sectors.y_m[sec], sec,
+                                        served.point_env[pp], served.sectors, config, floor_dbm=-1e9)
+                lm_l, lm_n = _state_medians(np.asarray(b.rsrp_dbm, float), np.asarray(b.p_los, float),
+                                            np.asarray(b.los_gain_db, float))
+                shape = nb.shape
+                s_site = site[nb]
+                zs = rng.standard_normal(shape)
+                us = rng.random(shape)
+                # the draws of k's and the victim's sites are those above
+                kk = site[k]
+                vv = site[victim]
+                for col in range(shape[1]):
+                    same_k = s_site[:, col] == kk
+                    same_v = s_site[:, col] == vv
+                    zs[same_k, col] = z[0][same_k]
+                    us[same_k, col] = np.where(los_k[same_k], 0.0, 1.0)
+                    zs[same_v & ~same_k, col] = z[1][same_v & ~same_k]
+                    us[same_v & ~same_k, col] = np.where(los_v[same_v & ~same_k], 0.0, 1.0)
+                plos = np.asarray(b.p_los, float).reshape(shape)
+                lev = np.where(us < plos, lm_l.reshape(shape) + np.asarray(b.sf_los_db, float).reshape(shape) * zs,
+                               lm_n.reshape(shape) + np.asarray(b.sf_nlos_db, float).reshape(shape) * zs)
+                ok = nb[np.arange(todo.size), np.argmax(lev, axis=1)] == k
+            x_k[todo[ok]] = xk[ok]
+            x_v[todo[ok]] = xv[ok]
+            todo = todo[~ok]
+        done = np.isfinite(x_k)
+        p_ue = np.minimum(pmax, p0 + alpha * (pref_k[r[done]] - x_k[done]))
+        contrib = np.power(10.0, (p_ue + x_v[done] + off[r[done]]) / 10.0)
+        total += contrib.sum() / float(n_draws)
+    return float(total)
 
 
 #: Columns of a drive-test CSV (qamtu.audit.ingest's canonical drive-test columns).
@@ -336,7 +458,7 @@ def simulate_measurements(area, sites, n_samples: int, seed: int = 0, *, users: 
     config = EngineConfig() if config is None else config
     sectors = prepare_sectors(sites, getattr(area, "crs", None))
     drop = drop_users(area, int(n_samples), seed=seed, weighting="uniform")
-    sim = simulate_users(drop, sectors, config, seed=seed + 1, user_class=users)
+    sim = simulate_users(drop, sectors, config, seed=seed + 1, user_class=users, area=area)
     lon, lat = Transformer.from_crs(area.crs, "EPSG:4326", always_xy=True).transform(
         sim["x_m"].to_numpy(), sim["y_m"].to_numpy())
     best = sim["best_server"].to_numpy()

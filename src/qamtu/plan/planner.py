@@ -71,19 +71,22 @@ def min_sinr_db(config: Any) -> float:
 EXACT_SUBSET_MARGIN_DB = 60.0
 
 
-def subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config, full_sectors):
+def subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config, full_sectors, served=None):
     """Links of a subset of the candidate sectors, re-indexed into the full candidate table.
 
     Links are stored down to ``cutoff_margin_db`` = :data:`EXACT_SUBSET_MARGIN_DB` below the reference level, so
     the per-pixel residual of weaker links, which the merged parts cannot attribute to the sites on air, is
-    negligible and is dropped (see :mod:`qamtu.engine.aggregate`).
+    negligible and is dropped (see :mod:`qamtu.engine.aggregate`). ``served``: the candidate table's served
+    areas (:mod:`qamtu.engine.served`), so that every part aims the interfering beams alike (default: the
+    subset's own).
     """
-    from qamtu.engine import compute_links
+    from qamtu.engine import compute_links, prepare_sectors
 
     sub = candidates.iloc[sector_idx].reset_index(drop=True)
-    links = compute_links(area, sub, config.replace(cutoff_margin_db=EXACT_SUBSET_MARGIN_DB))
+    sub_served = None if served is None else served.subset(sector_idx, prepare_sectors(sub, area.crs))
+    links = compute_links(area, sub, config.replace(cutoff_margin_db=EXACT_SUBSET_MARGIN_DB), served=sub_served)
     return links.take(slice(None), sector=sector_idx[links.sector].astype(np.int32), sectors=full_sectors,
-                      config=config, residual_mw=None, info=None)
+                      config=config, residual_mw=None, info=None, served=served)
 
 
 def _merge_links(parts: list, shape, full_sectors, config):
@@ -91,7 +94,8 @@ def _merge_links(parts: list, shape, full_sectors, config):
 
     if not parts:
         return empty_links(shape, full_sectors, config)
-    return Links.concat(parts, cutoff_m=max(p.cutoff_m for p in parts), sectors=full_sectors, config=config)
+    return Links.concat(parts, cutoff_m=max(p.cutoff_m for p in parts), sectors=full_sectors, config=config,
+                        served=parts[0].served)
 
 
 class CityModel:
@@ -173,6 +177,7 @@ class CityModel:
         self._plan_parts: list = []
         self._plan_done = np.zeros(self.n_sites, bool)
         self._plan_links = None
+        self._served = None
         self.plan_links_s = 0.0
         self.lock = (self.sites["decision"] == "lock").to_numpy()
         self.exclude = (self.sites["decision"] == "exclude").to_numpy()
@@ -189,7 +194,12 @@ class CityModel:
             t0 = time.perf_counter()
             idx = np.flatnonzero(need[self.sector_site])
             self.say(f"full engine links for {int(need.sum())} site(s) ...")
-            self._plan_parts.append(subset_links(self.area, self.candidates, idx, self.config, self.sectors))
+            if self._served is None:  # the candidate table's served areas, shared by every part
+                from qamtu.engine.served import served_model
+
+                self._served = served_model(self.area, self.sectors, self.config)
+            self._plan_parts.append(subset_links(self.area, self.candidates, idx, self.config, self.sectors,
+                                                 self._served))
             self._plan_done |= need
             self._plan_links = None
             self.plan_links_s += time.perf_counter() - t0

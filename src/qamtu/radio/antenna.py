@@ -301,6 +301,29 @@ class AntennaModel:
     def interference_gain_dbi(self, theta_deg, phi_deg, *, validate: bool = True):
         return self.gain_dbi(theta_deg, phi_deg, validate=validate)
 
+    def steered_gain_dbi(self, theta_deg, phi_deg, served_theta_deg, served_phi_deg):
+        """Gain toward (theta, phi) of the data beam serving a user at (served_theta, served_phi), dBi.
+
+        A passive antenna has one beam: its pattern toward (theta, phi), wherever the served user is. Arrays
+        broadcast. The reference of :meth:`MassiveMimoPanel.served_beam_mix` (tests).
+        """
+        out = self.gain_dbi(theta_deg, phi_deg, validate=False)
+        return np.broadcast_to(out, np.broadcast(np.asarray(out), np.asarray(served_theta_deg),
+                                                 np.asarray(served_phi_deg)).shape).astype(float)
+
+    def ssb_same_index_offset_db(self, theta_deg, phi_deg):
+        """SSB gain toward (theta, phi) of the beam a neighbour sends with a given SSB index, minus
+        :meth:`ssb_gain_dbi` (the best beam), dB: 0 for an antenna with one broadcast beam."""
+        return np.zeros(np.broadcast(np.asarray(theta_deg), np.asarray(phi_deg)).shape)
+
+    def served_beam_mix(self, served_theta_deg, served_phi_deg, weights):
+        """The distribution of the sector's data beams over its served users (None: the beams do not move).
+
+        See :meth:`MassiveMimoPanel.served_beam_mix`; a passive antenna's interference gain does not depend on
+        where its users are.
+        """
+        return None
+
 
 @dataclass(frozen=True)
 class ElementAntenna(AntennaModel):
@@ -526,6 +549,147 @@ class MassiveMimoPanel(AntennaModel):
         e = np.asarray(element_gain_dbi(th, ph, validate=False))
         out = e + self._u_lookup(u, "h_interference") + self._theta_lookup(th, "v_interference")
         return scalar_or_array(out, theta_deg, phi_deg)
+
+    def ssb_same_index_offset_db(self, theta_deg, phi_deg):
+        """The mean over the SSB sweep of the beams' gains toward (theta, phi) minus the best beam's, dB (<= 0).
+
+        In a synchronised network every cell sends its SSB index i in the same symbols (TS 38.213 4.1), so the SSB
+        (SS-SINR, TS 38.215 5.1.5) a user measures on its best beam's index is interfered by each neighbour's beam
+        of that same index, which points wherever index i points from that neighbour: on average over the
+        indices the sweep's linear mean, not the envelope toward the user (:meth:`ssb_gain_dbi`, the neighbour's
+        best beam, which sets the neighbour's own SS-RSRP). About -8 dB inside the sweep with the defaults.
+        Depends on ``u = sin(theta) sin(phi)`` only (the vertical factor is common to the sweep).
+        """
+        th, ph, u = self._prepare(theta_deg, phi_deg, False)
+        if "h_ssb_mean" not in self._tables:
+            uu = np.linspace(-1.0, 1.0, self.U_POINTS)
+            g = np.power(10.0, _ula_gain_db(uu[:, None], self.ssb_beam_directions_u[None, :], self.n_cols,
+                                            self.spacing_wavelengths) / 10.0)
+            self._tables["h_ssb_mean"] = 10.0 * np.log10(g.mean(axis=1)) - self._tables["h_ssb"]
+        return scalar_or_array(self._u_lookup(u, "h_ssb_mean"), theta_deg, phi_deg)
+
+    # --- data beams pointed at the sector's own users (interference toward a neighbour's users) ---
+    #: u grid of the served-beam mixes (direction cosine sin(theta) sin(phi)), and the steering zenith bins (deg)
+    MIX_U_STEP = 0.01
+    MIX_THETA_BIN_DEG = 1.0
+
+    def _steering(self, served_theta_deg, served_phi_deg):
+        """(u_s, theta_c, wide) of the traffic beam serving users at these directions (as traffic_gain_dbi)."""
+        th = np.asarray(served_theta_deg, dtype=float)
+        ph = _wrap180(served_phi_deg)
+        t0 = 90.0 + self.tilt_deg
+        u_s = np.sin(np.radians(th)) * np.sin(np.radians(np.clip(ph, -self.h_scan_deg, self.h_scan_deg)))
+        th_c = np.clip(th, t0 - self.v_scan_deg, t0 + self.v_scan_deg)
+        # beyond the vertical scan the gNB may use the vertically wide (SSB-like) beam where it is stronger
+        wide = (self._vertical_digital_db(th, th_c, self.n_trx_rows)
+                < self._vertical_digital_db(th, t0, self.ssb_vertical_rows))
+        return u_s, th_c, wide
+
+    def steered_gain_dbi(self, theta_deg, phi_deg, served_theta_deg, served_phi_deg):
+        """Gain toward (theta, phi) of the traffic beam steered at a user at (served_theta, served_phi), dBi.
+
+        Element + sub-array + horizontal array factor toward ``u`` of the beam steered to ``u_s`` + vertical
+        digital factor of the beam steered to the clipped served zenith (or the vertically wide beam beyond the
+        scan where it is stronger) - loss; at the served direction itself it equals :meth:`traffic_gain_dbi`.
+        Direct evaluation (no histogram): the reference of :meth:`served_beam_mix`.
+        """
+        th = np.asarray(theta_deg, dtype=float)
+        ph = _wrap180(phi_deg)
+        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
+        u_s, th_c, wide = self._steering(served_theta_deg, served_phi_deg)
+        t0 = 90.0 + self.tilt_deg
+        v = np.where(wide, self._vertical_digital_db(th, t0, self.ssb_vertical_rows),
+                     self._vertical_digital_db(th, th_c, self.n_trx_rows))
+        h = _ula_gain_db(u, u_s, self.n_cols, self.spacing_wavelengths)
+        e = np.asarray(element_gain_dbi(th, ph, validate=False))
+        sub = np.asarray(vertical_array_gain_db(th, self.subarray_size, self.tilt_deg, self.spacing_wavelengths))
+        return e + sub + h + v - self.loss_db
+
+    def mix_tables(self):
+        """(u grid, theta grid, vertical factors): the fixed tables of the served-beam mixes.
+
+        ``vertical`` (n_bins + 1, n_theta), linear power: row b the vertical digital factor of a beam steered to
+        zenith ``t0 - v_scan + b`` deg, the last row the vertically wide beam; columns on the zenith grid of
+        ``THETA_STEP`` 0.05 deg. Also ``uniform`` (n_theta,) and ``uniform_u`` (n_u,): the linear vertical and
+        horizontal factors of :meth:`interference_gain_dbi` (beams uniform over the scan), whose product the
+        served mix replaces.
+        """
+        if "mix" not in self._tables:
+            t0 = 90.0 + self.tilt_deg
+            theta = np.arange(0.0, 180.0 + 0.025, 0.05)
+            n_bins = int(round(2 * self.v_scan_deg / self.MIX_THETA_BIN_DEG)) + 1
+            steer = t0 - self.v_scan_deg + self.MIX_THETA_BIN_DEG * np.arange(n_bins)
+            vert = np.empty((n_bins + 1, theta.size))
+            vert[:n_bins] = 10.0 ** (self._vertical_digital_db(theta[None, :], steer[:, None], self.n_trx_rows) / 10)
+            vert[n_bins] = 10.0 ** (self._vertical_digital_db(theta, t0, self.ssb_vertical_rows) / 10)
+            u = np.linspace(-1.0, 1.0, int(round(2.0 / self.MIX_U_STEP)) + 1)
+            du = np.arange(-(u.size - 1), u.size) * self.MIX_U_STEP
+            kernel = 10.0 ** (_ula_gain_db(du, 0.0, self.n_cols, self.spacing_wavelengths) / 10.0)
+            steer_v = np.linspace(t0 - self.v_scan_deg, t0 + self.v_scan_deg, 121)
+            uni_v = np.power(10.0, self._vertical_digital_db(theta[:, None], steer_v[None, :], self.n_trx_rows)
+                             / 10.0).mean(axis=1)
+            steer_h = np.sin(np.radians(np.linspace(-self.h_scan_deg, self.h_scan_deg, 241)))
+            uni_u = np.power(10.0, _ula_gain_db(u[:, None], steer_h[None, :], self.n_cols,
+                                                self.spacing_wavelengths) / 10).mean(axis=1)
+            self._tables["mix"] = {"u": u, "theta": theta, "vertical": vert, "kernel": kernel, "steer": steer,
+                                   "uniform": uni_v, "uniform_u": uni_u}
+        return self._tables["mix"]
+
+    def served_beam_mix(self, served_theta_deg, served_phi_deg, weights):
+        """The sector's data beams pointed at its own users: ``(bins, h)`` for :meth:`aimed_interference_gain_dbi`.
+
+        The users' directions (local zenith and azimuth) and weights (people) give the distribution of the beams:
+        steering zenith in ``MIX_THETA_BIN_DEG`` bins (clipped to the scan; the wide-beam fallback its own bin),
+        steering ``u_s`` on a ``MIX_U_STEP`` grid (split linearly between the two nearest grid points). Per
+        zenith bin b the horizontal factor mixed over the bin's beams, ``h[b](u) = sum_s w_s AF(u - u_s)`` (a
+        convolution: the array factor depends on ``u - u_s`` only), is tabulated on the u grid. The mean gain
+        toward a direction is then ``element + sub-array - loss + 10 log10(sum_b V_b(theta) h[b](u))``.
+
+        Returns
+        -------
+        (bins, h) : int array (n_b,), float array (n_b, n_u); weights normalised to sum 1. ``None`` when the
+        weights are all zero.
+        """
+        w = np.asarray(weights, dtype=float).ravel()
+        th = np.asarray(served_theta_deg, dtype=float).ravel()
+        ph = np.asarray(served_phi_deg, dtype=float).ravel()
+        ok = w > 0
+        if not ok.any():
+            return None
+        w, th, ph = w[ok] / w[ok].sum(), th[ok], ph[ok]
+        tab = self.mix_tables()
+        n_bins = tab["steer"].size
+        u_s, th_c, wide = self._steering(th, ph)
+        b = np.where(wide, n_bins, np.clip(np.rint((th_c - tab["steer"][0]) / self.MIX_THETA_BIN_DEG), 0,
+                                           n_bins - 1).astype(np.int64))
+        n_u = tab["u"].size
+        f = np.clip((u_s + 1.0) / self.MIX_U_STEP, 0.0, n_u - 1.0)
+        i0 = np.minimum(f.astype(np.int64), n_u - 2)
+        a = f - i0
+        hist = np.zeros((n_bins + 1, n_u))
+        np.add.at(hist, (b, i0), w * (1.0 - a))
+        np.add.at(hist, (b, i0 + 1), w * a)
+        used = np.flatnonzero(hist.sum(axis=1) > 0)
+        kernel = tab["kernel"]
+        h = np.array([np.convolve(hist[k], kernel)[n_u - 1:2 * n_u - 1] for k in used])
+        return used.astype(np.int64), h
+
+    def aimed_interference_gain_dbi(self, theta_deg, phi_deg, mix):
+        """Mean gain toward (theta, phi) of the sector's data beams distributed as ``mix``
+        (:meth:`served_beam_mix`), dBi; :meth:`interference_gain_dbi` when ``mix`` is None."""
+        if mix is None:
+            return self.interference_gain_dbi(theta_deg, phi_deg, validate=False)
+        th = np.asarray(theta_deg, dtype=float)
+        ph = _wrap180(phi_deg)
+        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
+        tab = self.mix_tables()
+        bins, h = mix
+        g = np.zeros(np.broadcast(th, u).shape)
+        for k, b in enumerate(bins):
+            g = g + _lookup(th, 0.0, 0.05, tab["vertical"][b]) * _lookup(u, -1.0, self.MIX_U_STEP, h[k])
+        e = np.asarray(element_gain_dbi(th, ph, validate=False))
+        sub = np.asarray(vertical_array_gain_db(th, self.subarray_size, self.tilt_deg, self.spacing_wavelengths))
+        return e + sub - self.loss_db + 10.0 * np.log10(np.maximum(g, 1e-30))
 
 
 def _lookup(x, x0: float, dx: float, table: np.ndarray):
