@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from qamtu.cli._common import EXIT_TARGETS_NOT_MET, fail, guarded
 from qamtu.cli._options import command_scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qamtu.audit.pipeline import AuditResult
 
 #: The column-mapping language of :mod:`qamtu.audit.ingest` in one paragraph (kept here so that ``--help`` does
 #: not import the audit package; tests/audit/test_audit_field.py checks it names every key the parser accepts).
@@ -155,7 +158,6 @@ def audit_command(
     needed). Exit codes: 0 done; 2 bad input, a skipped file, or nothing audited; 3 done but a norm fails or
     quality got significantly worse.
     """
-    from qamtu.audit.assign import areas_from_file, city_boundaries
     from qamtu.audit.ingest import read_measurements
     from qamtu.audit.kpi import DEFAULT_NORMS, parse_norms
     from qamtu.audit.outputs import write_audit_outputs
@@ -196,15 +198,7 @@ def audit_command(
     norm_list = parse_norms(norms) if norms else DEFAULT_NORMS
     periods = [parse_period(period_a), parse_period(period_b)] if period_a is not None else None
 
-    if custom_areas:
-        bounds = {}
-        for entry in boundary or []:
-            for name, b in areas_from_file(Path(entry), area_name).items():
-                if name in bounds:
-                    fail(f"--boundary: area {name!r} appears in two files; give the areas different names")
-                bounds[name] = b
-    else:
-        bounds = city_boundaries(None if all_cities else cities, boundary_files)
+    bounds = _audit_areas(boundary or [], area_name, cities, all_cities, boundary_files, custom_areas)
     m = read_measurements(files, fmt, columns=columns, preset=preset, max_mbps=mm, max_reject_share=mrs,
                           where=where_expr, strict=strict)
     for skipped in m.skipped:
@@ -227,8 +221,44 @@ def audit_command(
         paths = relocate(write_audit_outputs(result, m, folder, norm_list, plots=plots), folder, out)
         write_text_atomic(folder / "scenario.yaml", sc.to_yaml())
 
-    s = result.summary
     verdicts = result.kpis["verdict"].value_counts().to_dict()
+    degraded = _echo_audit(result, verdicts, periods, paths)
+    s = result.summary
+    typer.echo(f"outputs in {out} (summary.json)")
+    if s["samples_audited"] == 0:
+        o = s["outside"]
+        where_txt = ""
+        if o.get("samples"):
+            where_txt = (f"; the {o['samples']} samples outside lie in lon/lat box {o['bbox_lonlat']}, nearest catalogue "
+                         f"city {o['nearest_catalogue_city']} at {o['nearest_city_distance_km']:g} km: give "
+                         "--boundary FILE of the area driven")
+        fail(f"nothing audited: no accepted sample lies inside the areas ({', '.join(bounds)}) and periods"
+             + where_txt)
+    if m.skipped:
+        fail(f"{len(m.skipped)} file(s) skipped as bad (see above); the outputs cover the other files")
+    if verdicts.get("fails", 0) or degraded:
+        raise typer.Exit(EXIT_TARGETS_NOT_MET)
+
+
+def _audit_areas(boundary: list[str], area_name: str | None, cities: list[str], all_cities: bool,
+                 boundary_files: dict[str, str], custom_areas: bool) -> dict:
+    """The areas audited: the polygons of --boundary files (custom areas) or the catalogue cities."""
+    from qamtu.audit.assign import areas_from_file, city_boundaries
+
+    if not custom_areas:
+        return city_boundaries(None if all_cities else cities, boundary_files)
+    bounds = {}
+    for entry in boundary:
+        for name, b in areas_from_file(Path(entry), area_name).items():
+            if name in bounds:
+                fail(f"--boundary: area {name!r} appears in two files; give the areas different names")
+            bounds[name] = b
+    return bounds
+
+
+def _echo_audit(result: AuditResult, verdicts: dict, periods: list | None, paths: dict) -> int:
+    """Print the accounting, fallback shares, verdicts and degradation of an audit; the number of degraded groups."""
+    s = result.summary
     typer.echo(
         f"MEASURED: {s['rows_read']} rows read = {s['rows_accepted']} accepted + {s['rows_rejected']} rejected "
         f"(see {paths['rejects']}) + {s['rows_excluded']} excluded; {s['samples_after_dedupe']} samples after "
@@ -252,20 +282,7 @@ def audit_command(
                                  if r.matched_squares == r.matched_squares and r.matched_squares is not None
                                  else "")
                               for r in groups.itertuples(index=False))))
-    typer.echo(f"outputs in {out} (summary.json)")
-    if s["samples_audited"] == 0:
-        o = s["outside"]
-        where_txt = ""
-        if o.get("samples"):
-            where_txt = (f"; the {o['samples']} samples outside lie in lon/lat box {o['bbox_lonlat']}, nearest catalogue "
-                         f"city {o['nearest_catalogue_city']} at {o['nearest_city_distance_km']:g} km: give "
-                         "--boundary FILE of the area driven")
-        fail(f"nothing audited: no accepted sample lies inside the areas ({', '.join(bounds)}) and periods"
-             + where_txt)
-    if m.skipped:
-        fail(f"{len(m.skipped)} file(s) skipped as bad (see above); the outputs cover the other files")
-    if verdicts.get("fails", 0) or degraded:
-        raise typer.Exit(EXIT_TARGETS_NOT_MET)
+    return degraded
 
 
 def calibrate_command(
