@@ -103,15 +103,21 @@ def _exceed(margin, sigma):
 
 @njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
-                min_d, cov_w, cov_loss, cov_sd, threshold, body_loss, floor, eps, t_loss, t_nlos, t_dz):
-    """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`)."""
+                min_d, cov_w, cov_loss, cov_sd, thresholds, body_loss, floors, eps, t_loss, t_nlos, t_dz):
+    """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`).
+
+    ``thresholds`` and ``floors`` (one entry per RSRP threshold, the relevance floor that goes with it): the path
+    terms and gains are evaluated once per link, the coverage probability and the relevance rule once per
+    threshold (columns of ``pcov`` and ``keep``), each exactly as for that threshold alone.
+    """
     n = dx.shape[0]
+    n_thr = thresholds.shape[0]
     rsrp = np.empty(n)
     signal = np.empty(n)
     intf = np.empty(n)
     pgain = np.empty(n)
-    pcov = np.zeros(n)
-    keep = np.zeros(n, dtype=np.bool_)
+    pcov = np.zeros((n, n_thr))
+    keep = np.zeros((n, n_thr), dtype=np.bool_)
     plos = np.empty(n)
     dlos = np.empty(n)
     sfl = np.empty(n)
@@ -179,19 +185,7 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         sfn[k] = s_nlos
         eirp = s_eirp[s]
         base = eirp + g_ssb - body_loss
-        pc = 0.0
         smax = s_los if s_los > s_nlos else s_nlos
-        for i in range(3):
-            w = cov_w[e, i]
-            if w <= 0.0:
-                continue
-            sd = cov_sd[e, i]
-            if base - pl_los - cov_loss[e, i] + 7.5 * math.sqrt(smax * smax + sd * sd) < threshold:
-                continue
-            m_los = base - pl_los - cov_loss[e, i] - threshold
-            m_nlos = base - pl_nlos - cov_loss[e, i] - threshold
-            pc += w * (p * _exceed(m_los, math.sqrt(s_los * s_los + sd * sd))
-                       + (1.0 - p) * _exceed(m_nlos, math.sqrt(s_nlos * s_nlos + sd * sd)))
         gmax = g_ssb
         if g_tr > gmax:
             gmax = g_tr
@@ -202,8 +196,22 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         signal[k] = common + g_tr
         intf[k] = 10.0 ** ((common + g_int) / 10.0)
         pgain[k] = pg
-        pcov[k] = pc
-        keep[k] = (eirp + gmax + pg >= floor) or (pc >= eps)
+        for t in range(n_thr):
+            threshold = thresholds[t]
+            pc = 0.0
+            for i in range(3):
+                w = cov_w[e, i]
+                if w <= 0.0:
+                    continue
+                sd = cov_sd[e, i]
+                if base - pl_los - cov_loss[e, i] + 7.5 * math.sqrt(smax * smax + sd * sd) < threshold:
+                    continue
+                m_los = base - pl_los - cov_loss[e, i] - threshold
+                m_nlos = base - pl_nlos - cov_loss[e, i] - threshold
+                pc += w * (p * _exceed(m_los, math.sqrt(s_los * s_los + sd * sd))
+                           + (1.0 - p) * _exceed(m_nlos, math.sqrt(s_nlos * s_nlos + sd * sd)))
+            pcov[k, t] = pc
+            keep[k, t] = (eirp + gmax + pg >= floors[t]) or (pc >= eps)
     return rsrp, signal, intf, pgain, pcov, keep, plos, dlos, sfl, sfn
 
 
@@ -230,16 +238,24 @@ class FastLinks:
         self.cov_sd = np.array([c.std_db for c in cov], dtype=float)
         self.config = config
 
-    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None):
+    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None):
+        """The kernel's arrays for these links; ``thresholds_dbm`` (with ``floor_dbm`` one floor per threshold):
+        ``coverage_probability`` and ``keep`` get one column per threshold, else they are for the config's."""
         c = self.config
         if terrain is None:
             zeros = np.zeros(np.shape(dx)[0])
             terrain = (zeros, np.zeros(zeros.shape[0], dtype=np.bool_), zeros)
-        return link_kernel(
+        one = thresholds_dbm is None
+        thresholds = np.array([c.rsrp_threshold_dbm] if one else thresholds_dbm, dtype=float)
+        floors = np.broadcast_to(np.asarray(floor_dbm, dtype=float), thresholds.shape).copy()
+        out = link_kernel(
             np.ascontiguousarray(dx, dtype=float), np.ascontiguousarray(dy, dtype=float),
             np.ascontiguousarray(sector_idx, dtype=np.int64), np.ascontiguousarray(env_code, dtype=np.int64),
             self.hk, self.height, self.az, self.mt, self.group, self.eirp, self.gtab, self.ptab, self.l0,
             float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
-            float(c.rsrp_threshold_dbm), float(c.body_loss_db), float(floor_dbm), float(c.cutoff_coverage_epsilon),
+            thresholds, float(c.body_loss_db), floors, float(c.cutoff_coverage_epsilon),
             *terrain,
         )
+        if one:  # (rsrp, signal, intf, pgain, pcov, keep, ...): one column -> flat
+            out = out[:4] + (np.ascontiguousarray(out[4][:, 0]), np.ascontiguousarray(out[5][:, 0])) + out[6:]
+        return out

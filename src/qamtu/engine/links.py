@@ -514,11 +514,48 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     Notes
     -----
     Memory: one tile's candidate pairs (``chunk_pixels`` x sectors in range) are evaluated at a time; the result
-    holds 32 bytes per kept link.
+    holds 32 bytes per kept link. Several configurations that differ only in :data:`LINK_SHARED_FIELDS` (an RSRP
+    threshold, a coverage level, a search cap): :func:`compute_links_many` evaluates the path terms once for all.
+    """
+    return compute_links_many(area, sites, [EngineConfig() if config is None else config], progress, cutoff=cutoff,
+                              rows=rows, served=served)[0]
+
+
+#: EngineConfig fields the per-link path terms, gains and powers do not depend on: the RSRP threshold (it changes
+#: each link's coverage probability and, through it, the relevance rule and the coverage radius), the coverage
+#: level and the load and rate criterion (read by the aggregation and the planner only) and the search cap.
+#: Configurations that differ only in these share one evaluation of the links (:func:`compute_links_many`).
+LINK_SHARED_FIELDS = ("rsrp_threshold_dbm", "coverage_level", "cell_load", "min_dl_mbps", "max_cutoff_m")
+
+
+def same_link_terms(a: EngineConfig, b: EngineConfig) -> bool:
+    """Whether two engine configurations differ only in :data:`LINK_SHARED_FIELDS`."""
+    return a.replace(**{f: getattr(b, f) for f in LINK_SHARED_FIELDS}) == b
+
+
+def compute_links_many(area, sites, configs: list[EngineConfig], progress: Callable[[int, int], Any] | None = None,
+                       *, cutoff: CutoffInfo | None = None, rows: tuple[int, int] | None = None,
+                       served=None) -> list[Links]:
+    """:func:`compute_links` for several configurations that differ only in :data:`LINK_SHARED_FIELDS`, sharing
+    the work: one spatial search with the widest of their search radii, one evaluation of each pair's path terms,
+    gains and powers, then per configuration its own coverage probability (its RSRP threshold), radius and
+    relevance rule (floor and epsilon), residual and kept set. Each result is identical, array for array and bit
+    for bit, to ``compute_links(area, sites, config)`` (the pairs are evaluated one by one, in the same order).
+
+    With terrain, the second pass (profiles, :meth:`qamtu.engine.terrain.TerrainHook.evaluate`) runs once on the
+    links any configuration keeps. Without the fast path (``EngineConfig.fast`` False) the configurations are
+    computed one after the other.
+    Configurations whose threshold and cut-off coincide (e.g. only the load differs) share their arrays.
     """
     from scipy.spatial import cKDTree
 
-    config = EngineConfig() if config is None else config
+    if not configs:
+        return []
+    config = configs[0]
+    for other in configs[1:]:
+        if not same_link_terms(other, config):
+            raise InvalidInputError("compute_links_many: the configurations may differ only in "
+                                    f"{', '.join(LINK_SHARED_FIELDS)}")
     band = rows
     sectors = prepare_sectors(sites, getattr(area, "crs", None))
     mask = np.asarray(area.mask, dtype=bool)
@@ -526,15 +563,26 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     rows, cols = mask.shape
     total = int(mask.sum())
     if len(sectors) == 0 or total == 0:
-        return empty_links((rows, cols), sectors, config, link_budget_envelope(sectors, config))
+        return [empty_links((rows, cols), sectors, c, link_budget_envelope(sectors, c)) for c in configs]
     if np.any((env[mask] < 0) | (env[mask] >= len(ENV_CLASSES))):
         raise InvalidInputError(f"area.env_class has codes outside 0..{len(ENV_CLASSES) - 1} inside the mask")
-    info = link_budget_envelope(sectors, config, np.unique(env[mask])) if cutoff is None else cutoff
-    cutoff = info.cutoff_m
-    env_cut2 = np.full(len(ENV_CLASSES), cutoff * cutoff)
-    if len(info.per_env_m) == len(ENV_CLASSES):
-        env_cut2 = np.minimum(np.asarray(info.per_env_m, dtype=float) ** 2, cutoff * cutoff)
-    residual = np.zeros(rows * cols)
+    infos = [link_budget_envelope(sectors, c, np.unique(env[mask])) if cutoff is None else cutoff for c in configs]
+    # configurations with the same threshold and cut-off have the same links: evaluated once, shared
+    variants: dict[tuple, int] = {}
+    variant_of = [variants.setdefault((float(c.rsrp_threshold_dbm), i), len(variants)) for c, i in zip(configs, infos)]
+    first = {v: variant_of.index(v) for v in range(len(variants))}
+    n_var = len(variants)
+    thresholds = np.array([configs[first[v]].rsrp_threshold_dbm for v in range(n_var)], dtype=float)
+    floors = np.array([infos[first[v]].floor_dbm for v in range(n_var)], dtype=float)
+    cut = [infos[first[v]].cutoff_m for v in range(n_var)]
+    env_cut2 = np.empty((n_var, len(ENV_CLASSES)))
+    for v in range(n_var):
+        env_cut2[v] = cut[v] * cut[v]
+        if len(infos[first[v]].per_env_m) == len(ENV_CLASSES):
+            env_cut2[v] = np.minimum(np.asarray(infos[first[v]].per_env_m, dtype=float) ** 2, cut[v] * cut[v])
+    far = max(cut)
+    widest = env_cut2.max(axis=0)
+    residual = np.zeros((n_var, rows * cols))
     x, y = _area_arrays(area)
     tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
     tile = max(1, int(math.isqrt(int(config.chunk_pixels))))
@@ -544,25 +592,29 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     if config.fast:
         from qamtu.engine._fast import FastLinks
 
-        fast = FastLinks(sectors, config, cache, cutoff + 1.5 * tile * float(getattr(area, "resolution_m", 0.0) or 0.0))
+        fast = FastLinks(sectors, config, cache, far + 1.5 * tile * float(getattr(area, "resolution_m", 0.0) or 0.0))
         fast = fast if fast.ok else None
     from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
+    if n_var > 1 and fast is None:
+        links = [compute_links(area, sectors, configs[first[v]], progress, cutoff=cutoff, rows=band, served=served)
+                 for v in range(n_var)]
+        return [dataclasses.replace(links[v], config=c) for v, c in zip(variant_of, configs)]
     from qamtu.engine.served import served_model
 
     if served is None and (config.interference_beams == "served" or config.ul_interference == "neighbours"):
         served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
     aim = served is not None and served.has_mix
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
+    parts: list[dict[str, list[np.ndarray]]] = [{k: [] for k in Links.ARRAYS} for _ in range(n_var)]
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
-    first, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
-    if first % tile or (stop % tile and stop != rows) or not 0 <= first <= stop:
+    start, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
+    if start % tile or (stop % tile and stop != rows) or not 0 <= start <= stop:
         raise InvalidInputError(f"rows={band}: a band starts and ends on a multiple of the tile side {tile} "
                                 f"(or ends at the last row, {rows})")
     tiles = [
         (r0, min(rows, r0 + tile), c0, min(cols, c0 + tile))
-        for r0 in range(first, stop, tile) for c0 in range(0, cols, tile)
+        for r0 in range(start, stop, tile) for c0 in range(0, cols, tile)
         if mask[r0:r0 + tile, c0:c0 + tile].any()
     ]
     if band is not None:
@@ -577,36 +629,50 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         pen = env[r0:r1, c0:c1][m]
         cx, cy = 0.5 * (px.min() + px.max()), 0.5 * (py.min() + py.max())
         half_diag = 0.5 * math.hypot(px.max() - px.min(), py.max() - py.min())
-        cand = np.asarray(sorted(tree.query_ball_point([cx, cy], cutoff + half_diag + 1e-6)), dtype=np.int64)
-        out = None
+        cand = np.asarray(sorted(tree.query_ball_point([cx, cy], far + half_diag + 1e-6)), dtype=np.int64)
+        out = [None] * n_var
         if cand.size:
             dx = px[:, None] - sectors.x_m[cand][None, :]
             dy = py[:, None] - sectors.y_m[cand][None, :]
-            inside = dx * dx + dy * dy <= env_cut2[pen][:, None]
-            ii, jj = np.nonzero(inside)  # row-major: pixel order, then ascending sector
+            d2 = dx * dx + dy * dy
+            ii, jj = np.nonzero(d2 <= widest[pen][:, None])  # row-major: pixel order, then ascending sector
             if ii.size:
                 dxs, dys, secs, envs = dx[ii, jj], dy[ii, jj], cand[jj], pen[ii]
 
                 def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
                     s = slice(None) if sel is None else sel
-                    if fast is not None:
-                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], info.floor_dbm, terr))
+                    if fast is not None and n_var > 1:
+                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors, terr, thresholds))
+                    elif fast is not None:
+                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors[0], terr))
                     else:
                         b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
-                                                floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
+                                                floor_dbm=floors[0], _cache=cache, terrain=terr)
                     dz = None if terr is None else terr[2]
                     if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
                         b.interference_mw = b.interference_mw * served.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz)
                     return b
 
-                batch = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii], secs)
-                k = batch.keep
-                if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
-                    residual[pix] += np.bincount(ii[~k], weights=batch.interference_mw[~k], minlength=pix.size)
-                out = (pix[ii][k], cand[jj][k].astype(np.int32)) + tuple(
-                    getattr(batch, name)[k].astype(np.float32) for name in Links.ARRAYS[2:]
-                )
+                batches = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii],
+                                                                                  secs)
+                batches = batches if isinstance(batches, list) else [batches] * n_var  # one per threshold
+                d2s = d2[ii, jj]
+                for v, batch in enumerate(batches):
+                    pcov = batch.coverage_probability.reshape(ii.size, -1)
+                    keep = batch.keep.reshape(ii.size, -1)
+                    # this configuration's pairs (all of them with one configuration), in the same order
+                    own = np.arange(ii.size) if n_var == 1 else np.flatnonzero(d2s <= env_cut2[v][envs])
+                    k = keep[own, v]
+                    if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
+                        weak = own[~k]
+                        residual[v, pix] += np.bincount(ii[weak], weights=batch.interference_mw[weak],
+                                                        minlength=pix.size)
+                    kept = own[k]
+                    out[v] = (pix[ii][kept], cand[jj][kept].astype(np.int32)) + tuple(
+                        (pcov[kept, v] if name == "coverage_probability" else getattr(batch, name)[kept]
+                         ).astype(np.float32) for name in Links.ARRAYS[2:]
+                    )
         return px.size, out
 
     workers = config.workers if config.workers > 0 else min(4, os.cpu_count() or 1)
@@ -620,24 +686,26 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         pool = None
         results = map(run_tile, tiles)
     try:
-        for n_done, out in results:
+        for n_done, outs in results:
             done += n_done
-            if out is not None:
-                for key, arr in zip(Links.ARRAYS, out):
-                    parts[key].append(arr)
+            for v, out in enumerate(outs):
+                if out is not None:
+                    for key, arr in zip(Links.ARRAYS, out):
+                        parts[v][key].append(arr)
             if progress is not None:
                 progress(done, total)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def cat(key, dtype):
-        return np.concatenate(parts[key]) if parts[key] else np.empty(0, dtype=dtype)
+    def cat(v, key):
+        dtype = np.int64 if key == "pixel" else np.int32 if key == "sector" else np.float32
+        return np.concatenate(parts[v][key]) if parts[v][key] else np.empty(0, dtype=dtype)
 
-    arrays = {k: cat(k, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
-              for k in Links.ARRAYS}
-    return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
-                 info=info, served=served, **arrays)
+    made = [Links(shape=(rows, cols), sectors=sectors, cutoff_m=cut[v], config=configs[first[v]],
+                  residual_mw=residual[v], info=infos[first[v]], served=served,
+                  **{k: cat(v, k) for k in Links.ARRAYS}) for v in range(n_var)]
+    return [dataclasses.replace(made[v], config=c) for v, c in zip(variant_of, configs)]
 
 
 def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None) -> np.ndarray:

@@ -229,18 +229,35 @@ class TerrainHook:
         a link the second pass drops goes to the residual with its terrain loss. The links never stored (weak
         interferers summed into the pixel's residual) keep the first pass's power: their interference is
         over-estimated by at most their terrain loss, a conservative error on a sum already below the floor.
+
+        With one relevance rule per RSRP threshold (``keep`` of shape (n, T), :func:`qamtu.engine.links.
+        compute_links_many`) the second pass runs once, on the links any threshold keeps, and the result is a
+        list of T batches: in the t-th, the links threshold t keeps in the first pass have the second pass's
+        values and the others the first pass's, as with threshold t alone (links are evaluated one by one).
         """
         import dataclasses
 
         pix = np.asarray(pixel_index, dtype=np.int64)
         sec = np.asarray(sector_idx, dtype=np.int64)
         batch = batch_of(None, self.ground_only(pix, sec))
-        sel = np.flatnonzero(batch.keep)
-        if sel.size:
-            sub = batch_of(sel, self(px[sel], py[sel], pix[sel], sec[sel]))
-            for f in dataclasses.fields(batch):
-                getattr(batch, f.name)[sel] = getattr(sub, f.name)
-        return batch
+        keep = batch.keep.reshape(pix.size, -1)
+        sel = np.flatnonzero(keep.any(axis=1))
+        sub = batch_of(sel, self(px[sel], py[sel], pix[sel], sec[sel])) if sel.size else None
+        names = [f.name for f in dataclasses.fields(batch) if getattr(batch, f.name) is not None]
+        if batch.keep.ndim == 1:
+            if sub is not None:
+                for name in names:
+                    getattr(batch, name)[sel] = getattr(sub, name)
+            return batch
+        out = []
+        for t in range(keep.shape[1]):
+            mine = keep[sel, t]
+            own = dataclasses.replace(batch, **{name: getattr(batch, name).copy() for name in names})
+            if sub is not None:
+                for name in names:
+                    getattr(own, name)[sel[mine]] = getattr(sub, name)[mine]
+            out.append(own)
+        return out
 
     def __call__(self, px, py, pixel_index, sector_idx):
         pix = np.asarray(pixel_index, dtype=np.int64)
