@@ -15,12 +15,16 @@ month-by-month rollout and the resource search, which only query the gates). A k
   combination is not evaluated again for another);
 * every other key (engine knobs, targets, planning, lead times, crew pools) changes the plans: the combinations
   that differ in it get their own city stage;
-* of those, the engine's load and DL-rate criterion (``load``/``cell_load``, ``min_dl_mbps``:
-  :data:`qamtu.chain.national.LINK_FREE_FIELDS`) are read only when links are aggregated: a city stage that differs
-  from an earlier one only in these reuses its coverage links (the bulk of a city's time) and re-plans on them.
-  The engine stores each link's coverage probability at the RSRP threshold and derives the link cut-off from the
-  threshold and the coverage level, so a ``threshold_dbm`` or ``probability`` change recomputes the links (see
-  docs/SCALING.md).
+* of those, the RSRP threshold, the coverage level, the load, the DL-rate criterion and the search cap
+  (``threshold_dbm``, ``probability``, ``load``, ``min_dl_mbps``, ``engine.max_cutoff_m``:
+  :data:`qamtu.chain.national.LINK_FREE_FIELDS`) leave the path terms of the links unchanged: the city stages that
+  differ only in these share their cities' coverage links (the planner's links of every candidate sector, most of
+  a city's link work). The first of them computes them for all at once (:mod:`qamtu.plan.linkshare`,
+  :func:`qamtu.engine.links.compute_links_many`: path terms, gains and powers evaluated once per link, then per
+  threshold the coverage probability, radius and relevance rule; each stage's links are identical, bit for bit,
+  to those of a separate run), the others re-plan on them. Planning itself (site choice, the full-engine links of
+  the chosen sites, the gate) is per stage. With the default per-class candidate lattice the spacing follows the
+  link budget, so a threshold or level that changes the spacing gets its own candidate table, and its own links.
 
 Outputs (all written atomically)
 --------------------------------
@@ -201,7 +205,7 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
 @dataclasses.dataclass
 class SweepResult:
     """What :func:`run_sweep` did: the rows of sweep.csv, and how much it ran and reused (``city_stages`` planned,
-    of which ``links_reused`` on the links of an earlier one)."""
+    of which ``links_reused`` took their coverage links from an earlier one's)."""
 
     rows: list[dict[str, Any]]
     ran: list[str]
@@ -282,6 +286,7 @@ def run_sweep(
     donors: dict[tuple, Any] = {}
     done_count = 0
     tick("sensitivity", 0, len(combos), "")
+    todos = []
     for members in groups.values():
         todo = []
         for c in members:
@@ -292,11 +297,18 @@ def run_sweep(
                 done_count += 1
             else:
                 todo.append(c)
-        if not todo:
-            continue
+        if todo:
+            todos.append(todo)
+    # the engine settings of the city stages still to plan, per link key: the first stage of a key computes its
+    # cities' coverage links for all of them at once, the others take theirs from it
+    siblings: dict[tuple, list[Any]] = {}
+    for todo in todos:
+        siblings.setdefault(todo[0].link_key, []).append(scenarios[todo[0].id].engine_config())
+    for todo in todos:
         first = todo[0]
         donor = donors.get(first.link_key)
-        planned = plan_cities(scenarios[first.id], executor=executor, progress=progress, reuse=donor)
+        planned = plan_cities(scenarios[first.id], executor=executor, progress=progress, reuse=donor,
+                              siblings=siblings[first.link_key])
         stages += 1
         reused += donor is not None
         if donor is None:

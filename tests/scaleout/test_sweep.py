@@ -118,32 +118,89 @@ def test_a_bad_value_stops_the_sweep_before_anything_runs(tmp_path):
     assert not (tmp_path / "s").exists()
 
 
-def test_reused_links_give_the_plan_of_fresh_links():
-    """A city stage on the coverage links of another load: the same plan, KPIs and maps as with its own links."""
+def _untimed(x):
+    """A plan summary without its timings (keys ending in _s)."""
+    if isinstance(x, dict):
+        return {k: _untimed(v) for k, v in x.items() if not k.endswith("_s") and k != "seconds"}
+    if isinstance(x, list):
+        return [_untimed(v) for v in x]
+    return x
+
+
+def test_shared_links_give_the_plan_of_fresh_links():
+    """A city stage on coverage links shared with another threshold, level and load: its links are those of its
+    own computation (every array, bit for bit), and so are its plan, KPIs and maps."""
     import numpy as np
     import pandas as pd
 
+    from engine.test_links_many import assert_same_links
     from qamtu.geo.catalogue import get_city
     from qamtu.chain.national import plan_one_city
 
     sc, city = _scenario(), get_city("konaev")
     base_cfg = sc.engine_config()
-    base = plan_one_city(city, sc, 1000.0, base_cfg)
-    cfg = base_cfg.replace(cell_load=0.9, min_dl_mbps=80.0)
+    cfg = base_cfg.replace(rsrp_threshold_dbm=-104.0, coverage_level=0.8, cell_load=0.9, min_dl_mbps=80.0)
+    base = plan_one_city(city, sc, 1000.0, base_cfg, siblings=[base_cfg, cfg])
     fresh = plan_one_city(city, sc, 1000.0, cfg)
-    reused = plan_one_city(city, sc, 1000.0, cfg, None, base)
-    assert reused.plan.model.coverage_links is base.plan.model.coverage_links  # really shared
-    pd.testing.assert_frame_equal(reused.plan.sites, fresh.plan.sites)
-    assert reused.plan.kpis == fresh.plan.kpis
+    shared = plan_one_city(city, sc, 1000.0, cfg, None, base, siblings=[base_cfg, cfg])
+    assert shared.links_share is base.links_share and base.links_share.evaluations == 1  # really shared
+    assert_same_links(shared.plan.model.coverage_links, fresh.plan.model.coverage_links)
+    assert shared.plan.model.coverage_links.n_links != base.plan.model.coverage_links.n_links  # not vacuous
+    pd.testing.assert_frame_equal(shared.plan.sites, fresh.plan.sites)
+    assert shared.plan.kpis == fresh.plan.kpis
+    assert _untimed(shared.plan.summary) == _untimed(fresh.plan.summary)
+    np.testing.assert_array_equal(shared.plan.coverage.dl_mbps, fresh.plan.coverage.dl_mbps)
+    # the stage that computed them for both plans as a run of its own would
+    alone = plan_one_city(city, sc, 1000.0, base_cfg)
+    assert_same_links(base.plan.model.coverage_links, alone.plan.model.coverage_links)
+    pd.testing.assert_frame_equal(base.plan.sites, alone.plan.sites)
 
-    def untimed(x):  # the summary without its timings (keys ending in _s)
-        if isinstance(x, dict):
-            return {k: untimed(v) for k, v in x.items() if not k.endswith("_s") and k != "seconds"}
-        if isinstance(x, list):
-            return [untimed(v) for v in x]
-        return x
 
-    assert untimed(reused.plan.summary) == untimed(fresh.plan.summary)
-    np.testing.assert_array_equal(reused.plan.coverage.dl_mbps, fresh.plan.coverage.dl_mbps)
-    with pytest.raises(RuntimeError, match="reuse links"):  # a bug, not a city that cannot be planned
-        plan_one_city(city, sc, 1000.0, base_cfg.replace(rsrp_threshold_dbm=-100.0), None, base)
+def test_a_threshold_sweep_computes_each_citys_coverage_links_once(tmp_path, monkeypatch):
+    """threshold x probability on two cities (uniform candidate lattice): 4 city stages, the coverage links of
+    each city computed once for the 4 (not 4 times); every combination's summary is that of a separate run; a
+    crashed sweep resumes, its remaining stages again sharing one computation per city."""
+    import qamtu.engine.links as links_module
+    from qamtu.plan.planner import EXACT_SUBSET_MARGIN_DB
+    from qamtu.report.national import summary_dict
+    from qamtu.sweep import HEADLINE, apply, headline
+
+    real_links, real_run = links_module.compute_links_many, run_module.run_national
+    coverage = []  # (city, configurations) of each computation of coverage links
+
+    def counting(area, sites, configs, *args, **kwargs):
+        if configs[0].cutoff_margin_db != EXACT_SUBSET_MARGIN_DB:  # not a plan's links of its chosen sites
+            coverage.append((area.city.id, len(configs)))
+        return real_links(area, sites, configs, *args, **kwargs)
+
+    def crash_on_second(*args, **kwargs):
+        if len(crashed) == 1:
+            raise RuntimeError("power cut")
+        crashed.append(1)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(links_module, "compute_links_many", counting)
+    vary = parse_vary(["threshold_dbm=-105,-112", "probability=0.8,0.9"])
+    crashed: list[int] = []
+    monkeypatch.setattr(run_module, "run_national", crash_on_second)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_sweep(_scenario(), vary, tmp_path / "s")
+    assert sorted(coverage) == [("aktau", 4), ("konaev", 4)]  # one computation per city, for all 4 stages
+    monkeypatch.setattr(run_module, "run_national", real_run)
+    coverage.clear()
+    result = run_sweep(_scenario(), vary, tmp_path / "s")
+    assert result.skipped == ["threshold_dbm=-105_probability=0.8"] and len(result.ran) == 3
+    assert result.city_stages == 3 and result.links_reused == 2
+    assert sorted(coverage) == [("aktau", 3), ("konaev", 3)]
+
+    coverage.clear()
+    for c, row in zip(combinations(vary), result.rows):
+        report, _ = real_run(apply(_scenario(), c), sensitivity=False)
+        alone = summary_dict(report)
+        combo = json.loads((tmp_path / "s" / "combinations" / c.id / "summary.json").read_text("utf-8"))
+        assert combo.pop("combination") == c.values
+        assert combo == alone, c.id
+        assert {k: row[k] for k in HEADLINE} == headline(alone)  # the sweep's table too
+    assert sorted(coverage) == [("aktau", 1)] * 4 + [("konaev", 1)] * 4  # separate runs: one per city and run
+    # the thresholds and levels really change the plans (the test could fail)
+    assert len({(r["sites"], r["territory_share_mean"]) for r in result.rows}) > 1

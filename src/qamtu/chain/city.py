@@ -114,10 +114,23 @@ def planner_options(scenario: Scenario) -> dict[str, Any]:
                 mip_rel_gap=pl["mip_rel_gap"], max_repairs=pl["max_repairs"], demand_block_m=pl["demand_block_m"])
 
 
+def same_candidates(inputs: CityInputs, configs: list[Any]) -> list[Any]:
+    """The engine configurations among ``configs`` that give this city the candidate table of ``inputs``: all of
+    them when the table does not depend on the engine (a candidates file, a uniform lattice), else those whose
+    per-class lattice spacings (:func:`qamtu.plan.candidates.class_spacings_m`: from the link budget, so from the
+    RSRP threshold and the coverage level) are those of ``inputs``."""
+    if inputs.spacings is None:
+        return list(configs)
+    from qamtu.plan.candidates import class_spacings_m
+
+    return [c for c in configs if class_spacings_m(inputs.area, c, inputs.demand) == inputs.spacings]
+
+
 def plan_inputs(inputs: CityInputs, scenario: Scenario, *, decisions: Any = None, decisions_source: str = "decisions",
-                progress: Callable[[str], None] | None = None, model: Any = None) -> Any:
+                progress: Callable[[str], None] | None = None, model: Any = None, share: Any = None) -> Any:
     """The plan of a city (:func:`qamtu.plan.planner.plan_city`, or :func:`qamtu.plan.decisions.plan_with_decisions`
-    when ``decisions`` has rows) with the scenario's planner settings; ``model``: a planner model to reuse."""
+    when ``decisions`` has rows) with the scenario's planner settings; ``model``: a planner model to reuse;
+    ``share``: coverage links shared with other thresholds and levels (:mod:`qamtu.plan.linkshare`)."""
     from qamtu.plan.planner import plan_city
 
     kw = dict(planner_options(scenario), progress=progress, demand=inputs.demand)
@@ -126,4 +139,4 @@ def plan_inputs(inputs: CityInputs, scenario: Scenario, *, decisions: Any = None
 
         return plan_with_decisions(inputs.area, inputs.candidates, decisions, inputs.targets, inputs.config,
                                    source=decisions_source, **kw)
-    return plan_city(inputs.area, inputs.candidates, inputs.targets, inputs.config, model=model, **kw)
+    return plan_city(inputs.area, inputs.candidates, inputs.targets, inputs.config, model=model, share=share, **kw)

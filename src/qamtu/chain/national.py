@@ -57,6 +57,8 @@ class CityRun:
     links_by_threshold: dict[float, Any] = dataclasses.field(default_factory=dict, repr=False)
     #: Gate evaluators kept by :func:`city_gate`: (config with a canonical coverage level, evaluator).
     engines: list[tuple[Any, Any]] = dataclasses.field(default_factory=list, repr=False)
+    #: Coverage links shared with the plans of other thresholds and levels (a sweep; :mod:`qamtu.plan.linkshare`).
+    links_share: Any = dataclasses.field(default=None, repr=False)
 
 
 def _status(gate_month: int | None, deadline_index: int) -> str:
@@ -67,15 +69,19 @@ def _status(gate_month: int | None, deadline_index: int) -> str:
 
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
                   progress: Callable[[str], None] | None = None, reuse: CityRun | None = None,
-                  decisions: Any = None) -> CityRun:
+                  decisions: Any = None, siblings: list[Any] | None = None) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``).
 
     The inputs and the plan are those of :mod:`qamtu.chain.city` (what ``qamtu plan`` makes of the same scenario).
-    ``reuse``: a run of the same city, area and candidates whose engine configuration differs only in fields the
-    links do not depend on (:data:`LINK_FREE_FIELDS`); its coverage links are reused instead of recomputed.
+    ``siblings``: the engine configurations of other plans of this city that differ from ``config`` only in
+    :data:`LINK_FREE_FIELDS` (a sweep's thresholds, levels, loads): the coverage links are computed once for all
+    of those that give the same candidate table (:func:`qamtu.chain.city.same_candidates`) and kept on the run
+    (``links_share``, :mod:`qamtu.plan.linkshare`). ``reuse``: such an earlier run of the same city; its share
+    gives this plan its coverage links (computed with the earlier run's, identical to a computation of their own).
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
     """
-    from qamtu.chain.city import city_inputs, plan_inputs, study_area
+    from qamtu.chain.city import city_inputs, plan_inputs, same_candidates, study_area
+    from qamtu.plan.linkshare import LinkShare
 
     run = CityRun(city=city, config=config)
     try:
@@ -83,9 +89,13 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         run.area = study_area(city, scenario, resolution_m)
         inputs = city_inputs(city, scenario, config=config, area=run.area)
         run.spacings = inputs.spacings
+        if reuse is not None and reuse.links_share is not None:
+            run.links_share = reuse.links_share
+        elif siblings:
+            run.links_share = LinkShare(same_candidates(inputs, [config, *(c for c in siblings if c != config)]))
         source = str(decisions["source"].iloc[0]) if decisions is not None and len(decisions) else "decisions"
         plan = plan_inputs(inputs, scenario, decisions=decisions, decisions_source=source, progress=progress,
-                           model=_reused_model(reuse, inputs.area, inputs.candidates, config, progress))
+                           share=run.links_share)
         run.plan = plan
     except InternalError:
         raise
@@ -172,25 +182,10 @@ def _plan_links_at(run: CityRun, config: Any, always_on: Any) -> Any:
     return cache[key]
 
 
-#: EngineConfig fields that the links (path gain, RSRP, per-link coverage probability, cut-off) do not depend on:
-#: only the aggregation reads them, so runs that differ only in these can share their links.
-LINK_FREE_FIELDS = ("cell_load", "min_dl_mbps")
-
-
-def _reused_model(reuse: CityRun | None, area: Any, candidates: Any, config: Any,
-                  progress: Callable[[str], None] | None) -> Any:
-    """A planner model on the coverage links of ``reuse`` (None: compute them), checked to be interchangeable."""
-    if reuse is None or reuse.plan is None or getattr(reuse.plan, "model", None) is None:
-        return None
-    from qamtu.plan.planner import CityModel
-
-    same = {f: getattr(config, f) for f in LINK_FREE_FIELDS}
-    if (reuse.config.replace(**same) != config or reuse.area.shape != area.shape
-            or not reuse.plan.model.candidates["site_id"].equals(candidates["site_id"].reset_index(drop=True))):
-        # a bug of the caller, not a city that cannot be planned: plan_one_city lets it through (never a failed city)
-        raise InternalError("internal: a run was asked to reuse links computed for another area, candidates or "
-                            "link-relevant engine configuration")
-    return CityModel(area, candidates, config, progress, coverage_links=reuse.plan.model.coverage_links)
+#: Engine (scenario ``engine.*``) fields whose change leaves the path terms of the links unchanged: a city stage that
+#: differs from another only in these shares its coverage links (:data:`qamtu.engine.links.LINK_SHARED_FIELDS`:
+#: each link's coverage probability, radius and relevance rule are derived per threshold from one evaluation).
+LINK_FREE_FIELDS = ("rsrp_threshold_dbm", "coverage_level", "cell_load", "min_dl_mbps", "max_cutoff_m")
 
 
 def _pool(kind: str, city: Any, extra: dict[str, Any]) -> str:
@@ -321,20 +316,22 @@ def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateRes
 def _light(run: CityRun) -> CityRun:
     """The run without what only the gate needs (links, the planner's model): what goes back to the driver."""
     plan = None if run.plan is None else dataclasses.replace(run.plan, links=None, model=None)
-    return dataclasses.replace(run, plan=plan, gate=None, links_by_threshold={}, engines=[])
+    return dataclasses.replace(run, plan=plan, gate=None, links_by_threshold={}, engines=[], links_share=None)
 
 
 def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolution_m: float | None = None,
                 executor: Any = None, progress: Progress | None = None, keep_going: bool = True,
-                reuse: PlannedCities | None = None, decisions: str | None = None) -> PlannedCities:
+                reuse: PlannedCities | None = None, decisions: str | None = None,
+                siblings: list[Any] | None = None) -> PlannedCities:
     """Plan each city of the run (:func:`plan_one_city`), one task per city on ``executor`` (default: here).
 
     ``decisions``: a decisions file with a ``city`` column (:func:`_decisions_by_city`); each city's rows go to its
     plan.
 
-    ``reuse``: the city stage of a run whose scenario differs only in :data:`LINK_FREE_FIELDS` of the engine; each
-    city reuses its coverage links (where they are: on a cluster, the task runs beside them). ``keep_going``: as
-    for :func:`run_national`.
+    ``siblings``: engine configurations of later city stages that differ from this one's only in
+    :data:`LINK_FREE_FIELDS`: each city computes its coverage links for them too (:func:`plan_one_city`).
+    ``reuse``: such an earlier city stage; each city takes its coverage links from it (where they are: on a
+    cluster, the task runs beside them). ``keep_going``: as for :func:`run_national`.
     """
     from qamtu.distributed import SequentialExecutor
     from qamtu.geo.catalogue import load_cities
@@ -361,10 +358,12 @@ def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolu
     # a pool of the machine's cores that every worker process of the machine would start (results do not depend
     # on EngineConfig.workers)
     task_config = config if here else config.replace(workers=1)
+    task_siblings = [c if here else c.replace(workers=1) for c in siblings] if siblings else None
     donors = dict(zip(reuse.ids, reuse.handles)) if reuse is not None else {}
     by_city = _decisions_by_city(decisions, ids) if decisions else {}
     handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, task_config, said(i, cid), donors.get(cid),
-                                       by_city.get(cid)) for i, cid in enumerate(ids)], labels=ids, progress=tick)
+                                       by_city.get(cid), task_siblings) for i, cid in enumerate(ids)], labels=ids,
+                     progress=tick)
     kept = handles if here else ex.call_many(_light, handles)
     runs = dict(zip(ids, kept))
     failed = [cid for cid in ids if runs[cid].error is not None]

@@ -108,10 +108,14 @@ class CityModel:
         Candidate table (one row per sector; see :mod:`qamtu.plan.candidates`).
     config : EngineConfig
     progress : callable(str), optional
+    coverage_links : Links, optional
+        The coverage links, computed already (``compute_links`` with ``max_cutoff_m`` = the coverage reach).
+    share : qamtu.plan.linkshare.LinkShare, optional
+        Where the coverage links are computed once for several thresholds and coverage levels (a sweep).
     """
 
     def __init__(self, area: Any, candidates: pd.DataFrame, config: Any, progress: Callable[[str], None] | None = None,
-                 coverage_links: Any | None = None):
+                 coverage_links: Any | None = None, share: Any | None = None):
         from qamtu.engine import compute_links, prepare_sectors
         from qamtu.engine.links import noise_per_re_dbm
         from qamtu.geo.sites import project_sites
@@ -140,7 +144,12 @@ class CityModel:
             self.reach_m = coverage_reach_m(self.sectors, config, area)
             cfg = config.replace(max_cutoff_m=self.reach_m)
             self.say(f"coverage links of {len(cand)} candidate sectors within {self.reach_m:.0f} m ...")
-            coverage_links = compute_links(area, cand, cfg)
+            if share is None:
+                coverage_links = compute_links(area, cand, cfg)
+            else:  # computed once for the plans of the share's other thresholds and levels (qamtu.plan.linkshare)
+                coverage_links = share.links(
+                    "coverage", area, cand, config,
+                    lambda c: c.replace(max_cutoff_m=coverage_reach_m(self.sectors, c, area)))
         else:
             self.reach_m = float(coverage_links.cutoff_m)
         self.coverage_links_s = time.perf_counter() - t0
@@ -287,6 +296,7 @@ def plan_city(
     progress: Callable[[str], None] | None = None,
     model: CityModel | None = None,
     demand: DemandModel | None = None,
+    share: Any | None = None,
 ) -> Plan:
     """Choose the cheapest candidate sites whose plan, checked by the full engine, meets the targets.
 
@@ -319,6 +329,8 @@ def plan_city(
         exceeds its capacity at the target load (:func:`qamtu.plan.capacity.add_capacity_sites`). ``Plan.sites``
         then has ``purpose`` = ``coverage``/``capacity``; the summary gives ``sites_for_coverage``,
         ``sites_for_capacity`` and the median distance between neighbouring planned sites. None: coverage only.
+    share : qamtu.plan.linkshare.LinkShare, optional
+        Coverage links shared with the plans of other thresholds and coverage levels (a sweep; the same plan).
 
     Returns
     -------
@@ -332,7 +344,7 @@ def plan_city(
         raise InvalidInputError(f"budget = {budget!r} is not allowed; give a number >= 0")
     config = EngineConfig() if config is None else config
     t0 = time.perf_counter()
-    m = model if model is not None else CityModel(area, candidates, config, progress)
+    m = model if model is not None else CityModel(area, candidates, config, progress, share=share)
     blocks = None
     if demand_block_m is not None:
         k = int(round(float(demand_block_m) / float(area.resolution_m)))
