@@ -6,15 +6,19 @@
    runs the job once untimed first (worker start, imports, Numba compilation), then ``--repeat`` times; medians.
    On 2 cores expect close to 2x for the city stage; the schedule and search stay on the driver (they query the
    gates on the workers).
-2. A sweep of 12 combinations (crews 1,2,3 x build rate 1,2 x load 0.5,0.9) against 12 separate national runs of
-   the same combinations, both in this process after a warm-up: the sweep plans 2 city stages (one per load; the
-   second on the first's links) and schedules 12 times; the separate runs plan 12 times. Target: >= 3x. The
-   separate runs are checked to give the same headline figures as the sweep.
+2. A sweep of 12 combinations (crews 1,2,3 x RSRP threshold -105,-110 dBm x coverage probability 0.8,0.9)
+   against 12 separate national runs of the same combinations, in this process after a warm-up, ``--repeat``
+   times (medians of wall and CPU time). The sweep plans 4 city stages (one per threshold and probability) and
+   schedules 12 times; the separate runs plan 12 times. Twice: with the scenario's per-class candidate lattice
+   (its spacing follows the link budget, so each threshold and probability has its own candidates and its own
+   links: only the schedule stage is shared) and with a uniform lattice (``--uniform-spacing-m``): then the 4
+   stages of a city share one computation of its coverage links (:mod:`qamtu.plan.linkshare`). Target: >= 3x.
+   The separate runs are checked to give the same headline figures as the sweep.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_dask.py [--cities konaev,aktau,taldykorgan,kyzylorda] [--resolution-m 250]
-        [--sweep-cities konaev,aktau] [--sweep-resolution-m 500] [--repeat 2]
+        [--sweep-cities konaev,aktau] [--sweep-resolution-m 500] [--uniform-spacing-m 1000] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -60,14 +64,13 @@ def main() -> None:
     ap.add_argument("--resolution-m", type=float, default=250.0)
     ap.add_argument("--sweep-cities", default="konaev,aktau")
     ap.add_argument("--sweep-resolution-m", type=float, default=500.0)
+    ap.add_argument("--uniform-spacing-m", type=float, default=1000.0)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--skip-cluster", action="store_true")
     ap.add_argument("--skip-sweep", action="store_true")
     a = ap.parse_args()
 
-    from qamtu.report.national import summary_dict
     from qamtu.chain.national import run_national
-    from qamtu.sweep import apply, combinations, headline, run_sweep
 
     if not a.skip_cluster:
         sc = scenario(a.cities.split(","), a.resolution_m)
@@ -80,25 +83,43 @@ def main() -> None:
 
     if a.skip_sweep:
         return
-    vary = {"crews": [1, 2, 3], "sites_per_crew_month": [1, 2], "load": [0.5, 0.9]}
+    vary = {"crews": [1, 2, 3], "threshold_dbm": [-105, -110], "probability": [0.8, 0.9]}
     base = scenario(a.sweep_cities.split(","), a.sweep_resolution_m)
     run_national(base, sensitivity=False)  # warm-up (Numba)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        result = run_sweep(base, vary, Path(tmp) / "sweep")
-        t_sweep = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    alone = []
-    for c in combinations(vary):
-        report, _ = run_national(apply(base, c), sensitivity=False)
-        alone.append(headline(summary_dict(report)))
-    t_alone = time.perf_counter() - t0
-    same = all(dict((k, r[k]) for k in h) == h for r, h in zip(result.rows, alone))
-    print(f"sweep of {len(result.rows)} combinations ({', '.join(vary)}), {a.sweep_cities} at "
-          f"{a.sweep_resolution_m:g} m: {t_sweep:.1f} s ({result.city_stages} city stages, {result.links_reused} on "
-          f"reused links); 12 separate runs: {t_alone:.1f} s -> {t_alone / t_sweep:.1f}x "
-          f"(headline figures identical: {same})")
+    uniform = base.with_overrides({"planning.candidate_spacing_m": ("--uniform-spacing-m", a.uniform_spacing_m)})
+    for label, sc in (("per-class lattice", base), (f"uniform {a.uniform_spacing_m:g} m lattice", uniform)):
+        r = sweep_vs_separate(sc, vary, a.repeat)
+        print(f"sweep of {r['n']} combinations ({', '.join(vary)}), {a.sweep_cities} at {a.sweep_resolution_m:g} m, "
+              f"{label} (medians of {a.repeat}): {r['city_stages']} city stages, {r['links_reused']} on shared "
+              f"links; sweep {r['sweep_s']:.1f} s wall / {r['sweep_cpu_s']:.1f} s CPU, 12 separate runs "
+              f"{r['alone_s']:.1f} s / {r['alone_cpu_s']:.1f} s -> {r['alone_s'] / r['sweep_s']:.1f}x wall, "
+              f"{r['alone_cpu_s'] / r['sweep_cpu_s']:.1f}x CPU (headline figures identical: {r['same']})")
 
+
+def sweep_vs_separate(base, vary: dict, repeat: int) -> dict:
+    """Medians of ``repeat`` timings of the sweep and of the separate runs of its combinations."""
+    from qamtu.report.national import summary_dict
+    from qamtu.chain.national import run_national
+    from qamtu.sweep import HEADLINE, apply, combinations, headline, run_sweep
+
+    times: dict[str, list[float]] = {"sweep_s": [], "sweep_cpu_s": [], "alone_s": [], "alone_cpu_s": []}
+    same = True
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0, c0 = time.perf_counter(), time.process_time()
+            result = run_sweep(base, vary, Path(tmp) / "sweep")
+            times["sweep_s"].append(time.perf_counter() - t0)
+            times["sweep_cpu_s"].append(time.process_time() - c0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        alone = []
+        for c in combinations(vary):
+            report, _ = run_national(apply(base, c), sensitivity=False)
+            alone.append(headline(summary_dict(report)))
+        times["alone_s"].append(time.perf_counter() - t0)
+        times["alone_cpu_s"].append(time.process_time() - c0)
+        same = same and all({k: r[k] for k in HEADLINE} == h for r, h in zip(result.rows, alone))
+    out = {k: statistics.median(v) for k, v in times.items()}
+    return dict(out, n=len(result.rows), city_stages=result.city_stages, links_reused=result.links_reused, same=same)
 
 if __name__ == "__main__":
     main()

@@ -92,16 +92,17 @@ def test_reference_run_on_the_cluster_equals_the_single_process_run(tmp_path, lo
 
 @pytest.mark.slow
 def test_sweep_on_the_cluster_equals_the_single_process_sweep(tmp_path, loopback_cluster):
-    """Shared plans and reused links (futures on the workers) give the same table as in one process."""
+    """Shared plans and coverage links shared across thresholds and loads (futures on the workers: a later stage's
+    task takes them from the first stage's run) give the same table as in one process."""
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO), encoding="utf-8")
     tables = {}
     for name, extra in (("here", []), ("dask", ["--dask", loopback_cluster])):
         result = CliRunner().invoke(app, ["sweep", "--scenario", str(scenario), "--resolution-m", "1000",
-                                          "--out", str(tmp_path / name), "--vary", "crews=1,2",
+                                          "--out", str(tmp_path / name), "--vary", "threshold_dbm=-105,-112",
                                           "--vary", "load=0.5,0.9", *extra])
         assert result.exit_code == 0, result.output
-        assert "2 city stage(s) planned, 1 on reused links" in result.output
+        assert "4 city stage(s) planned, 3 on reused links" in result.output
         tables[name] = (tmp_path / name / "sweep.csv").read_text(encoding="utf-8")
     assert tables["here"] == tables["dask"]
     assert len(tables["here"].splitlines()) == 5
