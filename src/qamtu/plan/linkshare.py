@@ -65,20 +65,23 @@ class LinkShare:
     def links(self, tag: str, area: Any, sites: Any, config: Any, derive: Callable[[Any], Any] | None = None,
               **kwargs: Any) -> Any:
         """``compute_links(area, sites, derive(config), **kwargs)``, computed for the whole family of ``config``
-        on the first request and kept (``tag`` names the kind of links, e.g. ``"coverage"``)."""
+        on the first request (``tag`` names the kind of links, e.g. ``"coverage"``). The links of the others are
+        kept until each is asked for once (then the plan that asked holds them, and the share lets them go)."""
         from qamtu.engine.links import compute_links_many
 
         derive = derive if derive is not None else (lambda c: c)
         key = (tag, _fingerprint(area, sites))
-        want = derive(config)
-        got = self._links.get((*key, repr(want)))
+        want = repr(derive(config))
+        got = self._links.pop((*key, want), None)
         if got is None:
             todo: dict[str, Any] = {}
             for c in self.family(config):
                 d = derive(c)
                 todo.setdefault(repr(d), d)
             for text, links in zip(todo, compute_links_many(area, sites, list(todo.values()), **kwargs)):
-                self._links[(*key, text)] = links
+                if text == want:
+                    got = links
+                else:
+                    self._links[(*key, text)] = links
             self.evaluations += 1
-            got = self._links[(*key, repr(want))]
         return got
