@@ -205,7 +205,7 @@ def headline(summary: Mapping[str, Any]) -> dict[str, Any]:
 @dataclasses.dataclass
 class SweepResult:
     """What :func:`run_sweep` did: the rows of sweep.csv, and how much it ran and reused (``city_stages`` planned,
-    of which ``links_reused`` took their coverage links from an earlier one's)."""
+    of which ``links_reused`` took the coverage links of one city or more from an earlier one's computation)."""
 
     rows: list[dict[str, Any]]
     ran: list[str]
@@ -310,7 +310,7 @@ def run_sweep(
         planned = plan_cities(scenarios[first.id], executor=executor, progress=progress, reuse=donor,
                               siblings=siblings[first.link_key])
         stages += 1
-        reused += donor is not None
+        reused += any(r.links_shared for r in planned.runs.values())
         if donor is None:
             donors[first.link_key] = planned  # kept (on the workers) for the groups that can reuse its links
         try:

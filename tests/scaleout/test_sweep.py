@@ -144,6 +144,7 @@ def test_shared_links_give_the_plan_of_fresh_links():
     fresh = plan_one_city(city, sc, 1000.0, cfg)
     shared = plan_one_city(city, sc, 1000.0, cfg, None, base, siblings=[base_cfg, cfg])
     assert shared.links_share is base.links_share and base.links_share.evaluations == 1  # really shared
+    assert shared.links_shared and not base.links_shared
     assert_same_links(shared.plan.model.coverage_links, fresh.plan.model.coverage_links)
     assert shared.plan.model.coverage_links.n_links != base.plan.model.coverage_links.n_links  # not vacuous
     pd.testing.assert_frame_equal(shared.plan.sites, fresh.plan.sites)
@@ -204,3 +205,23 @@ def test_a_threshold_sweep_computes_each_citys_coverage_links_once(tmp_path, mon
     assert sorted(coverage) == [("aktau", 1)] * 4 + [("konaev", 1)] * 4  # separate runs: one per city and run
     # the thresholds and levels really change the plans (the test could fail)
     assert len({(r["sites"], r["territory_share_mean"]) for r in result.rows}) > 1
+
+
+def test_a_threshold_that_moves_the_candidate_lattice_gets_links_of_its_own():
+    """With the per-class lattice (spacing from the link budget) another threshold has other candidates: it is not
+    in the first plan's share, computes its own links, and plans as a separate run would."""
+    import pandas as pd
+
+    from qamtu.geo.catalogue import get_city
+    from qamtu.chain.national import plan_one_city
+
+    sc = validate_scenario(dict(SCENARIO, planning={**SCENARIO["planning"], "candidate_spacing_m": None}),
+                           source="test")
+    city = get_city("konaev")
+    base_cfg = sc.engine_config()
+    cfg = base_cfg.replace(rsrp_threshold_dbm=-100.0)
+    base = plan_one_city(city, sc, 1000.0, base_cfg, siblings=[base_cfg, cfg])
+    assert base.spacings is not None and base.links_share.configs == [base_cfg]  # cfg's lattice differs
+    other = plan_one_city(city, sc, 1000.0, cfg, None, base, siblings=[base_cfg, cfg])
+    assert other.spacings != base.spacings and not other.links_shared
+    pd.testing.assert_frame_equal(other.plan.sites, plan_one_city(city, sc, 1000.0, cfg).plan.sites)

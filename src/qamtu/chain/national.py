@@ -59,6 +59,8 @@ class CityRun:
     engines: list[tuple[Any, Any]] = dataclasses.field(default_factory=list, repr=False)
     #: Coverage links shared with the plans of other thresholds and levels (a sweep; :mod:`qamtu.plan.linkshare`).
     links_share: Any = dataclasses.field(default=None, repr=False)
+    #: Whether the plan took its coverage links from ``links_share`` (computed by an earlier plan's request).
+    links_shared: bool = False
 
 
 def _status(gate_month: int | None, deadline_index: int) -> str:
@@ -94,9 +96,11 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         elif siblings:
             run.links_share = LinkShare(same_candidates(inputs, [config, *(c for c in siblings if c != config)]))
         source = str(decisions["source"].iloc[0]) if decisions is not None and len(decisions) else "decisions"
+        taken = run.links_share.taken if run.links_share is not None else 0
         plan = plan_inputs(inputs, scenario, decisions=decisions, decisions_source=source, progress=progress,
                            share=run.links_share)
         run.plan = plan
+        run.links_shared = run.links_share is not None and run.links_share.taken > taken
     except InternalError:
         raise
     except QamtuError as exc:
@@ -244,6 +248,8 @@ class PlannedCities:
     handles: list[Any]
     executor: Any
     config: Any = None
+    #: :meth:`other_users_share` per city, once computed
+    other_shares: dict[str, float | None] = dataclasses.field(default_factory=dict, repr=False)
 
     def _here(self) -> bool:
         from qamtu.distributed import SequentialExecutor
@@ -256,8 +262,11 @@ class PlannedCities:
         return functools.partial(self.executor.call, _gate_with, handle, config)
 
     def other_users_share(self, city_id: str) -> float | None:
-        """:func:`_share_other_users` of a city, computed where its links are."""
-        return self.executor.call(_share_other_users, self.handles[self.ids.index(city_id)])
+        """:func:`_share_other_users` of a city, computed where its links are, once per stage (it depends on the
+        plan only: a sweep's combinations that share the stage ask it once)."""
+        if city_id not in self.other_shares:
+            self.other_shares[city_id] = self.executor.call(_share_other_users, self.handles[self.ids.index(city_id)])
+        return self.other_shares[city_id]
 
     def release(self) -> None:
         """Free the cities' arrays held on the workers."""

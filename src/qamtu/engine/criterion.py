@@ -103,7 +103,22 @@ def link_rate_mbps(sinr_db, config: Any, direction: str = "dl", load: float | No
     )
 
 
+#: :func:`_min_sinr_db` by the carrier fields :func:`link_rate_mbps` reads, the rate, the load and the direction
+#: (a bisection of 60 rate evaluations: every plan, gate evaluator and aggregation asks it)
+_MIN_SINR_CACHE: dict[tuple, float] = {}
+
+
 def _min_sinr_db(config: Any, rate_mbps: float, load: float, direction: str) -> float:
+    key = (float(config.bandwidth_hz), int(config.dl_layers), int(config.ul_layers), float(config.tdd_dl_share),
+           float(config.tdd_ul_share), float(config.scs_hz), float(rate_mbps), float(load), direction)
+    if key not in _MIN_SINR_CACHE:
+        if len(_MIN_SINR_CACHE) > 1024:
+            _MIN_SINR_CACHE.clear()
+        _MIN_SINR_CACHE[key] = _bisect_min_sinr_db(config, rate_mbps, load, direction)
+    return _MIN_SINR_CACHE[key]
+
+
+def _bisect_min_sinr_db(config: Any, rate_mbps: float, load: float, direction: str) -> float:
     if rate_mbps <= 0:
         return float("-inf")
     lo, hi = -30.0, 60.0

@@ -533,6 +533,26 @@ def same_link_terms(a: EngineConfig, b: EngineConfig) -> bool:
     return a.replace(**{f: getattr(b, f) for f in LINK_SHARED_FIELDS}) == b
 
 
+def _link_variants(configs: list[EngineConfig], infos: list[CutoffInfo]):
+    """The distinct (threshold, cut-off) of ``configs``: configurations that share both have the same links.
+
+    Returns the variant of each configuration, the first configuration of each variant, and per variant the
+    threshold, the relevance floor, the search radius and the squared radius per environment class.
+    """
+    variants: dict[tuple, int] = {}
+    variant_of = [variants.setdefault((float(c.rsrp_threshold_dbm), i), len(variants)) for c, i in zip(configs, infos)]
+    first = [variant_of.index(v) for v in range(len(variants))]
+    thresholds = np.array([configs[i].rsrp_threshold_dbm for i in first], dtype=float)
+    floors = np.array([infos[i].floor_dbm for i in first], dtype=float)
+    cut = [infos[i].cutoff_m for i in first]
+    env_cut2 = np.empty((len(first), len(ENV_CLASSES)))
+    for v, i in enumerate(first):
+        env_cut2[v] = cut[v] * cut[v]
+        if len(infos[i].per_env_m) == len(ENV_CLASSES):
+            env_cut2[v] = np.minimum(np.asarray(infos[i].per_env_m, dtype=float) ** 2, cut[v] * cut[v])
+    return variant_of, first, thresholds, floors, cut, env_cut2
+
+
 def compute_links_many(area, sites, configs: list[EngineConfig], progress: Callable[[int, int], Any] | None = None,
                        *, cutoff: CutoffInfo | None = None, rows: tuple[int, int] | None = None,
                        served=None) -> list[Links]:
@@ -567,19 +587,8 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     if np.any((env[mask] < 0) | (env[mask] >= len(ENV_CLASSES))):
         raise InvalidInputError(f"area.env_class has codes outside 0..{len(ENV_CLASSES) - 1} inside the mask")
     infos = [link_budget_envelope(sectors, c, np.unique(env[mask])) if cutoff is None else cutoff for c in configs]
-    # configurations with the same threshold and cut-off have the same links: evaluated once, shared
-    variants: dict[tuple, int] = {}
-    variant_of = [variants.setdefault((float(c.rsrp_threshold_dbm), i), len(variants)) for c, i in zip(configs, infos)]
-    first = {v: variant_of.index(v) for v in range(len(variants))}
-    n_var = len(variants)
-    thresholds = np.array([configs[first[v]].rsrp_threshold_dbm for v in range(n_var)], dtype=float)
-    floors = np.array([infos[first[v]].floor_dbm for v in range(n_var)], dtype=float)
-    cut = [infos[first[v]].cutoff_m for v in range(n_var)]
-    env_cut2 = np.empty((n_var, len(ENV_CLASSES)))
-    for v in range(n_var):
-        env_cut2[v] = cut[v] * cut[v]
-        if len(infos[first[v]].per_env_m) == len(ENV_CLASSES):
-            env_cut2[v] = np.minimum(np.asarray(infos[first[v]].per_env_m, dtype=float) ** 2, cut[v] * cut[v])
+    variant_of, first, thresholds, floors, cut, env_cut2 = _link_variants(configs, infos)
+    n_var = len(first)
     far = max(cut)
     widest = env_cut2.max(axis=0)
     residual = np.zeros((n_var, rows * cols))

@@ -45,12 +45,14 @@ class LinkShare:
     """Links computed once for a family of engine configurations (see the module docstring).
 
     ``configs``: the configurations whose plans will ask (a sweep's, for one city). ``evaluations`` counts the
-    link computations run (one per family, area and sector table).
+    link computations run (one per family, area and sector table), ``taken`` the requests answered with links an
+    earlier request computed.
     """
 
     def __init__(self, configs: Iterable[Any] = ()):
         self.configs = list(configs)
         self.evaluations = 0
+        self.taken = 0
         self._links: dict[tuple[str, str, str], Any] = {}
 
     def family(self, config: Any) -> list[Any]:
@@ -73,6 +75,7 @@ class LinkShare:
         key = (tag, _fingerprint(area, sites))
         want = repr(derive(config))
         got = self._links.pop((*key, want), None)
+        self.taken += got is not None
         if got is None:
             todo: dict[str, Any] = {}
             for c in self.family(config):
