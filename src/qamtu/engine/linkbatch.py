@@ -147,6 +147,7 @@ def evaluate_link_batch(
     floor_dbm: float | None = None,
     _cache: dict | None = None,
     terrain=None,
+    thresholds_dbm=None,
 ) -> _LinkBatch:
     """Evaluate a flat batch of links (the engine's per-link physics; also used by tests and the baseline).
 
@@ -167,6 +168,9 @@ def evaluate_link_batch(
         Per-link terrain from :class:`qamtu.engine.terrain.TerrainHook`: the excess diffraction loss is added to
         both states' path losses, ``nlos`` forces the LOS probability to 0, ``dz_m`` (site ground minus pixel
         ground) enters the elevation angle.
+    thresholds_dbm : sequence of float, optional
+        Several RSRP thresholds: the path terms and gains are evaluated once, ``coverage_probability`` and ``keep``
+        get one column per threshold (each as with that threshold in ``config``).
 
     Returns
     -------
@@ -181,14 +185,15 @@ def evaluate_link_batch(
     d2d, d3d, h_bs, g_ssb, g_tr, g_int = beam_gains(dx_m, dy_m, sector_idx, sectors, config, _cache=cache,
                                                      dz_m=None if terrain is None else terrain[2])
     pg = np.empty(n)
-    pcov = np.zeros(n)
+    thresholds = [config.rsrp_threshold_dbm] if thresholds_dbm is None else [float(t) for t in thresholds_dbm]
+    pcov = np.zeros((n, len(thresholds)))
     p_los = np.empty(n)
     los_gain = np.empty(n)
     sf_los = np.empty(n)
     sf_nlos = np.empty(n)
     eirp = p_re[sector_idx] + config.ue_antenna_gain_dbi
     g_max = np.maximum(np.maximum(g_ssb, g_tr), g_int)
-    keep = np.zeros(n, dtype=bool)
+    keep = np.zeros((n, len(thresholds)), dtype=bool)
     floor = cache["noise"] - config.cutoff_margin_db if floor_dbm is None else float(floor_dbm)
     for code in np.unique(env_code):
         m = env_code == code
@@ -213,16 +218,19 @@ def evaluate_link_batch(
         # the probability is evaluated where it can exceed ~1e-12: within 7.5 standard deviations of the threshold
         # in the LOS state outdoors (the largest mean and, with O2I, never a smaller reach); elsewhere it is 0
         s_max = np.sqrt(np.maximum(terms.sf_los_db, terms.sf_nlos_db) ** 2 + max(cst.std_db) ** 2)
-        live = base - terms.pl_los_db + 7.5 * s_max >= config.rsrp_threshold_dbm
-        pc = np.zeros(int(m.sum()))
-        if live.any():
-            sub = physics.PathTerms(*(np.asarray(a)[live] for a in (terms.p_los, terms.pl_los_db, terms.pl_nlos_db,
-                                                                    terms.sf_los_db, terms.sf_nlos_db)))
-            pc[live] = physics.link_coverage_probability(
-                config.rsrp_threshold_dbm, base[live] - sub.pl_los_db, base[live] - sub.pl_nlos_db, sub, cst
-            )
-        pcov[m] = pc
-        keep[m] = (eirp[m] + g_max[m] + pg[m] >= floor) | (pcov[m] >= config.cutoff_coverage_epsilon)
+        for t, threshold in enumerate(thresholds):
+            live = base - terms.pl_los_db + 7.5 * s_max >= threshold
+            pc = np.zeros(int(m.sum()))
+            if live.any():
+                sub = physics.PathTerms(*(np.asarray(a)[live] for a in (
+                    terms.p_los, terms.pl_los_db, terms.pl_nlos_db, terms.sf_los_db, terms.sf_nlos_db)))
+                pc[live] = physics.link_coverage_probability(
+                    threshold, base[live] - sub.pl_los_db, base[live] - sub.pl_nlos_db, sub, cst
+                )
+            pcov[m, t] = pc
+            keep[m, t] = (eirp[m] + g_max[m] + pg[m] >= floor) | (pc >= config.cutoff_coverage_epsilon)
+    if thresholds_dbm is None:
+        pcov, keep = pcov[:, 0].copy(), keep[:, 0].copy()
     common = eirp + pg - config.body_loss_db
     return _LinkBatch(
         rsrp_dbm=common + g_ssb,

@@ -35,7 +35,7 @@ from qamtu.errors import InvalidInputError
 from qamtu.plan.candidates import site_table
 from qamtu.plan.explain import explain_plan
 from qamtu.plan.problem import Targets
-from qamtu.plan.reach import coverage_reach_m
+from qamtu.plan.reach import coverage_reach_m, coverage_reaches_m
 from qamtu.plan.repair import RepairResult, solve_with_repair
 
 if TYPE_CHECKING:
@@ -141,6 +141,8 @@ class CityModel:
         self.sinr_min_db = min_sinr_db(config)
         t0 = time.perf_counter()
         if coverage_links is None:
+            if share is not None:  # the siblings' reaches too, from one evaluation of the ring (qamtu.plan.reach)
+                coverage_reaches_m(self.sectors, share.family(config), area)
             self.reach_m = coverage_reach_m(self.sectors, config, area)
             cfg = config.replace(max_cutoff_m=self.reach_m)
             self.say(f"coverage links of {len(cand)} candidate sectors within {self.reach_m:.0f} m ...")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from qamtu.engine.links import Sectors
     from qamtu.geo import StudyArea
 
-__all__ = ["coverage_reach_m"]
+__all__ = ["coverage_reach_m", "coverage_reaches_m"]
 
 
 #: Reach per (sector parameters, environment class, engine configuration): the same for every city, so a national
@@ -35,7 +35,15 @@ def coverage_reach_m(sectors: Sectors, config: EngineConfig, area: StudyArea, *,
     ring of 360 bearings around the boresight and a logarithmic distance grid (ratio 1.01); the result is the
     grid point after the farthest passing one, plus one pixel diagonal, capped by the engine's own cut-off.
     """
-    from qamtu.engine.links import Sectors, cutoff_distance_m, evaluate_link_batch
+    return coverage_reaches_m(sectors, [config], area, max_search_m=max_search_m)[0]
+
+
+def coverage_reaches_m(sectors: Sectors, configs: list[EngineConfig], area: StudyArea, *,
+                       max_search_m: float = 30_000.0) -> list[float]:
+    """:func:`coverage_reach_m` of each configuration; those that differ only in
+    :data:`qamtu.engine.links.LINK_SHARED_FIELDS` (a sweep's thresholds and levels) share one evaluation of the
+    ring's path terms (each threshold's coverage probability as with that threshold alone)."""
+    from qamtu.engine.links import Sectors, cutoff_distance_m, evaluate_link_batch, same_link_terms
 
     d = 10.0 * 1.01 ** np.arange(int(math.ceil(math.log(max_search_m / 10.0) / math.log(1.01))) + 1)
     bearings = np.radians(np.arange(0.0, 360.0, 1.0))
@@ -46,7 +54,7 @@ def coverage_reach_m(sectors: Sectors, config: EngineConfig, area: StudyArea, *,
     keys["azimuth_deg"] = 0.0  # the ring covers every bearing: the boresight does not matter
     first = keys.drop_duplicates().index.to_numpy()
     envs = np.unique(np.asarray(area.env_class)[np.asarray(area.mask, bool)])
-    far = 0.0
+    far = [0.0] * len(configs)
     for idx in first:
         sub = Sectors(frame=frame.iloc[[idx]], x_m=np.zeros(1), y_m=np.zeros(1),
                       height_m=sectors.height_m[[idx]], azimuth_deg=np.zeros(1),
@@ -58,13 +66,23 @@ def coverage_reach_m(sectors: Sectors, config: EngineConfig, area: StudyArea, *,
         dx, dy = (dd * np.sin(bb)).ravel(), (dd * np.cos(bb)).ravel()
         params = tuple(keys.iloc[idx].tolist())
         for code in envs:
-            cache_key = (params, int(code), repr(config), float(max_search_m))
-            if cache_key not in _REACH_CACHE:
+            ckeys = [(params, int(code), repr(c), float(max_search_m)) for c in configs]
+            todo = [c for c, k in zip(configs, ckeys) if k not in _REACH_CACHE]
+            while todo:  # one evaluation per family of configurations with the same path terms
+                group = [c for c in todo if same_link_terms(c, todo[0])]
+                todo = [c for c in todo if not same_link_terms(c, todo[0])]
+                thresholds = sorted({float(c.rsrp_threshold_dbm) for c in group})
                 batch = evaluate_link_batch(dx, dy, np.zeros(dx.size, np.int64), np.full(dx.size, int(code)), sub,
-                                            config)
-                passing = (batch.coverage_probability >= config.coverage_level).reshape(dd.shape).any(axis=1)
-                last = int(np.flatnonzero(passing)[-1]) if passing.any() else -1
-                _REACH_CACHE[cache_key] = 0.0 if last < 0 else float(d[min(last + 1, d.size - 1)])
-            far = max(far, _REACH_CACHE[cache_key])
-    far += float(area.resolution_m) * math.sqrt(2.0)
-    return float(min(far, cutoff_distance_m(sectors, config)))
+                                            group[0], thresholds_dbm=thresholds)
+                for c in group:
+                    pcov = batch.coverage_probability[:, thresholds.index(float(c.rsrp_threshold_dbm))]
+                    passing = (pcov >= c.coverage_level).reshape(dd.shape).any(axis=1)
+                    last = int(np.flatnonzero(passing)[-1]) if passing.any() else -1
+                    _REACH_CACHE[(params, int(code), repr(c), float(max_search_m))] = (
+                        0.0 if last < 0 else float(d[min(last + 1, d.size - 1)]))
+            far = [max(f, _REACH_CACHE[k]) for f, k in zip(far, ckeys)]
+    out = []
+    for f, c in zip(far, configs):
+        f += float(area.resolution_m) * math.sqrt(2.0)
+        out.append(float(min(f, cutoff_distance_m(sectors, c))))
+    return out
