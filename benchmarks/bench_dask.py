@@ -107,9 +107,9 @@ def cold_caches() -> None:
     import qamtu.engine.served as served
     import qamtu.plan.reach as reach
 
-    for cache in (reach._REACH_CACHE, links._CUTOFF_CACHE, criterion._MIN_SINR_CACHE, served._CACHE,
-                  fast._GAIN_CACHE):
-        cache.clear()
+    for module, name in ((reach, "_REACH_CACHE"), (links, "_CUTOFF_CACHE"), (criterion, "_MIN_SINR_CACHE"),
+                         (served, "_CACHE"), (fast, "_GAIN_CACHE")):
+        getattr(module, name, {}).clear()  # (an older qamtu, run as the baseline, lacks some)
 
 
 def sweep_vs_separate(base, vary: dict, repeat: int) -> dict:
