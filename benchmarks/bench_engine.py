@@ -136,37 +136,89 @@ def part_almaty(args) -> None:
           f"DL equal {np.mean(np.isclose(e['dl'][both], base['dl'][both], rtol=1e-4)) * 100:.2f} %")
 
 
+def mc_links_rate(area, sites, config, n_pixels: int, n_users: int, seed: int = 0):
+    """The plain NumPy per-pixel Monte-Carlo's rate on ``n_pixels`` random pixels of ``area``: (pixel, sector)
+    links answered per second (each drawn ``n_users`` times), its links and seconds. Links of those pixels only."""
+    import copy
+
+    from qamtu.engine import compute_links
+    from qamtu.engine.montecarlo import pixel_monte_carlo
+
+    rows, cols = np.nonzero(area.mask)
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(rows.size, min(n_pixels, rows.size), replace=False)
+    sub = copy.copy(area)
+    sub.mask = np.zeros(area.shape, bool)
+    sub.mask[rows[pick], cols[pick]] = True
+    links = compute_links(sub, sites, config)
+    t0 = time.perf_counter()
+    n_mc = 0
+    for i in pick:
+        pix = int(rows[i]) * area.shape[1] + int(cols[i])
+        n_mc += int((links.pixel == pix).sum())
+        pixel_monte_carlo(links, pix, int(area.env_class[rows[i], cols[i]]), n_users=n_users, seed=int(i))
+    t_mc = time.perf_counter() - t0
+    return n_mc / t_mc, n_mc, t_mc
+
+
 def part_cities(args) -> None:
+    """All 20 cities at 25 m (or ``--cities``, extrapolated per pixel to the 20): wall and CPU time of the whole
+    evaluation (links + distribution kernel, every class and map), peak RSS, computed links per second (links the
+    engine actually computed and fed to the kernel; not the pairs its cut-off skipped) against the plain NumPy
+    per-pixel Monte-Carlo in the same run, and the ratio."""
     from qamtu.engine import EngineConfig, evaluate
+    from qamtu.engine.multires import evaluate_multires
     from qamtu.geo.area import make_study_area
     from qamtu.geo.catalogue import load_cities
     from qamtu.geo.layout import hex_layout
 
     config = EngineConfig(workers=args.workers)
-    totals = []
     label = "reference layout" if args.reference_layout else f"hexagonal layout, ISD {args.isd_m:g} m"
-    for rep in range(args.repeat):
-        t_all = time.perf_counter()
-        lines = []
-        for city in load_cities():
-            if city.area_km2 is None:
-                lines.append(f"    {city.id}: no catalogue area, skipped")
-                continue
-            t0 = time.perf_counter()
-            area = make_study_area(city, 25.0)
-            sites = hex_layout(area) if args.reference_layout else hex_layout(area, isd_m=args.isd_m)
-            res = evaluate(area, sites, config)
-            k = res.kpis()
-            lines.append(f"    {city.id}: {int(area.mask.sum())} px, {len(sites)} sectors, "
-                         f"{time.perf_counter() - t0:.2f} s, territory {k['territory_share']:.3f}, "
-                         f"population {k['population_share']:.3f}")
-            del res, area
-        totals.append(time.perf_counter() - t_all)
-        if rep == 0:
-            print("\n".join(lines))
-        print(f"  run {rep + 1}: all cities {totals[-1]:.1f} s, peak RSS so far {peak_rss_gib():.2f} GiB")
-    print(f"All 20 cities at 25 m ({label}): median wall time {statistics.median(totals):.1f} s over "
-          f"{args.repeat} runs (target <= 60 s); peak resident memory {peak_rss_gib():.2f} GiB (target < 4 GiB)")
+    mode = (f"multi-resolution, step {args.multires_step}" if args.multires_step > 1
+            else "exact (every pixel)")
+    cities = [c for c in load_cities() if c.area_km2 is not None]
+    chosen = cities if not args.cities else [c for c in cities if c.id in args.cities.split(",")]
+    px_all = 0
+    rate_mc = None
+    lines, wall, cpu, links_total, px_done = [], 0.0, 0.0, 0, 0
+    for city in cities:
+        area = make_study_area(city, args.cities_resolution_m)
+        n_px = int(area.mask.sum())
+        px_all += n_px
+        if city not in chosen:
+            continue
+        sites = hex_layout(area) if args.reference_layout else hex_layout(area, isd_m=args.isd_m)
+        if rate_mc is None:
+            rate_mc, n_mc, t_mc = mc_links_rate(area, sites, config, args.mc_pixels, args.mc_users)
+        t0, c0 = time.perf_counter(), time.process_time()
+        if args.multires_step > 1:
+            stats: list = []
+            res = evaluate_multires(area, sites, config, step=args.multires_step, stats=stats)
+            n_links, extra = stats[0].links, f", {stats[0].interpolated / max(n_px, 1):.2f} of px interpolated"
+        else:
+            from qamtu.engine import aggregate, compute_links
+
+            links = compute_links(area, sites, config)
+            res = aggregate(area, links, config)
+            n_links, extra = links.n_links, ""
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        wall, cpu, links_total, px_done = wall + dt, cpu + dc, links_total + n_links, px_done + n_px
+        k = res.kpis()
+        lines.append(f"    {city.id}: {n_px} px, {len(sites)} sectors, {n_links} links computed{extra}, "
+                     f"{dt:.1f} s wall, {dc:.1f} s CPU, territory {k['territory_share']:.3f}, "
+                     f"population {k['population_share']:.3f}")
+        print(lines[-1], flush=True)
+        del res, area
+    rate_eng = links_total / wall if wall > 0 else float("nan")
+    scope = "all 20 cities" if len(chosen) == len(cities) else (
+        f"{len(chosen)} of {len(cities)} cities ({px_done} of {px_all} px), EXTRAPOLATED per pixel to the 20")
+    factor = px_all / max(px_done, 1)
+    print(f"Cities at {args.cities_resolution_m:g} m ({label}, {mode}): {scope}: wall {wall * factor:.1f} s "
+          f"(target <= 120 s), CPU {cpu * factor:.1f} s, {wall / max(px_done, 1) * 1e6:.1f} us wall per pixel; "
+          f"peak resident memory {peak_rss_gib():.2f} GiB (target < 4 GiB)")
+    print(f"  computed links per second: engine {rate_eng:,.0f} (links + kernel, every class and map); plain NumPy "
+          f"per-pixel Monte-Carlo ({args.mc_users} users, {args.mc_pixels} pixels of {chosen[0].id}) {rate_mc:,.0f}; "
+          f"ratio {rate_eng / rate_mc:.1f}x")
 
 
 def part_distribution(args) -> None:
@@ -175,7 +227,6 @@ def part_distribution(args) -> None:
     on a sample of pixels: links per second = (pixel, sector) pairs answered per second by each method (the
     Monte-Carlo draws each pair ``--mc-users`` times to reach its accuracy)."""
     from qamtu.engine import EngineConfig, aggregate, compute_links
-    from qamtu.engine.montecarlo import pixel_monte_carlo
     from qamtu.geo.area import make_study_area
     from qamtu.geo.catalogue import get_city
     from qamtu.geo.layout import hex_layout
@@ -191,22 +242,12 @@ def part_distribution(args) -> None:
         times.append(time.perf_counter() - t0)
     t_eng = statistics.median(times)
     rate_eng = links.n_links / t_eng
-    rows, cols = np.nonzero(area.mask)
-    rng = np.random.default_rng(0)
-    pick = rng.choice(rows.size, min(args.mc_pixels, rows.size), replace=False)
-    t0 = time.perf_counter()
-    n_mc = 0
-    for i in pick:
-        pix = int(rows[i]) * area.shape[1] + int(cols[i])
-        n_mc += int((links.pixel == pix).sum())  # (pixel, sector) pairs answered, each drawn mc_users times
-        pixel_monte_carlo(links, pix, int(area.env_class[rows[i], cols[i]]), n_users=args.mc_users, seed=int(i))
-    t_mc = time.perf_counter() - t0
-    rate_mc = n_mc / t_mc
+    rate_mc, _, _ = mc_links_rate(area, sites, config, args.mc_pixels, args.mc_users)
     print(f"{args.dist_city} {args.dist_resolution_m:g} m, reference layout: {int(area.mask.sum())} px, {len(sites)} "
           f"sectors, {links.n_links} links; aggregate median {t_eng:.2f} s over {args.repeat} runs "
           f"({t_eng / max(int(area.mask.sum()), 1) * 1e6:.1f} us per pixel)")
     print(f"  distribution engine: {rate_eng:,.0f} links/s; NumPy per-pixel Monte-Carlo ({args.mc_users} users, "
-          f"{pick.size} pixels): {rate_mc:,.0f} links/s; ratio {rate_eng / rate_mc:.1f}x "
+          f"{args.mc_pixels} pixels): {rate_mc:,.0f} links/s; ratio {rate_eng / rate_mc:.1f}x "
           f"(the Monte-Carlo's 0.02 accuracy needs ~2000 users per pixel and class)")
 
 
@@ -221,6 +262,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-almaty", action="store_true")
     ap.add_argument("--skip-cities", action="store_true")
     ap.add_argument("--skip-distribution", action="store_true")
+    ap.add_argument("--cities", default="", help="cities part: only these ids (comma-separated), extrapolated")
+    ap.add_argument("--cities-resolution-m", type=float, default=25.0)
+    ap.add_argument("--multires-step", type=int, default=0,
+                    help="cities part: multi-resolution lattice step (qamtu.engine.multires); 0 = exact")
     ap.add_argument("--dist-city", default="taraz")
     ap.add_argument("--dist-resolution-m", type=float, default=100.0)
     ap.add_argument("--mc-users", type=int, default=2000)

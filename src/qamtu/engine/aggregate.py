@@ -510,73 +510,90 @@ class IncrementalAggregator:
         return self._result(active_arr, config)
 
     def _result(self, active_arr: np.ndarray, config: EngineConfig) -> CoverageResult:
-        area, links, full = self.area, self.links, self.full
-        crit = config.criterion
-        shape, n_pix, mask, env_full, gpix = self.shape, self.n_pix, self.mask, self.env_full, self.gpix
-        out, best_link = self.out, self.best_link
-        rows = {name: np.full(n_pix, np.nan) for name in _dist.ROWS}
-        for r, name in enumerate(_dist.ROWS):
-            rows[name][gpix] = out[r]
-        served = np.zeros(n_pix, bool)
-        best = np.full(n_pix, -1, dtype=np.int32)
+        rows, best = self.pixel_rows()
+        return result_from_rows(self.area, self.links, config, active_arr, rows, best, full=self.full,
+                                all_classes=self.all_classes)
+
+    def pixel_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last evaluation per pixel: the kernel's rows (len(ROWS), n_pixels), NaN where the pixel has no
+        link, and the best server (int32, -1 where no active link)."""
+        gpix, out, best_link = self.gpix, self.out, self.best_link
+        rows = np.full((len(_dist.ROWS), self.n_pix), np.nan)
+        rows[:, gpix] = out
+        best = np.full(self.n_pix, -1, dtype=np.int32)
         ok = best_link >= 0
-        served[gpix[ok]] = True
         best[gpix[ok]] = self.sector_out[best_link[ok]]
-        env_pix = np.clip(env_full, 0, len(ENV_CLASSES) - 1)
-        probs = {}
-        for q in ("rsrp", "dl", "ul"):
-            stack = np.stack([rows[f"p_{q}_outdoor"], rows[f"p_{q}_indoor_low"], rows[f"p_{q}_indoor_high"]])
-            for cls, val in zip(("outdoor", "indoor", "all"), _class_mix(stack, env_pix, config)):
-                probs[f"p_{q}_{cls}"] = np.where(served, np.nan_to_num(val), 0.0)
-        if not self.all_classes:  # P(DL) is not computed where P(SS-RSRP) misses this config's level
-            probs["p_dl_outdoor"][probs["p_rsrp_outdoor"] < float(crit.probability) - 1e-9] = 0.0
-        has_ul = crit.min_ul_mbps is not None
-        for cls in ("outdoor", "indoor", "all"):
-            parts = [probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"]] + ([probs[f"p_ul_{cls}"]] if has_ul else [])
-            probs[f"p_covered_{cls}"] = np.minimum.reduce(parts)
-            probs[f"covered_{cls}"] = crit.covered(probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"],
-                                                   probs[f"p_ul_{cls}"] if has_ul else None) & served & mask
-        covered = probs[f"covered_{crit.user_class}"].copy()
-        dl = np.zeros(n_pix)
-        ul = np.zeros(n_pix)
-        if full and served.any():
-            from qamtu.engine.criterion import link_rate_mbps
+        return rows, best
 
-            dl[served] = link_rate_mbps(rows["pdsch_sinr_p10_db"][served], config, "dl")
-            ul[served] = link_rate_mbps(rows["ul_snr_p10_db"][served], config, "ul")
-        rsrp = rows["rsrp_median_dbm"]
-        sinr = rows["pdsch_sinr_median_db"]
-        ssb = rows["ssb_sinr_median_db"]
-        pcov = probs[f"p_rsrp_{crit.user_class}"].copy()
-        outside = ~mask
-        for a in (rsrp, sinr, ssb, pcov, dl, ul):
+
+def result_from_rows(area, links: Links, config: EngineConfig, active_arr: np.ndarray, pixel_rows: np.ndarray,
+                     best: np.ndarray, *, full: bool, all_classes: bool) -> CoverageResult:
+    """The :class:`CoverageResult` from the kernel's rows per pixel (``pixel_rows``, (len(ROWS), n_pixels)) and
+    the best server per pixel (-1: no active link, not served); ``links`` gives the sector table and cut-off.
+    Shared by :class:`IncrementalAggregator` and the multi-resolution evaluation (:mod:`qamtu.engine.multires`)."""
+    crit = config.criterion
+    shape = tuple(links.shape)
+    n_pix = shape[0] * shape[1]
+    mask = np.asarray(area.mask, dtype=bool).ravel()
+    env_full = np.asarray(area.env_class).ravel().astype(np.int64)
+    rows = {name: pixel_rows[r] for r, name in enumerate(_dist.ROWS)}
+    best = np.asarray(best, np.int32).copy()
+    served = best >= 0
+    env_pix = np.clip(env_full, 0, len(ENV_CLASSES) - 1)
+    probs = {}
+    for q in ("rsrp", "dl", "ul"):
+        stack = np.stack([rows[f"p_{q}_outdoor"], rows[f"p_{q}_indoor_low"], rows[f"p_{q}_indoor_high"]])
+        for cls, val in zip(("outdoor", "indoor", "all"), _class_mix(stack, env_pix, config)):
+            probs[f"p_{q}_{cls}"] = np.where(served, np.nan_to_num(val), 0.0)
+    if not all_classes:  # P(DL) is not computed where P(SS-RSRP) misses this config's level
+        probs["p_dl_outdoor"][probs["p_rsrp_outdoor"] < float(crit.probability) - 1e-9] = 0.0
+    has_ul = crit.min_ul_mbps is not None
+    for cls in ("outdoor", "indoor", "all"):
+        parts = [probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"]] + ([probs[f"p_ul_{cls}"]] if has_ul else [])
+        probs[f"p_covered_{cls}"] = np.minimum.reduce(parts)
+        probs[f"covered_{cls}"] = crit.covered(probs[f"p_rsrp_{cls}"], probs[f"p_dl_{cls}"],
+                                               probs[f"p_ul_{cls}"] if has_ul else None) & served & mask
+    covered = probs[f"covered_{crit.user_class}"].copy()
+    dl = np.zeros(n_pix)
+    ul = np.zeros(n_pix)
+    if full and served.any():
+        from qamtu.engine.criterion import link_rate_mbps
+
+        dl[served] = link_rate_mbps(rows["pdsch_sinr_p10_db"][served], config, "dl")
+        ul[served] = link_rate_mbps(rows["ul_snr_p10_db"][served], config, "ul")
+    rsrp = rows["rsrp_median_dbm"].copy()
+    sinr = rows["pdsch_sinr_median_db"].copy()
+    ssb = rows["ssb_sinr_median_db"].copy()
+    pcov = probs[f"p_rsrp_{crit.user_class}"].copy()
+    outside = ~mask
+    for a in (rsrp, sinr, ssb, pcov, dl, ul):
+        a[outside] = np.nan
+    for key, a in probs.items():
+        if a.dtype != bool:
             a[outside] = np.nan
-        for key, a in probs.items():
-            if a.dtype != bool:
-                a[outside] = np.nan
-        best[outside] = -1
+    best[outside] = -1
 
-        def grid(a, dtype):
-            return a.reshape(shape).astype(dtype, copy=False)
+    def grid(a, dtype):
+        return a.reshape(shape).astype(dtype, copy=False)
 
-        return CoverageResult(
-            area=area,
-            config=config,
-            rsrp_dbm=grid(rsrp, np.float32),
-            coverage_probability=grid(pcov, np.float32),
-            sinr_db=grid(sinr, np.float32),
-            dl_mbps=grid(dl, np.float32),
-            ul_mbps=grid(ul, np.float32),
-            best_server=grid(best, np.int32),
-            covered=grid(covered, bool),
-            active=active_arr.copy(),
-            site_ids=np.asarray(links.sectors.site_id),
-            cutoff_m=links.cutoff_m,
-            extra={name: grid(np.where(mask, rows[name], np.nan), np.float32)
-                   for name in ("pdsch_sinr_p10_db", "ul_snr_p10_db")},
-            ssb_sinr_db=grid(ssb, np.float32),
-            probabilities={k: grid(v, bool if v.dtype == bool else np.float32) for k, v in probs.items()},
-        )
+    return CoverageResult(
+        area=area,
+        config=config,
+        rsrp_dbm=grid(rsrp, np.float32),
+        coverage_probability=grid(pcov, np.float32),
+        sinr_db=grid(sinr, np.float32),
+        dl_mbps=grid(dl, np.float32),
+        ul_mbps=grid(ul, np.float32),
+        best_server=grid(best, np.int32),
+        covered=grid(covered, bool),
+        active=active_arr.copy(),
+        site_ids=np.asarray(links.sectors.site_id),
+        cutoff_m=links.cutoff_m,
+        extra={name: grid(np.where(mask, rows[name], np.nan), np.float32)
+               for name in ("pdsch_sinr_p10_db", "ul_snr_p10_db")},
+        ssb_sinr_db=grid(ssb, np.float32),
+        probabilities={k: grid(v, bool if v.dtype == bool else np.float32) for k, v in probs.items()},
+    )
 
 
 def evaluate(area, sites, config: EngineConfig | None = None, progress=None) -> CoverageResult:

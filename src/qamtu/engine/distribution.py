@@ -104,19 +104,18 @@ def _q(x):
 
 @njit(cache=True, nogil=True)
 def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                  with_ssb):
+                  with_ssb, top, bottom, cand, near, f_l, c1, c2):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
     Sites whose highest plausible level (``Y_SIGMAS`` sigmas above the LOS median) is below the grid never serve
     and are below every level of the grid: their (untruncated) moments are summed once. Returns the number of
-    levels used.
+    levels used. ``top``, ``bottom``, ``f_l``, ``c1``, ``c2`` (float), ``cand`` (bool), ``near`` (int): scratch of at
+    least ``ns`` entries (the caller's, reused from pixel to pixel).
     """
     hi = -1e300
     lo = -1e300
     lo2 = -1e300  # the second largest lower bound
-    top = np.empty(ns)
-    bottom = np.empty(ns)
     for j in range(ns):
         t = m_n[j] + Y_SIGMAS * s_n[j]
         low = m_n[j] - Y_SIGMAS * s_n[j]
@@ -132,7 +131,6 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         elif low > lo2:
             lo2 = low
     # a site can serve only if its highest plausible level beats every other site's lowest plausible one
-    cand = np.zeros(ns, np.bool_)
     for j in range(ns):
         other_low = lo2 if bottom[j] == lo else lo
         cand[j] = top[j] >= other_low
@@ -140,7 +138,6 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     if ny > MAX_Y:
         ny = MAX_Y
     step = (hi - lo) / (ny - 1)
-    near = np.empty(ns, np.int64)
     nn = 0
     f1 = 0.0
     f2 = 0.0
@@ -157,9 +154,10 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             f2 += a_int[l] * a_int[l] * v
             g1 += a_ssb[l] * m1
             g2 += a_ssb[l] * a_ssb[l] * v
-    f_l = np.ones(ns)
-    c1 = np.zeros(ns)
-    c2 = np.zeros(ns)
+    for j in range(ns):
+        f_l[j] = 1.0
+        c1[j] = 0.0
+        c2[j] = 0.0
     total = 0.0
     for j in range(ns):
         for i in range(ny):
@@ -321,49 +319,10 @@ def _fw(m, v, mu, sd, j, i, b):
 
 
 @njit(cache=True, nogil=True)
-def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub):
-    """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`).
-
-    Each pair stands for the grid cell ``[y - step/2, y + step/2]`` of the serving level: the conditional
-    probability is averaged over ``nsub`` points of the cell (the conditioned interference's log-normal kept from
-    the node; :data:`Y_SUB` for the probabilities and the 10th percentile, 1 for the medians of
-    the maps). Where the noise dominates (indoor users at mid probabilities) the conditional probability is nearly
-    a step in ``y``, and a single node per 2 dB cell made P(DL) up to 0.03 too low (review of issue 11).
-    (:func:`_sinr_verdict` repeats this loop with early exits; kept inline here: a per-pair helper function made
-    the quantile maps 2.2x slower.)
-    """
-    out = 0.0
-    inv_g = 1.0 / g
-    fac = np.empty(nsub)
+def _sub_factors(step, nsub, fac):
+    """``fac[sub]``: the level factors of the ``nsub`` points of a serving-level cell of width ``step`` dB."""
     for sub in range(nsub):
         fac[sub] = math.exp(BETA * step * ((sub + 0.5) / nsub - 0.5))
-    for k in range(npair):
-        j = pj[k]
-        num = t_lin[j] - g * load * c[j]
-        if num <= 0.0:
-            continue
-        mu = pmu[k]
-        sd = psd[k]
-        acc = 0.0
-        for sub in range(nsub):
-            x = px[k] * fac[sub]
-            if load > 0.0:
-                room = (x * num * inv_g - noise) / load - resid  # the interference the other sites may bring, mW
-            else:
-                room = 1e300 if x * num * inv_g >= noise else 0.0
-            if room <= 0.0:
-                continue
-            if mu < -1e299:
-                acc += 1.0
-                continue
-            lr = math.log(room)
-            if sd <= 0.0:
-                if lr >= mu:
-                    acc += 1.0
-                continue
-            acc += _cdf((lr - mu) / sd)
-        out += pw[k] * acc / nsub
-    return out
 
 
 #: relative bound on the rounding of a sum of up to MAX_Y x (sites) non-negative terms (n u, u = 2^-53, n < 1e6),
@@ -372,24 +331,22 @@ VERDICT_ROUNDING = 1e-9
 
 
 @njit(cache=True, nogil=True)
-def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, lo_level, hi_level):
-    """:func:`_sinr_exceed`, stopped as soon as its comparison with every level in ``[lo_level, hi_level]`` is
-    decided; returns a value that compares with those levels as the full sum does (exact verdict).
+def _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
+              hi_level):
+    """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
+    once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
+    precomputed (:func:`_sub_factors`).
 
-    The terms are those of :func:`_sinr_exceed` (the same loop, repeated), added in the same order, and are >= 0,
-    and rounding is monotone, so a partial sum >= ``hi_level`` means the full sum is too (returned: the partial
-    sum). Each remaining term is at most its pair's weight ``pw``, so when the partial sum plus the remaining
-    weight, widened by :data:`VERDICT_ROUNDING`, is below ``lo_level``, so is the full sum (returned: that bound,
-    below every level). ``tests/engine/test_verdict.py`` checks the verdicts against :func:`_sinr_exceed`.
+    One loop for both (the terms and their order are the same by construction). A per-pair helper function,
+    even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
+    term stays inline here.
     """
     rem = 0.0
-    for k in range(npair):
-        rem += pw[k]
+    if decide:
+        for k in range(npair):
+            rem += pw[k]
     out = 0.0
     inv_g = 1.0 / g
-    fac = np.empty(nsub)
-    for sub in range(nsub):
-        fac[sub] = math.exp(BETA * step * ((sub + 0.5) / nsub - 0.5))
     for k in range(npair):
         j = pj[k]
         num = t_lin[j] - g * load * c[j]
@@ -400,7 +357,7 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
             for sub in range(nsub):
                 x = px[k] * fac[sub]
                 if load > 0.0:
-                    room = (x * num * inv_g - noise) / load - resid
+                    room = (x * num * inv_g - noise) / load - resid  # the interference the others may bring, mW
                 else:
                     room = 1e300 if x * num * inv_g >= noise else 0.0
                 if room <= 0.0:
@@ -415,13 +372,49 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
                     continue
                 acc += _cdf((lr - mu) / sd)
             out += pw[k] * acc / nsub
-            if out >= hi_level:
+            if decide and out >= hi_level:
                 return out
-        rem -= pw[k]
-        bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
-        if bound < lo_level:
-            return bound
+        if decide:
+            rem -= pw[k]
+            bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
+            if bound < lo_level:
+                return bound
     return out
+
+
+@njit(cache=True, nogil=True)
+def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub):
+    """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`).
+
+    Each pair stands for the grid cell ``[y - step/2, y + step/2]`` of the serving level: the conditional
+    probability is averaged over ``nsub`` points of the cell (the conditioned interference's log-normal kept from
+    the node; :data:`Y_SUB` for the probabilities and the 10th percentile, 1 for the medians of
+    the maps). Where the noise dominates (indoor users at mid probabilities) the conditional probability is nearly
+    a step in ``y``, and a single node per 2 dB cell made P(DL) up to 0.03 too low (review of issue 11).
+    The sum is :func:`_sinr_sum` (shared with :func:`_sinr_verdict`).
+    """
+    fac = np.empty(nsub)
+    _sub_factors(step, nsub, fac)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, False, 0.0,
+                     0.0)
+
+
+@njit(cache=True, nogil=True)
+def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, lo_level, hi_level):
+    """:func:`_sinr_exceed`, stopped as soon as its comparison with every level in ``[lo_level, hi_level]`` is
+    decided; returns a value that compares with those levels as the full sum does (exact verdict).
+
+    The terms are those of :func:`_sinr_exceed` (the same loop, :func:`_sinr_sum`), added in the same order, and
+    are >= 0, and rounding is monotone, so a partial sum >= ``hi_level`` means the full sum is too (returned: the
+    partial sum). Each remaining term is at most its pair's weight ``pw``, so when the partial sum plus the
+    remaining weight, widened by :data:`VERDICT_ROUNDING`, is below ``lo_level``, so is the full sum (returned:
+    that bound, below every level). ``tests/engine/test_verdict.py`` checks the verdicts against
+    :func:`_sinr_exceed`.
+    """
+    fac = np.empty(nsub)
+    _sub_factors(step, nsub, fac)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, True,
+                     lo_level, hi_level)
 
 
 @njit(cache=True, nogil=True)
@@ -442,24 +435,31 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd):
 
 
 @njit(cache=True, nogil=True)
-def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub):
-    """The SINR (dB) exceeded with probability ``q`` (bisection, then linear interpolation in the bracket)."""
+def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub):
+    """The SINR (dB) exceeded with probability ``q`` (bisection, then linear interpolation in the bracket).
+
+    ``fac``: the cell's level factors (:func:`_sub_factors`). The bisection's comparisons with ``q`` are
+    verdicts (:func:`_sinr_sum` deciding: the same decision as the full sum, usually after a part of it); the
+    bracket's two probabilities are then summed in full, so the result is that of full sums at every step.
+    """
     lo, hi = -25.0, 55.0
-    p_lo = _sinr_exceed(10.0 ** (lo / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub)
-    if p_lo < q:
+    if _sinr_sum(10.0 ** (lo / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, True,
+                 q, q) < q:
         return lo
-    p_hi = _sinr_exceed(10.0 ** (hi / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub)
-    if p_hi >= q:
+    if _sinr_sum(10.0 ** (hi / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, True,
+                 q, q) >= q:
         return hi
     for _ in range(BISECT_STEPS):
         mid = 0.5 * (lo + hi)
-        pm = _sinr_exceed(10.0 ** (mid / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub)
-        if pm >= q:
+        if _sinr_sum(10.0 ** (mid / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub,
+                     True, q, q) >= q:
             lo = mid
-            p_lo = pm
         else:
             hi = mid
-            p_hi = pm
+    p_lo = _sinr_sum(10.0 ** (lo / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, False,
+                     0.0, 0.0)
+    p_hi = _sinr_sum(10.0 ** (hi / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, False,
+                     0.0, 0.0)
     if p_lo - p_hi <= 1e-12:
         return 0.5 * (lo + hi)
     return lo + (hi - lo) * (p_lo - q) / (p_lo - p_hi)
@@ -473,6 +473,90 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
         e = p[j] * _q((y - m_l[j]) / s_l[j]) + (1.0 - p[j]) * _q((y - m_n[j]) / s_n[j])
         miss *= 1.0 - e
     return 1.0 - miss
+
+
+#: pixel groups per chunk of the parallel loop: the chunk's scratch arrays are allocated once (sized for its
+#: largest group) and reused by its groups
+CHUNK_GROUPS = 32
+#: rows of the per-site scratch of :func:`pixel_distributions` (see :func:`_group_sites`)
+_SITE_ROWS = 24
+#: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py)
+_PAIR_ROWS = 7
+
+
+@njit(cache=True, nogil=True)
+def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active, load,
+                 always_on, site_id, kbest, sf):
+    """The sites of one pixel group (links ``a0:a1``): per site its strongest sector's link (``kbest``), the
+    LOS/NLOS medians and spreads, the mixture's moments and the interference ratios, into the rows of ``sf``
+    (``sf[r, j]``, r: 0 m_l, 1 m_n, 2 p, 3 s_l, 4 s_n, 5 t_lin, 6 t_ssb, 7 c_int, 8 c_ssb, 9 e1l, 10 e1n, 11 e2l,
+    12 e2n, 13 a_int, 14 a_ssb). Returns (number of sites, the link of the strongest mean SS-RSRP or -1)."""
+    m_l, m_n, p, s_l, s_n, t_lin, t_ssb = sf[0], sf[1], sf[2], sf[3], sf[4], sf[5], sf[6]
+    c_int, c_ssb, e1l, e1n, e2l, e2n, a_int, a_ssb = sf[7], sf[8], sf[9], sf[10], sf[11], sf[12], sf[13], sf[14]
+    ns = 0
+    best_r = -1e300
+    best = -1
+    for k in range(a0, a1):
+        s = sector[k]
+        if not active[s]:
+            continue
+        r = rsrp[k]
+        if r > best_r:
+            best_r = r
+            best = k
+        sid = site_of_sector[s]
+        j = -1
+        for q in range(ns):
+            if site_id[q] == sid:
+                j = q
+                break
+        if j < 0:
+            j = ns
+            ns += 1
+            site_id[j] = sid
+            kbest[j] = k
+        elif r > rsrp[kbest[j]]:
+            kbest[j] = k
+    for j in range(ns):
+        a_int[j] = 0.0
+        a_ssb[j] = 0.0
+        t_ssb[j] = 1.0
+        k = kbest[j]
+        pj = min(max(float(plos[k]), 0.0), 1.0)
+        d = float(dlos[k])
+        r = float(rsrp[k])
+        m_n[j] = r - 10.0 * math.log10(pj * 10.0 ** (d / 10.0) + 1.0 - pj)
+        m_l[j] = m_n[j] + d
+        p[j] = pj
+        s_l[j] = max(float(sfl[k]), 1e-3)
+        s_n[j] = max(float(sfn[k]), 1e-3)
+        t_lin[j] = 10.0 ** ((float(signal[k]) - r) / 10.0)
+        e1l[j] = math.exp(BETA * m_l[j] + 0.5 * (BETA * s_l[j]) ** 2)
+        e1n[j] = math.exp(BETA * m_n[j] + 0.5 * (BETA * s_n[j]) ** 2)
+        e2l[j] = math.exp(2 * BETA * m_l[j] + 2 * (BETA * s_l[j]) ** 2)
+        e2n[j] = math.exp(2 * BETA * m_n[j] + 2 * (BETA * s_n[j]) ** 2)
+    for k in range(a0, a1):
+        s = sector[k]
+        if not active[s]:
+            continue
+        sid = site_of_sector[s]
+        for j in range(ns):
+            if site_id[j] == sid:
+                rb = float(rsrp[kbest[j]])
+                a_int[j] += float(intf[k]) / 10.0 ** (rb / 10.0)
+                a_ssb[j] += 10.0 ** ((float(rsrp[k]) + float(ssb_off[k]) - rb) / 10.0)
+                break
+    for j in range(ns):
+        k = kbest[j]
+        c_int[j] = a_int[j] - float(intf[k]) / 10.0 ** (float(rsrp[k]) / 10.0)
+        c_ssb[j] = max(a_ssb[j] - 10.0 ** (float(ssb_off[k]) / 10.0), 0.0)
+    # PDSCH interference per unit of a site's level: ``load`` x its traffic/interference beams plus, on the
+    # share ``always_on`` of the REs, its always-on signals at full power (SSB beam); the serving site's other
+    # sectors likewise (``c_int``). The kernels then see a load of 1 (the residual scaled by ``load``).
+    for j in range(ns):
+        a_int[j] = load * a_int[j] + always_on * a_ssb[j]
+        c_int[j] = load * c_int[j] + always_on * c_ssb[j]
+    return ns, best
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -495,204 +579,159 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
     for the downlink (an earlier version used the strongest-mean site's own distribution and missed the selection
     gain: up to 0.35 too low between sites); ``ul_nd_sector`` is each sector's receiver noise plus uplink
     interference per RE, dBm (the serving sector's is used: :mod:`qamtu.engine.served`, or a fixed rise over thermal).
+
+    The groups are processed in chunks of :data:`CHUNK_GROUPS` (parallel over chunks); each chunk allocates its
+    scratch once, sized for its largest group (every array is written before it is read, per group), so a group
+    costs no allocation (:func:`_group_eval`).
     """
     n_groups = starts.shape[0] - 1
-    for gi in prange(n_groups):
-        a0 = starts[gi]
-        a1 = starts[gi + 1]
-        n = a1 - a0
-        best_link[gi] = -1
-        if n <= 0:
-            continue
-        # ---- sites of the pixel: strongest sector, its traffic offset, the summed SSB / interference ratios
-        site_id = np.empty(n, np.int64)
-        kbest = np.empty(n, np.int64)
-        a_int = np.zeros(n)
-        a_ssb = np.zeros(n)
-        ns = 0
-        best_r = -1e300
-        for k in range(a0, a1):
-            s = sector[k]
-            if not active[s]:
-                continue
-            r = rsrp[k]
-            if r > best_r:
-                best_r = r
-                best_link[gi] = k
-            sid = site_of_sector[s]
-            j = -1
-            for q in range(ns):
-                if site_id[q] == sid:
-                    j = q
-                    break
-            if j < 0:
-                j = ns
-                ns += 1
-                site_id[j] = sid
-                kbest[j] = k
-            elif r > rsrp[kbest[j]]:
-                kbest[j] = k
-        if ns == 0:
-            continue
-        m_l = np.empty(ns)
-        m_n = np.empty(ns)
-        p = np.empty(ns)
-        s_l = np.empty(ns)
-        s_n = np.empty(ns)
-        t_lin = np.empty(ns)
-        t_ssb = np.ones(ns)
-        c_int = np.empty(ns)
-        c_ssb = np.empty(ns)
-        e1l = np.empty(ns)
-        e1n = np.empty(ns)
-        e2l = np.empty(ns)
-        e2n = np.empty(ns)
-        for j in range(ns):
-            k = kbest[j]
-            pj = min(max(float(plos[k]), 0.0), 1.0)
-            d = float(dlos[k])
-            r = float(rsrp[k])
-            m_n[j] = r - 10.0 * math.log10(pj * 10.0 ** (d / 10.0) + 1.0 - pj)
-            m_l[j] = m_n[j] + d
-            p[j] = pj
-            s_l[j] = max(float(sfl[k]), 1e-3)
-            s_n[j] = max(float(sfn[k]), 1e-3)
-            t_lin[j] = 10.0 ** ((float(signal[k]) - r) / 10.0)
-            e1l[j] = math.exp(BETA * m_l[j] + 0.5 * (BETA * s_l[j]) ** 2)
-            e1n[j] = math.exp(BETA * m_n[j] + 0.5 * (BETA * s_n[j]) ** 2)
-            e2l[j] = math.exp(2 * BETA * m_l[j] + 2 * (BETA * s_l[j]) ** 2)
-            e2n[j] = math.exp(2 * BETA * m_n[j] + 2 * (BETA * s_n[j]) ** 2)
-        for k in range(a0, a1):
-            s = sector[k]
-            if not active[s]:
-                continue
-            sid = site_of_sector[s]
-            for j in range(ns):
-                if site_id[j] == sid:
-                    rb = float(rsrp[kbest[j]])
-                    a_int[j] += float(intf[k]) / 10.0 ** (rb / 10.0)
-                    a_ssb[j] += 10.0 ** ((float(rsrp[k]) + float(ssb_off[k]) - rb) / 10.0)
-                    break
-        for j in range(ns):
-            k = kbest[j]
-            c_int[j] = a_int[j] - float(intf[k]) / 10.0 ** (float(rsrp[k]) / 10.0)
-            c_ssb[j] = max(a_ssb[j] - 10.0 ** (float(ssb_off[k]) / 10.0), 0.0)
-        # PDSCH interference per unit of a site's level: ``load`` x its traffic/interference beams plus, on the
-        # share ``always_on`` of the REs, its always-on signals at full power (SSB beam); the serving site's other
-        # sectors likewise (``c_int``). The kernels below then see a load of 1 (the residual scaled by ``load``).
-        for j in range(ns):
-            a_int[j] = load * a_int[j] + always_on * a_ssb[j]
-            c_int[j] = load * c_int[j] + always_on * c_ssb[j]
-        a_int_s = a_int[:ns]
-        a_ssb_s = a_ssb[:ns]
-        if not full:
-            # only ``covered`` (outdoor) is asked: where the RSRP condition fails the DL one does not matter
-            pr0 = _rsrp_any(thr_dbm, ns, m_l, m_n, p, s_l, s_n)
-            if pr0 < level:
-                out[0, gi] = pr0
-                out[1, gi] = 0.0
-                continue
-        # (the grid zeroes ``w`` on the levels it uses; the log-normal parameters are written and read only where
-        # ``w > 0``; the SSB ones only for the quantile maps)
+    n_chunks = (n_groups + CHUNK_GROUPS - 1) // CHUNK_GROUPS
+    for ci in prange(n_chunks):
+        g0 = ci * CHUNK_GROUPS
+        g1 = min(g0 + CHUNK_GROUPS, n_groups)
+        nmax = 1
+        for gi in range(g0, g1):
+            nmax = max(nmax, starts[gi + 1] - starts[gi])
+        site_i = np.empty((3, nmax), np.int64)  # site_id, kbest, near
+        cand = np.empty(nmax, np.bool_)
+        sf = np.empty((_SITE_ROWS, nmax))
         ys = np.empty(MAX_Y)
-        w = np.empty((ns, MAX_Y, 2))
-        mu_i = np.empty((ns, MAX_Y, 2))
-        sd_i = np.empty((ns, MAX_Y, 2))
-        mu_s = np.empty((ns if quantiles else 1, MAX_Y, 2))
-        sd_s = np.empty((ns if quantiles else 1, MAX_Y, 2))
-        ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int_s, a_ssb_s, ys, w, mu_i, sd_i,
-                           mu_s, sd_s, quantiles)
-        npmax = 2 * ns * ny
-        pj = np.empty(npmax, np.int64)
-        px = np.empty(npmax)
-        pw = np.empty(npmax)
-        pmi = np.empty(npmax)
-        psi = np.empty(npmax)
-        pms = np.empty(npmax)
-        pss = np.empty(npmax)
-        npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
-        if quantiles:
-            _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
-        resid = load * resid_pix[gi]
-        e = env_pix[gi]
-        # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
-        # (serving site, level) pairs as the DL; per site its traffic-beam offset and SSB EPRE
-        py = np.empty(npair)
-        for k in range(npair):
-            py[k] = math.log(px[k]) / BETA
-        y_step = ys[1] - ys[0]
-        t_db = np.empty(ns)
-        p_ref_j = np.empty(ns)
-        nd_j = np.empty(ns)
-        for j in range(ns):
-            t_db[j] = 10.0 * math.log10(t_lin[j])
-            p_ref_j[j] = p_ref_sector[sector[kbest[j]]]
-            nd_j[j] = ul_nd_sector[sector[kbest[j]]]
-        # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature)
-        for cls in range(3):
+        grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, 2))  # w, mu_i, sd_i (, mu_s, sd_s)
+        pj = np.empty(2 * nmax * MAX_Y, np.int64)
+        pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
+        fac = np.empty((2, Y_SUB))
+        for gi in range(g0, g1):
+            _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
+                        resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
+                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level,
+                        level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac)
+
+
+@njit(cache=True, nogil=True)
+def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
+                resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
+                p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level, level_hi,
+                out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac):
+    """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
+    a0 = starts[gi]
+    a1 = starts[gi + 1]
+    best_link[gi] = -1
+    if a1 <= a0:
+        return
+    ns, best = _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector,
+                            active, load, always_on, site_i[0], site_i[1], sf)
+    best_link[gi] = best
+    if ns == 0:
+        return
+    m_l, m_n, p, s_l, s_n, t_lin, t_ssb = sf[0], sf[1], sf[2], sf[3], sf[4], sf[5], sf[6]
+    c_int, c_ssb, e1l, e1n, e2l, e2n, a_int, a_ssb = sf[7], sf[8], sf[9], sf[10], sf[11], sf[12], sf[13], sf[14]
+    kbest = site_i[1]
+    if not full:
+        # only ``covered`` (outdoor) is asked: where the RSRP condition fails the DL one does not matter
+        pr0 = _rsrp_any(thr_dbm, ns, m_l, m_n, p, s_l, s_n)
+        if pr0 < level:
+            out[0, gi] = pr0
+            out[1, gi] = 0.0
+            return
+    # (the grid zeroes ``w`` on the levels it uses; the log-normal parameters are written and read only where
+    # ``w > 0``; the SSB ones only for the quantile maps)
+    w, mu_i, sd_i = grid[0], grid[1], grid[2]
+    mu_s = grid[3] if quantiles else grid[1]
+    sd_s = grid[4] if quantiles else grid[2]
+    ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
+                       quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19])
+    px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
+    npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
+    if quantiles:
+        _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
+    resid = load * resid_pix[gi]
+    e = env_pix[gi]
+    # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
+    # (serving site, level) pairs as the DL; per site its traffic-beam offset and SSB EPRE
+    for k in range(npair):
+        py[k] = math.log(px[k]) / BETA
+    y_step = ys[1] - ys[0]
+    fac_sub = fac[0]
+    fac_one = fac[1, :1]
+    _sub_factors(y_step, Y_SUB, fac_sub)
+    _sub_factors(y_step, 1, fac_one)
+    t_db, p_ref_j, nd_j = sf[20], sf[21], sf[22]
+    for j in range(ns):
+        t_db[j] = 10.0 * math.log10(t_lin[j])
+        p_ref_j[j] = p_ref_sector[sector[kbest[j]]]
+        nd_j[j] = ul_nd_sector[sector[kbest[j]]]
+    # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature)
+    for cls in range(3):
+        if cls == 0:
+            nq = 1
+        else:
+            nq = gh_x.shape[0]
+            if not full or o2i_sd[e, cls - 1] < 0.0:  # not asked, or no such users in this environment
+                out[2 * cls, gi] = np.nan
+                out[2 * cls + 1, gi] = np.nan
+                out[10 + cls, gi] = np.nan
+                continue
+        pr = 0.0
+        pd = 0.0
+        pu = 0.0
+        for qi in range(nq):
             if cls == 0:
-                nq = 1
+                loss = 0.0
+                wq = 1.0
             else:
-                nq = gh_x.shape[0]
-                if not full or o2i_sd[e, cls - 1] < 0.0:  # not asked, or no such users in this environment
-                    out[2 * cls, gi] = np.nan
-                    out[2 * cls + 1, gi] = np.nan
-                    out[10 + cls, gi] = np.nan
-                    continue
-            pr = 0.0
-            pd = 0.0
-            pu = 0.0
-            for qi in range(nq):
-                if cls == 0:
-                    loss = 0.0
-                    wq = 1.0
-                else:
-                    loss = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
-                    wq = gh_w[qi] / math.sqrt(math.pi)
-                lin = 10.0 ** (loss / 10.0)
-                pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
-                if full:
-                    pd += wq * _sinr_exceed(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid,
-                                            noise_mw * lin, y_step, Y_SUB)
-                else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
-                    pd += wq * _sinr_verdict(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid,
-                                             noise_mw * lin, y_step, Y_SUB, level, level_hi)
-                if g_ul > -1e299:
-                    pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re,
-                                                ul_p0_re, ul_alpha, nd_j)
-            out[2 * cls, gi] = pr
-            out[2 * cls + 1, gi] = pd
-            out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
-        if quantiles:
-            # medians and the 10th percentile, outdoor users
-            lo = m_l[0]
-            for j in range(ns):
-                lo = max(lo, m_l[j])
-            hi = lo + 40.0
-            lo = lo - 60.0
-            for _ in range(BISECT_STEPS + 4):
-                mid = 0.5 * (lo + hi)
-                if _rsrp_any(mid, ns, m_l, m_n, p, s_l, s_n) >= 0.5:
-                    lo = mid
-                else:
-                    hi = mid
-            out[6, gi] = 0.5 * (lo + hi)
-            out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, y_step, 1)
-            out[8, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, y_step,
-                                        1)
-            out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, y_step,
-                                        Y_SUB)
-            # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
-            lo = -40.0
-            hi = 60.0
-            for _ in range(BISECT_STEPS + 6):
-                mid = 0.5 * (lo + hi)
-                if _ul_pairs_exceed(mid, 0.0, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re, ul_p0_re,
-                                    ul_alpha, nd_j) >= 0.9:
-                    lo = mid
-                else:
-                    hi = mid
-            out[13, gi] = 0.5 * (lo + hi)
+                loss = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
+                wq = gh_w[qi] / math.sqrt(math.pi)
+            lin = 10.0 ** (loss / 10.0)
+            pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
+            if full:
+                pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
+                                     fac_sub, Y_SUB, False, 0.0, 0.0)
+            else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
+                pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
+                                     fac_sub, Y_SUB, True, level, level_hi)
+            if g_ul > -1e299:
+                pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re,
+                                            ul_p0_re, ul_alpha, nd_j)
+        out[2 * cls, gi] = pr
+        out[2 * cls + 1, gi] = pd
+        out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
+    if quantiles:
+        _group_quantiles(gi, ns, m_l, m_n, p, s_l, s_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
+                         t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
+                         ul_pmax_re, ul_p0_re, ul_alpha, out)
+
+
+@njit(cache=True, nogil=True)
+def _group_quantiles(gi, ns, m_l, m_n, p, s_l, s_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin, t_ssb,
+                     c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j, ul_pmax_re,
+                     ul_p0_re, ul_alpha, out):
+    """The quantile rows of one pixel group (medians and 10th percentiles, outdoor users)."""
+    lo = m_l[0]
+    for j in range(ns):
+        lo = max(lo, m_l[j])
+    hi = lo + 40.0
+    lo = lo - 60.0
+    for _ in range(BISECT_STEPS + 4):
+        mid = 0.5 * (lo + hi)
+        if _rsrp_any(mid, ns, m_l, m_n, p, s_l, s_n) >= 0.5:
+            lo = mid
+        else:
+            hi = mid
+    out[6, gi] = 0.5 * (lo + hi)
+    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, fac_one, 1)
+    out[8, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_one, 1)
+    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_sub, Y_SUB)
+    # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
+    lo = -40.0
+    hi = 60.0
+    for _ in range(BISECT_STEPS + 6):
+        mid = 0.5 * (lo + hi)
+        if _ul_pairs_exceed(mid, 0.0, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re, ul_p0_re, ul_alpha,
+                            nd_j) >= 0.9:
+            lo = mid
+        else:
+            hi = mid
+    out[13, gi] = 0.5 * (lo + hi)
 
 
 @njit(cache=True, nogil=True)
