@@ -400,7 +400,10 @@ class Links:
         ``EngineConfig.ssb_interference = "same_index"`` the beam it sends with the index the user measures
         (sweep mean, :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`), 0 with "envelope".
     served : qamtu.engine.served.ServedModel or None
-        The sectors' served areas (the traffic beams' directions in ``interference_mw``, the uplink interference).
+        The sectors' served areas: ``interference_mw`` holds the traffic beams aimed at the users of ``served``'s
+        state with every sector on air; :func:`qamtu.engine.aggregate.aggregate` re-aims them, and takes the
+        uplink interference, from the state of the ``active`` sectors (:meth:`~qamtu.engine.served.ServedModel.
+        state`).
     """
 
     shape: tuple[int, int]
@@ -501,11 +504,12 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         side ``isqrt(config.chunk_pixels)``, or ``rows[1]`` = the grid's rows). The links are those of the full
         run on those pixels, in the same order; ``residual_mw`` is zero outside the band. Give the full run's
         ``cutoff`` (:mod:`qamtu.engine.bands` does), as a band's environment classes may differ from the area's.
-    served : qamtu.engine.served.ServedModel, optional
-        The served areas to use (beam directions, UL interference) instead of those of ``sites`` on ``area``
-        (e.g. a candidate table's, :meth:`~qamtu.engine.served.ServedModel.subset`, for its subsets). Without
-        it, they are computed only where ``config`` asks for a served-area option
-        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``; not the defaults).
+    served : qamtu.engine.served.ServedModel or ServedState, optional
+        The served areas to use (beam directions, UL interference) instead of those of ``sites`` on ``area``: a
+        model of this table, or a larger table's beam mixes restricted to these rows
+        (:meth:`~qamtu.engine.served.ServedModel.subset`: the planner's plan parts; the links then carry no
+        model). Without it, they are computed where ``config`` asks for a served-area model
+        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``, the defaults).
 
     Returns
     -------
@@ -549,11 +553,13 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
-    from qamtu.engine.served import served_model
+    from qamtu.engine.served import ServedModel, served_model
 
     if served is None and (config.interference_beams == "served" or config.ul_interference == "neighbours"):
         served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
-    aim = served is not None and served.has_mix
+    # the beam mixes of every sector on air (a ServedState given: those of a larger table's sectors)
+    aim_state = served.state() if isinstance(served, ServedModel) else served
+    aim = aim_state is not None and aim_state.has_mix
     parts: dict[str, list[np.ndarray]] = {k: [] for k in Links.ARRAYS}
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     first, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
@@ -596,7 +602,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
                                                 floor_dbm=info.floor_dbm, _cache=cache, terrain=terr)
                     dz = None if terr is None else terr[2]
                     if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
-                        b.interference_mw = b.interference_mw * served.aimed_factor(dxs[s], dys[s], secs[s], dz)
+                        b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz)
                     return b
 
@@ -637,7 +643,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
     arrays = {k: cat(k, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
               for k in Links.ARRAYS}
     return Links(shape=(rows, cols), sectors=sectors, cutoff_m=cutoff, config=config, residual_mw=residual,
-                 info=info, served=served, **arrays)
+                 info=info, served=served if isinstance(served, ServedModel) else None, **arrays)
 
 
 def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None) -> np.ndarray:
