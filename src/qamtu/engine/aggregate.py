@@ -18,6 +18,9 @@ Choices made (each a documented part of the model, not an accident of the code):
   gets 90 % of the time). **UL**: open-loop power control (distribution module), interference at the serving
   sector from the other cells' UEs at the load (:func:`ul_noise_interference_dbm`; or the fixed rise over
   thermal ``ul_interference_margin_db``); ``ul_mbps`` at the 10th percentile.
+* **Served areas follow ``active``**: the interfering traffic beams are aimed at, and the UL interference comes
+  from, the users of the active sectors (:meth:`qamtu.engine.served.ServedModel.state`; the stored
+  ``interference_mw`` is aimed for every sector on air and is re-aimed per link for the others).
 * Weak links (below the relevance floor of :mod:`qamtu.engine.links`) enter the interference through the pixel's
   residual: exactly when all sectors are active, scaled by the share of active sectors for a subset (an
   estimate). Callers that need exact subsets compute the links with a large ``cutoff_margin_db`` or with
@@ -331,11 +334,13 @@ class IncrementalAggregator:
     """:func:`aggregate` of one (area, links, config, full) for a sequence of ``active`` subsets, recomputing
     only the pixels whose inputs changed since the previous call.
 
-    A pixel's distributions depend only on its own links' active flags and on its weak-link residual, which is
-    scaled by the share of active sectors. So after the first call (every pixel), a call starts from the kept
-    state (one of the last ``keep`` subsets evaluated) nearest to it and recomputes only the pixels with a link
-    whose sector's flag differs, plus, when the number of active sectors differs, the pixels with a non-zero
-    residual; the other pixels keep that state's kernel output. The result equals a fresh
+    A pixel's distributions depend only on its own links' active flags, on the served areas of its links'
+    active sectors (their interfering beams, :mod:`qamtu.engine.served`; and their uplink interference where
+    the output uses it: maps or a UL condition) and on its weak-link residual, which is scaled by the share of
+    active sectors. So after the first call (every pixel), a call starts from the kept state (one of the last
+    ``keep`` subsets evaluated) nearest to it and recomputes only the pixels with a link whose sector's flag,
+    served area or UL interference differs, plus, when the number of active sectors differs, the pixels with a
+    non-zero residual; the other pixels keep that state's kernel output. The result equals a fresh
     :func:`aggregate` exactly (same kernel, same inputs per pixel; each pixel is computed independently). Used
     by the schedule's quality gates (:func:`qamtu.rollout.gates.engine_gate`), which evaluate hundreds of
     subsets that differ by a few sites. ``recomputed`` counts the pixels the last call computed.
@@ -448,8 +453,10 @@ class IncrementalAggregator:
         self.ul_follow = self.served is not None and config.ul_interference == "neighbours"
         # the uplink noise + interference changes the kernel's output only with a UL condition or the maps
         self.ul_matters = self.full or self.tail[12] > -1e299
-        if self.served is not None and not self.ul_follow:
-            self.tail = self.tail[:11] + (ul_noise_interference_dbm(links, config),) + self.tail[12:]
+        if self.served is not None and not (self.ul_follow and self.ul_matters):
+            # (without maps or a UL condition the kernel's outputs do not use it: any value gives the same result)
+            self.tail = self.tail[:11] + (ul_noise_interference_dbm(links, config.replace(
+                ul_interference="margin")),) + self.tail[12:]
         if not self.aim:
             return
         self.full_state = self.served.state()
@@ -547,13 +554,13 @@ class IncrementalAggregator:
             self.recomputed = 0
             return self._result(active_arr, config)
         share = float(active_arr.sum()) / max(n_sec, 1)
-        st = self.served.state(active_arr) if (self.aim or self.ul_follow) else None
         mix_sig = None
         if self.aim:
+            st = self.served.state(active_arr)
             self._load_factors(st, active_arr)
             mix_sig = st.mix_signature
         tail = self.tail
-        if self.ul_follow:
+        if self.ul_follow and self.ul_matters:
             ul_nd = ul_noise_interference_dbm(self.links, self.config, active_arr)
             tail = tail[:11] + (ul_nd,) + tail[12:]
         ul_nd = tail[11]

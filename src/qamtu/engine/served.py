@@ -16,12 +16,18 @@ antenna pattern:
   beams (pointed at the victim's users, by reciprocity the aimed gain above):
   :meth:`ServedModel.ul_interference_mw` (mW per RE at full load; the aggregation scales it by the load).
 
-The served area is decided once per (area, sector table, configuration), on a coarse grid (:data:`GRID_M`,
-blocks of pixels summing their people), from each point's ``K_SECTORS`` nearest sectors: the sector with the
-strongest mean SS-RSRP serves the point (outdoor user, LOS-averaged mean, no terrain). Sectors that serve
-nobody with people are weighted by area; sectors that serve no point keep the uniform mean (factor 1). The
-served areas are those of the whole sector table: a subset evaluated with ``active`` keeps them (the beam
-directions of the remaining sectors' users, the UL interferers' positions).
+The served areas are those of the sectors ON AIR. Once per (area, sector table, configuration)
+(:func:`served_model`) a coarse grid (:data:`GRID_M`, blocks of pixels summing their people) gets the links of
+each point to its :data:`K_STORE` nearest sectors (outdoor user, LOS-averaged mean, no terrain). For a set of
+sectors on air (:meth:`ServedModel.state`; every sector by default) a point is served by the strongest mean
+SS-RSRP among its first :data:`K_SECTORS` active sectors (by distance), which are also its uplink victims;
+sectors that serve nobody with people are weighted by area; sectors that serve no point keep the uniform mean
+(factor 1). A state costs an argmax over the stored links, the beam mixes of the sectors whose served area is
+new (cached per (sector, served area)), and the uplink pair expectations of the points whose server changed
+(cached per pair). A fresh model of the table restricted to the active rows has the same served areas, mixes and
+uplink interference wherever at least ``K_SECTORS`` of a point's ``K_STORE`` nearest sectors are on air
+(otherwise the state sees fewer of its farther sectors). :func:`qamtu.engine.aggregate.aggregate` with
+``active`` uses the state of the active sectors (the planner's checks, the schedule's gates).
 
 Uplink expectation per (served point p of cell k, victim sector v): the UE's SS-RSRP from k, ``R_k``, and the
 victim's level ``R_v`` are LOS/NLOS mixtures of log-normals (one draw per site, shared by a site's sectors). The

@@ -76,9 +76,10 @@ def subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config,
 
     Links are stored down to ``cutoff_margin_db`` = :data:`EXACT_SUBSET_MARGIN_DB` below the reference level, so
     the per-pixel residual of weaker links, which the merged parts cannot attribute to the sites on air, is
-    negligible and is dropped (see :mod:`qamtu.engine.aggregate`). ``served``: the candidate table's served
-    areas (:mod:`qamtu.engine.served`), so that every part aims the interfering beams alike (default: the
-    subset's own).
+    negligible and is dropped (see :mod:`qamtu.engine.aggregate`). ``served``: the candidate table's served-area
+    model (:mod:`qamtu.engine.served`): the part's links are aimed with its every-sector-on-air beam mixes and
+    carry it, so that :func:`qamtu.engine.aggregate.aggregate` re-aims them at the served areas of the sites on
+    air (default: the part's own model, dropped when re-indexing).
     """
     from qamtu.engine import compute_links, prepare_sectors
 
