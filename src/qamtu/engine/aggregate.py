@@ -48,7 +48,7 @@ from qamtu.errors import InvalidInputError
 
 PERCENTILES = ("5", "10", "50", "90", "95")
 #: memory for the per-link aimed-beam factors of the served areas met by an :class:`IncrementalAggregator`
-FACTOR_CACHE_BYTES = 256 * 2**20
+FACTOR_CACHE_BYTES = 64 * 2**20
 
 
 def weighted_percentiles(values: np.ndarray, weights: np.ndarray, percentiles=PERCENTILES) -> dict[str, float]:
@@ -461,7 +461,7 @@ class IncrementalAggregator:
             return
         self.full_state = self.served.state()
         n_links = self.sector_link.size
-        self.fac = np.ones(n_links)  # per link: aimed factor of the loaded served areas / of every sector on air
+        self.fac = np.ones(n_links, np.float32)  # per link: aimed factor of the loaded served areas / of every sector on air
         self.fac_sig = self.full_state.mix_signature.copy()  # the served areas loaded in ``fac``, per sector
         self.sec_order = np.argsort(self.sector_link, kind="stable")
         self.sec_ptr = np.searchsorted(self.sector_link[self.sec_order], np.arange(self.n_sec + 1))
@@ -470,15 +470,14 @@ class IncrementalAggregator:
         self._geometry = None
 
     def _link_geometry(self):
-        """Pixel index and the links' dz (terrain) for the angle of every link, in pixel-group order."""
+        """Pixel centres (flat) and the terrain hook (or None) for the links' angles."""
         if self._geometry is None:
             from qamtu.engine.terrain import TerrainHook
 
             x, y = self.area.pixel_centres()
-            pix = self.gpix[self.group_of_link]
             hook = TerrainHook(self.area, self.links.sectors, self.links.config) if TerrainHook.needed(
                 self.area) else None
-            self._geometry = (np.asarray(x, float).ravel(), np.asarray(y, float).ravel(), pix, hook)
+            self._geometry = (np.asarray(x, float).ravel(), np.asarray(y, float).ravel(), hook)
         return self._geometry
 
     def _load_factors(self, state, active_arr: np.ndarray) -> None:
@@ -496,18 +495,18 @@ class IncrementalAggregator:
             lens = ptr[ms + 1] - ptr[ms]
             idx = order[np.repeat(ptr[ms] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
                         + np.arange(int(lens.sum()))]
-            x, y, pix_all, hook = self._link_geometry()
+            x, y, hook = self._link_geometry()
             sec = self.sector_link[idx]
-            pix = pix_all[idx]
+            pix = self.gpix[self.group_of_link[idx]]
             sectors = self.links.sectors
             dz = None if hook is None else hook.ground_only(pix, sec)[2]
             th, ph = _local_angles(x[pix] - sectors.x_m[sec], y[pix] - sectors.y_m[sec], sec, sectors,
                                    self.links.config, dz)
-            f = state.ratio_at_angles(th, ph, sec) / self.full_state.ratio_at_angles(th, ph, sec)
+            f = (state.ratio_at_angles(th, ph, sec) / self.full_state.ratio_at_angles(th, ph, sec)).astype(np.float32)
             bounds = np.concatenate([[0], np.cumsum(lens)])
             for i, s in enumerate(ms):
                 self._fac_cache[(int(s), float(want[s]))] = f[bounds[i]:bounds[i + 1]]
-                self._fac_bytes += 8 * int(lens[i])
+                self._fac_bytes += 4 * int(lens[i])
             while self._fac_bytes > FACTOR_CACHE_BYTES and len(self._fac_cache) > len(missing):
                 self._fac_bytes -= self._fac_cache.pop(next(iter(self._fac_cache))).nbytes
         for s in stale:

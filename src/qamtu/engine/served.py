@@ -57,6 +57,8 @@ K_STORE = 96
 N_Z = 12
 Z_SPAN = 6.0
 BETA = math.log(10.0) / 10.0
+#: memory for the beam mixes of the served areas met (per model; least recently computed dropped first)
+MIX_CACHE_BYTES = 48 * 2**20
 
 _CACHE: dict = {}
 
@@ -106,6 +108,7 @@ class ServedModel:
     _mixes: dict = field(default_factory=dict, repr=False)
     _ul_cache: dict = field(default_factory=dict, repr=False)
     _tables: tuple | None = field(default=None, repr=False)
+    _mix_bytes: int = field(default=0, repr=False)
 
     def __post_init__(self):
         n_pts = self.point_xy.shape[0]
@@ -206,9 +209,11 @@ class ServedModel:
                 val = None if mix is None else (int(self.panel[s]), np.asarray(mix[0], np.int64),
                                                 np.asarray(mix[1], float))
                 self._mixes[(s, float(sigs[i]))] = val
+                self._mix_bytes += 0 if val is None else val[2].nbytes
                 out[i] = val
-            while len(self._mixes) > 8 * max(len(self.sectors), 64):
-                del self._mixes[next(iter(self._mixes))]
+            while self._mix_bytes > MIX_CACHE_BYTES and len(self._mixes) > len(todo):
+                old = self._mixes.pop(next(iter(self._mixes)))
+                self._mix_bytes -= 0 if old is None else old[2].nbytes
         return out
 
 
