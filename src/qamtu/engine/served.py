@@ -117,10 +117,15 @@ class ServedModel:
         from qamtu.engine.linkbatch import power_per_re_dbm
 
         self.p_re = np.asarray(power_per_re_dbm(self.sectors.tx_power_dbm, self.config), float)
-        self.m_los, self.m_nlos = _state_medians(self.pair_rsrp, self.pair_p_los, self.pair_los_gain)
         n_pairs = self.pair_rsrp.size
-        self._rv = np.ones(n_pairs)  # per pair: the victim's aimed factor toward the point ...
+        self._rv = np.ones(n_pairs, np.float32)  # per pair: the victim's aimed factor toward the point ...
         self._rv_sig = np.zeros(n_pairs)  # ... for the victim's served area with this signature (0: uniform)
+
+    def pair_values(self, idx):
+        """(LOS median, NLOS median, P(LOS), LOS sigma, NLOS sigma) of the coarse links ``idx`` (float64)."""
+        rsrp, p, g = (np.asarray(a[idx], float) for a in (self.pair_rsrp, self.pair_p_los, self.pair_los_gain))
+        m_l, m_n = _state_medians(rsrp, p, g)
+        return m_l, m_n, p, np.asarray(self.pair_sf_los[idx], float), np.asarray(self.pair_sf_nlos[idx], float)
 
     # ------------------------------------------------------------------ states
     def state(self, active=None) -> "ServedState":
@@ -246,7 +251,7 @@ class ServedState:
         n_pts, k = m.near.shape
         act = active[m.near] if n_pts else np.zeros((0, 0), bool)
         use = act & (np.cumsum(act, axis=1) <= K_SECTORS)
-        r = np.where(use, m.pair_rsrp.reshape(n_pts, k), -np.inf)
+        r = np.where(use, m.pair_rsrp.reshape(n_pts, k).astype(float), -np.inf)
         best = r.max(axis=1) if k else np.full(n_pts, -np.inf)
         idx = np.where(use & (r == best[:, None]), m.near, np.iinfo(np.int64).max)
         col = np.argmin(idx, axis=1) if k else np.zeros(n_pts, np.int64)  # ties: the lower sector index
@@ -354,7 +359,8 @@ class ServedState:
         key = _ul_key(config)
         cache = m._ul_cache.get(key)
         if cache is None:
-            cache = m._ul_cache[key] = (np.zeros(m.pair_rsrp.size), np.full(m.pair_rsrp.size, -2, np.int64))
+            cache = m._ul_cache[key] = (np.zeros(m.pair_rsrp.size, np.float32),
+                                        np.full(m.pair_rsrp.size, -2, np.int32))
         e_all, k_all = cache
         kserv = self.point_sector[pt]
         need = k_all[j] != kserv
@@ -366,14 +372,14 @@ class ServedState:
             pmax_re = config.ue_tx_power_dbm - 10.0 * math.log10(n_sc)
             p0_re = config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0)
             with np.errstate(divide="ignore"):
-                off = 10.0 * np.log10(m.pair_intf[jj]) - m.pair_rsrp[jj] - m.p_re[vic]
+                off = (10.0 * np.log10(m.pair_intf[jj].astype(float)) - m.pair_rsrp[jj].astype(float)
+                       - m.p_re[vic])
             e_all[jj] = _ul_pair_expectation(
-                m.m_los[sr], m.m_nlos[sr], m.pair_p_los[sr], m.pair_sf_los[sr], m.pair_sf_nlos[sr], m.p_re[ks],
-                m.m_los[jj], m.m_nlos[jj], m.pair_p_los[jj], m.pair_sf_los[jj], m.pair_sf_nlos[jj], off,
-                m.site[vic] == m.site[ks], m.pair_rsrp[jj] - m.pair_rsrp[sr], float(pmax_re), float(p0_re),
+                *m.pair_values(sr), m.p_re[ks], *m.pair_values(jj), off, m.site[vic] == m.site[ks],
+                m.pair_rsrp[jj].astype(float) - m.pair_rsrp[sr].astype(float), float(pmax_re), float(p0_re),
                 float(config.ul_alpha))
             k_all[jj] = ks
-        return e_all[j]
+        return e_all[j].astype(float)
 
     def _victim_ratio(self, j, v, pt):
         """Per pair, the victim's aimed factor toward the point (its own beams, at its own users: reciprocity),
@@ -389,7 +395,7 @@ class ServedState:
                                    m.sectors, m.config)
             m._rv[jj] = self.ratio_at_angles(th, ph, vv)
             m._rv_sig[jj] = sig[need]
-        return m._rv[j]
+        return m._rv[j].astype(float)
 
     def ul_pairs(self, config):
         """The (served point, victim sector) pairs of the uplink sum and their distribution parameters.
@@ -410,10 +416,10 @@ class ServedState:
         n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
         pmax_re = config.ue_tx_power_dbm - 10.0 * math.log10(n_sc)
         p0_re = config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0)
-        off = 10.0 * np.log10(m.pair_intf[j] * self._victim_ratio(j, v, pt)) - m.pair_rsrp[j] - m.p_re[v]
-        args = (m.m_los[sr], m.m_nlos[sr], m.pair_p_los[sr], m.pair_sf_los[sr], m.pair_sf_nlos[sr], m.p_re[ks],
-                m.m_los[j], m.m_nlos[j], m.pair_p_los[j], m.pair_sf_los[j], m.pair_sf_nlos[j], off,
-                m.site[v] == m.site[ks], m.pair_rsrp[j] - m.pair_rsrp[sr], float(pmax_re), float(p0_re),
+        off = (10.0 * np.log10(m.pair_intf[j].astype(float) * self._victim_ratio(j, v, pt))
+               - m.pair_rsrp[j].astype(float) - m.p_re[v])
+        args = (*m.pair_values(sr), m.p_re[ks], *m.pair_values(j), off, m.site[v] == m.site[ks],
+                m.pair_rsrp[j].astype(float) - m.pair_rsrp[sr].astype(float), float(pmax_re), float(p0_re),
                 float(config.ul_alpha))
         n_pts, k = m.near.shape
         counts = self.use.sum(axis=1)
@@ -528,7 +534,8 @@ def served_model(area, sectors, config) -> ServedModel | None:
     n_pts = xy.shape[0]
     k = min(K_STORE, n_sec) if n_pts else 0
     near = np.zeros((n_pts, k), np.int64)
-    vals = {name: np.zeros(n_pts * k) for name in ("rsrp", "p_los", "los_gain", "sf_los", "sf_nlos", "intf")}
+    vals = {name: np.zeros(n_pts * k, np.float32) for name in ("rsrp", "p_los", "los_gain", "sf_los", "sf_nlos",
+                                                                 "intf")}
     if n_pts:
         near = _nearest_sectors(sectors, xy, k)
         pt = np.repeat(np.arange(n_pts), k)
@@ -536,7 +543,7 @@ def served_model(area, sectors, config) -> ServedModel | None:
         b = _evaluate(xy[pt, 0] - sectors.x_m[sec], xy[pt, 1] - sectors.y_m[sec], sec, env[pt], sectors, config)
         for name, attr in (("rsrp", "rsrp_dbm"), ("p_los", "p_los"), ("los_gain", "los_gain_db"),
                            ("sf_los", "sf_los_db"), ("sf_nlos", "sf_nlos_db"), ("intf", "interference_mw")):
-            vals[name] = np.asarray(getattr(b, attr), float)
+            vals[name] = np.asarray(getattr(b, attr), np.float32)  # (float32 as the fine links)
     codes, models = sectors.antenna_groups()
     panel_ids: dict = {}
     panels: list = []
@@ -549,8 +556,8 @@ def served_model(area, sectors, config) -> ServedModel | None:
                       pair_rsrp=vals["rsrp"], pair_p_los=vals["p_los"], pair_los_gain=vals["los_gain"],
                       pair_sf_los=vals["sf_los"], pair_sf_nlos=vals["sf_nlos"], pair_intf=vals["intf"],
                       models=panels, panel=panel, sectors=sectors, config=config)
-    if len(_CACHE) > 16:
-        _CACHE.clear()
+    if len(_CACHE) >= 4:  # (a model holds ~50 bytes per coarse link)
+        del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = out
     return out
 

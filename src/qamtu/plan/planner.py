@@ -137,11 +137,16 @@ class CityModel:
         self.noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
         self.sinr_min_db = min_sinr_db(config)
         t0 = time.perf_counter()
+        self._served = None  # the candidate table's served areas (qamtu.engine.served), shared by every link set
+        if config.interference_beams == "served" or config.ul_interference == "neighbours":
+            from qamtu.engine.served import served_model
+
+            self._served = served_model(area, self.sectors, config)
         if coverage_links is None:
             self.reach_m = coverage_reach_m(self.sectors, config, area)
             cfg = config.replace(max_cutoff_m=self.reach_m)
             self.say(f"coverage links of {len(cand)} candidate sectors within {self.reach_m:.0f} m ...")
-            coverage_links = compute_links(area, cand, cfg)
+            coverage_links = compute_links(area, cand, cfg, served=self._served)
         else:
             self.reach_m = float(coverage_links.cutoff_m)
         self.coverage_links_s = time.perf_counter() - t0
@@ -178,7 +183,6 @@ class CityModel:
         self._plan_parts: list = []
         self._plan_done = np.zeros(self.n_sites, bool)
         self._plan_links = None
-        self._served = None
         self.plan_links_s = 0.0
         self.lock = (self.sites["decision"] == "lock").to_numpy()
         self.exclude = (self.sites["decision"] == "exclude").to_numpy()
@@ -195,10 +199,6 @@ class CityModel:
             t0 = time.perf_counter()
             idx = np.flatnonzero(need[self.sector_site])
             self.say(f"full engine links for {int(need.sum())} site(s) ...")
-            if self._served is None:  # the candidate table's served areas, shared by every part
-                from qamtu.engine.served import served_model
-
-                self._served = served_model(self.area, self.sectors, self.config)
             self._plan_parts.append(subset_links(self.area, self.candidates, idx, self.config, self.sectors,
                                                  self._served))
             self._plan_done |= need
