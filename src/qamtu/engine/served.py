@@ -57,6 +57,8 @@ K_STORE = 96
 N_Z = 12
 Z_SPAN = 6.0
 BETA = math.log(10.0) / 10.0
+#: coarse links evaluated per block when a model is built
+EVAL_PAIRS = 1 << 18
 #: memory for the beam mixes of the served areas met (per model; least recently computed dropped first)
 MIX_CACHE_BYTES = 48 * 2**20
 
@@ -446,20 +448,22 @@ def _flatten(mixes):
     return ptr, np.concatenate(bins), np.concatenate(rows), model
 
 
-def _evaluate(dx, dy, sec, env, sectors, config):
-    """Links of the coarse pass: the engine's tabulated fast path when ``config.fast`` (as compute_links), else the
-    exact one; no terrain, no relevance floor."""
+def _evaluator(sectors, config, max_dist_m):
+    """Link evaluation of the coarse pass (``f(dx, dy, sec, env) -> batch``): the engine's tabulated fast path
+    when ``config.fast`` (as compute_links, tables up to ``max_dist_m``), else the exact one; no terrain, no
+    relevance floor."""
     from qamtu.engine.linkbatch import _LinkBatch, _prime_cache, evaluate_link_batch
 
     cache: dict = {}
     _prime_cache(cache, sectors, config)
-    if config.fast and dx.size:
+    if config.fast:
         from qamtu.engine._fast import FastLinks
 
-        fast = FastLinks(sectors, config, cache, float(np.sqrt(np.max(dx * dx + dy * dy))) + 1.0)
+        fast = FastLinks(sectors, config, cache, float(max_dist_m) + 1.0)
         if fast.ok:
-            return _LinkBatch(*fast(dx, dy, sec, env, -1e9))
-    return evaluate_link_batch(dx, dy, sec, env, sectors, config, floor_dbm=-1e9, _cache=cache)
+            return lambda dx, dy, sec, env: _LinkBatch(*fast(dx, dy, sec, env, -1e9))
+    return lambda dx, dy, sec, env: evaluate_link_batch(dx, dy, sec, env, sectors, config, floor_dbm=-1e9,
+                                                        _cache=cache)
 
 
 def _state_medians(rsrp, p_los, los_gain):
@@ -538,12 +542,16 @@ def served_model(area, sectors, config) -> ServedModel | None:
                                                                  "intf")}
     if n_pts:
         near = _nearest_sectors(sectors, xy, k)
-        pt = np.repeat(np.arange(n_pts), k)
-        sec = near.ravel()
-        b = _evaluate(xy[pt, 0] - sectors.x_m[sec], xy[pt, 1] - sectors.y_m[sec], sec, env[pt], sectors, config)
-        for name, attr in (("rsrp", "rsrp_dbm"), ("p_los", "p_los"), ("los_gain", "los_gain_db"),
-                           ("sf_los", "sf_los_db"), ("sf_nlos", "sf_nlos_db"), ("intf", "interference_mw")):
-            vals[name] = np.asarray(getattr(b, attr), np.float32)  # (float32 as the fine links)
+        far = np.sqrt(np.max((xy[:, 0] - sectors.x_m[near[:, -1]]) ** 2 + (xy[:, 1] - sectors.y_m[near[:, -1]]) ** 2))
+        evaluate = _evaluator(sectors, config, far)
+        step = max(1, EVAL_PAIRS // k)
+        for p0 in range(0, n_pts, step):  # in blocks of points (bounded temporaries)
+            pt = np.repeat(np.arange(p0, min(n_pts, p0 + step)), k)
+            sec = near[p0:p0 + step].ravel()
+            b = evaluate(xy[pt, 0] - sectors.x_m[sec], xy[pt, 1] - sectors.y_m[sec], sec, env[pt])
+            for name, attr in (("rsrp", "rsrp_dbm"), ("p_los", "p_los"), ("los_gain", "los_gain_db"),
+                               ("sf_los", "sf_los_db"), ("sf_nlos", "sf_nlos_db"), ("intf", "interference_mw")):
+                vals[name][p0 * k:p0 * k + pt.size] = getattr(b, attr)  # (float32, as the fine links)
     codes, models = sectors.antenna_groups()
     panel_ids: dict = {}
     panels: list = []
