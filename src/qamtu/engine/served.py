@@ -69,6 +69,15 @@ def _ul_key(config):
     return (config.ue_tx_power_dbm, config.ul_p0_dbm, config.ul_alpha, config.bandwidth_hz, config.scs_hz)
 
 
+def _ul_power_terms(config):
+    """(P_CMAX, P0) per RE, dBm: the UE's open-loop power control over the whole carrier (TS 38.213 7.1.1)."""
+    from qamtu.radio import nr
+
+    n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
+    return (config.ue_tx_power_dbm - 10.0 * math.log10(n_sc),
+            config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0))
+
+
 @dataclass
 class ServedModel:
     """The coarse served-area grid of a sector table on an area: its points and their links to the nearby sectors.
@@ -355,8 +364,6 @@ class ServedState:
     def _pair_expectation(self, config, j, pt):
         """E[P_UE 10^((R_v + off)/10) | R_v < R_k] with uniform victim beams, per pair ``j`` (cached per pair for
         its server)."""
-        from qamtu.radio import nr
-
         m = self.model
         key = _ul_key(config)
         cache = m._ul_cache.get(key)
@@ -370,9 +377,7 @@ class ServedState:
             jj, pp, ks = j[need], pt[need], kserv[need]
             sr = pp * m.near.shape[1] + self.serving_col[pp]
             vic = m.near.ravel()[jj]
-            n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
-            pmax_re = config.ue_tx_power_dbm - 10.0 * math.log10(n_sc)
-            p0_re = config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0)
+            pmax_re, p0_re = _ul_power_terms(config)
             with np.errstate(divide="ignore"):
                 off = (10.0 * np.log10(m.pair_intf[jj].astype(float)) - m.pair_rsrp[jj].astype(float)
                        - m.p_re[vic])
@@ -407,17 +412,13 @@ class ServedState:
         ``args`` (inputs of :func:`_ul_pair_expectation`, the victim's aimed beams in ``off``), ``p_ue_max_re``,
         ``p0_re`` (dBm per RE).
         """
-        from qamtu.radio import nr
-
         m = self.model
         j, v, pt = self._ul_pair_index()
         if j.size == 0:
             return None
         ks = self.point_sector[pt]
         sr = pt * m.near.shape[1] + self.serving_col[pt]
-        n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
-        pmax_re = config.ue_tx_power_dbm - 10.0 * math.log10(n_sc)
-        p0_re = config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0)
+        pmax_re, p0_re = _ul_power_terms(config)
         off = (10.0 * np.log10(m.pair_intf[j].astype(float) * self._victim_ratio(j, v, pt))
                - m.pair_rsrp[j].astype(float) - m.p_re[v])
         args = (*m.pair_values(sr), m.p_re[ks], *m.pair_values(j), off, m.site[v] == m.site[ks],
