@@ -182,9 +182,9 @@ def test_active_subset_equals_evaluate_on_subset(small_area, small_sites):
     active = small_sites["site_id"].isin(keep_sites).to_numpy()
     subset_sites = small_sites[active].reset_index(drop=True)
     index_map = np.nonzero(active)[0]
-    # every link stored (no residual): bit-identical with the same cut-off. An active subset keeps the whole
-    # table's served areas (qamtu.engine.served: beam directions, UL interferers), a fresh evaluation of the
-    # subset has its own: the identity holds with the uniform beams and the fixed UL margin.
+    # every link stored (no residual): bit-identical with the same cut-off, with the uniform beams and the fixed
+    # UL margin (with the default served-area models the subset re-aims the stored interference: equal to float32
+    # rounding, tests/engine/test_served.py::test_active_subset_has_the_served_areas_of_the_sectors_on_air)
     cfg = CFG.replace(cutoff_margin_db=60.0, interference_beams="uniform", ul_interference="margin")
     links = compute_links(small_area, small_sites, cfg)
     assert not links.residual_mw.any()

@@ -83,16 +83,17 @@ def test_simulate_users_outputs_are_consistent(small_area, small_sites):
 
 
 def test_simulate_users_on_an_area_use_the_engines_interference(small_area, small_sites):
-    """Given the area and the served-area options, the users' interference is the engine's (served-area beams,
-    neighbours' UL UEs): it changes the SINR and the UL rates, not the RSRP; with the uniform beams and the UL
-    margin (the defaults) the area changes nothing."""
+    """Given the area, the users' interference is the engine's (served-area beams, neighbours' UL UEs: the
+    defaults): it changes the SINR and the UL rates, not the RSRP; with the uniform beams and the UL margin the
+    area changes nothing."""
     users = drop_users(small_area, 2000, seed=5)
-    cfg = EngineConfig(interference_beams="served", ul_interference="neighbours")
+    cfg = EngineConfig()
+    assert (cfg.interference_beams, cfg.ul_interference) == ("served", "neighbours")
     a = simulate_users(users, small_sites, cfg, seed=6, area=small_area)
     b = simulate_users(users, small_sites, cfg, seed=6)
     assert np.array_equal(a["rsrp_dbm"], b["rsrp_dbm"])
     assert not np.allclose(a["sinr_db"], b["sinr_db"]) and not np.allclose(a["ul_mbps"], b["ul_mbps"])
-    for off in (EngineConfig(), cfg.replace(interference_beams="uniform", ssb_interference="envelope",
-                                            ul_interference="margin")):
+    for off in (cfg.replace(interference_beams="uniform", ul_interference="margin"),
+                cfg.replace(interference_beams="uniform", ssb_interference="envelope", ul_interference="margin")):
         assert simulate_users(users, small_sites, off, seed=6, area=small_area).equals(
             simulate_users(users, small_sites, off, seed=6))

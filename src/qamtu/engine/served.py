@@ -16,12 +16,18 @@ antenna pattern:
   beams (pointed at the victim's users, by reciprocity the aimed gain above):
   :meth:`ServedModel.ul_interference_mw` (mW per RE at full load; the aggregation scales it by the load).
 
-The served area is decided once per (area, sector table, configuration), on a coarse grid (:data:`GRID_M`,
-blocks of pixels summing their people), from each point's ``K_SECTORS`` nearest sectors: the sector with the
-strongest mean SS-RSRP serves the point (outdoor user, LOS-averaged mean, no terrain). Sectors that serve
-nobody with people are weighted by area; sectors that serve no point keep the uniform mean (factor 1). The
-served areas are those of the whole sector table: a subset evaluated with ``active`` keeps them (the beam
-directions of the remaining sectors' users, the UL interferers' positions).
+The served areas are those of the sectors ON AIR. Once per (area, sector table, configuration)
+(:func:`served_model`) a coarse grid (:data:`GRID_M`, blocks of pixels summing their people) gets the links of
+each point to its :data:`K_STORE` nearest sectors (outdoor user, LOS-averaged mean, no terrain). For a set of
+sectors on air (:meth:`ServedModel.state`; every sector by default) a point is served by the strongest mean
+SS-RSRP among its first :data:`K_SECTORS` active sectors (by distance), which are also its uplink victims;
+sectors that serve nobody with people are weighted by area; sectors that serve no point keep the uniform mean
+(factor 1). A state costs an argmax over the stored links, the beam mixes of the sectors whose served area is
+new (cached per (sector, served area)), and the uplink pair expectations of the points whose server changed
+(cached per pair). A fresh model of the table restricted to the active rows has the same served areas, mixes and
+uplink interference wherever at least ``K_SECTORS`` of a point's ``K_STORE`` nearest sectors are on air
+(otherwise the state sees fewer of its farther sectors). :func:`qamtu.engine.aggregate.aggregate` with
+``active`` uses the state of the active sectors (the planner's checks, the schedule's gates).
 
 Uplink expectation per (served point p of cell k, victim sector v): the UE's SS-RSRP from k, ``R_k``, and the
 victim's level ``R_v`` are LOS/NLOS mixtures of log-normals (one draw per site, shared by a site's sectors). The
@@ -43,75 +49,254 @@ from numba import njit, prange
 
 #: coarse grid of the served areas, m (blocks of ``round(GRID_M / resolution)`` pixels)
 GRID_M = 100.0
-#: sectors evaluated around each coarse point (serving choice and uplink victims)
+#: sectors evaluated around each coarse point (serving choice and uplink victims): the first K_SECTORS on air
+#: among its K_STORE nearest
 K_SECTORS = 48
+K_STORE = 96
 #: integration grid over the serving level: this many points per LOS state, over +-Z_SPAN standard deviations
 N_Z = 12
 Z_SPAN = 6.0
 BETA = math.log(10.0) / 10.0
+#: coarse links evaluated per block when a model is built
+EVAL_PAIRS = 1 << 18
+#: memory for the beam mixes of the served areas met (per model; least recently computed dropped first)
+MIX_CACHE_BYTES = 48 * 2**20
 
 _CACHE: dict = {}
 
 
+def _ul_key(config):
+    return (config.ue_tx_power_dbm, config.ul_p0_dbm, config.ul_alpha, config.bandwidth_hz, config.scs_hz)
+
+
+def _ul_power_terms(config):
+    """(P_CMAX, P0) per RE, dBm: the UE's open-loop power control over the whole carrier (TS 38.213 7.1.1)."""
+    from qamtu.radio import nr
+
+    n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
+    return (config.ue_tx_power_dbm - 10.0 * math.log10(n_sc),
+            config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0))
+
+
 @dataclass
 class ServedModel:
-    """The served areas of a sector table on an area, the beam mixes and the uplink interference.
+    """The coarse served-area grid of a sector table on an area: its points and their links to the nearby sectors.
+
+    The served areas, beam mixes and uplink interference of any set of sectors on air are a :class:`ServedState`
+    (:meth:`state`); the model's own (every sector on air) is ``state()``, and the attributes below that name a
+    state's quantity (``point_sector``, ``aimed_factor``, ``ul_interference_mw`` ...) are those of ``state()``.
 
     Attributes
     ----------
     point_xy : float array (n_points, 2)
         Coarse points (block centres of the mask pixels), m.
     point_env : int array (n_points,)
-    point_weight : float array (n_points,)
-        Share of its serving sector's people (or area) at the point: sums to 1 over each serving sector's points.
-    point_sector : int array (n_points,)
-        Serving sector (strongest mean SS-RSRP), -1 where none in range.
-    mix_ptr, mix_bin, mix_h, mix_model : arrays
-        Beam mixes flattened: sector s has rows ``mix_ptr[s]:mix_ptr[s+1]`` (zenith bin, horizontal factor on the
-        u grid) of panel model ``mix_model[s]`` (-1: no mix, factor 1).
+    point_people, point_cnt : float arrays (n_points,)
+        People and mask pixels of each point's block.
+    near : int array (n_points, k)
+        The ``k`` = min(:data:`K_STORE`, n_sectors) nearest sectors of each point, by (distance, index).
+    pair_* : float arrays (n_points * k,)
+        The coarse links of ``near`` (row-major): mean SS-RSRP, LOS probability, LOS gain, shadowing sigmas and the
+        uniform-beam interference power (mW per RE; no aimed factor).
     """
 
     point_xy: np.ndarray
     point_env: np.ndarray
-    point_weight: np.ndarray
-    point_sector: np.ndarray
-    mix_ptr: np.ndarray
-    mix_bin: np.ndarray
-    mix_h: np.ndarray
-    mix_model: np.ndarray
+    point_people: np.ndarray
+    point_cnt: np.ndarray
+    near: np.ndarray
+    pair_rsrp: np.ndarray
+    pair_p_los: np.ndarray
+    pair_los_gain: np.ndarray
+    pair_sf_los: np.ndarray
+    pair_sf_nlos: np.ndarray
+    pair_intf: np.ndarray
     models: list
+    panel: np.ndarray
     sectors: object = field(repr=False)
     config: object = field(repr=False)
-    _ul: dict = field(default_factory=dict, repr=False)
+    _states: dict = field(default_factory=dict, repr=False)
+    _mixes: dict = field(default_factory=dict, repr=False)
+    _ul_cache: dict = field(default_factory=dict, repr=False)
+    _tables: tuple | None = field(default=None, repr=False)
+    _mix_bytes: int = field(default=0, repr=False)
 
-    def subset(self, sector_idx, sectors) -> "ServedModel":
-        """The same served areas, beam mixes and UL interference for the sector table ``sectors`` = rows
-        ``sector_idx`` of this model's table (a subset computed on its own keeps the whole table's served areas:
-        the planner's candidate subsets)."""
-        idx = np.asarray(sector_idx, dtype=np.int64)
-        n = idx.size
-        ptr = np.zeros(n + 1, np.int64)
-        rows = []
-        for k, s in enumerate(idx):
-            a, b = self.mix_ptr[s], self.mix_ptr[s + 1]
-            rows.append(np.arange(a, b))
-            ptr[k + 1] = ptr[k] + (b - a)
-        take = np.concatenate(rows) if rows else np.empty(0, np.int64)
-        inv = np.full(len(self.sectors), -1, np.int64)
-        inv[idx] = np.arange(n)
-        point_sector = np.where(self.point_sector >= 0, inv[np.maximum(self.point_sector, 0)], -1)
-        out = ServedModel(point_xy=self.point_xy, point_env=self.point_env,
-                          point_weight=np.where(point_sector >= 0, self.point_weight, 0.0), point_sector=point_sector,
-                          mix_ptr=ptr, mix_bin=self.mix_bin[take], mix_h=self.mix_h[take],
-                          mix_model=self.mix_model[idx], models=self.models, sectors=sectors, config=self.config)
-        for key, val in self._ul.items():
-            if key != "tables":
-                out._ul[key] = np.asarray(val)[idx]
-        return out
+    def __post_init__(self):
+        n_pts = self.point_xy.shape[0]
+        self.point_key = np.random.default_rng(20261202).random(n_pts) + 0.5  # served-area signatures
+        self.site = np.unique(np.asarray(self.sectors.site_id), return_inverse=True)[1].astype(np.int64)
+        from qamtu.engine.linkbatch import power_per_re_dbm
+
+        self.p_re = np.asarray(power_per_re_dbm(self.sectors.tx_power_dbm, self.config), float)
+        n_pairs = self.pair_rsrp.size
+        self._rv = np.ones(n_pairs, np.float32)  # per pair: the victim's aimed factor toward the point ...
+        self._rv_sig = np.zeros(n_pairs)  # ... for the victim's served area with this signature (0: uniform)
+
+    def pair_values(self, idx):
+        """(LOS median, NLOS median, P(LOS), LOS sigma, NLOS sigma) of the coarse links ``idx`` (float64)."""
+        rsrp, p, g = (np.asarray(a[idx], float) for a in (self.pair_rsrp, self.pair_p_los, self.pair_los_gain))
+        m_l, m_n = _state_medians(rsrp, p, g)
+        return m_l, m_n, p, np.asarray(self.pair_sf_los[idx], float), np.asarray(self.pair_sf_nlos[idx], float)
+
+    # ------------------------------------------------------------------ states
+    def state(self, active=None) -> "ServedState":
+        """The served areas, beam mixes and uplink interference with the sectors ``active`` on air (default all).
+
+        A point is served by the strongest mean SS-RSRP among the first :data:`K_SECTORS` active sectors of its
+        ``near`` row, which are also its uplink victims: for a sector table restricted to the active rows, a
+        fresh model finds the same sectors wherever at least ``K_SECTORS`` of them are among the ``K_STORE``
+        nearest of the whole table (the served areas, mixes and UL interference are then the same numbers). The
+        last few states are cached; beam mixes are cached per (sector, served area).
+        """
+        n_sec = len(self.sectors)
+        act = np.ones(n_sec, bool) if active is None else np.ascontiguousarray(active, dtype=bool)
+        key = act.tobytes()
+        st = self._states.pop(key, None)
+        if st is None:
+            st = ServedState(self, act)
+        self._states[key] = st
+        while len(self._states) > 4:
+            del self._states[next(iter(self._states))]
+        return st
+
+    def subset(self, sector_idx, sectors) -> "ServedState":
+        """The full table's beam mixes (``state()``) for the sector table ``sectors`` = rows ``sector_idx`` (for
+        the links of a part of the table: the planner's plan parts)."""
+        return self.state().restrict(sector_idx, sectors)
+
+    @property
+    def point_sector(self):
+        return self.state().point_sector
+
+    @property
+    def point_weight(self):
+        return self.state().point_weight
 
     @property
     def has_mix(self) -> bool:
-        return bool((self.mix_model >= 0).any())
+        return bool(self.models) and bool((self.panel >= 0).any())
+
+    def aimed_factor(self, dx_m, dy_m, sector_idx, dz_m=None) -> np.ndarray:
+        return self.state().aimed_factor(dx_m, dy_m, sector_idx, dz_m)
+
+    def ul_interference_mw(self, config=None) -> np.ndarray:
+        return self.state().ul_interference_mw(config)
+
+    def ul_pairs(self, config):
+        return self.state().ul_pairs(config)
+
+    def model_tables(self):
+        if self._tables is None and self.models:
+            tabs = [m.mix_tables() for m in self.models]
+            nb = max(t["vertical"].shape[0] for t in tabs)
+            nt = tabs[0]["theta"].size
+            vert = np.zeros((len(tabs), nb, nt))
+            for i, t in enumerate(tabs):
+                vert[i, :t["vertical"].shape[0]] = t["vertical"]
+            self._tables = (vert, np.stack([t["uniform"] for t in tabs]), np.stack([t["uniform_u"] for t in tabs]))
+        return self._tables
+
+    def mixes_for(self, secs, sigs, point_sector, point_weight):
+        """The beam mix of each sector ``secs[i]`` serving the points ``point_sector == secs[i]`` (signature
+        ``sigs[i]``): ``(panel, bins, h)`` or None (cached per (sector, signature))."""
+        out = [None] * len(secs)
+        todo = []
+        for i, (s, g) in enumerate(zip(secs, sigs)):
+            if self.panel[s] < 0 or g == 0.0:
+                continue
+            k = (int(s), float(g))
+            if k in self._mixes:
+                out[i] = self._mixes[k]
+            else:
+                todo.append(i)
+        if todo:
+            ts = np.asarray([secs[i] for i in todo], np.int64)
+            pick = np.zeros(len(self.sectors), bool)
+            pick[ts] = True
+            pts = np.flatnonzero((point_sector >= 0) & pick[np.maximum(point_sector, 0)])
+            pts = pts[np.argsort(point_sector[pts], kind="stable")]  # per sector, ascending point index
+            ps = point_sector[pts]
+            th, ph = _local_angles(self.point_xy[pts, 0] - self.sectors.x_m[ps],
+                                   self.point_xy[pts, 1] - self.sectors.y_m[ps], ps, self.sectors, self.config)
+            for i in todo:
+                s = int(secs[i])
+                a, e = np.searchsorted(ps, s), np.searchsorted(ps, s, side="right")
+                mix = self.models[self.panel[s]].served_beam_mix(th[a:e], ph[a:e], point_weight[pts[a:e]])
+                val = None if mix is None else (int(self.panel[s]), np.asarray(mix[0], np.int64),
+                                                np.asarray(mix[1], float))
+                self._mixes[(s, float(sigs[i]))] = val
+                self._mix_bytes += 0 if val is None else val[2].nbytes
+                out[i] = val
+            while self._mix_bytes > MIX_CACHE_BYTES and len(self._mixes) > len(todo):
+                old = self._mixes.pop(next(iter(self._mixes)))
+                self._mix_bytes -= 0 if old is None else old[2].nbytes
+        return out
+
+
+class ServedState:
+    """The served areas of the sectors on air (``active``) of a :class:`ServedModel`, their beam mixes and the
+    uplink interference at each sector.
+
+    Attributes
+    ----------
+    point_sector : int array (n_points,)
+        Serving sector (strongest mean SS-RSRP among the point's evaluated active sectors), -1 where none.
+    point_weight : float array (n_points,)
+        Share of its serving sector's people (or area, for a sector serving no people) at the point.
+    signature : float array (n_sectors,)
+        Per sector, a signature of its served area (0: none); equal signatures, equal beam mixes.
+    mixes : list (n_sectors,) of ``(panel, bins, h)`` or None (uniform beams, factor 1)
+    """
+
+    def __init__(self, model: ServedModel | None, active: np.ndarray, *, sectors=None, mixes=None):
+        self.model, self.active = model, active
+        self.sectors = model.sectors if sectors is None else sectors
+        self.config = model.config if model is not None else None
+        self._ul: dict = {}
+        self._flat = None
+        if mixes is not None:  # a restriction (mixes only)
+            self.mixes = mixes
+            return
+        m = model
+        n_sec = len(m.sectors)
+        n_pts, k = m.near.shape
+        act = active[m.near] if n_pts else np.zeros((0, 0), bool)
+        use = act & (np.cumsum(act, axis=1) <= K_SECTORS)
+        r = np.where(use, m.pair_rsrp.reshape(n_pts, k).astype(float), -np.inf)
+        best = r.max(axis=1) if k else np.full(n_pts, -np.inf)
+        idx = np.where(use & (r == best[:, None]), m.near, np.iinfo(np.int64).max)
+        col = np.argmin(idx, axis=1) if k else np.zeros(n_pts, np.int64)  # ties: the lower sector index
+        has = use.any(axis=1) if k else np.zeros(n_pts, bool)
+        self.use = use
+        self.serving_col = np.where(has, col, -1)
+        ps = np.where(has, m.near[np.arange(n_pts), col] if k else -1, -1).astype(np.int64)
+        self.point_sector = ps
+        sel = ps >= 0
+        pop_sec = np.bincount(ps[sel], weights=m.point_people[sel], minlength=n_sec)
+        cnt_sec = np.bincount(ps[sel], weights=m.point_cnt[sel], minlength=n_sec)
+        use_pop = pop_sec[np.maximum(ps, 0)] > 0
+        w = np.where(use_pop, m.point_people, m.point_cnt)
+        tot = np.where(use_pop, pop_sec[np.maximum(ps, 0)], cnt_sec[np.maximum(ps, 0)])
+        self.point_weight = np.where(sel, w / np.maximum(tot, 1e-300), 0.0)
+        self.signature = np.bincount(ps[sel], weights=m.point_key[sel], minlength=n_sec)
+        self.mixes = [None] * n_sec
+        if m.has_mix:
+            secs = np.flatnonzero(self.signature != 0.0)
+            for s, mix in zip(secs, m.mixes_for(secs, self.signature[secs], ps, self.point_weight)):
+                self.mixes[s] = mix
+        #: per sector, the signature of its beam mix (0: none, uniform beams)
+        self.mix_signature = np.where([x is not None for x in self.mixes], self.signature, 0.0)
+
+    @property
+    def has_mix(self) -> bool:
+        return any(x is not None for x in self.mixes)
+
+    def restrict(self, sector_idx, sectors) -> "ServedState":
+        """This state's beam mixes for the sector table ``sectors`` = rows ``sector_idx`` (no uplink)."""
+        idx = np.asarray(sector_idx, dtype=np.int64)
+        st = ServedState(self.model, self.active[idx], sectors=sectors, mixes=[self.mixes[i] for i in idx])
+        st.config = self.config
+        return st
 
     # ------------------------------------------------------------------ downlink
     def aimed_factor(self, dx_m, dy_m, sector_idx, dz_m=None) -> np.ndarray:
@@ -121,28 +306,26 @@ class ServedModel:
         if n == 0 or not self.has_mix:
             return out
         sec = np.asarray(sector_idx, dtype=np.int64)
-        sel = np.flatnonzero(self.mix_model[sec] >= 0)
+        has = np.array([x is not None for x in self.mixes], bool)
+        sel = np.flatnonzero(has[sec])
         if sel.size == 0:
             return out
         th, ph = _local_angles(np.asarray(dx_m, float)[sel], np.asarray(dy_m, float)[sel], sec[sel], self.sectors,
                                self.config, None if dz_m is None else np.asarray(dz_m, float)[sel])
-        u = np.sin(np.radians(th)) * np.sin(np.radians(ph))
-        vert, uni_v, uni_u = self._model_tables()
-        out[sel] = _aimed_ratio(th, u, sec[sel], self.mix_ptr, self.mix_bin, self.mix_h, self.mix_model, vert,
-                                uni_v, uni_u, 0.05, self.models[0].MIX_U_STEP if self.models else 0.01)
+        out[sel] = self.ratio_at_angles(th, ph, sec[sel])
         return out
 
-    def _model_tables(self):
-        if "tables" not in self._ul:
-            tabs = [m.mix_tables() for m in self.models]
-            nb = max(t["vertical"].shape[0] for t in tabs)
-            nt = tabs[0]["theta"].size
-            vert = np.zeros((len(tabs), nb, nt))
-            for i, t in enumerate(tabs):
-                vert[i, :t["vertical"].shape[0]] = t["vertical"]
-            self._ul["tables"] = (vert, np.stack([t["uniform"] for t in tabs]),
-                                  np.stack([t["uniform_u"] for t in tabs]))
-        return self._ul["tables"]
+    def ratio_at_angles(self, theta_deg, phi_deg, sec) -> np.ndarray:
+        """The aimed factor toward local angles (``theta_deg``, ``phi_deg``) of the sectors ``sec``."""
+        if self._flat is None:
+            self._flat = _flatten(self.mixes)
+        ptr, bins, h, model = self._flat
+        if not self.model.models or bins.size == 0:
+            return np.ones(np.asarray(sec).shape[0])
+        u = np.sin(np.radians(theta_deg)) * np.sin(np.radians(phi_deg))
+        vert, uni_v, uni_u = self.model.model_tables()
+        return _aimed_ratio(np.asarray(theta_deg, float), u, np.asarray(sec, np.int64), ptr, bins, h, model, vert,
+                            uni_v, uni_u, 0.05, self.model.models[0].MIX_U_STEP)
 
     # ------------------------------------------------------------------ uplink
     def ul_interference_mw(self, config=None) -> np.ndarray:
@@ -152,98 +335,136 @@ class ServedModel:
         ``ul_alpha``) and the carrier; default the configuration the model was built with.
         """
         config = self.config if config is None else config
-        key = (config.ue_tx_power_dbm, config.ul_p0_dbm, config.ul_alpha, config.bandwidth_hz, config.scs_hz)
+        key = _ul_key(config)
         if key not in self._ul:
-            self._ul_store(config, self.ul_pairs(config))
+            n_sec = len(self.sectors)
+            j, v, pt = self._ul_pair_index()
+            if j.size == 0:
+                self._ul[key] = np.zeros(n_sec)
+            else:
+                e = self._pair_expectation(config, j, pt)
+                r = self._victim_ratio(j, v, pt)
+                self._ul[key] = np.bincount(v, weights=self.point_weight[pt] * e * r, minlength=n_sec)
         return self._ul[key]
 
-    def _ul_store(self, config, pairs) -> None:
-        key = (config.ue_tx_power_dbm, config.ul_p0_dbm, config.ul_alpha, config.bandwidth_hz, config.scs_hz)
-        n_sec = len(self.sectors)
-        if pairs is None:
-            self._ul[key] = np.zeros(n_sec)
-        else:
-            e = _ul_pair_expectation(*pairs["args"])
-            self._ul[key] = np.bincount(pairs["victim"], weights=pairs["weight"] * e, minlength=n_sec)
+    def _ul_pair_index(self):
+        """The uplink pairs: (pair index, victim, point), ordered by point (each point's active evaluated sectors
+        but its server)."""
+        m = self.model
+        k = m.near.shape[1]
+        if k == 0:
+            e = np.empty(0, np.int64)
+            return e, e, e
+        serv = np.zeros_like(self.use)
+        has = self.serving_col >= 0
+        serv[np.flatnonzero(has), self.serving_col[has]] = True
+        j = np.flatnonzero((self.use & ~serv).ravel())
+        return j, m.near.ravel()[j], j // k
 
-    def ul_pairs(self, config, _near=None, _batch=None):
+    def _pair_expectation(self, config, j, pt):
+        """E[P_UE 10^((R_v + off)/10) | R_v < R_k] with uniform victim beams, per pair ``j`` (cached per pair for
+        its server)."""
+        m = self.model
+        key = _ul_key(config)
+        cache = m._ul_cache.get(key)
+        if cache is None:
+            cache = m._ul_cache[key] = (np.zeros(m.pair_rsrp.size, np.float32),
+                                        np.full(m.pair_rsrp.size, -2, np.int32))
+        e_all, k_all = cache
+        kserv = self.point_sector[pt]
+        need = k_all[j] != kserv
+        if need.any():
+            jj, pp, ks = j[need], pt[need], kserv[need]
+            sr = pp * m.near.shape[1] + self.serving_col[pp]
+            vic = m.near.ravel()[jj]
+            pmax_re, p0_re = _ul_power_terms(config)
+            with np.errstate(divide="ignore"):
+                off = (10.0 * np.log10(m.pair_intf[jj].astype(float)) - m.pair_rsrp[jj].astype(float)
+                       - m.p_re[vic])
+            e_all[jj] = _ul_pair_expectation(
+                *m.pair_values(sr), m.p_re[ks], *m.pair_values(jj), off, m.site[vic] == m.site[ks],
+                m.pair_rsrp[jj].astype(float) - m.pair_rsrp[sr].astype(float), float(pmax_re), float(p0_re),
+                float(config.ul_alpha))
+            k_all[jj] = ks
+        return e_all[j].astype(float)
+
+    def _victim_ratio(self, j, v, pt):
+        """Per pair, the victim's aimed factor toward the point (its own beams, at its own users: reciprocity),
+        cached per pair for the victim's served area."""
+        m = self.model
+        if not m.has_mix:
+            return np.ones(j.size)
+        sig = self.mix_signature[v]
+        need = m._rv_sig[j] != sig
+        if need.any():
+            jj, vv, pp = j[need], v[need], pt[need]
+            th, ph = _local_angles(m.point_xy[pp, 0] - m.sectors.x_m[vv], m.point_xy[pp, 1] - m.sectors.y_m[vv], vv,
+                                   m.sectors, m.config)
+            m._rv[jj] = self.ratio_at_angles(th, ph, vv)
+            m._rv_sig[jj] = sig[need]
+        return m._rv[j].astype(float)
+
+    def ul_pairs(self, config):
         """The (served point, victim sector) pairs of the uplink sum and their distribution parameters.
 
         Returns None when there is no pair, else a dict with ``point``, ``victim``, ``serving``, ``weight`` (the
-        point's share of its cell) and ``args`` (inputs of the expectation kernel), and ``p_ue_max_re``,
+        point's share of its cell), ``evaluated`` (each point's active evaluated sectors, (n_points, k)) and
+        ``args`` (inputs of :func:`_ul_pair_expectation`, the victim's aimed beams in ``off``), ``p_ue_max_re``,
         ``p0_re`` (dBm per RE).
         """
-        from qamtu.engine.linkbatch import power_per_re_dbm
-        from qamtu.radio import nr
-
-        has = np.flatnonzero(self.point_sector >= 0)
-        if has.size == 0:
+        m = self.model
+        j, v, pt = self._ul_pair_index()
+        if j.size == 0:
             return None
-        if _near is None:
-            near = _nearest_sectors(self.sectors, self.point_xy[has])
-            pt = np.repeat(has, near.shape[1])
-            vic = near.ravel()
-            dx = self.point_xy[pt, 0] - self.sectors.x_m[vic]
-            dy = self.point_xy[pt, 1] - self.sectors.y_m[vic]
-            b = _evaluate(dx, dy, vic, self.point_env[pt], self.sectors, config)
-        else:  # every point's links, evaluated by served_model (points without a server dropped here)
-            near, b = _near, _batch
-            pt = np.repeat(np.arange(self.point_sector.size), near.shape[1])
-            vic = near.ravel()
-            keep_pt = self.point_sector[pt] >= 0
-            pt, vic = pt[keep_pt], vic[keep_pt]
-            b = _take_batch(b, np.flatnonzero(keep_pt))
-            dx = self.point_xy[pt, 0] - self.sectors.x_m[vic]
-            dy = self.point_xy[pt, 1] - self.sectors.y_m[vic]
-        intf = np.asarray(b.interference_mw, float) * self.aimed_factor(dx, dy, vic)
-        rsrp = np.asarray(b.rsrp_dbm, float)
-        serving = self.point_sector[pt]
-        is_serv = vic == serving
-        # the serving link's distribution per point
-        srow = np.full(self.point_sector.size, -1, np.int64)
-        srow[pt[is_serv]] = np.flatnonzero(is_serv)
-        keep = ~is_serv & (srow[pt] >= 0)
-        sr = srow[pt[keep]]
-        pt, vic, serving = pt[keep], vic[keep], serving[keep]
-        m_l, m_n = _state_medians(rsrp, np.asarray(b.p_los, float), np.asarray(b.los_gain_db, float))
-        p_re = np.asarray(power_per_re_dbm(self.sectors.tx_power_dbm, config), float)
-        n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
-        pmax_re = config.ue_tx_power_dbm - 10.0 * math.log10(n_sc)
-        p0_re = config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0)
-        site = np.unique(np.asarray(self.sectors.site_id), return_inverse=True)[1]
-        v_idx = np.flatnonzero(keep)
-        off = 10.0 * np.log10(intf[v_idx]) - rsrp[v_idx] - p_re[vic]
-        cosite = site[vic] == site[serving]
-        delta = rsrp[v_idx] - rsrp[sr]
-        p_los, sfl, sfn = (np.asarray(a, float) for a in (b.p_los, b.sf_los_db, b.sf_nlos_db))
-        args = (m_l[sr], m_n[sr], p_los[sr], sfl[sr], sfn[sr], p_re[serving],
-                m_l[v_idx], m_n[v_idx], p_los[v_idx], sfl[v_idx], sfn[v_idx], off, cosite, delta,
-                float(pmax_re), float(p0_re), float(config.ul_alpha))
-        return {"point": pt, "victim": vic, "serving": serving, "weight": self.point_weight[pt], "args": args,
-                "p_ue_max_re": pmax_re, "p0_re": p0_re}
+        ks = self.point_sector[pt]
+        sr = pt * m.near.shape[1] + self.serving_col[pt]
+        pmax_re, p0_re = _ul_power_terms(config)
+        off = (10.0 * np.log10(m.pair_intf[j].astype(float) * self._victim_ratio(j, v, pt))
+               - m.pair_rsrp[j].astype(float) - m.p_re[v])
+        args = (*m.pair_values(sr), m.p_re[ks], *m.pair_values(j), off, m.site[v] == m.site[ks],
+                m.pair_rsrp[j].astype(float) - m.pair_rsrp[sr].astype(float), float(pmax_re), float(p0_re),
+                float(config.ul_alpha))
+        n_pts, k = m.near.shape
+        counts = self.use.sum(axis=1)
+        evaluated = (m.near[self.use].reshape(n_pts, -1) if n_pts and (counts == counts[0]).all()
+                     else None)
+        return {"point": pt, "victim": v, "serving": ks, "weight": self.point_weight[pt], "args": args,
+                "evaluated": evaluated, "p_ue_max_re": pmax_re, "p0_re": p0_re}
 
 
-def _evaluate(dx, dy, sec, env, sectors, config):
-    """Links of the coarse pass: the engine's tabulated fast path when ``config.fast`` (as compute_links), else the
-    exact one; no terrain, no relevance floor."""
+def _flatten(mixes):
+    """(ptr, bins, h, panel) of a list of per-sector mixes for :func:`_aimed_ratio`."""
+    n = len(mixes)
+    ptr = np.zeros(n + 1, np.int64)
+    model = np.full(n, -1, np.int64)
+    bins, rows = [], []
+    for s, mix in enumerate(mixes):
+        if mix is not None:
+            model[s] = mix[0]
+            bins.append(mix[1])
+            rows.append(mix[2])
+        ptr[s + 1] = ptr[s] + (0 if mix is None else mix[1].size)
+    if not rows:
+        return ptr, np.empty(0, np.int64), np.zeros((0, 2)), model
+    return ptr, np.concatenate(bins), np.concatenate(rows), model
+
+
+def _evaluator(sectors, config, max_dist_m):
+    """Link evaluation of the coarse pass (``f(dx, dy, sec, env) -> batch``): the engine's tabulated fast path
+    when ``config.fast`` (as compute_links, tables up to ``max_dist_m``), else the exact one; no terrain, no
+    relevance floor."""
     from qamtu.engine.linkbatch import _LinkBatch, _prime_cache, evaluate_link_batch
 
     cache: dict = {}
     _prime_cache(cache, sectors, config)
-    if config.fast and dx.size:
+    if config.fast:
         from qamtu.engine._fast import FastLinks
 
-        fast = FastLinks(sectors, config, cache, float(np.sqrt(np.max(dx * dx + dy * dy))) + 1.0)
+        fast = FastLinks(sectors, config, cache, float(max_dist_m) + 1.0)
         if fast.ok:
-            return _LinkBatch(*fast(dx, dy, sec, env, -1e9))
-    return evaluate_link_batch(dx, dy, sec, env, sectors, config, floor_dbm=-1e9, _cache=cache)
-
-
-def _take_batch(b, idx):
-    import dataclasses
-
-    return dataclasses.replace(b, **{f.name: (None if getattr(b, f.name) is None else np.asarray(getattr(b, f.name))[idx])
-                                     for f in dataclasses.fields(b)})
+            return lambda dx, dy, sec, env: _LinkBatch(*fast(dx, dy, sec, env, -1e9))
+    return lambda dx, dy, sec, env: evaluate_link_batch(dx, dy, sec, env, sectors, config, floor_dbm=-1e9,
+                                                        _cache=cache)
 
 
 def _state_medians(rsrp, p_los, los_gain):
@@ -269,7 +490,7 @@ def _local_angles(dx, dy, sec, sectors, config, dz=None):
 
 
 def _nearest_sectors(sectors, xy, k=None):
-    """Indices of the ``k`` nearest sectors of each point (n, k), ascending sector index within a row; -1 pad."""
+    """Indices of the ``k`` nearest sectors of each point (n, k), ordered by (distance, sector index)."""
     from scipy.spatial import cKDTree
 
     n_sec = len(sectors)
@@ -277,7 +498,9 @@ def _nearest_sectors(sectors, xy, k=None):
     tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
     _, idx = tree.query(xy, k=k)
     idx = np.asarray(idx, dtype=np.int64).reshape(len(xy), k)
-    return np.sort(idx, axis=1)
+    d2 = (xy[:, 0:1] - sectors.x_m[idx]) ** 2 + (xy[:, 1:2] - sectors.y_m[idx]) ** 2
+    order = np.lexsort((idx, d2), axis=1)
+    return np.take_along_axis(idx, order, axis=1)
 
 
 def coarse_points(area, grid_m: float = GRID_M):
@@ -314,65 +537,36 @@ def served_model(area, sectors, config) -> ServedModel | None:
         return _CACHE[key]
     xy, env, people, cnt = coarse_points(area)
     n_pts = xy.shape[0]
-    point_sector = np.full(n_pts, -1, np.int64)
+    k = min(K_STORE, n_sec) if n_pts else 0
+    near = np.zeros((n_pts, k), np.int64)
+    vals = {name: np.zeros(n_pts * k, np.float32) for name in ("rsrp", "p_los", "los_gain", "sf_los", "sf_nlos",
+                                                                 "intf")}
     if n_pts:
-        near = _nearest_sectors(sectors, xy)
-        kk = near.shape[1]
-        pt = np.repeat(np.arange(n_pts), kk)
-        sec = near.ravel()
-        dx = xy[pt, 0] - sectors.x_m[sec]
-        dy = xy[pt, 1] - sectors.y_m[sec]
-        b = _evaluate(dx, dy, sec, env[pt], sectors, config)
-        r = np.asarray(b.rsrp_dbm, float).reshape(n_pts, kk)
-        best = np.argmax(r, axis=1)  # ties: the lower sector index (rows ascending)
-        point_sector = near[np.arange(n_pts), best]
-    # people per serving sector; sectors without people: area weights
-    pop_sec = np.bincount(point_sector[point_sector >= 0], weights=people[point_sector >= 0], minlength=n_sec)
-    cnt_sec = np.bincount(point_sector[point_sector >= 0], weights=cnt[point_sector >= 0], minlength=n_sec)
-    use_pop = pop_sec[np.maximum(point_sector, 0)] > 0
-    w = np.where(use_pop, people, cnt)
-    tot = np.where(use_pop, pop_sec[np.maximum(point_sector, 0)], cnt_sec[np.maximum(point_sector, 0)])
-    weight = np.where(point_sector >= 0, w / np.maximum(tot, 1e-300), 0.0)
-    # beam mixes of the panels
+        near = _nearest_sectors(sectors, xy, k)
+        far = np.sqrt(np.max((xy[:, 0] - sectors.x_m[near[:, -1]]) ** 2 + (xy[:, 1] - sectors.y_m[near[:, -1]]) ** 2))
+        evaluate = _evaluator(sectors, config, far)
+        step = max(1, EVAL_PAIRS // k)
+        for p0 in range(0, n_pts, step):  # in blocks of points (bounded temporaries)
+            pt = np.repeat(np.arange(p0, min(n_pts, p0 + step)), k)
+            sec = near[p0:p0 + step].ravel()
+            b = evaluate(xy[pt, 0] - sectors.x_m[sec], xy[pt, 1] - sectors.y_m[sec], sec, env[pt])
+            for name, attr in (("rsrp", "rsrp_dbm"), ("p_los", "p_los"), ("los_gain", "los_gain_db"),
+                               ("sf_los", "sf_los_db"), ("sf_nlos", "sf_nlos_db"), ("intf", "interference_mw")):
+                vals[name][p0 * k:p0 * k + pt.size] = getattr(b, attr)  # (float32, as the fine links)
     codes, models = sectors.antenna_groups()
-    panel_ids = {}
-    panels = []
+    panel_ids: dict = {}
+    panels: list = []
     for g, m in enumerate(models):
         if config.interference_beams == "served" and hasattr(m, "mix_tables"):
             panel_ids[g] = len(panels)
             panels.append(m)
-    ptr = np.zeros(n_sec + 1, np.int64)
-    bins: list = []
-    rows: list = []
-    mix_model = np.full(n_sec, -1, np.int64)
-    if panels and n_pts:
-        has = np.flatnonzero(point_sector >= 0)
-        order = has[np.argsort(point_sector[has], kind="stable")]
-        ps = point_sector[order]
-        th, ph = _local_angles(xy[order, 0] - sectors.x_m[ps], xy[order, 1] - sectors.y_m[ps], ps, sectors, config)
-        bounds = np.searchsorted(ps, np.arange(n_sec + 1))
-        for s in range(n_sec):
-            a, e = bounds[s], bounds[s + 1]
-            g = int(codes[s])
-            if g in panel_ids and e > a:
-                mix = models[g].served_beam_mix(th[a:e], ph[a:e], weight[order[a:e]])
-                if mix is not None:
-                    mix_model[s] = panel_ids[g]
-                    bins.extend(mix[0].tolist())
-                    rows.append(mix[1])
-            ptr[s + 1] = len(bins)
-    else:
-        ptr[:] = 0
-    n_u = panels[0].mix_tables()["u"].size if panels else 1
-    out = ServedModel(
-        point_xy=xy, point_env=env, point_weight=weight, point_sector=point_sector, mix_ptr=ptr,
-        mix_bin=np.asarray(bins, np.int64), mix_h=np.concatenate(rows) if rows else np.zeros((0, n_u)),
-        mix_model=mix_model, models=panels, sectors=sectors, config=config,
-    )
-    if n_pts and config.ul_interference == "neighbours":  # the UL sum from the same links (no second pass)
-        out._ul_store(config, out.ul_pairs(config, near, b))
-    if len(_CACHE) > 16:
-        _CACHE.clear()
+    panel = np.array([panel_ids.get(int(c), -1) for c in codes], np.int64)
+    out = ServedModel(point_xy=xy, point_env=env, point_people=people, point_cnt=cnt, near=near,
+                      pair_rsrp=vals["rsrp"], pair_p_los=vals["p_los"], pair_los_gain=vals["los_gain"],
+                      pair_sf_los=vals["sf_los"], pair_sf_nlos=vals["sf_nlos"], pair_intf=vals["intf"],
+                      models=panels, panel=panel, sectors=sectors, config=config)
+    if len(_CACHE) >= 4:  # (a model holds ~50 bytes per coarse link)
+        del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = out
     return out
 

@@ -76,9 +76,10 @@ def subset_links(area, candidates: pd.DataFrame, sector_idx: np.ndarray, config,
 
     Links are stored down to ``cutoff_margin_db`` = :data:`EXACT_SUBSET_MARGIN_DB` below the reference level, so
     the per-pixel residual of weaker links, which the merged parts cannot attribute to the sites on air, is
-    negligible and is dropped (see :mod:`qamtu.engine.aggregate`). ``served``: the candidate table's served
-    areas (:mod:`qamtu.engine.served`), so that every part aims the interfering beams alike (default: the
-    subset's own).
+    negligible and is dropped (see :mod:`qamtu.engine.aggregate`). ``served``: the candidate table's served-area
+    model (:mod:`qamtu.engine.served`): the part's links are aimed with its every-sector-on-air beam mixes and
+    carry it, so that :func:`qamtu.engine.aggregate.aggregate` re-aims them at the served areas of the sites on
+    air (default: the part's own model, dropped when re-indexing).
     """
     from qamtu.engine import compute_links, prepare_sectors
 
@@ -140,6 +141,11 @@ class CityModel:
         self.noise_mw = 10.0 ** (noise_per_re_dbm(config) / 10.0)
         self.sinr_min_db = min_sinr_db(config)
         t0 = time.perf_counter()
+        self._served = None  # the candidate table's served areas (qamtu.engine.served), shared by every link set
+        if config.interference_beams == "served" or config.ul_interference == "neighbours":
+            from qamtu.engine.served import served_model
+
+            self._served = served_model(area, self.sectors, config)
         if coverage_links is None:
             if share is not None:  # the siblings' reaches too, from one evaluation of the ring (qamtu.plan.reach)
                 coverage_reaches_m(self.sectors, share.family(config), area)
@@ -147,11 +153,12 @@ class CityModel:
             cfg = config.replace(max_cutoff_m=self.reach_m)
             self.say(f"coverage links of {len(cand)} candidate sectors within {self.reach_m:.0f} m ...")
             if share is None:
-                coverage_links = compute_links(area, cand, cfg)
-            else:  # computed once for the plans of the share's other thresholds and levels (qamtu.plan.linkshare)
+                coverage_links = compute_links(area, cand, cfg, served=self._served)
+            else:  # computed once for the plans of the share's other thresholds and levels (qamtu.plan.linkshare;
+                # the served areas do not depend on them: the mean best server, UL interference at full load)
                 coverage_links = share.links(
                     "coverage", area, cand, config,
-                    lambda c: c.replace(max_cutoff_m=coverage_reach_m(self.sectors, c, area)))
+                    lambda c: c.replace(max_cutoff_m=coverage_reach_m(self.sectors, c, area)), served=self._served)
         else:
             self.reach_m = float(coverage_links.cutoff_m)
         self.coverage_links_s = time.perf_counter() - t0
@@ -188,7 +195,6 @@ class CityModel:
         self._plan_parts: list = []
         self._plan_done = np.zeros(self.n_sites, bool)
         self._plan_links = None
-        self._served = None
         self.plan_links_s = 0.0
         self.lock = (self.sites["decision"] == "lock").to_numpy()
         self.exclude = (self.sites["decision"] == "exclude").to_numpy()
@@ -205,10 +211,6 @@ class CityModel:
             t0 = time.perf_counter()
             idx = np.flatnonzero(need[self.sector_site])
             self.say(f"full engine links for {int(need.sum())} site(s) ...")
-            if self._served is None:  # the candidate table's served areas, shared by every part
-                from qamtu.engine.served import served_model
-
-                self._served = served_model(self.area, self.sectors, self.config)
             self._plan_parts.append(subset_links(self.area, self.candidates, idx, self.config, self.sectors,
                                                  self._served))
             self._plan_done |= need
