@@ -178,6 +178,7 @@ class CityModel:
         self._plan_done = np.zeros(self.n_sites, bool)
         self._plan_links = None
         self._served = None
+        self._checker = None
         self.plan_links_s = 0.0
         self.lock = (self.sites["decision"] == "lock").to_numpy()
         self.exclude = (self.sites["decision"] == "exclude").to_numpy()
@@ -215,9 +216,23 @@ class CityModel:
         return aggregate(self.area, links, self.config, active=self.sector_mask(selected), full=full)
 
     def evaluate(self, selected: np.ndarray) -> np.ndarray:
-        """Covered pixels (bool over the mask pixels) with exactly the selected sites on air."""
-        res = self.aggregate(selected, full=False)
+        """Covered pixels (bool over the mask pixels) with exactly the selected sites on air.
+
+        ``aggregate(selected, full=False).covered``, from an :class:`~qamtu.engine.aggregate.IncrementalAggregator`
+        kept while the plan's links stay the same (equal to a fresh aggregate; only the pixels whose links changed
+        state are recomputed: the drop pass asks for many plans that differ by a few sites).
+        """
+        from qamtu.engine.aggregate import IncrementalAggregator
+
+        links = self.plan_links(selected)
+        if self._checker is None or self._checker[0] is not links:
+            self._checker = (links, IncrementalAggregator(self.area, links, self.config, full=False, keep=2))
+        res = self._checker[1].evaluate(self.sector_mask(selected))
         return np.asarray(res.covered).ravel()[self.mask_flat]
+
+    def release_checks(self) -> None:
+        """Drop the kept evaluator of :meth:`evaluate` (its memory) once the plan is made."""
+        self._checker = None
 
     def relation(self, on_air: np.ndarray | None) -> sp.csr_matrix:
         """``(n_mask_pixels, n_sites)`` bool: site covers pixel with ``on_air`` (or only locked sites) on air."""
@@ -350,6 +365,7 @@ def plan_city(
         max_repairs=max_repairs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, demand_blocks=blocks,
         progress=progress,
     )
+    m.release_checks()
     capacity = None
     n_coverage = int(res.selected.sum())
     t_cap = time.perf_counter()

@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from qamtu.errors import InvalidInputError
 from qamtu.plan.bounds import lp_lower_bound
+from qamtu.plan.fit import drop_against_engine
 from qamtu.plan.greedy import RateQueue, addition_order, pick_by_rate, solve_greedy
 from qamtu.plan.milp import solve_milp
 from qamtu.plan.objective import capped_shares, requirements
@@ -187,6 +188,16 @@ class _Run:
         a = float(self.area_km2[covered].sum()) / self.area_total_km2 if self.area_total_km2 > 0 else 0.0
         p = float(self.population[covered].sum()) / self.population_total if self.population_total > 0 else 0.0
         return a, p
+
+    def weights(self) -> np.ndarray:
+        """Per pixel, its share of the territory plus its share of the people, each only where ``targets`` has
+        that target (the top-up's gains and the engine drop pass's order)."""
+        w = np.zeros(self.area_km2.size)
+        if self.targets.territory_share is not None and self.area_total_km2 > 0:
+            w = w + self.area_km2 / self.area_total_km2
+        if self.targets.population_share is not None and self.population_total > 0:
+            w = w + self.population / self.population_total
+        return w
 
     def problem(self, relation: sp.csr_matrix, *, blocks: np.ndarray | None = None, rule: str = "majority",
                 with_budget: bool = True) -> CoverageProblem:
@@ -353,10 +364,7 @@ def _top_up(run: _Run, rel0: sp.csr_matrix, plan: _Checked, max_topups: int) -> 
     """
     targets, cost, exclude, budget = run.targets, run.cost, run.exclude, run.budget
     site_pixels = rel0.tocsc().T  # (n_sites, n_pixels), CSR
-    weight_area = run.area_km2 / run.area_total_km2 if run.area_total_km2 > 0 else np.zeros_like(run.area_km2)
-    weight_pop = run.population / run.population_total if run.population_total > 0 else np.zeros_like(run.population)
-    w = (weight_area if targets.territory_share is not None else 0) + (
-        weight_pop if targets.population_share is not None else 0)
+    w = run.weights()
     selected, covered = plan.selected.copy(), plan.covered.copy()
     spent = float(cost[selected].sum())
     topups, met = 0, False
@@ -400,6 +408,25 @@ def _top_up(run: _Run, rel0: sp.csr_matrix, plan: _Checked, max_topups: int) -> 
     return selected, covered, met
 
 
+def _fit(run: _Run, rel0: sp.csr_matrix, selected: np.ndarray, covered: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """The engine-checked drop pass (:func:`qamtu.plan.fit.drop_against_engine`) on a plan that meets its targets;
+    candidates ordered on the round-0 relation, ties by the plan's order of addition."""
+    t0 = time.perf_counter()
+    order = addition_order(run.problem(rel0, with_budget=False), selected)
+    out = drop_against_engine(selected, covered, check=run.check, met=lambda cov: run.targets.met(*run.shares(cov)),
+                              relation=rel0, weights=run.weights(), cost=run.cost, lock=run.lock, order=order)
+    a, p = run.shares(out.covered)
+    run.rounds.append({"round": len(run.rounds), "method": "engine-drop", "status": "met",
+                       "sites": int(out.selected.sum()), "cost": float(run.cost[out.selected].sum()),
+                       "territory_share": a, "population_share": p, "dropped": len(out.dropped),
+                       "needed": len(out.needed), "evaluations": out.evaluations, "stopped": out.stopped,
+                       "seconds": time.perf_counter() - run.t_start})
+    run.say(f"engine drop pass: removed {len(out.dropped)} site(s) in {out.evaluations} engine check(s) "
+            f"({time.perf_counter() - t0:.1f} s); territory {a:.3f}, population {p:.3f}")
+    return out.selected, out.covered
+
+
 def solve_with_repair(
     relation: RelationFn,
     evaluate: EvaluateFn,
@@ -420,6 +447,7 @@ def solve_with_repair(
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
     demand_blocks: np.ndarray | None = None,
+    fit: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> RepairResult:
     """Plan with the covering model, check with ``evaluate``, repair until the targets hold.
@@ -451,6 +479,9 @@ def solve_with_repair(
         Block id of every pixel: the optimiser then works on blocks (:func:`coarsen_relation`, approximate: a
         block counts as covered by a site covering half of it), while the engine check and the repair stay at
         pixel level. The lower bound is then the coarsened model's and is labelled so. Default: pixels (exact).
+    fit : bool
+        Once the engine says the targets hold, remove the sites it says are not needed
+        (:func:`qamtu.plan.fit.drop_against_engine`, logged as an ``engine-drop`` round). Default True.
     progress : callable, optional
         Receives one line per round.
 
@@ -481,6 +512,8 @@ def solve_with_repair(
     selected, covered = best.selected.copy(), best.covered.copy()
     if not met and not infeasible0 and not over_budget0:
         selected, covered, met = _top_up(run, rel0, best, max_topups)
+    if met and fit:
+        selected, covered = _fit(run, rel0, selected, covered)
     status = "met" if met else "not_met"
     if not met:
         if infeasible0:
@@ -496,9 +529,15 @@ def _result(run: _Run, rel0: sp.csr_matrix, best: _Checked, selected: np.ndarray
     order of addition (on the kept relation, pixel level, without the budget)."""
     a, p = run.shares(covered)
     total = float(run.cost[selected].sum())
-    gap = None if status == "over_budget" else relative_gap(total, bound)
     in_rel0 = np.asarray(rel0 @ selected.astype(np.int32)).reshape(-1) > 0
     exceptions = int((covered & ~in_rel0).sum())
+    if bound is not None and total < bound * (1 - 1e-12) - 1e-12:
+        # the engine covers pixels no single chosen site covers (its union over sites): round 0 was no relaxation
+        bound_kind = (f"none: the round-0 covering model's bound ({bound:g}) is above this engine-checked plan's cost, "
+                      f"because the engine covers {exceptions} pixel(s) no chosen site covers on its own in the "
+                      f"round-0 relation (it was: {bound_kind})")
+        bound = None
+    gap = None if status == "over_budget" else relative_gap(total, bound)
     order = addition_order(run.problem(best.relation, with_budget=False), selected)
     return RepairResult(
         selected=selected, order=order, covered=covered, territory_share=a, population_share=p,

@@ -1,0 +1,164 @@
+"""The engine-checked drop pass (qamtu.plan.fit): it never breaks a target by the engine, never drops a locked site,
+is deterministic, and removes what the engine's union over sites makes redundant.
+
+Toy engine (a stand-in with the structure of issue 11's, not radio): every link has a coverage probability that falls
+with distance; the covering relation asks one link to reach the level (as ``CityModel.relation`` does), the engine
+asks the union over the sites on air, ``1 - prod(1 - p)``, to reach it, and sites on air also interfere (a pixel's
+probabilities shrink with the number of other sites close to it), so the engine is neither monotone nor the
+relation's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qamtu.plan.fit import drop_against_engine, redundancy_loss
+from qamtu.plan.problem import Targets
+from qamtu.plan.repair import solve_with_repair
+
+LEVEL = 0.9
+
+
+class UnionToy:
+    def __init__(self, seed=0, n=20, n_sites=16, reach=4.0, crowd=0.0):
+        rng = np.random.default_rng(seed)
+        y, x = np.mgrid[0:n, 0:n]
+        self.px = np.stack([x.ravel(), y.ravel()], 1).astype(float) + 0.5
+        self.sites = rng.uniform(0, n, (n_sites, 2))
+        d = np.sqrt(((self.px[:, None, :] - self.sites[None, :, :]) ** 2).sum(-1))
+        self.p = 1.0 / (1.0 + np.exp(2.0 * (d - reach)))  # per-link probability, 0.5 at ``reach``
+        self.close = d < 1.5 * reach
+        self.crowd = crowd
+        self.pop = rng.integers(0, 30, len(self.px)).astype(float)
+        self.area = np.full(len(self.px), 0.01)
+        self.cost = rng.integers(1, 4, n_sites).astype(float)
+        self.ids = [f"U{i}" for i in range(n_sites)]
+        self.lock = np.zeros(n_sites, bool)
+        self.calls = 0
+
+    def probabilities(self, on):
+        others = (self.close[:, on].sum(1, keepdims=True) - self.close * on[None, :]).clip(0)
+        return self.p * (1.0 - self.crowd) ** others
+
+    def relation(self, on_air):
+        on = self.lock.copy() if on_air is None else np.asarray(on_air, bool) | self.lock
+        return sp.csr_matrix(self.probabilities(on) >= LEVEL)
+
+    def evaluate(self, selected):
+        self.calls += 1
+        on = np.asarray(selected, bool)
+        q = np.prod(1.0 - self.probabilities(on)[:, on], axis=1)
+        return 1.0 - q >= LEVEL
+
+    def shares(self, covered):
+        return self.area[covered].sum() / self.area.sum(), self.pop[covered].sum() / self.pop.sum()
+
+
+def test_redundancy_loss_splits_each_covered_pixel_among_its_sites():
+    rel = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 0, 1]], bool))
+    covered = np.array([True, True, True, False])
+    w = np.array([2.0, 1.0, 4.0, 8.0])
+    sel = np.array([True, True, False])
+    # pixel 0 shared by sites 0 and 1 (1 each), pixel 1 only site 0, pixel 2 only site 1 among the chosen, pixel 3
+    # not covered; site 2 not chosen: 0
+    assert redundancy_loss(rel, covered, sel, w).tolist() == [2.0, 5.0, 0.0]
+
+
+def test_removes_a_site_that_only_the_union_makes_redundant():
+    # three sites over 10 pixels; every link reaches 0.7 where it reaches at all (below the 0.9 level: the covering
+    # relation sees nothing), so only pairs cover (1 - 0.3^2 = 0.91). Sites 0+1 overlap on pixels 0-5, site 2
+    # adds pixels 4-5 with site 1 and pixels 6-7 with nobody.
+    p = np.zeros((10, 3))
+    p[0:6, 0] = 0.7
+    p[0:6, 1] = 0.7
+    p[4:8, 2] = 0.7
+
+    def check(sel):
+        return 1.0 - np.prod(1.0 - p[:, sel], axis=1) >= LEVEL
+
+    targets = Targets(territory_share=0.6)
+    met = lambda cov: targets.met(cov.mean(), 1.0)  # noqa: E731
+    sel = np.ones(3, bool)
+    assert met(check(sel))
+    out = drop_against_engine(sel, check(sel), check=check, met=met, relation=sp.csr_matrix(p >= LEVEL),
+                              weights=np.full(10, 0.1), cost=np.ones(3), lock=np.zeros(3, bool),
+                              order=np.arange(3))
+    # 0+1 cover pixels 0-5 = 0.6: site 2 is redundant; without 0 or 1 only pixels 4-5 remain
+    assert out.selected.tolist() == [True, True, False]
+    assert out.dropped == [2] and sorted(out.needed) == [0, 1]
+    assert np.array_equal(out.covered, check(out.selected)) and met(out.covered)
+
+
+def test_locked_and_free_sites_are_never_tried():
+    p = np.full((4, 3), 0.95)
+
+    def check(sel):
+        return 1.0 - np.prod(1.0 - p[:, sel], axis=1) >= LEVEL
+
+    tried = []
+
+    def spy(sel):
+        tried.append(sel.copy())
+        return check(sel)
+
+    lock = np.array([True, False, False])
+    cost = np.array([1.0, 0.0, 1.0])
+    out = drop_against_engine(np.ones(3, bool), check(np.ones(3, bool)), check=spy, met=lambda c: c.all(),
+                              relation=sp.csr_matrix(p >= LEVEL), weights=np.ones(4), cost=cost, lock=lock,
+                              order=np.arange(3))
+    assert out.selected.tolist() == [True, True, False]  # only site 2 (not locked, not free) could go
+    assert all(t[0] and t[1] for t in tried)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.floats(0.3, 0.7), st.sampled_from([0.0, 0.05]), st.integers(1, 4))
+def test_never_breaks_a_target_never_drops_a_lock_and_is_deterministic(seed, share, crowd, patience):
+    toy = UnionToy(seed=seed, crowd=crowd)
+    rng = np.random.default_rng(seed + 7)
+    lock = rng.random(toy.cost.size) < 0.2
+    targets = Targets(territory_share=share, population_share=share)
+    met = lambda cov: targets.met(*toy.shares(cov))  # noqa: E731
+    sel = np.ones(toy.cost.size, bool)
+    cov = toy.evaluate(sel)
+    if not met(cov):
+        return
+    kw = dict(check=toy.evaluate, met=met, relation=toy.relation(sel), weights=toy.area + toy.pop / toy.pop.sum(),
+              cost=toy.cost, lock=lock, order=np.arange(toy.cost.size), patience=patience)
+    out = drop_against_engine(sel, cov, **kw)
+    assert out.selected[lock].all()
+    assert not (out.selected & ~sel).any()
+    fresh = toy.evaluate(out.selected)
+    assert np.array_equal(fresh, out.covered) and met(fresh)
+    assert len(out.dropped) == int(sel.sum() - out.selected.sum())
+    again = drop_against_engine(sel, cov, **kw)
+    assert np.array_equal(again.selected, out.selected) and again.dropped == out.dropped
+    assert again.evaluations == out.evaluations
+    # every site found needed was needed when it was tried: removing it now (from a smaller plan) fails too here,
+    # unless interference made the smaller plan better (crowd > 0)
+    if crowd == 0.0:
+        for s in out.needed:
+            less = out.selected.copy()
+            less[s] = False
+            assert not met(toy.evaluate(less))
+
+
+@pytest.mark.parametrize("method", ["milp", "greedy"])
+def test_repair_with_fit_meets_targets_with_fewer_sites(method):
+    toy = UnionToy(seed=5, n=24, n_sites=18)
+    t = Targets(territory_share=0.5, population_share=0.5)
+    args = (toy.relation, toy.evaluate, toy.pop, toy.area, toy.cost, toy.ids, t)
+    loose = solve_with_repair(*args, method=method, fit=False)
+    fitted = solve_with_repair(*args, method=method)
+    assert loose.targets_met and fitted.targets_met
+    assert fitted.cost < loose.cost  # the single-link relation overshoots under the union
+    assert fitted.rounds[-1]["method"] == "engine-drop" and fitted.rounds[-1]["dropped"] > 0
+    fresh = toy.evaluate(fitted.selected)
+    assert np.array_equal(fresh, fitted.covered) and t.met(*toy.shares(fresh))
+    assert toy.shares(fresh)[0] < toy.shares(loose.covered)[0]
+    # the order of addition and the bound describe the fitted plan
+    assert sorted(fitted.order.tolist()) == np.flatnonzero(fitted.selected).tolist()
+    assert fitted.lower_bound is None or fitted.lower_bound <= fitted.cost + 1e-9
