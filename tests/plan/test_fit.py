@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qamtu.plan.fit import drop_against_engine, redundancy_loss
+from qamtu.plan.fit import drop_against_engine, redundancy_loss, restore_until
 from qamtu.plan.problem import Targets
 from qamtu.plan.repair import solve_with_repair
 
@@ -162,3 +162,46 @@ def test_repair_with_fit_meets_targets_with_fewer_sites(method):
     # the order of addition and the bound describe the fitted plan
     assert sorted(fitted.order.tolist()) == np.flatnonzero(fitted.selected).tolist()
     assert fitted.lower_bound is None or fitted.lower_bound <= fitted.cost + 1e-9
+
+
+@pytest.mark.parametrize("need", [0, 1, 3, 6, 7])
+def test_restore_until_puts_back_the_fewest_last_dropped_sites(need):
+    # 8 sites, the pass dropped 7 of them (site 0 kept) in the order 1..7; the judge wants at least ``need`` of
+    # the last dropped back (7, 6, ...)
+    dropped = [1, 2, 3, 4, 5, 6, 7]
+    sel = np.zeros(8, bool)
+    sel[0] = True
+    asked = []
+
+    def ok(s):
+        asked.append(s.copy())
+        return bool(s[[7, 6, 5, 4, 3, 2, 1][:need]].all())
+
+    out, calls, accepted = restore_until(sel, dropped, ok)
+    assert accepted and calls == len(asked)
+    assert sorted(np.flatnonzero(out).tolist()) == sorted([0] + [7, 6, 5, 4, 3, 2, 1][:need])
+    assert calls <= 1 + int(np.ceil(np.log2(len(dropped)))) + 1
+
+
+def test_restore_until_says_when_even_the_whole_plan_fails():
+    sel = np.array([True, False, False])
+    out, calls, accepted = restore_until(sel, [1, 2], lambda s: False)
+    assert not accepted and out.tolist() == [True, True, True] and calls == 3
+
+
+def test_repair_with_a_stricter_second_judge_puts_sites_back():
+    toy = UnionToy(seed=5, n=24, n_sites=18)
+    t = Targets(territory_share=0.5, population_share=0.5)
+    args = (toy.relation, toy.evaluate, toy.pop, toy.area, toy.cost, toy.ids, t)
+    plain = solve_with_repair(*args)
+
+    def strict(selected):  # a judge that loses every pixel within 0.03 of the level
+        on = np.asarray(selected, bool)
+        return 1.0 - np.prod(1.0 - toy.probabilities(on)[:, on], axis=1) >= LEVEL + 0.03
+
+    judged = solve_with_repair(*args, confirm=strict)
+    log = judged.rounds[-1]
+    assert log["confirmed"] and t.met(*toy.shares(strict(judged.selected)))
+    assert t.met(*toy.shares(toy.evaluate(judged.selected))) and judged.targets_met
+    assert judged.cost >= plain.cost and not (plain.selected & ~judged.selected).any()
+    assert log["restored"] == int(judged.selected.sum() - plain.selected.sum()) > 0

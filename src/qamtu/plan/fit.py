@@ -23,6 +23,12 @@ in the covering model covers far more than asked under the engine (issue 11: 0.8
 Every plan the pass returns was checked by the engine (the last accepted ``check``), never by the covering model;
 the pass is deterministic (no randomness, ties broken by index). Without any accepted batch it returns the plan it
 was given.
+
+A second judge may disagree at the margin: the planner checks on its own links (stored down to 60 dB below the
+reference level, served areas of the whole candidate table, so that any subset can be re-evaluated exactly), while
+``qamtu coverage`` on the plan's sites computes fresh links with the engine's default relevance rule and the plan's
+own served areas (Konaev: 0.601 on the plan's links, 0.594 fresh). :func:`restore_until` puts dropped sites back,
+the last dropped first, by bisection on how many, until that judge also says the targets hold.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ import scipy.sparse as sp
 from qamtu.errors import InvalidInputError
 from qamtu.plan.swap import drop_order
 
-__all__ = ["DropResult", "redundancy_loss", "drop_against_engine", "FIT_PATIENCE", "FIT_MAX_EVALUATIONS"]
+__all__ = ["DropResult", "redundancy_loss", "drop_against_engine", "restore_until", "FIT_PATIENCE",
+           "FIT_MAX_EVALUATIONS"]
 
 #: Sites found needed in a row (a refused single drop each) after which the pass stops: the order puts the least
 #: redundant sites last, so a run of needed sites means the rest are needed too, most likely.
@@ -190,3 +197,52 @@ def drop_against_engine(
                 break
     out.selected, out.covered = sel, cov
     return out
+
+
+def restore_until(selected: np.ndarray, dropped: list[int], ok: Callable[[np.ndarray], bool]
+                  ) -> tuple[np.ndarray, int, bool]:
+    """The plan ``selected`` with the fewest of the ``dropped`` sites put back, the last dropped first, for which
+    ``ok`` holds; found by bisection on their number (``ok`` is assumed to hold more easily with more sites).
+
+    Parameters
+    ----------
+    selected : ndarray of bool, shape (n_sites,)
+        The plan after the drop pass.
+    dropped : list of int
+        The sites the pass removed, in the order it removed them.
+    ok : callable ``(selected) -> bool``
+        The judge (e.g. a fresh engine evaluation meets every target).
+
+    Returns
+    -------
+    selected : ndarray of bool
+        The first plan ``ok`` accepted (``selected`` itself when it does), else the plan with every dropped site
+        back.
+    evaluations : int
+        Calls of ``ok``.
+    accepted : bool
+        Whether ``ok`` holds for the returned plan.
+    """
+    sel = np.asarray(selected, bool)
+    back = np.asarray(dropped, np.int64)[::-1]
+
+    def plan(j: int) -> np.ndarray:
+        out = sel.copy()
+        out[back[:j]] = True
+        return out
+
+    calls = 1
+    if ok(sel):
+        return sel.copy(), calls, True
+    lo, hi, hi_ok = 0, back.size, False  # ``ok`` fails with lo sites back; hi: the first known (or last) to pass
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        calls += 1
+        if ok(plan(mid)):
+            hi, hi_ok = mid, True
+        else:
+            lo = mid
+    if not hi_ok and hi > 0:
+        calls += 1
+        hi_ok = bool(ok(plan(hi)))
+    return plan(hi), calls, hi_ok

@@ -230,6 +230,17 @@ class CityModel:
         res = self._checker[1].evaluate(self.sector_mask(selected))
         return np.asarray(res.covered).ravel()[self.mask_flat]
 
+    def fresh_covered(self, selected: np.ndarray) -> np.ndarray:
+        """Covered pixels (bool over the mask pixels) of a fresh evaluation of the selected sites, as ``qamtu
+        coverage`` makes it on the plan's sectors: links of those sectors alone with the engine's own relevance rule
+        and served areas (``config`` as given), then :func:`~qamtu.engine.aggregate` (``full=False``)."""
+        from qamtu.engine import aggregate, compute_links
+
+        table = self.candidates.loc[self.sector_mask(selected)].reset_index(drop=True)
+        links = compute_links(self.area, table, self.config)
+        res = aggregate(self.area, links, self.config, full=False)
+        return np.asarray(res.covered).ravel()[self.mask_flat]
+
     def release_checks(self) -> None:
         """Drop the kept evaluator of :meth:`evaluate` (its memory) once the plan is made."""
         self._checker = None
@@ -363,7 +374,7 @@ def plan_city(
         m.sites["site_id"].to_numpy(object), targets, lock=m.lock, exclude=m.exclude, budget=budget,
         population_total=float(area.population_total), area_total_km2=float(area.area_km2), method=method,
         max_repairs=max_repairs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, demand_blocks=blocks,
-        progress=progress,
+        confirm=m.fresh_covered, progress=progress,
     )
     m.release_checks()
     capacity = None
@@ -429,6 +440,10 @@ def plan_city(
             "engine_checks": res.evaluate_time_s, "capacity": t_cap, "total": time.perf_counter() - t0,
         },
     }
+    fit = next((r for r in res.rounds if r.get("method") == "engine-drop"), None)
+    summary["fit"] = None if fit is None else {
+        k: fit.get(k) for k in ("dropped", "needed", "evaluations", "stopped", "restored", "confirm_evaluations",
+                                "confirmed", "confirm_territory_share", "confirm_population_share")}
     summary["proof"] = _proof_text(res, method, time_limit_s, n_coverage, m.sites["cost"].to_numpy(float))
     if not res.targets_met:
         summary["message"] = _unmet_message(res, targets)
@@ -501,6 +516,8 @@ def _proof_text(res: RepairResult, method: str, time_limit_s: float, n_coverage:
 
     The bound and the gap are of the coverage plan (before capacity sites); the text names the bound's kind.
     """
+    if res.lower_bound is None and res.bound_kind.startswith("none:"):
+        return f"no lower bound: {res.bound_kind[len('none:'):].strip()}"
     if res.lower_bound is None or res.gap is None:
         return (f"no lower bound ({res.status}): the plan's quality is not proven; "
                 "run with method milp for a bound")

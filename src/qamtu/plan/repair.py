@@ -37,7 +37,7 @@ import scipy.sparse as sp
 
 from qamtu.errors import InvalidInputError
 from qamtu.plan.bounds import lp_lower_bound
-from qamtu.plan.fit import drop_against_engine
+from qamtu.plan.fit import drop_against_engine, restore_until
 from qamtu.plan.greedy import RateQueue, addition_order, pick_by_rate, solve_greedy
 from qamtu.plan.milp import solve_milp
 from qamtu.plan.objective import capped_shares, requirements
@@ -178,6 +178,7 @@ class _Run:
     mip_rel_gap: float
     demand_blocks: np.ndarray | None
     say: Callable[[str], None]
+    confirm: EvaluateFn | None = None
     t_start: float = field(default_factory=time.perf_counter)
     solve_s: float = 0.0
     evaluate_s: float = 0.0
@@ -413,18 +414,38 @@ def _fit(run: _Run, rel0: sp.csr_matrix, selected: np.ndarray, covered: np.ndarr
     """The engine-checked drop pass (:func:`qamtu.plan.fit.drop_against_engine`) on a plan that meets its targets;
     candidates ordered on the round-0 relation, ties by the plan's order of addition."""
     t0 = time.perf_counter()
+    targets = run.targets
     order = addition_order(run.problem(rel0, with_budget=False), selected)
-    out = drop_against_engine(selected, covered, check=run.check, met=lambda cov: run.targets.met(*run.shares(cov)),
+    out = drop_against_engine(selected, covered, check=run.check, met=lambda cov: targets.met(*run.shares(cov)),
                               relation=rel0, weights=run.weights(), cost=run.cost, lock=run.lock, order=order)
-    a, p = run.shares(out.covered)
-    run.rounds.append({"round": len(run.rounds), "method": "engine-drop", "status": "met",
-                       "sites": int(out.selected.sum()), "cost": float(run.cost[out.selected].sum()),
-                       "territory_share": a, "population_share": p, "dropped": len(out.dropped),
-                       "needed": len(out.needed), "evaluations": out.evaluations, "stopped": out.stopped,
-                       "seconds": time.perf_counter() - run.t_start})
-    run.say(f"engine drop pass: removed {len(out.dropped)} site(s) in {out.evaluations} engine check(s) "
-            f"({time.perf_counter() - t0:.1f} s); territory {a:.3f}, population {p:.3f}")
-    return out.selected, out.covered
+    selected, covered = out.selected, out.covered
+    log = {"round": len(run.rounds), "method": "engine-drop", "status": "met", "dropped": len(out.dropped),
+           "needed": len(out.needed), "evaluations": out.evaluations, "stopped": out.stopped}
+    if run.confirm is not None:
+        fresh: dict[bytes, tuple[float, float]] = {}
+
+        def ok(sel: np.ndarray) -> bool:
+            t1 = time.perf_counter()
+            fresh[sel.tobytes()] = run.shares(np.asarray(run.confirm(sel), bool).reshape(-1))
+            run.evaluate_s += time.perf_counter() - t1
+            return targets.met(*fresh[sel.tobytes()]) and targets.met(*run.shares(run.check(sel)))
+
+        selected, calls, accepted = restore_until(selected, out.dropped, ok)
+        covered = run.check(selected)
+        log.update(restored=int(selected.sum() - out.selected.sum()), confirm_evaluations=calls,
+                   confirmed=bool(accepted), confirm_territory_share=fresh[selected.tobytes()][0],
+                   confirm_population_share=fresh[selected.tobytes()][1])
+        if not accepted:
+            log["status"] = "met by the planner's engine check, not by the fresh evaluation"
+    a, p = run.shares(covered)
+    log.update(sites=int(selected.sum()), cost=float(run.cost[selected].sum()), territory_share=a,
+               population_share=p, seconds=time.perf_counter() - run.t_start)
+    run.rounds.append(log)
+    run.say(f"engine drop pass: removed {len(out.dropped)} site(s) in {out.evaluations} engine check(s)"
+            + (f", put {log['restored']} back for the fresh evaluation ({log['confirm_evaluations']} check(s), "
+               f"territory {log['confirm_territory_share']:.3f})" if "restored" in log else "")
+            + f" ({time.perf_counter() - t0:.1f} s); territory {a:.3f}, population {p:.3f}")
+    return selected, covered
 
 
 def solve_with_repair(
@@ -448,6 +469,7 @@ def solve_with_repair(
     mip_rel_gap: float = 0.005,
     demand_blocks: np.ndarray | None = None,
     fit: bool = True,
+    confirm: EvaluateFn | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RepairResult:
     """Plan with the covering model, check with ``evaluate``, repair until the targets hold.
@@ -482,6 +504,10 @@ def solve_with_repair(
     fit : bool
         Once the engine says the targets hold, remove the sites it says are not needed
         (:func:`qamtu.plan.fit.drop_against_engine`, logged as an ``engine-drop`` round). Default True.
+    confirm : callable like ``evaluate``, optional
+        A second judge of the fitted plan (the planner passes a fresh engine evaluation of the chosen sites, as
+        ``qamtu coverage`` makes it): dropped sites are put back, the last dropped first, until it too says the
+        targets hold (:func:`qamtu.plan.fit.restore_until`; its shares are in the round log).
     progress : callable, optional
         Receives one line per round.
 
@@ -498,7 +524,7 @@ def solve_with_repair(
                area_total_km2=float(area_km2.sum()) if area_total_km2 is None else float(area_total_km2),
                cost=np.asarray(cost, float), site_ids=site_ids, targets=targets, lock=lock_arr, exclude=exclude_arr,
                budget=budget, method=method, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-               demand_blocks=demand_blocks, say=progress or (lambda msg: None))
+               demand_blocks=demand_blocks, say=progress or (lambda msg: None), confirm=confirm)
     # round 0: the optimistic relation (only the sites surely on air interfere) and its bound
     rel0 = sp.csr_matrix(relation(None), dtype=bool)
     rel0.eliminate_zeros()
