@@ -205,3 +205,62 @@ def test_repair_with_a_stricter_second_judge_puts_sites_back():
     assert t.met(*toy.shares(toy.evaluate(judged.selected))) and judged.targets_met
     assert judged.cost >= plain.cost and not (plain.selected & ~judged.selected).any()
     assert log["restored"] == int(judged.selected.sum() - plain.selected.sum()) > 0
+
+
+def test_capacity_sites_that_uncover_the_fitted_edge_bring_fitted_away_sites_back(monkeypatch):
+    """The capacity stage adds a site whose interference costs the fitted plan its target: the planner puts the
+    fitted-away sites back (the last dropped first) until the engine says the targets hold again."""
+    import types
+
+    import pandas as pd
+
+    import qamtu.plan.capacity as capacity
+    from qamtu.plan.planner import _capacity_stage
+    from qamtu.plan.repair import RepairResult
+
+    n_pix, n_sites = 10, 5
+    # site 4 (capacity) jams pixels 0-3; sites 0-1 cover 0-5, site 2 covers 6-7, site 3 covers 8-9
+    cover = np.zeros((n_pix, n_sites), bool)
+    cover[0:6, 0:2] = True
+    cover[6:8, 2] = True
+    cover[8:10, 3] = True
+
+    def covered_by(sel):
+        cov = (cover[:, :4] & sel[None, :4]).any(1)
+        if sel[4]:
+            cov[0:3] &= sel[2] & sel[3]  # only with sites 2 and 3 back do the jammed pixels hold
+        return cov
+
+    m = types.SimpleNamespace(
+        sites=pd.DataFrame({"cost": np.ones(n_sites), "site_id": [f"S{i}" for i in range(n_sites)]}),
+        mask_flat=np.arange(n_pix), area_km2=np.full(n_pix, 0.1), population=np.ones(n_pix),
+        evaluate=lambda sel: covered_by(np.asarray(sel, bool)), release_checks=lambda: None)
+    area = types.SimpleNamespace(area_km2=1.0, population_total=10.0)
+    fitted = np.array([True, True, False, False, False])
+
+    class Coverage:
+        def __init__(self, sel):
+            self.covered = covered_by(sel)
+
+        def kpis(self):
+            return {"territory_share": self.covered.mean(), "population_share": self.covered.mean()}
+
+    def fake_capacity(model, selected, demand, budget=None):
+        sel = np.asarray(selected, bool).copy()
+        sel[4] = True
+        return capacity.CapacityResult(selected=sel, added=[4], coverage=Coverage(sel))
+
+    monkeypatch.setattr(capacity, "add_capacity_sites", fake_capacity)
+    targets = Targets(territory_share=0.6)
+    res = RepairResult(selected=fitted, order=np.array([0, 1]), covered=covered_by(fitted), territory_share=0.6,
+                       population_share=0.6, targets_met=True, cost=2.0, lower_bound=None, gap=None, bound_kind="",
+                       bound_exceptions=0, status="met", relation=sp.csr_matrix(cover),
+                       relation0=sp.csr_matrix(cover), dropped=[3, 2])
+    out, cap = _capacity_stage(m, res, None, None, area, targets)
+    # without help: site 4 leaves pixels 3-5 = 0.3; with the last dropped (2) back: 3-7 = 0.5; with both: 1.0
+    assert out.targets_met and out.selected.tolist() == [True, True, True, True, True]
+    assert sorted(out.order.tolist()) == [0, 1, 2, 3, 4] and out.order.tolist()[:3] == [0, 1, 4]
+    assert out.territory_share == pytest.approx(1.0)
+    # a budget that cannot pay for the fitted-away sites: nothing is put back and the miss is reported
+    out2, _ = _capacity_stage(m, res, None, 3.5, area, targets)
+    assert not out2.targets_met and out2.selected.tolist() == [True, True, False, False, True]

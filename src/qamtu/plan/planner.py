@@ -428,6 +428,8 @@ def plan_city(
         "rounds": res.rounds,
         "sites_for_coverage": n_coverage,
         "sites_for_capacity": 0 if capacity is None else len(capacity.added),
+        "sites_put_back_after_capacity": int(res.selected.sum()) - n_coverage - (
+            0 if capacity is None else len(capacity.added)),
         **_spacing_summary(sites, area),
         "capacity": None if capacity is None else {
             "demand_model": demand.as_dict(), "busy_hour_demand_mbps": capacity.demand_mbps,
@@ -467,9 +469,27 @@ def _capacity_stage(m: CityModel, res: RepairResult, demand: DemandModel, budget
     covered = np.asarray(cap.coverage.covered).ravel()[m.mask_flat]
     kp = cap.coverage.kpis()
     a, p = float(kp["territory_share"]), float(kp["population_share"])
-    cost = float(m.sites["cost"].to_numpy(float)[sel].sum())
+    order = np.concatenate([np.asarray(res.order, np.int64), np.asarray(cap.added, np.int64)])
+    cost_of = m.sites["cost"].to_numpy(float)
+    back = [s for s in res.dropped if not sel[s]]
+    fits = budget is None or cost_of[sel].sum() + cost_of[back].sum() <= budget * (1 + 1e-12)
+    if res.targets_met and not targets.met(a, p) and back and fits:
+        # the capacity sites' interference un-covered the fitted plan's edge: put fitted-away sites back
+        from qamtu.plan.fit import restore_until
+
+        def shares(cov: np.ndarray) -> tuple[float, float]:
+            return (float(m.area_km2[cov].sum()) / float(area.area_km2),
+                    float(m.population[cov].sum()) / float(area.population_total) if area.population_total else 0.0)
+
+        new, _, _ = restore_until(sel, back, lambda s: targets.met(*shares(m.evaluate(s))))
+        order = np.concatenate([order, np.flatnonzero(new & ~sel)])
+        sel = new
+        covered = m.evaluate(sel)
+        m.release_checks()
+        a, p = shares(covered)
+    cost = float(cost_of[sel].sum())
     return dataclasses.replace(
-        res, selected=sel, order=np.concatenate([np.asarray(res.order, np.int64), np.asarray(cap.added, np.int64)]),
+        res, selected=sel, order=order,
         covered=covered, territory_share=a, population_share=p, targets_met=bool(targets.met(a, p)), cost=cost,
         bound_kind=res.bound_kind + "; bound and gap are of the coverage plan, before the sites added for capacity",
     ), cap

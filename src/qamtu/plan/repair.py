@@ -90,6 +90,8 @@ class RepairResult:
         a last "top-up" round gives the sites it added.
     solution : Solution
         The optimiser result of the round whose plan was kept.
+    dropped : list of int
+        The sites the engine drop pass removed for good (not put back), in the order it removed them.
     solve_time_s, evaluate_time_s : float
         Seconds in the optimiser and in ``evaluate``.
     """
@@ -112,6 +114,7 @@ class RepairResult:
     solution: Solution | None = None
     solve_time_s: float = 0.0
     evaluate_time_s: float = 0.0
+    dropped: list[int] = field(default_factory=list)
 
 
 def coarsen_relation(relation: sp.spmatrix, blocks: np.ndarray, pop: np.ndarray, area: np.ndarray,
@@ -410,7 +413,7 @@ def _top_up(run: _Run, rel0: sp.csr_matrix, plan: _Checked, max_topups: int) -> 
 
 
 def _fit(run: _Run, rel0: sp.csr_matrix, selected: np.ndarray, covered: np.ndarray
-         ) -> tuple[np.ndarray, np.ndarray]:
+         ) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """The engine-checked drop pass (:func:`qamtu.plan.fit.drop_against_engine`) on a plan that meets its targets;
     candidates ordered on the round-0 relation, ties by the plan's order of addition."""
     t0 = time.perf_counter()
@@ -445,7 +448,7 @@ def _fit(run: _Run, rel0: sp.csr_matrix, selected: np.ndarray, covered: np.ndarr
             + (f", put {log['restored']} back for the fresh evaluation ({log['confirm_evaluations']} check(s), "
                f"territory {log['confirm_territory_share']:.3f})" if "restored" in log else "")
             + f" ({time.perf_counter() - t0:.1f} s); territory {a:.3f}, population {p:.3f}")
-    return selected, covered
+    return selected, covered, [s for s in out.dropped if not selected[s]]
 
 
 def solve_with_repair(
@@ -538,19 +541,20 @@ def solve_with_repair(
     selected, covered = best.selected.copy(), best.covered.copy()
     if not met and not infeasible0 and not over_budget0:
         selected, covered, met = _top_up(run, rel0, best, max_topups)
+    dropped: list[int] = []
     if met and fit:
-        selected, covered = _fit(run, rel0, selected, covered)
+        selected, covered, dropped = _fit(run, rel0, selected, covered)
     status = "met" if met else "not_met"
     if not met:
         if infeasible0:
             status = "infeasible"
         elif over_budget0 or (budget is not None and best.solution.status == "over_budget"):
             status = "over_budget"
-    return _result(run, rel0, best, selected, covered, status, bound, bound_kind)
+    return _result(run, rel0, best, selected, covered, status, bound, bound_kind, dropped)
 
 
 def _result(run: _Run, rel0: sp.csr_matrix, best: _Checked, selected: np.ndarray, covered: np.ndarray, status: str,
-            bound: float | None, bound_kind: str) -> RepairResult:
+            bound: float | None, bound_kind: str, dropped: list[int]) -> RepairResult:
     """The :class:`RepairResult` of the final plan: engine shares, gap, the round-0 bound's exceptions and the
     order of addition (on the kept relation, pixel level, without the budget)."""
     a, p = run.shares(covered)
@@ -569,5 +573,5 @@ def _result(run: _Run, rel0: sp.csr_matrix, best: _Checked, selected: np.ndarray
         selected=selected, order=order, covered=covered, territory_share=a, population_share=p,
         targets_met=run.targets.met(a, p), cost=total, lower_bound=bound, gap=gap, bound_kind=bound_kind,
         bound_exceptions=exceptions, status=status, relation=best.relation, relation0=rel0, rounds=run.rounds,
-        solution=best.solution, solve_time_s=run.solve_s, evaluate_time_s=run.evaluate_s,
+        solution=best.solution, solve_time_s=run.solve_s, evaluate_time_s=run.evaluate_s, dropped=dropped,
     )
