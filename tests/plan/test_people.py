@@ -142,8 +142,10 @@ def test_summary_says_whether_the_plan_is_proven_and_by_how_much(core_and_ring):
     plan = plan_city(area, cand, Targets.people_first(0.3), config, method="greedy")
     s = plan.summary
     gap = s["gap"]
-    assert gap is not None
-    if gap <= 0.01:
+    if gap is None:  # the fitted plan costs less than the round-0 bound: no bound, and the proof says why
+        assert s["lower_bound"] is None and s["bound_of"].startswith("none:")
+        assert s["proof"].startswith("no lower bound: ") and "no chosen site covers on its own" in s["proof"]
+    elif gap <= 0.01:
         assert s["proof"].startswith("proven within 1%")
     else:
         assert s["proof"].startswith("not proven within 1%") and f"gap {gap:.2%}" in s["proof"]

@@ -30,7 +30,8 @@ Abstract covering model and optimisers (no radio, usable on their own)
   ``TOL``), ``solution`` (:class:`Solution`), ``highs`` (HiGHS and the model's matrices), ``bounds`` (knapsack,
   Lagrangian, LP), ``swap`` (the drop-redundant pass and the tabu swap search), ``greedy`` (the gain-per-cost heap
   ``RateQueue``/``pick_by_rate``, :func:`solve_greedy`, :func:`addition_order`), ``milp`` (:func:`solve_milp`),
-  ``solve`` (:func:`solve`), ``repair`` (:func:`solve_with_repair`).
+  ``solve`` (:func:`solve`), ``fit`` (:func:`qamtu.plan.fit.drop_against_engine`: the engine-checked drop pass that
+  fits a plan to its targets), ``repair`` (:func:`solve_with_repair`).
 
 Candidates (``qamtu.plan.candidates``)
 
@@ -96,7 +97,8 @@ People first, capacity, files, decisions (``qamtu.plan.people``, ``.capacity``, 
 
 The plan is checked with the full engine: the optimiser works on per-site coverage sets, the engine then
 evaluates the chosen set with all its interference, and the plan is repaired until the engine says the targets
-hold (or the candidates run out). The optimisers are deterministic (ties broken by cost and index, HiGHS
+hold (or the candidates run out); then the sites the engine says are not needed are dropped (the covering model
+decides per single link, the engine on the union over sites, so the repaired plan overshoots its targets). The optimisers are deterministic (ties broken by cost and index, HiGHS
 single-threaded with a fixed random seed): the same inputs give the same plan unless a solve is cut by its time
 limit.
 """

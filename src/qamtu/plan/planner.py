@@ -195,6 +195,7 @@ class CityModel:
         self._plan_parts: list = []
         self._plan_done = np.zeros(self.n_sites, bool)
         self._plan_links = None
+        self._checker = None
         self.plan_links_s = 0.0
         self.lock = (self.sites["decision"] == "lock").to_numpy()
         self.exclude = (self.sites["decision"] == "exclude").to_numpy()
@@ -228,9 +229,34 @@ class CityModel:
         return aggregate(self.area, links, self.config, active=self.sector_mask(selected), full=full)
 
     def evaluate(self, selected: np.ndarray) -> np.ndarray:
-        """Covered pixels (bool over the mask pixels) with exactly the selected sites on air."""
-        res = self.aggregate(selected, full=False)
+        """Covered pixels (bool over the mask pixels) with exactly the selected sites on air.
+
+        ``aggregate(selected, full=False).covered``, from an :class:`~qamtu.engine.aggregate.IncrementalAggregator`
+        kept while the plan's links stay the same (equal to a fresh aggregate; only the pixels whose links changed
+        state are recomputed: the drop pass asks for many plans that differ by a few sites).
+        """
+        from qamtu.engine.aggregate import IncrementalAggregator
+
+        links = self.plan_links(selected)
+        if self._checker is None or self._checker[0] is not links:
+            self._checker = (links, IncrementalAggregator(self.area, links, self.config, full=False, keep=2))
+        res = self._checker[1].evaluate(self.sector_mask(selected))
         return np.asarray(res.covered).ravel()[self.mask_flat]
+
+    def fresh_covered(self, selected: np.ndarray) -> np.ndarray:
+        """Covered pixels (bool over the mask pixels) of a fresh evaluation of the selected sites, as ``qamtu
+        coverage`` makes it on the plan's sectors: links of those sectors alone with the engine's own relevance rule
+        and served areas (``config`` as given), then :func:`~qamtu.engine.aggregate` (``full=False``)."""
+        from qamtu.engine import aggregate, compute_links
+
+        table = self.candidates.loc[self.sector_mask(selected)].reset_index(drop=True)
+        links = compute_links(self.area, table, self.config)
+        res = aggregate(self.area, links, self.config, full=False)
+        return np.asarray(res.covered).ravel()[self.mask_flat]
+
+    def release_checks(self) -> None:
+        """Drop the kept evaluator of :meth:`evaluate` (its memory) once the plan is made."""
+        self._checker = None
 
     def relation(self, on_air: np.ndarray | None) -> sp.csr_matrix:
         """``(n_mask_pixels, n_sites)`` bool: site covers pixel with ``on_air`` (or only locked sites) on air."""
@@ -364,8 +390,9 @@ def plan_city(
         m.sites["site_id"].to_numpy(object), targets, lock=m.lock, exclude=m.exclude, budget=budget,
         population_total=float(area.population_total), area_total_km2=float(area.area_km2), method=method,
         max_repairs=max_repairs, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, demand_blocks=blocks,
-        progress=progress,
+        confirm=m.fresh_covered, progress=progress,
     )
+    m.release_checks()
     capacity = None
     n_coverage = int(res.selected.sum())
     t_cap = time.perf_counter()
@@ -417,6 +444,8 @@ def plan_city(
         "rounds": res.rounds,
         "sites_for_coverage": n_coverage,
         "sites_for_capacity": 0 if capacity is None else len(capacity.added),
+        "sites_put_back_after_capacity": int(res.selected.sum()) - n_coverage - (
+            0 if capacity is None else len(capacity.added)),
         **_spacing_summary(sites, area),
         "capacity": None if capacity is None else {
             "demand_model": demand.as_dict(), "busy_hour_demand_mbps": capacity.demand_mbps,
@@ -429,6 +458,10 @@ def plan_city(
             "engine_checks": res.evaluate_time_s, "capacity": t_cap, "total": time.perf_counter() - t0,
         },
     }
+    fit = next((r for r in res.rounds if r.get("method") == "engine-drop"), None)
+    summary["fit"] = None if fit is None else {
+        k: fit.get(k) for k in ("dropped", "needed", "evaluations", "stopped", "restored", "confirm_evaluations",
+                                "confirmed", "confirm_territory_share", "confirm_population_share")}
     summary["proof"] = _proof_text(res, method, time_limit_s, n_coverage, m.sites["cost"].to_numpy(float))
     if not res.targets_met:
         summary["message"] = _unmet_message(res, targets)
@@ -452,9 +485,27 @@ def _capacity_stage(m: CityModel, res: RepairResult, demand: DemandModel, budget
     covered = np.asarray(cap.coverage.covered).ravel()[m.mask_flat]
     kp = cap.coverage.kpis()
     a, p = float(kp["territory_share"]), float(kp["population_share"])
-    cost = float(m.sites["cost"].to_numpy(float)[sel].sum())
+    order = np.concatenate([np.asarray(res.order, np.int64), np.asarray(cap.added, np.int64)])
+    cost_of = m.sites["cost"].to_numpy(float)
+    back = [s for s in res.dropped if not sel[s]]
+    fits = budget is None or cost_of[sel].sum() + cost_of[back].sum() <= budget * (1 + 1e-12)
+    if res.targets_met and not targets.met(a, p) and back and fits:
+        # the capacity sites' interference un-covered the fitted plan's edge: put fitted-away sites back
+        from qamtu.plan.fit import restore_until
+
+        def shares(cov: np.ndarray) -> tuple[float, float]:
+            return (float(m.area_km2[cov].sum()) / float(area.area_km2),
+                    float(m.population[cov].sum()) / float(area.population_total) if area.population_total else 0.0)
+
+        new, _, _ = restore_until(sel, back, lambda s: targets.met(*shares(m.evaluate(s))))
+        order = np.concatenate([order, np.flatnonzero(new & ~sel)])
+        sel = new
+        covered = m.evaluate(sel)
+        m.release_checks()
+        a, p = shares(covered)
+    cost = float(cost_of[sel].sum())
     return dataclasses.replace(
-        res, selected=sel, order=np.concatenate([np.asarray(res.order, np.int64), np.asarray(cap.added, np.int64)]),
+        res, selected=sel, order=order,
         covered=covered, territory_share=a, population_share=p, targets_met=bool(targets.met(a, p)), cost=cost,
         bound_kind=res.bound_kind + "; bound and gap are of the coverage plan, before the sites added for capacity",
     ), cap
@@ -501,6 +552,8 @@ def _proof_text(res: RepairResult, method: str, time_limit_s: float, n_coverage:
 
     The bound and the gap are of the coverage plan (before capacity sites); the text names the bound's kind.
     """
+    if res.lower_bound is None and res.bound_kind.startswith("none:"):
+        return f"no lower bound: {res.bound_kind[len('none:'):].strip()}"
     if res.lower_bound is None or res.gap is None:
         return (f"no lower bound ({res.status}): the plan's quality is not proven; "
                 "run with method milp for a bound")

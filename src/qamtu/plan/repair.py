@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from qamtu.errors import InvalidInputError
 from qamtu.plan.bounds import lp_lower_bound
+from qamtu.plan.fit import drop_against_engine, restore_until
 from qamtu.plan.greedy import RateQueue, addition_order, pick_by_rate, solve_greedy
 from qamtu.plan.milp import solve_milp
 from qamtu.plan.objective import capped_shares, requirements
@@ -89,6 +90,8 @@ class RepairResult:
         a last "top-up" round gives the sites it added.
     solution : Solution
         The optimiser result of the round whose plan was kept.
+    dropped : list of int
+        The sites the engine drop pass removed for good (not put back), in the order it removed them.
     solve_time_s, evaluate_time_s : float
         Seconds in the optimiser and in ``evaluate``.
     """
@@ -111,6 +114,7 @@ class RepairResult:
     solution: Solution | None = None
     solve_time_s: float = 0.0
     evaluate_time_s: float = 0.0
+    dropped: list[int] = field(default_factory=list)
 
 
 def coarsen_relation(relation: sp.spmatrix, blocks: np.ndarray, pop: np.ndarray, area: np.ndarray,
@@ -177,6 +181,7 @@ class _Run:
     mip_rel_gap: float
     demand_blocks: np.ndarray | None
     say: Callable[[str], None]
+    confirm: EvaluateFn | None = None
     t_start: float = field(default_factory=time.perf_counter)
     solve_s: float = 0.0
     evaluate_s: float = 0.0
@@ -187,6 +192,16 @@ class _Run:
         a = float(self.area_km2[covered].sum()) / self.area_total_km2 if self.area_total_km2 > 0 else 0.0
         p = float(self.population[covered].sum()) / self.population_total if self.population_total > 0 else 0.0
         return a, p
+
+    def weights(self) -> np.ndarray:
+        """Per pixel, its share of the territory plus its share of the people, each only where ``targets`` has
+        that target (the top-up's gains and the engine drop pass's order)."""
+        w = np.zeros(self.area_km2.size)
+        if self.targets.territory_share is not None and self.area_total_km2 > 0:
+            w = w + self.area_km2 / self.area_total_km2
+        if self.targets.population_share is not None and self.population_total > 0:
+            w = w + self.population / self.population_total
+        return w
 
     def problem(self, relation: sp.csr_matrix, *, blocks: np.ndarray | None = None, rule: str = "majority",
                 with_budget: bool = True) -> CoverageProblem:
@@ -353,10 +368,7 @@ def _top_up(run: _Run, rel0: sp.csr_matrix, plan: _Checked, max_topups: int) -> 
     """
     targets, cost, exclude, budget = run.targets, run.cost, run.exclude, run.budget
     site_pixels = rel0.tocsc().T  # (n_sites, n_pixels), CSR
-    weight_area = run.area_km2 / run.area_total_km2 if run.area_total_km2 > 0 else np.zeros_like(run.area_km2)
-    weight_pop = run.population / run.population_total if run.population_total > 0 else np.zeros_like(run.population)
-    w = (weight_area if targets.territory_share is not None else 0) + (
-        weight_pop if targets.population_share is not None else 0)
+    w = run.weights()
     selected, covered = plan.selected.copy(), plan.covered.copy()
     spent = float(cost[selected].sum())
     topups, met = 0, False
@@ -400,6 +412,45 @@ def _top_up(run: _Run, rel0: sp.csr_matrix, plan: _Checked, max_topups: int) -> 
     return selected, covered, met
 
 
+def _fit(run: _Run, rel0: sp.csr_matrix, selected: np.ndarray, covered: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """The engine-checked drop pass (:func:`qamtu.plan.fit.drop_against_engine`) on a plan that meets its targets;
+    candidates ordered on the round-0 relation, ties by the plan's order of addition."""
+    t0 = time.perf_counter()
+    targets = run.targets
+    order = addition_order(run.problem(rel0, with_budget=False), selected)
+    out = drop_against_engine(selected, covered, check=run.check, met=lambda cov: targets.met(*run.shares(cov)),
+                              relation=rel0, weights=run.weights(), cost=run.cost, lock=run.lock, order=order)
+    selected, covered = out.selected, out.covered
+    log = {"round": len(run.rounds), "method": "engine-drop", "status": "met", "dropped": len(out.dropped),
+           "needed": len(out.needed), "evaluations": out.evaluations, "stopped": out.stopped}
+    if run.confirm is not None:
+        fresh: dict[bytes, tuple[float, float]] = {}
+
+        def ok(sel: np.ndarray) -> bool:
+            t1 = time.perf_counter()
+            fresh[sel.tobytes()] = run.shares(np.asarray(run.confirm(sel), bool).reshape(-1))
+            run.evaluate_s += time.perf_counter() - t1
+            return targets.met(*fresh[sel.tobytes()]) and targets.met(*run.shares(run.check(sel)))
+
+        selected, calls, accepted = restore_until(selected, out.dropped, ok)
+        covered = run.check(selected)
+        log.update(restored=int(selected.sum() - out.selected.sum()), confirm_evaluations=calls,
+                   confirmed=bool(accepted), confirm_territory_share=fresh[selected.tobytes()][0],
+                   confirm_population_share=fresh[selected.tobytes()][1])
+        if not accepted:
+            log["status"] = "met by the planner's engine check, not by the fresh evaluation"
+    a, p = run.shares(covered)
+    log.update(sites=int(selected.sum()), cost=float(run.cost[selected].sum()), territory_share=a,
+               population_share=p, seconds=time.perf_counter() - run.t_start)
+    run.rounds.append(log)
+    run.say(f"engine drop pass: removed {len(out.dropped)} site(s) in {out.evaluations} engine check(s)"
+            + (f", put {log['restored']} back for the fresh evaluation ({log['confirm_evaluations']} check(s), "
+               f"territory {log['confirm_territory_share']:.3f})" if "restored" in log else "")
+            + f" ({time.perf_counter() - t0:.1f} s); territory {a:.3f}, population {p:.3f}")
+    return selected, covered, [s for s in out.dropped if not selected[s]]
+
+
 def solve_with_repair(
     relation: RelationFn,
     evaluate: EvaluateFn,
@@ -420,6 +471,8 @@ def solve_with_repair(
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.005,
     demand_blocks: np.ndarray | None = None,
+    fit: bool = True,
+    confirm: EvaluateFn | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RepairResult:
     """Plan with the covering model, check with ``evaluate``, repair until the targets hold.
@@ -451,6 +504,13 @@ def solve_with_repair(
         Block id of every pixel: the optimiser then works on blocks (:func:`coarsen_relation`, approximate: a
         block counts as covered by a site covering half of it), while the engine check and the repair stay at
         pixel level. The lower bound is then the coarsened model's and is labelled so. Default: pixels (exact).
+    fit : bool
+        Once the engine says the targets hold, remove the sites it says are not needed
+        (:func:`qamtu.plan.fit.drop_against_engine`, logged as an ``engine-drop`` round). Default True.
+    confirm : callable like ``evaluate``, optional
+        A second judge of the fitted plan (the planner passes a fresh engine evaluation of the chosen sites, as
+        ``qamtu coverage`` makes it): dropped sites are put back, the last dropped first, until it too says the
+        targets hold (:func:`qamtu.plan.fit.restore_until`; its shares are in the round log).
     progress : callable, optional
         Receives one line per round.
 
@@ -467,7 +527,7 @@ def solve_with_repair(
                area_total_km2=float(area_km2.sum()) if area_total_km2 is None else float(area_total_km2),
                cost=np.asarray(cost, float), site_ids=site_ids, targets=targets, lock=lock_arr, exclude=exclude_arr,
                budget=budget, method=method, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
-               demand_blocks=demand_blocks, say=progress or (lambda msg: None))
+               demand_blocks=demand_blocks, say=progress or (lambda msg: None), confirm=confirm)
     # round 0: the optimistic relation (only the sites surely on air interfere) and its bound
     rel0 = sp.csr_matrix(relation(None), dtype=bool)
     rel0.eliminate_zeros()
@@ -481,28 +541,37 @@ def solve_with_repair(
     selected, covered = best.selected.copy(), best.covered.copy()
     if not met and not infeasible0 and not over_budget0:
         selected, covered, met = _top_up(run, rel0, best, max_topups)
+    dropped: list[int] = []
+    if met and fit:
+        selected, covered, dropped = _fit(run, rel0, selected, covered)
     status = "met" if met else "not_met"
     if not met:
         if infeasible0:
             status = "infeasible"
         elif over_budget0 or (budget is not None and best.solution.status == "over_budget"):
             status = "over_budget"
-    return _result(run, rel0, best, selected, covered, status, bound, bound_kind)
+    return _result(run, rel0, best, selected, covered, status, bound, bound_kind, dropped)
 
 
 def _result(run: _Run, rel0: sp.csr_matrix, best: _Checked, selected: np.ndarray, covered: np.ndarray, status: str,
-            bound: float | None, bound_kind: str) -> RepairResult:
+            bound: float | None, bound_kind: str, dropped: list[int]) -> RepairResult:
     """The :class:`RepairResult` of the final plan: engine shares, gap, the round-0 bound's exceptions and the
     order of addition (on the kept relation, pixel level, without the budget)."""
     a, p = run.shares(covered)
     total = float(run.cost[selected].sum())
-    gap = None if status == "over_budget" else relative_gap(total, bound)
     in_rel0 = np.asarray(rel0 @ selected.astype(np.int32)).reshape(-1) > 0
     exceptions = int((covered & ~in_rel0).sum())
+    if bound is not None and total < bound * (1 - 1e-12) - 1e-12:
+        # the engine covers pixels no single chosen site covers (its union over sites): round 0 was no relaxation
+        bound_kind = (f"none: the round-0 covering model's bound ({bound:g}) is above this engine-checked plan's cost, "
+                      f"because the engine covers {exceptions} pixel(s) no chosen site covers on its own in the "
+                      f"round-0 relation (it was: {bound_kind})")
+        bound = None
+    gap = None if status == "over_budget" else relative_gap(total, bound)
     order = addition_order(run.problem(best.relation, with_budget=False), selected)
     return RepairResult(
         selected=selected, order=order, covered=covered, territory_share=a, population_share=p,
         targets_met=run.targets.met(a, p), cost=total, lower_bound=bound, gap=gap, bound_kind=bound_kind,
         bound_exceptions=exceptions, status=status, relation=best.relation, relation0=rel0, rounds=run.rounds,
-        solution=best.solution, solve_time_s=run.solve_s, evaluate_time_s=run.evaluate_s,
+        solution=best.solution, solve_time_s=run.solve_s, evaluate_time_s=run.evaluate_s, dropped=dropped,
     )
