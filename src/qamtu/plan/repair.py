@@ -26,7 +26,9 @@ The lower bound reported is the one of round 0 (MILP dual bound, or LP relaxatio
 relation makes round 0 a relaxation of the real problem, provided every pixel the engine covers under a plan is
 covered by some chosen site in the round-0 relation. ``bound_exceptions`` counts the pixels of the final plan for
 which that proviso fails (engine-covered, but by no chosen site under the round-0 relation), so a reader can see
-how well the bound is founded.
+how well the bound is founded. Under the distribution engine that proviso fails on many pixels (the union over
+sites), and the fitted plan can cost less than the round-0 bound: the result then has no bound (``lower_bound``
+None, ``bound_kind`` starting with ``none:`` and saying why).
 """
 
 from __future__ import annotations
