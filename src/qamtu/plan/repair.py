@@ -14,6 +14,10 @@ covering model cannot express that, so the planner works in rounds (:func:`solve
 5. If the tightened model can no longer reach the targets, or the rounds run out, top up: add the allowed site
    with the largest gain per cost on the pixels the engine still misses (by the round-0 relation), check with the
    engine, repeat (the heap loop of :mod:`qamtu.plan.greedy`, its gains refreshed after every engine check).
+6. Fit: once the engine says the targets hold, drop the sites it says are not needed (the covering relation is
+   per single link, the engine covers on the union over sites, so the plan overshoots;
+   :func:`qamtu.plan.fit.drop_against_engine`), and put dropped sites back until a second judge (``confirm``:
+   the planner's fresh evaluation) agrees (:func:`qamtu.plan.fit.restore_until`).
 
 The loop is written as steps over two small objects: :class:`_Run` (the inputs, the timers and the round log) and
 :class:`_Checked` (a plan with what the engine says of it); :func:`solve_with_repair` reads as those steps.
@@ -22,7 +26,9 @@ The lower bound reported is the one of round 0 (MILP dual bound, or LP relaxatio
 relation makes round 0 a relaxation of the real problem, provided every pixel the engine covers under a plan is
 covered by some chosen site in the round-0 relation. ``bound_exceptions`` counts the pixels of the final plan for
 which that proviso fails (engine-covered, but by no chosen site under the round-0 relation), so a reader can see
-how well the bound is founded.
+how well the bound is founded. Under the distribution engine that proviso fails on many pixels (the union over
+sites), and the fitted plan can cost less than the round-0 bound: the result then has no bound (``lower_bound``
+None, ``bound_kind`` starting with ``none:`` and saying why).
 """
 
 from __future__ import annotations
