@@ -130,7 +130,7 @@ def test_tiny_build_rate_is_refused_before_any_search(tmp_path):
 
 
 def test_overrides_land_in_the_resolved_scenario(tmp_path, monkeypatch):
-    from qamtu.report.national import NationalReport
+    from qamtu.report.records import NationalReport
     from qamtu.chain.scenario import load_scenario
 
     seen = {}
@@ -193,7 +193,7 @@ def test_disk_full_while_writing_keeps_the_old_folder(tmp_path, monkeypatch):
     import errno
 
     from qamtu import fileio
-    from qamtu.report.national import NationalReport
+    from qamtu.report.records import NationalReport
 
     def fake_run(sc, **kwargs):
         return NationalReport(cities=[], start=sc["start"], deadline=sc["deadline"],
@@ -255,7 +255,7 @@ def test_broken_boundaries_are_named_errors(tmp_path, name, text, match):
 STUB_RUN = """
 import datetime as dt
 import qamtu.chain.national as r
-from qamtu.report.national import CityReport, NationalReport
+from qamtu.report.records import CityReport, NationalReport
 def run_national(sc, **kwargs):
     rows = [{"site_id": f"A-{i}", "lat": 43.65 + 0.01 * i, "lon": 51.17, "x_m": 0.0, "y_m": 0.0, "cost": 1.0,
              "order": i, "on_air_month": "2024-05", "explanation": "adds people"} for i in range(3)]

@@ -10,7 +10,7 @@ import shapely
 from affine import Affine
 from pyproj import Transformer
 
-from qamtu.report.national import CityReport, NationalReport
+from qamtu.report.records import CityReport, NationalReport
 
 
 def _city(cid, names, lat, lon, crs, status, gate, n_sites):

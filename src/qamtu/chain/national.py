@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from qamtu.errors import InternalError, QamtuError
-from qamtu.report.national import CityReport, NationalReport
+from qamtu.report.records import CityReport, NationalReport
 from qamtu.chain.sensitivity import Chain, answer, sweep
 from qamtu.rollout import (
     GateResult,
@@ -291,8 +291,8 @@ class PlannedCities:
         cities = [c for c in asked if asked[c]]
         results = self.executor.map(_gates_of, [(handle[c], c, asked[c]) for c in cities], labels=cities)
         for c, answers in zip(cities, results):
-            for on_air, answer in zip(asked[c], answers):
-                self.gates[c].cache[(c, on_air)] = answer
+            for on_air, verdict in zip(asked[c], answers):
+                self.gates[c].cache[(c, on_air)] = verdict
 
 
 def _gate_of(run: CityRun, city_id: str, on_air: frozenset) -> GateResult:

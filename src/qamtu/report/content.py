@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from qamtu.report.i18n import translator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from qamtu.report.national import CityReport, NationalReport
+    from qamtu.report.records import CityReport, NationalReport
 
 DASH = "\u2013"
 THIN = "\u202f"  # narrow no-break space: the thousands separator in every language of the report
