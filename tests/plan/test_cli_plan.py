@@ -96,7 +96,7 @@ def test_cli_plan_sectors_reevaluate_to_the_same_shares(planned):
     same_rule = evaluate(area, sites, config.replace(cutoff_margin_db=EXACT_SUBSET_MARGIN_DB))
     assert same_rule.kpis()["territory_share"] == pytest.approx(summary["territory_share"], abs=1e-12)
     assert summary["territory_share"] >= 0.3
-    # the engine's default rule (20 dB) does not store links below the floor whose single-link P(SS-RSRP >= thr)
+    # the engine's default rule (30 dB) does not store links below the floor whose single-link P(SS-RSRP >= thr)
     # is under cutoff_coverage_epsilon (0.05), so they are missing from the union over sites of P(SS-RSRP >= thr):
     # each moves a pixel's probability by at most 0.05 x (1 - P), ~0.005 at the 0.9 level; and it sums the
     # weaker links into the residual counted at its mean, pessimistic for P(DL) where the residual is a large

@@ -65,7 +65,7 @@ def min_sinr_db(config: Any) -> float:
 
 #: Relevance margin (dB) for the plan's full-engine links, the largest the engine allows: every link within 60 dB of
 #: the reference level (noise plus expected interference) is stored individually, so re-evaluating any subset of
-#: the planned sites needs no estimate (the engine's default of 20 dB keeps weaker links only as a per-pixel sum,
+#: the planned sites needs no estimate (the engine's default of 30 dB keeps weaker links only as a per-pixel sum,
 #: exact for the full set but scaled by the active share for a subset). What is still left out is 60 dB below
 #: the reference per link: even ten thousand such links add 1 % of it (0.04 dB).
 EXACT_SUBSET_MARGIN_DB = 60.0
