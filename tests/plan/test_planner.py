@@ -27,11 +27,11 @@ def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method)
     same = evaluate(area, plan.sectors, config.replace(cutoff_margin_db=EXACT_SUBSET_MARGIN_DB)).kpis()
     assert same["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=1e-12)
     assert same["population_share"] == pytest.approx(plan.summary["population_share"], abs=1e-12)
-    # the engine's default rule (30 dB; 20 dB before) sums a pixel's links below its floor into the residual,
-    # counted at its mean (no distribution): pessimistic for P(DL >= 50 Mbit/s) where the residual is a large share of the
-    # interference, at the edges of a sparse plan where a pixel stores one link (residual 30-40 % of it). With the
-    # aimed beams the DL condition binds there: 0.389 vs 0.404 (greedy); with uniform beams it did not (0.3998,
-    # the RSRP union's ~0.005). docs/notes/served-11.md
+    # the engine's default rule sums a pixel's links below its floor into the residual, counted at its mean (no
+    # distribution): pessimistic for P(DL >= 50 Mbit/s) where the residual is a large share of the interference, at
+    # the edges of a sparse plan where a pixel stores one link. With the aimed beams the DL condition binds there:
+    # at the old 20 dB default 0.389 vs 0.404 (greedy; residual 30-40 % of the interference), at 30 dB ~0.001
+    # (docs/notes/served-11.md)
     assert kpis["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=0.02)
     assert kpis["territory_share"] <= plan.summary["territory_share"] + 0.005
     # the fit's second judge is exactly this fresh evaluation (no capacity stage here, so the same sites)
