@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from qamtu.errors import InvalidInputError
-from qamtu.plan.capacity import DemandModel, neighbour_distances_m, sector_load
+from qamtu.plan.capacity import neighbour_distances_m, sector_load
+from qamtu.plan.demand import DemandModel
 
 
 def test_demand_per_person_is_the_product_of_its_factors():

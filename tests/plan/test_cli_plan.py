@@ -84,7 +84,7 @@ def test_cli_plan_sectors_reevaluate_to_the_same_shares(planned):
     from qamtu.engine import EngineConfig, evaluate
     from qamtu.geo.area import make_study_area
     from qamtu.geo.sites import read_sites
-    from qamtu.plan.planner import EXACT_SUBSET_MARGIN_DB
+    from qamtu.plan.model import EXACT_SUBSET_MARGIN_DB
 
     _, out = planned
     summary = json.loads((out / "summary.json").read_text())

@@ -17,7 +17,7 @@ from qamtu.plan.candidates import (
     env_lattice_candidates,
     lattice_candidates,
 )
-from qamtu.plan.capacity import DemandModel
+from qamtu.plan.demand import DemandModel
 
 
 def test_env_lattice_is_tighter_where_dense(konaev_small):

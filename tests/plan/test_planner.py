@@ -7,7 +7,7 @@ import pytest
 
 from qamtu.errors import InvalidInputError
 from qamtu.plan import CityModel, Targets, combine_candidates, default_targets, min_sinr_db, plan_city
-from qamtu.plan.planner import EXACT_SUBSET_MARGIN_DB
+from qamtu.plan.model import EXACT_SUBSET_MARGIN_DB
 
 
 @pytest.mark.parametrize("method", ["milp", "greedy"])

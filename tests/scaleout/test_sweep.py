@@ -162,7 +162,7 @@ def test_a_threshold_sweep_computes_each_citys_coverage_links_once(tmp_path, mon
     each city computed once for the 4 (not 4 times); every combination's summary is that of a separate run; a
     crashed sweep resumes, its remaining stages again sharing one computation per city."""
     import qamtu.engine.links as links_module
-    from qamtu.plan.planner import EXACT_SUBSET_MARGIN_DB
+    from qamtu.plan.model import EXACT_SUBSET_MARGIN_DB
     from qamtu.report.national import summary_dict
     from qamtu.sweep import HEADLINE, apply, headline
 

@@ -49,7 +49,7 @@ def study_area(city: Any, scenario: Scenario, resolution_m: float | None = None)
 def demand_model(scenario: Scenario) -> Any:
     """The busy-hour demand model of ``planning.capacity`` (:class:`qamtu.plan.capacity.DemandModel`), or None when
     the capacity stage is off."""
-    from qamtu.plan.capacity import DemandModel
+    from qamtu.plan.demand import DemandModel
 
     cap = scenario["planning"]["capacity"]
     if not cap["enabled"]:

@@ -133,7 +133,7 @@ def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
     The plan's stored links are re-aggregated (no path loss recomputed) unless ``config`` asks for another RSRP
     threshold: the per-link coverage probabilities belong to the threshold they were computed with, so then the
     links of the plan's own sectors (the chosen and the existing sites, every subset the schedule can put on air)
-    are computed once with ``config`` (:func:`qamtu.plan.planner.subset_links`) and kept on the run.
+    are computed once with ``config`` (:func:`qamtu.plan.model.subset_links`) and kept on the run.
     """
     cand = run.plan.candidates
     always_on = (cand["origin"].to_numpy() == "existing") if "origin" in cand else None
@@ -172,7 +172,7 @@ def _shared_engine(run: CityRun, links: Any, config: Any) -> Any:
 
 def _plan_links_at(run: CityRun, config: Any, always_on: Any) -> Any:
     """Links of the plan's sectors with the RSRP threshold of ``config``, indexed like the candidate table."""
-    from qamtu.plan.planner import subset_links
+    from qamtu.plan.model import subset_links
 
     cache = run.links_by_threshold
     key = float(config.rsrp_threshold_dbm)

@@ -55,7 +55,7 @@ City planning (``qamtu.plan.planner``, ``qamtu.plan.repair``)
   Demand is every pixel inside the mask, grouped exactly by coverage signature; ``demand_block_m`` lets the
   optimiser work on square blocks instead (approximate: a block counts as covered by a site covering half of it;
   the engine check and all reported shares stay per pixel, and the bound is labelled an estimate).
-- :class:`CityModel` ``(area, candidates, config)``: the engine-backed pieces (coverage links within the
+- :class:`CityModel` ``(area, candidates, config)`` (:mod:`qamtu.plan.model`): the engine-backed pieces (coverage links within the
   coverage reach, ``relation(on_air)``, ``evaluate(selected)``, ``aggregate(selected)``, ``plan_links(selected)``);
   reusable across methods and runs on the same inputs.
 - :func:`solve_with_repair` ``(relation, evaluate, population, area_km2, cost, site_ids, targets, ...)``: the
@@ -88,7 +88,7 @@ People first, capacity, files, decisions (``qamtu.plan.people``, ``.capacity``, 
   the territory target; :func:`qamtu.plan.people.prefer_people` (equal-cost swaps toward more people, run after each
   optimiser call), :func:`qamtu.plan.people.zone_shares` (people/territory covered per district or environment
   class, dark zones).
-- :class:`qamtu.plan.capacity.DemandModel` (sourced defaults), :func:`~qamtu.plan.capacity.sector_load`,
+- :class:`qamtu.plan.demand.DemandModel` (sourced defaults), :func:`~qamtu.plan.capacity.sector_load`,
   :func:`~qamtu.plan.capacity.add_capacity_sites`; ``plan_city(..., demand=DemandModel())`` runs the capacity stage.
 - :func:`qamtu.plan.candidates.class_spacings_m`, :func:`~qamtu.plan.candidates.env_lattice_candidates`,
   :func:`~qamtu.plan.candidates.colocation_candidates`.
@@ -113,7 +113,8 @@ from qamtu.plan.candidates import (
     read_candidates,
     site_table,
 )
-from qamtu.plan.planner import CityModel, Plan, coverage_reach_m, default_targets, min_sinr_db, plan_city
+from qamtu.plan.model import CityModel, min_sinr_db
+from qamtu.plan.planner import Plan, coverage_reach_m, default_targets, plan_city
 from qamtu.plan.problem import CoverageProblem, Targets, aggregate_demand
 from qamtu.plan.record import plan_record
 from qamtu.plan.repair import RepairResult, solve_with_repair

@@ -30,7 +30,7 @@ from qamtu.geo.sites import REQUIRED_SITE_COLUMNS
 if TYPE_CHECKING:
     from qamtu.engine import EngineConfig
     from qamtu.geo import StudyArea
-    from qamtu.plan.capacity import DemandModel
+    from qamtu.plan.demand import DemandModel
 
 __all__ = [
     "DECISIONS",

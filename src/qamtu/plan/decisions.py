@@ -36,7 +36,7 @@ from qamtu.errors import DataFileError, InvalidInputError, where
 if TYPE_CHECKING:
     from qamtu.engine import EngineConfig
     from qamtu.geo import StudyArea
-    from qamtu.plan.capacity import DemandModel
+    from qamtu.plan.demand import DemandModel
     from qamtu.plan.planner import Plan
     from qamtu.plan.problem import Targets
 
@@ -158,14 +158,15 @@ def plan_with_decisions(area: StudyArea, candidates: pd.DataFrame, decisions: pd
                         **kwargs: Any) -> Plan:
     """Plan honouring ``decisions``, and the optimiser's own plan on the same inputs for the comparison.
 
-    Both plans share one :class:`~qamtu.plan.planner.CityModel` (the engine links are computed once); only the
+    Both plans share one :class:`~qamtu.plan.model.CityModel` (the engine links are computed once); only the
     locked/ruled-out sites differ. Returns the decided plan with ``Plan.decisions`` set to
     ``{"rows": [...], "overruled": [...], "cost_of_decisions": {...}}`` (every decision row, the decisions in force
     with the optimiser's explanation beside them, and the decided plan minus the free plan).
     """
     import numpy as np
 
-    from qamtu.plan.planner import CityModel, plan_city
+    from qamtu.plan.model import CityModel
+    from qamtu.plan.planner import plan_city
 
     decided = apply_decisions(candidates, decisions, source)
     model = CityModel(area, decided, config, progress)

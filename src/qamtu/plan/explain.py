@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from qamtu.plan.planner import CityModel
+    from qamtu.plan.model import CityModel
     from qamtu.plan.repair import RepairResult
 
 __all__ = ["explain_plan"]

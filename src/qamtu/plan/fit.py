@@ -1,7 +1,7 @@
 """Fit a plan to its targets with the engine as the judge: the engine-checked drop pass.
 
 The covering model decides coverage per pixel from single links ("site ``s`` covers pixel ``i`` when one of its
-links alone reaches the coverage level", :meth:`qamtu.plan.planner.CityModel.relation`), while the engine covers a
+links alone reaches the coverage level", :meth:`qamtu.plan.model.CityModel.relation`), while the engine covers a
 pixel on the distribution of the whole network: P(SS-RSRP >= threshold) is the union over the sites on air and
 P(DL) integrates over the best-server choice (:mod:`qamtu.engine.distribution`). Two sites that each reach 0.7 at
 a pixel cover it together (1 - 0.3^2 = 0.91), which the covering model cannot see; so a plan that meets its targets

@@ -1,7 +1,7 @@
 """Candidate links shared by city plans whose engine settings differ only in what the path terms ignore.
 
 A sweep plans a city once per combination of, say, RSRP threshold and coverage level. The planner's coverage links
-(:class:`qamtu.plan.planner.CityModel`: every candidate sector within its coverage reach) hold the same path terms,
+(:class:`qamtu.plan.model.CityModel`: every candidate sector within its coverage reach) hold the same path terms,
 gains and powers for all of them; only each link's coverage probability (the threshold), the search radius (the
 reach, from the threshold and the level) and the relevance rule differ. A :class:`LinkShare` holds the engine
 configurations of those plans (``configs``); the first plan that asks for its coverage links gets them computed for
