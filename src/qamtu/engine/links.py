@@ -666,7 +666,14 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     dz = None if terr is None else terr[2]
                     if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
                         b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
-                    b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz)
+                    # the SSB offsets of the links this batch keeps (any threshold), 0 elsewhere: only those are
+                    # stored. None on the hook's first pass (sel None, terrain given): its kept links are evaluated
+                    # again (every field replaced), the others go to the residual (interference only).
+                    b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
+                    if hook is None or sel is not None:
+                        k = np.flatnonzero(b.keep.reshape(b.interference_mw.shape[0], -1).any(axis=1))
+                        b.ssb_offset_db[k] = ssb_offsets(dxs[s][k], dys[s][k], secs[s][k], sectors, config,
+                                                         None if dz is None else dz[k], groups=cache["groups"])
                     return b
 
                 batches = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii],
@@ -724,8 +731,11 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     return [dataclasses.replace(made[v], config=c) for v, c in zip(variant_of, configs)]
 
 
-def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None) -> np.ndarray:
-    """Per link, the sector's SSB power as an interferer minus its SS-RSRP, dB (``Links.ssb_offset_db``)."""
+def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None, *,
+                groups=None) -> np.ndarray:
+    """Per link, the sector's SSB power as an interferer minus its SS-RSRP, dB (``Links.ssb_offset_db``).
+
+    ``groups``: ``sectors.antenna_groups()`` when the caller has it already (computed here otherwise)."""
     n = np.asarray(dx_m).shape[0]
     out = np.zeros(n)
     if config.ssb_interference == "envelope" or n == 0:
@@ -733,7 +743,7 @@ def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, 
     from qamtu.engine.served import _local_angles
 
     sec = np.asarray(sector_idx, dtype=np.int64)
-    codes, models = sectors.antenna_groups()
+    codes, models = sectors.antenna_groups() if groups is None else groups
     gcode = codes[sec]
     for g, model in enumerate(models):
         m = np.flatnonzero(gcode == g)
