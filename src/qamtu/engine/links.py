@@ -664,14 +664,22 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                         b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
                                                 floor_dbm=floors[0], _cache=cache, terrain=terr)
                     dz = None if terr is None else terr[2]
-                    if aim:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
+                    keep = b.keep.reshape(b.interference_mw.shape[0], -1)
+                    # the hook's first pass (sel None, terrain given): the links a threshold keeps are evaluated
+                    # again for it (every field replaced); the others keep this pass's interference (residual)
+                    first = hook is not None and sel is None
+                    if aim and first:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
+                        w = np.flatnonzero(~keep.all(axis=1))
+                        b.interference_mw = b.interference_mw.copy()
+                        b.interference_mw[w] = b.interference_mw[w] * aim_state.aimed_factor(dxs[w], dys[w],
+                                                                                             secs[w], dz[w])
+                    elif aim:
                         b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     # the SSB offsets of the links this batch keeps (any threshold), 0 elsewhere: only those are
-                    # stored. None on the hook's first pass (sel None, terrain given): its kept links are evaluated
-                    # again (every field replaced), the others go to the residual (interference only).
+                    # stored; none on the hook's first pass
                     b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
-                    if hook is None or sel is not None:
-                        k = np.flatnonzero(b.keep.reshape(b.interference_mw.shape[0], -1).any(axis=1))
+                    if not first:
+                        k = np.flatnonzero(keep.any(axis=1))
                         b.ssb_offset_db[k] = ssb_offsets(dxs[s][k], dys[s][k], secs[s][k], sectors, config,
                                                          None if dz is None else dz[k], groups=cache["groups"])
                     return b
