@@ -83,12 +83,11 @@ def test_simulate_users_outputs_are_consistent(small_area, small_sites):
 
 
 def test_simulate_users_on_an_area_use_the_engines_interference(small_area, small_sites):
-    """Given the area, the users' interference is the engine's (served-area beams, neighbours' UL UEs: the
-    defaults): it changes the SINR and the UL rates, not the RSRP; with the uniform beams and the UL margin the
-    area changes nothing."""
+    """Given the area, the users' interference is the engine's (with the served-area options: aimed beams,
+    neighbours' UL UEs): it changes the SINR and the UL rates, not the RSRP; with the uniform beams and the UL
+    margin (the defaults) the area changes nothing."""
     users = drop_users(small_area, 2000, seed=5)
-    cfg = EngineConfig()
-    assert (cfg.interference_beams, cfg.ul_interference) == ("served", "neighbours")
+    cfg = EngineConfig(interference_beams="served", ul_interference="neighbours")
     a = simulate_users(users, small_sites, cfg, seed=6, area=small_area)
     b = simulate_users(users, small_sites, cfg, seed=6)
     assert np.array_equal(a["rsrp_dbm"], b["rsrp_dbm"])
