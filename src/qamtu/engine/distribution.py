@@ -62,8 +62,6 @@ BISECT_STEPS = 7
 #: [BRANCH_MIN, 1 - BRANCH_MIN] and it brings at least BRANCH_SHARE of the conditioned interference's mean
 BRANCH_MIN = 0.01
 BRANCH_SHARE = 0.5
-#: (site, level) pairs whose weight is below this are dropped (their sum is bounded by it times the pairs)
-MIN_WEIGHT = 1e-9
 PHI_STEP = 0.005
 PHI_MAX = 9.0
 
@@ -81,6 +79,7 @@ def phi_table() -> np.ndarray:
 
 
 _PHI = phi_table()
+_PHI_INV_STEP = 1.0 / PHI_STEP
 
 
 @njit(cache=True, nogil=True)
@@ -90,7 +89,7 @@ def _cdf(x):
         return 0.0
     if x >= PHI_MAX:
         return 1.0
-    u = (x + PHI_MAX) / PHI_STEP
+    u = (x + PHI_MAX) * _PHI_INV_STEP
     i = int(u)
     f = u - i
     return _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
@@ -104,7 +103,7 @@ def _q(x):
 
 @njit(cache=True, nogil=True)
 def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                  with_ssb, top, bottom, cand, near, f_l, c1, c2):
+                  with_ssb, top, bottom, cand, near, f_l, c1, c2, fgrid, hist, is_l, is_n):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
@@ -182,62 +181,89 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         elif sl > s2:
             d2 = l
             s2 = sl
+    # phase 1, every level: every near site's CDF at y (their product: "all other sites below y", kept in
+    # ``fgrid``) and the weight of "candidate j serves at y" (every weight enters the normalisation)
     for i in range(ny):
         y = lo + i * step
         ys[i] = y
-        # pass 1: every near site's CDF at y (their product: "all other sites below y")
-        log_f = 0.0
+        prod_f = 1.0
         zero = 0
         for q in range(nn):
             l = near[q]
-            fl = p[l] * _cdf((y - m_l[l]) / s_l[l]) + (1 - p[l]) * _cdf((y - m_n[l]) / s_n[l])
-            f_l[l] = fl
+            fl = p[l] * _cdf((y - m_l[l]) * is_l[l]) + (1 - p[l]) * _cdf((y - m_n[l]) * is_n[l])
+            fgrid[i, q] = fl
             if fl <= 1e-300:
                 zero += 1
                 continue
-            log_f += math.log(fl)
-        # pass 2: the weight of "candidate j serves at y" (every weight enters the normalisation)
+            prod_f *= fl
+        if zero > 0:
+            continue
         tw = 0.5 if (i == 0 or i == ny - 1) else 1.0
+        for q in range(nn):
+            j = near[q]
+            fj = fgrid[i, q]
+            if not cand[j] or fj <= 1e-300:
+                continue
+            dens = 0.0
+            zl = (y - m_l[j]) * is_l[j]
+            zn = (y - m_n[j]) * is_n[j]
+            if p[j] > 0.0 and abs(zl) < 9.0:
+                dens += p[j] * math.exp(-0.5 * zl * zl) * is_l[j]
+            if p[j] < 1.0 and abs(zn) < 9.0:
+                dens += (1 - p[j]) * math.exp(-0.5 * zn * zn) * is_n[j]
+            wj = tw * dens * (prod_f / fj)
+            total += wj
+            w[j, i, 0] = wj  # (phase 2 splits it on the strongest interferer's LOS state)
+    if total <= 0.0:
+        return ny
+    # normalised; the smallest weights dropped while their sum stays <= PRUNE_EPS (whole binary-exponent classes,
+    # smallest first: every probability summed over the pairs moves by at most PRUNE_EPS)
+    for k in range(_N_EXP):
+        hist[k] = 0.0
+    for q in range(nn):
+        j = near[q]
+        for i in range(ny):
+            if w[j, i, 0] > 0.0:
+                w[j, i, 0] /= total
+                hist[_exp_class(w[j, i, 0])] += w[j, i, 0]
+    cut = _N_EXP
+    dropped = 0.0
+    while cut > 0 and dropped + hist[cut - 1] <= PRUNE_EPS:
+        cut -= 1
+        dropped += hist[cut]
+    # phase 2 (only at levels with a kept pair): the truncated moments of the other sites, then per kept pair the
+    # log-normal of its conditioned interference
+    for i in range(ny):
         kept = 0
         for q in range(nn):
             j = near[q]
-            if not cand[j] or f_l[j] <= 1e-300 or zero > 0:
-                continue
-            dens = 0.0
-            zl = (y - m_l[j]) / s_l[j]
-            zn = (y - m_n[j]) / s_n[j]
-            if p[j] > 0.0 and abs(zl) < 9.0:
-                dens += p[j] * math.exp(-0.5 * zl * zl) / s_l[j]
-            if p[j] < 1.0 and abs(zn) < 9.0:
-                dens += (1 - p[j]) * math.exp(-0.5 * zn * zn) / s_n[j]
-            if dens <= 0.0:
-                continue
-            wj = tw * dens * math.exp(log_f - math.log(f_l[j]))
-            total += wj
-            if wj * step < MIN_WEIGHT:
-                continue  # (counted in the normalisation, dropped from the sums)
-            w[j, i, 0] = wj  # (pass 3 splits it on the strongest interferer's LOS state)
-            kept += 1
+            if w[j, i, 0] > 0.0:
+                if _exp_class(w[j, i, 0]) >= cut:
+                    w[j, i, 0] = 0.0
+                else:
+                    kept += 1
         if kept == 0:
             continue  # no pair at this level: its interference moments are never read
-        # pass 3 (only at levels with a kept pair): the truncated moments of the other sites, same order as before
+        y = ys[i]
         t1 = f1
         t2 = f2
         u1 = g1
         u2 = g2
         for q in range(nn):
             l = near[q]
-            fl = f_l[l]
+            fl = fgrid[i, q]
+            f_l[l] = fl
             if fl <= 1e-300:
                 c1[l] = 0.0
                 c2[l] = 0.0
                 continue
-            zl = (y - m_l[l]) / s_l[l]
-            zn = (y - m_n[l]) / s_n[l]
+            zl = (y - m_l[l]) * is_l[l]
+            zn = (y - m_n[l]) * is_n[l]
+            inv_fl = 1.0 / fl
             # truncated moments E[X; X < y], E[X^2; X < y] of the mixture (X in mW), divided by F(y)
-            m1 = (p[l] * e1l[l] * _cdf(zl - BETA * s_l[l]) + (1 - p[l]) * e1n[l] * _cdf(zn - BETA * s_n[l])) / fl
+            m1 = (p[l] * e1l[l] * _cdf(zl - BETA * s_l[l]) + (1 - p[l]) * e1n[l] * _cdf(zn - BETA * s_n[l])) * inv_fl
             m2 = (p[l] * e2l[l] * _cdf(zl - 2 * BETA * s_l[l])
-                  + (1 - p[l]) * e2n[l] * _cdf(zn - 2 * BETA * s_n[l])) / fl
+                  + (1 - p[l]) * e2n[l] * _cdf(zn - 2 * BETA * s_n[l])) * inv_fl
             v = max(m2 - m1 * m1, 0.0)
             c1[l] = m1
             c2[l] = v
@@ -259,8 +285,8 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             d = d1 if d1 != j else d2
             rho_l = 0.0
             if d >= 0 and f_l[d] > 1e-300:
-                zl = (y - m_l[d]) / s_l[d]
-                zn = (y - m_n[d]) / s_n[d]
+                zl = (y - m_l[d]) * is_l[d]
+                zn = (y - m_n[d]) * is_n[d]
                 pl_ = p[d] * _cdf(zl)
                 rho_l = pl_ / f_l[d]
                 share = a_int[d] * c1[d] / m_i if m_i > 1e-300 else 0.0
@@ -297,12 +323,6 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 if with_ssb:
                     _fw(m_s - a_ssb[d] * c1[d] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (c2[d] - k2), mu_s,
                         sd_s, j, i, b)
-    if total > 0.0:
-        for q in range(nn):
-            j = near[q]
-            for i in range(ny):
-                for b in range(2):
-                    w[j, i, b] /= total
     return ny
 
 
@@ -328,6 +348,12 @@ def _sub_factors(step, nsub, fac):
 #: relative bound on the rounding of a sum of up to MAX_Y x (sites) non-negative terms (n u, u = 2^-53, n < 1e6),
 #: with a wide margin: :func:`_sinr_verdict` stops on "fails" only when even this much more could not help
 VERDICT_ROUNDING = 1e-9
+#: a serving-level cell whose lowest and highest points' conditional probabilities are within this of each other
+#: is taken at their mid-point (:func:`_sinr_sum`; every probability moves by at most half of it)
+SUB_FLAT = 2e-4
+#: the smallest (site, level) pairs are dropped while their cumulative weight stays <= PRUNE_EPS (:func:`_pairs`:
+#: every SINR / UL probability, a sum of weight x conditional probability in [0, 1], moves by at most this)
+PRUNE_EPS = 2e-4
 
 
 @njit(cache=True, nogil=True)
@@ -354,23 +380,37 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac,
             mu = pmu[k]
             sd = psd[k]
             acc = 0.0
-            for sub in range(nsub):
+            c_first = 0.0
+            for si in range(nsub):
+                # order: the lowest point, the highest, then the others (the probability rises with the level)
+                sub = si - 1 if si >= 2 else (nsub - 1) * si
                 x = px[k] * fac[sub]
                 if load > 0.0:
                     room = (x * num * inv_g - noise) / load - resid  # the interference the others may bring, mW
                 else:
                     room = 1e300 if x * num * inv_g >= noise else 0.0
-                if room <= 0.0:
-                    continue
-                if mu < -1e299:
-                    acc += 1.0
-                    continue
-                lr = math.log(room)
-                if sd <= 0.0:
-                    if lr >= mu:
-                        acc += 1.0
-                    continue
-                acc += _cdf((lr - mu) / sd)
+                cv = 0.0
+                if room > 0.0:
+                    if mu < -1e299:
+                        cv = 1.0
+                    else:
+                        lr = math.log(room)
+                        if sd <= 0.0:
+                            cv = 1.0 if lr >= mu else 0.0
+                        else:
+                            cv = _cdf((lr - mu) / sd)
+                if nsub > 2 and si < 2:
+                    # every point of the cell lies between the lowest and the highest: where they are within
+                    # SUB_FLAT, their mid-point stands for the cell (error <= SUB_FLAT / 2 times the weight)
+                    if si == 0:
+                        c_first = cv
+                        if cv >= 1.0 - SUB_FLAT:
+                            acc = nsub * 0.5 * (cv + 1.0)
+                            break
+                    elif cv - c_first <= SUB_FLAT:
+                        acc = nsub * 0.5 * (c_first + cv)
+                        break
+                acc += cv
             out += pw[k] * acc / nsub
             if decide and out >= hi_level:
                 return out
@@ -434,6 +474,17 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd):
     return n
 
 
+#: binary exponent classes of the pair weights (:func:`_exp_class`)
+_N_EXP = 64
+
+
+@njit(cache=True, nogil=True)
+def _exp_class(x):
+    """0 for x >= 1/2, k for x in [2^-(k+1), 2^-k), capped at _N_EXP - 1 (x > 0)."""
+    e = math.frexp(x)[1]  # x = m 2^e, m in [1/2, 1)
+    return min(max(-e, 0), _N_EXP - 1)
+
+
 @njit(cache=True, nogil=True)
 def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub):
     """The SINR (dB) exceeded with probability ``q`` (bisection, then linear interpolation in the bracket).
@@ -466,11 +517,12 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
 
 
 @njit(cache=True, nogil=True)
-def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
-    """P(max_l R_l >= y) over independent sites (R_l: LOS/NLOS mixture of normals in dB)."""
+def _rsrp_any(y, ns, m_l, m_n, p, is_l, is_n):
+    """P(max_l R_l >= y) over independent sites (R_l: LOS/NLOS mixture of normals in dB; ``is_*``: the inverse
+    standard deviations)."""
     miss = 1.0
     for j in range(ns):
-        e = p[j] * _q((y - m_l[j]) / s_l[j]) + (1.0 - p[j]) * _q((y - m_n[j]) / s_n[j])
+        e = p[j] * _q((y - m_l[j]) * is_l[j]) + (1.0 - p[j]) * _q((y - m_n[j]) * is_n[j])
         miss *= 1.0 - e
     return 1.0 - miss
 
@@ -479,7 +531,7 @@ def _rsrp_any(y, ns, m_l, m_n, p, s_l, s_n):
 #: largest group) and reused by its groups
 CHUNK_GROUPS = 32
 #: rows of the per-site scratch of :func:`pixel_distributions` (see :func:`_group_sites`)
-_SITE_ROWS = 24
+_SITE_ROWS = 25
 #: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py)
 _PAIR_ROWS = 7
 
@@ -530,6 +582,8 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
         p[j] = pj
         s_l[j] = max(float(sfl[k]), 1e-3)
         s_n[j] = max(float(sfn[k]), 1e-3)
+        sf[23, j] = 1.0 / s_l[j]
+        sf[24, j] = 1.0 / s_n[j]
         t_lin[j] = 10.0 ** ((float(signal[k]) - r) / 10.0)
         e1l[j] = math.exp(BETA * m_l[j] + 0.5 * (BETA * s_l[j]) ** 2)
         e1n[j] = math.exp(BETA * m_n[j] + 0.5 * (BETA * s_n[j]) ** 2)
@@ -600,18 +654,20 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         pj = np.empty(2 * nmax * MAX_Y, np.int64)
         pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
         fac = np.empty((2, Y_SUB))
+        fgrid = np.empty((MAX_Y, nmax))
+        hist = np.empty(_N_EXP)
         for gi in range(g0, g1):
             _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
                         p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level,
-                        level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac)
+                        level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
                 resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
                 p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level, level_hi,
-                out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac):
+                out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
     a0 = starts[gi]
     a1 = starts[gi + 1]
@@ -626,9 +682,10 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     m_l, m_n, p, s_l, s_n, t_lin, t_ssb = sf[0], sf[1], sf[2], sf[3], sf[4], sf[5], sf[6]
     c_int, c_ssb, e1l, e1n, e2l, e2n, a_int, a_ssb = sf[7], sf[8], sf[9], sf[10], sf[11], sf[12], sf[13], sf[14]
     kbest = site_i[1]
+    is_l, is_n = sf[23], sf[24]
     if not full:
         # only ``covered`` (outdoor) is asked: where the RSRP condition fails the DL one does not matter
-        pr0 = _rsrp_any(thr_dbm, ns, m_l, m_n, p, s_l, s_n)
+        pr0 = _rsrp_any(thr_dbm, ns, m_l, m_n, p, is_l, is_n)
         if pr0 < level:
             out[0, gi] = pr0
             out[1, gi] = 0.0
@@ -639,7 +696,7 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     mu_s = grid[3] if quantiles else grid[1]
     sd_s = grid[4] if quantiles else grid[2]
     ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                       quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19])
+                       quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19], fgrid, hist, sf[23], sf[24])
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
     if quantiles:
@@ -682,7 +739,7 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
                 loss = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
                 wq = gh_w[qi] / math.sqrt(math.pi)
             lin = 10.0 ** (loss / 10.0)
-            pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, s_l, s_n)
+            pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
             if full:
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
                                      fac_sub, Y_SUB, False, 0.0, 0.0)
@@ -696,13 +753,13 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         out[2 * cls + 1, gi] = pd
         out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
     if quantiles:
-        _group_quantiles(gi, ns, m_l, m_n, p, s_l, s_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
+        _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
                          t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
                          ul_pmax_re, ul_p0_re, ul_alpha, out)
 
 
 @njit(cache=True, nogil=True)
-def _group_quantiles(gi, ns, m_l, m_n, p, s_l, s_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin, t_ssb,
+def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin, t_ssb,
                      c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j, ul_pmax_re,
                      ul_p0_re, ul_alpha, out):
     """The quantile rows of one pixel group (medians and 10th percentiles, outdoor users)."""
@@ -713,7 +770,7 @@ def _group_quantiles(gi, ns, m_l, m_n, p, s_l, s_n, thr_dbm, npair, pj, px, pw, 
     lo = lo - 60.0
     for _ in range(BISECT_STEPS + 4):
         mid = 0.5 * (lo + hi)
-        if _rsrp_any(mid, ns, m_l, m_n, p, s_l, s_n) >= 0.5:
+        if _rsrp_any(mid, ns, m_l, m_n, p, is_l, is_n) >= 0.5:
             lo = mid
         else:
             hi = mid
