@@ -357,7 +357,7 @@ PRUNE_EPS = 2e-4
 
 
 @njit(cache=True, nogil=True)
-def _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
+def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
               hi_level):
     """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
@@ -373,12 +373,14 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac,
             rem += pw[k]
     out = 0.0
     inv_g = 1.0 / g
+    inv_load = 1.0 / load if load > 0.0 else 0.0
+    inv_nsub = 1.0 / nsub
     for k in range(npair):
         j = pj[k]
         num = t_lin[j] - g * load * c[j]
         if num > 0.0:
             mu = pmu[k]
-            sd = psd[k]
+            isd = pisd[k]
             acc = 0.0
             c_first = 0.0
             for si in range(nsub):
@@ -386,7 +388,7 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac,
                 sub = si - 1 if si >= 2 else (nsub - 1) * si
                 x = px[k] * fac[sub]
                 if load > 0.0:
-                    room = (x * num * inv_g - noise) / load - resid  # the interference the others may bring, mW
+                    room = (x * num * inv_g - noise) * inv_load - resid  # the interference the others may bring, mW
                 else:
                     room = 1e300 if x * num * inv_g >= noise else 0.0
                 cv = 0.0
@@ -395,10 +397,10 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac,
                         cv = 1.0
                     else:
                         lr = math.log(room)
-                        if sd <= 0.0:
+                        if isd < 0.0:
                             cv = 1.0 if lr >= mu else 0.0
                         else:
-                            cv = _cdf((lr - mu) / sd)
+                            cv = _cdf((lr - mu) * isd)
                 if nsub > 2 and si < 2:
                     # every point of the cell lies between the lowest and the highest: where they are within
                     # SUB_FLAT, their mid-point stands for the cell (error <= SUB_FLAT / 2 times the weight)
@@ -411,7 +413,7 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac,
                         acc = nsub * 0.5 * (c_first + cv)
                         break
                 acc += cv
-            out += pw[k] * acc / nsub
+            out += pw[k] * acc * inv_nsub
             if decide and out >= hi_level:
                 return out
         if decide:
@@ -435,8 +437,8 @@ def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, s
     """
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, False, 0.0,
-                     0.0)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
+                     False, 0.0, 0.0)
 
 
 @njit(cache=True, nogil=True)
@@ -453,13 +455,23 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
     """
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, True,
-                     lo_level, hi_level)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
+                     True, lo_level, hi_level)
+
+
+@njit(cache=True, nogil=True)
+def _inverse_sd(sd, n):
+    """The per-pair form :func:`_sinr_sum` takes: ``1 / sd``, -1 where ``sd <= 0`` (a step)."""
+    out = np.empty(n)
+    for k in range(n):
+        out[k] = 1.0 / sd[k] if sd[k] > 0.0 else -1.0
+    return out
 
 
 @njit(cache=True, nogil=True)
 def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd):
-    """Compact the non-zero (site, level) weights into flat arrays; returns their number."""
+    """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``psd`` gets the
+    inverse of the standard deviation (-1 where it is 0: a step), the form :func:`_sinr_sum` takes."""
     n = 0
     for j in range(ns):
         for i in range(ny):
@@ -469,7 +481,7 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd):
                     px[n] = math.exp(BETA * ys[i])
                     pw[n] = w[j, i, b]
                     pmu[n] = mu[j, i, b]
-                    psd[n] = sd[j, i, b]
+                    psd[n] = 1.0 / sd[j, i, b] if sd[j, i, b] > 0.0 else -1.0
                     n += 1
     return n
 
@@ -485,35 +497,102 @@ def _exp_class(x):
     return min(max(-e, 0), _N_EXP - 1)
 
 
-@njit(cache=True, nogil=True)
-def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub):
-    """The SINR (dB) exceeded with probability ``q`` (bisection, then linear interpolation in the bracket).
+#: the SINR quantile search (:func:`_sinr_quantile`) stops when its estimated error is below Q_TOL_DB (the
+#: probability's distance to the target over the bracket's mean slope) or the bracket is that narrow, or after
+#: Q_MAX_SUMS sums
+Q_TOL_DB = 0.05
+Q_MAX_SUMS = 16
+#: the search's first step from its guess: the logit of the probability taken as falling by Q_LOGIT_SLOPE per dB
+#: (a normal SINR in dB with a 7 dB spread), the step clipped to [Q_STEP_MIN_DB, Q_STEP_MAX_DB]
+Q_LOGIT_SLOPE = 0.25
+Q_STEP_MIN_DB = 0.5
+Q_STEP_MAX_DB = 10.0
+#: the SINR range searched, dB (a quantile outside is returned as the bound)
+Q_LO_DB = -25.0
+Q_HI_DB = 55.0
 
-    ``fac``: the cell's level factors (:func:`_sub_factors`). The bisection's comparisons with ``q`` are
-    verdicts (:func:`_sinr_sum` deciding: the same decision as the full sum, usually after a part of it); the
-    bracket's two probabilities are then summed in full, so the result is that of full sums at every step.
+
+@njit(cache=True, nogil=True)
+def _logit(p):
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
+
+
+@njit(cache=True, nogil=True)
+def _sinr_guess(npair, pj, px, pw, pmu, t_lin, c, load, resid, noise):
+    """A first guess of an SINR quantile (dB): the weighted mean over the heavier pairs (weight >= 1 %) of the
+    SINR at which a pair's conditional probability is 1/2 (its interference at the median of its log-normal)."""
+    num = 0.0
+    den = 0.0
+    for k in range(npair):
+        if pw[k] < 0.01:
+            continue
+        j = pj[k]
+        i_med = math.exp(pmu[k]) if pmu[k] > -1e299 else 0.0
+        x = px[k]
+        sinr = x * t_lin[j] / (load * (x * c[j] + i_med + resid) + noise)
+        num += pw[k] * 10.0 * math.log10(max(sinr, 1e-30))
+        den += pw[k]
+    return num / den if den > 0.0 else 10.0
+
+
+@njit(cache=True, nogil=True)
+def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, guess):
+    """The SINR (dB) exceeded with probability ``q`` (``fac``: the cell's level factors, :func:`_sub_factors`), and
+    the mean slope of the probability per dB over the final bracket (0 when the quantile is at a bound).
+
+    P(SINR >= g) falls with ``g``. From ``guess`` the search steps as if ``logit P`` fell by
+    :data:`Q_LOGIT_SLOPE` per dB (doubling the step until the quantile is bracketed), then runs regula falsi
+    (Illinois) on ``logit P - logit q`` (nearly linear in dB for a log-normal-like SINR: few sums) until the
+    distance of the last probability to ``q`` over the bracket's mean slope (an overestimate of the error for a
+    sigmoid-like P) or the bracket is below :data:`Q_TOL_DB`, then interpolates linearly in the bracket.
+    Bounded to [Q_LO_DB, Q_HI_DB].
     """
-    lo, hi = -25.0, 55.0
-    if _sinr_sum(10.0 ** (lo / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, True,
-                 q, q) < q:
-        return lo
-    if _sinr_sum(10.0 ** (hi / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, True,
-                 q, q) >= q:
-        return hi
-    for _ in range(BISECT_STEPS):
-        mid = 0.5 * (lo + hi)
-        if _sinr_sum(10.0 ** (mid / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub,
-                     True, q, q) >= q:
-            lo = mid
+    lq = _logit(q)
+    a = Q_LO_DB  # P(a) >= q (assumed until summed: ``ka``)
+    b = Q_HI_DB  # P(b) < q (``kb``)
+    pa = 1.0
+    pb = 0.0
+    ha = 0.0
+    hb = 0.0
+    ka = False
+    kb = False
+    g = min(max(guess, Q_LO_DB), Q_HI_DB)
+    step = 0.0
+    side = 0
+    for _ in range(Q_MAX_SUMS):
+        pg = _sinr_sum(10.0 ** (g / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub,
+                       False, 0.0, 0.0)
+        hg = _logit(pg) - lq
+        if pg >= q:
+            if g >= Q_HI_DB:
+                return Q_HI_DB, 0.0
+            a, pa, ha, ka = g, pg, hg, True
+            if side == -1:
+                hb *= 0.5  # Illinois: an end kept twice in a row counts half
+            side = -1
         else:
-            hi = mid
-    p_lo = _sinr_sum(10.0 ** (lo / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, False,
-                     0.0, 0.0)
-    p_hi = _sinr_sum(10.0 ** (hi / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, False,
-                     0.0, 0.0)
-    if p_lo - p_hi <= 1e-12:
-        return 0.5 * (lo + hi)
-    return lo + (hi - lo) * (p_lo - q) / (p_lo - p_hi)
+            if g <= Q_LO_DB:
+                return Q_LO_DB, 0.0
+            b, pb, hb, kb = g, pg, hg, True
+            if side == 1:
+                ha *= 0.5
+            side = 1
+        if not (ka and kb):  # not bracketed yet: step on, at most to the bound
+            if step == 0.0:
+                step = min(max(abs(hg) / Q_LOGIT_SLOPE, Q_STEP_MIN_DB), Q_STEP_MAX_DB)
+            else:
+                step *= 2.0
+            g = min(g + step, b) if ka else max(g - step, a)
+            continue
+        slope = (pa - pb) / (b - a)
+        if b - a <= Q_TOL_DB or abs(pg - q) <= Q_TOL_DB * slope:
+            break
+        g = b - hb * (b - a) / (hb - ha) if ha > hb else 0.5 * (a + b)
+        g = min(max(g, a + 0.02 * (b - a)), b - 0.02 * (b - a))  # inside the bracket
+    if not (ka and kb) or pa - pb <= 1e-12:
+        return 0.5 * (a + b), 0.0
+    return a + (b - a) * (pa - q) / (pa - pb), (pa - pb) / (b - a)
 
 
 @njit(cache=True, nogil=True)
@@ -747,21 +826,21 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
                                      fac_sub, Y_SUB, True, level, level_hi)
             if g_ul > -1e299:
-                pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re,
-                                            ul_p0_re, ul_alpha, nd_j)
+                pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
+                                            ul_p0_re, ul_alpha, nd_j, sf[15])
         out[2 * cls, gi] = pr
         out[2 * cls + 1, gi] = pd
         out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
     if quantiles:
         _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
                          t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
-                         ul_pmax_re, ul_p0_re, ul_alpha, out)
+                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15])
 
 
 @njit(cache=True, nogil=True)
 def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin, t_ssb,
                      c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j, ul_pmax_re,
-                     ul_p0_re, ul_alpha, out):
+                     ul_p0_re, ul_alpha, out, r_star):
     """The quantile rows of one pixel group (medians and 10th percentiles, outdoor users)."""
     lo = m_l[0]
     for j in range(ns):
@@ -775,16 +854,24 @@ def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw
         else:
             hi = mid
     out[6, gi] = 0.5 * (lo + hi)
-    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, fac_one, 1)
-    out[8, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_one, 1)
-    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_sub, Y_SUB)
+    guess = _sinr_guess(npair, pj, px, pw, pms, t_ssb, c_ssb, 1.0, 0.0, noise_mw)
+    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, fac_one, 1,
+                                guess)[0]
+    guess = _sinr_guess(npair, pj, px, pw, pmi, t_lin, c_int, 1.0, resid, noise_mw)
+    med, slope = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_one, 1,
+                                guess)
+    out[8, gi] = med
+    # the 10th percentile's guess: a normal SINR in dB with the median's slope (sd = phi(0) / slope)
+    drop = 1.2816 * 0.3989 / slope if slope > 0.0 else Q_STEP_MAX_DB
+    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_sub, Y_SUB,
+                                med - min(drop, 2.0 * Q_STEP_MAX_DB))[0]
     # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
     lo = -40.0
     hi = 60.0
     for _ in range(BISECT_STEPS + 6):
         mid = 0.5 * (lo + hi)
-        if _ul_pairs_exceed(mid, 0.0, y_step, npair, pj, py, pw, t_db, p_ref_j, ul_pmax_re, ul_p0_re, ul_alpha,
-                            nd_j) >= 0.9:
+        if _ul_pairs_exceed(mid, 0.0, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re, ul_p0_re, ul_alpha,
+                            nd_j, r_star) >= 0.9:
             lo = mid
         else:
             hi = mid
@@ -803,7 +890,7 @@ def _ul_r_star(g_db, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
 
 
 @njit(cache=True, nogil=True)
-def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
+def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, ns, t_db, p_ref, pmax_re, p0_re, alpha, nd_db, r_star):
     """P(PUSCH SNR >= g_db) of a user with building loss ``loss`` served by the DL best server of its draw.
 
     ``t_db``, ``p_ref``, ``nd_db`` are per candidate site (its serving sector's traffic offset, SSB EPRE and
@@ -814,11 +901,12 @@ def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, t_db, p_ref, pmax_re, 
     ``y >= R*_j + loss`` (:func:`_ul_r_star`), taken with the share of the cell ``[y - step/2, y + step/2]`` above
     the threshold (the density is about flat over one cell).
     """
+    for j in range(ns):
+        r_star[j] = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db[j]) + loss
+    inv_step = 1.0 / step
     out = 0.0
     for k in range(npair):
-        j = pj[k]
-        r_star = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db[j]) + loss
-        f = (py[k] + 0.5 * step - r_star) / step
+        f = (py[k] + 0.5 * step - r_star[pj[k]]) * inv_step
         if f >= 1.0:
             out += pw[k]
         elif f > 0.0:
