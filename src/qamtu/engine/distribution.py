@@ -79,6 +79,7 @@ def phi_table() -> np.ndarray:
 
 
 _PHI = phi_table()
+_PDF = np.exp(-0.5 * np.arange(-PHI_MAX, PHI_MAX + PHI_STEP / 2, PHI_STEP) ** 2) / math.sqrt(2.0 * math.pi)
 _PHI_INV_STEP = 1.0 / PHI_STEP
 
 
@@ -93,6 +94,20 @@ def _cdf(x):
     i = int(u)
     f = u - i
     return _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
+
+
+@njit(cache=True, nogil=True)
+def _cdf_pdf(x):
+    """The standard normal CDF and density by table look-up (``_PHI``, ``_PDF``; the density's linear
+    interpolation error < 1.3e-6, PHI_STEP^2 / 8 x max |phi''|); density 0 beyond PHI_MAX."""
+    if x <= -PHI_MAX:
+        return 0.0, 0.0
+    if x >= PHI_MAX:
+        return 1.0, 0.0
+    u = (x + PHI_MAX) * _PHI_INV_STEP
+    i = int(u)
+    f = u - i
+    return _PHI[i] * (1.0 - f) + _PHI[i + 1] * f, _PDF[i] * (1.0 - f) + _PDF[i + 1] * f
 
 
 @njit(cache=True, nogil=True)
@@ -190,8 +205,11 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         zero = 0
         for q in range(nn):
             l = near[q]
-            fl = p[l] * _cdf((y - m_l[l]) * is_l[l]) + (1 - p[l]) * _cdf((y - m_n[l]) * is_n[l])
+            cl, dl = _cdf_pdf((y - m_l[l]) * is_l[l])
+            cn, dn = _cdf_pdf((y - m_n[l]) * is_n[l])
+            fl = p[l] * cl + (1 - p[l]) * cn
             fgrid[i, q] = fl
+            c1[l] = p[l] * dl * is_l[l] + (1 - p[l]) * dn * is_n[l]  # the density at y (c1: scratch here)
             if fl <= 1e-300:
                 zero += 1
                 continue
@@ -204,14 +222,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             fj = fgrid[i, q]
             if not cand[j] or fj <= 1e-300:
                 continue
-            dens = 0.0
-            zl = (y - m_l[j]) * is_l[j]
-            zn = (y - m_n[j]) * is_n[j]
-            if p[j] > 0.0 and abs(zl) < 9.0:
-                dens += p[j] * math.exp(-0.5 * zl * zl) * is_l[j]
-            if p[j] < 1.0 and abs(zn) < 9.0:
-                dens += (1 - p[j]) * math.exp(-0.5 * zn * zn) * is_n[j]
-            wj = tw * dens * (prod_f / fj)
+            wj = tw * c1[j] * (prod_f / fj)
             total += wj
             w[j, i, 0] = wj  # (phase 2 splits it on the strongest interferer's LOS state)
     if total <= 0.0:
