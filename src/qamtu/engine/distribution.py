@@ -205,6 +205,10 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         zero = 0
         for q in range(nn):
             l = near[q]
+            if top[l] < y:  # Y_SIGMAS above both states' medians: below y but for ~1e-7, never the server
+                fgrid[i, q] = 1.0
+                c1[l] = 0.0
+                continue
             cl, dl = _cdf_pdf((y - m_l[l]) * is_l[l])
             cn, dn = _cdf_pdf((y - m_n[l]) * is_n[l])
             fl = p[l] * cl + (1 - p[l]) * cn
