@@ -103,7 +103,7 @@ def test_deterministic_limit_is_the_hand_computation(always_on):
     ssb = 10 ** ((links.rsrp_dbm.astype(float) + links.ssb_offset_db.astype(float)) / 10)
     i += always_on * (ssb.sum() - ssb[k])
     n = 10 ** (noise_per_re_dbm(CFG) / 10)
-    # a step CDF: within the bisection bracket (80 dB / 2^7 = 0.625 dB; smooth CDFs are interpolated inside it)
+    # a step CDF: within 0.65 dB (the quantile search's bracket; smooth CDFs are interpolated inside it)
     assert res.sinr_db[0, 0] == pytest.approx(10 * np.log10(s / (i + n)), abs=0.65)
     assert res.rsrp_dbm[0, 0] == pytest.approx(nlos[k], abs=0.05)  # bisection: 100 dB / 2^11
     assert res.probabilities["p_rsrp_outdoor"][0, 0] == float(nlos.max() >= CFG.rsrp_threshold_dbm)
