@@ -394,7 +394,7 @@ PRUNE_EPS = 2e-4
 
 @njit(cache=True, nogil=True)
 def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
-              hi_level):
+              hi_level, slope=None):
     """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
     precomputed (:func:`_sub_factors`).
@@ -402,12 +402,15 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     One loop for both (the terms and their order are the same by construction). A per-pair helper function,
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
     term stays inline here.
+    ``slope`` (an array, optional; the quantile search): ``slope[0]`` gets the derivative of the (not deciding)
+    sum per dB of ``g`` (a cell taken at its mid-point contributes its two evaluated points' share).
     """
     rem = 0.0
     if decide:
         for k in range(npair):
             rem += pw[k]
     out = 0.0
+    dout = 0.0
     inv_g = 1.0 / g
     inv_load = 1.0 / load if load > 0.0 else 0.0
     inv_nsub = 1.0 / nsub
@@ -418,6 +421,7 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
             mu = pmu[k]
             isd = pisd[k]
             acc = 0.0
+            dacc = 0.0
             c_first = 0.0
             for si in range(nsub):
                 # order: the lowest point, the highest, then the others (the probability rises with the level)
@@ -435,6 +439,9 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                         lr = math.log(room)
                         if isd < 0.0:
                             cv = 1.0 if lr >= mu else 0.0
+                        elif slope is not None:
+                            cv, dv = _cdf_pdf((lr - mu) * isd)
+                            dacc += dv * isd * x / room  # d/d(ln g) of the point's probability, up to -t / g
                         else:
                             cv = _cdf((lr - mu) * isd)
                 if nsub > 2 and si < 2:
@@ -450,6 +457,8 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                         break
                 acc += cv
             out += pw[k] * acc * inv_nsub
+            if slope is not None:
+                dout += pw[k] * dacc * inv_nsub * t_lin[j]
             if decide and out >= hi_level:
                 return out
         if decide:
@@ -457,6 +466,8 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
             bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
             if bound < lo_level:
                 return bound
+    if slope is not None:
+        slope[0] = -dout * inv_load * inv_g * BETA  # d room / d ln g = -x t / (g load); d ln g / d dB = BETA
     return out
 
 
@@ -533,15 +544,11 @@ def _exp_class(x):
     return min(max(-e, 0), _N_EXP - 1)
 
 
-#: the SINR quantile search (:func:`_sinr_quantile`) stops when its estimated error is below Q_TOL_DB (the
-#: probability's distance to the target over the bracket's mean slope) or the bracket is that narrow, or after
-#: Q_MAX_SUMS sums
+#: the SINR quantile search (:func:`_sinr_quantile`) stops when its linear correction (the probability's distance
+#: to the target over its slope) or its bracket is below Q_TOL_DB, or after Q_MAX_SUMS sums
 Q_TOL_DB = 0.05
 Q_MAX_SUMS = 16
-#: the search's first step from its guess: the logit of the probability taken as falling by Q_LOGIT_SLOPE per dB
-#: (a normal SINR in dB with a 7 dB spread), the step clipped to [Q_STEP_MIN_DB, Q_STEP_MAX_DB]
-Q_LOGIT_SLOPE = 0.25
-Q_STEP_MIN_DB = 0.5
+#: the search's step where Newton's is unusable before the quantile is bracketed (doubling), dB
 Q_STEP_MAX_DB = 10.0
 #: the SINR range searched, dB (a quantile outside is returned as the bound)
 Q_LO_DB = -25.0
@@ -573,59 +580,52 @@ def _sinr_guess(npair, pj, px, pw, pmu, t_lin, c, load, resid, noise):
 
 
 @njit(cache=True, nogil=True)
-def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, guess):
+def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, guess, dsum):
     """The SINR (dB) exceeded with probability ``q`` (``fac``: the cell's level factors, :func:`_sub_factors`), and
-    the mean slope of the probability per dB over the final bracket (0 when the quantile is at a bound).
+    the slope of the probability per dB there (> 0; 0 when the quantile is at a bound). ``dsum``: scratch (1).
 
-    P(SINR >= g) falls with ``g``. From ``guess`` the search steps as if ``logit P`` fell by
-    :data:`Q_LOGIT_SLOPE` per dB (doubling the step until the quantile is bracketed), then runs regula falsi
-    (Illinois) on ``logit P - logit q`` (nearly linear in dB for a log-normal-like SINR: few sums) until the
-    distance of the last probability to ``q`` over the bracket's mean slope (an overestimate of the error for a
-    sigmoid-like P) or the bracket is below :data:`Q_TOL_DB`, then interpolates linearly in the bracket.
-    Bounded to [Q_LO_DB, Q_HI_DB].
+    P(SINR >= g) falls with ``g``. From ``guess``, Newton steps on ``logit P - logit q`` (nearly linear in dB for
+    a log-normal-like SINR; the derivative comes with the sum, :func:`_sinr_sum`), kept inside the bracket the
+    sums have established (a step outside it, or without a usable slope, bisects the bracket or, before there is
+    one, steps by :data:`Q_STEP_MAX_DB` doubling); it stops when the linear correction ``|P - q| / slope`` is
+    below :data:`Q_TOL_DB` (returning the corrected value, clipped to the bracket) or the bracket is that narrow
+    (linear interpolation in it). Bounded to [Q_LO_DB, Q_HI_DB].
     """
     lq = _logit(q)
     a = Q_LO_DB  # P(a) >= q (assumed until summed: ``ka``)
     b = Q_HI_DB  # P(b) < q (``kb``)
     pa = 1.0
     pb = 0.0
-    ha = 0.0
-    hb = 0.0
     ka = False
     kb = False
     g = min(max(guess, Q_LO_DB), Q_HI_DB)
-    step = 0.0
-    side = 0
+    step = Q_STEP_MAX_DB
     for _ in range(Q_MAX_SUMS):
         pg = _sinr_sum(10.0 ** (g / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub,
-                       False, 0.0, 0.0)
-        hg = _logit(pg) - lq
+                       False, 0.0, 0.0, dsum)
+        d = -dsum[0]  # the probability's fall per dB (>= 0)
         if pg >= q:
             if g >= Q_HI_DB:
                 return Q_HI_DB, 0.0
-            a, pa, ha, ka = g, pg, hg, True
-            if side == -1:
-                hb *= 0.5  # Illinois: an end kept twice in a row counts half
-            side = -1
+            a, pa, ka = g, pg, True
         else:
             if g <= Q_LO_DB:
                 return Q_LO_DB, 0.0
-            b, pb, hb, kb = g, pg, hg, True
-            if side == 1:
-                ha *= 0.5
-            side = 1
-        if not (ka and kb):  # not bracketed yet: step on, at most to the bound
-            if step == 0.0:
-                step = min(max(abs(hg) / Q_LOGIT_SLOPE, Q_STEP_MIN_DB), Q_STEP_MAX_DB)
-            else:
-                step *= 2.0
-            g = min(g + step, b) if ka else max(g - step, a)
-            continue
-        slope = (pa - pb) / (b - a)
-        if b - a <= Q_TOL_DB or abs(pg - q) <= Q_TOL_DB * slope:
+            b, pb, kb = g, pg, True
+        if d > 0.0 and abs(pg - q) <= Q_TOL_DB * d:
+            return min(max(g + (pg - q) / d, a), b), d
+        if ka and kb and b - a <= Q_TOL_DB:
             break
-        g = b - hb * (b - a) / (hb - ha) if ha > hb else 0.5 * (a + b)
-        g = min(max(g, a + 0.02 * (b - a)), b - 0.02 * (b - a))  # inside the bracket
+        gn = g
+        if d > 0.0 and 0.0 < pg < 1.0:
+            gn = g + (_logit(pg) - lq) * pg * (1.0 - pg) / d  # Newton on the logit
+        if not (a < gn < b) or gn == g:
+            if ka and kb:
+                gn = 0.5 * (a + b)
+            else:
+                gn = min(g + step, b) if ka else max(g - step, a)
+                step *= 2.0
+        g = gn
     if not (ka and kb) or pa - pb <= 1e-12:
         return 0.5 * (a + b), 0.0
     return a + (b - a) * (pa - q) / (pa - pb), (pa - pb) / (b - a)
@@ -824,7 +824,7 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         py[k] = math.log(px[k]) / BETA
     y_step = ys[1] - ys[0]
     fac_sub = fac[0]
-    fac_one = fac[1, :1]
+    fac_one = fac[1, :2]  # (the second entry: the quantile search's scratch)
     _sub_factors(y_step, Y_SUB, fac_sub)
     _sub_factors(y_step, 1, fac_one)
     t_db, p_ref_j, nd_j = sf[20], sf[21], sf[22]
@@ -890,17 +890,18 @@ def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw
         else:
             hi = mid
     out[6, gi] = 0.5 * (lo + hi)
+    dsum = fac_one[1:]  # (scratch of the slope)
     guess = _sinr_guess(npair, pj, px, pw, pms, t_ssb, c_ssb, 1.0, 0.0, noise_mw)
-    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, fac_one, 1,
-                                guess)[0]
+    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, fac_one[:1], 1,
+                                guess, dsum)[0]
     guess = _sinr_guess(npair, pj, px, pw, pmi, t_lin, c_int, 1.0, resid, noise_mw)
-    med, slope = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_one, 1,
-                                guess)
+    med, slope = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_one[:1], 1,
+                                guess, dsum)
     out[8, gi] = med
     # the 10th percentile's guess: a normal SINR in dB with the median's slope (sd = phi(0) / slope)
     drop = 1.2816 * 0.3989 / slope if slope > 0.0 else Q_STEP_MAX_DB
     out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_sub, Y_SUB,
-                                med - min(drop, 2.0 * Q_STEP_MAX_DB))[0]
+                                med - min(drop, 2.0 * Q_STEP_MAX_DB), dsum)[0]
     # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
     lo = -40.0
     hi = 60.0
