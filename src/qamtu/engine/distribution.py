@@ -386,7 +386,7 @@ def _sub_factors(step, nsub, fac):
 VERDICT_ROUNDING = 1e-9
 #: a serving-level cell whose lowest and highest points' conditional probabilities are within this of each other
 #: is taken at their mid-point (:func:`_sinr_sum`; every probability moves by at most half of it)
-SUB_FLAT = 2e-4
+SUB_FLAT = 3e-3
 #: the smallest (site, level) pairs are dropped while their cumulative weight stays <= PRUNE_EPS (:func:`_pairs`:
 #: every SINR / UL probability, a sum of weight x conditional probability in [0, 1], moves by at most this)
 PRUNE_EPS = 2e-4
@@ -692,14 +692,14 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
         pj = min(max(float(plos[k]), 0.0), 1.0)
         d = float(dlos[k])
         r = float(rsrp[k])
-        m_n[j] = r - 10.0 * math.log10(pj * 10.0 ** (d / 10.0) + 1.0 - pj)
+        m_n[j] = r - math.log(pj * math.exp(BETA * d) + 1.0 - pj) / BETA
         m_l[j] = m_n[j] + d
         p[j] = pj
         s_l[j] = max(float(sfl[k]), 1e-3)
         s_n[j] = max(float(sfn[k]), 1e-3)
         sf[23, j] = 1.0 / s_l[j]
         sf[24, j] = 1.0 / s_n[j]
-        t_lin[j] = 10.0 ** ((float(signal[k]) - r) / 10.0)
+        t_lin[j] = math.exp(BETA * (float(signal[k]) - r))
         e1l[j] = math.exp(BETA * m_l[j] + 0.5 * (BETA * s_l[j]) ** 2)
         e1n[j] = math.exp(BETA * m_n[j] + 0.5 * (BETA * s_n[j]) ** 2)
         e2l[j] = math.exp(2 * BETA * m_l[j] + 2 * (BETA * s_l[j]) ** 2)
@@ -712,13 +712,13 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
         for j in range(ns):
             if site_id[j] == sid:
                 rb = float(rsrp[kbest[j]])
-                a_int[j] += float(intf[k]) / 10.0 ** (rb / 10.0)
-                a_ssb[j] += 10.0 ** ((float(rsrp[k]) + float(ssb_off[k]) - rb) / 10.0)
+                a_int[j] += float(intf[k]) * math.exp(-BETA * rb)
+                a_ssb[j] += math.exp(BETA * (float(rsrp[k]) + float(ssb_off[k]) - rb))
                 break
     for j in range(ns):
         k = kbest[j]
-        c_int[j] = a_int[j] - float(intf[k]) / 10.0 ** (float(rsrp[k]) / 10.0)
-        c_ssb[j] = max(a_ssb[j] - 10.0 ** (float(ssb_off[k]) / 10.0), 0.0)
+        c_int[j] = a_int[j] - float(intf[k]) * math.exp(-BETA * float(rsrp[k]))
+        c_ssb[j] = max(a_ssb[j] - math.exp(BETA * float(ssb_off[k])), 0.0)
     # PDSCH interference per unit of a site's level: ``load`` x its traffic/interference beams plus, on the
     # share ``always_on`` of the REs, its always-on signals at full power (SSB beam); the serving site's other
     # sectors likewise (``c_int``). The kernels then see a load of 1 (the residual scaled by ``load``).
