@@ -676,9 +676,10 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     elif aim:
                         b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     # the SSB offsets of the links this batch keeps (any threshold), 0 elsewhere: only those are
-                    # stored; none on the hook's first pass
-                    b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
-                    if not first:
+                    # stored (the fast kernel computes them itself); none on the hook's first pass
+                    if fast is None:
+                        b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
+                    if fast is None and not first:
                         k = np.flatnonzero(keep.any(axis=1))
                         b.ssb_offset_db[k] = ssb_offsets(dxs[s][k], dys[s][k], secs[s][k], sectors, config,
                                                          None if dz is None else dz[k], groups=cache["groups"])
