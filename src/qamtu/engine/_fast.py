@@ -102,9 +102,23 @@ def _exceed(margin, sigma):
 
 
 @njit(cache=True, nogil=True)
+def _below_eps(m_los, m_nlos, s_los, s_nlos, e, cov_w, cov_loss, cov_sd, z_eps):
+    """Whether every O2I state's LOS and NLOS margins (before the state's loss) are below ``z_eps`` sigmas."""
+    for i in range(3):
+        if cov_w[e, i] <= 0.0:
+            continue
+        sd = cov_sd[e, i]
+        if m_los - cov_loss[e, i] >= z_eps * math.sqrt(s_los * s_los + sd * sd):
+            return False
+        if m_nlos - cov_loss[e, i] >= z_eps * math.sqrt(s_nlos * s_nlos + sd * sd):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
                 min_d, cov_w, cov_loss, cov_sd, thresholds, body_loss, floors, eps, t_loss, t_nlos, t_dz,
-                s_rot, stab):
+                s_rot, stab, z_eps):
     """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`).
 
     ``thresholds`` and ``floors`` (one entry per RSRP threshold, the relevance floor that goes with it): the path
@@ -121,6 +135,11 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     the LOS-weighted path gain as ``-PL_LOS + 10 log10(p + (1 - p) 10^(-(PL_NLOS - PL_LOS)/10))``: the same
     values as the angle form to rounding (~1e-15 relative), with 2 instead of 8 trigonometric calls and one
     power fewer per link.
+
+    ``z_eps`` (a little below the standard normal quantile of ``eps``): a link below a threshold's floor whose
+    every state's margin is below ``z_eps`` standard deviations has a coverage probability below ``eps`` (each
+    term of the mixture is), so it is not kept for that threshold and its ``pcov`` is left 0 without the erfc's;
+    ``pcov`` is exact wherever ``keep``.
     """
     n = dx.shape[0]
     n_thr = thresholds.shape[0]
@@ -224,6 +243,10 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         kept = False
         for t in range(n_thr):
             threshold = thresholds[t]
+            strong = eirp + gmax + pg >= floors[t]
+            if not strong and _below_eps(base - pl_los - threshold, base - pl_nlos - threshold, s_los, s_nlos, e,
+                                         cov_w, cov_loss, cov_sd, z_eps):
+                continue  # below the floor and below epsilon whatever the erfc's: not kept, pcov left 0
             pc = 0.0
             for i in range(3):
                 w = cov_w[e, i]
@@ -237,7 +260,7 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                 pc += w * (p * _exceed(m_los, math.sqrt(s_los * s_los + sd * sd))
                            + (1.0 - p) * _exceed(m_nlos, math.sqrt(s_nlos * s_nlos + sd * sd)))
             pcov[k, t] = pc
-            keep[k, t] = (eirp + gmax + pg >= floors[t]) or (pc >= eps)
+            keep[k, t] = strong or (pc >= eps)
             kept = kept or keep[k, t]
         if kept and n_u > 1:  # the same-SSB-index offset of a stored link (linear in u, as the antenna's table)
             f = (y_l + 1.0) / du
@@ -251,6 +274,14 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
             lo = stab[g, iu]
             ssb[k] = lo + (f - iu) * (stab[g, iu + 1] - lo)
     return rsrp, signal, intf, pgain, pcov, keep, plos, dlos, sfl, sfn, ssb
+
+
+def _z_cut(eps: float) -> float:
+    """A standard normal quantile a little below that of ``eps`` (1e-6 sigma: far above the erfc's rounding);
+    -inf (no shortcut) outside (0, 1)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(eps) - 1e-6 if 0.0 < eps < 1.0 else -math.inf
 
 
 def ssb_offset_tables(models, config) -> np.ndarray:
@@ -312,7 +343,7 @@ class FastLinks:
             self.hk, self.height, self.az, self.mt, self.group, self.eirp, self.gtab, self.ptab, self.l0,
             float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
             thresholds, float(c.body_loss_db), floors, float(c.cutoff_coverage_epsilon),
-            *terrain, self.rot, self.stab,
+            *terrain, self.rot, self.stab, _z_cut(float(c.cutoff_coverage_epsilon)),
         )
         if one:  # (rsrp, signal, intf, pgain, pcov, keep, ...): one column -> flat
             out = out[:4] + (np.ascontiguousarray(out[4][:, 0]), np.ascontiguousarray(out[5][:, 0])) + out[6:]
