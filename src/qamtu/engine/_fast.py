@@ -276,6 +276,80 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     return rsrp, signal, intf, pgain, pcov, keep, plos, dlos, sfl, sfn, ssb
 
 
+@njit(cache=True, nogil=True)
+def tile_pairs(px, py, pen, cand, s_x, s_y, radius2):
+    """The pairs (pixel i, candidate sector j) of a tile within the pixel's squared search radius
+    ``radius2[pen[i]]``, in pixel order then candidate order (NumPy's row-major ``nonzero`` of the distance matrix):
+    ``ii``, ``jj``, ``dx``, ``dy`` (pixel minus sector, m), ``d2`` (squared distance), ``sec = cand[jj]``,
+    ``env = pen[ii]``. Counted first, then filled (no pixels x candidates matrix)."""
+    n = px.shape[0]
+    m = cand.shape[0]
+    cx = s_x[cand]
+    cy = s_y[cand]
+    count = 0
+    for i in range(n):
+        r2 = radius2[pen[i]]
+        for j in range(m):
+            ex = px[i] - cx[j]
+            ey = py[i] - cy[j]
+            if ex * ex + ey * ey <= r2:
+                count += 1
+    ii = np.empty(count, np.int64)
+    jj = np.empty(count, np.int64)
+    dx = np.empty(count)
+    dy = np.empty(count)
+    d2 = np.empty(count)
+    sec = np.empty(count, np.int64)
+    env = np.empty(count, np.int64)
+    k = 0
+    for i in range(n):
+        r2 = radius2[pen[i]]
+        for j in range(m):
+            ex = px[i] - cx[j]
+            ey = py[i] - cy[j]
+            e2 = ex * ex + ey * ey
+            if e2 <= r2:
+                ii[k] = i
+                jj[k] = j
+                dx[k] = ex
+                dy[k] = ey
+                d2[k] = e2
+                sec[k] = cand[j]
+                env[k] = pen[i]
+                k += 1
+    return ii, jj, dx, dy, d2, sec, env
+
+
+@njit(cache=True, nogil=True)
+def split_kept(ii, own, kept, intf, n_px):
+    """Of the links ``own`` (ascending), those ``kept`` (a mask over ``own``) and, per pixel ``ii``, the sum of the
+    others' ``intf`` in their order (``np.bincount(ii[weak], weights=intf[weak])``, bit for bit)."""
+    residual = np.zeros(n_px)
+    n_kept = 0
+    for a in range(own.shape[0]):
+        if kept[a]:
+            n_kept += 1
+    idx = np.empty(n_kept, np.int64)
+    b = 0
+    for a in range(own.shape[0]):
+        link = own[a]
+        if kept[a]:
+            idx[b] = link
+            b += 1
+        else:
+            residual[ii[link]] += intf[link]
+    return idx, residual
+
+
+@njit(cache=True, nogil=True)
+def take32(values, idx):
+    """``values[idx].astype(np.float32)`` in one pass."""
+    out = np.empty(idx.shape[0], np.float32)
+    for a in range(idx.shape[0]):
+        out[a] = values[idx[a]]
+    return out
+
+
 def _z_cut(eps: float) -> float:
     """A standard normal quantile a little below that of ``eps`` (1e-6 sigma: far above the erfc's rounding);
     -inf (no shortcut) outside (0, 1)."""

@@ -573,6 +573,8 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     """
     from scipy.spatial import cKDTree
 
+    from qamtu.engine._fast import split_kept, take32, tile_pairs
+
     if not configs:
         return []
     config = configs[0]
@@ -647,12 +649,10 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
         cand = np.asarray(sorted(tree.query_ball_point([cx, cy], far + half_diag + 1e-6)), dtype=np.int64)
         out = [None] * n_var
         if cand.size:
-            dx = px[:, None] - sectors.x_m[cand][None, :]
-            dy = py[:, None] - sectors.y_m[cand][None, :]
-            d2 = dx * dx + dy * dy
-            ii, jj = np.nonzero(d2 <= widest[pen][:, None])  # row-major: pixel order, then ascending sector
+            # pixel order, then ascending sector
+            ii, jj, dxs, dys, d2s, secs, envs = tile_pairs(px, py, pen.astype(np.int64), cand, sectors.x_m,
+                                                           sectors.y_m, widest)
             if ii.size:
-                dxs, dys, secs, envs = dx[ii, jj], dy[ii, jj], cand[jj], pen[ii]
 
                 def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
                     s = slice(None) if sel is None else sel
@@ -688,21 +688,17 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                 batches = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii],
                                                                                   secs)
                 batches = batches if isinstance(batches, list) else [batches] * n_var  # one per threshold
-                d2s = d2[ii, jj]
                 for v, batch in enumerate(batches):
                     pcov = batch.coverage_probability.reshape(ii.size, -1)
                     keep = batch.keep.reshape(ii.size, -1)
                     # this configuration's pairs (all of them with one configuration), in the same order
                     own = np.arange(ii.size) if n_var == 1 else np.flatnonzero(d2s <= env_cut2[v][envs])
-                    k = keep[own, v]
-                    if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
-                        weak = own[~k]
-                        residual[v, pix] += np.bincount(ii[weak], weights=batch.interference_mw[weak],
-                                                        minlength=pix.size)
-                    kept = own[k]
-                    out[v] = (pix[ii][kept], cand[jj][kept].astype(np.int32)) + tuple(
-                        (pcov[kept, v] if name == "coverage_probability" else getattr(batch, name)[kept]
-                         ).astype(np.float32) for name in Links.ARRAYS[2:]
+                    # weak links: summed per pixel, in ascending sector order
+                    kept, weak_mw = split_kept(ii, own, keep[own, v], batch.interference_mw, pix.size)
+                    residual[v, pix] += weak_mw
+                    out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
+                        take32(pcov[:, v] if name == "coverage_probability" else getattr(batch, name), kept)
+                        for name in Links.ARRAYS[2:]
                     )
         return px.size, out
 
