@@ -30,6 +30,8 @@ THETA_STEP_DEG = 0.05
 PHI_STEP_DEG = 0.5
 LOGD_STEP = 0.0005
 MAX_GROUPS = 24
+#: ln(10) / 10: 10^(x/10) = exp(x LN10_DB)
+LN10_DB = math.log(10.0) / 10.0
 
 _GAIN_CACHE: dict = {}
 
@@ -222,7 +224,7 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         pl_los += t_loss[k]
         pl_nlos += t_loss[k]
         # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
-        pg = -pl_los + 10.0 * math.log10(p + (1.0 - p) * 10.0 ** ((pl_los - pl_nlos) / 10.0))
+        pg = -pl_los + 10.0 * math.log10(p + (1.0 - p) * math.exp((pl_los - pl_nlos) * LN10_DB))
         plos[k] = p
         dlos[k] = pl_nlos - pl_los
         sfl[k] = s_los
