@@ -8,7 +8,12 @@ Nothing here is new physics. The tables are filled by calling :mod:`qamtu.radio`
   TR 38.901 eq. 7.1-7 as in :func:`qamtu.radio.antenna.local_angles`;
 * per (environment class, BS height): LOS probability, the two states' path losses (with the optional measured
   correction) and shadow-fading spreads versus log10(d2D) on a 0.0005-decade grid, linear;
-* the O2I mixture constants of :func:`qamtu.engine.physics.o2i_states`, and the normal tail with ``math.erfc``.
+* the O2I mixture constants of :func:`qamtu.engine.physics.o2i_states`, and the normal tail with ``math.erfc``;
+* the same-SSB-index offset of each antenna group versus ``u`` (the antenna's own table,
+  :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_table`).
+
+The tile loop of :func:`qamtu.engine.links.compute_links_many` also runs here: :func:`tile_pairs` (the pair search),
+:func:`split_kept` (kept links, the weak links' residual) and :func:`take32` (float32 gathers).
 
 Accuracy against the exact NumPy path (``tests/engine/test_fast.py``): path terms < 0.01 dB, main-lobe gains
 < 0.02 dB; near pattern nulls the dB error is larger, on links whose power is then negligible. The engine uses
