@@ -357,6 +357,30 @@ def take32(values, idx):
     return out
 
 
+@njit(cache=True)
+def _empty_i64(n):
+    return np.empty(n, np.int64)
+
+
+@njit(cache=True)
+def _empty_i32(n):
+    return np.empty(n, np.int32)
+
+
+@njit(cache=True)
+def _empty_f32(n):
+    return np.empty(n, np.float32)
+
+
+def plain_empty(n: int, dtype) -> np.ndarray:
+    """``np.empty(n, dtype)`` (int64, int32 or float32) allocated by Numba: NumPy advises the kernel to back its
+    own arrays of 4 MiB and more with transparent huge pages, and where the kernel's THP defrag setting is
+    "madvise" (Ubuntu's default) each first touch of such an array may compact memory: measured 0.4-0.5 s of
+    CPU for the ~200 MB of Aktau 25 m's links, against 0.08 s with plain pages."""
+    make = {np.dtype(np.int64): _empty_i64, np.dtype(np.int32): _empty_i32, np.dtype(np.float32): _empty_f32}
+    return make[np.dtype(dtype)](int(n))
+
+
 def _z_cut(eps: float) -> float:
     """A standard normal quantile a little below that of ``eps`` (1e-6 sigma: far above the erfc's rounding);
     -inf (no shortcut) outside (0, 1)."""

@@ -573,7 +573,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     """
     from scipy.spatial import cKDTree
 
-    from qamtu.engine._fast import split_kept, take32, tile_pairs
+    from qamtu.engine._fast import plain_empty, split_kept, take32, tile_pairs
 
     if not configs:
         return []
@@ -727,7 +727,9 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
 
     def cat(v, key):
         dtype = np.int64 if key == "pixel" else np.int32 if key == "sector" else np.float32
-        return np.concatenate(parts[v][key]) if parts[v][key] else np.empty(0, dtype=dtype)
+        if not parts[v][key]:
+            return np.empty(0, dtype=dtype)
+        return np.concatenate(parts[v][key], out=plain_empty(sum(a.shape[0] for a in parts[v][key]), dtype))
 
     model = served if isinstance(served, ServedModel) else None
     made = [Links(shape=(rows, cols), sectors=sectors, cutoff_m=cut[v], config=configs[first[v]],
