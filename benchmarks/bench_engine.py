@@ -199,8 +199,11 @@ def part_cities(args) -> None:
             from qamtu.engine import aggregate, compute_links
 
             links = compute_links(area, sites, config)
+            c_links = time.process_time() - c0
             res = aggregate(area, links, config)
-            n_links, extra = links.n_links, ""
+            n_links = links.n_links
+            extra = (f" (links {c_links:.1f} s CPU = {c_links / max(n_links, 1) * 1e6:.2f} us per link, kernel "
+                     f"{time.process_time() - c0 - c_links:.1f} s CPU)")
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         wall, cpu, links_total, px_done = wall + dt, cpu + dc, links_total + n_links, px_done + n_px
         k = res.kpis()

@@ -8,7 +8,12 @@ Nothing here is new physics. The tables are filled by calling :mod:`qamtu.radio`
   TR 38.901 eq. 7.1-7 as in :func:`qamtu.radio.antenna.local_angles`;
 * per (environment class, BS height): LOS probability, the two states' path losses (with the optional measured
   correction) and shadow-fading spreads versus log10(d2D) on a 0.0005-decade grid, linear;
-* the O2I mixture constants of :func:`qamtu.engine.physics.o2i_states`, and the normal tail with ``math.erfc``.
+* the O2I mixture constants of :func:`qamtu.engine.physics.o2i_states`, and the normal tail with ``math.erfc``;
+* the same-SSB-index offset of each antenna group versus ``u`` (the antenna's own table,
+  :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_table`).
+
+The tile loop of :func:`qamtu.engine.links.compute_links_many` also runs here: :func:`tile_pairs` (the pair search),
+:func:`split_kept` (kept links, the weak links' residual) and :func:`take32` (float32 gathers).
 
 Accuracy against the exact NumPy path (``tests/engine/test_fast.py``): path terms < 0.01 dB, main-lobe gains
 < 0.02 dB; near pattern nulls the dB error is larger, on links whose power is then negligible. The engine uses
@@ -30,6 +35,8 @@ THETA_STEP_DEG = 0.05
 PHI_STEP_DEG = 0.5
 LOGD_STEP = 0.0005
 MAX_GROUPS = 24
+#: ln(10) / 10: 10^(x/10) = exp(x LN10_DB)
+LN10_DB = math.log(10.0) / 10.0
 
 _GAIN_CACHE: dict = {}
 
@@ -102,13 +109,44 @@ def _exceed(margin, sigma):
 
 
 @njit(cache=True, nogil=True)
+def _below_eps(m_los, m_nlos, s_los, s_nlos, e, cov_w, cov_loss, cov_sd, z_eps):
+    """Whether every O2I state's LOS and NLOS margins (before the state's loss) are below ``z_eps`` sigmas."""
+    for i in range(3):
+        if cov_w[e, i] <= 0.0:
+            continue
+        sd = cov_sd[e, i]
+        if m_los - cov_loss[e, i] >= z_eps * math.sqrt(s_los * s_los + sd * sd):
+            return False
+        if m_nlos - cov_loss[e, i] >= z_eps * math.sqrt(s_nlos * s_nlos + sd * sd):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
-                min_d, cov_w, cov_loss, cov_sd, thresholds, body_loss, floors, eps, t_loss, t_nlos, t_dz):
+                min_d, cov_w, cov_loss, cov_sd, thresholds, body_loss, floors, eps, t_loss, t_nlos, t_dz,
+                s_rot, stab, z_eps):
     """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`).
 
     ``thresholds`` and ``floors`` (one entry per RSRP threshold, the relevance floor that goes with it): the path
     terms and gains are evaluated once per link, the coverage probability and the relevance rule once per
     threshold (columns of ``pcov`` and ``keep``), each exactly as for that threshold alone.
+
+    ``s_rot`` (n_sectors, 4): cos and sin of each sector's azimuth and mechanical tilt; ``stab`` (n_groups,
+    n_u): the same-SSB-index offset of each antenna group versus ``u = sin(theta') sin(phi')`` on [-1, 1]
+    (:meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`; zero rows for one broadcast beam, no
+    rows with ``ssb_interference = "envelope"``), returned for the links some threshold keeps (0 elsewhere).
+
+    The rotation of TR 38.901 eq. 7.1-7 is evaluated on the direction's components (``cos``/``sin`` of the
+    bearing are ``dy/d2d``, ``dx/d2d``; of the zenith ``-dh/d3d``, ``d2d/d3d``) instead of through angles, and
+    the LOS-weighted path gain as ``-PL_LOS + 10 log10(p + (1 - p) 10^(-(PL_NLOS - PL_LOS)/10))``: the same
+    values as the angle form to rounding (~1e-15 relative), with 2 instead of 8 trigonometric calls and one
+    power fewer per link.
+
+    ``z_eps`` (a little below the standard normal quantile of ``eps``): a link below a threshold's floor whose
+    every state's margin is below ``z_eps`` standard deviations has a coverage probability below ``eps`` (each
+    term of the mixture is), so it is not kept for that threshold and its ``pcov`` is left 0 without the erfc's;
+    ``pcov`` is exact wherever ``keep``.
     """
     n = dx.shape[0]
     n_thr = thresholds.shape[0]
@@ -122,33 +160,46 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     dlos = np.empty(n)
     sfl = np.empty(n)
     sfn = np.empty(n)
+    ssb = np.zeros(n)
     nt = gtab.shape[2]
     npf = gtab.shape[3]
+    n_u = stab.shape[1]
+    du = 2.0 / (n_u - 1) if n_u > 1 else 1.0
     deg = 180.0 / math.pi
     for k in range(n):
         s = sec[k]
         e = env[k]
         d2d = math.sqrt(dx[k] * dx[k] + dy[k] * dy[k])
         dh = s_height[s] - h_ut + t_dz[k]  # terrain (qamtu.engine.terrain): site ground minus pixel ground
-        theta = 90.0 + math.atan2(dh, d2d) * deg
-        bearing = math.atan2(dx[k], dy[k]) * deg
-        # TR 38.901 eq. 7.1-7 (qamtu.radio.antenna.local_angles), slant 0
-        dphi = (s_az[s] - bearing) / deg
-        th = theta / deg
-        beta = s_mt[s] / deg
-        cb = math.cos(beta)
-        sb = math.sin(beta)
-        ct = math.cos(th)
-        st = math.sin(th)
-        cdp = math.cos(dphi)
+        # TR 38.901 eq. 7.1-7 (qamtu.radio.antenna.local_angles), slant 0: the UE's direction in the global frame
+        # (zenith theta = 90 deg + elevation, bearing from north), rotated by the sector's azimuth and tilt
+        r = math.sqrt(d2d * d2d + dh * dh)
+        if r > 0.0:
+            ct = -dh / r
+            st = d2d / r
+        else:
+            ct = 0.0
+            st = 1.0
+        if d2d > 0.0:
+            cbr = dy[k] / d2d
+            sbr = dx[k] / d2d
+        else:
+            cbr = 1.0
+            sbr = 0.0
+        caz = s_rot[s, 0]
+        saz = s_rot[s, 1]
+        cb = s_rot[s, 2]
+        sb = s_rot[s, 3]
+        cdp = caz * cbr + saz * sbr  # cos(azimuth - bearing)
+        sdp = saz * cbr - caz * sbr
         c = cb * ct + sb * cdp * st
         if c > 1.0:
             c = 1.0
         elif c < -1.0:
             c = -1.0
         th_l = math.acos(c) * deg
-        ph_l = math.atan2(math.sin(dphi) * st, cb * st * cdp - sb * ct) * deg
-        ph_l = (ph_l + 180.0) % 360.0 - 180.0
+        y_l = sdp * st  # sin(theta') sin(phi')
+        ph_l = math.atan2(y_l, cb * st * cdp - sb * ct) * deg
         # bilinear gain lookup
         xt = th_l / 0.05
         it = int(xt)
@@ -177,8 +228,8 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
             p = 0.0
         pl_los += t_loss[k]
         pl_nlos += t_loss[k]
-        pg_out = 10.0 * math.log10(p * 10.0 ** (-pl_los / 10.0) + (1.0 - p) * 10.0 ** (-pl_nlos / 10.0))
-        pg = pg_out  # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
+        # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
+        pg = -pl_los + 10.0 * math.log10(p + (1.0 - p) * math.exp((pl_los - pl_nlos) * LN10_DB))
         plos[k] = p
         dlos[k] = pl_nlos - pl_los
         sfl[k] = s_los
@@ -196,8 +247,13 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         signal[k] = common + g_tr
         intf[k] = 10.0 ** ((common + g_int) / 10.0)
         pgain[k] = pg
+        kept = False
         for t in range(n_thr):
             threshold = thresholds[t]
+            strong = eirp + gmax + pg >= floors[t]
+            if not strong and _below_eps(base - pl_los - threshold, base - pl_nlos - threshold, s_los, s_nlos, e,
+                                         cov_w, cov_loss, cov_sd, z_eps):
+                continue  # below the floor and below epsilon whatever the erfc's: not kept, pcov left 0
             pc = 0.0
             for i in range(3):
                 w = cov_w[e, i]
@@ -211,8 +267,143 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                 pc += w * (p * _exceed(m_los, math.sqrt(s_los * s_los + sd * sd))
                            + (1.0 - p) * _exceed(m_nlos, math.sqrt(s_nlos * s_nlos + sd * sd)))
             pcov[k, t] = pc
-            keep[k, t] = (eirp + gmax + pg >= floors[t]) or (pc >= eps)
-    return rsrp, signal, intf, pgain, pcov, keep, plos, dlos, sfl, sfn
+            keep[k, t] = strong or (pc >= eps)
+            kept = kept or keep[k, t]
+        if kept and n_u > 1:  # the same-SSB-index offset of a stored link (linear in u, as the antenna's table)
+            f = (y_l + 1.0) / du
+            if f < 0.0:
+                f = 0.0
+            elif f > n_u - 1.0:
+                f = n_u - 1.0
+            iu = int(f)
+            if iu > n_u - 2:
+                iu = n_u - 2
+            lo = stab[g, iu]
+            ssb[k] = lo + (f - iu) * (stab[g, iu + 1] - lo)
+    return rsrp, signal, intf, pgain, pcov, keep, plos, dlos, sfl, sfn, ssb
+
+
+@njit(cache=True, nogil=True)
+def tile_pairs(px, py, pen, cand, s_x, s_y, radius2):
+    """The pairs (pixel i, candidate sector j) of a tile within the pixel's squared search radius
+    ``radius2[pen[i]]``, in pixel order then candidate order (NumPy's row-major ``nonzero`` of the distance matrix):
+    ``ii``, ``jj``, ``dx``, ``dy`` (pixel minus sector, m), ``d2`` (squared distance), ``sec = cand[jj]``,
+    ``env = pen[ii]``. Counted first, then filled (no pixels x candidates matrix)."""
+    n = px.shape[0]
+    m = cand.shape[0]
+    cx = s_x[cand]
+    cy = s_y[cand]
+    count = 0
+    for i in range(n):
+        r2 = radius2[pen[i]]
+        for j in range(m):
+            ex = px[i] - cx[j]
+            ey = py[i] - cy[j]
+            if ex * ex + ey * ey <= r2:
+                count += 1
+    ii = np.empty(count, np.int64)
+    jj = np.empty(count, np.int64)
+    dx = np.empty(count)
+    dy = np.empty(count)
+    d2 = np.empty(count)
+    sec = np.empty(count, np.int64)
+    env = np.empty(count, np.int64)
+    k = 0
+    for i in range(n):
+        r2 = radius2[pen[i]]
+        for j in range(m):
+            ex = px[i] - cx[j]
+            ey = py[i] - cy[j]
+            e2 = ex * ex + ey * ey
+            if e2 <= r2:
+                ii[k] = i
+                jj[k] = j
+                dx[k] = ex
+                dy[k] = ey
+                d2[k] = e2
+                sec[k] = cand[j]
+                env[k] = pen[i]
+                k += 1
+    return ii, jj, dx, dy, d2, sec, env
+
+
+@njit(cache=True, nogil=True)
+def split_kept(ii, own, kept, intf, n_px):
+    """Of the links ``own`` (ascending), those ``kept`` (a mask over ``own``) and, per pixel ``ii``, the sum of the
+    others' ``intf`` in their order (``np.bincount(ii[weak], weights=intf[weak])``, bit for bit)."""
+    residual = np.zeros(n_px)
+    n_kept = 0
+    for a in range(own.shape[0]):
+        if kept[a]:
+            n_kept += 1
+    idx = np.empty(n_kept, np.int64)
+    b = 0
+    for a in range(own.shape[0]):
+        link = own[a]
+        if kept[a]:
+            idx[b] = link
+            b += 1
+        else:
+            residual[ii[link]] += intf[link]
+    return idx, residual
+
+
+@njit(cache=True, nogil=True)
+def take32(values, idx):
+    """``values[idx].astype(np.float32)`` in one pass."""
+    out = np.empty(idx.shape[0], np.float32)
+    for a in range(idx.shape[0]):
+        out[a] = values[idx[a]]
+    return out
+
+
+@njit(cache=True)
+def _empty_i64(n):
+    return np.empty(n, np.int64)
+
+
+@njit(cache=True)
+def _empty_i32(n):
+    return np.empty(n, np.int32)
+
+
+@njit(cache=True)
+def _empty_f32(n):
+    return np.empty(n, np.float32)
+
+
+def plain_empty(n: int, dtype) -> np.ndarray:
+    """``np.empty(n, dtype)`` (int64, int32 or float32) allocated by Numba: NumPy advises the kernel to back its
+    own arrays of 4 MiB and more with transparent huge pages, and where the kernel's THP defrag setting is
+    "madvise" (Ubuntu's default) each first touch of such an array may compact memory: measured 0.4-0.5 s of
+    CPU for the ~200 MB of Aktau 25 m's links, against 0.08 s with plain pages."""
+    make = {np.dtype(np.int64): _empty_i64, np.dtype(np.int32): _empty_i32, np.dtype(np.float32): _empty_f32}
+    return make[np.dtype(dtype)](int(n))
+
+
+def _z_cut(eps: float) -> float:
+    """A standard normal quantile a little below that of ``eps`` (1e-6 sigma: far above the erfc's rounding);
+    -inf (no shortcut) outside (0, 1)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(eps) - 1e-6 if 0.0 < eps < 1.0 else -math.inf
+
+
+def ssb_offset_tables(models, config) -> np.ndarray:
+    """(n_groups, n_u) same-SSB-index offset tables versus u on [-1, 1] (zero rows for antennas with one broadcast
+    beam); (n_groups, 0) when no group has one or ``config.ssb_interference`` is "envelope" (offset 0)."""
+    tables = [None if config.ssb_interference == "envelope" else m.ssb_same_index_offset_table() for m in models]
+    sizes = {np.asarray(t).size for t in tables if t is not None}
+    if not sizes:
+        return np.zeros((len(models), 0))
+    if len(sizes) > 1:
+        from qamtu.errors import InternalError
+
+        raise InternalError(f"same-SSB-index offset tables of {sorted(sizes)} points: the antenna models of one "
+                            "sector table must share the u grid")
+    n_u = sizes.pop()
+    return np.ascontiguousarray(np.stack([np.zeros(n_u) if t is None else np.asarray(t, dtype=float)
+                                          for t in tables]))
 
 
 class FastLinks:
@@ -236,6 +427,9 @@ class FastLinks:
         self.cov_w = np.array([c.weights for c in cov], dtype=float)
         self.cov_loss = np.array([c.mean_loss_db for c in cov], dtype=float)
         self.cov_sd = np.array([c.std_db for c in cov], dtype=float)
+        az, mt = np.radians(self.az), np.radians(self.mt)
+        self.rot = np.ascontiguousarray(np.column_stack([np.cos(az), np.sin(az), np.cos(mt), np.sin(mt)]))
+        self.stab = ssb_offset_tables(models, config)
         self.config = config
 
     def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None):
@@ -254,7 +448,7 @@ class FastLinks:
             self.hk, self.height, self.az, self.mt, self.group, self.eirp, self.gtab, self.ptab, self.l0,
             float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
             thresholds, float(c.body_loss_db), floors, float(c.cutoff_coverage_epsilon),
-            *terrain,
+            *terrain, self.rot, self.stab, _z_cut(float(c.cutoff_coverage_epsilon)),
         )
         if one:  # (rsrp, signal, intf, pgain, pcov, keep, ...): one column -> flat
             out = out[:4] + (np.ascontiguousarray(out[4][:, 0]), np.ascontiguousarray(out[5][:, 0])) + out[6:]

@@ -573,6 +573,8 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     """
     from scipy.spatial import cKDTree
 
+    from qamtu.engine._fast import plain_empty, split_kept, take32, tile_pairs
+
     if not configs:
         return []
     config = configs[0]
@@ -647,12 +649,10 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
         cand = np.asarray(sorted(tree.query_ball_point([cx, cy], far + half_diag + 1e-6)), dtype=np.int64)
         out = [None] * n_var
         if cand.size:
-            dx = px[:, None] - sectors.x_m[cand][None, :]
-            dy = py[:, None] - sectors.y_m[cand][None, :]
-            d2 = dx * dx + dy * dy
-            ii, jj = np.nonzero(d2 <= widest[pen][:, None])  # row-major: pixel order, then ascending sector
+            # pixel order, then ascending sector
+            ii, jj, dxs, dys, d2s, secs, envs = tile_pairs(px, py, pen.astype(np.int64), cand, sectors.x_m,
+                                                           sectors.y_m, widest)
             if ii.size:
-                dxs, dys, secs, envs = dx[ii, jj], dy[ii, jj], cand[jj], pen[ii]
 
                 def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
                     s = slice(None) if sel is None else sel
@@ -676,9 +676,10 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     elif aim:
                         b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     # the SSB offsets of the links this batch keeps (any threshold), 0 elsewhere: only those are
-                    # stored; none on the hook's first pass
-                    b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
-                    if not first:
+                    # stored (the fast kernel computes them itself); none on the hook's first pass
+                    if fast is None:
+                        b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
+                    if fast is None and not first:
                         k = np.flatnonzero(keep.any(axis=1))
                         b.ssb_offset_db[k] = ssb_offsets(dxs[s][k], dys[s][k], secs[s][k], sectors, config,
                                                          None if dz is None else dz[k], groups=cache["groups"])
@@ -687,21 +688,17 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                 batches = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii],
                                                                                   secs)
                 batches = batches if isinstance(batches, list) else [batches] * n_var  # one per threshold
-                d2s = d2[ii, jj]
                 for v, batch in enumerate(batches):
                     pcov = batch.coverage_probability.reshape(ii.size, -1)
                     keep = batch.keep.reshape(ii.size, -1)
                     # this configuration's pairs (all of them with one configuration), in the same order
                     own = np.arange(ii.size) if n_var == 1 else np.flatnonzero(d2s <= env_cut2[v][envs])
-                    k = keep[own, v]
-                    if not k.all():  # weak links: summed per pixel, in ascending sector order (bincount)
-                        weak = own[~k]
-                        residual[v, pix] += np.bincount(ii[weak], weights=batch.interference_mw[weak],
-                                                        minlength=pix.size)
-                    kept = own[k]
-                    out[v] = (pix[ii][kept], cand[jj][kept].astype(np.int32)) + tuple(
-                        (pcov[kept, v] if name == "coverage_probability" else getattr(batch, name)[kept]
-                         ).astype(np.float32) for name in Links.ARRAYS[2:]
+                    # weak links: summed per pixel, in ascending sector order
+                    kept, weak_mw = split_kept(ii, own, keep[own, v], batch.interference_mw, pix.size)
+                    residual[v, pix] += weak_mw
+                    out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
+                        take32(pcov[:, v] if name == "coverage_probability" else getattr(batch, name), kept)
+                        for name in Links.ARRAYS[2:]
                     )
         return px.size, out
 
@@ -730,7 +727,9 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
 
     def cat(v, key):
         dtype = np.int64 if key == "pixel" else np.int32 if key == "sector" else np.float32
-        return np.concatenate(parts[v][key]) if parts[v][key] else np.empty(0, dtype=dtype)
+        if not parts[v][key]:
+            return np.empty(0, dtype=dtype)
+        return np.concatenate(parts[v][key], out=plain_empty(sum(a.shape[0] for a in parts[v][key]), dtype))
 
     model = served if isinstance(served, ServedModel) else None
     made = [Links(shape=(rows, cols), sectors=sectors, cutoff_m=cut[v], config=configs[first[v]],

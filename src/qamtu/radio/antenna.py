@@ -316,6 +316,12 @@ class AntennaModel:
         :meth:`ssb_gain_dbi` (the best beam), dB: 0 for an antenna with one broadcast beam."""
         return np.zeros(np.broadcast(np.asarray(theta_deg), np.asarray(phi_deg)).shape)
 
+    def ssb_same_index_offset_table(self):
+        """The table :meth:`ssb_same_index_offset_db` interpolates (linearly, clamped at the ends) versus
+        ``u = sin(theta) sin(phi)`` on an even grid over [-1, 1], or None where it is 0 everywhere (one broadcast
+        beam). The engine's fast path (:mod:`qamtu.engine._fast`) reads it."""
+        return None
+
     def served_beam_mix(self, served_theta_deg, served_phi_deg, weights):
         """The distribution of the sector's data beams over its served users (None: the beams do not move).
 
@@ -561,12 +567,17 @@ class MassiveMimoPanel(AntennaModel):
         Depends on ``u = sin(theta) sin(phi)`` only (the vertical factor is common to the sweep).
         """
         th, ph, u = self._prepare(theta_deg, phi_deg, False)
+        self.ssb_same_index_offset_table()
+        return scalar_or_array(self._u_lookup(u, "h_ssb_mean"), theta_deg, phi_deg)
+
+    def ssb_same_index_offset_table(self):
+        """The sweep-mean minus best-beam table versus u on ``U_POINTS`` points over [-1, 1] (see the base)."""
         if "h_ssb_mean" not in self._tables:
             uu = np.linspace(-1.0, 1.0, self.U_POINTS)
             g = np.power(10.0, _ula_gain_db(uu[:, None], self.ssb_beam_directions_u[None, :], self.n_cols,
                                             self.spacing_wavelengths) / 10.0)
             self._tables["h_ssb_mean"] = 10.0 * np.log10(g.mean(axis=1)) - self._tables["h_ssb"]
-        return scalar_or_array(self._u_lookup(u, "h_ssb_mean"), theta_deg, phi_deg)
+        return self._tables["h_ssb_mean"]
 
     # --- data beams pointed at the sector's own users (interference toward a neighbour's users) ---
     #: u grid of the served-beam mixes (direction cosine sin(theta) sin(phi)), and the steering zenith bins (deg)
