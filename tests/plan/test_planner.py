@@ -62,6 +62,22 @@ def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method)
 
     full = aggregate(area, plan.links, config, active=plan.active)
     assert np.array_equal(full.covered, plan.coverage.covered)
+    # the served areas the planner's checks used (the candidate table's model, the plan's sectors on air) are
+    # those of a fresh model of the plan's own sectors, although most coarse points hold fewer than 48 planned
+    # sectors among their 96 nearest candidates (docs/notes/served-21.md)
+    from qamtu.engine import prepare_sectors
+    from qamtu.engine.served import K_SECTORS, served_model
+
+    cand_model = plan.links.served
+    idx = np.flatnonzero(plan.active)
+    assert np.mean(plan.active[cand_model.near].sum(axis=1) < min(K_SECTORS, idx.size)) > 0.5
+    st = cand_model.state(plan.active)
+    own = served_model(area, prepare_sectors(plan.sectors, area.crs), config).state()
+    for col in ("site_id", "azimuth_deg"):  # the plan's sectors are the active candidate rows, in order
+        assert np.array_equal(np.asarray(plan.sectors[col]), np.asarray(cand.loc[plan.active, col]))
+    np.testing.assert_array_equal(st.point_sector, np.where(own.point_sector >= 0,
+                                                            idx[np.maximum(own.point_sector, 0)], -1))
+    np.testing.assert_array_equal(st.ul_interference_mw(config)[idx], own.ul_interference_mw(config))
 
 
 def test_locked_in_and_ruled_out_sites_are_respected(konaev_small):
