@@ -20,13 +20,16 @@ The served areas are those of the sectors ON AIR. Once per (area, sector table, 
 (:func:`served_model`) a coarse grid (:data:`GRID_M`, blocks of pixels summing their people) gets the links of
 each point to its :data:`K_STORE` nearest sectors (outdoor user, LOS-averaged mean, no terrain). For a set of
 sectors on air (:meth:`ServedModel.state`; every sector by default) a point is served by the strongest mean
-SS-RSRP among its first :data:`K_SECTORS` active sectors (by distance), which are also its uplink victims;
+SS-RSRP among its :data:`K_SECTORS` nearest active sectors (by (distance, index)), which are also its uplink
+victims (:meth:`ServedModel.evaluated_pairs`: those among its stored links first; where fewer than
+:data:`K_SECTORS` of them are on air, a sparse subset of a dense table, its nearest active sectors beyond them,
+their links evaluated on demand and kept per (point, sector));
 sectors that serve nobody with people are weighted by area; sectors that serve no point keep the uniform mean
-(factor 1). A state costs an argmax over the stored links, the beam mixes of the sectors whose served area is
-new (cached per (sector, served area)), and the uplink pair expectations of the points whose server changed
-(cached per pair). A fresh model of the table restricted to the active rows has the same served areas, mixes and
-uplink interference wherever at least ``K_SECTORS`` of a point's ``K_STORE`` nearest sectors are on air
-(otherwise the state sees fewer of its farther sectors). :func:`qamtu.engine.aggregate.aggregate` with
+(factor 1). A state costs an argmax over the evaluated links (plus, for the points short of active stored
+sectors, a KD-tree query and the links not met before), the beam mixes of the sectors whose served area is new
+(cached per (sector, served area)), and the uplink pair expectations of the points whose server changed (cached
+per pair). So for ANY set of sectors on air the served areas, mixes and uplink interference are those of a fresh
+model of the table restricted to the active rows (the same numbers). :func:`qamtu.engine.aggregate.aggregate` with
 ``active`` uses the state of the active sectors (the planner's checks, the schedule's gates).
 
 Uplink expectation per (served point p of cell k, victim sector v): the UE's SS-RSRP from k, ``R_k``, and the
@@ -327,11 +330,10 @@ class ServedModel:
     def state(self, active=None) -> "ServedState":
         """The served areas, beam mixes and uplink interference with the sectors ``active`` on air (default all).
 
-        A point is served by the strongest mean SS-RSRP among the first :data:`K_SECTORS` active sectors of its
-        ``near`` row, which are also its uplink victims: for a sector table restricted to the active rows, a
-        fresh model finds the same sectors wherever at least ``K_SECTORS`` of them are among the ``K_STORE``
-        nearest of the whole table (the served areas, mixes and UL interference are then the same numbers). The
-        last few states are cached; beam mixes are cached per (sector, served area).
+        A point is served by the strongest mean SS-RSRP among its :data:`K_SECTORS` nearest active sectors
+        (:meth:`evaluated_pairs`), which are also its uplink victims: those a fresh model of the sector table
+        restricted to the active rows finds (the served areas, mixes and UL interference are the same numbers).
+        The last few states are cached; beam mixes are cached per (sector, served area).
         """
         n_sec = len(self.sectors)
         act = np.ones(n_sec, bool) if active is None else np.ascontiguousarray(active, dtype=bool)
