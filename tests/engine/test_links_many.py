@@ -67,15 +67,9 @@ def test_one_evaluation_of_the_path_terms(city, monkeypatch):
         seen.append(args[18].copy())  # the thresholds
         return real(*args)
 
-    from qamtu.engine.links import prepare_sectors
-    from qamtu.engine.served import served_model
-
-    configs = [EngineConfig(rsrp_threshold_dbm=t) for t in (-100.0, -110.0)]
-    # the served-area model (the default; its own coarse-grid links, one threshold) is made beforehand: only the
-    # pixels' pairs are counted
-    served = served_model(area, prepare_sectors(cand, area.crs), configs[0])
     monkeypatch.setattr(fast, "link_kernel", counting)
-    compute_links_many(area, cand, configs, served=served)
+    configs = [EngineConfig(rsrp_threshold_dbm=t) for t in (-100.0, -110.0)]
+    compute_links_many(area, cand, configs)
     assert seen and all(list(t) == [-100.0, -110.0] for t in seen)
 
 

@@ -167,13 +167,18 @@ class EngineConfig:
         SIB1/paging/other broadcast PDSCH (~48 PRB x 12 symbols per 20 ms): 0.4 %; periodic CSI-RS for CSI and
         beam management: ~0.3-0.5 %. Sum ~1 %. Not a field figure: a parameter for operators' own counts.
     interference_beams : {"served", "uniform"}
-        Where a neighbour's traffic beams point when they interfere. ``"served"`` (default): at the neighbour's
-        own served users, people-weighted (:mod:`qamtu.engine.served`); the served areas are those of the
-        sectors ON AIR: :func:`qamtu.engine.aggregate.aggregate` with ``active`` re-aims the beams at the served
-        areas of the active sectors, each ~100 m point served among its 48 nearest ACTIVE sectors whatever their
-        rank in the table the links were computed on (a subset of a dense candidate table evaluates as a fresh
-        model of the subset's own sites). ``"uniform"``: spread uniformly over the antenna's scan range (the
-        antenna model's mean interference gain). Passive antennas are the same either way.
+        Where a neighbour's traffic beams point when they interfere. ``"served"``: at the neighbour's own served
+        users, people-weighted (:mod:`qamtu.engine.served`); the served areas are those of the sectors ON AIR:
+        :func:`qamtu.engine.aggregate.aggregate` with ``active`` re-aims the beams at the served areas of the
+        active sectors, each ~100 m point served among its 48 nearest ACTIVE sectors whatever their rank in the
+        table the links were computed on (any subset evaluates as a fresh model of its own sites).
+        ``"uniform"`` (default): spread uniformly over the antenna's scan range (the antenna model's mean
+        interference gain). Passive antennas are the same either way. Why "served" is not the default (yet): with
+        aimed beams a dense plan's weak links matter, and the engine's relevance rule (``cutoff_margin_db`` = 30)
+        counts the links it cuts as a per-pixel residual at its mean, pessimistic there: a 4-city national run
+        with "served" gave Astana / Almaty / Shymkent 0.864 / 0.859 / 0.809 territory on the planner's links
+        (60 dB margin) against 0.751 / 0.732 / 0.751 on a fresh evaluation at 30 dB, and Astana 0.863 fresh at
+        60 dB (docs/notes/served-21.md); with "uniform" the two agree within 0.03.
     ssb_interference : {"same_index", "envelope"}
         A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
         ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
@@ -184,8 +189,8 @@ class EngineConfig:
         Uplink interference at the gNB. ``"neighbours"``: the other cells' scheduled UEs at the load,
         on the served areas of the sectors on air, with their open-loop power control
         (:meth:`qamtu.engine.served.ServedState.ul_interference_mw`; needs links computed with a served model,
-        which ``compute_links`` builds under either option; default); ``"margin"``: the fixed rise over thermal
-        ``ul_interference_margin_db``.
+        which ``compute_links`` builds under either option); ``"margin"``: the fixed rise over thermal
+        ``ul_interference_margin_db`` (default, with ``interference_beams = "uniform"``).
     min_dl_mbps : float
         Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry), with
         probability ``coverage_level`` at ``cell_load``.
@@ -254,9 +259,9 @@ class EngineConfig:
     coverage_users: str = "outdoor"
     cell_load: float = 0.5
     always_on_re_share: float = 0.01
-    interference_beams: str = "served"
+    interference_beams: str = "uniform"
     ssb_interference: str = "same_index"
-    ul_interference: str = "neighbours"
+    ul_interference: str = "margin"
     min_dl_mbps: float = 50.0
     min_ul_mbps: float | None = None
     tdd_pattern: str = "DDDSU"

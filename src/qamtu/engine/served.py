@@ -150,7 +150,7 @@ class _Pairs:
         n = keys.size
         cap = self.ext["sector"].size
         if self.n_ext + n > cap:
-            cap = max(2 * cap, self.n_ext + n)
+            cap = max(min(2 * cap, EXT_PAIRS_MAX), self.n_ext + n)
             for name, a in self.ext.items():
                 grown = np.full(cap, self.fill.get(name, 0), a.dtype)
                 grown[:self.n_ext] = a[:self.n_ext]
