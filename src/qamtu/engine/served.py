@@ -65,7 +65,8 @@ EVAL_PAIRS = 1 << 18
 #: memory for the beam mixes of the served areas met (per model; least recently computed dropped first)
 MIX_CACHE_BYTES = 48 * 2**20
 #: coarse links evaluated on demand beyond the stored ones (a point's nearest active sectors outside its K_STORE
-#: nearest: sparse subsets of a dense table), kept per model up to this many (then dropped and re-evaluated)
+#: nearest: sparse subsets of a dense table), kept per model up to as many as it stores (at least EVAL_PAIRS), at
+#: most this many (then dropped and evaluated again when needed): the model's memory at most doubles
 EXT_PAIRS_MAX = 4_000_000
 
 _CACHE: dict = {}
@@ -145,12 +146,12 @@ class _Pairs:
         ok[ok] = self.keys[at[ok]] == keys[ok]
         return np.where(ok, self.n_base + self.pos[np.minimum(at, self.keys.size - 1)], -1)
 
-    def add(self, keys: np.ndarray, values: dict) -> np.ndarray:
-        """Append links (distinct keys, absent), return their pair indices."""
+    def add(self, keys: np.ndarray, values: dict, limit: int) -> np.ndarray:
+        """Append links (distinct keys, absent), return their pair indices (storage grown up to ``limit``)."""
         n = keys.size
         cap = self.ext["sector"].size
         if self.n_ext + n > cap:
-            cap = max(min(2 * cap, EXT_PAIRS_MAX), self.n_ext + n)
+            cap = max(min(2 * cap, limit), self.n_ext + n)
             for name, a in self.ext.items():
                 grown = np.full(cap, self.fill.get(name, 0), a.dtype)
                 grown[:self.n_ext] = a[:self.n_ext]
@@ -298,6 +299,9 @@ class ServedModel:
             pair[new] = self._added_pairs(keys)
         return pair
 
+    def _ext_limit(self) -> int:
+        return int(min(EXT_PAIRS_MAX, max(self.pairs.n_base, EVAL_PAIRS)))
+
     def _added_pairs(self, keys: np.ndarray) -> np.ndarray:
         """Pair indices of links (keys ``point * n_sec + sector``) outside ``near``: the kept ones, the others
         evaluated (the coarse pass's evaluator, its range extended as needed) and kept."""
@@ -305,7 +309,7 @@ class ServedModel:
         miss = got < 0
         if miss.any():
             ukeys, inv = np.unique(keys[miss], return_inverse=True)
-            if self.pairs.n_ext + ukeys.size > EXT_PAIRS_MAX and self.pairs.n_ext:
+            if self.pairs.n_ext + ukeys.size > self._ext_limit() and self.pairs.n_ext:
                 self.pairs.drop_added()  # (states made before find theirs again: ServedState.pair_index)
                 self._states.clear()
                 return self._added_pairs(keys)
@@ -323,7 +327,7 @@ class ServedModel:
                 b = self._evaluate[1](dx[sl], dy[sl], sec[sl], self.point_env[pt[sl]])
                 for name, attr in _BATCH_FIELDS:
                     vals[name][sl] = getattr(b, attr)
-            got[miss] = self.pairs.add(ukeys, vals)[inv]
+            got[miss] = self.pairs.add(ukeys, vals, self._ext_limit())[inv]
         return got
 
     # ------------------------------------------------------------------ states
