@@ -7,9 +7,16 @@ second call), then a gate-like sequence of :class:`qamtu.engine.aggregate.Increm
 mixes, per-link aimed factors and UL of the sites on air recomputed per subset), and ``aggregate(full=True)``.
 Prints each cost and the ratio served / uniform. Run with ``NUMBA_NUM_THREADS=1`` for stable CPU times.
 
+``--sparse``: instead, the served state of sparse subsets of a dense candidate-like table (lattice candidates
+every ``--spacing-m``, as the planner's): per share of the sites on air, ``ServedModel.state(active)`` + its UL
+interference (a point short of active stored sectors gets its nearest active ones, links evaluated on demand and
+kept), a second subset of the same share (links kept from the first reused), against a fresh served model of the
+restricted table (the baseline: what rebuilding per state would cost), which it equals.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_served.py [--city taraz] [--resolution-m 100] [--steps 16] [--share 0.6]
+    .venv/bin/python benchmarks/bench_served.py --sparse [--city taraz] [--spacing-m 400]
 """
 
 from __future__ import annotations
@@ -48,12 +55,38 @@ def run(area, layout, config, steps: int, share: float) -> dict:
             "gap_db": k["pdsch_sinr_db_median"] - k["ssb_sinr_db_median"]}
 
 
+def sparse(area, spacing_m: float) -> None:
+    from qamtu.engine import EngineConfig, prepare_sectors
+    from qamtu.engine.served import served_model
+    from qamtu.plan import combine_candidates, lattice_candidates
+
+    config = EngineConfig()
+    cand = combine_candidates(lattice_candidates(area, spacing_m))
+    table = prepare_sectors(cand, area.crs)
+    site = np.asarray(table.site_id)
+    sites = np.unique(site)
+    t_model, model = _cpu(lambda: served_model(area, table, config))
+    print(f"{len(table)} candidate sectors, {model.near.shape[0]} coarse points; served_model {t_model:.2f} s CPU")
+    rng = np.random.default_rng(3)
+    for share in (0.05, 0.2, 0.5):
+        for run_no in (1, 2):
+            active = np.isin(site, sites[rng.random(sites.size) < share])
+            t_state, ul = _cpu(lambda: model.state(active).ul_interference_mw(config))
+            sub = prepare_sectors(cand[active].reset_index(drop=True), area.crs)
+            t_fresh, own = _cpu(lambda: served_model(area, sub, config).state().ul_interference_mw(config))
+            same = bool(np.array_equal(ul[active], own))
+            print(f"  share {share:.2f} subset {run_no}: state {t_state:6.2f} s, fresh model {t_fresh:6.2f} s, "
+                  f"ratio {t_state / t_fresh:.2f}; UL equal: {same}; links kept {model.pairs.n_ext}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--city", default="taraz")
     ap.add_argument("--resolution-m", type=float, default=100.0)
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--share", type=float, default=0.6)
+    ap.add_argument("--sparse", action="store_true")
+    ap.add_argument("--spacing-m", type=float, default=400.0)
     args = ap.parse_args()
 
     from qamtu.engine import EngineConfig
@@ -61,6 +94,9 @@ def main() -> None:
     from qamtu.geo.layout import hex_layout
 
     area = make_study_area(args.city, resolution_m=args.resolution_m)
+    if args.sparse:
+        sparse(area, args.spacing_m)
+        return
     layout = hex_layout(area)
     served = EngineConfig()
     uniform = served.replace(interference_beams="uniform", ul_interference="margin")

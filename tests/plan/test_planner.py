@@ -64,6 +64,36 @@ def test_plan_meets_targets_when_reevaluated_by_the_engine(konaev_small, method)
     assert np.array_equal(full.covered, plan.coverage.covered)
 
 
+def test_served_areas_of_a_plan_on_the_dense_candidate_table_are_those_of_its_own_sites(konaev_small):
+    """With the served-area models the planner's checks use the candidate table's model with the plan's sectors
+    on air. Most coarse points hold fewer than 48 planned sectors among their 96 nearest candidates; the state
+    still serves each point among its 48 nearest planned sectors: the served areas and UL interference are those
+    of a fresh model of the plan's own sectors, and the plan's KPIs equal a fresh evaluation of its sites with the
+    plan's relevance margin (docs/notes/served-21.md)."""
+    from qamtu.engine import evaluate, prepare_sectors
+    from qamtu.engine.served import K_SECTORS, served_model
+
+    area, cand, config, model = konaev_small
+    config = config.replace(interference_beams="served", ul_interference="neighbours")
+    model = CityModel(area, cand, config)
+    plan = plan_city(area, cand, Targets(territory_share=0.3, population_share=0.25), config, method="greedy",
+                     model=model)
+    assert plan.targets_met
+    same = evaluate(area, plan.sectors, config.replace(cutoff_margin_db=EXACT_SUBSET_MARGIN_DB)).kpis()
+    assert same["territory_share"] == pytest.approx(plan.summary["territory_share"], abs=1e-12)
+    assert same["population_share"] == pytest.approx(plan.summary["population_share"], abs=1e-12)
+    cand_model = plan.links.served
+    idx = np.flatnonzero(plan.active)
+    assert np.mean(plan.active[cand_model.near].sum(axis=1) < min(K_SECTORS, idx.size)) > 0.5
+    st = cand_model.state(plan.active)
+    own = served_model(area, prepare_sectors(plan.sectors, area.crs), config).state()
+    for col in ("site_id", "azimuth_deg"):  # the plan's sectors are the active candidate rows, in order
+        assert np.array_equal(np.asarray(plan.sectors[col]), np.asarray(cand.loc[plan.active, col]))
+    np.testing.assert_array_equal(st.point_sector, np.where(own.point_sector >= 0,
+                                                            idx[np.maximum(own.point_sector, 0)], -1))
+    np.testing.assert_array_equal(st.ul_interference_mw(config)[idx], own.ul_interference_mw(config))
+
+
 def test_locked_in_and_ruled_out_sites_are_respected(konaev_small):
     area, cand, config, model = konaev_small
     targets = Targets(territory_share=0.3)

@@ -170,15 +170,15 @@ class EngineConfig:
         Where a neighbour's traffic beams point when they interfere. ``"served"``: at the neighbour's own served
         users, people-weighted (:mod:`qamtu.engine.served`); the served areas are those of the sectors ON AIR:
         :func:`qamtu.engine.aggregate.aggregate` with ``active`` re-aims the beams at the served areas of the
-        active sectors. ``"uniform"`` (default): spread uniformly over the antenna's scan range (the antenna
-        model's mean interference gain). Passive antennas are the same either way. Why "served" is not the
-        default (yet): a subset's served state keeps, per ~100 m point, the 96 nearest sectors of the table the
-        links were computed on; on a dense candidate table (the planner's, a big city) most points then have
-        few or no planned sector among them, their users steer no beam, and the subset's interference is
-        understated. Measured in a 20-city national run with "served": Astana / Almaty / Shymkent plans at
-        0.864 / 0.859 / 0.809 territory on the planner's links against 0.751 / 0.732 / 0.751 on a fresh
-        evaluation of the same sites (Konaev-size tables agree exactly). The served areas must come from the
-        sectors on air themselves (e.g. a served model of the plan's own sites) before this can be the default.
+        active sectors, each ~100 m point served among its 48 nearest ACTIVE sectors whatever their rank in the
+        table the links were computed on (any subset evaluates as a fresh model of its own sites).
+        ``"uniform"`` (default): spread uniformly over the antenna's scan range (the antenna model's mean
+        interference gain). Passive antennas are the same either way. Why "served" is not the default (yet): with
+        aimed beams a dense plan's weak links matter, and the engine's relevance rule (``cutoff_margin_db`` = 30)
+        counts the links it cuts as a per-pixel residual at its mean, pessimistic there: a 4-city national run
+        with "served" gave Astana / Almaty / Shymkent 0.864 / 0.859 / 0.809 territory on the planner's links
+        (60 dB margin) against 0.751 / 0.732 / 0.751 on a fresh evaluation at 30 dB, and Astana 0.863 fresh at
+        60 dB (docs/notes/served-21.md); with "uniform" the two agree within 0.03.
     ssb_interference : {"same_index", "envelope"}
         A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
         ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
@@ -190,7 +190,7 @@ class EngineConfig:
         on the served areas of the sectors on air, with their open-loop power control
         (:meth:`qamtu.engine.served.ServedState.ul_interference_mw`; needs links computed with a served model,
         which ``compute_links`` builds under either option); ``"margin"``: the fixed rise over thermal
-        ``ul_interference_margin_db`` (default; "neighbours" has the served areas' limit above).
+        ``ul_interference_margin_db`` (default, with ``interference_beams = "uniform"``).
     min_dl_mbps : float
         Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry), with
         probability ``coverage_level`` at ``cell_load``.

@@ -20,13 +20,16 @@ The served areas are those of the sectors ON AIR. Once per (area, sector table, 
 (:func:`served_model`) a coarse grid (:data:`GRID_M`, blocks of pixels summing their people) gets the links of
 each point to its :data:`K_STORE` nearest sectors (outdoor user, LOS-averaged mean, no terrain). For a set of
 sectors on air (:meth:`ServedModel.state`; every sector by default) a point is served by the strongest mean
-SS-RSRP among its first :data:`K_SECTORS` active sectors (by distance), which are also its uplink victims;
+SS-RSRP among its :data:`K_SECTORS` nearest active sectors (by (distance, index)), which are also its uplink
+victims (:meth:`ServedModel.evaluated_pairs`: those among its stored links first; where fewer than
+:data:`K_SECTORS` of them are on air, a sparse subset of a dense table, its nearest active sectors beyond them,
+their links evaluated on demand and kept per (point, sector));
 sectors that serve nobody with people are weighted by area; sectors that serve no point keep the uniform mean
-(factor 1). A state costs an argmax over the stored links, the beam mixes of the sectors whose served area is
-new (cached per (sector, served area)), and the uplink pair expectations of the points whose server changed
-(cached per pair). A fresh model of the table restricted to the active rows has the same served areas, mixes and
-uplink interference wherever at least ``K_SECTORS`` of a point's ``K_STORE`` nearest sectors are on air
-(otherwise the state sees fewer of its farther sectors). :func:`qamtu.engine.aggregate.aggregate` with
+(factor 1). A state costs an argmax over the evaluated links (plus, for the points short of active stored
+sectors, a KD-tree query and the links not met before), the beam mixes of the sectors whose served area is new
+(cached per (sector, served area)), and the uplink pair expectations of the points whose server changed (cached
+per pair). So for ANY set of sectors on air the served areas, mixes and uplink interference are those of a fresh
+model of the table restricted to the active rows (the same numbers). :func:`qamtu.engine.aggregate.aggregate` with
 ``active`` uses the state of the active sectors (the planner's checks, the schedule's gates).
 
 Uplink expectation per (served point p of cell k, victim sector v): the UE's SS-RSRP from k, ``R_k``, and the
@@ -61,8 +64,15 @@ BETA = math.log(10.0) / 10.0
 EVAL_PAIRS = 1 << 18
 #: memory for the beam mixes of the served areas met (per model; least recently computed dropped first)
 MIX_CACHE_BYTES = 48 * 2**20
+#: coarse links evaluated on demand beyond the stored ones (a point's nearest active sectors outside its K_STORE
+#: nearest: sparse subsets of a dense table), kept per model up to as many as it stores (at least EVAL_PAIRS), at
+#: most this many (then dropped and evaluated again when needed): the model's memory at most doubles
+EXT_PAIRS_MAX = 4_000_000
 
 _CACHE: dict = {}
+#: the coarse links' columns and the link batch fields they come from
+_BATCH_FIELDS = (("rsrp", "rsrp_dbm"), ("p_los", "p_los"), ("los_gain", "los_gain_db"), ("sf_los", "sf_los_db"),
+                 ("sf_nlos", "sf_nlos_db"), ("intf", "interference_mw"))
 
 
 def _ul_key(config):
@@ -76,6 +86,95 @@ def _ul_power_terms(config):
     n_sc = 12 * int(nr.n_prb(config.bandwidth_hz, config.scs_hz))
     return (config.ue_tx_power_dbm - 10.0 * math.log10(n_sc),
             config.ul_p0_dbm + 10.0 * math.log10(config.scs_hz / 15e3) - 10.0 * math.log10(12.0))
+
+
+class _Pairs:
+    """Per coarse link (pair of point and sector) columns: the stored links of ``near`` (pair ``j`` < ``n_base``,
+    row-major, fixed) and the links added on demand (``n_base + i``, found by the key ``point * n_sec + sector``).
+
+    Columns: the link values (``rsrp`` ... ``intf``, float32), ``point`` and ``sector``, and the caches of the
+    states (:meth:`column`), all of the same length."""
+
+    VALUES = ("rsrp", "p_los", "los_gain", "sf_los", "sf_nlos", "intf")
+
+    def __init__(self, near: np.ndarray, n_sec: int, values: dict):
+        n_pts, k = near.shape
+        self.n_sec, self.k, self.n_base = int(n_sec), int(k), n_pts * k
+        self.base = dict(values)
+        self.base["sector"] = near.reshape(-1)
+        self.fill: dict = {name: 0 for name in self.base}
+        self.ext = {name: np.zeros(0, a.dtype) for name, a in self.base.items()}
+        self.ext["point"] = np.zeros(0, np.int64)
+        self.n_ext = 0
+        self.keys = np.zeros(0, np.int64)  # sorted keys of the added links ...
+        self.pos = np.zeros(0, np.int64)  # ... and their index in ``ext``
+        #: changes when the added links are dropped (states made before look theirs up again)
+        self.generation = 0
+
+    def column(self, name: str, dtype, fill) -> None:
+        """Add a per-pair column (a cache) filled with ``fill`` if it is not there."""
+        if name not in self.base:
+            self.base[name] = np.full(self.n_base, fill, dtype)
+            self.ext[name] = np.full(self.ext["sector"].size, fill, dtype)
+            self.fill[name] = fill
+
+    def get(self, name: str, j: np.ndarray) -> np.ndarray:
+        j = np.asarray(j, np.int64)
+        if name == "point":
+            base = j // max(self.k, 1)
+        else:
+            base = self.base[name][np.minimum(j, max(self.n_base - 1, 0))] if self.n_base else None
+        if self.n_ext == 0:
+            return base
+        out = np.array(base, copy=True) if base is not None else np.empty(j.shape, self.ext[name].dtype)
+        e = j >= self.n_base
+        out[e] = self.ext[name][j[e] - self.n_base]
+        return out
+
+    def put(self, name: str, j: np.ndarray, values) -> None:
+        e = j >= self.n_base
+        self.base[name][j[~e]] = np.asarray(values)[~e] if np.ndim(values) else values
+        if e.any():
+            self.ext[name][j[e] - self.n_base] = np.asarray(values)[e] if np.ndim(values) else values
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Pair index of each key among the added links, -1 where absent."""
+        if self.keys.size == 0:
+            return np.full(keys.shape, -1, np.int64)
+        at = np.searchsorted(self.keys, keys)
+        ok = at < self.keys.size
+        ok[ok] = self.keys[at[ok]] == keys[ok]
+        return np.where(ok, self.n_base + self.pos[np.minimum(at, self.keys.size - 1)], -1)
+
+    def add(self, keys: np.ndarray, values: dict, limit: int) -> np.ndarray:
+        """Append links (distinct keys, absent), return their pair indices (storage grown up to ``limit``)."""
+        n = keys.size
+        cap = self.ext["sector"].size
+        if self.n_ext + n > cap:
+            cap = max(min(2 * cap, limit), self.n_ext + n)
+            for name, a in self.ext.items():
+                grown = np.full(cap, self.fill.get(name, 0), a.dtype)
+                grown[:self.n_ext] = a[:self.n_ext]
+                self.ext[name] = grown
+        sl = slice(self.n_ext, self.n_ext + n)
+        self.ext["point"][sl] = keys // self.n_sec
+        self.ext["sector"][sl] = keys % self.n_sec
+        for name in self.VALUES:
+            self.ext[name][sl] = values[name]
+        pos = np.arange(self.n_ext, self.n_ext + n)
+        self.n_ext += n
+        allk = np.concatenate([self.keys, keys])
+        order = np.argsort(allk, kind="stable")
+        self.keys, self.pos = allk[order], np.concatenate([self.pos, pos])[order]
+        return self.n_base + pos
+
+    def drop_added(self) -> None:
+        for name, a in self.ext.items():
+            self.ext[name] = np.zeros(0, a.dtype)
+        self.n_ext = 0
+        self.keys = np.zeros(0, np.int64)
+        self.pos = np.zeros(0, np.int64)
+        self.generation += 1
 
 
 @dataclass
@@ -117,7 +216,6 @@ class ServedModel:
     config: object = field(repr=False)
     _states: dict = field(default_factory=dict, repr=False)
     _mixes: dict = field(default_factory=dict, repr=False)
-    _ul_cache: dict = field(default_factory=dict, repr=False)
     _tables: tuple | None = field(default=None, repr=False)
     _mix_bytes: int = field(default=0, repr=False)
 
@@ -128,25 +226,118 @@ class ServedModel:
         from qamtu.engine.linkbatch import power_per_re_dbm
 
         self.p_re = np.asarray(power_per_re_dbm(self.sectors.tx_power_dbm, self.config), float)
-        n_pairs = self.pair_rsrp.size
-        self._rv = np.ones(n_pairs, np.float32)  # per pair: the victim's aimed factor toward the point ...
-        self._rv_sig = np.zeros(n_pairs)  # ... for the victim's served area with this signature (0: uniform)
+        self.pairs = _Pairs(self.near, len(self.sectors), {
+            "rsrp": self.pair_rsrp, "p_los": self.pair_p_los, "los_gain": self.pair_los_gain,
+            "sf_los": self.pair_sf_los, "sf_nlos": self.pair_sf_nlos, "intf": self.pair_intf})
+        # per pair: the victim's aimed factor toward the point, for the victim's served area with the signature
+        # ``rv_sig`` (0: uniform)
+        self.pairs.column("rv", np.float32, 1.0)
+        self.pairs.column("rv_sig", np.float64, 0.0)
+        self._evaluate = None  # (range m, evaluator) of the links added on demand
 
     def pair_values(self, idx):
         """(LOS median, NLOS median, P(LOS), LOS sigma, NLOS sigma) of the coarse links ``idx`` (float64)."""
-        rsrp, p, g = (np.asarray(a[idx], float) for a in (self.pair_rsrp, self.pair_p_los, self.pair_los_gain))
-        m_l, m_n = _state_medians(rsrp, p, g)
-        return m_l, m_n, p, np.asarray(self.pair_sf_los[idx], float), np.asarray(self.pair_sf_nlos[idx], float)
+        g = self.pairs.get
+        rsrp, p, gain = (np.asarray(g(name, idx), float) for name in ("rsrp", "p_los", "los_gain"))
+        m_l, m_n = _state_medians(rsrp, p, gain)
+        return m_l, m_n, p, np.asarray(g("sf_los", idx), float), np.asarray(g("sf_nlos", idx), float)
+
+    def evaluated_pairs(self, act: np.ndarray) -> np.ndarray:
+        """Per point, its links to its ``min(K_SECTORS, n_active)`` nearest active sectors (by (distance, sector
+        index)): pair indices (n_points, that many), ordered.
+
+        Those among the point's stored ``near`` sectors are stored; a point with fewer active sectors there gets
+        its nearest active sectors beyond them from a KD-tree of the active sectors, their links evaluated as the
+        stored ones (kept per (point, sector) for the next states), so the result is the ``near`` of a fresh model
+        of the table restricted to the active rows."""
+        n_pts, k = self.near.shape
+        kk = min(K_SECTORS, int(act.sum()))
+        if n_pts == 0 or kk == 0:
+            return np.zeros((n_pts, 0), np.int64)
+        a = act[self.near]
+        cnt = np.cumsum(a, axis=1)
+        use = a & (cnt <= K_SECTORS)
+        j = np.flatnonzero(use.ravel())
+        full = np.minimum(cnt[:, -1], K_SECTORS) == kk
+        out = np.empty((n_pts, kk), np.int64)
+        out[full] = j[full[j // k]].reshape(-1, kk)
+        if not full.all():
+            out[~full] = self._extend(np.flatnonzero(~full), act, a, kk)
+        return out
+
+    def _extend(self, rows: np.ndarray, act: np.ndarray, a: np.ndarray, kk: int) -> np.ndarray:
+        """:meth:`evaluated_pairs` of the points ``rows`` (fewer than ``kk`` active sectors in ``near``)."""
+        from scipy.spatial import cKDTree
+
+        k = self.near.shape[1]
+        act_idx = np.flatnonzero(act)
+        xy = self.point_xy[rows]
+        tree = cKDTree(np.column_stack([self.sectors.x_m[act_idx], self.sectors.y_m[act_idx]]))
+        q = min(act_idx.size, kk + 16)
+        while True:  # the kk nearest, with every sector at the kk-th distance (ties: the lower index first)
+            _, ii = tree.query(xy, k=q)
+            sec = act_idx[np.asarray(ii, np.int64).reshape(rows.size, q)]
+            d2 = (xy[:, 0:1] - self.sectors.x_m[sec]) ** 2 + (xy[:, 1:2] - self.sectors.y_m[sec]) ** 2
+            if q == act_idx.size or not (np.sort(d2, axis=1)[:, kk - 1] >= d2.max(axis=1)).any():
+                break
+            q = min(act_idx.size, 2 * q)
+        # the stored active links first (their pair index known), then the queried sectors; each sector once
+        cand = np.concatenate([np.where(a[rows], self.near[rows], -1), sec], axis=1)
+        pair = np.concatenate([np.where(a[rows], rows[:, None] * k + np.arange(k), -1),
+                               np.full(sec.shape, -1, np.int64)], axis=1)
+        order = np.argsort(cand * 2 + (pair < 0), axis=1, kind="stable")
+        cand, pair = np.take_along_axis(cand, order, 1), np.take_along_axis(pair, order, 1)
+        d2 = (xy[:, 0:1] - self.sectors.x_m[cand]) ** 2 + (xy[:, 1:2] - self.sectors.y_m[cand]) ** 2
+        dup = np.zeros(cand.shape, bool)
+        dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
+        d2[dup | (cand < 0)] = np.inf
+        order = np.argsort(d2, axis=1, kind="stable")[:, :kk]  # by (distance, sector index)
+        cand, pair = np.take_along_axis(cand, order, 1), np.take_along_axis(pair, order, 1)
+        new = pair < 0
+        if new.any():
+            keys = np.repeat(rows, kk).reshape(rows.size, kk)[new] * len(self.sectors) + cand[new]
+            pair[new] = self._added_pairs(keys)
+        return pair
+
+    def _ext_limit(self) -> int:
+        return int(min(EXT_PAIRS_MAX, max(self.pairs.n_base, EVAL_PAIRS)))
+
+    def _added_pairs(self, keys: np.ndarray) -> np.ndarray:
+        """Pair indices of links (keys ``point * n_sec + sector``) outside ``near``: the kept ones, the others
+        evaluated (the coarse pass's evaluator, its range extended as needed) and kept."""
+        got = self.pairs.find(keys)
+        miss = got < 0
+        if miss.any():
+            ukeys, inv = np.unique(keys[miss], return_inverse=True)
+            if self.pairs.n_ext + ukeys.size > self._ext_limit() and self.pairs.n_ext:
+                self.pairs.drop_added()  # (states made before find theirs again: ServedState.pair_index)
+                self._states.clear()
+                return self._added_pairs(keys)
+            n_sec = len(self.sectors)
+            pt, sec = ukeys // n_sec, ukeys % n_sec
+            dx, dy = self.point_xy[pt, 0] - self.sectors.x_m[sec], self.point_xy[pt, 1] - self.sectors.y_m[sec]
+            dist = float(np.sqrt(np.max(dx * dx + dy * dy)))
+            if self._evaluate is None or self._evaluate[0] < dist:
+                span = max(np.ptp(self.point_xy, axis=0).max(), np.ptp(self.sectors.x_m), np.ptp(self.sectors.y_m))
+                rng_m = max(dist, float(span) * 1.5)
+                self._evaluate = (rng_m, _evaluator(self.sectors, self.config, rng_m))
+            vals = {name: np.zeros(ukeys.size, np.float32) for name in _Pairs.VALUES}
+            for p0 in range(0, ukeys.size, EVAL_PAIRS):
+                sl = slice(p0, p0 + EVAL_PAIRS)
+                b = self._evaluate[1](dx[sl], dy[sl], sec[sl], self.point_env[pt[sl]])
+                for name, attr in _BATCH_FIELDS:
+                    vals[name][sl] = getattr(b, attr)
+            got[miss] = self.pairs.add(ukeys, vals, self._ext_limit())[inv]
+        return got
 
     # ------------------------------------------------------------------ states
     def state(self, active=None) -> "ServedState":
         """The served areas, beam mixes and uplink interference with the sectors ``active`` on air (default all).
 
-        A point is served by the strongest mean SS-RSRP among the first :data:`K_SECTORS` active sectors of its
-        ``near`` row, which are also its uplink victims: for a sector table restricted to the active rows, a
-        fresh model finds the same sectors wherever at least ``K_SECTORS`` of them are among the ``K_STORE``
-        nearest of the whole table (the served areas, mixes and UL interference are then the same numbers). The
-        last few states are cached; beam mixes are cached per (sector, served area).
+        A point is served by the strongest mean SS-RSRP among its :data:`K_SECTORS` nearest active sectors
+        (:meth:`evaluated_pairs`), which are also its uplink victims: those a fresh model of the sector table
+        restricted to the active rows finds (the served areas, mixes and UL interference are the same numbers).
+        The last few states are cached; beam mixes are cached per (sector, served area).
         """
         n_sec = len(self.sectors)
         act = np.ones(n_sec, bool) if active is None else np.ascontiguousarray(active, dtype=bool)
@@ -259,17 +450,19 @@ class ServedState:
             return
         m = model
         n_sec = len(m.sectors)
-        n_pts, k = m.near.shape
-        act = active[m.near] if n_pts else np.zeros((0, 0), bool)
-        use = act & (np.cumsum(act, axis=1) <= K_SECTORS)
-        r = np.where(use, m.pair_rsrp.reshape(n_pts, k).astype(float), -np.inf)
-        best = r.max(axis=1) if k else np.full(n_pts, -np.inf)
-        idx = np.where(use & (r == best[:, None]), m.near, np.iinfo(np.int64).max)
-        col = np.argmin(idx, axis=1) if k else np.zeros(n_pts, np.int64)  # ties: the lower sector index
-        has = use.any(axis=1) if k else np.zeros(n_pts, bool)
-        self.use = use
+        n_pts = m.near.shape[0]
+        self._gen = m.pairs.generation
+        self.pair = m.evaluated_pairs(active)  # (n_points, kk): each point's evaluated sectors, nearest first
+        kk = self.pair.shape[1]
+        #: the evaluated sectors of each point (n_points, kk): its nearest active ones
+        self.evaluated = m.pairs.get("sector", self.pair.ravel()).reshape(n_pts, kk)
+        r = m.pairs.get("rsrp", self.pair.ravel()).reshape(n_pts, kk).astype(float)
+        best = r.max(axis=1) if kk else np.full(n_pts, -np.inf)
+        idx = np.where(r == best[:, None], self.evaluated, np.iinfo(np.int64).max)
+        col = np.argmin(idx, axis=1) if kk else np.zeros(n_pts, np.int64)  # ties: the lower sector index
+        has = np.full(n_pts, kk > 0)
         self.serving_col = np.where(has, col, -1)
-        ps = np.where(has, m.near[np.arange(n_pts), col] if k else -1, -1).astype(np.int64)
+        ps = np.where(has, self.evaluated[np.arange(n_pts), col] if kk else -1, -1).astype(np.int64)
         self.point_sector = ps
         sel = ps >= 0
         pop_sec = np.bincount(ps[sel], weights=m.point_people[sel], minlength=n_sec)
@@ -347,46 +540,55 @@ class ServedState:
                 self._ul[key] = np.bincount(v, weights=self.point_weight[pt] * e * r, minlength=n_sec)
         return self._ul[key]
 
+    def pair_index(self) -> np.ndarray:
+        """:attr:`pair` (the model's pair indices of each point's evaluated sectors), looked up again if the
+        model dropped its added links since."""
+        if self._gen != self.model.pairs.generation:
+            self.pair = self.model.evaluated_pairs(self.active)
+            self._gen = self.model.pairs.generation
+        return self.pair
+
     def _ul_pair_index(self):
-        """The uplink pairs: (pair index, victim, point), ordered by point (each point's active evaluated sectors
-        but its server)."""
-        m = self.model
-        k = m.near.shape[1]
-        if k == 0:
+        """The uplink pairs: (pair index, victim, point), ordered by point (each point's evaluated sectors but its
+        server, nearest first)."""
+        pair = self.pair_index()
+        n_pts, kk = pair.shape
+        if kk == 0:
             e = np.empty(0, np.int64)
             return e, e, e
-        serv = np.zeros_like(self.use)
-        has = self.serving_col >= 0
-        serv[np.flatnonzero(has), self.serving_col[has]] = True
-        j = np.flatnonzero((self.use & ~serv).ravel())
-        return j, m.near.ravel()[j], j // k
+        other = np.ones((n_pts, kk), bool)
+        other[np.arange(n_pts), self.serving_col] = False
+        pt = np.nonzero(other)[0]
+        return pair[other], self.evaluated[other], pt
+
+    def _serving_pair(self, pt):
+        return self.pair_index()[pt, self.serving_col[pt]]
 
     def _pair_expectation(self, config, j, pt):
         """E[P_UE 10^((R_v + off)/10) | R_v < R_k] with uniform victim beams, per pair ``j`` (cached per pair for
         its server)."""
         m = self.model
+        pairs = m.pairs
         key = _ul_key(config)
-        cache = m._ul_cache.get(key)
-        if cache is None:
-            cache = m._ul_cache[key] = (np.zeros(m.pair_rsrp.size, np.float32),
-                                        np.full(m.pair_rsrp.size, -2, np.int32))
-        e_all, k_all = cache
+        names = (f"ul_e{key}", f"ul_k{key}")
+        pairs.column(names[0], np.float32, 0.0)
+        pairs.column(names[1], np.int32, -2)
         kserv = self.point_sector[pt]
-        need = k_all[j] != kserv
+        need = pairs.get(names[1], j) != kserv
         if need.any():
             jj, pp, ks = j[need], pt[need], kserv[need]
-            sr = pp * m.near.shape[1] + self.serving_col[pp]
-            vic = m.near.ravel()[jj]
+            sr = self._serving_pair(pp)
+            vic = pairs.get("sector", jj)
             pmax_re, p0_re = _ul_power_terms(config)
+            intf, rsrp, rsrp_k = (pairs.get(n, i).astype(float) for n, i in (("intf", jj), ("rsrp", jj),
+                                                                             ("rsrp", sr)))
             with np.errstate(divide="ignore"):
-                off = (10.0 * np.log10(m.pair_intf[jj].astype(float)) - m.pair_rsrp[jj].astype(float)
-                       - m.p_re[vic])
-            e_all[jj] = _ul_pair_expectation(
-                *m.pair_values(sr), m.p_re[ks], *m.pair_values(jj), off, m.site[vic] == m.site[ks],
-                m.pair_rsrp[jj].astype(float) - m.pair_rsrp[sr].astype(float), float(pmax_re), float(p0_re),
-                float(config.ul_alpha))
-            k_all[jj] = ks
-        return e_all[j].astype(float)
+                off = 10.0 * np.log10(intf) - rsrp - m.p_re[vic]
+            pairs.put(names[0], jj, _ul_pair_expectation(
+                *m.pair_values(sr), m.p_re[ks], *m.pair_values(jj), off, m.site[vic] == m.site[ks], rsrp - rsrp_k,
+                float(pmax_re), float(p0_re), float(config.ul_alpha)))
+            pairs.put(names[1], jj, ks)
+        return pairs.get(names[0], j).astype(float)
 
     def _victim_ratio(self, j, v, pt):
         """Per pair, the victim's aimed factor toward the point (its own beams, at its own users: reciprocity),
@@ -395,14 +597,14 @@ class ServedState:
         if not m.has_mix:
             return np.ones(j.size)
         sig = self.mix_signature[v]
-        need = m._rv_sig[j] != sig
+        need = m.pairs.get("rv_sig", j) != sig
         if need.any():
             jj, vv, pp = j[need], v[need], pt[need]
             th, ph = _local_angles(m.point_xy[pp, 0] - m.sectors.x_m[vv], m.point_xy[pp, 1] - m.sectors.y_m[vv], vv,
                                    m.sectors, m.config)
-            m._rv[jj] = self.ratio_at_angles(th, ph, vv)
-            m._rv_sig[jj] = sig[need]
-        return m._rv[j].astype(float)
+            m.pairs.put("rv", jj, self.ratio_at_angles(th, ph, vv))
+            m.pairs.put("rv_sig", jj, sig[need])
+        return m.pairs.get("rv", j).astype(float)
 
     def ul_pairs(self, config):
         """The (served point, victim sector) pairs of the uplink sum and their distribution parameters.
@@ -417,19 +619,15 @@ class ServedState:
         if j.size == 0:
             return None
         ks = self.point_sector[pt]
-        sr = pt * m.near.shape[1] + self.serving_col[pt]
+        sr = self._serving_pair(pt)
         pmax_re, p0_re = _ul_power_terms(config)
-        off = (10.0 * np.log10(m.pair_intf[j].astype(float) * self._victim_ratio(j, v, pt))
-               - m.pair_rsrp[j].astype(float) - m.p_re[v])
-        args = (*m.pair_values(sr), m.p_re[ks], *m.pair_values(j), off, m.site[v] == m.site[ks],
-                m.pair_rsrp[j].astype(float) - m.pair_rsrp[sr].astype(float), float(pmax_re), float(p0_re),
-                float(config.ul_alpha))
-        n_pts, k = m.near.shape
-        counts = self.use.sum(axis=1)
-        evaluated = (m.near[self.use].reshape(n_pts, -1) if n_pts and (counts == counts[0]).all()
-                     else None)
+        rsrp, rsrp_k = m.pairs.get("rsrp", j).astype(float), m.pairs.get("rsrp", sr).astype(float)
+        off = (10.0 * np.log10(m.pairs.get("intf", j).astype(float) * self._victim_ratio(j, v, pt)) - rsrp
+               - m.p_re[v])
+        args = (*m.pair_values(sr), m.p_re[ks], *m.pair_values(j), off, m.site[v] == m.site[ks], rsrp - rsrp_k,
+                float(pmax_re), float(p0_re), float(config.ul_alpha))
         return {"point": pt, "victim": v, "serving": ks, "weight": self.point_weight[pt], "args": args,
-                "evaluated": evaluated, "p_ue_max_re": pmax_re, "p0_re": p0_re}
+                "evaluated": self.evaluated, "p_ue_max_re": pmax_re, "p0_re": p0_re}
 
 
 def _flatten(mixes):
@@ -550,8 +748,7 @@ def served_model(area, sectors, config) -> ServedModel | None:
             pt = np.repeat(np.arange(p0, min(n_pts, p0 + step)), k)
             sec = near[p0:p0 + step].ravel()
             b = evaluate(xy[pt, 0] - sectors.x_m[sec], xy[pt, 1] - sectors.y_m[sec], sec, env[pt])
-            for name, attr in (("rsrp", "rsrp_dbm"), ("p_los", "p_los"), ("los_gain", "los_gain_db"),
-                               ("sf_los", "sf_los_db"), ("sf_nlos", "sf_nlos_db"), ("intf", "interference_mw")):
+            for name, attr in _BATCH_FIELDS:
                 vals[name][p0 * k:p0 * k + pt.size] = getattr(b, attr)  # (float32, as the fine links)
     codes, models = sectors.antenna_groups()
     panel_ids: dict = {}
