@@ -22,8 +22,9 @@ Choices made (each a documented part of the model, not an accident of the code):
   from, the users of the active sectors (:meth:`qamtu.engine.served.ServedModel.state`; the stored
   ``interference_mw`` is aimed for every sector on air and is re-aimed per link for the others).
 * Weak links (below the relevance floor of :mod:`qamtu.engine.links`) enter the interference through the pixel's
-  residual: exactly when all sectors are active, scaled by the share of active sectors for a subset (an
-  estimate). Callers that need exact subsets compute the links with a large ``cutoff_margin_db`` or with
+  residual, a random term (mean and variance) of the interference sum the kernel fits: exactly when all sectors
+  are active, mean and variance scaled by the share of active sectors for a subset (an estimate: a random
+  share of independent terms). Callers that need exact subsets compute the links with a large ``cutoff_margin_db`` or with
   ``compute_links(..., cutoff=links.info)``.
 * Pixels inside the mask with no active link in range: RSRP and SINR NaN, throughput 0, probabilities 0, best
   server -1, not covered. Outside the mask: NaN, -1 and False.
@@ -381,6 +382,17 @@ class IncrementalAggregator:
         _, site_code = np.unique(np.asarray(sectors.site_id), return_inverse=True)
         residual = np.zeros(self.n_pix) if links.residual_mw is None else np.asarray(links.residual_mw, float)
         self.resid_g = residual[gpix]
+        # its variance (a random term of the kernel's interference sum); -1: none given, a constant at its mean
+        var, lvl = links.residual_var_mw2, links.residual_rsrp_mw
+        self.resid_var_g = np.full(n_groups, -1.0) if var is None or links.residual_mw is None else \
+            np.asarray(var, float)[gpix]
+        # it is conditioned below the serving level x (residual / the weak sites' SS-RSRP) (log, neper; none known:
+        # not conditioned)
+        self.resid_ratio_g = np.full(n_groups, 700.0)
+        if lvl is not None:
+            lv = np.asarray(lvl, float)[gpix]
+            ok = (lv > 0.0) & (self.resid_g > 0.0)
+            self.resid_ratio_g[ok] = np.log(self.resid_g[ok] / lv[ok])
         bf_loss = np.array([config.environments[n].beamforming_loss_db for n in ENV_CLASSES])
         self.env_g = self.env_full[gpix]
         self.group_of_link = np.repeat(np.arange(n_groups), np.diff(starts))
@@ -571,6 +583,8 @@ class IncrementalAggregator:
         starts = self.starts
         if base is None:
             sub_starts, idx, resid = starts, None, share * self.resid_g
+            resid_var = np.where(self.resid_var_g >= 0.0, share * self.resid_var_g, -1.0)
+            resid_ratio = self.resid_ratio_g
             env_g = self.env_g
             out = np.full((len(_dist.ROWS), self.gpix.size), np.nan)
             best_link = np.full(self.gpix.size, -1, np.int64)
@@ -579,6 +593,8 @@ class IncrementalAggregator:
             sub_starts = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
             idx = np.repeat(starts[groups] - sub_starts[:-1], lens) + np.arange(int(sub_starts[-1]))
             resid = share * self.resid_g[groups]
+            resid_var = np.where(self.resid_var_g[groups] >= 0.0, share * self.resid_var_g[groups], -1.0)
+            resid_ratio = self.resid_ratio_g[groups]
             env_g = self.env_g[groups]
             out, best_link = base[2].copy(), base[3].copy()
         n_sub = sub_starts.size - 1
@@ -589,7 +605,8 @@ class IncrementalAggregator:
             if self.aim:  # the interfering beams aimed at the users of the active sectors
                 links_in = links_in[:3] + (links_in[3] * (self.fac if idx is None else self.fac[idx]),) + links_in[4:]
             _dist.pixel_distributions(
-                sub_starts, *links_in, self.site_code, active_arr, resid, *self.o2i, env_g, *tail,
+                sub_starts, *links_in, self.site_code, active_arr, resid, resid_var, resid_ratio, *self.o2i, env_g,
+                *tail,
                 sub_out, sub_best,
             )
             if base is None:

@@ -106,7 +106,7 @@ def evaluate_banded(area: Any, sites: Any, config: EngineConfig | None = None, e
 
 
 def merge_bands(parts: list[Links], config: EngineConfig) -> Links:
-    """Concatenate band links (in band order) into the city's :class:`Links`; residuals are summed.
+    """Concatenate band links (in band order) into the city's :class:`Links`; residuals (means, variances) are summed.
 
     Every per-link array of :attr:`Links.ARRAYS` is carried (issue 11's per-link distribution fields ``p_los``,
     ``los_gain_db``, ``sf_los_db``, ``sf_nlos_db`` included), so the merged links are those of the single run.
@@ -119,7 +119,12 @@ def merge_bands(parts: list[Links], config: EngineConfig) -> Links:
     residual = np.zeros_like(first.residual_mw)
     for p in parts:
         residual += p.residual_mw
-    return dataclasses.replace(first, config=config, residual_mw=residual, **arrays)
+    extra = {}
+    for name in ("residual_var_mw2", "residual_rsrp_mw"):
+        extra[name] = None
+        if all(getattr(p, name) is not None for p in parts):
+            extra[name] = np.sum([getattr(p, name) for p in parts], axis=0)
+    return dataclasses.replace(first, config=config, residual_mw=residual, **extra, **arrays)
 
 
 def default_bands(executor: Any) -> int:

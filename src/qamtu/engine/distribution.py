@@ -140,12 +140,16 @@ def _q(x):
 
 @njit(cache=True, nogil=True)
 def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                  with_ssb, top, bottom, cand, near, f_l, c1, c2, fgrid, hist, is_l, is_n):
+                  with_ssb, top, bottom, cand, near, f_l, c1, c2, fgrid, hist, is_l, is_n, r1=0.0, r2=0.0,
+                  r_ratio=0.0):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
     Sites whose highest plausible level (``Y_SIGMAS`` sigmas above the LOS median) is below the grid never serve
-    and are below every level of the grid: their (untruncated) moments are summed once. Returns the number of
+    and are below every level of the grid: their (untruncated) moments are summed once. ``r1`` / ``r2``: the weak
+    links' residual (mean, mW, and variance, mW^2; traffic interference only), a log-normal conditioned, as the
+    other sites, on being below the serving level ``y`` times ``exp(r_ratio)`` (:func:`_resid_moments`). Returns
+    the number of
     levels used. ``top``, ``bottom``, ``f_l``, ``c1``, ``c2`` (float), ``cand`` (bool), ``near`` (int): scratch of at
     least ``ns`` entries (the caller's, reused from pixel to pixel).
     """
@@ -284,6 +288,10 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         y = ys[i]
         t1 = f1
         t2 = f2
+        if r1 > 0.0:
+            q1, q2 = _resid_moments(r1, r2, r_ratio + BETA * y)
+            t1 += q1
+            t2 += q2
         u1 = g1
         u2 = g2
         for q in range(nn):
@@ -361,6 +369,23 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                     _fw(m_s - a_ssb[d] * c1[d] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (c2[d] - k2), mu_s,
                         sd_s, j, i, b)
     return ny
+
+
+@njit(cache=True, nogil=True)
+def _resid_moments(m, v, cap):
+    """Mean and variance of the log-normal with mean ``m`` and variance ``v`` conditioned below ``exp(cap)``
+    (the weak links' residual below the serving level: a weak site above it would serve)."""
+    s2 = math.log(1.0 + v / (m * m))
+    s = math.sqrt(s2)
+    if s < 1e-9:
+        return m, 0.0
+    z = (cap - math.log(m) + 0.5 * s2) / s
+    f = _cdf(z)
+    if f <= 1e-300:
+        return 0.0, 0.0
+    k1 = m * _cdf(z - s) / f
+    k2 = (v + m * m) * _cdf(z - 2.0 * s) / f
+    return k1, max(k2 - k1 * k1, 0.0)
 
 
 @njit(cache=True, nogil=True)
@@ -731,9 +756,9 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
 
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
-                        resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
-                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level,
-                        level_hi, out, best_link):
+                        resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
+                        g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
+                        g_ul, full, quantiles, level, level_hi, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
     ``ssb_off`` (per link, dB): the sector's SSB as an interferer minus its SS-RSRP (``Links.ssb_offset_db``).
@@ -774,16 +799,16 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         hist = np.empty(_N_EXP)
         for gi in range(g0, g1):
             _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
-                        resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
-                        p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level,
-                        level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist)
+                        resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
+                        g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
+                        g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
-                resid_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load, always_on, noise_mw,
-                p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles, level, level_hi,
-                out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist):
+                resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load,
+                always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles,
+                level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
     a0 = starts[gi]
     a1 = starts[gi + 1]
@@ -811,13 +836,19 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     w, mu_i, sd_i = grid[0], grid[1], grid[2]
     mu_s = grid[3] if quantiles else grid[1]
     sd_s = grid[4] if quantiles else grid[2]
+    # the weak links' residual (x load): a random term of the fitted interference sum where its variance is
+    # given (>= 0), else a constant at its mean
+    random_resid = resid_var_pix[gi] >= 0.0
+    r1 = load * resid_pix[gi] if random_resid else 0.0
+    r2 = load * load * resid_var_pix[gi] if random_resid else 0.0
     ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                       quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19], fgrid, hist, sf[23], sf[24])
+                       quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19], fgrid, hist, sf[23], sf[24],
+                       r1, r2, resid_ratio_pix[gi])
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi)
     if quantiles:
         _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
-    resid = load * resid_pix[gi]
+    resid = 0.0 if random_resid else load * resid_pix[gi]
     e = env_pix[gi]
     # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
     # (serving site, level) pairs as the DL; per site its traffic-beam offset and SSB EPRE

@@ -34,9 +34,10 @@ Which links are evaluated and stored (the cut-off)
   (and measured by ``benchmarks/bench_engine.py`` against a baseline without cut-off).
 * a **relevance floor** ``cutoff_margin_db`` below the reference level. A link whose received power with its
   strongest beam is below the floor and whose coverage probability is below epsilon is not stored individually;
-  its interference power is added to the pixel's ``residual_mw`` (in ascending sector order), so the full
-  evaluation stays exact and memory stays bounded (a pixel stores its few tens of relevant links, not the
-  hundreds in range).
+  its interference is added to the pixel's residual, as a random sum: its mean ``residual_mw`` and variance
+  ``residual_var_mw2`` (:mod:`qamtu.engine._resid`; in ascending sector order), so the full evaluation stays
+  close to that of every link (the kernel fits the residual with the interference it sums) and memory stays
+  bounded (a pixel stores its few tens of relevant links, not the hundreds in range).
 
 Both rules depend only on the link itself and on the cut-off, never on the tile, so results do not depend on the
 chunk size, and a sector beyond the search radius changes nothing.
@@ -392,8 +393,17 @@ class Links:
         The cut-off distance used for the spatial search, m.
     config : EngineConfig
     residual_mw : float64 array, shape (n_pixels,)
-        Per pixel, the summed interference-beam power (mW per RE, full load) of the links inside the cut-off that
-        are below the relevance floor and not stored individually.
+        Per pixel, the MEAN of the summed interference-beam power (mW per RE, full load; over each link's LOS
+        state and shadow fading) of the links inside the cut-off that are below the relevance floor and not
+        stored individually.
+    residual_var_mw2 : float64 array, shape (n_pixels,), optional
+        Its variance, mW^2 (co-sited weak links fully correlated, sites independent: :mod:`qamtu.engine._resid`).
+        The kernel adds mean and variance to the interference moments it fits (:mod:`qamtu.engine.distribution`);
+        None (e.g. links made before it existed): the residual counts as a constant at its mean.
+    residual_rsrp_mw : float64 array, shape (n_pixels,), optional
+        The mean of the weak sites' summed SS-RSRP (per site its strongest weak sector), mW: the kernel conditions
+        the residual on being below the serving level scaled by ``residual_mw / residual_rsrp_mw`` (every other
+        site is below the level of the serving one).
     info : CutoffInfo
     ssb_offset_db : float32 array, shape (n_links,), optional
         This sector's SSB as an interferer minus its SS-RSRP, dB (<= 0): with
@@ -419,6 +429,8 @@ class Links:
     config: EngineConfig
     residual_mw: np.ndarray | None = None
     info: CutoffInfo | None = None
+    residual_var_mw2: np.ndarray | None = None
+    residual_rsrp_mw: np.ndarray | None = None
     p_los: np.ndarray | None = None
     los_gain_db: np.ndarray | None = None
     sf_los_db: np.ndarray | None = None
@@ -473,7 +485,9 @@ def empty_links(shape, sectors, config, info=None) -> Links:
     arrays = {k: np.empty(0, np.int64 if k == "pixel" else np.int32 if k == "sector" else np.float32)
               for k in Links.ARRAYS}
     return Links(shape=tuple(shape), sectors=sectors, cutoff_m=0.0, config=config,
-                 residual_mw=np.zeros(int(shape[0]) * int(shape[1])), info=info, **arrays)
+                 residual_mw=np.zeros(int(shape[0]) * int(shape[1])),
+                 residual_var_mw2=np.zeros(int(shape[0]) * int(shape[1])),
+                 residual_rsrp_mw=np.zeros(int(shape[0]) * int(shape[1])), info=info, **arrays)
 
 
 def _area_arrays(area):
@@ -574,6 +588,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     from scipy.spatial import cKDTree
 
     from qamtu.engine._fast import plain_empty, split_kept, take32, tile_pairs
+    from qamtu.engine._resid import weak_moments
 
     if not configs:
         return []
@@ -598,6 +613,9 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     far = max(cut)
     widest = env_cut2.max(axis=0)
     residual = np.zeros((n_var, rows * cols))
+    residual_var = np.zeros((n_var, rows * cols))  # the weak links' variance and SS-RSRP (qamtu.engine._resid)
+    residual_rsrp = np.zeros((n_var, rows * cols))
+    site_code = np.unique(np.asarray(sectors.site_id), return_inverse=True)[1].astype(np.int64)
     x, y = _area_arrays(area)
     tree = cKDTree(np.column_stack([sectors.x_m, sectors.y_m]))
     tile = max(1, int(math.isqrt(int(config.chunk_pixels))))
@@ -694,8 +712,12 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     # this configuration's pairs (all of them with one configuration), in the same order
                     own = np.arange(ii.size) if n_var == 1 else np.flatnonzero(d2s <= env_cut2[v][envs])
                     # weak links: summed per pixel, in ascending sector order
-                    kept, weak_mw = split_kept(ii, own, keep[own, v], batch.interference_mw, pix.size)
-                    residual[v, pix] += weak_mw
+                    kept, _ = split_kept(ii, own, keep[own, v], batch.interference_mw, pix.size)
+                    weak = weak_moments(ii, own, keep[own, v], batch.interference_mw, batch.rsrp_dbm, batch.p_los,
+                                        batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db, secs, site_code,
+                                        pix.size)
+                    for arr, part in zip((residual, residual_var, residual_rsrp), weak):
+                        arr[v, pix] += part
                     out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
                         take32(pcov[:, v] if name == "coverage_probability" else getattr(batch, name), kept)
                         for name in Links.ARRAYS[2:]
@@ -733,7 +755,8 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
 
     model = served if isinstance(served, ServedModel) else None
     made = [Links(shape=(rows, cols), sectors=sectors, cutoff_m=cut[v], config=configs[first[v]],
-                  residual_mw=residual[v], info=infos[first[v]], served=model,
+                  residual_mw=residual[v], residual_var_mw2=residual_var[v],
+                  residual_rsrp_mw=residual_rsrp[v], info=infos[first[v]], served=model,
                   **{k: cat(v, k) for k in Links.ARRAYS}) for v in range(n_var)]
     return [dataclasses.replace(made[v], config=c) for v, c in zip(variant_of, configs)]
 
