@@ -16,7 +16,7 @@ from qamtu.engine import EngineConfig, aggregate, compute_links
 from qamtu.engine.bands import band_rows, compute_links_banded, evaluate_banded
 
 FIELDS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
-          "residual_mw")
+          "residual_mw", "residual_var_mw2", "residual_rsrp_mw")
 MAPS = ("rsrp_dbm", "coverage_probability", "sinr_db", "dl_mbps", "ul_mbps", "best_server", "covered")
 
 

@@ -27,7 +27,8 @@ def assert_same_links(got: Links, want: Links) -> None:
         assert (a is None) == (b is None), name
         if a is not None:
             assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), name
-    assert got.residual_mw.tobytes() == want.residual_mw.tobytes()
+    for name in ("residual_mw", "residual_var_mw2", "residual_rsrp_mw"):
+        assert getattr(got, name).tobytes() == getattr(want, name).tobytes(), name
     assert got.cutoff_m == want.cutoff_m and got.info == want.info and got.config == want.config
 
 

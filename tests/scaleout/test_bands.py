@@ -30,7 +30,7 @@ RES = 400.0
 CONFIG = EngineConfig(chunk_pixels=64)
 
 #: every per-link array (issue 11's distribution fields p_los ... included) and the residual
-LINK_ARRAYS = Links.ARRAYS + ("residual_mw",)
+LINK_ARRAYS = Links.ARRAYS + ("residual_mw", "residual_var_mw2", "residual_rsrp_mw")
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ Choices made (each a documented part of the model, not an accident of the code):
 * Weak links (below the relevance floor of :mod:`qamtu.engine.links`) enter the interference through the pixel's
   residual, a random term (mean and variance) of the interference sum the kernel fits: exactly when all sectors
   are active, mean and variance scaled by the share of active sectors for a subset (an estimate: a random
-  share of independent terms). Callers that need exact subsets compute the links with a large ``cutoff_margin_db`` or with
-  ``compute_links(..., cutoff=links.info)``.
+  share of independent terms). Callers that need exact subsets compute the links with a large
+  ``cutoff_margin_db`` or with ``compute_links(..., cutoff=links.info)``.
 * Pixels inside the mask with no active link in range: RSRP and SINR NaN, throughput 0, probabilities 0, best
   server -1, not covered. Outside the mask: NaN, -1 and False.
 

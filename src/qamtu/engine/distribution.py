@@ -11,9 +11,16 @@ The model a pixel's user sees (the one :func:`qamtu.engine.montecarlo.pixel_mont
   strongest site in that draw);
 * SSB SINR: the serving SSB against every other sector's SSB at full power (always-on signals, synchronised
   network; each with the beam of the same SSB index, ``Links.ssb_offset_db``) plus noise; PDSCH SINR: the
-  serving traffic beam against ``load`` x every other sector's interference beam (its own site's other sectors included) plus the weak links' residual, plus ``always_on`` (the config's
-  ``always_on_re_share``) x every other sector's SSB-beam power (TRS, broadcast PDSCH, periodic CSI-RS at full
-  power on their share of the PDSCH REs, power-averaged), plus noise.
+  serving traffic beam against ``load`` x every other sector's interference beam (its own site's other sectors
+  included) plus ``load`` x the weak links' residual, plus ``always_on`` (the config's ``always_on_re_share``) x
+  every other sector's SSB-beam power (TRS, broadcast PDSCH, periodic CSI-RS at full power on their share of the
+  PDSCH REs, power-averaged), plus noise;
+* the **weak links' residual** (links below the relevance floor, not stored: :mod:`qamtu.engine._resid`) is a
+  random term with their sum's mean and variance (``Links.residual_mw`` / ``residual_var_mw2``), conditioned, as
+  every other site, on being below the serving level (times the residual's interference-to-SS-RSRP ratio,
+  ``residual_mw / residual_rsrp_mw``: :func:`_resid_moments`, a log-normal truncated there); it is added to the
+  moments of the interference sum before its log-normal fit. Not in the SSB interference: the weak sectors' SSBs
+  are 30 dB below the reference level and the SSB SINR enters only the maps (no ``Links`` field carries them).
 
 What is computed (per pixel, :func:`pixel_distributions`):
 
@@ -27,10 +34,11 @@ What is computed (per pixel, :func:`pixel_distributions`):
   mixture whose mean and variance are exact (closed form); the interference of the other sites is the log-normal
   with the sum's mean and variance (Fenton-Wilkinson on the truncated terms, which have no heavy upper tail). The
   serving site's other sectors scale with ``y`` (same shadowing): ``SINR_j >= g`` iff
-  ``x (t_j - g load c_j) >= g (load (I + R) + N)``. This is exact apart from the log-normal fit of the conditioned
-  interference sum and the grid; ``tests/engine/test_distribution.py`` checks it against the brute-force
-  Monte-Carlo on random layouts (within 0.02). The building loss enters only through the noise (all links of a
-  user share it), so the grid quantities are computed once per pixel and reused for every class and node.
+  ``x (t_j - g load c_j) >= g (load I + N)`` (``I`` with the residual). This is exact apart from the log-normal
+  fit of the conditioned interference sum and the grid; ``tests/engine/test_distribution.py`` checks it against
+  the brute-force Monte-Carlo on random layouts (within 0.02). The building loss enters only through the noise
+  (all links of a user share it), so the grid quantities are computed once per pixel and reused for every class
+  and node.
 * ``P(UL SNR >= g_ul)``: the UE transmits to the DL best server of its own draw, so the same (serving site,
   level) pairs are summed with the indicator "the received level reaches the power-controlled threshold of that
   site" (:func:`_ul_pairs_exceed`); the UL SNR p10 by bisection on it.
@@ -762,6 +770,10 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
 
     ``ssb_off`` (per link, dB): the sector's SSB as an interferer minus its SS-RSRP (``Links.ssb_offset_db``).
+    ``resid_pix`` (mW), ``resid_var_pix`` (mW^2), ``resid_ratio_pix`` (neper) per group: the weak links' residual
+    (its mean, variance, and the log of its interference-to-SS-RSRP ratio: it is conditioned below the serving
+    level times that ratio); a negative variance: the residual is a constant at its mean (links without
+    ``Links.residual_var_mw2``).
     ``out`` (len(ROWS), n_groups) is filled in place; ``best_link`` (n_groups,) gets the link of the strongest
     mean SS-RSRP (-1 when no active link). With ``full`` False only the outdoor DL/RSRP probabilities (and the UL
     one) are computed (the planner's and the gates' inner loop), and only as far as their comparison with every
@@ -801,7 +813,8 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
             _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
                         resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
-                        g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist)
+                        g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
+                        fac, fgrid, hist)
 
 
 @njit(cache=True, nogil=True)

@@ -268,8 +268,10 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     of the class drawn once per user with :func:`qamtu.radio.o2i.draw_o2i_loss_db` (the full TR 38.901 7.4.3
     model, not the normal approximation of :mod:`qamtu.engine.distribution`), camping on the strongest SS-RSRP;
     SSB SINR against the other sectors' SSB at full power, PDSCH SINR against ``load`` x their interference beams
-    plus the pixel's residual plus ``always_on_re_share`` x their SSB-beam power (always-on signals).
-    Plain NumPy, no approximation beyond the sampling.
+    plus the pixel's residual plus ``always_on_re_share`` x their SSB-beam power (always-on signals). The residual
+    (the weak links, not stored) is drawn as the kernel models it (:func:`_draw_residual`); it and the
+    ``residual_share`` scaling of a subset are the model's, not brute force. Plain NumPy, no approximation
+    beyond the sampling.
 
     Returns
     -------
@@ -320,7 +322,7 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     off = np.zeros(k.size) if links.ssb_offset_db is None else links.ssb_offset_db[k].astype(float)
     lin = 10 ** ((r + off[None, :]) / 10)  # the other sectors' SSB with the beam of the user's SSB index
     ssb_i = lin.sum(axis=1) - lin[rows, best]
-    resid = 0.0 if links.residual_mw is None else float(links.residual_mw[pixel]) * residual_share
+    resid = _draw_residual(links, pixel, residual_share, r_best + loss, rng)
     intf = 10 ** ((r + i_off[None, :]) / 10)
     pd_i = crit.cell_load * (intf.sum(axis=1) - intf[rows, best] + resid * 10 ** (-loss / 10))
     pd_i = pd_i + config.always_on_re_share * ssb_i  # neighbours' always-on signals on their share of the REs
@@ -340,6 +342,28 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
         "p_rsrp": float(np.mean(r_best >= crit.rsrp_threshold_dbm)), "p_dl": float(np.mean(pdsch >= g)),
         "p_ul": float(np.mean(ul >= g_ul)),
     }
+
+
+def _draw_residual(links, pixel: int, share: float, serving_dbm: np.ndarray, rng) -> np.ndarray | float:
+    """Per user, the pixel's weak-link residual (mW, outdoor): with ``Links.residual_var_mw2`` the log-normal
+    with its mean and variance (both x ``share``) conditioned below the user's serving level ``serving_dbm`` x
+    ``residual_mw / residual_rsrp_mw`` (:mod:`qamtu.engine.distribution`, :func:`_resid_moments`), drawn by
+    inverting its CDF; without it, or with no residual, the constant mean."""
+    from scipy.special import ndtr, ndtri
+
+    if links.residual_mw is None:
+        return 0.0
+    m = float(links.residual_mw[pixel]) * share
+    var = None if links.residual_var_mw2 is None else float(links.residual_var_mw2[pixel]) * share
+    if var is None or m <= 0.0 or var <= 0.0:
+        return m
+    s2 = np.log1p(var / m ** 2)
+    mu, s = np.log(m) - 0.5 * s2, np.sqrt(s2)
+    lvl = None if links.residual_rsrp_mw is None else float(links.residual_rsrp_mw[pixel]) * share
+    cap = np.full(serving_dbm.shape, np.inf) if not lvl else np.log(m / lvl) + serving_dbm * np.log(10.0) / 10.0
+    f = ndtr((cap - mu) / s)
+    u = np.clip(rng.random(serving_dbm.shape) * f, 1e-300, None)
+    return np.exp(mu + s * ndtri(u))
 
 
 def ul_interference_monte_carlo(links, victim: int, config=None, *, n_draws: int = 20000, seed: int = 0,
