@@ -11,8 +11,9 @@ Calibration file (:mod:`qamtu.engine.calibration_file`, the one reader and write
 Links (:mod:`qamtu.engine.links`)
     ``compute_links(area, sites, config=None, progress=None, *, cutoff=None, rows=None) -> Links``: sparse
     (pixel, sector) links within the link-budget cut-off, each with mean SS-RSRP, traffic-beam signal,
-    interference power, path gain and single-link coverage probability, plus ``Links.residual_mw`` (per pixel, the summed interference of
-    in-range links below the relevance floor, not stored one by one); computed per tile of pixels (memory
+    interference power, path gain and single-link coverage probability, plus ``Links.residual_mw`` /
+    ``residual_var_mw2`` / ``residual_rsrp_mw`` (per pixel, the mean and variance of the summed interference of
+    in-range links below the relevance floor, not stored one by one, and their sites' SS-RSRP); computed per tile of pixels (memory
     bounded, results independent of the tile size and of ``workers``). ``link_budget_envelope(sectors, config)
     -> CutoffInfo`` derives the search radius (coverage radius and interference-tail radius) and the relevance
     floor; ``cutoff_distance_m`` returns the radius; pass ``cutoff=`` to reuse one (e.g. a subset of sites with

@@ -174,11 +174,10 @@ class EngineConfig:
         table the links were computed on (any subset evaluates as a fresh model of its own sites).
         ``"uniform"`` (default): spread uniformly over the antenna's scan range (the antenna model's mean
         interference gain). Passive antennas are the same either way. Why "served" is not the default (yet): with
-        aimed beams a dense plan's weak links matter, and the engine's relevance rule (``cutoff_margin_db`` = 30)
-        counts the links it cuts as a per-pixel residual at its mean, pessimistic there: a 4-city national run
-        with "served" gave Astana / Almaty / Shymkent 0.864 / 0.859 / 0.809 territory on the planner's links
-        (60 dB margin) against 0.751 / 0.732 / 0.751 on a fresh evaluation at 30 dB, and Astana 0.863 fresh at
-        60 dB (docs/notes/served-21.md); with "uniform" the two agree within 0.03.
+        aimed beams a dense plan's weak links matter, and a fresh evaluation still depends on the relevance rule
+        (``cutoff_margin_db``): Astana's served plan (637 sites, 250 m), 0.864 territory on the planner's links
+        (60 dB margin), is 0.836 fresh at 30 dB and 0.863 at 60 dB with the residual as a conditioned random term
+        (0.751 at 30 dB with the former constant residual; docs/notes/served-21.md, resid-21.md).
     ssb_interference : {"same_index", "envelope"}
         A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
         ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
@@ -214,10 +213,12 @@ class EngineConfig:
         Link-relevance criterion (see :mod:`qamtu.engine.links`): a link whose mean received power, with the
         largest of its beams' gains, is more than this below the noise per RE is dropped (30 dB: each dropped link
         changes I+N by at most 0.0043 dB). Dropped links are summed into the pixel's residual, which the
-        distribution engine counts at its mean (no LOS/shadowing spread): at the edge of a sparse plan, where a
-        pixel stores one link, 20 dB left 30-40 % of the interference there and made P(DL) pessimistic under the
-        aimed beams (Konaev plan: territory 0.389 at 20 dB, 0.4031 at 30 dB, 0.4042 with every link stored); 30 dB
-        stores ~2 % more links on the Taraz reference layout (docs/notes/served-11.md).
+        distribution engine counts as a random term of the interference (mean and variance over LOS state and
+        shadowing, conditioned below the serving level: :mod:`qamtu.engine._resid`); with it a fresh evaluation
+        of the Konaev 100 m reference layout with served beams gives territory 0.9971 / 0.9973 / 0.9975 / 0.9975
+        at 30 / 40 / 50 / 60 dB (0.9821 / 0.9971 / 0.9975 / 0.9975 with the former constant residual at the
+        links' median power; docs/notes/resid-21.md). 30 dB stores ~2 % more links than 20 dB on the Taraz
+        reference layout (docs/notes/served-11.md).
     cutoff_coverage_epsilon : float
         A link is also kept while its single-link RSRP coverage probability is at least this (0.05): a pixel's
         coverage probability is then exact wherever it is >= 0.05, so ``covered`` is exact for any level >= 0.05.
