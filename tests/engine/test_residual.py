@@ -11,49 +11,52 @@ from qamtu.engine._resid import weak_moments
 
 def test_weak_moments_match_brute_force_draws():
     """Mean and variance of the summed weak links of two pixels (co-sited sectors share one LOS state and one
-    shadow draw, sites independent) against 400 000 draws of the mixture; the kept links stay out."""
+    shadow draw, sites independent) against 400 000 draws of the mixture; a site with a stored link at the pixel
+    (pixel 0's site 0, pixel 1's site 1) has its weak sectors folded into its first stored link instead."""
     rng = np.random.default_rng(5)
-    n = 9
-    ii = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
-    sec = np.array([0, 1, 2, 3, 5, 0, 1, 3, 4])
-    site_of_sector = np.array([0, 0, 0, 1, 1, 1])
-    kept = np.array([False, False, True, False, False, False, False, False, True])
+    n = 10
+    ii = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+    sec = np.array([0, 1, 2, 3, 5, 6, 0, 1, 3, 4])
+    site_of_sector = np.array([0, 0, 0, 1, 1, 1, 2])
+    kept = np.array([False, True, False, False, False, False, False, False, True, False])
     rsrp = rng.uniform(-120.0, -100.0, n)
     intf = 10 ** (rng.uniform(-130.0, -110.0, n) / 10)
-    site_p = np.array([0.3, 0.05])
-    site_d = np.array([12.0, 15.0])
+    site_p = np.array([0.3, 0.05, 0.5])
+    site_d = np.array([12.0, 15.0, 10.0])
     plos, dlos = site_p[site_of_sector[sec]], site_d[site_of_sector[sec]]
     sfl, sfn = np.full(n, 3.0), np.full(n, 5.0)  # (moderate sigmas: the sample variance converges)
-    mean, var, level = weak_moments(ii, np.arange(n), kept, intf, rsrp, plos, dlos, sfl, sfn, sec, site_of_sector,
-                                    2)
+    mean, var, level, fold = weak_moments(ii, np.arange(n), kept, intf, rsrp, plos, dlos, sfl, sfn, sec,
+                                          site_of_sector, 2)
+    np.testing.assert_array_equal(fold, [0, intf[0] + intf[2], 0, 0, 0, 0, 0, 0, intf[9], 0])
     draws = 400_000
-    los = rng.random((draws, 2)) < site_p[None, :]
-    z = rng.standard_normal((draws, 2))
-    for px in (0, 1):
+    los = rng.random((draws, 3)) < site_p[None, :]
+    z = rng.standard_normal((draws, 3))
+    in_residual = {0: [3, 4, 5], 1: [6, 7]}  # pixel 0: site 1 and site 2; pixel 1: site 0
+    for px, links in in_residual.items():
         total = np.zeros(draws)
-        for k in np.flatnonzero((ii == px) & ~kept):
+        for k in links:
             s = site_of_sector[sec[k]]
             den = plos[k] * 10 ** (dlos[k] / 10) + 1 - plos[k]
             db = np.where(los[:, s], dlos[k] + sfl[k] * z[:, s], sfn[k] * z[:, s])  # over the NLOS median
             total += intf[k] / den * 10 ** (db / 10)
         np.testing.assert_allclose(mean[px], total.mean(), rtol=0.01)
         np.testing.assert_allclose(var[px], total.var(), rtol=0.05)
-    assert level[0] > 0 and level[1] > 0
+        assert level[px] > 0
 
 
 def test_weak_moments_mean_is_exact_and_kept_links_excluded():
-    """The mean is the mixture's closed form summed over the weak links only (no sampling)."""
+    """The mean is the mixture's closed form summed over the weak links of sites with no stored link."""
     ii = np.array([0, 0, 0])
     sec = np.array([0, 1, 2])
     site = np.array([0, 1, 2])
     kept = np.array([False, True, False])
     intf = np.array([1e-12, 5e-9, 2e-12])
     p, d, sl, sn = np.array([0.2] * 3), np.array([10.0] * 3), np.array([4.0] * 3), np.array([6.0] * 3)
-    mean, var, _ = weak_moments(ii, np.arange(3), kept, intf, np.full(3, -110.0), p, d, sl, sn, sec, site, 1)
+    mean, var, _, fold = weak_moments(ii, np.arange(3), kept, intf, np.full(3, -110.0), p, d, sl, sn, sec, site, 1)
     b = np.log(10) / 10
     fac = (0.2 * np.exp(b * 10 + (b * 4) ** 2 / 2) + 0.8 * np.exp((b * 6) ** 2 / 2)) / (0.2 * 10 + 0.8)
     np.testing.assert_allclose(mean[0], 3e-12 * fac, rtol=1e-12)
-    assert var[0] > 0
+    assert var[0] > 0 and not fold.any()
 
 
 def _evaluate(area, sites, margin_db, constant=False):

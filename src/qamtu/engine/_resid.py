@@ -15,8 +15,13 @@ are consecutive rows of the site table in practice; the links are in ascending s
 the variance is taken, ``Var = (sum I)^2 (E2 / I^2 - (E / I)^2)`` with the first link's mixture (a site's sectors
 have the same position, hence the same ``p``, ``d`` and sigmas). Different sites are independent. A site whose
 sectors are not consecutive rows is counted as independent parts (variance underestimated by at most the
-cross terms); a site of which some sectors are stored and others weak has its weak part independent of its
-stored links (the residual's share of that site is the weak sectors only, 30 dB below the reference).
+cross terms).
+
+The weak sectors of a site that has a STORED link at the pixel (the back and side lobes of a near site) are not
+in the residual: they share that site's draw, so their interference is added to the site's first stored link
+(``Links.cosited_weak_mw``) and the kernel scales it with that site's level (truncated below the serving level,
+or the serving site's own other sectors). Counted in the residual instead (independent, conditioned on the
+residual's own level) they made Astana's served plan 0.016 territory more pessimistic at 30 dB.
 """
 
 from __future__ import annotations
@@ -45,40 +50,47 @@ def _mixture_factors(p, d_db, s_l, s_n):
 @njit(cache=True, nogil=True)
 def weak_moments(ii, own, kept, intf, rsrp_dbm, plos, dlos, sfl, sfn, sec, site_of_sector, n_px):
     """Per pixel ``ii`` (0..n_px-1) the mean (mW) and variance (mW^2) of the summed interference of the links
-    ``own[a]`` not ``kept[a]`` (``own`` ascending: pixel order, then ascending sector); ``site_of_sector[sec[link]]``:
-    the link's site code. Co-sited consecutive weak links of a pixel are fully correlated (module docstring).
-    Also the mean of the weak sites' summed SS-RSRP (mW; per site its strongest weak sector's): the level at
-    which the kernel truncates the residual (a weak site is below the serving level, as every other site)."""
+    ``own[a]`` not ``kept[a]`` (``own`` ascending: pixel order, then ascending sector; ``site_of_sector[sec[link]]``
+    the link's site code) whose site has no kept link at the pixel, and the mean of their sites' summed SS-RSRP
+    (mW; per site its strongest weak sector's: the kernel conditions the residual below the serving level). The
+    weak links of a site that HAS a kept link there (the same draw) go to that site's first kept link instead:
+    ``fold[link]`` (mW, per link of ``intf``) is what its interference gains. Runs of consecutive links of one
+    (pixel, site) are a site's (module docstring)."""
     mean = np.zeros(n_px)
     var = np.zeros(n_px)
     level = np.zeros(n_px)
-    run_px = -1
-    run_site = -1
-    run_i = 0.0
-    run_v = 0.0  # E2 / I^2 - (E / I)^2 of the run's first link
-    run_r = 0.0  # the site's strongest weak sector's mean SS-RSRP, mW
-    for a in range(own.shape[0]):
-        if kept[a]:
-            continue
-        link = own[a]
-        px = ii[link]
-        s = site_of_sector[sec[link]]
-        m1, m2 = _mixture_factors(float(plos[link]), float(dlos[link]), float(sfl[link]), float(sfn[link]))
-        mean[px] += intf[link] * m1
-        r = math.exp(BETA * float(rsrp_dbm[link])) * m1
-        if px == run_px and s == run_site:
+    fold = np.zeros(intf.shape[0])
+    n = own.shape[0]
+    a0 = 0
+    while a0 < n:
+        px = ii[own[a0]]
+        s = site_of_sector[sec[own[a0]]]
+        a1 = a0 + 1
+        while a1 < n and ii[own[a1]] == px and site_of_sector[sec[own[a1]]] == s:
+            a1 += 1
+        host = -1
+        for a in range(a0, a1):
+            if kept[a]:
+                host = own[a]
+                break
+        run_i = 0.0
+        run_r = 0.0
+        run_v = -1.0
+        for a in range(a0, a1):
+            if kept[a]:
+                continue
+            link = own[a]
+            if host >= 0:
+                fold[host] += intf[link]
+                continue
+            m1, m2 = _mixture_factors(float(plos[link]), float(dlos[link]), float(sfl[link]), float(sfn[link]))
+            mean[px] += intf[link] * m1
             run_i += intf[link]
-            run_r = max(run_r, r)
-            continue
-        if run_px >= 0:
-            var[run_px] += run_i * run_i * run_v
-            level[run_px] += run_r
-        run_px = px
-        run_site = s
-        run_i = intf[link]
-        run_r = r
-        run_v = max(m2 - m1 * m1, 0.0)
-    if run_px >= 0:
-        var[run_px] += run_i * run_i * run_v
-        level[run_px] += run_r
-    return mean, var, level
+            run_r = max(run_r, math.exp(BETA * float(rsrp_dbm[link])) * m1)
+            if run_v < 0.0:
+                run_v = max(m2 - m1 * m1, 0.0)  # the run's first weak link's mixture (the site's)
+        if run_v >= 0.0:
+            var[px] += run_i * run_i * run_v
+            level[px] += run_r
+        a0 = a1
+    return mean, var, level, fold

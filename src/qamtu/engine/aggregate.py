@@ -407,6 +407,8 @@ class IncrementalAggregator:
             arr(links.p_los).astype(np.float64),
             arr(links.los_gain_db).astype(np.float64), arr(links.sf_los_db).astype(np.float64),
             arr(links.sf_nlos_db).astype(np.float64),
+            np.zeros(links.n_links) if links.cosited_weak_mw is None else
+            arr(links.cosited_weak_mw).astype(np.float64),  # the weak sectors of the link's site (_resid)
         )
         # every class's exact probabilities: for the maps, or when ``covered`` is not the outdoor class's
         self.all_classes = bool(full or crit.user_class != "outdoor")

@@ -19,7 +19,8 @@ The model a pixel's user sees (the one :func:`qamtu.engine.montecarlo.pixel_mont
   random term with their sum's mean and variance (``Links.residual_mw`` / ``residual_var_mw2``), conditioned, as
   every other site, on being below the serving level (times the residual's interference-to-SS-RSRP ratio,
   ``residual_mw / residual_rsrp_mw``: :func:`_resid_moments`, a log-normal truncated there); it is added to the
-  moments of the interference sum before its log-normal fit. Not in the SSB interference: the weak sectors' SSBs
+  moments of the interference sum before its log-normal fit. The weak sectors of a site with a stored link
+  (``Links.cosited_weak_mw``) count with that site (same draw). Not in the SSB interference: the weak sectors' SSBs
   are 30 dB below the reference level and the SSB SINR enters only the maps (no ``Links`` field carries them).
 
 What is computed (per pixel, :func:`pixel_distributions`):
@@ -686,8 +687,8 @@ _PAIR_ROWS = 7
 
 
 @njit(cache=True, nogil=True)
-def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active, load,
-                 always_on, site_id, kbest, sf):
+def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector, active,
+                 load, always_on, site_id, kbest, sf):
     """The sites of one pixel group (links ``a0:a1``): per site its strongest sector's link (``kbest``), the
     LOS/NLOS medians and spreads, the mixture's moments and the interference ratios, into the rows of ``sf``
     (``sf[r, j]``, r: 0 m_l, 1 m_n, 2 p, 3 s_l, 4 s_n, 5 t_lin, 6 t_ssb, 7 c_int, 8 c_ssb, 9 e1l, 10 e1n, 11 e2l,
@@ -746,7 +747,8 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
         for j in range(ns):
             if site_id[j] == sid:
                 rb = float(rsrp[kbest[j]])
-                a_int[j] += float(intf[k]) * math.exp(-BETA * rb)
+                # (``cosited``: the site's weak sectors at this pixel, folded into this link: the same draw)
+                a_int[j] += (float(intf[k]) + float(cosited[k])) * math.exp(-BETA * rb)
                 a_ssb[j] += math.exp(BETA * (float(rsrp[k]) + float(ssb_off[k]) - rb))
                 break
     for j in range(ns):
@@ -763,8 +765,8 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
-                        resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
+def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
+                        active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link):
     """Probabilities and quantiles for each pixel group (links ``starts[i]:starts[i+1]`` are one pixel's).
@@ -810,26 +812,26 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         fgrid = np.empty((MAX_Y, nmax))
         hist = np.empty(_N_EXP)
         for gi in range(g0, g1):
-            _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
-                        resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
+            _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
+                        active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
                         fac, fgrid, hist)
 
 
 @njit(cache=True, nogil=True)
-def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector, active,
-                resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl, load,
-                always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full, quantiles,
-                level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist):
+def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
+                active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
+                load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
+                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
     a0 = starts[gi]
     a1 = starts[gi + 1]
     best_link[gi] = -1
     if a1 <= a0:
         return
-    ns, best = _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, site_of_sector,
-                            active, load, always_on, site_i[0], site_i[1], sf)
+    ns, best = _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited,
+                            site_of_sector, active, load, always_on, site_i[0], site_i[1], sf)
     best_link[gi] = best
     if ns == 0:
         return

@@ -400,6 +400,10 @@ class Links:
         Its variance, mW^2 (co-sited weak links fully correlated, sites independent: :mod:`qamtu.engine._resid`).
         The kernel adds mean and variance to the interference moments it fits (:mod:`qamtu.engine.distribution`);
         None (e.g. links made before it existed): the residual counts as a constant at its mean.
+    cosited_weak_mw : float32 array, shape (n_links,), optional
+        The interference-beam power (as ``interference_mw``, not re-aimed for subsets) of the weak sectors of this
+        link's site at this pixel, on the site's first stored link (0 on the others): the same LOS state and
+        shadow draw as the link (:mod:`qamtu.engine._resid`). None: 0.
     residual_rsrp_mw : float64 array, shape (n_pixels,), optional
         The mean of the weak sites' summed SS-RSRP (per site its strongest weak sector), mW: the kernel conditions
         the residual on being below the serving level scaled by ``residual_mw / residual_rsrp_mw`` (every other
@@ -437,10 +441,11 @@ class Links:
     sf_nlos_db: np.ndarray | None = None
     ssb_offset_db: np.ndarray | None = None
     served: Any = None
+    cosited_weak_mw: np.ndarray | None = None
 
     #: per-link arrays, in the order :meth:`take` and :meth:`concat` handle them
     ARRAYS = ("pixel", "sector", "rsrp_dbm", "signal_dbm", "interference_mw", "path_gain_db", "coverage_probability",
-              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db", "ssb_offset_db")
+              "p_los", "los_gain_db", "sf_los_db", "sf_nlos_db", "ssb_offset_db", "cosited_weak_mw")
 
     def take(self, index, **changes) -> "Links":
         """A copy holding the links ``index`` (any NumPy index) with other fields replaced by ``changes``."""
@@ -718,10 +723,10 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                                         pix.size)
                     for arr, part in zip((residual, residual_var, residual_rsrp), weak):
                         arr[v, pix] += part
+                    fields = {"coverage_probability": pcov[:, v], "cosited_weak_mw": weak[3]}
                     out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
-                        take32(pcov[:, v] if name == "coverage_probability" else getattr(batch, name), kept)
-                        for name in Links.ARRAYS[2:]
-                    )
+                        take32(fields[name] if name in fields else getattr(batch, name), kept)
+                        for name in Links.ARRAYS[2:])
         return px.size, out
 
     workers = config.workers if config.workers > 0 else min(4, os.cpu_count() or 1)

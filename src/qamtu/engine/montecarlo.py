@@ -295,7 +295,8 @@ def pixel_monte_carlo(links, pixel: int, env_code: int, config=None, *, n_users:
     d = links.los_gain_db[k].astype(float)
     nlos = rsrp - 10 * np.log10(p * 10 ** (d / 10) + 1 - p)
     t = links.signal_dbm[k].astype(float) - prof.beamforming_loss_db - rsrp
-    i_off = 10 * np.log10(links.interference_mw[k].astype(float)) - rsrp
+    cos = 0.0 if links.cosited_weak_mw is None else links.cosited_weak_mw[k].astype(float)  # same draw as k's site
+    i_off = 10 * np.log10(links.interference_mw[k].astype(float) + cos) - rsrp
     _, site = np.unique(np.asarray(links.sectors.site_id)[links.sector[k]], return_inverse=True)
     ns = int(site.max()) + 1 if k.size else 0
     u_los = rng.random((n_users, ns))
