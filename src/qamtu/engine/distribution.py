@@ -282,7 +282,11 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         cut -= 1
         dropped += hist[cut]
     # phase 2 (only at levels with a kept pair): the truncated moments of the other sites, then per kept pair the
-    # log-normal of its conditioned interference
+    # log-normal of its conditioned interference; the residual's log-normal (sd, and its standard score at y = 0)
+    r_sd = math.sqrt(math.log(1.0 + r2 / (r1 * r1))) if r1 > 0.0 and r2 > 0.0 else 0.0
+    r_z = (r_ratio - math.log(r1)) / r_sd + 0.5 * r_sd if r_sd > 1e-9 else 0.0
+    if r_sd <= 1e-9:
+        r_sd = 0.0
     for i in range(ny):
         kept = 0
         for q in range(nn):
@@ -297,10 +301,12 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
         y = ys[i]
         t1 = f1
         t2 = f2
-        if r1 > 0.0:
-            q1, q2 = _resid_moments(r1, r2, r_ratio + BETA * y)
+        if r_sd > 0.0:
+            q1, q2 = _resid_moments(r1, r2, r_z + BETA * y / r_sd, r_sd)
             t1 += q1
             t2 += q2
+        elif r1 > 0.0:
+            t1 += r1
         u1 = g1
         u2 = g2
         for q in range(nn):
@@ -381,14 +387,10 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
 
 
 @njit(cache=True, nogil=True)
-def _resid_moments(m, v, cap):
-    """Mean and variance of the log-normal with mean ``m`` and variance ``v`` conditioned below ``exp(cap)``
-    (the weak links' residual below the serving level: a weak site above it would serve)."""
-    s2 = math.log(1.0 + v / (m * m))
-    s = math.sqrt(s2)
-    if s < 1e-9:
-        return m, 0.0
-    z = (cap - math.log(m) + 0.5 * s2) / s
+def _resid_moments(m, v, z, s):
+    """Mean and variance of the log-normal with mean ``m``, variance ``v`` and log standard deviation ``s``
+    conditioned below the level of standard score ``z`` (the weak links' residual below the serving level: a
+    weak site above it would serve)."""
     f = _cdf(z)
     if f <= 1e-300:
         return 0.0, 0.0
