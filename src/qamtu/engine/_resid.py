@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
 import numpy as np
+from numba import njit
 
 BETA = math.log(10.0) / 10.0
 
