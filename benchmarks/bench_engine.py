@@ -199,8 +199,9 @@ def part_cities(args) -> None:
             from qamtu.engine import aggregate, compute_links
 
             links = compute_links(area, sites, config)
+            c1 = time.process_time()
             res = aggregate(area, links, config)
-            n_links, extra = links.n_links, ""
+            n_links, extra = links.n_links, f" (CPU: links {c1 - c0:.1f} s, kernel {time.process_time() - c1:.1f} s)"
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         wall, cpu, links_total, px_done = wall + dt, cpu + dc, links_total + n_links, px_done + n_px
         k = res.kpis()
