@@ -48,3 +48,58 @@ def test_fast_path_matches_exact_path():
     err_p = np.abs(pcov - exact.coverage_probability)
     assert np.percentile(err_p, 99.9) < 0.01 and err_p.max() < 0.25
     assert np.mean(keep == exact.keep) > 0.999
+
+
+def test_kernel_ssb_offsets_equal_the_antenna_models():
+    """The same-SSB-index offset the kernel computes for the links it keeps (from the antenna's table, on the
+    direction's components) equals :func:`qamtu.engine.links.ssb_offsets` (NumPy, through the local angles)."""
+    import dataclasses
+
+    from qamtu.engine.links import compute_links, ssb_offsets
+    from qamtu.geo.area import make_study_area
+    from qamtu.geo.catalogue import get_city
+    from qamtu.plan.candidates import lattice_candidates
+
+    area = make_study_area(get_city("konaev"), resolution_m=500.0)
+    area = dataclasses.replace(area, terrain=None, clutter=None)
+    sites = lattice_candidates(area, 1500.0)
+    links = compute_links(area, sites, EngineConfig())
+    x, y = area.pixel_centres()
+    sec = links.sector.astype(np.int64)
+    dx = np.asarray(x, float).ravel()[links.pixel] - links.sectors.x_m[sec]
+    dy = np.asarray(y, float).ravel()[links.pixel] - links.sectors.y_m[sec]
+    want = ssb_offsets(dx, dy, sec, links.sectors, EngineConfig())
+    assert links.n_links > 1000 and np.mean(want < -1.0) > 0.5  # not vacuous: offsets of several dB
+    np.testing.assert_allclose(links.ssb_offset_db, want, rtol=0, atol=1e-5)
+    envelope = compute_links(area, sites, EngineConfig(ssb_interference="envelope"))
+    assert not envelope.ssb_offset_db.any()
+
+
+def test_tile_loop_helpers_equal_numpy():
+    """tile_pairs = row-major nonzero of the distance matrix; split_kept = bincount of the weak links (bit for
+    bit); take32 = fancy index + astype."""
+    from qamtu.engine._fast import split_kept, take32, tile_pairs
+
+    rng = np.random.default_rng(3)
+    px, py = rng.uniform(0, 1000, 300), rng.uniform(0, 1000, 300)
+    pen = rng.integers(0, 4, 300)
+    s_x, s_y = rng.uniform(-2000, 3000, 80), rng.uniform(-2000, 3000, 80)
+    cand = np.sort(rng.choice(80, 50, replace=False)).astype(np.int64)
+    radius2 = np.array([900.0, 1500.0, 2500.0, 4000.0]) ** 2
+    ii, jj, dx, dy, d2, sec, env = tile_pairs(px, py, pen, cand, s_x, s_y, radius2)
+    ex = px[:, None] - s_x[cand][None, :]
+    ey = py[:, None] - s_y[cand][None, :]
+    e2 = ex * ex + ey * ey
+    wi, wj = np.nonzero(e2 <= radius2[pen][:, None])
+    assert 0 < ii.size < e2.size
+    for got, want in ((ii, wi), (jj, wj), (dx, ex[wi, wj]), (dy, ey[wi, wj]), (d2, e2[wi, wj]), (sec, cand[wj]),
+                      (env, pen[wi])):
+        assert got.tobytes() == np.asarray(want).tobytes()
+    intf = 10.0 ** rng.uniform(-14, -8, ii.size)
+    own = np.flatnonzero(rng.random(ii.size) < 0.7)
+    kept = rng.random(own.size) < 0.3
+    idx, residual = split_kept(ii, own, kept, intf, px.size)
+    weak = own[~kept]
+    assert idx.tobytes() == own[kept].tobytes()
+    assert residual.tobytes() == np.bincount(ii[weak], weights=intf[weak], minlength=px.size).tobytes()
+    assert take32(intf, idx).tobytes() == intf[idx].astype(np.float32).tobytes()

@@ -116,15 +116,8 @@ _PHI_INV_STEP = 1.0 / PHI_STEP
 
 @njit(cache=True, nogil=True)
 def _cdf(x):
-    """Standard normal CDF by table look-up (module table ``_PHI``)."""
-    if x <= -PHI_MAX:
-        return 0.0
-    if x >= PHI_MAX:
-        return 1.0
-    u = (x + PHI_MAX) * _PHI_INV_STEP
-    i = int(u)
-    f = u - i
-    return _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
+    """Standard normal CDF by table look-up (module table ``_PHI``; :func:`_cdf_pdf`)."""
+    return _cdf_pdf(x)[0]
 
 
 @njit(cache=True, nogil=True)
