@@ -37,10 +37,10 @@ What is computed (per pixel, :func:`pixel_distributions`):
   serving site's other sectors scale with ``y`` (same shadowing): ``SINR_j >= g`` iff
   ``x (t_j - g load c_j) >= g (load I + N)`` (``I`` with the residual). This is exact apart from the log-normal
   fit of the conditioned interference sum and the grid. Within a cell the conditional probability is averaged
-  over :data:`Y_SUB` points, with the interference's log-normal parameters moved linearly from the node's (the
+  over :data:`Y_SUB` points, with the interference's log-normal log mean moved linearly from the node's (the
   neighbouring nodes' slope: at a point above the node the others are conditioned below that point, not the
   node) and the point weights tilted by :data:`TILT_FRACTION` of the serving density's slope
-  (:func:`_cell_slopes`; both held at the node made the 2 dB grid up to 0.003 low against its converged value,
+  (:func:`_pairs`; both held at the node made the 2 dB grid up to 0.003 low against its converged value,
   docs/notes/grid-21.md). ``tests/engine/test_distribution.py`` checks it against
   the brute-force Monte-Carlo on random layouts (within 0.02). The building loss enters only through the noise
   (all links of a user share it), so the grid quantities are computed once per pixel and reused for every class
@@ -94,7 +94,7 @@ MAX_Y = 80
 #: points per serving-level cell at which the conditional SINR probability is averaged (:func:`_sinr_exceed`)
 Y_SUB = 4
 #: the pair weight's log-slope across its cell (from the neighbouring nodes' weights) is applied at this fraction
-#: (:func:`_cell_slopes`); measured, not derived: 1 over-corrects the node-held density by as much as 0 under-
+#: (:func:`_pairs`); measured, not derived: 1 over-corrects the node-held density by as much as 0 under-
 #: corrects it (Taraz 100 m against the 0.5 dB grid, docs/notes/grid-21.md)
 TILT_FRACTION = 0.5
 #: the linear weight tilt across a cell is clipped to +-TILT_MAX (a point's weight stays >= 1 / Y_SUB > 0)
@@ -435,7 +435,7 @@ PRUNE_EPS = 2e-4
 
 @njit(cache=True, nogil=True)
 def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
-              hi_level, slope=None, cell=None):
+              hi_level, slope=None, c_mu=None, c_w=None):
     """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
     precomputed (:func:`_sub_factors`).
@@ -445,8 +445,8 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     term stays inline here.
     ``slope`` (an array, optional; the quantile search): ``slope[0]`` gets the derivative of the (not deciding)
     sum per dB of ``g`` (a cell taken at its mid-point contributes its two evaluated points' share).
-    ``cell`` (optional, ``cell[:, k]`` from :func:`_pairs`): the interference's log-normal mean and sd moved
-    linearly across the cell and the point weights tilted linearly (summing to the pair's weight); without it
+    ``c_mu``, ``c_w`` (optional, from :func:`_pairs`): the interference's log-normal mean moved
+    linearly across the cell and the point weights tilted linearly (summing to the pair's weight); without them
     they are held at the node's.
     """
     rem = 0.0
@@ -465,12 +465,10 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
             mu0 = pmu[k]
             isd0 = pisd[k]
             dmu = 0.0
-            dsd = 0.0
             tl = 0.0
-            if cell is not None:
-                dmu = cell[0, k]
-                dsd = cell[1, k] if isd0 > 0.0 else 0.0
-                tl = cell[2, k]
+            if c_mu is not None:
+                dmu = c_mu[k]
+                tl = c_w[k]
             acc = 0.0
             dacc = 0.0
             c_first = 0.0
@@ -481,9 +479,6 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                 off = (sub + 0.5) * inv_nsub - 0.5  # the point's offset from the node, cells
                 mu = mu0 + dmu * off
                 isd = isd0
-                if dsd != 0.0:
-                    sdv = 1.0 / isd0 + dsd * off
-                    isd = 1.0 / sdv if sdv > 0.0 else -1.0
                 wt = 1.0 + tl * off
                 if load > 0.0:
                     room = (x * num * inv_g - noise) * inv_load - resid  # the interference the others may bring, mW
@@ -536,7 +531,7 @@ def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, s
     Each pair stands for the grid cell ``[y - step/2, y + step/2]`` of the serving level: the conditional
     probability is averaged over ``nsub`` points of the cell (the conditioned interference's log-normal kept from
     the node here, the tests' form; the kernel's sums move it and tilt the point weights across the cell,
-    :func:`_cell_slopes`; :data:`Y_SUB` for the probabilities and the 10th percentile, 1 for the medians of
+    :func:`_pairs`; :data:`Y_SUB` for the probabilities and the 10th percentile, 1 for the medians of
     the maps). Where the noise dominates (indoor users at mid probabilities) the conditional probability is nearly
     a step in ``y``, and a single node per 2 dB cell made P(DL) up to 0.03 too low (review of issue 11).
     The sum is :func:`_sinr_sum` (shared with :func:`_sinr_verdict`).
@@ -575,10 +570,19 @@ def _inverse_sd(sd, n):
 
 
 @njit(cache=True, nogil=True)
-def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd, cell=None):
+def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None):
     """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``psd`` gets the
-    inverse of the standard deviation (-1 where it is 0: a step), the form :func:`_sinr_sum` takes; ``cell``
-    (optional, 3 rows) the pair's slopes across its cell (:func:`_cell_slopes`)."""
+    inverse of the standard deviation (-1 where it is 0: a step), the form :func:`_sinr_sum` takes; ``c_mu``,
+    ``c_w`` (optional) the pair's slopes across its cell.
+
+    The cell slopes of pair (j, i, b) are its changes across the cell (per cell width, from the neighbouring
+    nodes of the same site and branching: central difference, one-sided where a neighbour has no kept pair, 0
+    where neither has): ``c_mu[n]`` of the interference's log mean (its log sd is held: moving it too gained
+    little for a division per point), ``c_w[n]`` the weight's linear tilt (:data:`TILT_FRACTION` of its
+    log-slope, clipped to +-TILT_MAX).
+    The node holds the others conditioned below its own level; at a point above it they may reach higher (more
+    interference), and the serving density changes across the cell: held at the node's, both made the 2 dB grid
+    low by up to 0.003 in P(DL) against its converged value (docs/notes/grid-21.md)."""
     n = 0
     for j in range(ns):
         for i in range(ny):
@@ -589,41 +593,28 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd, cell=None):
                     pw[n] = w[j, i, b]
                     pmu[n] = mu[j, i, b]
                     psd[n] = 1.0 / sd[j, i, b] if sd[j, i, b] > 0.0 else -1.0
-                    if cell is not None:
-                        _cell_slopes(ny, w, mu, sd, j, i, b, cell, n)
+                    if c_mu is not None:  # the cell slopes (inline)
+                        br = w[j, i, 1] > 0.0
+                        okl = i > 0 and w[j, i - 1, b] > 0.0 and (w[j, i - 1, 1] > 0.0) == br
+                        okh = i + 1 < ny and w[j, i + 1, b] > 0.0 and (w[j, i + 1, 1] > 0.0) == br
+                        il = i - 1 if okl else i
+                        ih = i + 1 if okh else i
+                        h = 1.0 / (ih - il) if ih > il else 0.0
+                        c_mu[n] = (mu[j, ih, b] - mu[j, il, b]) * h
+                        wm = w[j, i, 0] + w[j, i, 1]
+                        wl = w[j, i - 1, 0] + w[j, i - 1, 1] if i > 0 else 0.0
+                        wh = w[j, i + 1, 0] + w[j, i + 1, 1] if i + 1 < ny else 0.0
+                        if wl > 0.0 and wh > 0.0:
+                            t = 0.5 * math.log(wh / wl)
+                        elif wh > 0.0:
+                            t = math.log(wh / wm)
+                        elif wl > 0.0:
+                            t = math.log(wm / wl)
+                        else:
+                            t = 0.0
+                        c_w[n] = min(max(TILT_FRACTION * t, -TILT_MAX), TILT_MAX)
                     n += 1
     return n
-
-
-@njit(cache=True, nogil=True)
-def _cell_slopes(ny, w, mu, sd, j, i, b, cell, n):
-    """The changes across the cell of pair (j, i, b) (per cell width, from the neighbouring nodes of the same
-    site and branching: central difference, one-sided where a neighbour has no kept pair, 0 where neither has):
-    ``cell[0, n]`` of the interference's log mean, ``cell[1, n]`` of its log sd (0 where the node's is a step),
-    ``cell[2, n]`` the weight's linear tilt (:data:`TILT_FRACTION` of its log-slope, clipped to +-TILT_MAX).
-    The node holds the others conditioned below its own level; at a point above it they may reach higher (more
-    interference), and the serving density changes across the cell: held at the node's, both made the 2 dB grid
-    low by up to 0.003 in P(DL) against its converged value (docs/notes/grid-21.md)."""
-    br = w[j, i, 1] > 0.0
-    okl = i > 0 and w[j, i - 1, b] > 0.0 and (w[j, i - 1, 1] > 0.0) == br
-    okh = i + 1 < ny and w[j, i + 1, b] > 0.0 and (w[j, i + 1, 1] > 0.0) == br
-    il = i - 1 if okl else i
-    ih = i + 1 if okh else i
-    h = 1.0 / (ih - il) if ih > il else 0.0
-    cell[0, n] = (mu[j, ih, b] - mu[j, il, b]) * h
-    cell[1, n] = (sd[j, ih, b] - sd[j, il, b]) * h if sd[j, i, b] > 0.0 else 0.0
-    wm = w[j, i, 0] + w[j, i, 1]
-    wl = w[j, i - 1, 0] + w[j, i - 1, 1] if i > 0 else 0.0
-    wh = w[j, i + 1, 0] + w[j, i + 1, 1] if i + 1 < ny else 0.0
-    if wl > 0.0 and wh > 0.0:
-        t = 0.5 * math.log(wh / wl)
-    elif wh > 0.0:
-        t = math.log(wh / wm)
-    elif wl > 0.0:
-        t = math.log(wm / wl)
-    else:
-        t = 0.0
-    cell[2, n] = min(max(TILT_FRACTION * t, -TILT_MAX), TILT_MAX)
 
 
 #: binary exponent classes of the pair weights (:func:`_exp_class`)
@@ -673,7 +664,8 @@ def _sinr_guess(npair, pj, px, pw, pmu, t_lin, c, load, resid, noise):
 
 
 @njit(cache=True, nogil=True)
-def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, guess, dsum, cell=None):
+def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, guess, dsum, c_mu=None,
+                   c_w=None):
     """The SINR (dB) exceeded with probability ``q`` (``fac``: the cell's level factors, :func:`_sub_factors`), and
     the slope of the probability per dB there (> 0; 0 when the quantile is at a bound). ``dsum``: scratch (1).
 
@@ -695,7 +687,7 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
     step = Q_STEP_MAX_DB
     for _ in range(Q_MAX_SUMS):
         pg = _sinr_sum(10.0 ** (g / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub,
-                       False, 0.0, 0.0, dsum, cell)
+                       False, 0.0, 0.0, dsum, c_mu, c_w)
         d = -dsum[0]  # the probability's fall per dB (>= 0)
         if pg >= q:
             if g >= Q_HI_DB:
@@ -740,8 +732,8 @@ def _rsrp_any(y, ns, m_l, m_n, p, is_l, is_n):
 CHUNK_GROUPS = 32
 #: rows of the per-site scratch of :func:`pixel_distributions` (see :func:`_group_sites`)
 _SITE_ROWS = 25
-#: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, 3 rows of cell slopes)
-_PAIR_ROWS = 10
+#: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, c_mu, c_w: the cell slopes)
+_PAIR_ROWS = 9
 
 
 @njit(cache=True, nogil=True)
@@ -918,8 +910,8 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
                        quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19], fgrid, hist, sf[23], sf[24],
                        r1, r2, resid_ratio_pix[gi])
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
-    cell = pf[7:10]
-    npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi, cell)
+    c_mu, c_w = pf[7], pf[8]
+    npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w)
     if quantiles:
         _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
     resid = 0.0 if random_resid else load * resid_pix[gi]
@@ -963,10 +955,10 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
             if full:
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, False, 0.0, 0.0, None, cell)
+                                     fac_sub, Y_SUB, False, 0.0, 0.0, None, c_mu, c_w)
             else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, True, level, level_hi, None, cell)
+                                     fac_sub, Y_SUB, True, level, level_hi, None, c_mu, c_w)
             if g_ul > -1e299:
                 pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
                                             ul_p0_re, ul_alpha, nd_j, sf[15])
@@ -976,13 +968,13 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     if quantiles:
         _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
                          t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
-                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], cell)
+                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w)
 
 
 @njit(cache=True, nogil=True)
 def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin, t_ssb,
                      c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j, ul_pmax_re,
-                     ul_p0_re, ul_alpha, out, r_star, cell):
+                     ul_p0_re, ul_alpha, out, r_star, c_mu, c_w):
     """The quantile rows of one pixel group (medians and 10th percentiles, outdoor users)."""
     lo = m_l[0]
     for j in range(ns):
@@ -1007,7 +999,7 @@ def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw
     # the 10th percentile's guess: a normal SINR in dB with the median's slope (sd = phi(0) / slope)
     drop = 1.2816 * 0.3989 / slope if slope > 0.0 else Q_STEP_MAX_DB
     out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_sub, Y_SUB,
-                                med - min(drop, 2.0 * Q_STEP_MAX_DB), dsum, cell)[0]
+                                med - min(drop, 2.0 * Q_STEP_MAX_DB), dsum, c_mu, c_w)[0]
     # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
     lo = -40.0
     hi = 60.0
