@@ -284,47 +284,44 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
 
 
 @njit(cache=True, nogil=True)
+def _scan_pairs(px, py, pen, cand, cx, cy, radius2, out=None):
+    """The pairs within the search radius, in pixel order then candidate order: counted (``out`` None) or written
+    into ``out`` = (ii, jj, dx, dy, d2, sec, env); returns their number. One loop for both passes of
+    :func:`tile_pairs`, so the two cannot disagree."""
+    k = 0
+    for i in range(px.shape[0]):
+        r2 = radius2[pen[i]]
+        for j in range(cand.shape[0]):
+            ex = px[i] - cx[j]
+            ey = py[i] - cy[j]
+            e2 = ex * ex + ey * ey
+            if e2 <= r2:
+                if out is not None:
+                    ii, jj, dx, dy, d2, sec, env = out
+                    ii[k] = i
+                    jj[k] = j
+                    dx[k] = ex
+                    dy[k] = ey
+                    d2[k] = e2
+                    sec[k] = cand[j]
+                    env[k] = pen[i]
+                k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
 def tile_pairs(px, py, pen, cand, s_x, s_y, radius2):
     """The pairs (pixel i, candidate sector j) of a tile within the pixel's squared search radius
     ``radius2[pen[i]]``, in pixel order then candidate order (NumPy's row-major ``nonzero`` of the distance matrix):
     ``ii``, ``jj``, ``dx``, ``dy`` (pixel minus sector, m), ``d2`` (squared distance), ``sec = cand[jj]``,
     ``env = pen[ii]``. Counted first, then filled (no pixels x candidates matrix)."""
-    n = px.shape[0]
-    m = cand.shape[0]
     cx = s_x[cand]
     cy = s_y[cand]
-    count = 0
-    for i in range(n):
-        r2 = radius2[pen[i]]
-        for j in range(m):
-            ex = px[i] - cx[j]
-            ey = py[i] - cy[j]
-            if ex * ex + ey * ey <= r2:
-                count += 1
-    ii = np.empty(count, np.int64)
-    jj = np.empty(count, np.int64)
-    dx = np.empty(count)
-    dy = np.empty(count)
-    d2 = np.empty(count)
-    sec = np.empty(count, np.int64)
-    env = np.empty(count, np.int64)
-    k = 0
-    for i in range(n):
-        r2 = radius2[pen[i]]
-        for j in range(m):
-            ex = px[i] - cx[j]
-            ey = py[i] - cy[j]
-            e2 = ex * ex + ey * ey
-            if e2 <= r2:
-                ii[k] = i
-                jj[k] = j
-                dx[k] = ex
-                dy[k] = ey
-                d2[k] = e2
-                sec[k] = cand[j]
-                env[k] = pen[i]
-                k += 1
-    return ii, jj, dx, dy, d2, sec, env
+    count = _scan_pairs(px, py, pen, cand, cx, cy, radius2)
+    out = (np.empty(count, np.int64), np.empty(count, np.int64), np.empty(count), np.empty(count), np.empty(count),
+           np.empty(count, np.int64), np.empty(count, np.int64))
+    _scan_pairs(px, py, pen, cand, cx, cy, radius2, out)
+    return out
 
 
 @njit(cache=True, nogil=True)
