@@ -32,6 +32,8 @@ import numpy as np
 from numba import njit
 
 BETA = math.log(10.0) / 10.0
+#: per pixel, this many weak sites (those of largest variance) are kept as links (:func:`promote_weak_sites`)
+PROMOTE_MAX_SITES = 8
 
 
 @njit(cache=True, nogil=True)
@@ -94,3 +96,61 @@ def weak_moments(ii, own, kept, intf, rsrp_dbm, plos, dlos, sfl, sfn, sec, site_
             level[px] += run_r
         a0 = a1
     return mean, var, level, fold
+
+
+@njit(cache=True, nogil=True)
+def promote_weak_sites(ii, own, kept, intf, rsrp_dbm, plos, dlos, sfl, sfn, sec, site_of_sector, max_sites):
+    """The relevance mask ``kept`` (over ``own``, as :func:`weak_moments` reads it) with, per pixel, the
+    ``max_sites`` weak SITES (no kept link at the pixel) of largest variance (as :func:`weak_moments` counts it:
+    the heavy LOS-capable ones) kept too, as many as there are: of each, its strongest SS-RSRP link (its other
+    sectors then fold onto it: :func:`weak_moments`). Returns (the new mask, the number of links added)."""
+    out = kept.copy()
+    n = own.shape[0]
+    n_add = 0
+    site_v = np.empty(n)
+    site_k = np.empty(n, np.int64)
+    p0 = 0
+    while p0 < n:
+        px = ii[own[p0]]
+        p1 = p0 + 1
+        while p1 < n and ii[own[p1]] == px:
+            p1 += 1
+        nb = 0
+        a0 = p0
+        while a0 < p1:
+            s = site_of_sector[sec[own[a0]]]
+            a1 = a0 + 1
+            while a1 < p1 and site_of_sector[sec[own[a1]]] == s:
+                a1 += 1
+            run_i = 0.0
+            vf = 0.0
+            top = -1
+            for a in range(a0, a1):
+                if kept[a]:
+                    top = -2
+                    break
+                link = own[a]
+                run_i += intf[link]
+                if top == -1:
+                    m1, m2 = _mixture_factors(float(plos[link]), float(dlos[link]), float(sfl[link]),
+                                              float(sfn[link]))
+                    vf = max(m2 - m1 * m1, 0.0)
+                if top == -1 or rsrp_dbm[link] > rsrp_dbm[own[top]]:
+                    top = a
+            if top >= 0:
+                site_v[nb] = run_i * run_i * vf
+                site_k[nb] = top
+                nb += 1
+            a0 = a1
+        for _ in range(min(max_sites, nb)):  # the largest first (a few per pixel: selection, not a sort)
+            q = 0
+            for r in range(1, nb):
+                if site_v[r] > site_v[q]:
+                    q = r
+            if site_v[q] <= 0.0:
+                break
+            out[site_k[q]] = True
+            n_add += 1
+            site_v[q] = -1.0
+        p0 = p1
+    return out, n_add

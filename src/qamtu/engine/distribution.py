@@ -906,9 +906,12 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     random_resid = resid_var_pix[gi] >= 0.0
     r1 = load * resid_pix[gi] if random_resid else 0.0
     r2 = load * load * resid_var_pix[gi] if random_resid else 0.0
+    # (conditioned below the serving level x residual / SS-RSRP of the weak sites: the loaded residual r1 below
+    # that x load)
+    r_ratio = resid_ratio_pix[gi] + (math.log(load) if load > 0.0 else 0.0)
     ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
                        quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19], fgrid, hist, sf[23], sf[24],
-                       r1, r2, resid_ratio_pix[gi])
+                       r1, r2, r_ratio)
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     c_mu, c_w = pf[7], pf[8]
     npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w)

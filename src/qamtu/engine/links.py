@@ -593,7 +593,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     from scipy.spatial import cKDTree
 
     from qamtu.engine._fast import plain_empty, split_kept, take32, tile_pairs
-    from qamtu.engine._resid import weak_moments
+    from qamtu.engine._resid import PROMOTE_MAX_SITES, promote_weak_sites, weak_moments
 
     if not configs:
         return []
@@ -716,14 +716,25 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     keep = batch.keep.reshape(ii.size, -1)
                     # this configuration's pairs (all of them with one configuration), in the same order
                     own = np.arange(ii.size) if n_var == 1 else np.flatnonzero(d2s <= env_cut2[v][envs])
-                    # weak links: summed per pixel, in ascending sector order
-                    kept, _ = split_kept(ii, own, keep[own, v], batch.interference_mw, pix.size)
-                    weak = weak_moments(ii, own, keep[own, v], batch.interference_mw, batch.rsrp_dbm, batch.p_los,
+                    # the few weak sites that would dominate the residual are kept (their strongest sector;
+                    # qamtu.engine._resid.promote_weak_sites), then the weak links summed per pixel, in ascending
+                    # sector order
+                    mine, added = promote_weak_sites(ii, own, keep[own, v], batch.interference_mw, batch.rsrp_dbm,
+                                                     batch.p_los, batch.los_gain_db, batch.sf_los_db,
+                                                     batch.sf_nlos_db, secs, site_code, PROMOTE_MAX_SITES)
+                    kept, _ = split_kept(ii, own, mine, batch.interference_mw, pix.size)
+                    weak = weak_moments(ii, own, mine, batch.interference_mw, batch.rsrp_dbm, batch.p_los,
                                         batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db, secs, site_code,
                                         pix.size)
                     for arr, part in zip((residual, residual_var, residual_rsrp), weak):
                         arr[v, pix] += part
                     fields = {"coverage_probability": pcov[:, v], "cosited_weak_mw": weak[3]}
+                    if added:  # their SSB offsets (the batch has them for the links the relevance rule keeps)
+                        k = own[mine & ~keep[own, v]]
+                        fields["ssb_offset_db"] = batch.ssb_offset_db.copy()
+                        dz = None if hook is None else hook.ground_only(pix[ii[k]], secs[k])[2]
+                        fields["ssb_offset_db"][k] = ssb_offsets(dxs[k], dys[k], secs[k], sectors, config, dz,
+                                                                 groups=cache["groups"])
                     out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
                         take32(fields[name] if name in fields else getattr(batch, name), kept)
                         for name in Links.ARRAYS[2:])
