@@ -29,7 +29,8 @@ def test_defaults_are_the_documented_n78_values():
 
 
 @pytest.mark.parametrize("field,value", [("cell_load", 1.5), ("coverage_level", -0.1), ("freq_hz", 1e12),
-                                         ("dl_layers", 0), ("chunk_pixels", 0), ("coverage_users", "cars")])
+                                         ("dl_layers", 0), ("chunk_pixels", 0), ("coverage_users", "cars"),
+                                         ("cutoff_weak_sites", -1), ("cutoff_weak_sites", 2.0)])
 def test_bad_config_values_are_named(field, value):
     with pytest.raises(InvalidInputError, match=field):
         EngineConfig(**{field: value})

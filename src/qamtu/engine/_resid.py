@@ -32,8 +32,6 @@ import numpy as np
 from numba import njit
 
 BETA = math.log(10.0) / 10.0
-#: per pixel, this many weak sites (those of largest variance) are kept as links (:func:`promote_weak_sites`)
-PROMOTE_MAX_SITES = 8
 
 
 @njit(cache=True, nogil=True)

@@ -221,6 +221,15 @@ class EngineConfig:
         at 30 / 40 / 50 / 60 dB (0.9821 / 0.9971 / 0.9975 / 0.9975 with the former constant residual at the
         links' median power; docs/notes/resid-21.md). 30 dB stores ~2 % more links than 20 dB on the Taraz
         reference layout (docs/notes/served-11.md).
+    cutoff_weak_sites : int
+        Per pixel, this many of the weak sites (no link above the relevance floor there) are stored all the same,
+        those of largest variance of interference (the LOS-capable ones that make the residual heavy), each as
+        its strongest sector's link with its other sectors folded onto it
+        (:func:`qamtu.engine._resid.promote_weak_sites`); the rest stays in the residual. Default 8: Astana's
+        served plan (637 sites, 250 m) fresh at 30 dB 0.8653 / 0.9028 territory / population against 0.8655 /
+        0.9032 at 60 dB (0.8582 / 0.8916 with 0), for +34 % links and +25-29 % aggregation CPU on the Taraz
+        100 m reference layout (raising ``cutoff_margin_db`` to 40 dB instead: +65 % links, +41-43 % CPU;
+        docs/notes/resid2-22.md). 0..64.
     cutoff_coverage_epsilon : float
         A link is also kept while its single-link RSRP coverage probability is at least this (0.05): a pixel's
         coverage probability is then exact wherever it is >= 0.05, so ``covered`` is exact for any level >= 0.05.
@@ -277,6 +286,7 @@ class EngineConfig:
     cutoff_margin_db: float = 30.0
     cutoff_coverage_epsilon: float = 0.05
     cutoff_tail_margin_db: float = 10.0
+    cutoff_weak_sites: int = 8
     max_cutoff_m: float | None = None
     chunk_pixels: int = 1024
     fast: bool = True
@@ -314,6 +324,10 @@ class EngineConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or not (1 <= value <= 8):
                 raise OutOfRangeError(f"EngineConfig.{name} = {value!r} must be an integer in 1..8")
+        if not isinstance(self.cutoff_weak_sites, int) or isinstance(self.cutoff_weak_sites, bool) or not (
+                0 <= self.cutoff_weak_sites <= 64):
+            raise OutOfRangeError(
+                f"EngineConfig.cutoff_weak_sites = {self.cutoff_weak_sites!r} must be an integer in 0..64")
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or not (0 <= self.workers <= 64):
             raise OutOfRangeError(f"EngineConfig.workers = {self.workers!r} must be an integer in 0..64")
         if not isinstance(self.chunk_pixels, int) or self.chunk_pixels < 1:

@@ -593,7 +593,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     from scipy.spatial import cKDTree
 
     from qamtu.engine._fast import plain_empty, split_kept, take32, tile_pairs
-    from qamtu.engine._resid import PROMOTE_MAX_SITES, promote_weak_sites, weak_moments
+    from qamtu.engine._resid import promote_weak_sites, weak_moments
 
     if not configs:
         return []
@@ -721,7 +721,8 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     # sector order
                     mine, added = promote_weak_sites(ii, own, keep[own, v], batch.interference_mw, batch.rsrp_dbm,
                                                      batch.p_los, batch.los_gain_db, batch.sf_los_db,
-                                                     batch.sf_nlos_db, secs, site_code, PROMOTE_MAX_SITES)
+                                                     batch.sf_nlos_db, secs, site_code,
+                                                     int(config.cutoff_weak_sites))
                     kept, _ = split_kept(ii, own, mine, batch.interference_mw, pix.size)
                     weak = weak_moments(ii, own, mine, batch.interference_mw, batch.rsrp_dbm, batch.p_los,
                                         batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db, secs, site_code,
