@@ -22,6 +22,14 @@ in the residual: they share that site's draw, so their interference is added to 
 (``Links.cosited_weak_mw``) and the kernel scales it with that site's level (truncated below the serving level,
 or the serving site's own other sectors). Counted in the residual instead (independent, conditioned on the
 residual's own level) they made Astana's served plan 0.016 territory more pessimistic at 30 dB.
+
+The residual's relative variance is large (100-250 where Astana's served plan flips between 30 and 60 dB: many
+weak sites, each with a small LOS probability and a LOS level tens of dB above its NLOS one), and a single
+log-normal with that mean and variance, conditioned below the serving level, is a poor fit: drawn as modelled it
+was 0.02-0.03 below drawing every link (Monte-Carlo, docs/notes/resid2-22.md). So per pixel the
+``EngineConfig.cutoff_weak_sites`` weak sites of largest variance are stored as links (:func:`promote_weak_sites`:
+the strongest sector of each, its other sectors folded onto it as above); the kernel conditions each of them
+below the serving level as any stored site, and the rest stays in the residual.
 """
 
 from __future__ import annotations

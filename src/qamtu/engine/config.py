@@ -216,10 +216,11 @@ class EngineConfig:
         largest of its beams' gains, is more than this below the noise per RE is dropped (30 dB: each dropped link
         changes I+N by at most 0.0043 dB). Dropped links are summed into the pixel's residual, which the
         distribution engine counts as a random term of the interference (mean and variance over LOS state and
-        shadowing, conditioned below the serving level: :mod:`qamtu.engine._resid`); with it a fresh evaluation
-        of the Konaev 100 m reference layout with served beams gives territory 0.9971 / 0.9973 / 0.9975 / 0.9975
-        at 30 / 40 / 50 / 60 dB (0.9821 / 0.9971 / 0.9975 / 0.9975 with the former constant residual at the
-        links' median power; docs/notes/resid-21.md). 30 dB stores ~2 % more links than 20 dB on the Taraz
+        shadowing, conditioned below the serving level: :mod:`qamtu.engine._resid`), but for the
+        ``cutoff_weak_sites`` weak sites stored per pixel; with them a fresh evaluation of the Konaev 100 m
+        reference layout with served beams gives territory 0.9975 at 30, 40 and 60 dB, indoor 0.4908 / 0.4913 /
+        0.4913 (0.9821 / 0.9971 / 0.9975 / 0.9975 at 30 / 40 / 50 / 60 dB with the former constant residual at
+        the links' median power; docs/notes/resid-21.md, resid2-22.md). 30 dB stores ~2 % more links than 20 dB on the Taraz
         reference layout (docs/notes/served-11.md).
     cutoff_weak_sites : int
         Per pixel, this many of the weak sites (no link above the relevance floor there) are stored all the same,

@@ -18,9 +18,10 @@ The model a pixel's user sees (the one :func:`qamtu.engine.montecarlo.pixel_mont
 * the **weak links' residual** (links below the relevance floor, not stored: :mod:`qamtu.engine._resid`) is a
   random term with their sum's mean and variance (``Links.residual_mw`` / ``residual_var_mw2``), conditioned, as
   every other site, on being below the serving level (times the residual's interference-to-SS-RSRP ratio,
-  ``residual_mw / residual_rsrp_mw``: :func:`_resid_moments`, a log-normal truncated there); it is added to the
-  moments of the interference sum before its log-normal fit. The weak sectors of a site with a stored link
-  (``Links.cosited_weak_mw``) count with that site (same draw). Not in the SSB interference: the weak sectors' SSBs
+  ``residual_mw / residual_rsrp_mw``, and the load for the loaded residual: :func:`_resid_moments`, a log-normal
+  truncated there); it is added to the moments of the interference sum before its log-normal fit. The weak
+  sectors of a site with a stored link (``Links.cosited_weak_mw``) count with that site (same draw); the few weak
+  sites that would make it heavy are stored links (``EngineConfig.cutoff_weak_sites``). Not in the SSB interference: the weak sectors' SSBs
   are 30 dB below the reference level and the SSB SINR enters only the maps (no ``Links`` field carries them).
 
 What is computed (per pixel, :func:`pixel_distributions`):

@@ -37,7 +37,13 @@ Which links are evaluated and stored (the cut-off)
   its interference is added to the pixel's residual, as a random sum: its mean ``residual_mw`` and variance
   ``residual_var_mw2`` (:mod:`qamtu.engine._resid`; in ascending sector order), so the full evaluation stays
   close to that of every link (the kernel fits the residual with the interference it sums) and memory stays
-  bounded (a pixel stores its few tens of relevant links, not the hundreds in range).
+  bounded (a pixel stores its few tens of relevant links, not the hundreds in range). Per pixel the
+  ``cutoff_weak_sites`` weak sites (no link above the floor there) of largest variance are stored all the same,
+  each as its strongest sector's link, its other sectors folded onto it (``cosited_weak_mw``;
+  :func:`qamtu.engine._resid.promote_weak_sites`): the LOS-capable ones that make the residual heavy, which a
+  single log-normal fits badly. Such a link's ``coverage_probability`` is below the epsilon (0 where the kernel
+  skipped its erfc's); with terrain it keeps the first pass's values (over real ground, no profile: its
+  interference over-estimated by at most its terrain loss, as the residual's).
 
 Both rules depend only on the link itself and on the cut-off, never on the tile, so results do not depend on the
 chunk size, and a sector beyond the search radius changes nothing.
@@ -395,7 +401,7 @@ class Links:
     residual_mw : float64 array, shape (n_pixels,)
         Per pixel, the MEAN of the summed interference-beam power (mW per RE, full load; over each link's LOS
         state and shadow fading) of the links inside the cut-off that are below the relevance floor and not
-        stored individually.
+        stored individually (the ``cutoff_weak_sites`` weak sites stored are not in it).
     residual_var_mw2 : float64 array, shape (n_pixels,), optional
         Its variance, mW^2 (co-sited weak links fully correlated, sites independent: :mod:`qamtu.engine._resid`).
         The kernel adds mean and variance to the interference moments it fits (:mod:`qamtu.engine.distribution`);
