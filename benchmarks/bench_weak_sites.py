@@ -11,7 +11,8 @@ alone at 30 dB). Run with ``NUMBA_NUM_THREADS=1`` for stable CPU times.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_weak_sites.py [--city taraz] [--resolution-m 100] [--repeats 3]
+    .venv/bin/python benchmarks/bench_weak_sites.py [--city taraz] [--resolution-m 100] [--repeats 3] \\
+        [--variants 30:0,30:4,30:8,40:0,60:8]
     .venv/bin/python benchmarks/bench_weak_sites.py --city astana --resolution-m 250 \\
         --sites out/cities/astana/planned_sectors.csv --scenario served.yaml
 """
@@ -23,7 +24,8 @@ import time
 
 import numpy as np
 
-VARIANTS = ((30.0, 0), (30.0, 4), (30.0, 8), (40.0, 0), (60.0, 8))
+#: (relevance margin dB, weak sites stored) per variant; the first is the baseline, the last the reference
+VARIANTS = "30:0,30:4,30:8,40:0,60:8"
 
 
 def _shares(kpis) -> list[float]:
@@ -39,7 +41,9 @@ def main() -> None:
     parser.add_argument("--sites", default=None, help="site table (default: the city's hex reference layout)")
     parser.add_argument("--scenario", default=None, help="scenario file (its engine section; default served)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--variants", default=VARIANTS, help=f"margin:weak_sites,... (default {VARIANTS})")
     args = parser.parse_args()
+    variants = [(float(m), int(k)) for m, k in (v.split(":") for v in args.variants.split(","))]
 
     from qamtu.engine import EngineConfig, aggregate, compute_links
 
@@ -65,27 +69,27 @@ def main() -> None:
 
         sites = hex_layout(area)
     links, cfgs, t_links = {}, {}, {}
-    for margin, weak in VARIANTS:
+    for margin, weak in variants:
         cfg = base.replace(cutoff_margin_db=margin, cutoff_weak_sites=weak)
         compute_links(area, sites, cfg)  # compile / warm
         t0 = time.process_time()
         links[(margin, weak)] = compute_links(area, sites, cfg)
         t_links[(margin, weak)] = time.process_time() - t0
         cfgs[(margin, weak)] = cfg
-    results = {v: aggregate(area, links[v], cfgs[v]) for v in VARIANTS}
-    cost = {(v, full): 0.0 for v in VARIANTS for full in (False, True)}
+    results = {v: aggregate(area, links[v], cfgs[v]) for v in variants}
+    cost = {(v, full): 0.0 for v in variants for full in (False, True)}
     for _ in range(args.repeats):
         for full in (False, True):
-            for v in VARIANTS:
+            for v in variants:
                 t0 = time.process_time()
                 aggregate(area, links[v], cfgs[v], full=full)
                 cost[(v, full)] += time.process_time() - t0
-    ref = np.asarray(results[VARIANTS[-1]].probabilities["p_dl_outdoor"], float)
-    ref_shares = np.array(_shares(results[VARIANTS[-1]].kpis()))
-    first = VARIANTS[0]
+    ref = np.asarray(results[variants[-1]].probabilities["p_dl_outdoor"], float)
+    ref_shares = np.array(_shares(results[variants[-1]].kpis()))
+    first = variants[0]
     print(f"{args.city} {args.resolution_m:g} m, {len(sites)} sectors; shares: territory / population outdoor, "
           "then indoor; CPU ratios against the first row")
-    for v in VARIANTS:
+    for v in variants:
         p = np.asarray(results[v].probabilities["p_dl_outdoor"], float)
         ok = np.isfinite(p) & np.isfinite(ref)
         shares = np.array(_shares(results[v].kpis()))
