@@ -42,8 +42,7 @@ Which links are evaluated and stored (the cut-off)
   each as its strongest sector's link, its other sectors folded onto it (``cosited_weak_mw``;
   :func:`qamtu.engine._resid.promote_weak_sites`): the LOS-capable ones that make the residual heavy, which a
   single log-normal fits badly. Such a link's ``coverage_probability`` is below the epsilon (0 where the kernel
-  skipped its erfc's); with terrain it keeps the first pass's values (over real ground, no profile: its
-  interference over-estimated by at most its terrain loss, as the residual's).
+  skipped its erfc's); with terrain it gets the second pass as a kept link (profile, diffraction, clutter).
 
 Both rules depend only on the link itself and on the cut-off, never on the tile, so results do not depend on the
 chunk size, and a sector beyond the search radius changes nothing.
@@ -736,12 +735,9 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     for arr, part in zip((residual, residual_var, residual_rsrp), weak):
                         arr[v, pix] += part
                     fields = {"coverage_probability": pcov[:, v], "cosited_weak_mw": weak[3]}
-                    if added:  # their SSB offsets (the batch has them for the links the relevance rule keeps)
-                        k = own[mine & ~keep[own, v]]
-                        fields["ssb_offset_db"] = batch.ssb_offset_db.copy()
-                        dz = None if hook is None else hook.ground_only(pix[ii[k]], secs[k])[2]
-                        fields["ssb_offset_db"][k] = ssb_offsets(dxs[k], dys[k], secs[k], sectors, config, dz,
-                                                                 groups=cache["groups"])
+                    if added:
+                        _promoted_fields(fields, batch, own[mine & ~keep[own, v]], v, batch_of, hook, px, py,
+                                         pix, ii, secs, dxs, dys, sectors, config, cache["groups"])
                     out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
                         take32(fields[name] if name in fields else getattr(batch, name), kept)
                         for name in Links.ARRAYS[2:])
@@ -782,6 +778,31 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                   residual_rsrp_mw=residual_rsrp[v], info=infos[first[v]], served=model,
                   **{k: cat(v, k) for k in Links.ARRAYS}) for v in range(n_var)]
     return [dataclasses.replace(made[v], config=c) for v, c in zip(variant_of, configs)]
+
+
+def _promoted_fields(fields: dict, batch, k: np.ndarray, v: int, batch_of, hook, px, py, pix, ii, secs, dxs, dys,
+                     sectors: Sectors, config: EngineConfig, groups) -> None:
+    """The stored values of the weak sites' links ``k`` that :func:`qamtu.engine._resid.promote_weak_sites` keeps
+    (a tile's links; configuration ``v``), into ``fields`` (per-link arrays over the tile's links, copied before
+    they are patched): with terrain their second pass (profile, diffraction, clutter: as a kept link's), and their
+    SSB offsets (the batch has them only for the links the relevance rule keeps)."""
+    dz = None
+    if hook is not None:
+        terr = hook(px[ii[k]], py[ii[k]], pix[ii[k]], secs[k])
+        dz = terr[2]
+        sub = batch_of(k, terr)
+        for name in Links.ARRAYS[2:]:
+            if name == "cosited_weak_mw":
+                continue
+            value = getattr(sub, name)
+            if name == "coverage_probability":
+                value = value.reshape(k.size, -1)[:, v]
+            arr = np.array(fields[name] if name in fields else getattr(batch, name), dtype=float)
+            arr[k] = value
+            fields[name] = arr
+    ssb = np.array(fields.get("ssb_offset_db", batch.ssb_offset_db), dtype=float)
+    ssb[k] = ssb_offsets(dxs[k], dys[k], secs[k], sectors, config, dz, groups=groups)
+    fields["ssb_offset_db"] = ssb
 
 
 def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None, *,
