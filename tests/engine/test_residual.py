@@ -122,9 +122,9 @@ def test_fresh_evaluation_does_not_depend_on_the_relevance_floor():
     """Konaev 100 m, hex layout, served-area beams: a fresh evaluation keeping every link within 30 dB of the
     reference level (and the 8 weak sites of largest variance per pixel, ``cutoff_weak_sites``; the rest in the
     residual) agrees with one keeping every link within 60 dB: territory and population, outdoor and indoor,
-    within 0.001 (measured 0.0000 / 0.0000 / 0.0005 / 0.0001), P(DL) per pixel p99 within 0.005 (measured 0.002,
-    max 0.025). With every weak site in the residual (``cutoff_weak_sites`` 0) the indoor shares miss (measured
-    0.0018 / 0.0022, as main's residual at 4674774): the test fails without the stored weak sites.
+    within 0.0015 (measured 0.0000 / 0.0000 / 0.0009 / 0.0005), P(DL) per pixel p99 within 0.005 (measured
+    0.002, max 0.025). With every weak site in the residual (``cutoff_weak_sites`` 0) the indoor shares miss
+    (measured 0.0018 / 0.0022, as main's residual at 4674774): the test fails without the stored weak sites.
 
     The residual itself, where its spread matters most (6 pixels, weak sites all in it): the kernel's P(DL) is
     within 0.01 of the Monte-Carlo that draws the residual as modelled. Main's kernel (4674774) conditioned the
@@ -140,10 +140,10 @@ def test_fresh_evaluation_does_not_depend_on_the_relevance_floor():
     _, k60, p60 = _evaluate(area, sites, 60)
     _, k30, p30 = _evaluate(area, sites, 30)
     ok = np.isfinite(p60) & np.isfinite(p30)
-    assert np.abs(_shares(k30) - _shares(k60)).max() <= 0.001, (_shares(k30), _shares(k60))
+    assert np.abs(_shares(k30) - _shares(k60)).max() <= 0.0015, (_shares(k30), _shares(k60))
     assert np.percentile(np.abs(p30[ok] - p60[ok]), 99) <= 0.005
     links0, k0, p0 = _evaluate(area, sites, 30, weak_sites=0)
-    assert np.abs(_shares(k0) - _shares(k60)).max() > 0.001, (_shares(k0), _shares(k60))
+    assert np.abs(_shares(k0) - _shares(k60)).max() > 0.0015, (_shares(k0), _shares(k60))
     _, _, pc = _evaluate(area, sites, 30, constant=True, weak_sites=0)
     env = np.asarray(area.env_class).ravel()
     worst = np.argsort(np.where(ok, p0 - pc, -1.0).ravel())[-6:]  # where the residual's spread matters most

@@ -218,7 +218,7 @@ class EngineConfig:
         distribution engine counts as a random term of the interference (mean and variance over LOS state and
         shadowing, conditioned below the serving level: :mod:`qamtu.engine._resid`), but for the
         ``cutoff_weak_sites`` weak sites stored per pixel; with them a fresh evaluation of the Konaev 100 m
-        reference layout with served beams gives territory 0.9975 at 30, 40 and 60 dB, indoor 0.4908 / 0.4913 /
+        reference layout with served beams gives territory 0.9975 at 30, 40 and 60 dB, indoor 0.4904 / 0.4913 /
         0.4913 (0.9821 / 0.9971 / 0.9975 / 0.9975 at 30 / 40 / 50 / 60 dB with the former constant residual at
         the links' median power; docs/notes/resid-21.md, resid2-22.md). 30 dB stores ~2 % more links than 20 dB on the Taraz
         reference layout (docs/notes/served-11.md).
