@@ -82,7 +82,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 BETA = math.log(10.0) / 10.0  # dB -> neper of power
 N_QUAD = 4
@@ -435,7 +437,7 @@ PRUNE_EPS = 2e-4
 
 @njit(cache=True, nogil=True)
 def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
-              hi_level, slope=None, c_mu=None, c_w=None):
+              hi_level, c_mu, c_w):
     """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
     precomputed (:func:`_sub_factors`).
@@ -443,18 +445,14 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     One loop for both (the terms and their order are the same by construction). A per-pair helper function,
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
     term stays inline here.
-    ``slope`` (an array, optional; the quantile search): ``slope[0]`` gets the derivative of the (not deciding)
-    sum per dB of ``g`` (a cell taken at its mid-point contributes its two evaluated points' share).
-    ``c_mu``, ``c_w`` (optional, from :func:`_pairs`): the interference's log-normal mean moved
-    linearly across the cell and the point weights tilted linearly (summing to the pair's weight); without them
-    they are held at the node's.
+    ``c_mu``, ``c_w`` (from :func:`_pairs`): the interference's log-normal mean moved linearly across the cell
+    and the point weights tilted linearly (summing to the pair's weight).
     """
     rem = 0.0
     if decide:
         for k in range(npair):
             rem += pw[k]
     out = 0.0
-    dout = 0.0
     inv_g = 1.0 / g
     inv_load = 1.0 / load if load > 0.0 else 0.0
     inv_nsub = 1.0 / nsub
@@ -464,13 +462,9 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
         if num > 0.0:
             mu0 = pmu[k]
             isd0 = pisd[k]
-            dmu = 0.0
-            tl = 0.0
-            if c_mu is not None:
-                dmu = c_mu[k]
-                tl = c_w[k]
+            dmu = c_mu[k]
+            tl = c_w[k]
             acc = 0.0
-            dacc = 0.0
             c_first = 0.0
             for si in range(nsub):
                 # order: the lowest point, the highest, then the others (the probability rises with the level)
@@ -492,9 +486,6 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                         lr = math.log(room)
                         if isd < 0.0:
                             cv = 1.0 if lr >= mu else 0.0
-                        elif slope is not None:
-                            cv, dv = _cdf_pdf((lr - mu) * isd)
-                            dacc += wt * dv * isd * x / room  # d/d(ln g) of the point's probability, up to -t / g
                         else:
                             cv = _cdf((lr - mu) * isd)
                 if nsub > 2 and si < 2:
@@ -510,8 +501,6 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                         break
                 acc += wt * cv
             out += pw[k] * acc * inv_nsub
-            if slope is not None:
-                dout += pw[k] * dacc * inv_nsub * t_lin[j]
             if decide and out >= hi_level:
                 return out
         if decide:
@@ -519,31 +508,30 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
             bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
             if bound < lo_level:
                 return bound
-    if slope is not None:
-        slope[0] = -dout * inv_load * inv_g * BETA  # d room / d ln g = -x t / (g load); d ln g / d dB = BETA
     return out
 
 
 @njit(cache=True, nogil=True)
-def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub):
-    """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`).
+def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, c_mu, c_w):
+    """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`), in the
+    form of the kernel's P(DL) sums.
 
     Each pair stands for the grid cell ``[y - step/2, y + step/2]`` of the serving level: the conditional
-    probability is averaged over ``nsub`` points of the cell (the conditioned interference's log-normal kept from
-    the node here, the tests' form; the kernel's sums move it and tilt the point weights across the cell,
-    :func:`_pairs`; :data:`Y_SUB` for the probabilities and the 10th percentile, 1 for the medians of
-    the maps). Where the noise dominates (indoor users at mid probabilities) the conditional probability is nearly
+    probability is averaged over ``nsub`` points of the cell (:data:`Y_SUB`), the conditioned interference's log
+    mean moved by ``c_mu`` across the cell and the point weights tilted by ``c_w`` (the cell slopes of
+    :func:`_pairs`; zeros hold both at the node's). Where the noise dominates (indoor users at mid probabilities) the conditional probability is nearly
     a step in ``y``, and a single node per 2 dB cell made P(DL) up to 0.03 too low (review of issue 11).
     The sum is :func:`_sinr_sum` (shared with :func:`_sinr_verdict`).
     """
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
     return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
-                     False, 0.0, 0.0)
+                     False, 0.0, 0.0, c_mu, c_w)
 
 
 @njit(cache=True, nogil=True)
-def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, lo_level, hi_level):
+def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, c_mu, c_w, lo_level,
+                  hi_level):
     """:func:`_sinr_exceed`, stopped as soon as its comparison with every level in ``[lo_level, hi_level]`` is
     decided; returns a value that compares with those levels as the full sum does (exact verdict).
 
@@ -557,7 +545,7 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
     return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
-                     True, lo_level, hi_level)
+                     True, lo_level, hi_level, c_mu, c_w)
 
 
 @njit(cache=True, nogil=True)
@@ -628,9 +616,11 @@ def _exp_class(x):
     return min(max(-e, 0), _N_EXP - 1)
 
 
-#: the SINR quantile search (:func:`_sinr_quantile`) stops when its linear correction (the probability's distance
-#: to the target over its slope) or its bracket is below Q_TOL_DB, or after Q_MAX_SUMS sums
+#: the SINR quantile search (:func:`_sinr_quantile`) stops when its Newton step on the logit is below Q_TOL_DB
+#: from a probability within Q_NEAR_LOGIT of the target's logit, or when its bracket is that narrow, or after
+#: Q_MAX_SUMS sums
 Q_TOL_DB = 0.05
+Q_NEAR_LOGIT = 1.5
 Q_MAX_SUMS = 16
 #: the search's step where Newton's is unusable before the quantile is bracketed (doubling), dB
 Q_STEP_MAX_DB = 10.0
@@ -664,17 +654,20 @@ def _sinr_guess(npair, pj, px, pw, pmu, t_lin, c, load, resid, noise):
 
 
 @njit(cache=True, nogil=True)
-def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, guess, dsum, c_mu=None,
+def _sinr_quantile(q, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac, nsub, guess, scr, c_mu=None,
                    c_w=None):
     """The SINR (dB) exceeded with probability ``q`` (``fac``: the cell's level factors, :func:`_sub_factors`), and
-    the slope of the probability per dB there (> 0; 0 when the quantile is at a bound). ``dsum``: scratch (1).
+    the slope of the probability per dB there (> 0; 0 when the quantile is at a bound). ``scr``: scratch of
+    :func:`_sinr_sum_points`.
 
-    P(SINR >= g) falls with ``g``. From ``guess``, Newton steps on ``logit P - logit q`` (nearly linear in dB for
-    a log-normal-like SINR; the derivative comes with the sum, :func:`_sinr_sum`), kept inside the bracket the
-    sums have established (a step outside it, or without a usable slope, bisects the bracket or, before there is
-    one, steps by :data:`Q_STEP_MAX_DB` doubling); it stops when the linear correction ``|P - q| / slope`` is
-    below :data:`Q_TOL_DB` (returning the corrected value, clipped to the bracket) or the bracket is that narrow
-    (linear interpolation in it). Bounded to [Q_LO_DB, Q_HI_DB].
+    P(SINR >= g) (:func:`_sinr_sum_points`, every point of every cell) falls with ``g``. From ``guess``, Newton
+    steps on ``logit P - logit q`` (nearly linear in dB for a log-normal-like SINR; the derivative comes with the
+    sum), kept inside the bracket the sums have established (a step outside it, or without a usable slope,
+    bisects the bracket or, before there is one, steps by :data:`Q_STEP_MAX_DB` doubling). It stops when a
+    Newton step taken from a probability within :data:`Q_NEAR_LOGIT` of the target in logit is at most
+    :data:`Q_TOL_DB` (returning the stepped value, clipped to the bracket: its error is of the order of the
+    step squared times the logit's curvature), or when the bracket is that narrow (linear interpolation in it).
+    Bounded to [Q_LO_DB, Q_HI_DB].
     """
     lq = _logit(q)
     a = Q_LO_DB  # P(a) >= q (assumed until summed: ``ka``)
@@ -686,9 +679,8 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
     g = min(max(guess, Q_LO_DB), Q_HI_DB)
     step = Q_STEP_MAX_DB
     for _ in range(Q_MAX_SUMS):
-        pg = _sinr_sum(10.0 ** (g / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub,
-                       False, 0.0, 0.0, dsum, c_mu, c_w)
-        d = -dsum[0]  # the probability's fall per dB (>= 0)
+        pg, d = _sinr_sum_points(10.0 ** (g / 10.0), npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac,
+                                 nsub, scr, c_mu, c_w)
         if pg >= q:
             if g >= Q_HI_DB:
                 return Q_HI_DB, 0.0
@@ -697,13 +689,14 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
             if g <= Q_LO_DB:
                 return Q_LO_DB, 0.0
             b, pb, kb = g, pg, True
-        if d > 0.0 and abs(pg - q) <= Q_TOL_DB * d:
-            return min(max(g + (pg - q) / d, a), b), d
-        if ka and kb and b - a <= Q_TOL_DB:
-            break
         gn = g
         if d > 0.0 and 0.0 < pg < 1.0:
-            gn = g + (_logit(pg) - lq) * pg * (1.0 - pg) / d  # Newton on the logit
+            lg = math.log(pg / (1.0 - pg))
+            gn = g + (lg - lq) * pg * (1.0 - pg) / d  # Newton on the logit
+            if abs(gn - g) <= Q_TOL_DB and abs(lg - lq) <= Q_NEAR_LOGIT:
+                return min(max(gn, a), b), d
+        if ka and kb and b - a <= Q_TOL_DB:
+            break
         if not (a < gn < b) or gn == g:
             if ka and kb:
                 gn = 0.5 * (a + b)
@@ -714,6 +707,95 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
     if not (ka and kb) or pa - pb <= 1e-12:
         return 0.5 * (a + b), 0.0
     return a + (b - a) * (pa - q) / (pa - pb), (pa - pb) / (b - a)
+
+
+@intrinsic
+def _bits_of(typingctx, x):
+    """The IEEE-754 bits of a float64 as an int64 (an LLVM bitcast: :func:`_log_fast`)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float_of(typingctx, x):
+    """The float64 of IEEE-754 bits given as an int64 (the inverse of :func:`_bits_of`)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _log_fast(x):
+    """Natural log of a positive normal float64 without a library call, so that a loop over it vectorises (Numba
+    has no vector math library here): ``x = m 2^e`` with ``m`` in [sqrt(1/2), sqrt(2)), ``ln m = 2 atanh(s)``,
+    ``s = (m - 1) / (m + 1)``, |s| <= 0.172, by its series to s^15 (absolute error < 2e-13)."""
+    bits = _bits_of(x)
+    e = (bits >> 52) - 1023
+    m = _float_of((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m > 1.4142135623730951
+    m = m * (1.0 - 0.5 * big)
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    p = 1.0 / 15.0
+    p = p * s2 + 1.0 / 13.0
+    p = p * s2 + 1.0 / 11.0
+    p = p * s2 + 1.0 / 9.0
+    p = p * s2 + 1.0 / 7.0
+    p = p * s2 + 1.0 / 5.0
+    p = p * s2 + 1.0 / 3.0
+    p = p * s2 + 1.0
+    return 2.0 * s * p + (float(e) + 1.0 * big) * 0.6931471805599453
+
+
+#: the table's last interpolation cell (:func:`_sinr_sum_points` clamps its index into the table)
+_PHI_LAST = _PHI.size - 1.000001
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy")
+def _sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac, nsub, scr, c_mu=None, c_w=None):
+    """P(SINR >= g) summed over every point of every pair's cell (the quantile search's form, load 1) and its
+    derivative per dB of ``g``: ``(P, -dP/dB)``. ``scr``: scratch (2, >= npair).
+
+    The terms of :func:`_sinr_sum` without the flat-cell shortcut (every point evaluated, so the loop over the
+    pairs has no branch and vectorises: :func:`_log_fast`, the normal CDF by the table ``_PHI`` with the index
+    clamped into it, its density as the slope of that interpolation); the sum reassociated (rounding only). The
+    probabilities are those of the full sums (no SUB_FLAT term), the table's density within 1.3e-6 of the
+    exact one.
+    """
+    inv_g = 1.0 / g
+    amp = scr[0]
+    tx = scr[1]
+    for k in range(npair):
+        j = pj[k]
+        amp[k] = px[k] * (t_lin[j] - g * c[j]) * inv_g  # the room at the node is amp - noise - resid
+        tx[k] = px[k] * t_lin[j]
+    floor = noise + resid
+    inv_nsub = 1.0 / nsub
+    out = 0.0
+    dout = 0.0
+    for sub in range(nsub):
+        off = (sub + 0.5) * inv_nsub - 0.5
+        f = fac[sub]
+        for k in range(npair):
+            room = amp[k] * f - floor
+            ok = room > 0.0
+            lr = _log_fast(room if ok else 1.0)
+            mu = pmu[k]
+            wt = pw[k]
+            if c_mu is not None:
+                mu += c_mu[k] * off
+                wt *= 1.0 + c_w[k] * off
+            isd = pisd[k]
+            z = (lr - mu) * isd if isd >= 0.0 else (PHI_MAX if lr >= mu else -PHI_MAX)
+            u = min(max((z + PHI_MAX) * _PHI_INV_STEP, 0.0), _PHI_LAST)
+            i = int(u)
+            fr = u - i
+            cv = _PHI[i] + (_PHI[i + 1] - _PHI[i]) * fr
+            dv = (_PHI[i + 1] - _PHI[i]) * _PHI_INV_STEP * isd * f * tx[k] / room  # dP / d(-ln g)
+            out += wt * cv if ok else 0.0
+            dout += wt * dv if ok and isd > 0.0 else 0.0
+    return out * inv_nsub, dout * inv_nsub * inv_g * BETA
 
 
 @njit(cache=True, nogil=True)
@@ -732,8 +814,9 @@ def _rsrp_any(y, ns, m_l, m_n, p, is_l, is_n):
 CHUNK_GROUPS = 32
 #: rows of the per-site scratch of :func:`pixel_distributions` (see :func:`_group_sites`)
 _SITE_ROWS = 25
-#: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, c_mu, c_w: the cell slopes)
-_PAIR_ROWS = 9
+#: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, c_mu, c_w: the cell slopes; 2 of the quantile
+#: search, :func:`_sinr_sum_points`)
+_PAIR_ROWS = 11
 
 
 @njit(cache=True, nogil=True)
@@ -922,7 +1005,7 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         py[k] = math.log(px[k]) / BETA
     y_step = ys[1] - ys[0]
     fac_sub = fac[0]
-    fac_one = fac[1, :2]  # (the second entry: the quantile search's scratch)
+    fac_one = fac[1, :1]
     _sub_factors(y_step, Y_SUB, fac_sub)
     _sub_factors(y_step, 1, fac_one)
     t_db, p_ref_j, nd_j = sf[20], sf[21], sf[22]
@@ -955,10 +1038,10 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
             if full:
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, False, 0.0, 0.0, None, c_mu, c_w)
+                                     fac_sub, Y_SUB, False, 0.0, 0.0, c_mu, c_w)
             else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, True, level, level_hi, None, c_mu, c_w)
+                                     fac_sub, Y_SUB, True, level, level_hi, c_mu, c_w)
             if g_ul > -1e299:
                 pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
                                             ul_p0_re, ul_alpha, nd_j, sf[15])
@@ -968,13 +1051,13 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     if quantiles:
         _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
                          t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
-                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w)
+                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w, pf[9:11])
 
 
 @njit(cache=True, nogil=True)
 def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin, t_ssb,
                      c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j, ul_pmax_re,
-                     ul_p0_re, ul_alpha, out, r_star, c_mu, c_w):
+                     ul_p0_re, ul_alpha, out, r_star, c_mu, c_w, scr):
     """The quantile rows of one pixel group (medians and 10th percentiles, outdoor users)."""
     lo = m_l[0]
     for j in range(ns):
@@ -988,18 +1071,17 @@ def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw
         else:
             hi = mid
     out[6, gi] = 0.5 * (lo + hi)
-    dsum = fac_one[1:]  # (scratch of the slope)
     guess = _sinr_guess(npair, pj, px, pw, pms, t_ssb, c_ssb, 1.0, 0.0, noise_mw)
-    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, fac_one[:1], 1,
-                                guess, dsum)[0]
+    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 0.0, noise_mw, fac_one, 1, guess,
+                                scr)[0]
     guess = _sinr_guess(npair, pj, px, pw, pmi, t_lin, c_int, 1.0, resid, noise_mw)
-    med, slope = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_one[:1], 1,
-                                guess, dsum)
+    med, slope = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, resid, noise_mw, fac_one, 1, guess,
+                                scr)
     out[8, gi] = med
     # the 10th percentile's guess: a normal SINR in dB with the median's slope (sd = phi(0) / slope)
     drop = 1.2816 * 0.3989 / slope if slope > 0.0 else Q_STEP_MAX_DB
-    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_sub, Y_SUB,
-                                med - min(drop, 2.0 * Q_STEP_MAX_DB), dsum, c_mu, c_w)[0]
+    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, resid, noise_mw, fac_sub, Y_SUB,
+                                med - min(drop, 2.0 * Q_STEP_MAX_DB), scr, c_mu, c_w)[0]
     # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
     lo = -40.0
     hi = 60.0
