@@ -122,29 +122,37 @@ def phi_table() -> np.ndarray:
     return ndtr(np.arange(-PHI_MAX, PHI_MAX + PHI_STEP / 2, PHI_STEP))
 
 
+#: the floating-point freedom of the vectorised loops: their sums and products may be reassociated (rounding only;
+#: no contraction into fused multiply-adds, which broke the exact cancellation of the serving site's own moments in
+#: :func:`_serving_grid`: P(DL) 0.9999 -> 0.94 where the others bring nothing)
+_REASSOC = {"reassoc", "nsz"}
 _PHI = phi_table()
 _PDF = np.exp(-0.5 * np.arange(-PHI_MAX, PHI_MAX + PHI_STEP / 2, PHI_STEP) ** 2) / math.sqrt(2.0 * math.pi)
 _PHI_INV_STEP = 1.0 / PHI_STEP
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _cdf(x):
     """Standard normal CDF by table look-up (module table ``_PHI``; :func:`_cdf_pdf`)."""
     return _cdf_pdf(x)[0]
 
 
-@njit(cache=True, nogil=True)
+#: the table's last interpolation cell (:func:`_cdf_pdf` clamps its index into the table)
+_PHI_LAST = _PHI.size - 1.000001
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _cdf_pdf(x):
     """The standard normal CDF and density by table look-up (``_PHI``, ``_PDF``; the density's linear
-    interpolation error < 1.3e-6, PHI_STEP^2 / 8 x max |phi''|); density 0 beyond PHI_MAX."""
-    if x <= -PHI_MAX:
-        return 0.0, 0.0
-    if x >= PHI_MAX:
-        return 1.0, 0.0
-    u = (x + PHI_MAX) * _PHI_INV_STEP
+    interpolation error < 1.3e-6, PHI_STEP^2 / 8 x max |phi''|); 0 or 1 and density 0 beyond PHI_MAX. Without a
+    branch (the index clamped into the table, the ends selected), so that a loop over it vectorises."""
+    u = min(max((x + PHI_MAX) * _PHI_INV_STEP, 0.0), _PHI_LAST)
     i = int(u)
     f = u - i
-    return _PHI[i] * (1.0 - f) + _PHI[i + 1] * f, _PDF[i] * (1.0 - f) + _PDF[i + 1] * f
+    c = _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
+    d = _PDF[i] * (1.0 - f) + _PDF[i + 1] * f
+    inside = -PHI_MAX < x < PHI_MAX
+    return (c if inside else (0.0 if x <= -PHI_MAX else 1.0)), (d if inside else 0.0)
 
 
 @njit(cache=True, nogil=True)
@@ -153,10 +161,9 @@ def _q(x):
     return _cdf(-x)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                  with_ssb, top, bottom, cand, near, f_l, c1, c2, fgrid, hist, is_l, is_n, r1=0.0, r2=0.0,
-                  r_ratio=0.0):
+                  with_ssb, top, bottom, cand, near, qa, fgrid, hist, is_l, is_n, r1=0.0, r2=0.0, r_ratio=0.0):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
@@ -165,8 +172,10 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     links' residual (mean, mW, and variance, mW^2; traffic interference only), a log-normal conditioned, as the
     other sites, on being below the serving level ``y`` times ``exp(r_ratio)`` (:func:`_resid_moments`). Returns
     the number of
-    levels used. ``top``, ``bottom``, ``f_l``, ``c1``, ``c2`` (float), ``cand`` (bool), ``near`` (int): scratch of at
-    least ``ns`` entries (the caller's, reused from pixel to pixel).
+    levels used. ``top``, ``bottom`` (float), ``cand`` (bool), ``near`` (int): scratch of at least ``ns``
+    entries, ``qa`` of (:data:`_NEAR_ROWS`, ns) (the caller's, reused from pixel to pixel): the near sites'
+    parameters, contiguous, so that the loops over them (phase 1's CDFs, phase 2's truncated moments) have no
+    branch and vectorise (their sums and products reassociated: rounding only).
     """
     hi = -1e300
     lo = -1e300
@@ -209,10 +218,26 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             f2 += a_int[l] * a_int[l] * v
             g1 += a_ssb[l] * m1
             g2 += a_ssb[l] * a_ssb[l] * v
-    for j in range(ns):
-        f_l[j] = 1.0
-        c1[j] = 0.0
-        c2[j] = 0.0
+    # the near sites' parameters, contiguous (rows of ``qa``; the vectorised loops below)
+    qm_l, qm_n, qp, qis_l, qis_n, qtop, dens = qa[0], qa[1], qa[2], qa[3], qa[4], qa[5], qa[6]
+    qb_l, qb_n, qe1l, qe1n, qe2l, qe2n, qa_i, qa_s, qc1, qc2 = (qa[7], qa[8], qa[9], qa[10], qa[11], qa[12], qa[13],
+                                                               qa[14], qa[15], qa[16])
+    for q in range(nn):
+        l = near[q]
+        qm_l[q] = m_l[l]
+        qm_n[q] = m_n[l]
+        qp[q] = p[l]
+        qis_l[q] = is_l[l]
+        qis_n[q] = is_n[l]
+        qtop[q] = top[l]
+        qb_l[q] = BETA * s_l[l]
+        qb_n[q] = BETA * s_n[l]
+        qe1l[q] = p[l] * e1l[l]
+        qe1n[q] = (1 - p[l]) * e1n[l]
+        qe2l[q] = p[l] * e2l[l]
+        qe2n[q] = (1 - p[l]) * e2n[l]
+        qa_i[q] = a_int[l]
+        qa_s[q] = a_ssb[l]
     total = 0.0
     for j in range(ns):
         for i in range(ny):
@@ -220,58 +245,168 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 w[j, i, b] = 0.0
     # the two strongest interfering sites (mean traffic-beam interference): the LOS state of the strongest one
     # other than the server is branched on exactly (see ``_branch``); a bimodal LOS/NLOS term dominating the sum
-    # is what a single log-normal fits worst (a cell-edge pixel whose neighbour aims at its own users next door)
+    # is what a single log-normal fits worst (a cell-edge pixel whose neighbour aims at its own users next door);
+    # their indices among the near sites
     d1 = -1
     d2 = -1
     s1 = 0.0
     s2 = 0.0
-    for l in range(ns):
-        if top[l] < lo:
-            continue
+    for q in range(nn):
+        l = near[q]
         sl = a_int[l] * (p[l] * e1l[l] + (1 - p[l]) * e1n[l])
         if sl > s1:
             d2 = d1
             s2 = s1
-            d1 = l
+            d1 = q
             s1 = sl
         elif sl > s2:
-            d2 = l
+            d2 = q
             s2 = sl
     # phase 1, every level: every near site's CDF at y (their product: "all other sites below y", kept in
     # ``fgrid``) and the weight of "candidate j serves at y" (every weight enters the normalisation)
     for i in range(ny):
         y = lo + i * step
         ys[i] = y
+        fg = fgrid[i]
         prod_f = 1.0
         zero = 0
         for q in range(nn):
-            l = near[q]
-            if top[l] < y:  # Y_SIGMAS above both states' medians: below y but for ~1e-7, never the server
-                fgrid[i, q] = 1.0
-                c1[l] = 0.0
-                continue
-            cl, dl = _cdf_pdf((y - m_l[l]) * is_l[l])
-            cn, dn = _cdf_pdf((y - m_n[l]) * is_n[l])
-            fl = p[l] * cl + (1 - p[l]) * cn
-            fgrid[i, q] = fl
-            c1[l] = p[l] * dl * is_l[l] + (1 - p[l]) * dn * is_n[l]  # the density at y (c1: scratch here)
-            if fl <= 1e-300:
-                zero += 1
-                continue
-            prod_f *= fl
+            cl, dl = _cdf_pdf((y - qm_l[q]) * qis_l[q])
+            cn, dn = _cdf_pdf((y - qm_n[q]) * qis_n[q])
+            # Y_SIGMAS above both states' medians: below y but for ~1e-7, never the server
+            below = qtop[q] < y
+            fl = 1.0 if below else qp[q] * cl + (1 - qp[q]) * cn
+            fg[q] = fl
+            dens[q] = 0.0 if below else qp[q] * dl * qis_l[q] + (1 - qp[q]) * dn * qis_n[q]  # the density at y
+            tiny = fl <= 1e-300
+            zero += tiny
+            prod_f *= 1.0 if tiny else fl
         if zero > 0:
             continue
         tw = 0.5 if (i == 0 or i == ny - 1) else 1.0
         for q in range(nn):
             j = near[q]
-            fj = fgrid[i, q]
-            if not cand[j] or fj <= 1e-300:
-                continue
-            wj = tw * c1[j] * (prod_f / fj)
-            total += wj
-            w[j, i, 0] = wj  # (phase 2 splits it on the strongest interferer's LOS state)
+            if cand[j]:
+                wj = tw * dens[q] * (prod_f / fg[q])
+                total += wj
+                w[j, i, 0] = wj  # (phase 2 splits it on the strongest interferer's LOS state)
     if total <= 0.0:
         return ny
+    # normalised; the smallest weights dropped while their sum stays <= PRUNE_EPS (whole binary-exponent classes,
+    # smallest first: every probability summed over the pairs moves by at most PRUNE_EPS)
+    for k in range(_N_EXP):
+        hist[k] = 0.0
+    for q in range(nn):
+        j = near[q]
+        for i in range(ny):
+            if w[j, i, 0] > 0.0:
+                w[j, i, 0] /= total
+                hist[_exp_class(w[j, i, 0])] += w[j, i, 0]
+    cut = _N_EXP
+    dropped = 0.0
+    while cut > 0 and dropped + hist[cut - 1] <= PRUNE_EPS:
+        cut -= 1
+        dropped += hist[cut]
+    # phase 2 (only at levels with a kept pair): the truncated moments of the other sites, then per kept pair the
+    # log-normal of its conditioned interference; the residual's log-normal (sd, and its standard score at y = 0)
+    r_sd = math.sqrt(math.log(1.0 + r2 / (r1 * r1))) if r1 > 0.0 and r2 > 0.0 else 0.0
+    r_z = (r_ratio - math.log(r1)) / r_sd + 0.5 * r_sd if r_sd > 1e-9 else 0.0
+    if r_sd <= 1e-9:
+        r_sd = 0.0
+    for i in range(ny):
+        kept = 0
+        for q in range(nn):
+            j = near[q]
+            if w[j, i, 0] > 0.0:
+                if _exp_class(w[j, i, 0]) >= cut:
+                    w[j, i, 0] = 0.0
+                else:
+                    kept += 1
+        if kept == 0:
+            continue  # no pair at this level: its interference moments are never read
+        y = ys[i]
+        fg = fgrid[i]
+        t1 = f1
+        t2 = f2
+        if r_sd > 0.0:
+            q1, q2 = _resid_moments(r1, r2, r_z + BETA * y / r_sd, r_sd)
+            t1 += q1
+            t2 += q2
+        elif r1 > 0.0:
+            t1 += r1
+        u1 = g1
+        u2 = g2
+        for q in range(nn):
+            fl = fg[q]
+            zl = (y - qm_l[q]) * qis_l[q]
+            zn = (y - qm_n[q]) * qis_n[q]
+            inv_fl = 1.0 / fl
+            # truncated moments E[X; X < y], E[X^2; X < y] of the mixture (X in mW), divided by F(y)
+            m1 = (qe1l[q] * _cdf(zl - qb_l[q]) + qe1n[q] * _cdf(zn - qb_n[q])) * inv_fl
+            m2 = (qe2l[q] * _cdf(zl - 2 * qb_l[q]) + qe2n[q] * _cdf(zn - 2 * qb_n[q])) * inv_fl
+            ok = fl > 1e-300
+            m1 = m1 if ok else 0.0
+            v = max(m2 - m1 * m1, 0.0) if ok else 0.0
+            qc1[q] = m1
+            qc2[q] = v
+            t1 += qa_i[q] * m1
+            t2 += qa_i[q] * qa_i[q] * v
+            u1 += qa_s[q] * m1
+            u2 += qa_s[q] * qa_s[q] * v
+        for q in range(nn):
+            j = near[q]
+            wj = w[j, i, 0]
+            if wj <= 0.0:
+                continue
+            w[j, i, 0] = 0.0
+            w[j, i, 1] = 0.0
+            m_i = t1 - a_int[j] * qc1[q]
+            v_i = t2 - a_int[j] * a_int[j] * qc2[q]
+            m_s = u1 - a_ssb[j] * qc1[q]
+            v_s = u2 - a_ssb[j] * a_ssb[j] * qc2[q]
+            dq = d1 if d1 != q else d2
+            rho_l = 0.0
+            d = near[dq] if dq >= 0 else -1
+            if dq >= 0 and fg[dq] > 1e-300:
+                zl = (y - m_l[d]) * is_l[d]
+                zn = (y - m_n[d]) * is_n[d]
+                pl_ = p[d] * _cdf(zl)
+                rho_l = pl_ / fg[dq]
+                share = a_int[d] * qc1[dq] / m_i if m_i > 1e-300 else 0.0
+                if rho_l < BRANCH_MIN or rho_l > 1.0 - BRANCH_MIN or share < BRANCH_SHARE:
+                    rho_l = 0.0
+            if rho_l == 0.0:
+                w[j, i, 0] = wj
+                _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
+                if with_ssb:
+                    _fw(m_s, v_s, mu_s, sd_s, j, i, 0)
+                continue
+            for b in range(2):
+                # site d in state b (0 LOS, 1 NLOS), below y: its truncated component moments replace the mixture's
+                if b == 0:
+                    z = zl
+                    sg = s_l[d]
+                    q1 = e1l[d]
+                    q2 = e2l[d]
+                    wb = rho_l
+                else:
+                    z = zn
+                    sg = s_n[d]
+                    q1 = e1n[d]
+                    q2 = e2n[d]
+                    wb = 1.0 - rho_l
+                fz = _cdf(z)
+                if fz <= 1e-300:
+                    continue
+                k1 = q1 * _cdf(z - BETA * sg) / fz
+                k2 = max(q2 * _cdf(z - 2 * BETA * sg) / fz - k1 * k1, 0.0)
+                w[j, i, b] = wj * wb
+                _fw(m_i - a_int[d] * qc1[dq] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (qc2[dq] - k2), mu_i,
+                    sd_i, j, i, b)
+                if with_ssb:
+                    _fw(m_s - a_ssb[d] * qc1[dq] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (qc2[dq] - k2), mu_s,
+                        sd_s, j, i, b)
+    return ny
     # normalised; the smallest weights dropped while their sum stays <= PRUNE_EPS (whole binary-exponent classes,
     # smallest first: every probability summed over the pairs moves by at most PRUNE_EPS)
     for k in range(_N_EXP):
@@ -558,10 +693,11 @@ def _inverse_sd(sd, n):
 
 
 @njit(cache=True, nogil=True)
-def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None):
-    """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``psd`` gets the
-    inverse of the standard deviation (-1 where it is 0: a step), the form :func:`_sinr_sum` takes; ``c_mu``,
-    ``c_w`` (optional) the pair's slopes across its cell.
+def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None):
+    """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``px`` gets the level
+    in mW (``xs``: scratch of ``ny``), ``psd`` the inverse of the standard deviation (-1 where it is 0: a step),
+    the form :func:`_sinr_sum` takes; ``c_mu``, ``c_w`` (optional) the pair's slopes across its cell, ``py``
+    (optional) the level in dBm.
 
     The cell slopes of pair (j, i, b) are its changes across the cell (per cell width, from the neighbouring
     nodes of the same site and branching: central difference, one-sided where a neighbour has no kept pair, 0
@@ -571,13 +707,17 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None):
     The node holds the others conditioned below its own level; at a point above it they may reach higher (more
     interference), and the serving density changes across the cell: held at the node's, both made the 2 dB grid
     low by up to 0.003 in P(DL) against its converged value (docs/notes/grid-21.md)."""
+    for i in range(ny):
+        xs[i] = math.exp(BETA * ys[i])
     n = 0
     for j in range(ns):
         for i in range(ny):
             for b in range(2):
                 if w[j, i, b] > 0.0:
                     pj[n] = j
-                    px[n] = math.exp(BETA * ys[i])
+                    px[n] = xs[i]
+                    if py is not None:
+                        py[n] = ys[i]
                     pw[n] = w[j, i, b]
                     pmu[n] = mu[j, i, b]
                     psd[n] = 1.0 / sd[j, i, b] if sd[j, i, b] > 0.0 else -1.0
@@ -748,20 +888,14 @@ def _log_fast(x):
     return 2.0 * s * p + (float(e) + 1.0 * big) * 0.6931471805599453
 
 
-#: the table's last interpolation cell (:func:`_sinr_sum_points` clamps its index into the table)
-_PHI_LAST = _PHI.size - 1.000001
-
-
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac, nsub, scr, c_mu=None, c_w=None):
     """P(SINR >= g) summed over every point of every pair's cell (the quantile search's form, load 1) and its
     derivative per dB of ``g``: ``(P, -dP/dB)``. ``scr``: scratch (2, >= npair).
 
     The terms of :func:`_sinr_sum` without the flat-cell shortcut (every point evaluated, so the loop over the
-    pairs has no branch and vectorises: :func:`_log_fast`, the normal CDF by the table ``_PHI`` with the index
-    clamped into it, its density as the slope of that interpolation); the sum reassociated (rounding only). The
-    probabilities are those of the full sums (no SUB_FLAT term), the table's density within 1.3e-6 of the
-    exact one.
+    pairs has no branch and vectorises: :func:`_log_fast`, :func:`_cdf_pdf`); the sum reassociated (rounding
+    only). The probabilities are those of the full sums (no SUB_FLAT term).
     """
     inv_g = 1.0 / g
     amp = scr[0]
@@ -787,21 +921,17 @@ def _sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fa
                 mu += c_mu[k] * off
                 wt *= 1.0 + c_w[k] * off
             isd = pisd[k]
-            z = (lr - mu) * isd if isd >= 0.0 else (PHI_MAX if lr >= mu else -PHI_MAX)
-            u = min(max((z + PHI_MAX) * _PHI_INV_STEP, 0.0), _PHI_LAST)
-            i = int(u)
-            fr = u - i
-            cv = _PHI[i] + (_PHI[i + 1] - _PHI[i]) * fr
-            dv = (_PHI[i + 1] - _PHI[i]) * _PHI_INV_STEP * isd * f * tx[k] / room  # dP / d(-ln g)
+            cv, dv = _cdf_pdf((lr - mu) * isd if isd >= 0.0 else (PHI_MAX if lr >= mu else -PHI_MAX))
+            dv *= isd * f * tx[k] / room  # dP / d(-ln g)
             out += wt * cv if ok else 0.0
             dout += wt * dv if ok and isd > 0.0 else 0.0
     return out * inv_nsub, dout * inv_nsub * inv_g * BETA
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOC)
 def _rsrp_any(y, ns, m_l, m_n, p, is_l, is_n):
     """P(max_l R_l >= y) over independent sites (R_l: LOS/NLOS mixture of normals in dB; ``is_*``: the inverse
-    standard deviations)."""
+    standard deviations). The product reassociated (a vectorised loop; rounding only)."""
     miss = 1.0
     for j in range(ns):
         e = p[j] * _q((y - m_l[j]) * is_l[j]) + (1.0 - p[j]) * _q((y - m_n[j]) * is_n[j])
@@ -814,6 +944,8 @@ def _rsrp_any(y, ns, m_l, m_n, p, is_l, is_n):
 CHUNK_GROUPS = 32
 #: rows of the per-site scratch of :func:`pixel_distributions` (see :func:`_group_sites`)
 _SITE_ROWS = 25
+#: rows of the near-site scratch of :func:`_serving_grid` (``qa``)
+_NEAR_ROWS = 17
 #: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, c_mu, c_w: the cell slopes; 2 of the quantile
 #: search, :func:`_sinr_sum_points`)
 _PAIR_ROWS = 11
@@ -937,27 +1069,29 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         site_i = np.empty((3, nmax), np.int64)  # site_id, kbest, near
         cand = np.empty(nmax, np.bool_)
         sf = np.empty((_SITE_ROWS, nmax))
-        ys = np.empty(MAX_Y)
+        ys = np.empty((2, MAX_Y))  # the grid's levels (dBm) and their linear values
         grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, 2))  # w, mu_i, sd_i (, mu_s, sd_s)
         pj = np.empty(2 * nmax * MAX_Y, np.int64)
         pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
         fac = np.empty((2, Y_SUB))
         fgrid = np.empty((MAX_Y, nmax))
+        qa = np.empty((_NEAR_ROWS, nmax))
         hist = np.empty(_N_EXP)
         for gi in range(g0, g1):
             _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
-                        fac, fgrid, hist)
+                        fac, fgrid, qa, hist)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                 active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
                 load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
-                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist):
+                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
+    ys = ys2[0]
     a0 = starts[gi]
     a1 = starts[gi + 1]
     best_link[gi] = -1
@@ -990,19 +1124,17 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     r1 = load * resid_pix[gi] if random_resid else 0.0
     r2 = load * load * resid_var_pix[gi] if random_resid else 0.0
     ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                       quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19], fgrid, hist, sf[23], sf[24],
-                       r1, r2, resid_ratio_pix[gi])
+                       quantiles, sf[15], sf[16], cand, site_i[2], qa, fgrid, hist, sf[23], sf[24], r1, r2,
+                       resid_ratio_pix[gi])
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     c_mu, c_w = pf[7], pf[8]
-    npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w)
+    npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
     if quantiles:
-        _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
+        _pairs(ns, ny, ys, ys2[1], w, mu_s, sd_s, pj, px, pw, pms, pss)
     resid = 0.0 if random_resid else load * resid_pix[gi]
     e = env_pix[gi]
     # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
     # (serving site, level) pairs as the DL; per site its traffic-beam offset and SSB EPRE
-    for k in range(npair):
-        py[k] = math.log(px[k]) / BETA
     y_step = ys[1] - ys[0]
     fac_sub = fac[0]
     fac_one = fac[1, :1]
@@ -1106,7 +1238,7 @@ def _ul_r_star(g_db, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
     return max(r1, r2)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOC)
 def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, ns, t_db, p_ref, pmax_re, p0_re, alpha, nd_db, r_star):
     """P(PUSCH SNR >= g_db) of a user with building loss ``loss`` served by the DL best server of its draw.
 
@@ -1116,18 +1248,14 @@ def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, ns, t_db, p_ref, pmax_
     The (serving site j, level y) pairs of :func:`_serving_grid` carry P(site j serves with its level in the grid
     cell around y); the SNR is non-decreasing in the received level ``y - loss``, so the event is
     ``y >= R*_j + loss`` (:func:`_ul_r_star`), taken with the share of the cell ``[y - step/2, y + step/2]`` above
-    the threshold (the density is about flat over one cell).
+    the threshold (the density is about flat over one cell). The sum reassociated (a vectorised loop).
     """
     for j in range(ns):
         r_star[j] = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db[j]) + loss
     inv_step = 1.0 / step
     out = 0.0
     for k in range(npair):
-        f = (py[k] + 0.5 * step - r_star[pj[k]]) * inv_step
-        if f >= 1.0:
-            out += pw[k]
-        elif f > 0.0:
-            out += pw[k] * f
+        out += pw[k] * min(max((py[k] + 0.5 * step - r_star[pj[k]]) * inv_step, 0.0), 1.0)
     return out
 
 
