@@ -147,17 +147,33 @@ _PHI_LAST = _PHI.size - 1.000001
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _phi_cell(x):
+    """The table cell of ``x`` (index, fraction; clamped into the table, no branch) and whether ``x`` is inside
+    (-PHI_MAX, PHI_MAX) (:func:`_cdf_pdf`, :func:`_cdf_slope`)."""
+    u = min(max((x + PHI_MAX) * _PHI_INV_STEP, 0.0), _PHI_LAST)
+    i = int(u)
+    return i, u - i, -PHI_MAX < x < PHI_MAX
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _cdf_pdf(x):
     """The standard normal CDF and density by table look-up (``_PHI``, ``_PDF``; the density's linear
     interpolation error < 1.3e-6, PHI_STEP^2 / 8 x max |phi''|); 0 or 1 and density 0 beyond PHI_MAX. Without a
     branch (the index clamped into the table, the ends selected), so that a loop over it vectorises."""
-    u = min(max((x + PHI_MAX) * _PHI_INV_STEP, 0.0), _PHI_LAST)
-    i = int(u)
-    f = u - i
+    i, f, inside = _phi_cell(x)
     c = _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
     d = _PDF[i] * (1.0 - f) + _PDF[i + 1] * f
-    inside = -PHI_MAX < x < PHI_MAX
     return (c if inside else (0.0 if x <= -PHI_MAX else 1.0)), (d if inside else 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cdf_slope(x):
+    """:func:`_cdf_pdf` with the density taken as the slope of the CDF's interpolation (the derivative of the
+    CDF returned; within ~PHI_STEP x max |phi'| / 2 < 6.1e-4 of the density): two table reads instead of four."""
+    i, f, inside = _phi_cell(x)
+    c = _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
+    return (c if inside else (0.0 if x <= -PHI_MAX else 1.0)), ((_PHI[i + 1] - _PHI[i]) * _PHI_INV_STEP if inside
+                                                                 else 0.0)
 
 
 @njit(cache=True, nogil=True)
@@ -899,7 +915,7 @@ def _sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fa
     derivative per dB of ``g``: ``(P, -dP/dB)``. ``scr``: scratch (2, >= npair).
 
     The terms of :func:`_sinr_sum` without the flat-cell shortcut (every point evaluated, so the loop over the
-    pairs has no branch and vectorises: :func:`_log_fast`, :func:`_cdf_pdf`); the sum reassociated (rounding
+    pairs has no branch and vectorises: :func:`_log_fast`, :func:`_cdf_slope`); the sum reassociated (rounding
     only). The probabilities are those of the full sums (no SUB_FLAT term).
     """
     inv_g = 1.0 / g
@@ -926,7 +942,7 @@ def _sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fa
                 mu += c_mu[k] * off
                 wt *= 1.0 + c_w[k] * off
             isd = pisd[k]
-            cv, dv = _cdf_pdf((lr - mu) * isd if isd >= 0.0 else (PHI_MAX if lr >= mu else -PHI_MAX))
+            cv, dv = _cdf_slope((lr - mu) * isd if isd >= 0.0 else (PHI_MAX if lr >= mu else -PHI_MAX))
             dv *= isd * f * tx[k] / room  # dP / d(-ln g)
             out += wt * cv if ok else 0.0
             dout += wt * dv if ok and isd > 0.0 else 0.0
