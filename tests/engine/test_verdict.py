@@ -28,18 +28,24 @@ def _random_pairs(rng, npair, ns):
     pmu[rng.random(npair) < 0.05] = -1e300  # no interference at this level
     t_lin = np.exp(dist.BETA * rng.uniform(0.0, 12.0, ns))
     c = rng.uniform(0.0, 0.5, ns)
-    return pj, px, pw, pmu, psd, t_lin, c
+    # the cell slopes of the kernel's sums (dist._pairs): the log mean's change across a cell (below the serving
+    # level's, BETA x 2 dB: the others are conditioned below it), the weights' tilt
+    c_mu = rng.uniform(0.0, 0.4, npair)
+    c_w = rng.uniform(-dist.TILT_MAX, dist.TILT_MAX, npair)
+    return pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_verdict_decides_every_level_as_the_full_sum(seed):
     rng = np.random.default_rng(seed)
     npair, ns = int(rng.integers(5, 120)), int(rng.integers(1, 6))
-    pj, px, pw, pmu, psd, t_lin, c = _random_pairs(rng, npair, ns)
+    pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, npair, ns)
+    if seed % 3 == 0:  # held at the node
+        c_mu[:], c_w[:] = 0.0, 0.0
     noise, resid, step = 10.0 ** (-12.0 + rng.uniform(-1, 1)), 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
     for g_db in (-5.0, 0.0, 5.0, 10.0, 20.0):
         g = 10.0 ** (g_db / 10.0)
-        args = (g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step, dist.Y_SUB)
+        args = (g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step, dist.Y_SUB, c_mu, c_w)
         exact = dist._sinr_exceed(*args)
         levels = [0.0, 0.5, 0.9 - 1e-9, exact, np.nextafter(exact, 2.0), np.nextafter(exact, -1.0), 1.0]
         levels += list(rng.uniform(0.0, 1.0, 5))
@@ -48,6 +54,46 @@ def test_verdict_decides_every_level_as_the_full_sum(seed):
                 got = dist._sinr_verdict(*args, lo, hi)
                 for level in {lo, hi, 0.5 * (lo + hi)}:
                     assert (got >= level) == (exact >= level), (g_db, lo, hi, level, got, exact)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantile_search_sum_is_the_kernel_sum_with_every_point(seed):
+    """The quantile search's sum (``_sinr_sum_points``: every point of every cell, a loop that vectorises, with
+    its derivative) is the kernel's P(DL) sum (``_sinr_exceed``) within the flat-cell bound (SUB_FLAT / 2 of the
+    weight), equal to it where that rule cannot act (one point per cell), and its derivative per dB is the
+    central difference of the sum."""
+    rng = np.random.default_rng(100 + seed)
+    npair, ns = int(rng.integers(5, 200)), int(rng.integers(1, 6))
+    pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, npair, ns)
+    psd = rng.uniform(0.3, 1.5, npair)
+    psd[rng.random(npair) < 0.05] = 0.0  # a step
+    pisd = np.where(psd > 0.0, 1.0 / np.maximum(psd, 1e-300), -1.0)
+    noise, resid, step = 10.0 ** (-12.0 + rng.uniform(-1, 1)), 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
+    scr = np.empty((2, npair))
+    fac4, fac1 = np.empty(dist.Y_SUB), np.empty(1)
+    dist._sub_factors(step, dist.Y_SUB, fac4)
+    dist._sub_factors(step, 1, fac1)
+    zeros = np.zeros(npair)
+    mid = 0
+    for g_db in (-5.0, 0.0, 5.0, 10.0, 20.0):
+        g = 10.0 ** (g_db / 10.0)
+        want = dist._sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step, dist.Y_SUB, c_mu,
+                                 c_w)
+        got, fall = dist._sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac4, dist.Y_SUB,
+                                          scr, c_mu, c_w)
+        assert abs(got - want) <= 0.5 * dist.SUB_FLAT * pw.sum() + 1e-12
+        one = dist._sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step, 1, zeros, zeros)
+        assert abs(dist._sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac1, 1, scr)[0]
+                   - one) <= 1e-9
+        h = 1e-3  # dB
+        up = dist._sinr_sum_points(g * 10.0 ** (h / 10.0), npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac4,
+                                   dist.Y_SUB, scr, c_mu, c_w)[0]
+        down = dist._sinr_sum_points(g * 10.0 ** (-h / 10.0), npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise,
+                                     fac4, dist.Y_SUB, scr, c_mu, c_w)[0]
+        assert fall >= 0.0
+        assert abs((down - up) / (2.0 * h) - fall) <= 0.02 * fall + 1e-6, (g_db, fall, (down - up) / (2.0 * h))
+        mid += 0.05 < got < 0.95
+    assert mid > 0  # not every threshold saturated
 
 
 @pytest.mark.parametrize("margin_db", [None, 60.0])

@@ -51,8 +51,9 @@ What is computed (per pixel, :func:`pixel_distributions`):
   site" (:func:`_ul_pairs_exceed`); the UL SNR p10 by bisection on it.
 * Quantiles: the median SS-RSRP by bisection; the SINR ones (median SSB / PDSCH SINR, PDSCH SINR at the 10th
   percentile) by safeguarded Newton steps on the logit of the probability from a guess, the derivative summed
-  with the probability (:func:`_sinr_quantile`, to an estimated 0.05 dB: 2.2-2.7 sums per quantile); the UL SNR
-  p10 by bisection.
+  with the probability (:func:`_sinr_quantile`, to an estimated 0.05 dB: 2.1-2.3 sums per quantile), each sum
+  over every point of every cell (no flat-cell shortcut: :func:`_sinr_sum_points`, a loop that vectorises); the
+  UL SNR p10 by bisection.
 
 Cost: per pixel ``O(grid x sites near the serving level)`` normal-CDF look-ups (a table, :func:`phi_table`), then
 ``O(grid x candidates)`` per probability; Numba, parallel over pixels.
@@ -66,6 +67,10 @@ pairs of weight x conditional probability in [0, 1]):
 * flat cells: where the conditional probability at the lowest and at the highest of the ``Y_SUB`` points of a
   cell differ by at most :data:`SUB_FLAT` (3e-3), the cell takes their mid-point (it is monotone in the level, so
   the points in between lie in that interval): at most SUB_FLAT / 2;
+* vectorised loops (issue 22; Numba has no vector math library here): the quantile sums, the serving grid's
+  loops over the near sites, P(SS-RSRP) and the UL sums have no branch (:func:`_cdf_pdf` clamps its table index
+  and selects the ends; the quantile sums' log is a polynomial, :func:`_log_fast`, error < 2e-13) and may
+  reassociate their sums and products (rounding only: measured P rows within 2e-8 of the scalar kernel);
 * the grid's first pass takes a site whose both states' medians are ``Y_SIGMAS`` (5) standard deviations below
   the level as below it (F = 1, never the server; its probability above is < 3e-7), and the normal density from a
   table like the CDF (linear interpolation, error < 1.3e-6 of the density, weights then normalised).
@@ -83,7 +88,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 BETA = math.log(10.0) / 10.0  # dB -> neper of power
 N_QUAD = 4
@@ -121,29 +128,53 @@ def phi_table() -> np.ndarray:
     return ndtr(np.arange(-PHI_MAX, PHI_MAX + PHI_STEP / 2, PHI_STEP))
 
 
+#: the floating-point freedom of the vectorised loops: their sums and products may be reassociated (rounding only;
+#: no contraction into fused multiply-adds, which broke the exact cancellation of the serving site's own moments in
+#: :func:`_serving_grid`: P(DL) 0.9999 -> 0.94 where the others bring nothing)
+_REASSOC = {"reassoc", "nsz"}
 _PHI = phi_table()
 _PDF = np.exp(-0.5 * np.arange(-PHI_MAX, PHI_MAX + PHI_STEP / 2, PHI_STEP) ** 2) / math.sqrt(2.0 * math.pi)
 _PHI_INV_STEP = 1.0 / PHI_STEP
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _cdf(x):
     """Standard normal CDF by table look-up (module table ``_PHI``; :func:`_cdf_pdf`)."""
     return _cdf_pdf(x)[0]
 
 
-@njit(cache=True, nogil=True)
+#: the table's last interpolation cell (:func:`_cdf_pdf` clamps its index into the table)
+_PHI_LAST = _PHI.size - 1.000001
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _phi_cell(x):
+    """The table cell of ``x`` (index, fraction; clamped into the table, no branch) and whether ``x`` is inside
+    (-PHI_MAX, PHI_MAX) (:func:`_cdf_pdf`, :func:`_cdf_slope`)."""
+    u = min(max((x + PHI_MAX) * _PHI_INV_STEP, 0.0), _PHI_LAST)
+    i = int(u)
+    return i, u - i, -PHI_MAX < x < PHI_MAX
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _cdf_pdf(x):
     """The standard normal CDF and density by table look-up (``_PHI``, ``_PDF``; the density's linear
-    interpolation error < 1.3e-6, PHI_STEP^2 / 8 x max |phi''|); density 0 beyond PHI_MAX."""
-    if x <= -PHI_MAX:
-        return 0.0, 0.0
-    if x >= PHI_MAX:
-        return 1.0, 0.0
-    u = (x + PHI_MAX) * _PHI_INV_STEP
-    i = int(u)
-    f = u - i
-    return _PHI[i] * (1.0 - f) + _PHI[i + 1] * f, _PDF[i] * (1.0 - f) + _PDF[i + 1] * f
+    interpolation error < 1.3e-6, PHI_STEP^2 / 8 x max |phi''|); 0 or 1 and density 0 beyond PHI_MAX. Without a
+    branch (the index clamped into the table, the ends selected), so that a loop over it vectorises."""
+    i, f, inside = _phi_cell(x)
+    c = _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
+    d = _PDF[i] * (1.0 - f) + _PDF[i + 1] * f
+    return (c if inside else (0.0 if x <= -PHI_MAX else 1.0)), (d if inside else 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cdf_slope(x):
+    """:func:`_cdf_pdf` with the density taken as the slope of the CDF's interpolation (the derivative of the
+    CDF returned; within ~PHI_STEP x max |phi'| / 2 < 6.1e-4 of the density): two table reads instead of four."""
+    i, f, inside = _phi_cell(x)
+    c = _PHI[i] * (1.0 - f) + _PHI[i + 1] * f
+    return (c if inside else (0.0 if x <= -PHI_MAX else 1.0)), ((_PHI[i + 1] - _PHI[i]) * _PHI_INV_STEP if inside
+                                                                 else 0.0)
 
 
 @njit(cache=True, nogil=True)
@@ -152,10 +183,9 @@ def _q(x):
     return _cdf(-x)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                  with_ssb, top, bottom, cand, near, f_l, c1, c2, fgrid, hist, is_l, is_n, r1=0.0, r2=0.0,
-                  r_ratio=0.0):
+                  with_ssb, top, bottom, cand, near, qa, fgrid, hist, is_l, is_n, r1=0.0, r2=0.0, r_ratio=0.0):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
@@ -164,8 +194,10 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     links' residual (mean, mW, and variance, mW^2; traffic interference only), a log-normal conditioned, as the
     other sites, on being below the serving level ``y`` times ``exp(r_ratio)`` (:func:`_resid_moments`). Returns
     the number of
-    levels used. ``top``, ``bottom``, ``f_l``, ``c1``, ``c2`` (float), ``cand`` (bool), ``near`` (int): scratch of at
-    least ``ns`` entries (the caller's, reused from pixel to pixel).
+    levels used. ``top``, ``bottom`` (float), ``cand`` (bool), ``near`` (int): scratch of at least ``ns``
+    entries, ``qa`` of (:data:`_NEAR_ROWS`, ns) (the caller's, reused from pixel to pixel): the near sites'
+    parameters, contiguous, so that the loops over them (phase 1's CDFs, phase 2's truncated moments) have no
+    branch and vectorise (their sums and products reassociated: rounding only).
     """
     hi = -1e300
     lo = -1e300
@@ -208,10 +240,26 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             f2 += a_int[l] * a_int[l] * v
             g1 += a_ssb[l] * m1
             g2 += a_ssb[l] * a_ssb[l] * v
-    for j in range(ns):
-        f_l[j] = 1.0
-        c1[j] = 0.0
-        c2[j] = 0.0
+    # the near sites' parameters, contiguous (rows of ``qa``; the vectorised loops below)
+    qm_l, qm_n, qp, qis_l, qis_n, qtop, dens = qa[0], qa[1], qa[2], qa[3], qa[4], qa[5], qa[6]
+    qb_l, qb_n, qe1l, qe1n, qe2l, qe2n, qa_i, qa_s, qc1, qc2 = (qa[7], qa[8], qa[9], qa[10], qa[11], qa[12], qa[13],
+                                                               qa[14], qa[15], qa[16])
+    for q in range(nn):
+        l = near[q]
+        qm_l[q] = m_l[l]
+        qm_n[q] = m_n[l]
+        qp[q] = p[l]
+        qis_l[q] = is_l[l]
+        qis_n[q] = is_n[l]
+        qtop[q] = top[l]
+        qb_l[q] = BETA * s_l[l]
+        qb_n[q] = BETA * s_n[l]
+        qe1l[q] = p[l] * e1l[l]
+        qe1n[q] = (1 - p[l]) * e1n[l]
+        qe2l[q] = p[l] * e2l[l]
+        qe2n[q] = (1 - p[l]) * e2n[l]
+        qa_i[q] = a_int[l]
+        qa_s[q] = a_ssb[l]
     total = 0.0
     for j in range(ns):
         for i in range(ny):
@@ -219,58 +267,168 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 w[j, i, b] = 0.0
     # the two strongest interfering sites (mean traffic-beam interference): the LOS state of the strongest one
     # other than the server is branched on exactly (see ``_branch``); a bimodal LOS/NLOS term dominating the sum
-    # is what a single log-normal fits worst (a cell-edge pixel whose neighbour aims at its own users next door)
+    # is what a single log-normal fits worst (a cell-edge pixel whose neighbour aims at its own users next door);
+    # their indices among the near sites
     d1 = -1
     d2 = -1
     s1 = 0.0
     s2 = 0.0
-    for l in range(ns):
-        if top[l] < lo:
-            continue
+    for q in range(nn):
+        l = near[q]
         sl = a_int[l] * (p[l] * e1l[l] + (1 - p[l]) * e1n[l])
         if sl > s1:
             d2 = d1
             s2 = s1
-            d1 = l
+            d1 = q
             s1 = sl
         elif sl > s2:
-            d2 = l
+            d2 = q
             s2 = sl
     # phase 1, every level: every near site's CDF at y (their product: "all other sites below y", kept in
     # ``fgrid``) and the weight of "candidate j serves at y" (every weight enters the normalisation)
     for i in range(ny):
         y = lo + i * step
         ys[i] = y
+        fg = fgrid[i]
         prod_f = 1.0
         zero = 0
         for q in range(nn):
-            l = near[q]
-            if top[l] < y:  # Y_SIGMAS above both states' medians: below y but for ~1e-7, never the server
-                fgrid[i, q] = 1.0
-                c1[l] = 0.0
-                continue
-            cl, dl = _cdf_pdf((y - m_l[l]) * is_l[l])
-            cn, dn = _cdf_pdf((y - m_n[l]) * is_n[l])
-            fl = p[l] * cl + (1 - p[l]) * cn
-            fgrid[i, q] = fl
-            c1[l] = p[l] * dl * is_l[l] + (1 - p[l]) * dn * is_n[l]  # the density at y (c1: scratch here)
-            if fl <= 1e-300:
-                zero += 1
-                continue
-            prod_f *= fl
+            cl, dl = _cdf_pdf((y - qm_l[q]) * qis_l[q])
+            cn, dn = _cdf_pdf((y - qm_n[q]) * qis_n[q])
+            # Y_SIGMAS above both states' medians: below y but for ~1e-7, never the server
+            below = qtop[q] < y
+            fl = 1.0 if below else qp[q] * cl + (1 - qp[q]) * cn
+            fg[q] = fl
+            dens[q] = 0.0 if below else qp[q] * dl * qis_l[q] + (1 - qp[q]) * dn * qis_n[q]  # the density at y
+            tiny = fl <= 1e-300
+            zero += tiny
+            prod_f *= 1.0 if tiny else fl
         if zero > 0:
             continue
         tw = 0.5 if (i == 0 or i == ny - 1) else 1.0
         for q in range(nn):
             j = near[q]
-            fj = fgrid[i, q]
-            if not cand[j] or fj <= 1e-300:
-                continue
-            wj = tw * c1[j] * (prod_f / fj)
-            total += wj
-            w[j, i, 0] = wj  # (phase 2 splits it on the strongest interferer's LOS state)
+            if cand[j]:
+                wj = tw * dens[q] * (prod_f / fg[q])
+                total += wj
+                w[j, i, 0] = wj  # (phase 2 splits it on the strongest interferer's LOS state)
     if total <= 0.0:
         return ny
+    # normalised; the smallest weights dropped while their sum stays <= PRUNE_EPS (whole binary-exponent classes,
+    # smallest first: every probability summed over the pairs moves by at most PRUNE_EPS)
+    for k in range(_N_EXP):
+        hist[k] = 0.0
+    for q in range(nn):
+        j = near[q]
+        for i in range(ny):
+            if w[j, i, 0] > 0.0:
+                w[j, i, 0] /= total
+                hist[_exp_class(w[j, i, 0])] += w[j, i, 0]
+    cut = _N_EXP
+    dropped = 0.0
+    while cut > 0 and dropped + hist[cut - 1] <= PRUNE_EPS:
+        cut -= 1
+        dropped += hist[cut]
+    # phase 2 (only at levels with a kept pair): the truncated moments of the other sites, then per kept pair the
+    # log-normal of its conditioned interference; the residual's log-normal (sd, and its standard score at y = 0)
+    r_sd = math.sqrt(math.log(1.0 + r2 / (r1 * r1))) if r1 > 0.0 and r2 > 0.0 else 0.0
+    r_z = (r_ratio - math.log(r1)) / r_sd + 0.5 * r_sd if r_sd > 1e-9 else 0.0
+    if r_sd <= 1e-9:
+        r_sd = 0.0
+    for i in range(ny):
+        kept = 0
+        for q in range(nn):
+            j = near[q]
+            if w[j, i, 0] > 0.0:
+                if _exp_class(w[j, i, 0]) >= cut:
+                    w[j, i, 0] = 0.0
+                else:
+                    kept += 1
+        if kept == 0:
+            continue  # no pair at this level: its interference moments are never read
+        y = ys[i]
+        fg = fgrid[i]
+        t1 = f1
+        t2 = f2
+        if r_sd > 0.0:
+            q1, q2 = _resid_moments(r1, r2, r_z + BETA * y / r_sd, r_sd)
+            t1 += q1
+            t2 += q2
+        elif r1 > 0.0:
+            t1 += r1
+        u1 = g1
+        u2 = g2
+        for q in range(nn):
+            fl = fg[q]
+            zl = (y - qm_l[q]) * qis_l[q]
+            zn = (y - qm_n[q]) * qis_n[q]
+            inv_fl = 1.0 / fl
+            # truncated moments E[X; X < y], E[X^2; X < y] of the mixture (X in mW), divided by F(y)
+            m1 = (qe1l[q] * _cdf(zl - qb_l[q]) + qe1n[q] * _cdf(zn - qb_n[q])) * inv_fl
+            m2 = (qe2l[q] * _cdf(zl - 2 * qb_l[q]) + qe2n[q] * _cdf(zn - 2 * qb_n[q])) * inv_fl
+            ok = fl > 1e-300
+            m1 = m1 if ok else 0.0
+            v = max(m2 - m1 * m1, 0.0) if ok else 0.0
+            qc1[q] = m1
+            qc2[q] = v
+            t1 += qa_i[q] * m1
+            t2 += qa_i[q] * qa_i[q] * v
+            u1 += qa_s[q] * m1
+            u2 += qa_s[q] * qa_s[q] * v
+        for q in range(nn):
+            j = near[q]
+            wj = w[j, i, 0]
+            if wj <= 0.0:
+                continue
+            w[j, i, 0] = 0.0
+            w[j, i, 1] = 0.0
+            m_i = t1 - a_int[j] * qc1[q]
+            v_i = t2 - a_int[j] * a_int[j] * qc2[q]
+            m_s = u1 - a_ssb[j] * qc1[q]
+            v_s = u2 - a_ssb[j] * a_ssb[j] * qc2[q]
+            dq = d1 if d1 != q else d2
+            rho_l = 0.0
+            d = near[dq] if dq >= 0 else -1
+            if dq >= 0 and fg[dq] > 1e-300:
+                zl = (y - m_l[d]) * is_l[d]
+                zn = (y - m_n[d]) * is_n[d]
+                pl_ = p[d] * _cdf(zl)
+                rho_l = pl_ / fg[dq]
+                share = a_int[d] * qc1[dq] / m_i if m_i > 1e-300 else 0.0
+                if rho_l < BRANCH_MIN or rho_l > 1.0 - BRANCH_MIN or share < BRANCH_SHARE:
+                    rho_l = 0.0
+            if rho_l == 0.0:
+                w[j, i, 0] = wj
+                _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
+                if with_ssb:
+                    _fw(m_s, v_s, mu_s, sd_s, j, i, 0)
+                continue
+            for b in range(2):
+                # site d in state b (0 LOS, 1 NLOS), below y: its truncated component moments replace the mixture's
+                if b == 0:
+                    z = zl
+                    sg = s_l[d]
+                    q1 = e1l[d]
+                    q2 = e2l[d]
+                    wb = rho_l
+                else:
+                    z = zn
+                    sg = s_n[d]
+                    q1 = e1n[d]
+                    q2 = e2n[d]
+                    wb = 1.0 - rho_l
+                fz = _cdf(z)
+                if fz <= 1e-300:
+                    continue
+                k1 = q1 * _cdf(z - BETA * sg) / fz
+                k2 = max(q2 * _cdf(z - 2 * BETA * sg) / fz - k1 * k1, 0.0)
+                w[j, i, b] = wj * wb
+                _fw(m_i - a_int[d] * qc1[dq] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (qc2[dq] - k2), mu_i,
+                    sd_i, j, i, b)
+                if with_ssb:
+                    _fw(m_s - a_ssb[d] * qc1[dq] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (qc2[dq] - k2), mu_s,
+                        sd_s, j, i, b)
+    return ny
     # normalised; the smallest weights dropped while their sum stays <= PRUNE_EPS (whole binary-exponent classes,
     # smallest first: every probability summed over the pairs moves by at most PRUNE_EPS)
     for k in range(_N_EXP):
@@ -436,7 +594,7 @@ PRUNE_EPS = 2e-4
 
 @njit(cache=True, nogil=True)
 def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
-              hi_level, slope=None, c_mu=None, c_w=None):
+              hi_level, c_mu, c_w):
     """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
     precomputed (:func:`_sub_factors`).
@@ -444,18 +602,14 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     One loop for both (the terms and their order are the same by construction). A per-pair helper function,
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
     term stays inline here.
-    ``slope`` (an array, optional; the quantile search): ``slope[0]`` gets the derivative of the (not deciding)
-    sum per dB of ``g`` (a cell taken at its mid-point contributes its two evaluated points' share).
-    ``c_mu``, ``c_w`` (optional, from :func:`_pairs`): the interference's log-normal mean moved
-    linearly across the cell and the point weights tilted linearly (summing to the pair's weight); without them
-    they are held at the node's.
+    ``c_mu``, ``c_w`` (from :func:`_pairs`): the interference's log-normal mean moved linearly across the cell
+    and the point weights tilted linearly (summing to the pair's weight).
     """
     rem = 0.0
     if decide:
         for k in range(npair):
             rem += pw[k]
     out = 0.0
-    dout = 0.0
     inv_g = 1.0 / g
     inv_load = 1.0 / load if load > 0.0 else 0.0
     inv_nsub = 1.0 / nsub
@@ -465,13 +619,9 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
         if num > 0.0:
             mu0 = pmu[k]
             isd0 = pisd[k]
-            dmu = 0.0
-            tl = 0.0
-            if c_mu is not None:
-                dmu = c_mu[k]
-                tl = c_w[k]
+            dmu = c_mu[k]
+            tl = c_w[k]
             acc = 0.0
-            dacc = 0.0
             c_first = 0.0
             for si in range(nsub):
                 # order: the lowest point, the highest, then the others (the probability rises with the level)
@@ -493,9 +643,6 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                         lr = math.log(room)
                         if isd < 0.0:
                             cv = 1.0 if lr >= mu else 0.0
-                        elif slope is not None:
-                            cv, dv = _cdf_pdf((lr - mu) * isd)
-                            dacc += wt * dv * isd * x / room  # d/d(ln g) of the point's probability, up to -t / g
                         else:
                             cv = _cdf((lr - mu) * isd)
                 if nsub > 2 and si < 2:
@@ -511,8 +658,6 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                         break
                 acc += wt * cv
             out += pw[k] * acc * inv_nsub
-            if slope is not None:
-                dout += pw[k] * dacc * inv_nsub * t_lin[j]
             if decide and out >= hi_level:
                 return out
         if decide:
@@ -520,31 +665,30 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
             bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
             if bound < lo_level:
                 return bound
-    if slope is not None:
-        slope[0] = -dout * inv_load * inv_g * BETA  # d room / d ln g = -x t / (g load); d ln g / d dB = BETA
     return out
 
 
 @njit(cache=True, nogil=True)
-def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub):
-    """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`).
+def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, c_mu, c_w):
+    """P(SINR >= g) (g linear) from the compact (site, level) pairs of the serving grid (:func:`_pairs`), in the
+    form of the kernel's P(DL) sums.
 
     Each pair stands for the grid cell ``[y - step/2, y + step/2]`` of the serving level: the conditional
-    probability is averaged over ``nsub`` points of the cell (the conditioned interference's log-normal kept from
-    the node here, the tests' form; the kernel's sums move it and tilt the point weights across the cell,
-    :func:`_pairs`; :data:`Y_SUB` for the probabilities and the 10th percentile, 1 for the medians of
-    the maps). Where the noise dominates (indoor users at mid probabilities) the conditional probability is nearly
+    probability is averaged over ``nsub`` points of the cell (:data:`Y_SUB`), the conditioned interference's log
+    mean moved by ``c_mu`` across the cell and the point weights tilted by ``c_w`` (the cell slopes of
+    :func:`_pairs`; zeros hold both at the node's). Where the noise dominates (indoor users at mid probabilities) the conditional probability is nearly
     a step in ``y``, and a single node per 2 dB cell made P(DL) up to 0.03 too low (review of issue 11).
     The sum is :func:`_sinr_sum` (shared with :func:`_sinr_verdict`).
     """
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
     return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
-                     False, 0.0, 0.0)
+                     False, 0.0, 0.0, c_mu, c_w)
 
 
 @njit(cache=True, nogil=True)
-def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, lo_level, hi_level):
+def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, step, nsub, c_mu, c_w, lo_level,
+                  hi_level):
     """:func:`_sinr_exceed`, stopped as soon as its comparison with every level in ``[lo_level, hi_level]`` is
     decided; returns a value that compares with those levels as the full sum does (exact verdict).
 
@@ -558,7 +702,7 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
     return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
-                     True, lo_level, hi_level)
+                     True, lo_level, hi_level, c_mu, c_w)
 
 
 @njit(cache=True, nogil=True)
@@ -571,10 +715,11 @@ def _inverse_sd(sd, n):
 
 
 @njit(cache=True, nogil=True)
-def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None):
-    """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``psd`` gets the
-    inverse of the standard deviation (-1 where it is 0: a step), the form :func:`_sinr_sum` takes; ``c_mu``,
-    ``c_w`` (optional) the pair's slopes across its cell.
+def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None):
+    """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``px`` gets the level
+    in mW (``xs``: scratch of ``ny``), ``psd`` the inverse of the standard deviation (-1 where it is 0: a step),
+    the form :func:`_sinr_sum` takes; ``c_mu``, ``c_w`` (optional) the pair's slopes across its cell, ``py``
+    (optional) the level in dBm.
 
     The cell slopes of pair (j, i, b) are its changes across the cell (per cell width, from the neighbouring
     nodes of the same site and branching: central difference, one-sided where a neighbour has no kept pair, 0
@@ -584,13 +729,17 @@ def _pairs(ns, ny, ys, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None):
     The node holds the others conditioned below its own level; at a point above it they may reach higher (more
     interference), and the serving density changes across the cell: held at the node's, both made the 2 dB grid
     low by up to 0.003 in P(DL) against its converged value (docs/notes/grid-21.md)."""
+    for i in range(ny):
+        xs[i] = math.exp(BETA * ys[i])
     n = 0
     for j in range(ns):
         for i in range(ny):
             for b in range(2):
                 if w[j, i, b] > 0.0:
                     pj[n] = j
-                    px[n] = math.exp(BETA * ys[i])
+                    px[n] = xs[i]
+                    if py is not None:
+                        py[n] = ys[i]
                     pw[n] = w[j, i, b]
                     pmu[n] = mu[j, i, b]
                     psd[n] = 1.0 / sd[j, i, b] if sd[j, i, b] > 0.0 else -1.0
@@ -629,9 +778,11 @@ def _exp_class(x):
     return min(max(-e, 0), _N_EXP - 1)
 
 
-#: the SINR quantile search (:func:`_sinr_quantile`) stops when its linear correction (the probability's distance
-#: to the target over its slope) or its bracket is below Q_TOL_DB, or after Q_MAX_SUMS sums
+#: the SINR quantile search (:func:`_sinr_quantile`) stops when its Newton step on the logit is below Q_TOL_DB
+#: from a probability within Q_NEAR_LOGIT of the target's logit, or when its bracket is that narrow, or after
+#: Q_MAX_SUMS sums
 Q_TOL_DB = 0.05
+Q_NEAR_LOGIT = 1.5
 Q_MAX_SUMS = 16
 #: the search's step where Newton's is unusable before the quantile is bracketed (doubling), dB
 Q_STEP_MAX_DB = 10.0
@@ -665,17 +816,20 @@ def _sinr_guess(npair, pj, px, pw, pmu, t_lin, c, load, resid, noise):
 
 
 @njit(cache=True, nogil=True)
-def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub, guess, dsum, c_mu=None,
+def _sinr_quantile(q, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac, nsub, guess, scr, c_mu=None,
                    c_w=None):
     """The SINR (dB) exceeded with probability ``q`` (``fac``: the cell's level factors, :func:`_sub_factors`), and
-    the slope of the probability per dB there (> 0; 0 when the quantile is at a bound). ``dsum``: scratch (1).
+    the slope of the probability per dB there (> 0; 0 when the quantile is at a bound). ``scr``: scratch of
+    :func:`_sinr_sum_points`.
 
-    P(SINR >= g) falls with ``g``. From ``guess``, Newton steps on ``logit P - logit q`` (nearly linear in dB for
-    a log-normal-like SINR; the derivative comes with the sum, :func:`_sinr_sum`), kept inside the bracket the
-    sums have established (a step outside it, or without a usable slope, bisects the bracket or, before there is
-    one, steps by :data:`Q_STEP_MAX_DB` doubling); it stops when the linear correction ``|P - q| / slope`` is
-    below :data:`Q_TOL_DB` (returning the corrected value, clipped to the bracket) or the bracket is that narrow
-    (linear interpolation in it). Bounded to [Q_LO_DB, Q_HI_DB].
+    P(SINR >= g) (:func:`_sinr_sum_points`, every point of every cell) falls with ``g``. From ``guess``, Newton
+    steps on ``logit P - logit q`` (nearly linear in dB for a log-normal-like SINR; the derivative comes with the
+    sum), kept inside the bracket the sums have established (a step outside it, or without a usable slope,
+    bisects the bracket or, before there is one, steps by :data:`Q_STEP_MAX_DB` doubling). It stops when a
+    Newton step taken from a probability within :data:`Q_NEAR_LOGIT` of the target in logit is at most
+    :data:`Q_TOL_DB` (returning the stepped value, clipped to the bracket: its error is of the order of the
+    step squared times the logit's curvature), or when the bracket is that narrow (linear interpolation in it).
+    Bounded to [Q_LO_DB, Q_HI_DB].
     """
     lq = _logit(q)
     a = Q_LO_DB  # P(a) >= q (assumed until summed: ``ka``)
@@ -687,9 +841,8 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
     g = min(max(guess, Q_LO_DB), Q_HI_DB)
     step = Q_STEP_MAX_DB
     for _ in range(Q_MAX_SUMS):
-        pg = _sinr_sum(10.0 ** (g / 10.0), npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, fac, nsub,
-                       False, 0.0, 0.0, dsum, c_mu, c_w)
-        d = -dsum[0]  # the probability's fall per dB (>= 0)
+        pg, d = _sinr_sum_points(10.0 ** (g / 10.0), npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac,
+                                 nsub, scr, c_mu, c_w)
         if pg >= q:
             if g >= Q_HI_DB:
                 return Q_HI_DB, 0.0
@@ -698,13 +851,14 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
             if g <= Q_LO_DB:
                 return Q_LO_DB, 0.0
             b, pb, kb = g, pg, True
-        if d > 0.0 and abs(pg - q) <= Q_TOL_DB * d:
-            return min(max(g + (pg - q) / d, a), b), d
-        if ka and kb and b - a <= Q_TOL_DB:
-            break
         gn = g
         if d > 0.0 and 0.0 < pg < 1.0:
-            gn = g + (_logit(pg) - lq) * pg * (1.0 - pg) / d  # Newton on the logit
+            lg = math.log(pg / (1.0 - pg))
+            gn = g + (lg - lq) * pg * (1.0 - pg) / d  # Newton on the logit
+            if abs(gn - g) <= Q_TOL_DB and abs(lg - lq) <= Q_NEAR_LOGIT:
+                return min(max(gn, a), b), d
+        if ka and kb and b - a <= Q_TOL_DB:
+            break
         if not (a < gn < b) or gn == g:
             if ka and kb:
                 gn = 0.5 * (a + b)
@@ -717,10 +871,89 @@ def _sinr_quantile(q, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise,
     return a + (b - a) * (pa - q) / (pa - pb), (pa - pb) / (b - a)
 
 
-@njit(cache=True, nogil=True)
+@intrinsic
+def _bits_of(typingctx, x):
+    """The IEEE-754 bits of a float64 as an int64 (an LLVM bitcast: :func:`_log_fast`)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float_of(typingctx, x):
+    """The float64 of IEEE-754 bits given as an int64 (the inverse of :func:`_bits_of`)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _log_fast(x):
+    """Natural log of a positive normal float64 without a library call, so that a loop over it vectorises (Numba
+    has no vector math library here): ``x = m 2^e`` with ``m`` in [sqrt(1/2), sqrt(2)), ``ln m = 2 atanh(s)``,
+    ``s = (m - 1) / (m + 1)``, |s| <= 0.172, by its series to s^15 (absolute error < 2e-13)."""
+    bits = _bits_of(x)
+    e = (bits >> 52) - 1023
+    m = _float_of((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m > 1.4142135623730951
+    m = m * (1.0 - 0.5 * big)
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    p = 1.0 / 15.0
+    p = p * s2 + 1.0 / 13.0
+    p = p * s2 + 1.0 / 11.0
+    p = p * s2 + 1.0 / 9.0
+    p = p * s2 + 1.0 / 7.0
+    p = p * s2 + 1.0 / 5.0
+    p = p * s2 + 1.0 / 3.0
+    p = p * s2 + 1.0
+    return 2.0 * s * p + (float(e) + 1.0 * big) * 0.6931471805599453
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
+def _sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac, nsub, scr, c_mu=None, c_w=None):
+    """P(SINR >= g) summed over every point of every pair's cell (the quantile search's form, load 1) and its
+    derivative per dB of ``g``: ``(P, -dP/dB)``. ``scr``: scratch (2, >= npair).
+
+    The terms of :func:`_sinr_sum` without the flat-cell shortcut (every point evaluated, so the loop over the
+    pairs has no branch and vectorises: :func:`_log_fast`, :func:`_cdf_slope`); the sum reassociated (rounding
+    only). The probabilities are those of the full sums (no SUB_FLAT term).
+    """
+    inv_g = 1.0 / g
+    amp = scr[0]
+    tx = scr[1]
+    for k in range(npair):
+        j = pj[k]
+        amp[k] = px[k] * (t_lin[j] - g * c[j]) * inv_g  # the room at the node is amp - noise - resid
+        tx[k] = px[k] * t_lin[j]
+    floor = noise + resid
+    inv_nsub = 1.0 / nsub
+    out = 0.0
+    dout = 0.0
+    for sub in range(nsub):
+        off = (sub + 0.5) * inv_nsub - 0.5
+        f = fac[sub]
+        for k in range(npair):
+            room = amp[k] * f - floor
+            ok = room > 0.0
+            lr = _log_fast(room if ok else 1.0)
+            mu = pmu[k]
+            wt = pw[k]
+            if c_mu is not None:
+                mu += c_mu[k] * off
+                wt *= 1.0 + c_w[k] * off
+            isd = pisd[k]
+            cv, dv = _cdf_slope((lr - mu) * isd if isd >= 0.0 else (PHI_MAX if lr >= mu else -PHI_MAX))
+            dv *= isd * f * tx[k] / room  # dP / d(-ln g)
+            out += wt * cv if ok else 0.0
+            dout += wt * dv if ok and isd > 0.0 else 0.0
+    return out * inv_nsub, dout * inv_nsub * inv_g * BETA
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOC)
 def _rsrp_any(y, ns, m_l, m_n, p, is_l, is_n):
     """P(max_l R_l >= y) over independent sites (R_l: LOS/NLOS mixture of normals in dB; ``is_*``: the inverse
-    standard deviations)."""
+    standard deviations). The product reassociated (a vectorised loop; rounding only)."""
     miss = 1.0
     for j in range(ns):
         e = p[j] * _q((y - m_l[j]) * is_l[j]) + (1.0 - p[j]) * _q((y - m_n[j]) * is_n[j])
@@ -733,8 +966,11 @@ def _rsrp_any(y, ns, m_l, m_n, p, is_l, is_n):
 CHUNK_GROUPS = 32
 #: rows of the per-site scratch of :func:`pixel_distributions` (see :func:`_group_sites`)
 _SITE_ROWS = 25
-#: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, c_mu, c_w: the cell slopes)
-_PAIR_ROWS = 9
+#: rows of the near-site scratch of :func:`_serving_grid` (``qa``)
+_NEAR_ROWS = 17
+#: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, c_mu, c_w: the cell slopes; 2 of the quantile
+#: search, :func:`_sinr_sum_points`)
+_PAIR_ROWS = 11
 
 
 @njit(cache=True, nogil=True)
@@ -855,27 +1091,29 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         site_i = np.empty((3, nmax), np.int64)  # site_id, kbest, near
         cand = np.empty(nmax, np.bool_)
         sf = np.empty((_SITE_ROWS, nmax))
-        ys = np.empty(MAX_Y)
+        ys = np.empty((2, MAX_Y))  # the grid's levels (dBm) and their linear values
         grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, 2))  # w, mu_i, sd_i (, mu_s, sd_s)
         pj = np.empty(2 * nmax * MAX_Y, np.int64)
         pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
         fac = np.empty((2, Y_SUB))
         fgrid = np.empty((MAX_Y, nmax))
+        qa = np.empty((_NEAR_ROWS, nmax))
         hist = np.empty(_N_EXP)
         for gi in range(g0, g1):
             _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
-                        fac, fgrid, hist)
+                        fac, fgrid, qa, hist)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                 active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
                 load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
-                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf, fac, fgrid, hist):
+                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
+    ys = ys2[0]
     a0 = starts[gi]
     a1 = starts[gi + 1]
     best_link[gi] = -1
@@ -911,22 +1149,20 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     # that x load)
     r_ratio = resid_ratio_pix[gi] + (math.log(load) if load > 0.0 else 0.0)
     ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                       quantiles, sf[15], sf[16], cand, site_i[2], sf[17], sf[18], sf[19], fgrid, hist, sf[23], sf[24],
-                       r1, r2, r_ratio)
+                       quantiles, sf[15], sf[16], cand, site_i[2], qa, fgrid, hist, sf[23], sf[24], r1, r2,
+                       r_ratio)
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     c_mu, c_w = pf[7], pf[8]
-    npair = _pairs(ns, ny, ys, w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w)
+    npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
     if quantiles:
-        _pairs(ns, ny, ys, w, mu_s, sd_s, pj, px, pw, pms, pss)
+        _pairs(ns, ny, ys, ys2[1], w, mu_s, sd_s, pj, px, pw, pms, pss)
     resid = 0.0 if random_resid else load * resid_pix[gi]
     e = env_pix[gi]
     # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
     # (serving site, level) pairs as the DL; per site its traffic-beam offset and SSB EPRE
-    for k in range(npair):
-        py[k] = math.log(px[k]) / BETA
     y_step = ys[1] - ys[0]
     fac_sub = fac[0]
-    fac_one = fac[1, :2]  # (the second entry: the quantile search's scratch)
+    fac_one = fac[1, :1]
     _sub_factors(y_step, Y_SUB, fac_sub)
     _sub_factors(y_step, 1, fac_one)
     t_db, p_ref_j, nd_j = sf[20], sf[21], sf[22]
@@ -959,10 +1195,10 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
             if full:
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, False, 0.0, 0.0, None, c_mu, c_w)
+                                     fac_sub, Y_SUB, False, 0.0, 0.0, c_mu, c_w)
             else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, True, level, level_hi, None, c_mu, c_w)
+                                     fac_sub, Y_SUB, True, level, level_hi, c_mu, c_w)
             if g_ul > -1e299:
                 pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
                                             ul_p0_re, ul_alpha, nd_j, sf[15])
@@ -972,13 +1208,13 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     if quantiles:
         _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
                          t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
-                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w)
+                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w, pf[9:11])
 
 
 @njit(cache=True, nogil=True)
 def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin, t_ssb,
                      c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j, ul_pmax_re,
-                     ul_p0_re, ul_alpha, out, r_star, c_mu, c_w):
+                     ul_p0_re, ul_alpha, out, r_star, c_mu, c_w, scr):
     """The quantile rows of one pixel group (medians and 10th percentiles, outdoor users)."""
     lo = m_l[0]
     for j in range(ns):
@@ -992,18 +1228,17 @@ def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw
         else:
             hi = mid
     out[6, gi] = 0.5 * (lo + hi)
-    dsum = fac_one[1:]  # (scratch of the slope)
     guess = _sinr_guess(npair, pj, px, pw, pms, t_ssb, c_ssb, 1.0, 0.0, noise_mw)
-    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 1.0, 0.0, noise_mw, fac_one[:1], 1,
-                                guess, dsum)[0]
+    out[7, gi] = _sinr_quantile(0.5, npair, pj, px, pw, pms, pss, t_ssb, c_ssb, 0.0, noise_mw, fac_one, 1, guess,
+                                scr)[0]
     guess = _sinr_guess(npair, pj, px, pw, pmi, t_lin, c_int, 1.0, resid, noise_mw)
-    med, slope = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_one[:1], 1,
-                                guess, dsum)
+    med, slope = _sinr_quantile(0.5, npair, pj, px, pw, pmi, psi, t_lin, c_int, resid, noise_mw, fac_one, 1, guess,
+                                scr)
     out[8, gi] = med
     # the 10th percentile's guess: a normal SINR in dB with the median's slope (sd = phi(0) / slope)
     drop = 1.2816 * 0.3989 / slope if slope > 0.0 else Q_STEP_MAX_DB
-    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw, fac_sub, Y_SUB,
-                                med - min(drop, 2.0 * Q_STEP_MAX_DB), dsum, c_mu, c_w)[0]
+    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, resid, noise_mw, fac_sub, Y_SUB,
+                                med - min(drop, 2.0 * Q_STEP_MAX_DB), scr, c_mu, c_w)[0]
     # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
     lo = -40.0
     hi = 60.0
@@ -1028,7 +1263,7 @@ def _ul_r_star(g_db, t_db, p_ref, pmax_re, p0_re, alpha, nd_db):
     return max(r1, r2)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOC)
 def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, ns, t_db, p_ref, pmax_re, p0_re, alpha, nd_db, r_star):
     """P(PUSCH SNR >= g_db) of a user with building loss ``loss`` served by the DL best server of its draw.
 
@@ -1038,18 +1273,14 @@ def _ul_pairs_exceed(g_db, loss, step, npair, pj, py, pw, ns, t_db, p_ref, pmax_
     The (serving site j, level y) pairs of :func:`_serving_grid` carry P(site j serves with its level in the grid
     cell around y); the SNR is non-decreasing in the received level ``y - loss``, so the event is
     ``y >= R*_j + loss`` (:func:`_ul_r_star`), taken with the share of the cell ``[y - step/2, y + step/2]`` above
-    the threshold (the density is about flat over one cell).
+    the threshold (the density is about flat over one cell). The sum reassociated (a vectorised loop).
     """
     for j in range(ns):
         r_star[j] = _ul_r_star(g_db, t_db[j], p_ref[j], pmax_re, p0_re, alpha, nd_db[j]) + loss
     inv_step = 1.0 / step
     out = 0.0
     for k in range(npair):
-        f = (py[k] + 0.5 * step - r_star[pj[k]]) * inv_step
-        if f >= 1.0:
-            out += pw[k]
-        elif f > 0.0:
-            out += pw[k] * f
+        out += pw[k] * min(max((py[k] + 0.5 * step - r_star[pj[k]]) * inv_step, 0.0), 1.0)
     return out
 
 
