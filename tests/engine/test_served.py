@@ -13,13 +13,13 @@ from qamtu.engine import EngineConfig, aggregate, compute_links
 from qamtu.engine.served import _ul_pair_expectation
 from qamtu.radio.antenna import get_antenna
 
-#: the served-area models (options; not the defaults, see EngineConfig.interference_beams)
+#: the served-area models (the defaults, see EngineConfig.interference_beams; spelt out: the tests are about them)
 CFG = EngineConfig(interference_beams="served", ul_interference="neighbours")
 
 
-def test_the_served_area_models_are_options_not_the_defaults():
+def test_the_served_area_models_are_the_defaults():
     d = EngineConfig()
-    assert (d.interference_beams, d.ul_interference) == ("uniform", "margin")
+    assert (d.interference_beams, d.ul_interference) == ("served", "neighbours")
 
 
 def test_served_beam_mix_equals_the_direct_average_over_served_users():

@@ -83,6 +83,7 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
     """
     from qamtu.chain.city import city_inputs, plan_inputs, same_candidates, study_area
+    from qamtu.engine.served import release_cache
     from qamtu.plan.linkshare import LinkShare
 
     run = CityRun(city=city, config=config)
@@ -106,6 +107,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     except QamtuError as exc:
         run.error = str(exc)
         return run
+    finally:  # the city's served-area models (its fresh evaluations'; its own, kept by its links, trimmed)
+        release_cache()
 
     files = scenario.city_files(city.id)
     per_site = _per_site_columns(plan.candidates, files.get("candidates", "candidates"))

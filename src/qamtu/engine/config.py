@@ -262,9 +262,9 @@ class EngineConfig:
     coverage_users: str = "outdoor"
     cell_load: float = 0.5
     always_on_re_share: float = 0.01
-    interference_beams: str = "uniform"
+    interference_beams: str = "served"
     ssb_interference: str = "same_index"
-    ul_interference: str = "margin"
+    ul_interference: str = "neighbours"
     min_dl_mbps: float = 50.0
     min_ul_mbps: float | None = None
     tdd_pattern: str = "DDDSU"
