@@ -81,6 +81,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     (``links_share``, :mod:`qamtu.plan.linkshare`). ``reuse``: such an earlier run of the same city; its share
     gives this plan its coverage links (computed with the earlier run's, identical to a computation of their own).
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
+    Once planned, the served-area models the planning made are released (:func:`qamtu.engine.served.
+    release_cache`): the fresh evaluations' go, the one the plan's links hold (its gate) is trimmed.
     """
     from qamtu.chain.city import city_inputs, plan_inputs, same_candidates, study_area
     from qamtu.engine.served import release_cache
