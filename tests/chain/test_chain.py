@@ -193,3 +193,9 @@ def test_a_planned_city_leaves_its_served_models_released(monkeypatch):
     assert len(trimmed) >= 2  # (and the fresh evaluation's model of the plan's sites)
     on_air = frozenset(map(str, run.plan.sites["site_id"]))
     assert run.gate(CITY, on_air).passed
+    # the gate of another RSRP threshold (the what-if sweep) takes links of its own that carry the same served
+    # model (re-aimed per set on air, UL from the neighbours), not links without one (fixed aim, UL margin)
+    from qamtu.chain.national import _plan_links_at
+
+    other = _plan_links_at(run, config.replace(rsrp_threshold_dbm=config.rsrp_threshold_dbm + 3.0), None)
+    assert other.served is model and other.config.rsrp_threshold_dbm == config.rsrp_threshold_dbm + 3.0

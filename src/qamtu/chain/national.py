@@ -187,7 +187,10 @@ def _plan_links_at(run: CityRun, config: Any, always_on: Any) -> Any:
         keep = np.asarray(cand["site_id"].astype(str).isin(chosen), dtype=bool)
         if always_on is not None:
             keep = keep | np.asarray(always_on, dtype=bool)
-        cache[key] = subset_links(run.area, cand, np.flatnonzero(keep), config, run.plan.links.sectors)
+        # (with the plan's served-area model, as the plan's own links: the gate re-aims the beams at the served
+        # areas of the sites on air and takes their UL interference, not a fixed aim and the UL margin)
+        cache[key] = subset_links(run.area, cand, np.flatnonzero(keep), config, run.plan.links.sectors,
+                                  served=run.plan.links.served)
     return cache[key]
 
 
