@@ -9,7 +9,7 @@ at /tmp/base and this worktree), in separate processes:
     PYTHONPATH=<src> python benchmarks/links_ab.py time 3 taraz 100 default   # CPU per computed (kept) link
 
 Cases: Taraz 100 m (terrain), Aktau 25 m (flat), Konaev 75 m (terrain), reference layouts (``hex_layout``), with
-the default ``EngineConfig`` and ``interference_beams="served"``; ``LS_WORKERS`` sets ``EngineConfig.workers``
+the default ``EngineConfig`` (served areas) and ``interference_beams="uniform"``, ``ul_interference="margin"``; ``LS_WORKERS`` sets ``EngineConfig.workers``
 (default 1; set ``NUMBA_NUM_THREADS`` alike). ``compare`` prints, per case, BIT-IDENTICAL or per array the number
 of differing entries and the largest absolute and relative difference (every ``Links`` array, the residual, the
 cut-off and its info).
@@ -41,7 +41,8 @@ def configs() -> dict:
     from qamtu.engine import EngineConfig
 
     w = int(os.environ.get("LS_WORKERS", "1"))
-    return {"default": EngineConfig(workers=w), "served": EngineConfig(workers=w, interference_beams="served")}
+    return {"default": EngineConfig(workers=w),
+            "uniform": EngineConfig(workers=w, interference_beams="uniform", ul_interference="margin")}
 
 
 def dump(links) -> dict:

@@ -167,3 +167,35 @@ def test_plan_json_of_version_1_is_still_read(runs, tmp_path):
     res = runner.invoke(app, ["plan", "--from-plan", str(path), "--out", str(tmp_path / "again"), "--quiet"])
     assert res.exit_code in (0, 3), res.output
     assert "identical" in res.stderr
+
+
+def test_a_planned_city_leaves_its_served_models_released(monkeypatch):
+    """``plan_one_city`` releases the served-area models its planning made (the fresh evaluations' are dropped, a
+    national run holds no earlier city's in the cache): the cache is empty after it and the plan's own model
+    (held by its links for the gate) was trimmed to what it cannot recompute; the gate still answers."""
+    import qamtu.engine.served as served
+    from qamtu.chain.national import plan_one_city
+    from qamtu.chain.scenario import load_scenario
+    from qamtu.cli.national import RUN_PRESET
+    from qamtu.geo.catalogue import get_city
+
+    trimmed = []
+    real = served.ServedModel.trim
+    monkeypatch.setattr(served.ServedModel, "trim", lambda self: (trimmed.append(self), real(self))[1])
+    sc = load_scenario(None, preset=RUN_PRESET)
+    config = sc.engine_config()
+    assert config.interference_beams == "served" and config.ul_interference == "neighbours"
+    run = plan_one_city(get_city(CITY), sc, float(RES), config)
+    assert run.error is None and len(run.plan.sites)
+    assert not served._CACHE
+    model = run.plan.links.served
+    assert isinstance(model, served.ServedModel) and any(m is model for m in trimmed)
+    assert len(trimmed) >= 2  # (and the fresh evaluation's model of the plan's sites)
+    on_air = frozenset(map(str, run.plan.sites["site_id"]))
+    assert run.gate(CITY, on_air).passed
+    # the gate of another RSRP threshold (the what-if sweep) takes links of its own that carry the same served
+    # model (re-aimed per set on air, UL from the neighbours), not links without one (fixed aim, UL margin)
+    from qamtu.chain.national import _plan_links_at
+
+    other = _plan_links_at(run, config.replace(rsrp_threshold_dbm=config.rsrp_threshold_dbm + 3.0), None)
+    assert other.served is model and other.config.rsrp_threshold_dbm == config.rsrp_threshold_dbm + 3.0

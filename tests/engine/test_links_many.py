@@ -57,7 +57,9 @@ def test_each_configuration_gets_the_links_of_its_own_computation(city, options,
 
 
 def test_one_evaluation_of_the_path_terms(city, monkeypatch):
-    """The kernel evaluates each pair once for all thresholds (its calls carry every threshold at once)."""
+    """The kernel evaluates each pair once for all thresholds (its calls carry every threshold at once); the
+    served-area model's coarse links (default ``interference_beams = "served"``: no relevance floor, one
+    threshold) are evaluated once for both configurations."""
     import qamtu.engine._fast as fast
 
     area, cand = city
@@ -65,13 +67,16 @@ def test_one_evaluation_of_the_path_terms(city, monkeypatch):
     real = fast.link_kernel
 
     def counting(*args):
-        seen.append(args[18].copy())  # the thresholds
+        seen.append((args[18].copy(), args[20].copy(), args[0].size))  # thresholds, relevance floors, pairs
         return real(*args)
 
     monkeypatch.setattr(fast, "link_kernel", counting)
     configs = [EngineConfig(rsrp_threshold_dbm=t) for t in (-100.0, -110.0)]
-    compute_links_many(area, cand, configs)
-    assert seen and all(list(t) == [-100.0, -110.0] for t in seen)
+    many = compute_links_many(area, cand, configs)
+    fine = [t for t, floors, _ in seen if (floors > -1e8).all()]
+    assert fine and all(list(t) == [-100.0, -110.0] for t in fine)
+    coarse = sum(n for _, floors, n in seen if (floors <= -1e8).all())
+    assert many[0].served is many[1].served and coarse == many[0].served.pairs.n_base > 0
 
 
 def test_configurations_that_change_the_path_terms_are_refused(city):

@@ -13,13 +13,13 @@ from qamtu.engine import EngineConfig, aggregate, compute_links
 from qamtu.engine.served import _ul_pair_expectation
 from qamtu.radio.antenna import get_antenna
 
-#: the served-area models (options; not the defaults, see EngineConfig.interference_beams)
+#: the served-area models (the defaults, see EngineConfig.interference_beams; spelt out: the tests are about them)
 CFG = EngineConfig(interference_beams="served", ul_interference="neighbours")
 
 
-def test_the_served_area_models_are_options_not_the_defaults():
+def test_the_served_area_models_are_the_defaults():
     d = EngineConfig()
-    assert (d.interference_beams, d.ul_interference) == ("uniform", "margin")
+    assert (d.interference_beams, d.ul_interference) == ("served", "neighbours")
 
 
 def test_served_beam_mix_equals_the_direct_average_over_served_users():
@@ -401,6 +401,41 @@ def test_served_state_after_its_added_links_were_dropped(monkeypatch):
     np.testing.assert_array_equal(st.ul_interference_mw(CFG.replace(ul_p0_dbm=-89.0)) > 0,
                                   ref_a > 0)
     np.testing.assert_array_equal(st.ul_interference_mw(CFG), ref_a)
+
+
+def test_the_model_cache_is_bounded_by_bytes_and_a_released_model_gives_the_same_states(monkeypatch):
+    """``served_model``'s cache forgets the oldest models beyond ``CACHE_BYTES`` (the newest kept whatever its
+    size); ``release_cache`` empties it and trims the models (no states, no added links, no mixes) while a model
+    still held (a plan's links, for its gate) gives the same served areas, mixes and UL interference after."""
+    from qamtu.engine import prepare_sectors
+    from qamtu.engine import served as served_mod
+
+    area = make_area(rows=30, cols=30, resolution_m=50.0, seed=2)
+    served_mod.release_cache()
+    tables = [prepare_sectors(_dense_layout(n, 1500.0, 9), area.crs) for n in (60, 90)]
+    first = served_mod.served_model(area, tables[0], CFG)
+    active = np.repeat(np.random.default_rng(4).random(60) < 0.1, 3)
+    st = first.state(active)
+    ref = (st.point_sector.copy(), st.ul_interference_mw(CFG).copy(), list(st.mixes))
+    assert first.pairs.n_ext > 0 and first._states and first._mixes
+    size = first.nbytes
+    assert size > first.pairs.n_base * 40  # (6 float32 link values, the sector, the victims' cached aim)
+    monkeypatch.setattr(served_mod, "CACHE_BYTES", size + 1)
+    second = served_mod.served_model(area, tables[1], CFG)
+    assert list(served_mod._CACHE.values()) == [second]  # the older one forgotten: both exceed the bound
+    assert served_mod.served_model(area, tables[1], CFG) is second
+    served_mod.release_cache()
+    assert not served_mod._CACHE and second.pairs.n_ext == 0 and not second._states
+    first.trim()  # (held here, as a plan's links hold theirs)
+    assert first.pairs.n_ext == 0 and not first._states and not first._mixes and first.nbytes < size
+    again = first.state(active)
+    np.testing.assert_array_equal(again.point_sector, ref[0])
+    np.testing.assert_array_equal(again.ul_interference_mw(CFG), ref[1])
+    for a, b in zip(again.mixes, ref[2]):
+        assert (a is None) == (b is None) and (a is None or np.array_equal(a[2], b[2]))
+    # a state made before the trim looks its links up again
+    other = CFG.replace(ul_p0_dbm=-89.0)
+    np.testing.assert_array_equal(st.ul_interference_mw(other), again.ul_interference_mw(other))
 
 
 def test_aggregate_of_a_sparse_subset_of_a_dense_table_equals_a_fresh_evaluation():

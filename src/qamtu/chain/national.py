@@ -81,8 +81,11 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     (``links_share``, :mod:`qamtu.plan.linkshare`). ``reuse``: such an earlier run of the same city; its share
     gives this plan its coverage links (computed with the earlier run's, identical to a computation of their own).
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
+    Once planned, the served-area models the planning made are released (:func:`qamtu.engine.served.
+    release_cache`): the fresh evaluations' go, the one the plan's links hold (its gate) is trimmed.
     """
     from qamtu.chain.city import city_inputs, plan_inputs, same_candidates, study_area
+    from qamtu.engine.served import release_cache
     from qamtu.plan.linkshare import LinkShare
 
     run = CityRun(city=city, config=config)
@@ -106,6 +109,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     except QamtuError as exc:
         run.error = str(exc)
         return run
+    finally:  # the city's served-area models (its fresh evaluations'; its own, kept by its links, trimmed)
+        release_cache()
 
     files = scenario.city_files(city.id)
     per_site = _per_site_columns(plan.candidates, files.get("candidates", "candidates"))
@@ -182,7 +187,10 @@ def _plan_links_at(run: CityRun, config: Any, always_on: Any) -> Any:
         keep = np.asarray(cand["site_id"].astype(str).isin(chosen), dtype=bool)
         if always_on is not None:
             keep = keep | np.asarray(always_on, dtype=bool)
-        cache[key] = subset_links(run.area, cand, np.flatnonzero(keep), config, run.plan.links.sectors)
+        # (with the plan's served-area model, as the plan's own links: the gate re-aims the beams at the served
+        # areas of the sites on air and takes their UL interference, not a fixed aim and the UL margin)
+        cache[key] = subset_links(run.area, cand, np.flatnonzero(keep), config, run.plan.links.sectors,
+                                  served=run.plan.links.served)
     return cache[key]
 
 

@@ -167,19 +167,23 @@ class EngineConfig:
         SIB1/paging/other broadcast PDSCH (~48 PRB x 12 symbols per 20 ms): 0.4 %; periodic CSI-RS for CSI and
         beam management: ~0.3-0.5 %. Sum ~1 %. Not a field figure: a parameter for operators' own counts.
     interference_beams : {"served", "uniform"}
-        Where a neighbour's traffic beams point when they interfere. ``"served"``: at the neighbour's own served
-        users, people-weighted (:mod:`qamtu.engine.served`); the served areas are those of the sectors ON AIR:
-        :func:`qamtu.engine.aggregate.aggregate` with ``active`` re-aims the beams at the served areas of the
-        active sectors, each ~100 m point served among its 48 nearest ACTIVE sectors whatever their rank in the
-        table the links were computed on (any subset evaluates as a fresh model of its own sites).
-        ``"uniform"`` (default): spread uniformly over the antenna's scan range (the antenna model's mean
-        interference gain). Passive antennas are the same either way. Why "served" is not the default (yet): with
-        aimed beams a dense plan's weak links matter, and a fresh evaluation still depends on the relevance rule
-        (``cutoff_margin_db``): Astana's served plan (637 sites, 250 m), 0.8635 territory on the planner's links
-        (60 dB margin), is 0.852 fresh at 30 dB and 0.8635 at 60 dB with the weak links' residual as a conditioned
-        random term (0.751 at 30 dB with the former constant residual; docs/notes/served-21.md, resid-21.md); with
-        "served" and ``cutoff_margin_db`` = 60 plan and fresh agree within 0.001 (every plan confirmed; 3.3x the
-        links at 100 m).
+        Where a neighbour's traffic beams point when they interfere. ``"served"`` (default): at the neighbour's
+        own served users, people-weighted (:mod:`qamtu.engine.served`); the served areas are those of the sectors
+        ON AIR: :func:`qamtu.engine.aggregate.aggregate` with ``active`` re-aims the beams at the served areas of
+        the active sectors, each ~100 m point served among its 48 nearest ACTIVE sectors whatever their rank in the
+        table the links were computed on (any subset evaluates as a fresh model of its own sites). ``"uniform"``:
+        spread uniformly over the antenna's scan range (the antenna model's mean interference gain; the default
+        until issue 11's served models were signable). Passive antennas are the same either way. Why "served" is
+        the default: traffic beams do point at their own users (issue 11 item 3; Taraz 100 m reference layout,
+        outdoor medians: PDSCH 15.9 dB against SSB 12.6 dB, a 3.3 dB gap, 5.0 dB with uniform beams;
+        docs/notes/served-21.md), and
+        its plans are now signable: with the weak links' residual as a conditioned random term
+        (docs/notes/resid-21.md) a fresh evaluation at the default ``cutoff_margin_db`` agrees with the planner's
+        links (60 dB) within ~0.011 territory; measured in a national run of Astana / Almaty / Shymkent / Konaev
+        (250 m) with these defaults: 557 / 624 / 653 / 18 sites, territory on the planner's links 0.763 / 0.761
+        / 0.756 / 0.604, fresh 0.752 / 0.750 / 0.751 / 0.604 (population 0.857 / 0.814 / 0.821 / 0.635 vs
+        0.839 / 0.800 / 0.810 / 0.635), every plan confirmed by its fresh evaluation (docs/notes/served-22.md,
+        with the cost: CPU and memory).
     ssb_interference : {"same_index", "envelope"}
         A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
         ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
@@ -190,8 +194,9 @@ class EngineConfig:
         Uplink interference at the gNB. ``"neighbours"``: the other cells' scheduled UEs at the load,
         on the served areas of the sectors on air, with their open-loop power control
         (:meth:`qamtu.engine.served.ServedState.ul_interference_mw`; needs links computed with a served model,
-        which ``compute_links`` builds under either option); ``"margin"``: the fixed rise over thermal
-        ``ul_interference_margin_db`` (default, with ``interference_beams = "uniform"``).
+        which ``compute_links`` builds under either option; default, issue 11 item 4: the UL interference of the
+        neighbours' users at the load, with ``interference_beams = "served"``); ``"margin"``: the fixed rise over
+        thermal ``ul_interference_margin_db`` (the default before; with ``"uniform"`` beams, for comparisons).
     min_dl_mbps : float
         Downlink rate a covered pixel must reach, Mbit/s (50: the 5G minimum proposed by the ministry), with
         probability ``coverage_level`` at ``cell_load``.
@@ -272,9 +277,9 @@ class EngineConfig:
     coverage_users: str = "outdoor"
     cell_load: float = 0.5
     always_on_re_share: float = 0.01
-    interference_beams: str = "uniform"
+    interference_beams: str = "served"
     ssb_interference: str = "same_index"
-    ul_interference: str = "margin"
+    ul_interference: str = "neighbours"
     min_dl_mbps: float = 50.0
     min_ul_mbps: float | None = None
     tdd_pattern: str = "DDDSU"

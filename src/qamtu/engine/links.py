@@ -533,7 +533,7 @@ def compute_links(area, sites, config: EngineConfig | None = None,
         model of this table, or a larger table's beam mixes restricted to these rows
         (:meth:`~qamtu.engine.served.ServedModel.subset`: the planner's plan parts; the links then carry no
         model). Without it, they are computed where ``config`` asks for a served-area model
-        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``, options).
+        (``interference_beams = "served"`` or ``ul_interference = "neighbours"``, the defaults).
 
     Returns
     -------

@@ -120,11 +120,12 @@ def simulate_users(users: pd.DataFrame, sites, config: EngineConfig | None = Non
         "mixed": indoor with the environment class's ``indoor_share`` (default); "outdoor": every user outdoors;
         "indoor": every user indoors (building type by ``o2i_high_share``).
     area : StudyArea, optional
-        The area the users are on: with it and the served-area options of ``config`` (``interference_beams =
-        "served"``, ``ul_interference = "neighbours"``) the interference is the engine's
+        The area the users are on: with it and the served-area models of ``config`` (``interference_beams =
+        "served"``, ``ul_interference = "neighbours"``, the defaults) the interference is the engine's
         (:mod:`qamtu.engine.served`: the neighbours' traffic beams aimed at their served users, the UL
         interference of their UEs; the same-index SSB of ``config.ssb_interference`` needs no area); otherwise
-        the antenna model's uniform mean and the fixed UL margin (the defaults, as the engine's).
+        (no area, or the options "uniform" / "margin") the antenna model's uniform mean and the fixed UL margin,
+        as the engine's "uniform" / "margin" options.
 
     Returns
     -------

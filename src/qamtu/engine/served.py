@@ -69,6 +69,12 @@ MIX_CACHE_BYTES = 48 * 2**20
 #: most this many (then dropped and evaluated again when needed): the model's memory at most doubles
 EXT_PAIRS_MAX = 4_000_000
 
+#: the module cache of :func:`served_model`: at most this many models and, beyond the newest, this many bytes
+#: (:attr:`ServedModel.nbytes`), the oldest forgotten first. A forgotten model that a ``Links`` still holds lives on
+#: with it; one asked for again is rebuilt (same numbers). :func:`release_cache` forgets them all (a finished
+#: city of a national run: :func:`qamtu.chain.national.plan_one_city`).
+CACHE_MODELS = 4
+CACHE_BYTES = 1 << 30
 _CACHE: dict = {}
 #: the coarse links' columns and the link batch fields they come from
 _BATCH_FIELDS = (("rsrp", "rsrp_dbm"), ("p_los", "p_los"), ("los_gain", "los_gain_db"), ("sf_los", "sf_los_db"),
@@ -329,6 +335,27 @@ class ServedModel:
                     vals[name][sl] = getattr(b, attr)
             got[miss] = self.pairs.add(ukeys, vals, self._ext_limit())[inv]
         return got
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the model's arrays: the stored and added links with their per-pair caches, the points, the
+        cached states and beam mixes (about 52 bytes per stored link, plus the states' per point)."""
+        p = self.pairs
+        arrays = [*p.base.values(), *p.ext.values(), p.keys, p.pos, self.point_xy, self.point_env,
+                  self.point_people, self.point_cnt, self.point_key, self.site, self.p_re]  # (near = base["sector"])
+        for st in self._states.values():
+            arrays += [a for a in vars(st).values() if isinstance(a, np.ndarray)]
+        return int(sum(a.nbytes for a in arrays)) + int(self._mix_bytes)
+
+    def trim(self) -> None:
+        """Forget what a state recomputes on demand (same numbers): the cached states, the links added for sparse
+        subsets (:meth:`evaluated_pairs`) and the beam mixes. States made before stay valid
+        (:meth:`ServedState.pair_index`)."""
+        self._states.clear()
+        if self.pairs.n_ext:
+            self.pairs.drop_added()
+        self._mixes.clear()
+        self._mix_bytes = 0
 
     # ------------------------------------------------------------------ states
     def state(self, active=None) -> "ServedState":
@@ -762,10 +789,25 @@ def served_model(area, sectors, config) -> ServedModel | None:
                       pair_rsrp=vals["rsrp"], pair_p_los=vals["p_los"], pair_los_gain=vals["los_gain"],
                       pair_sf_los=vals["sf_los"], pair_sf_nlos=vals["sf_nlos"], pair_intf=vals["intf"],
                       models=panels, panel=panel, sectors=sectors, config=config)
-    if len(_CACHE) >= 4:  # (a model holds ~50 bytes per coarse link)
-        del _CACHE[next(iter(_CACHE))]
     _CACHE[key] = out
+    _bound_cache()
     return out
+
+
+def _bound_cache() -> None:
+    """Forget the oldest cached models until at most :data:`CACHE_MODELS` and :data:`CACHE_BYTES` remain (the
+    newest is kept whatever its size)."""
+    while len(_CACHE) > 1 and (len(_CACHE) > CACHE_MODELS
+                               or sum(m.nbytes for m in _CACHE.values()) > CACHE_BYTES):
+        del _CACHE[next(iter(_CACHE))]
+
+
+def release_cache() -> None:
+    """Forget every cached model (:func:`served_model`) and trim the forgotten ones (:meth:`ServedModel.trim`):
+    those still held elsewhere (a plan's links, for its gate) keep only what they cannot recompute."""
+    for model in _CACHE.values():
+        model.trim()
+    _CACHE.clear()
 
 
 @njit(cache=True, nogil=True)
