@@ -60,8 +60,8 @@ def test_verdict_decides_every_level_as_the_full_sum(seed):
 def test_quantile_search_sum_is_the_kernel_sum_with_every_point(seed):
     """The quantile search's sum (``_sinr_sum_points``: every point of every cell, a loop that vectorises, with
     its derivative) is the kernel's P(DL) sum (``_sinr_exceed``) within the flat-cell bound (SUB_FLAT / 2 of the
-    weight), equal to it where that rule cannot act (one point per cell), and its derivative per dB is the
-    central difference of the sum."""
+    weight), equal to it where that rule cannot act (one point per cell) but for the saturated cells (1 - Phi(Z_SAT)
+    of the weight), and its derivative per dB is the central difference of the sum."""
     rng = np.random.default_rng(100 + seed)
     npair, ns = int(rng.integers(5, 200)), int(rng.integers(1, 6))
     pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, npair, ns)
@@ -83,8 +83,10 @@ def test_quantile_search_sum_is_the_kernel_sum_with_every_point(seed):
                                           scr, c_mu, c_w)
         assert abs(got - want) <= 0.5 * dist.SUB_FLAT * pw.sum() + 1e-12
         one = dist._sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step, 1, zeros, zeros)
+        # (the kernel's sum takes a cell whose lowest point is >= Phi(Z_SAT) as 1)
+        sat = 0.5 * math.erfc(dist.Z_SAT / math.sqrt(2.0))
         assert abs(dist._sinr_sum_points(g, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac1, 1, scr)[0]
-                   - one) <= 1e-9
+                   - one) <= sat * pw.sum() + 1e-9
         h = 1e-3  # dB
         up = dist._sinr_sum_points(g * 10.0 ** (h / 10.0), npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noise, fac4,
                                    dist.Y_SUB, scr, c_mu, c_w)[0]

@@ -67,6 +67,9 @@ pairs of weight x conditional probability in [0, 1]):
 * flat cells: where the conditional probability at the lowest and at the highest of the ``Y_SUB`` points of a
   cell differ by at most :data:`SUB_FLAT` (3e-3), the cell takes their mid-point (it is monotone in the level, so
   the points in between lie in that interval): at most SUB_FLAT / 2;
+* saturated cells (issue 22): a cell whose lowest point's conditional probability is >= Phi(:data:`Z_SAT`)
+  (1 - 3.2e-5, told by comparing the room with a threshold per pair, :func:`_saturation`, no log) is taken as 1
+  (the flat rule took the mid-point of that point and 1): at most 3.2e-5, within the flat cells' bound;
 * vectorised loops (issue 22; Numba has no vector math library here): the quantile sums, the serving grid's
   loops over the near sites, P(SS-RSRP) and the UL sums have no branch (:func:`_cdf_pdf` clamps its table index
   and selects the ends; the quantile sums' log is a polynomial, :func:`_log_fast`, error < 2e-13) and may
@@ -594,7 +597,7 @@ PRUNE_EPS = 2e-4
 
 @njit(cache=True, nogil=True)
 def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
-              hi_level, c_mu, c_w):
+              hi_level, c_mu, c_w, r_sat):
     """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
     precomputed (:func:`_sub_factors`).
@@ -603,7 +606,10 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
     term stays inline here.
     ``c_mu``, ``c_w`` (from :func:`_pairs`): the interference's log-normal mean moved linearly across the cell
-    and the point weights tilted linearly (summing to the pair's weight).
+    and the point weights tilted linearly (summing to the pair's weight). ``r_sat`` (:func:`_saturation`): the
+    room at the cell's lowest point from which its conditional probability is >= Phi(Z_SAT): the cell is then
+    taken as 1 without a log or a table read (error <= 1 - Phi(Z_SAT) = 3.2e-5 of the weight, within the flat
+    cells' SUB_FLAT / 2).
     """
     rem = 0.0
     if decide:
@@ -635,6 +641,9 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                     room = (x * num * inv_g - noise) * inv_load - resid  # the interference the others may bring, mW
                 else:
                     room = 1e300 if x * num * inv_g >= noise else 0.0
+                if si == 0 and room > 0.0 and room >= r_sat[k]:
+                    acc = nsub
+                    break
                 cv = 0.0
                 if room > 0.0:
                     if mu < -1e299:
@@ -682,8 +691,11 @@ def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, s
     """
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
-                     False, 0.0, 0.0, c_mu, c_w)
+    pisd = _inverse_sd(psd, npair)
+    r_sat = np.empty(npair)
+    _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, False, 0.0, 0.0, c_mu,
+                     c_w, r_sat)
 
 
 @njit(cache=True, nogil=True)
@@ -701,8 +713,29 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
     """
     fac = np.empty(nsub)
     _sub_factors(step, nsub, fac)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, _inverse_sd(psd, npair), t_lin, c, load, resid, noise, fac, nsub,
-                     True, lo_level, hi_level, c_mu, c_w)
+    pisd = _inverse_sd(psd, npair)
+    r_sat = np.empty(npair)
+    _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, True, lo_level,
+                     hi_level, c_mu, c_w, r_sat)
+
+
+#: a cell whose lowest point's conditional probability is >= Phi(Z_SAT) (1 - 3.2e-5) is taken as 1 (:func:`_sinr_sum`)
+Z_SAT = 4.0
+
+
+@njit(cache=True, nogil=True)
+def _saturation(npair, pmu, pisd, c_mu, nsub, r_sat):
+    """``r_sat[k]``: the room (mW) at the lowest of the ``nsub`` points of pair k's cell from which that point's
+    conditional probability is >= Phi(Z_SAT) (and so every point's: it rises with the level); 0 where there is
+    no interference, the step's own level where it is one."""
+    off = 0.5 / nsub - 0.5
+    for k in range(npair):
+        mu = pmu[k] + c_mu[k] * off
+        if mu < -1e299:
+            r_sat[k] = 0.0
+        else:
+            r_sat[k] = math.exp(mu + (Z_SAT / pisd[k] if pisd[k] > 0.0 else 0.0)) * (1.0 + 1e-12)
 
 
 @njit(cache=True, nogil=True)
@@ -969,8 +1002,8 @@ _SITE_ROWS = 25
 #: rows of the near-site scratch of :func:`_serving_grid` (``qa``)
 _NEAR_ROWS = 17
 #: rows of the per-pair scratch (px, pw, pmi, psi, pms, pss, py, c_mu, c_w: the cell slopes; 2 of the quantile
-#: search, :func:`_sinr_sum_points`)
-_PAIR_ROWS = 11
+#: search, :func:`_sinr_sum_points`; r_sat, :func:`_saturation`)
+_PAIR_ROWS = 12
 
 
 @njit(cache=True, nogil=True)
@@ -1152,8 +1185,9 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
                        quantiles, sf[15], sf[16], cand, site_i[2], qa, fgrid, hist, sf[23], sf[24], r1, r2,
                        r_ratio)
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
-    c_mu, c_w = pf[7], pf[8]
+    c_mu, c_w, r_sat = pf[7], pf[8], pf[11]
     npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
+    _saturation(npair, pmi, psi, c_mu, Y_SUB, r_sat)
     if quantiles:
         _pairs(ns, ny, ys, ys2[1], w, mu_s, sd_s, pj, px, pw, pms, pss)
     resid = 0.0 if random_resid else load * resid_pix[gi]
@@ -1195,10 +1229,10 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
             if full:
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, False, 0.0, 0.0, c_mu, c_w)
+                                     fac_sub, Y_SUB, False, 0.0, 0.0, c_mu, c_w, r_sat)
             else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
                 pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, True, level, level_hi, c_mu, c_w)
+                                     fac_sub, Y_SUB, True, level, level_hi, c_mu, c_w, r_sat)
             if g_ul > -1e299:
                 pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
                                             ul_p0_re, ul_alpha, nd_j, sf[15])
