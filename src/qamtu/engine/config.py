@@ -183,7 +183,10 @@ class EngineConfig:
         (250 m) with these defaults: 557 / 624 / 653 / 18 sites, territory on the planner's links 0.763 / 0.761
         / 0.756 / 0.604, fresh 0.752 / 0.750 / 0.751 / 0.604 (population 0.857 / 0.814 / 0.821 / 0.635 vs
         0.839 / 0.800 / 0.810 / 0.635), every plan confirmed by its fresh evaluation (docs/notes/served-22.md,
-        with the cost: CPU and memory).
+        with the cost: CPU and memory). With the loaded residual's truncation fixed and the
+        ``cutoff_weak_sites`` weak sites stored (resid2-22) the 20-city national run (12ac459) gives 3,277 sites,
+        planner and fresh evaluation within 0.0014 territory in every city, every plan confirmed
+        (docs/notes/lead-22.md).
     ssb_interference : {"same_index", "envelope"}
         A neighbour's SSB as an interferer (SSB SINR, and the always-on term of the PDSCH; a link field).
         ``"same_index"`` (default): the beam it sends in the same symbols as the user's SSB index (synchronised
