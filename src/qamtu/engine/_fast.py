@@ -12,8 +12,8 @@ Nothing here is new physics. The tables are filled by calling :mod:`qamtu.radio`
 * the same-SSB-index offset of each antenna group versus ``u`` (the antenna's own table,
   :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_table`).
 
-The tile loop of :func:`qamtu.engine.links.compute_links_many` also runs here: :func:`tile_pairs` (the pair search),
-:func:`split_kept` (kept links, the weak links' residual) and :func:`take32` (float32 gathers).
+The tile loop of :func:`qamtu.engine.links.compute_links_many` also runs here: :func:`tile_pairs` (the pair search)
+and :func:`take32` (float32 gathers).
 
 Accuracy against the exact NumPy path (``tests/engine/test_fast.py``): path terms < 0.01 dB, main-lobe gains
 < 0.02 dB; near pattern nulls the dB error is larger, on links whose power is then negligible. The engine uses
@@ -322,27 +322,6 @@ def tile_pairs(px, py, pen, cand, s_x, s_y, radius2):
            np.empty(count, np.int64), np.empty(count, np.int64))
     _scan_pairs(px, py, pen, cand, cx, cy, radius2, out)
     return out
-
-
-@njit(cache=True, nogil=True)
-def split_kept(ii, own, kept, intf, n_px):
-    """Of the links ``own`` (ascending), those ``kept`` (a mask over ``own``) and, per pixel ``ii``, the sum of the
-    others' ``intf`` in their order (``np.bincount(ii[weak], weights=intf[weak])``, bit for bit)."""
-    residual = np.zeros(n_px)
-    n_kept = 0
-    for a in range(own.shape[0]):
-        if kept[a]:
-            n_kept += 1
-    idx = np.empty(n_kept, np.int64)
-    b = 0
-    for a in range(own.shape[0]):
-        link = own[a]
-        if kept[a]:
-            idx[b] = link
-            b += 1
-        else:
-            residual[ii[link]] += intf[link]
-    return idx, residual
 
 
 @njit(cache=True, nogil=True)

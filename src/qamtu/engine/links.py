@@ -597,7 +597,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     """
     from scipy.spatial import cKDTree
 
-    from qamtu.engine._fast import plain_empty, split_kept, take32, tile_pairs
+    from qamtu.engine._fast import plain_empty, take32, tile_pairs
     from qamtu.engine._resid import promote_weak_sites, weak_moments
 
     if not configs:
@@ -722,13 +722,13 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     # this configuration's pairs (all of them with one configuration), in the same order
                     own = np.arange(ii.size) if n_var == 1 else np.flatnonzero(d2s <= env_cut2[v][envs])
                     # the few weak sites that would dominate the residual are kept (their strongest sector;
-                    # qamtu.engine._resid.promote_weak_sites), then the weak links summed per pixel, in ascending
-                    # sector order
+                    # qamtu.engine._resid.promote_weak_sites), then the weak links' moments summed per pixel, in
+                    # ascending sector order (qamtu.engine._resid.weak_moments)
                     mine, added = promote_weak_sites(ii, own, keep[own, v], batch.interference_mw, batch.rsrp_dbm,
                                                      batch.p_los, batch.los_gain_db, batch.sf_los_db,
                                                      batch.sf_nlos_db, secs, site_code,
                                                      int(config.cutoff_weak_sites))
-                    kept, _ = split_kept(ii, own, mine, batch.interference_mw, pix.size)
+                    kept = own[mine]
                     weak = weak_moments(ii, own, mine, batch.interference_mw, batch.rsrp_dbm, batch.p_los,
                                         batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db, secs, site_code,
                                         pix.size)
