@@ -123,9 +123,44 @@ def _below_eps(m_los, m_nlos, s_los, s_nlos, e, cov_w, cov_loss, cov_sd, z_eps):
 
 
 @njit(cache=True, nogil=True)
+def aimed_one(th, u, s, ptr, bins, h, model, vert, uni_v, uni_u, th_step, u_step):
+    """The aimed factor of sector ``s`` toward local zenith ``th`` (deg) and ``u = sin(theta') sin(phi')``:
+    ``sum_b V_b(theta) h_b(u)`` over the sector's mix rows ``ptr[s]:ptr[s + 1]`` divided by the uniform mean's
+    product (1 without a mix: ``model[s] < 0``). The tables of :meth:`qamtu.engine.served.ServedState.aim_tables`;
+    :func:`qamtu.engine.served._aimed_ratio` (per link) and :func:`link_kernel` (on its own angles) call it."""
+    m = model[s]
+    if m < 0 or ptr[s + 1] == ptr[s]:
+        return 1.0
+    nt = vert.shape[2]
+    nu = h.shape[1]
+    ft = min(max(th / th_step, 0.0), nt - 1.0)
+    it = min(int(ft), nt - 2)
+    at = ft - it
+    fu = min(max((u + 1.0) / u_step, 0.0), nu - 1.0)
+    iu = min(int(fu), nu - 2)
+    au = fu - iu
+    g = 0.0
+    for r in range(ptr[s], ptr[s + 1]):
+        b = bins[r]
+        v = vert[m, b, it] * (1.0 - at) + vert[m, b, it + 1] * at
+        g += v * (h[r, iu] * (1.0 - au) + h[r, iu + 1] * au)
+    base = (uni_v[m, it] * (1.0 - at) + uni_v[m, it + 1] * at) * (uni_u[m, iu] * (1.0 - au)
+                                                                  + uni_u[m, iu + 1] * au)
+    if base > 0.0 and g > 0.0:
+        return g / base
+    return 1.0
+
+
+def no_aim(n_sectors: int):
+    """The tables of :func:`aimed_one` for uniform beams (every factor 1; the dtypes of real ones)."""
+    return (np.zeros(n_sectors + 1, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)),
+            np.full(n_sectors, -1, np.int64), np.zeros((0, 0, 2)), np.zeros((0, 2)), np.zeros((0, 2)), 0.05, 0.01)
+
+
+@njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
                 min_d, cov_w, cov_loss, cov_sd, thresholds, body_loss, floors, eps, t_loss, t_nlos, t_dz,
-                s_rot, stab, z_eps):
+                s_rot, stab, z_eps, aim):
     """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`).
 
     ``thresholds`` and ``floors`` (one entry per RSRP threshold, the relevance floor that goes with it): the path
@@ -135,13 +170,18 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     ``s_rot`` (n_sectors, 4): cos and sin of each sector's azimuth and mechanical tilt; ``stab`` (n_groups,
     n_u): the same-SSB-index offset of each antenna group versus ``u = sin(theta') sin(phi')`` on [-1, 1]
     (:meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`; zero rows for one broadcast beam, no
-    rows with ``ssb_interference = "envelope"``), returned for the links some threshold keeps (0 elsewhere).
+    rows with ``ssb_interference = "envelope"``), returned for every link (the engine stores those it keeps and the
+    weak sites it promotes).
 
     The rotation of TR 38.901 eq. 7.1-7 is evaluated on the direction's components (``cos``/``sin`` of the
     bearing are ``dy/d2d``, ``dx/d2d``; of the zenith ``-dh/d3d``, ``d2d/d3d``) instead of through angles, and
     the LOS-weighted path gain as ``-PL_LOS + 10 log10(p + (1 - p) 10^(-(PL_NLOS - PL_LOS)/10))``: the same
     values as the angle form to rounding (~1e-15 relative), with 2 instead of 8 trigonometric calls and one
     power fewer per link.
+
+    ``aim``: the served-area tables of :func:`aimed_one` (:meth:`qamtu.engine.served.ServedState.aim_tables`, or
+    :func:`no_aim`): ``intf`` is the interference of the traffic beams aimed at the sector's own users, the
+    uniform mean times the aimed factor toward the link's local angles.
 
     ``z_eps`` (a little below the standard normal quantile of ``eps``): a link below a threshold's floor whose
     every state's margin is below ``z_eps`` standard deviations has a coverage probability below ``eps`` (each
@@ -166,6 +206,7 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     n_u = stab.shape[1]
     du = 2.0 / (n_u - 1) if n_u > 1 else 1.0
     deg = 180.0 / math.pi
+    a_ptr, a_bins, a_h, a_model, a_vert, a_uv, a_uu, a_ts, a_us = aim  # (unpacked once: no per-link refcounts)
     for k in range(n):
         s = sec[k]
         e = env[k]
@@ -245,9 +286,9 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         common = eirp + pg - body_loss
         rsrp[k] = common + g_ssb
         signal[k] = common + g_tr
-        intf[k] = 10.0 ** ((common + g_int) / 10.0)
+        intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model, a_vert,
+                                                                a_uv, a_uu, a_ts, a_us)
         pgain[k] = pg
-        kept = False
         for t in range(n_thr):
             threshold = thresholds[t]
             strong = eirp + gmax + pg >= floors[t]
@@ -268,8 +309,7 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                            + (1.0 - p) * _exceed(m_nlos, math.sqrt(s_nlos * s_nlos + sd * sd)))
             pcov[k, t] = pc
             keep[k, t] = strong or (pc >= eps)
-            kept = kept or keep[k, t]
-        if kept and n_u > 1:  # the same-SSB-index offset of a stored link (linear in u, as the antenna's table)
+        if n_u > 1:  # the same-SSB-index offset (linear in u, as the antenna's table)
             f = (y_l + 1.0) / du
             if f < 0.0:
                 f = 0.0
@@ -406,11 +446,13 @@ class FastLinks:
         az, mt = np.radians(self.az), np.radians(self.mt)
         self.rot = np.ascontiguousarray(np.column_stack([np.cos(az), np.sin(az), np.cos(mt), np.sin(mt)]))
         self.stab = ssb_offset_tables(models, config)
+        self.no_aim = no_aim(len(self.az))
         self.config = config
 
-    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None):
+    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None, aim=None):
         """The kernel's arrays for these links; ``thresholds_dbm`` (with ``floor_dbm`` one floor per threshold):
-        ``coverage_probability`` and ``keep`` get one column per threshold, else they are for the config's."""
+        ``coverage_probability`` and ``keep`` get one column per threshold, else they are for the config's;
+        ``aim``: the served-area tables of :func:`aimed_one` (None: uniform beams)."""
         c = self.config
         if terrain is None:
             zeros = np.zeros(np.shape(dx)[0])
@@ -425,6 +467,7 @@ class FastLinks:
             float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
             thresholds, float(c.body_loss_db), floors, float(c.cutoff_coverage_epsilon),
             *terrain, self.rot, self.stab, _z_cut(float(c.cutoff_coverage_epsilon)),
+            self.no_aim if aim is None else aim,
         )
         if one:  # (rsrp, signal, intf, pgain, pcov, keep, ...): one column -> flat
             out = out[:4] + (np.ascontiguousarray(out[4][:, 0]), np.ascontiguousarray(out[5][:, 0])) + out[6:]
