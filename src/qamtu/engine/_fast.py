@@ -207,26 +207,43 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     du = 2.0 / (n_u - 1) if n_u > 1 else 1.0
     deg = 180.0 / math.pi
     a_ptr, a_bins, a_h, a_model, a_vert, a_uv, a_uu, a_ts, a_us = aim  # (unpacked once: no per-link refcounts)
+    # geometry and path terms of the previous link (reused by the next sectors of its site), its rotation cosine
+    d2d = r = ct = st = cbr = sbr = p = pl_los = pl_nlos = s_los = s_nlos = pg = 0.0
+    c_prev = 2.0
+    th_l = 0.0
     for k in range(n):
         s = sec[k]
         e = env[k]
-        d2d = math.sqrt(dx[k] * dx[k] + dy[k] * dy[k])
-        dh = s_height[s] - h_ut + t_dz[k]  # terrain (qamtu.engine.terrain): site ground minus pixel ground
-        # TR 38.901 eq. 7.1-7 (qamtu.radio.antenna.local_angles), slant 0: the UE's direction in the global frame
-        # (zenith theta = 90 deg + elevation, bearing from north), rotated by the sector's azimuth and tilt
-        r = math.sqrt(d2d * d2d + dh * dh)
-        if r > 0.0:
-            ct = -dh / r
-            st = d2d / r
-        else:
-            ct = 0.0
-            st = 1.0
-        if d2d > 0.0:
-            cbr = dy[k] / d2d
-            sbr = dx[k] / d2d
-        else:
-            cbr = 1.0
-            sbr = 0.0
+        # a site's sectors at a pixel (consecutive links: the same position, antenna height and terrain) share the
+        # geometry and the path terms: computed once per site (the same numbers)
+        if not (k > 0 and dx[k] == dx[k - 1] and dy[k] == dy[k - 1] and e == env[k - 1]
+                and s_height[s] == s_height[sec[k - 1]] and t_dz[k] == t_dz[k - 1] and t_loss[k] == t_loss[k - 1]
+                and t_nlos[k] == t_nlos[k - 1]):
+            d2d = math.sqrt(dx[k] * dx[k] + dy[k] * dy[k])
+            dh = s_height[s] - h_ut + t_dz[k]  # terrain (qamtu.engine.terrain): site ground minus pixel ground
+            # TR 38.901 eq. 7.1-7 (qamtu.radio.antenna.local_angles), slant 0: the UE's direction in the global
+            # frame (zenith theta = 90 deg + elevation, bearing from north), rotated by the sector's azimuth and tilt
+            r = math.sqrt(d2d * d2d + dh * dh)
+            if r > 0.0:
+                ct = -dh / r
+                st = d2d / r
+            else:
+                ct = 0.0
+                st = 1.0
+            if d2d > 0.0:
+                cbr = dy[k] / d2d
+                sbr = dx[k] / d2d
+            else:
+                cbr = 1.0
+                sbr = 0.0
+            dd = d2d if d2d > min_d else min_d
+            p, pl_los, pl_nlos, s_los, s_nlos = _interp_path(ptab, e, s_height_k[s], math.log10(dd), l0, 0.0005)
+            if t_nlos[k]:  # terrain obstructs the ray: NLOS, plus the terrain's diffraction loss
+                p = 0.0
+            pl_los += t_loss[k]
+            pl_nlos += t_loss[k]
+            # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
+            pg = -pl_los + 10.0 * math.log10(p + (1.0 - p) * math.exp((pl_los - pl_nlos) * LN10_DB))
         caz = s_rot[s, 0]
         saz = s_rot[s, 1]
         cb = s_rot[s, 2]
@@ -238,7 +255,9 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
             c = 1.0
         elif c < -1.0:
             c = -1.0
-        th_l = math.acos(c) * deg
+        if c != c_prev:  # (the same for a site's sectors without mechanical tilt)
+            th_l = math.acos(c) * deg
+            c_prev = c
         y_l = sdp * st  # sin(theta') sin(phi')
         ph_l = math.atan2(y_l, cb * st * cdp - sb * ct) * deg
         # bilinear gain lookup
@@ -263,14 +282,6 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                 + gtab[g, 1, it + 1, ip + 1] * w11)
         g_int = (gtab[g, 2, it, ip] * w00 + gtab[g, 2, it, ip + 1] * w01 + gtab[g, 2, it + 1, ip] * w10
                  + gtab[g, 2, it + 1, ip + 1] * w11)
-        dd = d2d if d2d > min_d else min_d
-        p, pl_los, pl_nlos, s_los, s_nlos = _interp_path(ptab, e, s_height_k[s], math.log10(dd), l0, 0.0005)
-        if t_nlos[k]:  # terrain obstructs the ray: NLOS, plus the terrain's diffraction loss
-            p = 0.0
-        pl_los += t_loss[k]
-        pl_nlos += t_loss[k]
-        # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
-        pg = -pl_los + 10.0 * math.log10(p + (1.0 - p) * math.exp((pl_los - pl_nlos) * LN10_DB))
         plos[k] = p
         dlos[k] = pl_nlos - pl_los
         sfl[k] = s_los

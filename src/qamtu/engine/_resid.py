@@ -130,6 +130,8 @@ def weak_links(ii, own, kept, intf, rsrp_dbm, plos, dlos, sfl, sfn, sec, site_of
     n_add = 0
     site_v = np.empty(n)
     site_k = np.empty(n, np.int64)
+    q_prev = (math.nan, math.nan, math.nan, math.nan)
+    m1 = m2 = 0.0
     p0 = 0
     while p0 < n:
         px = ii[own[p0]]
@@ -160,8 +162,10 @@ def weak_links(ii, own, kept, intf, rsrp_dbm, plos, dlos, sfl, sfn, sec, site_of
                 if host >= 0:
                     fold[host] += intf[link]
                     continue
-                m1, m2 = _mixture_factors(float(plos[link]), float(dlos[link]), float(sfl[link]),
-                                          float(sfn[link]))
+                q = (float(plos[link]), float(dlos[link]), float(sfl[link]), float(sfn[link]))
+                if q != q_prev:  # (a site's sectors share the mixture: computed once per run)
+                    m1, m2 = _mixture_factors(q[0], q[1], q[2], q[3])
+                    q_prev = q
                 mean[px] += intf[link] * m1
                 run_i += intf[link]
                 run_r = max(run_r, math.exp(BETA * float(rsrp_dbm[link])) * m1)

@@ -714,19 +714,20 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     # the few weak sites that would dominate the residual are kept (their strongest sector), then
                     # the weak links' moments summed per pixel, in ascending sector order
                     # (qamtu.engine._resid.weak_links)
-                    mine, added, *weak = weak_links(ii, own, keep[own, v], batch.interference_mw, batch.rsrp_dbm,
+                    relevant = keep[own, v]
+                    mine, added, *weak = weak_links(ii, own, relevant, batch.interference_mw, batch.rsrp_dbm,
                                                     batch.p_los, batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db,
                                                     secs, site_code, int(config.cutoff_weak_sites), pix.size)
                     kept = own[mine]
                     for arr, part in zip((residual, residual_var, residual_rsrp), weak):
                         arr[v, pix] += part
                     fields = {"coverage_probability": pcov[:, v], "cosited_weak_mw": weak[3]}
-                    if added and hook is not None:
-                        _promoted_fields(fields, batch, own[mine & ~keep[own, v]], v, batch_of, hook, px, py,
-                                         pix, ii, secs)
                     out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
                         take32(fields[name] if name in fields else getattr(batch, name), kept)
                         for name in Links.ARRAYS[2:])
+                    if added and hook is not None:
+                        promoted = np.flatnonzero(~relevant[mine])  # (among the kept links)
+                        _promoted_fields(out[v], promoted, kept[promoted], v, batch_of, hook, px, py, pix, ii, secs)
         return px.size, out
 
     workers = config.workers if config.workers > 0 else min(4, os.cpu_count() or 1)
@@ -766,22 +767,18 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     return [dataclasses.replace(made[v], config=c) for v, c in zip(variant_of, configs)]
 
 
-def _promoted_fields(fields: dict, batch, k: np.ndarray, v: int, batch_of, hook, px, py, pix, ii, secs) -> None:
-    """The stored values of the weak sites' links ``k`` that :func:`qamtu.engine._resid.weak_links` keeps
-    (a tile's links; configuration ``v``) with terrain, into ``fields`` (per-link arrays over the tile's links,
-    copied before they are patched): their second pass (profile, diffraction, clutter: as a kept link's). Without
-    terrain the batch holds their values (the SSB offsets of every link included)."""
-    terr = hook(px[ii[k]], py[ii[k]], pix[ii[k]], secs[k])
-    sub = batch_of(k, terr)
-    for name in Links.ARRAYS[2:]:
+def _promoted_fields(out: tuple, at: np.ndarray, k: np.ndarray, v: int, batch_of, hook, px, py, pix, ii,
+                     secs) -> None:
+    """The weak sites' links ``k`` (a tile's links) that :func:`qamtu.engine._resid.weak_links` keeps, stored at
+    ``at`` of the arrays ``out`` (``Links.ARRAYS`` order; configuration ``v``), get their terrain second pass
+    (profile, diffraction, clutter: as a kept link's). Without terrain the batch holds their values (the SSB
+    offsets of every link included)."""
+    sub = batch_of(k, hook(px[ii[k]], py[ii[k]], pix[ii[k]], secs[k]))
+    for name, arr in zip(Links.ARRAYS[2:], out[2:]):
         if name == "cosited_weak_mw":
             continue
         value = getattr(sub, name)
-        if name == "coverage_probability":
-            value = value.reshape(k.size, -1)[:, v]
-        arr = np.array(fields[name] if name in fields else getattr(batch, name), dtype=float)
-        arr[k] = value
-        fields[name] = arr
+        arr[at] = value.reshape(k.size, -1)[:, v] if name == "coverage_probability" else value
 
 
 def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None, *,
