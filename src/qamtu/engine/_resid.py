@@ -153,7 +153,8 @@ def weak_links(ii, own, kept, intf, rsrp_dbm, plos, dlos, sfl, sfn, sec, site_of
                     host = own[a]
                     break
             run_i = 0.0
-            run_r = 0.0
+            run_r = 0.0  # the largest 10^(rsrp / 10) m1 of the run's weak links, taken at the largest rsrp of
+            top_r = -math.inf  # the links since the mixture last changed (exp is monotonic: the same number)
             run_v = -1.0
             for a in range(a0, a1):
                 if mask[a]:
@@ -164,13 +165,18 @@ def weak_links(ii, own, kept, intf, rsrp_dbm, plos, dlos, sfl, sfn, sec, site_of
                     continue
                 q = (float(plos[link]), float(dlos[link]), float(sfl[link]), float(sfn[link]))
                 if q != q_prev:  # (a site's sectors share the mixture: computed once per run)
+                    if top_r > -math.inf:
+                        run_r = max(run_r, math.exp(BETA * top_r) * m1)
+                        top_r = -math.inf
                     m1, m2 = _mixture_factors(q[0], q[1], q[2], q[3])
                     q_prev = q
                 mean[px] += intf[link] * m1
                 run_i += intf[link]
-                run_r = max(run_r, math.exp(BETA * float(rsrp_dbm[link])) * m1)
+                top_r = max(top_r, float(rsrp_dbm[link]))
                 if run_v < 0.0:
                     run_v = max(m2 - m1 * m1, 0.0)  # the run's first weak link's mixture (the site's)
+            if top_r > -math.inf:
+                run_r = max(run_r, math.exp(BETA * top_r) * m1)
             if run_v >= 0.0:
                 var[px] += run_i * run_i * run_v
                 level[px] += run_r

@@ -714,7 +714,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     # the few weak sites that would dominate the residual are kept (their strongest sector), then
                     # the weak links' moments summed per pixel, in ascending sector order
                     # (qamtu.engine._resid.weak_links)
-                    relevant = keep[own, v]
+                    relevant = keep[:, v] if n_var == 1 else keep[own, v]
                     mine, added, *weak = weak_links(ii, own, relevant, batch.interference_mw, batch.rsrp_dbm,
                                                     batch.p_los, batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db,
                                                     secs, site_code, int(config.cutoff_weak_sites), pix.size)
