@@ -160,7 +160,7 @@ def no_aim(n_sectors: int):
 @njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
                 min_d, cov_w, cov_loss, cov_sd, thresholds, body_loss, floors, eps, t_loss, t_nlos, t_dz,
-                s_rot, stab, z_eps, aim):
+                s_rot, stab, z_eps, aim, first):
     """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`).
 
     ``thresholds`` and ``floors`` (one entry per RSRP threshold, the relevance floor that goes with it): the path
@@ -182,6 +182,11 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     ``aim``: the served-area tables of :func:`aimed_one` (:meth:`qamtu.engine.served.ServedState.aim_tables`, or
     :func:`no_aim`): ``intf`` is the interference of the traffic beams aimed at the sector's own users, the
     uniform mean times the aimed factor toward the link's local angles.
+
+    ``first``: the terrain hook's first pass (:meth:`qamtu.engine.terrain.TerrainHook.evaluate`), whose links a
+    threshold keeps are evaluated again for it: ``pcov`` is left 0 where a threshold keeps a link above its
+    floor, and a link every threshold keeps is neither aimed nor given its SSB offset (every value the engine
+    reads is that of the full evaluation).
 
     ``z_eps`` (a little below the standard normal quantile of ``eps``): a link below a threshold's floor whose
     every state's margin is below ``z_eps`` standard deviations has a coverage probability below ``eps`` (each
@@ -297,14 +302,17 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         common = eirp + pg - body_loss
         rsrp[k] = common + g_ssb
         signal[k] = common + g_tr
-        intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model, a_vert,
-                                                                a_uv, a_uu, a_ts, a_us)
         pgain[k] = pg
+        every = True  # every threshold keeps the link
         for t in range(n_thr):
             threshold = thresholds[t]
             strong = eirp + gmax + pg >= floors[t]
+            if strong and first:  # kept, and evaluated again: pcov not needed
+                keep[k, t] = True
+                continue
             if not strong and _below_eps(base - pl_los - threshold, base - pl_nlos - threshold, s_los, s_nlos, e,
                                          cov_w, cov_loss, cov_sd, z_eps):
+                every = False
                 continue  # below the floor and below epsilon whatever the erfc's: not kept, pcov left 0
             pc = 0.0
             for i in range(3):
@@ -320,6 +328,11 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                            + (1.0 - p) * _exceed(m_nlos, math.sqrt(s_nlos * s_nlos + sd * sd)))
             pcov[k, t] = pc
             keep[k, t] = strong or (pc >= eps)
+            every = every and keep[k, t]
+        intf[k] = 10.0 ** ((common + g_int) / 10.0)
+        if first and every:
+            continue  # evaluated again: neither aimed nor the SSB offset
+        intf[k] *= aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model, a_vert, a_uv, a_uu, a_ts, a_us)
         if n_u > 1:  # the same-SSB-index offset (linear in u, as the antenna's table)
             f = (y_l + 1.0) / du
             if f < 0.0:
@@ -460,10 +473,12 @@ class FastLinks:
         self.no_aim = no_aim(len(self.az))
         self.config = config
 
-    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None, aim=None):
+    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None, aim=None,
+                 first=False):
         """The kernel's arrays for these links; ``thresholds_dbm`` (with ``floor_dbm`` one floor per threshold):
         ``coverage_probability`` and ``keep`` get one column per threshold, else they are for the config's;
-        ``aim``: the served-area tables of :func:`aimed_one` (None: uniform beams)."""
+        ``aim``: the served-area tables of :func:`aimed_one` (None: uniform beams); ``first``: the terrain hook's
+        first pass (:func:`link_kernel`)."""
         c = self.config
         if terrain is None:
             zeros = np.zeros(np.shape(dx)[0])
@@ -478,7 +493,7 @@ class FastLinks:
             float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
             thresholds, float(c.body_loss_db), floors, float(c.cutoff_coverage_epsilon),
             *terrain, self.rot, self.stab, _z_cut(float(c.cutoff_coverage_epsilon)),
-            self.no_aim if aim is None else aim,
+            self.no_aim if aim is None else aim, bool(first),
         )
         if one:  # (rsrp, signal, intf, pgain, pcov, keep, ...): one column -> flat
             out = out[:4] + (np.ascontiguousarray(out[4][:, 0]), np.ascontiguousarray(out[5][:, 0])) + out[6:]

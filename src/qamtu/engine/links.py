@@ -686,19 +686,22 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     # traffic beams pointed at the interferer's own users (qamtu.engine.served); the fast kernel
                     # computes the aimed factor and the SSB offsets of every link itself
                     s = slice(None) if sel is None else sel
+                    first = hook is not None and sel is None  # the hook's first pass (TerrainHook.evaluate)
                     if fast is not None and n_var > 1:
-                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors, terr, thresholds, aim))
+                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors, terr, thresholds, aim,
+                                                first))
                     if fast is not None:
-                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors[0], terr, aim=aim))
+                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors[0], terr, aim=aim,
+                                                first=first))
                     b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config, floor_dbm=floors[0],
                                             _cache=cache, terrain=terr)
                     dz = None if terr is None else terr[2]
                     if aim is not None:
                         b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     # the SSB offsets of every link (the stored ones and the weak sites promoted); none on the
-                    # hook's first pass (sel None, terrain given): the links it keeps are evaluated again
+                    # hook's first pass: the links it keeps are evaluated again
                     b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
-                    if hook is None or sel is not None:
+                    if not first:
                         b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz,
                                                       groups=cache["groups"])
                     return b
