@@ -185,8 +185,8 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
 
     ``first``: the terrain hook's first pass (:meth:`qamtu.engine.terrain.TerrainHook.evaluate`), whose links a
     threshold keeps are evaluated again for it: ``pcov`` is left 0 where a threshold keeps a link above its
-    floor, and a link every threshold keeps is neither aimed nor given its SSB offset (every value the engine
-    reads is that of the full evaluation).
+    floor, and a link every threshold keeps gets neither its interference nor its SSB offset (0; every value the
+    engine reads is that of the full evaluation).
 
     ``z_eps`` (a little below the standard normal quantile of ``eps``): a link below a threshold's floor whose
     every state's margin is below ``z_eps`` standard deviations has a coverage probability below ``eps`` (each
@@ -329,10 +329,11 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
             pcov[k, t] = pc
             keep[k, t] = strong or (pc >= eps)
             every = every and keep[k, t]
-        intf[k] = 10.0 ** ((common + g_int) / 10.0)
         if first and every:
-            continue  # evaluated again: neither aimed nor the SSB offset
-        intf[k] *= aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model, a_vert, a_uv, a_uu, a_ts, a_us)
+            intf[k] = 0.0  # evaluated again: neither its interference nor its SSB offset
+            continue
+        intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model, a_vert,
+                                                                a_uv, a_uu, a_ts, a_us)
         if n_u > 1:  # the same-SSB-index offset (linear in u, as the antenna's table)
             f = (y_l + 1.0) / du
             if f < 0.0:
