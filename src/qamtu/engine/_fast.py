@@ -10,7 +10,9 @@ Nothing here is new physics. The tables are filled by calling :mod:`qamtu.radio`
   correction) and shadow-fading spreads versus log10(d2D) on a 0.0005-decade grid, linear;
 * the O2I mixture constants of :func:`qamtu.engine.physics.o2i_states`, and the normal tail with ``math.erfc``;
 * the same-SSB-index offset of each antenna group versus ``u`` (the antenna's own table,
-  :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_table`).
+  :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_table`);
+* the served-area aimed factor of the interference (:func:`aimed_one`: the beam mixes of
+  :mod:`qamtu.engine.served`, the same tables and arithmetic as its per-link ``_aimed_ratio``).
 
 The tile loop of :func:`qamtu.engine.links.compute_links_many` also runs here: :func:`tile_pairs` (the pair search)
 and :func:`take32` (float32 gathers).
@@ -303,6 +305,9 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         rsrp[k] = common + g_ssb
         signal[k] = common + g_tr
         pgain[k] = pg
+        if not first:
+            intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model,
+                                                                    a_vert, a_uv, a_uu, a_ts, a_us)
         every = True  # every threshold keeps the link
         for t in range(n_thr):
             threshold = thresholds[t]
@@ -332,8 +337,9 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         if first and every:
             intf[k] = 0.0  # evaluated again: neither its interference nor its SSB offset
             continue
-        intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model, a_vert,
-                                                                a_uv, a_uu, a_ts, a_us)
+        if first:  # (after the relevance rule here; before it otherwise, where it overlaps the erfc's: faster)
+            intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model,
+                                                                    a_vert, a_uv, a_uu, a_ts, a_us)
         if n_u > 1:  # the same-SSB-index offset (linear in u, as the antenna's table)
             f = (y_l + 1.0) / du
             if f < 0.0:

@@ -9,7 +9,8 @@ antenna pattern:
   the antenna model's mean over beams spread uniformly across its scan range. :meth:`ServedModel.aimed_factor`
   is the ratio of the two per link; :func:`qamtu.engine.links.compute_links` multiplies each link's
   ``interference_mw`` by it (``EngineConfig.interference_beams = "served"``; "uniform" keeps the antenna model's
-  mean). Passive antennas (one beam) get a factor 1.
+  mean; the link kernel evaluates it on its own local angles, :func:`qamtu.engine._fast.aimed_one` with the
+  tables of :meth:`ServedState.aim_tables`). Passive antennas (one beam) get a factor 1.
 * **uplink**: the interference at a sector is the sum over the other cells of their scheduled UE (present with
   the cell load), at a position drawn over the cell's served area (people-weighted), transmitting with its
   open-loop power control toward its own cell (TS 38.213 7.1.1) and received with the victim sector's own
