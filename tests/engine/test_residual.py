@@ -6,7 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from qamtu.engine import EngineConfig, aggregate, compute_links
-from qamtu.engine._resid import weak_moments
+from qamtu.engine._resid import weak_links
+
+
+def weak_moments(ii, own, kept, intf, rsrp, plos, dlos, sfl, sfn, sec, site_of_sector, n_px):
+    """(mean, var, level, fold) of the mask ``kept`` as it is (no site promoted)."""
+    return weak_links(ii, own, kept, intf, rsrp, plos, dlos, sfl, sfn, sec, site_of_sector, 0, n_px)[2:]
+
+
+def promote_weak_sites(*args):
+    """(the mask with the weak sites promoted, their number) of one pixel's links."""
+    return weak_links(*args, 1)[:2]
 
 
 def test_weak_moments_match_brute_force_draws():
@@ -59,12 +69,10 @@ def test_weak_moments_mean_is_exact_and_kept_links_excluded():
     assert var[0] > 0 and not fold.any()
 
 
-def test_promote_weak_sites_keeps_the_strongest_link_of_the_sites_of_largest_variance():
+def test_weak_links_promotes_the_strongest_link_of_the_sites_of_largest_variance():
     """One pixel: site 0 has a stored link; weak sites 1..4 (two sectors each) of different variance. With 2 the
     two sites of largest variance get their strongest SS-RSRP link stored, and their other sector folds onto it;
     site 0 never (it is stored); 0 leaves the mask; more than the weak sites stores one link of each."""
-    from qamtu.engine._resid import promote_weak_sites
-
     ii = np.zeros(9, np.int64)
     sec = np.arange(9)
     site = np.array([0, 1, 1, 2, 2, 3, 3, 4, 4])

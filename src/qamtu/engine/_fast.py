@@ -10,7 +10,9 @@ Nothing here is new physics. The tables are filled by calling :mod:`qamtu.radio`
   correction) and shadow-fading spreads versus log10(d2D) on a 0.0005-decade grid, linear;
 * the O2I mixture constants of :func:`qamtu.engine.physics.o2i_states`, and the normal tail with ``math.erfc``;
 * the same-SSB-index offset of each antenna group versus ``u`` (the antenna's own table,
-  :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_table`).
+  :meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_table`);
+* the served-area aimed factor of the interference (:func:`aimed_one`: the beam mixes of
+  :mod:`qamtu.engine.served`, the same tables and arithmetic as its per-link ``_aimed_ratio``).
 
 The tile loop of :func:`qamtu.engine.links.compute_links_many` also runs here: :func:`tile_pairs` (the pair search)
 and :func:`take32` (float32 gathers).
@@ -123,9 +125,44 @@ def _below_eps(m_los, m_nlos, s_los, s_nlos, e, cov_w, cov_loss, cov_sd, z_eps):
 
 
 @njit(cache=True, nogil=True)
+def aimed_one(th, u, s, ptr, bins, h, model, vert, uni_v, uni_u, th_step, u_step):
+    """The aimed factor of sector ``s`` toward local zenith ``th`` (deg) and ``u = sin(theta') sin(phi')``:
+    ``sum_b V_b(theta) h_b(u)`` over the sector's mix rows ``ptr[s]:ptr[s + 1]`` divided by the uniform mean's
+    product (1 without a mix: ``model[s] < 0``). The tables of :meth:`qamtu.engine.served.ServedState.aim_tables`;
+    :func:`qamtu.engine.served._aimed_ratio` (per link) and :func:`link_kernel` (on its own angles) call it."""
+    m = model[s]
+    if m < 0 or ptr[s + 1] == ptr[s]:
+        return 1.0
+    nt = vert.shape[2]
+    nu = h.shape[1]
+    ft = min(max(th / th_step, 0.0), nt - 1.0)
+    it = min(int(ft), nt - 2)
+    at = ft - it
+    fu = min(max((u + 1.0) / u_step, 0.0), nu - 1.0)
+    iu = min(int(fu), nu - 2)
+    au = fu - iu
+    g = 0.0
+    for r in range(ptr[s], ptr[s + 1]):
+        b = bins[r]
+        v = vert[m, b, it] * (1.0 - at) + vert[m, b, it + 1] * at
+        g += v * (h[r, iu] * (1.0 - au) + h[r, iu + 1] * au)
+    base = (uni_v[m, it] * (1.0 - at) + uni_v[m, it + 1] * at) * (uni_u[m, iu] * (1.0 - au)
+                                                                  + uni_u[m, iu + 1] * au)
+    if base > 0.0 and g > 0.0:
+        return g / base
+    return 1.0
+
+
+def no_aim(n_sectors: int):
+    """The tables of :func:`aimed_one` for uniform beams (every factor 1; the dtypes of real ones)."""
+    return (np.zeros(n_sectors + 1, np.int64), np.zeros(0, np.int64), np.zeros((0, 2)),
+            np.full(n_sectors, -1, np.int64), np.zeros((0, 0, 2)), np.zeros((0, 2)), np.zeros((0, 2)), 0.05, 0.01)
+
+
+@njit(cache=True, nogil=True)
 def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_eirp, gtab, ptab, l0, h_ut,
                 min_d, cov_w, cov_loss, cov_sd, thresholds, body_loss, floors, eps, t_loss, t_nlos, t_dz,
-                s_rot, stab, z_eps):
+                s_rot, stab, z_eps, aim, first):
     """Per-link values for flat arrays of links (see :func:`qamtu.engine.links.evaluate_link_batch`).
 
     ``thresholds`` and ``floors`` (one entry per RSRP threshold, the relevance floor that goes with it): the path
@@ -135,13 +172,23 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     ``s_rot`` (n_sectors, 4): cos and sin of each sector's azimuth and mechanical tilt; ``stab`` (n_groups,
     n_u): the same-SSB-index offset of each antenna group versus ``u = sin(theta') sin(phi')`` on [-1, 1]
     (:meth:`qamtu.radio.antenna.AntennaModel.ssb_same_index_offset_db`; zero rows for one broadcast beam, no
-    rows with ``ssb_interference = "envelope"``), returned for the links some threshold keeps (0 elsewhere).
+    rows with ``ssb_interference = "envelope"``), returned for every link (the engine stores those it keeps and the
+    weak sites it promotes).
 
     The rotation of TR 38.901 eq. 7.1-7 is evaluated on the direction's components (``cos``/``sin`` of the
     bearing are ``dy/d2d``, ``dx/d2d``; of the zenith ``-dh/d3d``, ``d2d/d3d``) instead of through angles, and
     the LOS-weighted path gain as ``-PL_LOS + 10 log10(p + (1 - p) 10^(-(PL_NLOS - PL_LOS)/10))``: the same
     values as the angle form to rounding (~1e-15 relative), with 2 instead of 8 trigonometric calls and one
     power fewer per link.
+
+    ``aim``: the served-area tables of :func:`aimed_one` (:meth:`qamtu.engine.served.ServedState.aim_tables`, or
+    :func:`no_aim`): ``intf`` is the interference of the traffic beams aimed at the sector's own users, the
+    uniform mean times the aimed factor toward the link's local angles.
+
+    ``first``: the terrain hook's first pass (:meth:`qamtu.engine.terrain.TerrainHook.evaluate`), whose links a
+    threshold keeps are evaluated again for it: ``pcov`` is left 0 where a threshold keeps a link above its
+    floor, and a link every threshold keeps gets neither its interference nor its SSB offset (0; every value the
+    engine reads is that of the full evaluation).
 
     ``z_eps`` (a little below the standard normal quantile of ``eps``): a link below a threshold's floor whose
     every state's margin is below ``z_eps`` standard deviations has a coverage probability below ``eps`` (each
@@ -166,26 +213,44 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
     n_u = stab.shape[1]
     du = 2.0 / (n_u - 1) if n_u > 1 else 1.0
     deg = 180.0 / math.pi
+    a_ptr, a_bins, a_h, a_model, a_vert, a_uv, a_uu, a_ts, a_us = aim  # (unpacked once: no per-link refcounts)
+    # geometry and path terms of the previous link (reused by the next sectors of its site), its rotation cosine
+    d2d = r = ct = st = cbr = sbr = p = pl_los = pl_nlos = s_los = s_nlos = pg = 0.0
+    c_prev = 2.0
+    th_l = 0.0
     for k in range(n):
         s = sec[k]
         e = env[k]
-        d2d = math.sqrt(dx[k] * dx[k] + dy[k] * dy[k])
-        dh = s_height[s] - h_ut + t_dz[k]  # terrain (qamtu.engine.terrain): site ground minus pixel ground
-        # TR 38.901 eq. 7.1-7 (qamtu.radio.antenna.local_angles), slant 0: the UE's direction in the global frame
-        # (zenith theta = 90 deg + elevation, bearing from north), rotated by the sector's azimuth and tilt
-        r = math.sqrt(d2d * d2d + dh * dh)
-        if r > 0.0:
-            ct = -dh / r
-            st = d2d / r
-        else:
-            ct = 0.0
-            st = 1.0
-        if d2d > 0.0:
-            cbr = dy[k] / d2d
-            sbr = dx[k] / d2d
-        else:
-            cbr = 1.0
-            sbr = 0.0
+        # a site's sectors at a pixel (consecutive links: the same position, antenna height and terrain) share the
+        # geometry and the path terms: computed once per site (the same numbers)
+        if not (k > 0 and dx[k] == dx[k - 1] and dy[k] == dy[k - 1] and e == env[k - 1]
+                and s_height[s] == s_height[sec[k - 1]] and t_dz[k] == t_dz[k - 1] and t_loss[k] == t_loss[k - 1]
+                and t_nlos[k] == t_nlos[k - 1]):
+            d2d = math.sqrt(dx[k] * dx[k] + dy[k] * dy[k])
+            dh = s_height[s] - h_ut + t_dz[k]  # terrain (qamtu.engine.terrain): site ground minus pixel ground
+            # TR 38.901 eq. 7.1-7 (qamtu.radio.antenna.local_angles), slant 0: the UE's direction in the global
+            # frame (zenith theta = 90 deg + elevation, bearing from north), rotated by the sector's azimuth and tilt
+            r = math.sqrt(d2d * d2d + dh * dh)
+            if r > 0.0:
+                ct = -dh / r
+                st = d2d / r
+            else:
+                ct = 0.0
+                st = 1.0
+            if d2d > 0.0:
+                cbr = dy[k] / d2d
+                sbr = dx[k] / d2d
+            else:
+                cbr = 1.0
+                sbr = 0.0
+            dd = d2d if d2d > min_d else min_d
+            p, pl_los, pl_nlos, s_los, s_nlos = _interp_path(ptab, e, s_height_k[s], math.log10(dd), l0, 0.0005)
+            if t_nlos[k]:  # terrain obstructs the ray: NLOS, plus the terrain's diffraction loss
+                p = 0.0
+            pl_los += t_loss[k]
+            pl_nlos += t_loss[k]
+            # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
+            pg = -pl_los + 10.0 * math.log10(p + (1.0 - p) * math.exp((pl_los - pl_nlos) * LN10_DB))
         caz = s_rot[s, 0]
         saz = s_rot[s, 1]
         cb = s_rot[s, 2]
@@ -197,7 +262,9 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
             c = 1.0
         elif c < -1.0:
             c = -1.0
-        th_l = math.acos(c) * deg
+        if c != c_prev:  # (the same for a site's sectors without mechanical tilt)
+            th_l = math.acos(c) * deg
+            c_prev = c
         y_l = sdp * st  # sin(theta') sin(phi')
         ph_l = math.atan2(y_l, cb * st * cdp - sb * ct) * deg
         # bilinear gain lookup
@@ -222,14 +289,6 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                 + gtab[g, 1, it + 1, ip + 1] * w11)
         g_int = (gtab[g, 2, it, ip] * w00 + gtab[g, 2, it, ip + 1] * w01 + gtab[g, 2, it + 1, ip] * w10
                  + gtab[g, 2, it + 1, ip + 1] * w11)
-        dd = d2d if d2d > min_d else min_d
-        p, pl_los, pl_nlos, s_los, s_nlos = _interp_path(ptab, e, s_height_k[s], math.log10(dd), l0, 0.0005)
-        if t_nlos[k]:  # terrain obstructs the ray: NLOS, plus the terrain's diffraction loss
-            p = 0.0
-        pl_los += t_loss[k]
-        pl_nlos += t_loss[k]
-        # outdoor: the O2I loss belongs to the user class (qamtu.engine.distribution)
-        pg = -pl_los + 10.0 * math.log10(p + (1.0 - p) * math.exp((pl_los - pl_nlos) * LN10_DB))
         plos[k] = p
         dlos[k] = pl_nlos - pl_los
         sfl[k] = s_los
@@ -245,14 +304,20 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
         common = eirp + pg - body_loss
         rsrp[k] = common + g_ssb
         signal[k] = common + g_tr
-        intf[k] = 10.0 ** ((common + g_int) / 10.0)
         pgain[k] = pg
-        kept = False
+        if not first:
+            intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model,
+                                                                    a_vert, a_uv, a_uu, a_ts, a_us)
+        every = True  # every threshold keeps the link
         for t in range(n_thr):
             threshold = thresholds[t]
             strong = eirp + gmax + pg >= floors[t]
+            if strong and first:  # kept, and evaluated again: pcov not needed
+                keep[k, t] = True
+                continue
             if not strong and _below_eps(base - pl_los - threshold, base - pl_nlos - threshold, s_los, s_nlos, e,
                                          cov_w, cov_loss, cov_sd, z_eps):
+                every = False
                 continue  # below the floor and below epsilon whatever the erfc's: not kept, pcov left 0
             pc = 0.0
             for i in range(3):
@@ -268,8 +333,14 @@ def link_kernel(dx, dy, sec, env, s_height_k, s_height, s_az, s_mt, s_group, s_e
                            + (1.0 - p) * _exceed(m_nlos, math.sqrt(s_nlos * s_nlos + sd * sd)))
             pcov[k, t] = pc
             keep[k, t] = strong or (pc >= eps)
-            kept = kept or keep[k, t]
-        if kept and n_u > 1:  # the same-SSB-index offset of a stored link (linear in u, as the antenna's table)
+            every = every and keep[k, t]
+        if first and every:
+            intf[k] = 0.0  # evaluated again: neither its interference nor its SSB offset
+            continue
+        if first:  # (after the relevance rule here; before it otherwise, where it overlaps the erfc's: faster)
+            intf[k] = 10.0 ** ((common + g_int) / 10.0) * aimed_one(th_l, y_l, s, a_ptr, a_bins, a_h, a_model,
+                                                                    a_vert, a_uv, a_uu, a_ts, a_us)
+        if n_u > 1:  # the same-SSB-index offset (linear in u, as the antenna's table)
             f = (y_l + 1.0) / du
             if f < 0.0:
                 f = 0.0
@@ -406,11 +477,15 @@ class FastLinks:
         az, mt = np.radians(self.az), np.radians(self.mt)
         self.rot = np.ascontiguousarray(np.column_stack([np.cos(az), np.sin(az), np.cos(mt), np.sin(mt)]))
         self.stab = ssb_offset_tables(models, config)
+        self.no_aim = no_aim(len(self.az))
         self.config = config
 
-    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None):
+    def __call__(self, dx, dy, sector_idx, env_code, floor_dbm, terrain=None, thresholds_dbm=None, aim=None,
+                 first=False):
         """The kernel's arrays for these links; ``thresholds_dbm`` (with ``floor_dbm`` one floor per threshold):
-        ``coverage_probability`` and ``keep`` get one column per threshold, else they are for the config's."""
+        ``coverage_probability`` and ``keep`` get one column per threshold, else they are for the config's;
+        ``aim``: the served-area tables of :func:`aimed_one` (None: uniform beams); ``first``: the terrain hook's
+        first pass (:func:`link_kernel`)."""
         c = self.config
         if terrain is None:
             zeros = np.zeros(np.shape(dx)[0])
@@ -425,6 +500,7 @@ class FastLinks:
             float(c.ue_height_m), float(c.min_distance_m), self.cov_w, self.cov_loss, self.cov_sd,
             thresholds, float(c.body_loss_db), floors, float(c.cutoff_coverage_epsilon),
             *terrain, self.rot, self.stab, _z_cut(float(c.cutoff_coverage_epsilon)),
+            self.no_aim if aim is None else aim, bool(first),
         )
         if one:  # (rsrp, signal, intf, pgain, pcov, keep, ...): one column -> flat
             out = out[:4] + (np.ascontiguousarray(out[4][:, 0]), np.ascontiguousarray(out[5][:, 0])) + out[6:]

@@ -234,7 +234,7 @@ class EngineConfig:
         Per pixel, this many of the weak sites (no link above the relevance floor there) are stored all the same,
         those of largest variance of interference (the LOS-capable ones that make the residual heavy), each as
         its strongest sector's link with its other sectors folded onto it
-        (:func:`qamtu.engine._resid.promote_weak_sites`); the rest stays in the residual. Default 8: Astana's
+        (:func:`qamtu.engine._resid.weak_links`); the rest stays in the residual. Default 8: Astana's
         served plan (637 sites, 250 m) fresh at 30 dB 0.8653 / 0.9028 territory / population against 0.8655 /
         0.9032 at 60 dB (0.8582 / 0.8916 with 0), for +34 % links and +25-29 % aggregation CPU on the Taraz
         100 m reference layout (raising ``cutoff_margin_db`` to 40 dB instead: +65 % links, +41-43 % CPU;

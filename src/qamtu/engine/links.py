@@ -40,7 +40,7 @@ Which links are evaluated and stored (the cut-off)
   bounded (a pixel stores its few tens of relevant links, not the hundreds in range). Per pixel the
   ``cutoff_weak_sites`` weak sites (no link above the floor there) of largest variance are stored all the same,
   each as its strongest sector's link, its other sectors folded onto it (``cosited_weak_mw``;
-  :func:`qamtu.engine._resid.promote_weak_sites`): the LOS-capable ones that make the residual heavy, which a
+  :func:`qamtu.engine._resid.weak_links`): the LOS-capable ones that make the residual heavy, which a
   single log-normal fits badly. Such a link's ``coverage_probability`` is below the epsilon (0 where the kernel
   skipped its erfc's); with terrain it gets the second pass as a kept link (profile, diffraction, clutter).
 
@@ -598,7 +598,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     from scipy.spatial import cKDTree
 
     from qamtu.engine._fast import plain_empty, take32, tile_pairs
-    from qamtu.engine._resid import promote_weak_sites, weak_moments
+    from qamtu.engine._resid import weak_links
 
     if not configs:
         return []
@@ -650,7 +650,7 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
         served = served_model(area, sectors, config)  # whole area (also for a band: the same for every band)
     # the beam mixes of every sector on air (a ServedState given: those of a larger table's sectors)
     aim_state = served.state() if isinstance(served, ServedModel) else served
-    aim = aim_state is not None and aim_state.has_mix
+    aim = aim_state.aim_tables() if aim_state is not None and aim_state.has_mix else None
     parts: list[dict[str, list[np.ndarray]]] = [{k: [] for k in Links.ARRAYS} for _ in range(n_var)]
     flat_index = np.arange(rows * cols, dtype=np.int64).reshape(rows, cols)
     start, stop = (0, rows) if band is None else (int(band[0]), min(rows, int(band[1])))
@@ -683,34 +683,27 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
             if ii.size:
 
                 def batch_of(sel, terr):  # links ``sel`` (all if None), per-link terrain ``terr`` (or None)
+                    # traffic beams pointed at the interferer's own users (qamtu.engine.served); the fast kernel
+                    # computes the aimed factor and the SSB offsets of every link itself
                     s = slice(None) if sel is None else sel
+                    first = hook is not None and sel is None  # the hook's first pass (TerrainHook.evaluate)
                     if fast is not None and n_var > 1:
-                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors, terr, thresholds))
-                    elif fast is not None:
-                        b = _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors[0], terr))
-                    else:
-                        b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config,
-                                                floor_dbm=floors[0], _cache=cache, terrain=terr)
+                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors, terr, thresholds, aim,
+                                                first))
+                    if fast is not None:
+                        return _LinkBatch(*fast(dxs[s], dys[s], secs[s], envs[s], floors[0], terr, aim=aim,
+                                                first=first))
+                    b = evaluate_link_batch(dxs[s], dys[s], secs[s], envs[s], sectors, config, floor_dbm=floors[0],
+                                            _cache=cache, terrain=terr)
                     dz = None if terr is None else terr[2]
-                    keep = b.keep.reshape(b.interference_mw.shape[0], -1)
-                    # the hook's first pass (sel None, terrain given): the links a threshold keeps are evaluated
-                    # again for it (every field replaced); the others keep this pass's interference (residual)
-                    first = hook is not None and sel is None
-                    if aim and first:  # traffic beams pointed at the interferer's own users (qamtu.engine.served)
-                        w = np.flatnonzero(~keep.all(axis=1))
-                        b.interference_mw = b.interference_mw.copy()
-                        b.interference_mw[w] = b.interference_mw[w] * aim_state.aimed_factor(dxs[w], dys[w],
-                                                                                             secs[w], dz[w])
-                    elif aim:
+                    if aim is not None:
                         b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
-                    # the SSB offsets of the links this batch keeps (any threshold), 0 elsewhere: only those are
-                    # stored (the fast kernel computes them itself); none on the hook's first pass
-                    if fast is None:
-                        b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
-                    if fast is None and not first:
-                        k = np.flatnonzero(keep.any(axis=1))
-                        b.ssb_offset_db[k] = ssb_offsets(dxs[s][k], dys[s][k], secs[s][k], sectors, config,
-                                                         None if dz is None else dz[k], groups=cache["groups"])
+                    # the SSB offsets of every link (the stored ones and the weak sites promoted); none on the
+                    # hook's first pass: the links it keeps are evaluated again
+                    b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
+                    if not first:
+                        b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz,
+                                                      groups=cache["groups"])
                     return b
 
                 batches = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii],
@@ -721,26 +714,23 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                     keep = batch.keep.reshape(ii.size, -1)
                     # this configuration's pairs (all of them with one configuration), in the same order
                     own = np.arange(ii.size) if n_var == 1 else np.flatnonzero(d2s <= env_cut2[v][envs])
-                    # the few weak sites that would dominate the residual are kept (their strongest sector;
-                    # qamtu.engine._resid.promote_weak_sites), then the weak links' moments summed per pixel, in
-                    # ascending sector order (qamtu.engine._resid.weak_moments)
-                    mine, added = promote_weak_sites(ii, own, keep[own, v], batch.interference_mw, batch.rsrp_dbm,
-                                                     batch.p_los, batch.los_gain_db, batch.sf_los_db,
-                                                     batch.sf_nlos_db, secs, site_code,
-                                                     int(config.cutoff_weak_sites))
+                    # the few weak sites that would dominate the residual are kept (their strongest sector), then
+                    # the weak links' moments summed per pixel, in ascending sector order
+                    # (qamtu.engine._resid.weak_links)
+                    relevant = keep[:, v] if n_var == 1 else keep[own, v]
+                    mine, added, *weak = weak_links(ii, own, relevant, batch.interference_mw, batch.rsrp_dbm,
+                                                    batch.p_los, batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db,
+                                                    secs, site_code, int(config.cutoff_weak_sites), pix.size)
                     kept = own[mine]
-                    weak = weak_moments(ii, own, mine, batch.interference_mw, batch.rsrp_dbm, batch.p_los,
-                                        batch.los_gain_db, batch.sf_los_db, batch.sf_nlos_db, secs, site_code,
-                                        pix.size)
                     for arr, part in zip((residual, residual_var, residual_rsrp), weak):
                         arr[v, pix] += part
                     fields = {"coverage_probability": pcov[:, v], "cosited_weak_mw": weak[3]}
-                    if added:
-                        _promoted_fields(fields, batch, own[mine & ~keep[own, v]], v, batch_of, hook, px, py,
-                                         pix, ii, secs, dxs, dys, sectors, config, cache["groups"])
                     out[v] = (pix[ii[kept]], secs[kept].astype(np.int32)) + tuple(
                         take32(fields[name] if name in fields else getattr(batch, name), kept)
                         for name in Links.ARRAYS[2:])
+                    if added and hook is not None:
+                        promoted = np.flatnonzero(~relevant[mine])  # (among the kept links)
+                        _promoted_fields(out[v], promoted, kept[promoted], v, batch_of, hook, px, py, pix, ii, secs)
         return px.size, out
 
     workers = config.workers if config.workers > 0 else min(4, os.cpu_count() or 1)
@@ -780,29 +770,18 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
     return [dataclasses.replace(made[v], config=c) for v, c in zip(variant_of, configs)]
 
 
-def _promoted_fields(fields: dict, batch, k: np.ndarray, v: int, batch_of, hook, px, py, pix, ii, secs, dxs, dys,
-                     sectors: Sectors, config: EngineConfig, groups) -> None:
-    """The stored values of the weak sites' links ``k`` that :func:`qamtu.engine._resid.promote_weak_sites` keeps
-    (a tile's links; configuration ``v``), into ``fields`` (per-link arrays over the tile's links, copied before
-    they are patched): with terrain their second pass (profile, diffraction, clutter: as a kept link's), and their
-    SSB offsets (the batch has them only for the links the relevance rule keeps)."""
-    dz = None
-    if hook is not None:
-        terr = hook(px[ii[k]], py[ii[k]], pix[ii[k]], secs[k])
-        dz = terr[2]
-        sub = batch_of(k, terr)
-        for name in Links.ARRAYS[2:]:
-            if name == "cosited_weak_mw":
-                continue
-            value = getattr(sub, name)
-            if name == "coverage_probability":
-                value = value.reshape(k.size, -1)[:, v]
-            arr = np.array(fields[name] if name in fields else getattr(batch, name), dtype=float)
-            arr[k] = value
-            fields[name] = arr
-    ssb = np.array(fields.get("ssb_offset_db", batch.ssb_offset_db), dtype=float)
-    ssb[k] = ssb_offsets(dxs[k], dys[k], secs[k], sectors, config, dz, groups=groups)
-    fields["ssb_offset_db"] = ssb
+def _promoted_fields(out: tuple, at: np.ndarray, k: np.ndarray, v: int, batch_of, hook, px, py, pix, ii,
+                     secs) -> None:
+    """The weak sites' links ``k`` (a tile's links) that :func:`qamtu.engine._resid.weak_links` keeps, stored at
+    ``at`` of the arrays ``out`` (``Links.ARRAYS`` order; configuration ``v``), get their terrain second pass
+    (profile, diffraction, clutter: as a kept link's). Without terrain the batch holds their values (the SSB
+    offsets of every link included)."""
+    sub = batch_of(k, hook(px[ii[k]], py[ii[k]], pix[ii[k]], secs[k]))
+    for name, arr in zip(Links.ARRAYS[2:], out[2:]):
+        if name == "cosited_weak_mw":
+            continue
+        value = getattr(sub, name)
+        arr[at] = value.reshape(k.size, -1)[:, v] if name == "coverage_probability" else value
 
 
 def ssb_offsets(dx_m, dy_m, sector_idx, sectors: Sectors, config: EngineConfig, dz_m=None, *,

@@ -9,7 +9,8 @@ antenna pattern:
   the antenna model's mean over beams spread uniformly across its scan range. :meth:`ServedModel.aimed_factor`
   is the ratio of the two per link; :func:`qamtu.engine.links.compute_links` multiplies each link's
   ``interference_mw`` by it (``EngineConfig.interference_beams = "served"``; "uniform" keeps the antenna model's
-  mean). Passive antennas (one beam) get a factor 1.
+  mean; the link kernel evaluates it on its own local angles, :func:`qamtu.engine._fast.aimed_one` with the
+  tables of :meth:`ServedState.aim_tables`). Passive antennas (one beam) get a factor 1.
 * **uplink**: the interference at a sector is the sum over the other cells of their scheduled UE (present with
   the cell load), at a position drawn over the cell's served area (people-weighted), transmitting with its
   open-loop power control toward its own cell (TS 38.213 7.1.1) and received with the victim sector's own
@@ -49,6 +50,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit, prange
+
+from qamtu.engine._fast import aimed_one
 
 #: coarse grid of the served areas, m (blocks of ``round(GRID_M / resolution)`` pixels)
 GRID_M = 100.0
@@ -535,17 +538,24 @@ class ServedState:
         out[sel] = self.ratio_at_angles(th, ph, sec[sel])
         return out
 
-    def ratio_at_angles(self, theta_deg, phi_deg, sec) -> np.ndarray:
-        """The aimed factor toward local angles (``theta_deg``, ``phi_deg``) of the sectors ``sec``."""
+    def aim_tables(self):
+        """The tables of :func:`qamtu.engine._fast.aimed_one` (the mixes flattened, the panels' vertical and
+        uniform factors, the grid steps), or None without a mix (every factor 1)."""
         if self._flat is None:
             self._flat = _flatten(self.mixes)
         ptr, bins, h, model = self._flat
         if not self.model.models or bins.size == 0:
+            return None
+        vert, uni_v, uni_u = self.model.model_tables()
+        return ptr, bins, h, model, vert, uni_v, uni_u, 0.05, float(self.model.models[0].MIX_U_STEP)
+
+    def ratio_at_angles(self, theta_deg, phi_deg, sec) -> np.ndarray:
+        """The aimed factor toward local angles (``theta_deg``, ``phi_deg``) of the sectors ``sec``."""
+        aim = self.aim_tables()
+        if aim is None:
             return np.ones(np.asarray(sec).shape[0])
         u = np.sin(np.radians(theta_deg)) * np.sin(np.radians(phi_deg))
-        vert, uni_v, uni_u = self.model.model_tables()
-        return _aimed_ratio(np.asarray(theta_deg, float), u, np.asarray(sec, np.int64), ptr, bins, h, model, vert,
-                            uni_v, uni_u, 0.05, self.model.models[0].MIX_U_STEP)
+        return _aimed_ratio(np.asarray(theta_deg, float), u, np.asarray(sec, np.int64), aim)
 
     # ------------------------------------------------------------------ uplink
     def ul_interference_mw(self, config=None) -> np.ndarray:
@@ -811,34 +821,14 @@ def release_cache() -> None:
 
 
 @njit(cache=True, nogil=True)
-def _aimed_ratio(th, u, sec, ptr, bins, h, model, vert, uni_v, uni_u, th_step, u_step):
-    """Per link: sum_b V_b(theta) h_b(u) over the sector's mix rows, divided by the uniform mean's product.
+def _aimed_ratio(th, u, sec, aim):
+    """Per link: :func:`qamtu.engine._fast.aimed_one` (the tables ``aim`` of :meth:`ServedState.aim_tables`).
 
     Serial (``nogil``): compute_links calls it from its tile threads."""
-    n = th.shape[0]
-    out = np.ones(n)
-    nt = vert.shape[2]
-    nu = h.shape[1]
-    for i in range(n):
-        s = sec[i]
-        m = model[s]
-        if m < 0 or ptr[s + 1] == ptr[s]:
-            continue
-        ft = min(max(th[i] / th_step, 0.0), nt - 1.0)
-        it = min(int(ft), nt - 2)
-        at = ft - it
-        fu = min(max((u[i] + 1.0) / u_step, 0.0), nu - 1.0)
-        iu = min(int(fu), nu - 2)
-        au = fu - iu
-        g = 0.0
-        for r in range(ptr[s], ptr[s + 1]):
-            b = bins[r]
-            v = vert[m, b, it] * (1.0 - at) + vert[m, b, it + 1] * at
-            g += v * (h[r, iu] * (1.0 - au) + h[r, iu + 1] * au)
-        base = (uni_v[m, it] * (1.0 - at) + uni_v[m, it + 1] * at) * (uni_u[m, iu] * (1.0 - au)
-                                                                      + uni_u[m, iu + 1] * au)
-        if base > 0.0 and g > 0.0:
-            out[i] = g / base
+    out = np.ones(th.shape[0])
+    ptr, bins, h, model, vert, uni_v, uni_u, th_step, u_step = aim
+    for i in range(th.shape[0]):
+        out[i] = aimed_one(th[i], u[i], sec[i], ptr, bins, h, model, vert, uni_v, uni_u, th_step, u_step)
     return out
 
 

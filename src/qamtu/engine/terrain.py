@@ -131,6 +131,15 @@ def terrain_kernel(px, py, z_pix, clutter_pix, sec, s_x, s_y, s_z, s_h, h_ut, zg
     zeros = np.zeros(max_pts)
     for k in range(n):
         s = sec[k]
+        if k > 0:  # a site's sectors at a pixel (consecutive links, one antenna height): one profile
+            q = sec[k - 1]
+            if (px[k] == px[k - 1] and py[k] == py[k - 1] and z_pix[k] == z_pix[k - 1]
+                    and clutter_pix[k] == clutter_pix[k - 1] and s_x[s] == s_x[q] and s_y[s] == s_y[q]
+                    and s_z[s] == s_z[q] and s_h[s] == s_h[q]):
+                loss[k] = loss[k - 1]
+                nlos[k] = nlos[k - 1]
+                dz[k] = dz[k - 1]
+                continue
         dist2 = (px[k] - s_x[s]) ** 2 + (py[k] - s_y[s]) ** 2
         if clutter_pix[k]:  # P.2108 §3.2 median, terminal end in clutter (qamtu.radio.clutter)
             loss[k] = _lctt50(math.sqrt(dist2) / 1000.0, f_ghz)
