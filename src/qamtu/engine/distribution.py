@@ -479,84 +479,94 @@ PRUNE_EPS = 2e-4
 
 @njit(cache=True, nogil=True)
 def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
-              hi_level, c_mu, c_w, r_sat):
-    """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
+              hi_level, c_mu, c_w, r_sat, pts, out):
+    """The sums of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
-    precomputed (:func:`_sub_factors`).
+    precomputed (:func:`_sub_factors`), one per noise of ``noise`` (an array: the quadrature nodes of a class's
+    building loss), into ``out``; returns ``out[0]`` (with ``decide``, ``noise`` has one entry).
 
     One loop for both (the terms and their order are the same by construction). A per-pair helper function,
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
-    term stays inline here.
+    term stays inline here. The nodes share the pair's per-point quantities (level x the serving sector's
+    margin, log mean, weight: ``pts``, scratch (3, >= nsub)); each node's sum has the terms and order of a sum
+    of its own (issue 23: the 8 indoor nodes' sums in one pass).
     ``c_mu``, ``c_w`` (from :func:`_pairs`): the interference's log-normal mean moved linearly across the cell
     and the point weights tilted linearly (summing to the pair's weight). ``r_sat`` (:func:`_saturation`): the
     room at the cell's lowest point from which its conditional probability is >= Phi(Z_SAT): the cell is then
     taken as 1 without a log or a table read (error <= 1 - Phi(Z_SAT) = 3.2e-5 of the weight, within the flat
     cells' SUB_FLAT / 2).
     """
+    nn = noise.shape[0]
     rem = 0.0
     if decide:
         for k in range(npair):
             rem += pw[k]
-    out = 0.0
+    for q in range(nn):
+        out[q] = 0.0
     inv_g = 1.0 / g
     inv_load = 1.0 / load if load > 0.0 else 0.0
     inv_nsub = 1.0 / nsub
+    xs, mus, wts = pts[0], pts[1], pts[2]
     for k in range(npair):
         j = pj[k]
         num = t_lin[j] - g * load * c[j]
         if num > 0.0:
             mu0 = pmu[k]
-            isd0 = pisd[k]
+            isd = pisd[k]
             dmu = c_mu[k]
             tl = c_w[k]
-            acc = 0.0
-            c_first = 0.0
             for si in range(nsub):
                 # order: the lowest point, the highest, then the others (the probability rises with the level)
                 sub = si - 1 if si >= 2 else (nsub - 1) * si
-                x = px[k] * fac[sub]
                 off = (sub + 0.5) * inv_nsub - 0.5  # the point's offset from the node, cells
-                mu = mu0 + dmu * off
-                isd = isd0
-                wt = 1.0 + tl * off
-                if load > 0.0:
-                    room = (x * num * inv_g - noise) * inv_load - resid  # the interference the others may bring, mW
-                else:
-                    room = 1e300 if x * num * inv_g >= noise else 0.0
-                if si == 0 and room > 0.0 and room >= r_sat[k]:
-                    acc = nsub
-                    break
-                cv = 0.0
-                if room > 0.0:
-                    if mu < -1e299:
-                        cv = 1.0
+                xs[si] = px[k] * fac[sub] * num * inv_g
+                mus[si] = mu0 + dmu * off
+                wts[si] = 1.0 + tl * off
+            for q in range(nn):
+                noise_q = noise[q]
+                acc = 0.0
+                c_first = 0.0
+                for si in range(nsub):
+                    mu = mus[si]
+                    if load > 0.0:
+                        room = (xs[si] - noise_q) * inv_load - resid  # the interference the others may bring, mW
                     else:
-                        lr = math.log(room)
-                        if isd < 0.0:
-                            cv = 1.0 if lr >= mu else 0.0
-                        else:
-                            cv = _cdf((lr - mu) * isd)
-                if nsub > 2 and si < 2:
-                    # every point of the cell lies between the lowest and the highest: where they are within
-                    # SUB_FLAT, their mid-point stands for the cell (error <= SUB_FLAT / 2 times the weight)
-                    if si == 0:
-                        c_first = cv
-                        if cv >= 1.0 - SUB_FLAT:
-                            acc = nsub * 0.5 * (cv + 1.0)
-                            break
-                    elif cv - c_first <= SUB_FLAT:
-                        acc = nsub * 0.5 * (c_first + cv)
+                        room = 1e300 if xs[si] >= noise_q else 0.0
+                    if si == 0 and room > 0.0 and room >= r_sat[k]:
+                        acc = nsub
                         break
-                acc += wt * cv
-            out += pw[k] * acc * inv_nsub
-            if decide and out >= hi_level:
-                return out
+                    cv = 0.0
+                    if room > 0.0:
+                        if mu < -1e299:
+                            cv = 1.0
+                        else:
+                            lr = math.log(room)
+                            if isd < 0.0:
+                                cv = 1.0 if lr >= mu else 0.0
+                            else:
+                                cv = _cdf((lr - mu) * isd)
+                    if nsub > 2 and si < 2:
+                        # every point of the cell lies between the lowest and the highest: where they are within
+                        # SUB_FLAT, their mid-point stands for the cell (error <= SUB_FLAT / 2 times the weight)
+                        if si == 0:
+                            c_first = cv
+                            if cv >= 1.0 - SUB_FLAT:
+                                acc = nsub * 0.5 * (cv + 1.0)
+                                break
+                        elif cv - c_first <= SUB_FLAT:
+                            acc = nsub * 0.5 * (c_first + cv)
+                            break
+                    acc += wts[si] * cv
+                out[q] += pw[k] * acc * inv_nsub
+            if decide and out[0] >= hi_level:
+                return out[0]
         if decide:
             rem -= pw[k]
-            bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
+            bound = (out[0] + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
             if bound < lo_level:
+                out[0] = bound
                 return bound
-    return out
+    return out[0]
 
 
 @njit(cache=True, nogil=True)
@@ -576,8 +586,8 @@ def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, s
     pisd = _inverse_sd(psd, npair)
     r_sat = np.empty(npair)
     _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, False, 0.0, 0.0, c_mu,
-                     c_w, r_sat)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, np.full(1, noise), fac, nsub, False,
+                     0.0, 0.0, c_mu, c_w, r_sat, np.empty((3, nsub)), np.empty(1))
 
 
 @njit(cache=True, nogil=True)
@@ -598,8 +608,8 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
     pisd = _inverse_sd(psd, npair)
     r_sat = np.empty(npair)
     _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, True, lo_level,
-                     hi_level, c_mu, c_w, r_sat)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, np.full(1, noise), fac, nsub, True,
+                     lo_level, hi_level, c_mu, c_w, r_sat, np.empty((3, nsub)), np.empty(1))
 
 
 #: a cell whose lowest point's conditional probability is >= Phi(Z_SAT) (1 - 3.2e-5) is taken as 1 (:func:`_sinr_sum`)
@@ -1010,7 +1020,8 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, 2))  # w, mu_i, sd_i (, mu_s, sd_s)
         pj = np.empty(2 * nmax * MAX_Y, np.int64)
         pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
-        fac = np.empty((2, Y_SUB))
+        fac = np.empty((5, Y_SUB))  # the cells' level factors (Y_SUB points, 1 point); _sinr_sum's scratch
+        nodes = np.empty((4, gh_x.shape[0]))  # per quadrature node: weight, building loss, noise, P(DL)
         fgrid = np.empty((MAX_Y, nmax))
         qa = np.empty((_NEAR_ROWS, nmax))
         hist = np.empty(_N_EXP)
@@ -1019,14 +1030,15 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
-                        fac, fgrid, qa, hist)
+                        fac, fgrid, qa, hist, nodes)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                 active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
                 load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
-                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist):
+                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist,
+                nodes):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
     ys = ys2[0]
     a0 = starts[gi]
@@ -1100,21 +1112,24 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         pr = 0.0
         pd = 0.0
         pu = 0.0
+        wqs, losses, noises, sums = nodes[0, :nq], nodes[1, :nq], nodes[2, :nq], nodes[3, :nq]
         for qi in range(nq):
             if cls == 0:
-                loss = 0.0
-                wq = 1.0
+                losses[qi] = 0.0
+                wqs[qi] = 1.0
             else:
-                loss = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
-                wq = gh_w[qi] / math.sqrt(math.pi)
-            lin = 10.0 ** (loss / 10.0)
+                losses[qi] = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
+                wqs[qi] = gh_w[qi] / math.sqrt(math.pi)
+            noises[qi] = noise_mw * 10.0 ** (losses[qi] / 10.0)
+        # P(DL) of every node in one pass over the pairs (with ``full`` False only the verdict at the levels asked:
+        # exact, see _sinr_verdict)
+        _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noises, fac_sub, Y_SUB, not full,
+                  level, level_hi, c_mu, c_w, r_sat, fac[2:], sums)
+        for qi in range(nq):
+            wq = wqs[qi]
+            loss = losses[qi]
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
-            if full:
-                pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, False, 0.0, 0.0, c_mu, c_w, r_sat)
-            else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
-                pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, True, level, level_hi, c_mu, c_w, r_sat)
+            pd += wq * sums[qi]
             if g_ul > -1e299:
                 pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
                                             ul_p0_re, ul_alpha, nd_j, sf[15])
