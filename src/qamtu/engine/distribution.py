@@ -640,11 +640,13 @@ def _inverse_sd(sd, n):
 
 
 @njit(cache=True, nogil=True)
-def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None):
+def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None, mu2=None, sd2=None,
+           pmu2=None, psd2=None):
     """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``px`` gets the level
     in mW (``xs``: scratch of ``ny``), ``psd`` the inverse of the standard deviation (-1 where it is 0: a step),
     the form :func:`_sinr_sum` takes; ``c_mu``, ``c_w`` (optional) the pair's slopes across its cell, ``py``
-    (optional) the level in dBm.
+    (optional) the level in dBm; ``pmu2``, ``psd2`` (optional) likewise from a second log-normal per pair
+    (``mu2``, ``sd2``: the SSB interference of the maps).
 
     The cell slopes of pair (j, i, b) are its changes across the cell (per cell width, from the neighbouring
     nodes of the same site and branching: central difference, one-sided where a neighbour has no kept pair, 0
@@ -668,6 +670,9 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None,
                     pw[n] = w[j, i, b]
                     pmu[n] = mu[j, i, b]
                     psd[n] = 1.0 / sd[j, i, b] if sd[j, i, b] > 0.0 else -1.0
+                    if pmu2 is not None:
+                        pmu2[n] = mu2[j, i, b]
+                        psd2[n] = 1.0 / sd2[j, i, b] if sd2[j, i, b] > 0.0 else -1.0
                     if c_mu is not None:  # the cell slopes (inline)
                         br = w[j, i, 1] > 0.0
                         okl = i > 0 and w[j, i - 1, b] > 0.0 and (w[j, i - 1, 1] > 0.0) == br
@@ -696,10 +701,10 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None,
 _N_EXP = 64
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _exp_class(x):
     """0 for x >= 1/2, k for x in [2^-(k+1), 2^-k), capped at _N_EXP - 1 (x > 0)."""
-    e = math.frexp(x)[1]  # x = m 2^e, m in [1/2, 1)
+    e = ((_bits_of(x) >> 52) & 0x7FF) - 1022  # x = m 2^e, m in [1/2, 1) (frexp's e; subnormals: class _N_EXP - 1)
     return min(max(-e, 0), _N_EXP - 1)
 
 
@@ -1080,10 +1085,11 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
                        r_ratio)
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     c_mu, c_w, r_sat = pf[7], pf[8], pf[11]
-    npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
+    if quantiles:  # (with the SSB interference's log-normals)
+        npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py, mu_s, sd_s, pms, pss)
+    else:
+        npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
     _saturation(npair, pmi, psi, c_mu, Y_SUB, r_sat)
-    if quantiles:
-        _pairs(ns, ny, ys, ys2[1], w, mu_s, sd_s, pj, px, pw, pms, pss)
     resid = 0.0 if random_resid else load * resid_pix[gi]
     e = env_pix[gi]
     # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
