@@ -1026,7 +1026,7 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         pj = np.empty(2 * nmax * MAX_Y, np.int64)
         pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
         fac = np.empty((5, Y_SUB))  # the cells' level factors (Y_SUB points, 1 point); _sinr_sum's scratch
-        nodes = np.empty((4, gh_x.shape[0]))  # per quadrature node: weight, building loss, noise, P(DL)
+        nodes = np.empty((4, 1 + 2 * gh_x.shape[0]))  # per quadrature node: weight, building loss, noise, P(DL)
         fgrid = np.empty((MAX_Y, nmax))
         qa = np.empty((_NEAR_ROWS, nmax))
         hist = np.empty(_N_EXP)
@@ -1104,41 +1104,43 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         t_db[j] = 10.0 * math.log10(t_lin[j])
         p_ref_j[j] = p_ref_sector[sector[kbest[j]]]
         nd_j[j] = ul_nd_sector[sector[kbest[j]]]
-    # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature)
+    # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature); the
+    # quadrature nodes of every class asked (per node: weight, building loss, noise), then P(DL) of every node in
+    # one pass over the pairs (with ``full`` False only the outdoor verdict at the levels asked: exact, see
+    # _sinr_verdict)
+    nn = 0
     for cls in range(3):
-        if cls == 0:
-            nq = 1
-        else:
-            nq = gh_x.shape[0]
-            if not full or o2i_sd[e, cls - 1] < 0.0:  # not asked, or no such users in this environment
-                out[2 * cls, gi] = np.nan
-                out[2 * cls + 1, gi] = np.nan
-                out[10 + cls, gi] = np.nan
-                continue
+        for qi in range(_class_nodes(cls, full, o2i_sd[e], gh_x.shape[0])):
+            if cls == 0:
+                nodes[0, nn] = 1.0
+                nodes[1, nn] = 0.0
+            else:
+                nodes[0, nn] = gh_w[qi] / math.sqrt(math.pi)
+                nodes[1, nn] = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
+            nodes[2, nn] = noise_mw * 10.0 ** (nodes[1, nn] / 10.0)
+            nn += 1
+    _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, nodes[2, :nn], fac_sub, Y_SUB, not full,
+              level, level_hi, c_mu, c_w, r_sat, fac[2:], nodes[3, :nn])
+    k = 0
+    for cls in range(3):
+        nq = _class_nodes(cls, full, o2i_sd[e], gh_x.shape[0])
+        if nq == 0:  # not asked, or no such users in this environment
+            out[2 * cls, gi] = np.nan
+            out[2 * cls + 1, gi] = np.nan
+            out[10 + cls, gi] = np.nan
+            continue
         pr = 0.0
         pd = 0.0
         pu = 0.0
-        wqs, losses, noises, sums = nodes[0, :nq], nodes[1, :nq], nodes[2, :nq], nodes[3, :nq]
-        for qi in range(nq):
-            if cls == 0:
-                losses[qi] = 0.0
-                wqs[qi] = 1.0
-            else:
-                losses[qi] = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
-                wqs[qi] = gh_w[qi] / math.sqrt(math.pi)
-            noises[qi] = noise_mw * 10.0 ** (losses[qi] / 10.0)
-        # P(DL) of every node in one pass over the pairs (with ``full`` False only the verdict at the levels asked:
-        # exact, see _sinr_verdict)
-        _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noises, fac_sub, Y_SUB, not full,
-                  level, level_hi, c_mu, c_w, r_sat, fac[2:], sums)
-        for qi in range(nq):
-            wq = wqs[qi]
-            loss = losses[qi]
+        for _ in range(nq):
+            wq = nodes[0, k]
+            loss = nodes[1, k]
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
-            pd += wq * sums[qi]
+            pd += wq * nodes[3, k]
             if g_ul > -1e299:
                 pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
                                             ul_p0_re, ul_alpha, nd_j, sf[15])
+            k += 1
         out[2 * cls, gi] = pr
         out[2 * cls + 1, gi] = pd
         out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
@@ -1146,6 +1148,15 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
                          t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
                          ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w, pf[9:11])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _class_nodes(cls, full, o2i_sd_env, n_gh):
+    """The quadrature nodes of user class ``cls`` (0 outdoor: one; 1, 2 the indoor classes: ``n_gh``, none where
+    not ``full`` or where the environment has no such users, ``o2i_sd_env[cls - 1] < 0``)."""
+    if cls == 0:
+        return 1
+    return 0 if not full or o2i_sd_env[cls - 1] < 0.0 else n_gh
 
 
 @njit(cache=True, nogil=True)
