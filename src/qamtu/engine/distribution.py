@@ -981,6 +981,16 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
     return ns, best
 
 
+@njit(cache=True, nogil=True)
+def _chunk_stride(n):
+    """A stride coprime with ``n`` near 0.618 n: chunk ``ci * stride mod n`` is a permutation of the chunks in
+    which every run of consecutive indices is spread over the whole range (a golden-ratio sequence)."""
+    s = max(int(0.618 * n), 1)
+    while math.gcd(s, n) != 1:
+        s += 1
+    return s
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
@@ -1008,12 +1018,16 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
 
     The groups are processed in chunks of :data:`CHUNK_GROUPS` (parallel over chunks); each chunk allocates its
     scratch once, sized for its largest group (every array is written before it is read, per group), so a group
-    costs no allocation (:func:`_group_eval`).
+    costs no allocation (:func:`_group_eval`). Numba gives each thread one contiguous block of the parallel loop,
+    and a pixel's cost depends on where it is (sites, near-site pairs), so the loop visits the chunks in the
+    order of :func:`_chunk_stride` (each block spread over the whole area; Aktau 25 m, 2 threads: the busier
+    thread's share of the work 0.537 -> 0.503).
     """
     n_groups = starts.shape[0] - 1
     n_chunks = (n_groups + CHUNK_GROUPS - 1) // CHUNK_GROUPS
+    stride = _chunk_stride(n_chunks)
     for ci in prange(n_chunks):
-        g0 = ci * CHUNK_GROUPS
+        g0 = (ci * stride) % n_chunks * CHUNK_GROUPS
         g1 = min(g0 + CHUNK_GROUPS, n_groups)
         nmax = 1
         for gi in range(g0, g1):
