@@ -53,10 +53,14 @@ What is computed (per pixel, :func:`pixel_distributions`):
   percentile) by safeguarded Newton steps on the logit of the probability from a guess, the derivative summed
   with the probability (:func:`_sinr_quantile`, to an estimated 0.05 dB: 2.1-2.3 sums per quantile), each sum
   over every point of every cell (no flat-cell shortcut: :func:`_sinr_sum_points`, a loop that vectorises); the
-  UL SNR p10 by bisection.
+  PDSCH p10 is searched first with one point per cell (the medians' form, a quarter of the cost), then on every
+  point from there (issue 23: p10 map within 0.007 dB of the search from the guess, p99 2.2e-4 dB); the UL SNR
+  p10 by bisection.
 
 Cost: per pixel ``O(grid x sites near the serving level)`` normal-CDF look-ups (a table, :func:`phi_table`), then
-``O(grid x candidates)`` per probability; Numba, parallel over pixels.
+``O(grid x candidates)`` per probability; the P(DL) of every user class and quadrature node in one pass over the
+(site, level) pairs (:func:`_sinr_sum`: the nodes share each pair's per-point quantities, each node's sum keeps its
+terms and order); Numba, parallel over pixels (chunks in a spread order, :func:`_chunk_stride`).
 
 Approximations made for speed (issue 21), each with its bound on a probability (a sum over the (site, level)
 pairs of weight x conditional probability in [0, 1]):
@@ -489,7 +493,11 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
     term stays inline here. The nodes share the pair's per-point quantities (level x the serving sector's
     margin, log mean, weight: ``pts``, scratch (3, >= nsub)); each node's sum has the terms and order of a sum
-    of its own (issue 23: the 8 indoor nodes' sums in one pass).
+    of its own, so the outdoor one is the verdict's (issue 23: the outdoor and the 8 indoor nodes in one pass;
+    1.2x on the classes, bit-identical). The sums stay scalar with the flat-cell rule: the same terms in two
+    branch-free passes (every cell's end points, then the middle points of the cells that are not flat) made
+    the classes 0.69x as fast, and the every-point form (:func:`_sinr_sum_points`) evaluates 4 points per cell
+    where this loop evaluates 1.7 on average (Aktau 25 m; docs/notes/kclass-23.md).
     ``c_mu``, ``c_w`` (from :func:`_pairs`): the interference's log-normal mean moved linearly across the cell
     and the point weights tilted linearly (summing to the pair's weight). ``r_sat`` (:func:`_saturation`): the
     room at the cell's lowest point from which its conditional probability is >= Phi(Z_SAT): the cell is then
