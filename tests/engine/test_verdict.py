@@ -98,6 +98,38 @@ def test_quantile_search_sum_is_the_kernel_sum_with_every_point(seed):
     assert mid > 0  # not every threshold saturated
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_node_sums_in_one_pass_are_the_single_node_sums(seed):
+    """The kernel sums every quadrature node (outdoor and the indoor classes' noises) in one pass over the pairs
+    (``_sinr_sum`` with an array of noises): each node's sum must be EXACTLY its own single-noise sum (same terms,
+    same order), so the outdoor node is the verdict's."""
+    rng = np.random.default_rng(200 + seed)
+    npair, ns = int(rng.integers(5, 150)), int(rng.integers(1, 6))
+    pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, npair, ns)
+    pisd = np.where(psd > 0.0, 1.0 / np.maximum(psd, 1e-300), -1.0)
+    resid, step = 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
+    noises = 10.0 ** (-12.0 + rng.uniform(-1.0, 2.5, 9))
+    fac = np.empty(dist.Y_SUB)
+    dist._sub_factors(step, dist.Y_SUB, fac)
+    r_sat = np.empty(npair)
+    dist._saturation(npair, pmu, pisd, c_mu, dist.Y_SUB, r_sat)
+    for g_db in (-5.0, 0.0, 5.0, 10.0):
+        g = 10.0 ** (g_db / 10.0)
+        sums = np.empty(noises.size)
+        dist._sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, 1.0, resid, noises, fac, dist.Y_SUB, False, 0.0,
+                       0.0, c_mu, c_w, r_sat, np.empty((3, dist.Y_SUB)), sums)
+        for q, noise in enumerate(noises):
+            assert sums[q] == dist._sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step,
+                                                dist.Y_SUB, c_mu, c_w), (g_db, q)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 64, 97, 3822])
+def test_chunk_order_is_a_permutation(n):
+    """The parallel loop's chunk order (``ci * stride mod n``) visits every chunk once."""
+    s = dist._chunk_stride(n)
+    assert sorted((np.arange(n) * s) % n) == list(range(n))
+
+
 @pytest.mark.parametrize("margin_db", [None, 60.0])
 def test_aggregate_without_maps_gives_the_same_coverage(margin_db):
     area = make_area(rows=16, cols=20, resolution_m=100.0, seed=5)

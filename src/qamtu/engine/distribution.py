@@ -53,10 +53,14 @@ What is computed (per pixel, :func:`pixel_distributions`):
   percentile) by safeguarded Newton steps on the logit of the probability from a guess, the derivative summed
   with the probability (:func:`_sinr_quantile`, to an estimated 0.05 dB: 2.1-2.3 sums per quantile), each sum
   over every point of every cell (no flat-cell shortcut: :func:`_sinr_sum_points`, a loop that vectorises); the
-  UL SNR p10 by bisection.
+  PDSCH p10 is searched first with one point per cell (the medians' form, a quarter of the cost), then on every
+  point from there (issue 23: p10 map within 0.007 dB of the search from the guess, p99 2.2e-4 dB); the UL SNR
+  p10 by bisection.
 
 Cost: per pixel ``O(grid x sites near the serving level)`` normal-CDF look-ups (a table, :func:`phi_table`), then
-``O(grid x candidates)`` per probability; Numba, parallel over pixels.
+``O(grid x candidates)`` per probability; the P(DL) of every user class and quadrature node in one pass over the
+(site, level) pairs (:func:`_sinr_sum`: the nodes share each pair's per-point quantities, each node's sum keeps its
+terms and order); Numba, parallel over pixels (chunks in a spread order, :func:`_chunk_stride`).
 
 Approximations made for speed (issue 21), each with its bound on a probability (a sum over the (site, level)
 pairs of weight x conditional probability in [0, 1]):
@@ -479,84 +483,98 @@ PRUNE_EPS = 2e-4
 
 @njit(cache=True, nogil=True)
 def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, decide, lo_level,
-              hi_level, c_mu, c_w, r_sat):
-    """The sum of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
+              hi_level, c_mu, c_w, r_sat, pts, out):
+    """The sums of :func:`_sinr_exceed` (``decide`` False) or of :func:`_sinr_verdict` (``decide`` True: stopped
     once its comparison with every level in ``[lo_level, hi_level]`` is decided), with the cell's level factors
-    precomputed (:func:`_sub_factors`).
+    precomputed (:func:`_sub_factors`), one per noise of ``noise`` (an array: the quadrature nodes of a class's
+    building loss), into ``out``; returns ``out[0]`` (with ``decide``, ``noise`` has one entry).
 
     One loop for both (the terms and their order are the same by construction). A per-pair helper function,
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
-    term stays inline here.
+    term stays inline here. The nodes share the pair's per-point quantities (level x the serving sector's
+    margin, log mean, weight: ``pts``, scratch (3, >= nsub)); each node's sum has the terms and order of a sum
+    of its own, so the outdoor one is the verdict's (issue 23: the outdoor and the 8 indoor nodes in one pass;
+    1.2x on the classes, bit-identical). The sums stay scalar with the flat-cell rule: the same terms in two
+    branch-free passes (every cell's end points, then the middle points of the cells that are not flat) made
+    the classes 0.69x as fast, and the every-point form (:func:`_sinr_sum_points`) evaluates 4 points per cell
+    where this loop evaluates 1.7 on average (Aktau 25 m; docs/notes/kclass-23.md).
     ``c_mu``, ``c_w`` (from :func:`_pairs`): the interference's log-normal mean moved linearly across the cell
     and the point weights tilted linearly (summing to the pair's weight). ``r_sat`` (:func:`_saturation`): the
     room at the cell's lowest point from which its conditional probability is >= Phi(Z_SAT): the cell is then
     taken as 1 without a log or a table read (error <= 1 - Phi(Z_SAT) = 3.2e-5 of the weight, within the flat
     cells' SUB_FLAT / 2).
     """
+    nn = noise.shape[0]
     rem = 0.0
     if decide:
         for k in range(npair):
             rem += pw[k]
-    out = 0.0
+    for q in range(nn):
+        out[q] = 0.0
     inv_g = 1.0 / g
     inv_load = 1.0 / load if load > 0.0 else 0.0
     inv_nsub = 1.0 / nsub
+    xs, mus, wts = pts[0], pts[1], pts[2]
     for k in range(npair):
         j = pj[k]
         num = t_lin[j] - g * load * c[j]
         if num > 0.0:
             mu0 = pmu[k]
-            isd0 = pisd[k]
+            isd = pisd[k]
             dmu = c_mu[k]
             tl = c_w[k]
-            acc = 0.0
-            c_first = 0.0
             for si in range(nsub):
                 # order: the lowest point, the highest, then the others (the probability rises with the level)
                 sub = si - 1 if si >= 2 else (nsub - 1) * si
-                x = px[k] * fac[sub]
                 off = (sub + 0.5) * inv_nsub - 0.5  # the point's offset from the node, cells
-                mu = mu0 + dmu * off
-                isd = isd0
-                wt = 1.0 + tl * off
-                if load > 0.0:
-                    room = (x * num * inv_g - noise) * inv_load - resid  # the interference the others may bring, mW
-                else:
-                    room = 1e300 if x * num * inv_g >= noise else 0.0
-                if si == 0 and room > 0.0 and room >= r_sat[k]:
-                    acc = nsub
-                    break
-                cv = 0.0
-                if room > 0.0:
-                    if mu < -1e299:
-                        cv = 1.0
+                xs[si] = px[k] * fac[sub] * num * inv_g
+                mus[si] = mu0 + dmu * off
+                wts[si] = 1.0 + tl * off
+            for q in range(nn):
+                noise_q = noise[q]
+                acc = 0.0
+                c_first = 0.0
+                for si in range(nsub):
+                    mu = mus[si]
+                    if load > 0.0:
+                        room = (xs[si] - noise_q) * inv_load - resid  # the interference the others may bring, mW
                     else:
-                        lr = math.log(room)
-                        if isd < 0.0:
-                            cv = 1.0 if lr >= mu else 0.0
-                        else:
-                            cv = _cdf((lr - mu) * isd)
-                if nsub > 2 and si < 2:
-                    # every point of the cell lies between the lowest and the highest: where they are within
-                    # SUB_FLAT, their mid-point stands for the cell (error <= SUB_FLAT / 2 times the weight)
-                    if si == 0:
-                        c_first = cv
-                        if cv >= 1.0 - SUB_FLAT:
-                            acc = nsub * 0.5 * (cv + 1.0)
-                            break
-                    elif cv - c_first <= SUB_FLAT:
-                        acc = nsub * 0.5 * (c_first + cv)
+                        room = 1e300 if xs[si] >= noise_q else 0.0
+                    if si == 0 and room > 0.0 and room >= r_sat[k]:
+                        acc = nsub
                         break
-                acc += wt * cv
-            out += pw[k] * acc * inv_nsub
-            if decide and out >= hi_level:
-                return out
+                    cv = 0.0
+                    if room > 0.0:
+                        if mu < -1e299:
+                            cv = 1.0
+                        else:
+                            lr = math.log(room)
+                            if isd < 0.0:
+                                cv = 1.0 if lr >= mu else 0.0
+                            else:
+                                cv = _cdf((lr - mu) * isd)
+                    if nsub > 2 and si < 2:
+                        # every point of the cell lies between the lowest and the highest: where they are within
+                        # SUB_FLAT, their mid-point stands for the cell (error <= SUB_FLAT / 2 times the weight)
+                        if si == 0:
+                            c_first = cv
+                            if cv >= 1.0 - SUB_FLAT:
+                                acc = nsub * 0.5 * (cv + 1.0)
+                                break
+                        elif cv - c_first <= SUB_FLAT:
+                            acc = nsub * 0.5 * (c_first + cv)
+                            break
+                    acc += wts[si] * cv
+                out[q] += pw[k] * acc * inv_nsub
+            if decide and out[0] >= hi_level:
+                return out[0]
         if decide:
             rem -= pw[k]
-            bound = (out + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
+            bound = (out[0] + max(rem, 0.0)) * (1.0 + VERDICT_ROUNDING) + VERDICT_ROUNDING
             if bound < lo_level:
+                out[0] = bound
                 return bound
-    return out
+    return out[0]
 
 
 @njit(cache=True, nogil=True)
@@ -576,8 +594,8 @@ def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, s
     pisd = _inverse_sd(psd, npair)
     r_sat = np.empty(npair)
     _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, False, 0.0, 0.0, c_mu,
-                     c_w, r_sat)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, np.full(1, noise), fac, nsub, False,
+                     0.0, 0.0, c_mu, c_w, r_sat, np.empty((3, nsub)), np.empty(1))
 
 
 @njit(cache=True, nogil=True)
@@ -598,8 +616,8 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
     pisd = _inverse_sd(psd, npair)
     r_sat = np.empty(npair)
     _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
-    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac, nsub, True, lo_level,
-                     hi_level, c_mu, c_w, r_sat)
+    return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, np.full(1, noise), fac, nsub, True,
+                     lo_level, hi_level, c_mu, c_w, r_sat, np.empty((3, nsub)), np.empty(1))
 
 
 #: a cell whose lowest point's conditional probability is >= Phi(Z_SAT) (1 - 3.2e-5) is taken as 1 (:func:`_sinr_sum`)
@@ -630,11 +648,13 @@ def _inverse_sd(sd, n):
 
 
 @njit(cache=True, nogil=True)
-def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None):
+def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None, mu2=None, sd2=None,
+           pmu2=None, psd2=None):
     """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``px`` gets the level
     in mW (``xs``: scratch of ``ny``), ``psd`` the inverse of the standard deviation (-1 where it is 0: a step),
     the form :func:`_sinr_sum` takes; ``c_mu``, ``c_w`` (optional) the pair's slopes across its cell, ``py``
-    (optional) the level in dBm.
+    (optional) the level in dBm; ``pmu2``, ``psd2`` (optional) likewise from a second log-normal per pair
+    (``mu2``, ``sd2``: the SSB interference of the maps).
 
     The cell slopes of pair (j, i, b) are its changes across the cell (per cell width, from the neighbouring
     nodes of the same site and branching: central difference, one-sided where a neighbour has no kept pair, 0
@@ -658,6 +678,9 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None,
                     pw[n] = w[j, i, b]
                     pmu[n] = mu[j, i, b]
                     psd[n] = 1.0 / sd[j, i, b] if sd[j, i, b] > 0.0 else -1.0
+                    if pmu2 is not None:
+                        pmu2[n] = mu2[j, i, b]
+                        psd2[n] = 1.0 / sd2[j, i, b] if sd2[j, i, b] > 0.0 else -1.0
                     if c_mu is not None:  # the cell slopes (inline)
                         br = w[j, i, 1] > 0.0
                         okl = i > 0 and w[j, i - 1, b] > 0.0 and (w[j, i - 1, 1] > 0.0) == br
@@ -686,10 +709,10 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None,
 _N_EXP = 64
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _exp_class(x):
     """0 for x >= 1/2, k for x in [2^-(k+1), 2^-k), capped at _N_EXP - 1 (x > 0)."""
-    e = math.frexp(x)[1]  # x = m 2^e, m in [1/2, 1)
+    e = ((_bits_of(x) >> 52) & 0x7FF) - 1022  # x = m 2^e, m in [1/2, 1) (frexp's e; subnormals: class _N_EXP - 1)
     return min(max(-e, 0), _N_EXP - 1)
 
 
@@ -966,6 +989,16 @@ def _group_sites(a0, a1, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, s
     return ns, best
 
 
+@njit(cache=True, nogil=True)
+def _chunk_stride(n):
+    """A stride coprime with ``n`` near 0.618 n: chunk ``ci * stride mod n`` is a permutation of the chunks in
+    which every run of consecutive indices is spread over the whole range (a golden-ratio sequence)."""
+    s = max(int(0.618 * n), 1)
+    while math.gcd(s, n) != 1:
+        s += 1
+    return s
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
@@ -993,12 +1026,16 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
 
     The groups are processed in chunks of :data:`CHUNK_GROUPS` (parallel over chunks); each chunk allocates its
     scratch once, sized for its largest group (every array is written before it is read, per group), so a group
-    costs no allocation (:func:`_group_eval`).
+    costs no allocation (:func:`_group_eval`). Numba gives each thread one contiguous block of the parallel loop,
+    and a pixel's cost depends on where it is (sites, near-site pairs), so the loop visits the chunks in the
+    order of :func:`_chunk_stride` (each block spread over the whole area; Aktau 25 m, 2 threads: the busier
+    thread's share of the work 0.537 -> 0.503).
     """
     n_groups = starts.shape[0] - 1
     n_chunks = (n_groups + CHUNK_GROUPS - 1) // CHUNK_GROUPS
+    stride = _chunk_stride(n_chunks)
     for ci in prange(n_chunks):
-        g0 = ci * CHUNK_GROUPS
+        g0 = (ci * stride) % n_chunks * CHUNK_GROUPS
         g1 = min(g0 + CHUNK_GROUPS, n_groups)
         nmax = 1
         for gi in range(g0, g1):
@@ -1010,7 +1047,8 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, 2))  # w, mu_i, sd_i (, mu_s, sd_s)
         pj = np.empty(2 * nmax * MAX_Y, np.int64)
         pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
-        fac = np.empty((2, Y_SUB))
+        fac = np.empty((5, Y_SUB))  # the cells' level factors (Y_SUB points, 1 point); _sinr_sum's scratch
+        nodes = np.empty((4, 1 + 2 * gh_x.shape[0]))  # per quadrature node: weight, building loss, noise, P(DL)
         fgrid = np.empty((MAX_Y, nmax))
         qa = np.empty((_NEAR_ROWS, nmax))
         hist = np.empty(_N_EXP)
@@ -1019,14 +1057,15 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
-                        fac, fgrid, qa, hist)
+                        fac, fgrid, qa, hist, nodes)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                 active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
                 load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
-                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist):
+                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist,
+                nodes):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
     ys = ys2[0]
     a0 = starts[gi]
@@ -1068,10 +1107,11 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
                        r_ratio)
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     c_mu, c_w, r_sat = pf[7], pf[8], pf[11]
-    npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
+    if quantiles:  # (with the SSB interference's log-normals)
+        npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py, mu_s, sd_s, pms, pss)
+    else:
+        npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
     _saturation(npair, pmi, psi, c_mu, Y_SUB, r_sat)
-    if quantiles:
-        _pairs(ns, ny, ys, ys2[1], w, mu_s, sd_s, pj, px, pw, pms, pss)
     resid = 0.0 if random_resid else load * resid_pix[gi]
     e = env_pix[gi]
     # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
@@ -1086,38 +1126,43 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         t_db[j] = 10.0 * math.log10(t_lin[j])
         p_ref_j[j] = p_ref_sector[sector[kbest[j]]]
         nd_j[j] = ul_nd_sector[sector[kbest[j]]]
-    # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature)
+    # ---- classes: 0 outdoor (L = 0), 1 indoor low-loss, 2 indoor high-loss (L ~ N(mu, sd), quadrature); the
+    # quadrature nodes of every class asked (per node: weight, building loss, noise), then P(DL) of every node in
+    # one pass over the pairs (with ``full`` False only the outdoor verdict at the levels asked: exact, see
+    # _sinr_verdict)
+    nn = 0
     for cls in range(3):
-        if cls == 0:
-            nq = 1
-        else:
-            nq = gh_x.shape[0]
-            if not full or o2i_sd[e, cls - 1] < 0.0:  # not asked, or no such users in this environment
-                out[2 * cls, gi] = np.nan
-                out[2 * cls + 1, gi] = np.nan
-                out[10 + cls, gi] = np.nan
-                continue
+        for qi in range(_class_nodes(cls, full, o2i_sd[e], gh_x.shape[0])):
+            if cls == 0:
+                nodes[0, nn] = 1.0
+                nodes[1, nn] = 0.0
+            else:
+                nodes[0, nn] = gh_w[qi] / math.sqrt(math.pi)
+                nodes[1, nn] = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
+            nodes[2, nn] = noise_mw * 10.0 ** (nodes[1, nn] / 10.0)
+            nn += 1
+    _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, nodes[2, :nn], fac_sub, Y_SUB, not full,
+              level, level_hi, c_mu, c_w, r_sat, fac[2:], nodes[3, :nn])
+    k = 0
+    for cls in range(3):
+        nq = _class_nodes(cls, full, o2i_sd[e], gh_x.shape[0])
+        if nq == 0:  # not asked, or no such users in this environment
+            out[2 * cls, gi] = np.nan
+            out[2 * cls + 1, gi] = np.nan
+            out[10 + cls, gi] = np.nan
+            continue
         pr = 0.0
         pd = 0.0
         pu = 0.0
-        for qi in range(nq):
-            if cls == 0:
-                loss = 0.0
-                wq = 1.0
-            else:
-                loss = max(o2i_mu[e, cls - 1] + math.sqrt(2.0) * o2i_sd[e, cls - 1] * gh_x[qi], 0.0)
-                wq = gh_w[qi] / math.sqrt(math.pi)
-            lin = 10.0 ** (loss / 10.0)
+        for _ in range(nq):
+            wq = nodes[0, k]
+            loss = nodes[1, k]
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
-            if full:
-                pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, False, 0.0, 0.0, c_mu, c_w, r_sat)
-            else:  # only the verdict at the levels asked (exact, see _sinr_verdict)
-                pd += wq * _sinr_sum(g_dl, npair, pj, px, pw, pmi, psi, t_lin, c_int, 1.0, resid, noise_mw * lin,
-                                     fac_sub, Y_SUB, True, level, level_hi, c_mu, c_w, r_sat)
+            pd += wq * nodes[3, k]
             if g_ul > -1e299:
                 pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
                                             ul_p0_re, ul_alpha, nd_j, sf[15])
+            k += 1
         out[2 * cls, gi] = pr
         out[2 * cls + 1, gi] = pd
         out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
@@ -1125,6 +1170,15 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
         _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
                          t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
                          ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w, pf[9:11])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _class_nodes(cls, full, o2i_sd_env, n_gh):
+    """The quadrature nodes of user class ``cls`` (0 outdoor: one; 1, 2 the indoor classes: ``n_gh``, none where
+    not ``full`` or where the environment has no such users, ``o2i_sd_env[cls - 1] < 0``)."""
+    if cls == 0:
+        return 1
+    return 0 if not full or o2i_sd_env[cls - 1] < 0.0 else n_gh
 
 
 @njit(cache=True, nogil=True)
@@ -1153,8 +1207,12 @@ def _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw
     out[8, gi] = med
     # the 10th percentile's guess: a normal SINR in dB with the median's slope (sd = phi(0) / slope)
     drop = 1.2816 * 0.3989 / slope if slope > 0.0 else Q_STEP_MAX_DB
-    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, resid, noise_mw, fac_sub, Y_SUB,
-                                med - min(drop, 2.0 * Q_STEP_MAX_DB), scr, c_mu, c_w)[0]
+    # searched first on one point per cell (a quarter of a sum's cost: the medians' form), then from there on every
+    # point (the quantile of the kernel's sums; usually one sum and a Newton step)
+    g1 = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, resid, noise_mw, fac_one, 1,
+                        med - min(drop, 2.0 * Q_STEP_MAX_DB), scr)[0]
+    out[9, gi] = _sinr_quantile(0.9, npair, pj, px, pw, pmi, psi, t_lin, c_int, resid, noise_mw, fac_sub, Y_SUB, g1,
+                                scr, c_mu, c_w)[0]
     # UL SNR exceeded by 90 % of outdoor users (served by their DL best server of each draw)
     lo = -40.0
     hi = 60.0
