@@ -269,6 +269,12 @@ class PlannedCities:
         handle = self.handles[self.ids.index(city_id)]
         return functools.partial(self.executor.call, _gate_with, handle, config)
 
+    def forget_config(self, config: Any) -> None:
+        """Let go of what the gates of ``config`` (:meth:`gate_with`) keep on every city's run (its evaluators,
+        and its links when they are at another RSRP threshold): a sweep's step, once answered. A later
+        :meth:`gate_with` of ``config`` builds them again (the same answers)."""
+        self.executor.call_many(_forget_config, self.handles, config)
+
     def other_users_share(self, city_id: str) -> float | None:
         """:func:`_share_other_users` of a city, computed where its links are, once per stage (it depends on the
         plan only: a sweep's combinations that share the stage ask it once)."""
@@ -323,6 +329,18 @@ def _gate_with(run: CityRun, config: Any, city_id: str, on_air: frozenset) -> Ga
     if entry is None or entry[0] is not config:
         entry = cache[id(config)] = (config, city_gate(run, config))
     return entry[1](city_id, on_air)
+
+
+def _forget_config(run: CityRun, config: Any) -> None:
+    """:meth:`PlannedCities.forget_config` on one city's run: its gates of ``config`` (:func:`_gate_with`), the
+    evaluators made for ``config`` alone (not one the run's own gate shares, :func:`_shared_engine`) and the links
+    of the plan's sectors at ``config``'s threshold when it is not the plan's."""
+    cache = run.__dict__.get("_gates_by_config", {})
+    for key in [k for k, (known, _) in cache.items() if known == config]:
+        del cache[key]
+    run.engines = [(key, engine) for key, engine in run.engines if engine.config != config]
+    if run.plan is not None and float(config.rsrp_threshold_dbm) != float(run.plan.links.config.rsrp_threshold_dbm):
+        run.links_by_threshold.pop(float(config.rsrp_threshold_dbm), None)
 
 
 def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateResult]:
@@ -481,7 +499,8 @@ def run_national(
     if sensitivity and planned:
         chain = Chain(tasks=tasks, params=params, gates=gates, cities=planned, deadline=deadline,
                       resource=resource, method=method, config=config,
-                      gate_for=lambda cid, cfg: cached_gate(stage.gate_with(cid, cfg)))
+                      gate_for=lambda cid, cfg: cached_gate(stage.gate_with(cid, cfg)),
+                      release=stage.forget_config)
         rows_sensitivity = sweep(chain, progress=lambda i, n: tick("sensitivity", i, n, ""))
         for row in rows_sensitivity:
             row["cities"] = len(ids)
