@@ -173,9 +173,9 @@ class _Pairs:
             self.ext[name][sl] = values[name]
         pos = np.arange(self.n_ext, self.n_ext + n)
         self.n_ext += n
-        allk = np.concatenate([self.keys, keys])
-        order = np.argsort(allk, kind="stable")
-        self.keys, self.pos = allk[order], np.concatenate([self.pos, pos])[order]
+        order = np.argsort(keys)  # merged into the sorted keys (distinct: the same order as a full sort)
+        at = np.searchsorted(self.keys, keys[order])
+        self.keys, self.pos = np.insert(self.keys, at, keys[order]), np.insert(self.pos, at, pos[order])
         return self.n_base + pos
 
     def drop_added(self) -> None:
@@ -365,7 +365,8 @@ class ServedModel:
         A point is served by the strongest mean SS-RSRP among its :data:`K_SECTORS` nearest active sectors
         (:meth:`evaluated_pairs`), which are also its uplink victims: those a fresh model of the sector table
         restricted to the active rows finds (the served areas, mixes and UL interference are the same numbers).
-        The last few states are cached; beam mixes are cached per (sector, served area). The served-area
+        The last few states are cached (all but the newest without their serving choice, made again if asked
+        for); beam mixes are cached per (sector, served area). The served-area
         signatures of the sets met are kept (:data:`SIGNATURE_CACHE_BYTES`): a set met again whose mixes are all
         cached gets its mixes from them, its serving choice (``point_sector`` ...) made only if asked for (the
         same numbers).
@@ -384,6 +385,8 @@ class ServedModel:
                 old_key, old = next(iter(self._signatures.items()))
                 del self._signatures[old_key]
                 self._signature_bytes -= old.nbytes + len(old_key)
+        for other in self._states.values():  # (the earlier states keep their mixes, not their serving choice)
+            other.forget_serving()
         self._states[key] = st
         while len(self._states) > 4:
             del self._states[next(iter(self._states))]
@@ -532,6 +535,14 @@ class ServedState:
             self._serve()
             return self.__dict__[name]
         raise AttributeError(name)
+
+    def forget_serving(self) -> None:
+        """Drop the serving choice (the per-point arrays; made again on demand, the same numbers) and the flat copy
+        of the mixes (:meth:`ratio_at_angles` makes it again); keep the mixes."""
+        if "signature" in self.__dict__:
+            for name in ServedState._SERVING:
+                self.__dict__.pop(name, None)
+            self._flat = None
 
     def _serve(self) -> None:
         """The serving choice: each point's evaluated sectors, its server, and its weight in its server's cell."""
@@ -754,38 +765,49 @@ def _nearest_pairs(rows, active_near, near, queried, xy, x_m, y_m, kk):
     q = queried.shape[1]
     cand_out = np.empty((m, kk), np.int64)
     pair_out = np.empty((m, kk), np.int64)
-    cs = np.empty(k + q, np.int64)
-    ps = np.empty(k + q, np.int64)
+    seen = np.full(x_m.size, -1, np.int64)  # the last point that took each sector
     us = np.empty(k + q, np.int64)
     up = np.empty(k + q, np.int64)
     ud = np.empty(k + q, np.float64)
     for i in range(m):
         n = 0
-        for c in range(k):
-            if active_near[i, c]:
-                cs[n] = near[i, c]
-                ps[n] = rows[i] * k + c
-                n += 1
-        for c in range(q):
-            cs[n] = queried[i, c]
-            ps[n] = -1
-            n += 1
-        by_sector = np.argsort(cs[:n], kind="mergesort")  # stable: a stored pair before the same sector queried
-        u = 0
-        for j in range(n):
-            t = by_sector[j]
-            if u > 0 and cs[t] == us[u - 1]:
+        for c in range(k + q):
+            if c < k:
+                if not active_near[i, c]:
+                    continue
+                s = near[i, c]
+                p = rows[i] * k + c
+            else:
+                s = queried[i, c - k]
+                p = -1
+            if seen[s] == i:
                 continue
-            us[u] = cs[t]
-            up[u] = ps[t]
-            dx = xy[i, 0] - x_m[cs[t]]
-            dy = xy[i, 1] - y_m[cs[t]]
-            ud[u] = dx * dx + dy * dy
-            u += 1
-        by_dist = np.argsort(ud[:u], kind="mergesort")  # stable: equal distances by sector index
+            seen[s] = i
+            dx = xy[i, 0] - x_m[s]
+            dy = xy[i, 1] - y_m[s]
+            us[n] = s
+            up[n] = p
+            ud[n] = dx * dx + dy * dy
+            n += 1
+        order = np.argsort(ud[:n])
+        a = 0
+        while a < n:  # equal distances (co-sited sectors): by sector index
+            b = a + 1
+            while b < n and ud[order[b]] == ud[order[a]]:
+                b += 1
+            for j in range(a + 1, b):
+                t = order[j]
+                r = j - 1
+                while r >= a and us[order[r]] > us[t]:
+                    order[r + 1] = order[r]
+                    r -= 1
+                order[r + 1] = t
+            if b >= kk:
+                break
+            a = b
         for j in range(kk):
-            cand_out[i, j] = us[by_dist[j]]
-            pair_out[i, j] = up[by_dist[j]]
+            cand_out[i, j] = us[order[j]]
+            pair_out[i, j] = up[order[j]]
     return cand_out, pair_out
 
 
