@@ -71,7 +71,7 @@ def _status(gate_month: int | None, deadline_index: int) -> str:
 
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
                   progress: Callable[[str], None] | None = None, reuse: CityRun | None = None,
-                  decisions: Any = None, siblings: list[Any] | None = None) -> CityRun:
+                  decisions: Any = None, siblings: list[Any] | None = None, keep_model: bool = True) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``).
 
     The inputs and the plan are those of :mod:`qamtu.chain.city` (what ``qamtu plan`` makes of the same scenario).
@@ -83,6 +83,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
     Once planned, the served-area models the planning made are released (:func:`qamtu.engine.served.
     release_cache`): the fresh evaluations' go, the one the plan's links hold (its gate) is trimmed.
+    ``keep_model`` False: the plan lets go of the planner's model (``Plan.model``: the candidates' coverage links;
+    nothing after the plan uses it), as a national run's city stage does.
     """
     from qamtu.chain.city import city_inputs, plan_inputs, same_candidates, study_area
     from qamtu.engine.served import release_cache
@@ -102,7 +104,7 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         taken = run.links_share.taken if run.links_share is not None else 0
         plan = plan_inputs(inputs, scenario, decisions=decisions, decisions_source=source, progress=progress,
                            share=run.links_share)
-        run.plan = plan
+        run.plan = plan if keep_model else dataclasses.replace(plan, model=None)
         run.links_shared = run.links_share is not None and run.links_share.taken > taken
     except InternalError:
         raise
@@ -151,7 +153,7 @@ def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
 
 #: bytes of kernel outputs a shared gate evaluator keeps (per city), so that a set of sites asked again under
 #: another coverage level costs no kernel pass
-GATE_MEMO_BYTES = 32 * 2**20
+GATE_MEMO_BYTES = 8 * 2**20
 
 
 def _shared_engine(run: CityRun, links: Any, config: Any) -> Any:
@@ -397,7 +399,8 @@ def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolu
     donors = dict(zip(reuse.ids, reuse.handles)) if reuse is not None else {}
     by_city = _decisions_by_city(decisions, ids) if decisions else {}
     handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, task_config, said(i, cid), donors.get(cid),
-                                       by_city.get(cid), task_siblings) for i, cid in enumerate(ids)], labels=ids,
+                                       by_city.get(cid), task_siblings, False) for i, cid in enumerate(ids)],
+                     labels=ids,
                      progress=tick)
     kept = handles if here else ex.call_many(_light, handles)
     runs = dict(zip(ids, kept))
