@@ -122,6 +122,12 @@ def _national(gates: dict[str, Gate]) -> Gate:
     return gate
 
 
+def _radio(chain: Chain, config: Any) -> Callable[[], tuple[list[SiteTask], ScheduleParams, Gate]]:
+    """The run of a radio step: the scenario's tasks and resources, the gates of ``config`` (made when the step
+    runs, so that their answers are let go with it)."""
+    return lambda: (chain.tasks, chain.params, _national({c: chain.gate_for(c, config) for c in chain.gates}))
+
+
 def sweep(chain: Chain, progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     """The answer (:func:`answer` at ``chain.deadline``) for the scenario and one step up and down of each
     assumption; one row per run with ``assumption``, ``step`` (-1, 0, +1), ``value`` and the answer's fields."""
@@ -155,8 +161,7 @@ def sweep(chain: Chain, progress: Callable[[int, int], None] | None = None) -> l
             if value == base:
                 continue
             config = dataclasses.replace(chain.config, **{field: value})
-            gates = {c: chain.gate_for(c, config) for c in chain.gates}
-            variants.append((name, step, value, same(gate=_national(gates)), config))
+            variants.append((name, step, value, _radio(chain, config), config))
     rows = []
     for i, (name, step, value, make, config) in enumerate(variants):
         if progress is not None:
