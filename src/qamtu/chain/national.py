@@ -71,7 +71,7 @@ def _status(gate_month: int | None, deadline_index: int) -> str:
 
 def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: Any,
                   progress: Callable[[str], None] | None = None, reuse: CityRun | None = None,
-                  decisions: Any = None, siblings: list[Any] | None = None) -> CityRun:
+                  decisions: Any = None, siblings: list[Any] | None = None, keep_model: bool = True) -> CityRun:
     """Study area, candidates, plan and gate of one city (errors are kept in ``CityRun.error``).
 
     The inputs and the plan are those of :mod:`qamtu.chain.city` (what ``qamtu plan`` makes of the same scenario).
@@ -83,6 +83,8 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
     ``decisions``: the city's rows of a decisions file (:mod:`qamtu.plan.decisions`); the plan honours them.
     Once planned, the served-area models the planning made are released (:func:`qamtu.engine.served.
     release_cache`): the fresh evaluations' go, the one the plan's links hold (its gate) is trimmed.
+    ``keep_model`` False: the plan lets go of the planner's model (``Plan.model``: the candidates' coverage links;
+    nothing after the plan uses it), as a national run's city stage does.
     """
     from qamtu.chain.city import city_inputs, plan_inputs, same_candidates, study_area
     from qamtu.engine.served import release_cache
@@ -102,7 +104,7 @@ def plan_one_city(city: Any, scenario: Scenario, resolution_m: float, config: An
         taken = run.links_share.taken if run.links_share is not None else 0
         plan = plan_inputs(inputs, scenario, decisions=decisions, decisions_source=source, progress=progress,
                            share=run.links_share)
-        run.plan = plan
+        run.plan = plan if keep_model else dataclasses.replace(plan, model=None)
         run.links_shared = run.links_share is not None and run.links_share.taken > taken
     except InternalError:
         raise
@@ -151,7 +153,7 @@ def city_gate(run: CityRun, config: Any) -> Callable[..., GateResult]:
 
 #: bytes of kernel outputs a shared gate evaluator keeps (per city), so that a set of sites asked again under
 #: another coverage level costs no kernel pass
-GATE_MEMO_BYTES = 32 * 2**20
+GATE_MEMO_BYTES = 8 * 2**20
 
 
 def _shared_engine(run: CityRun, links: Any, config: Any) -> Any:
@@ -269,6 +271,12 @@ class PlannedCities:
         handle = self.handles[self.ids.index(city_id)]
         return functools.partial(self.executor.call, _gate_with, handle, config)
 
+    def forget_config(self, config: Any) -> None:
+        """Let go of what the gates of ``config`` (:meth:`gate_with`) keep on every city's run (its evaluators,
+        and its links when they are at another RSRP threshold): a sweep's step, once answered. A later
+        :meth:`gate_with` of ``config`` builds them again (the same answers)."""
+        self.executor.call_many(_forget_config, self.handles, config)
+
     def other_users_share(self, city_id: str) -> float | None:
         """:func:`_share_other_users` of a city, computed where its links are, once per stage (it depends on the
         plan only: a sweep's combinations that share the stage ask it once)."""
@@ -325,6 +333,18 @@ def _gate_with(run: CityRun, config: Any, city_id: str, on_air: frozenset) -> Ga
     return entry[1](city_id, on_air)
 
 
+def _forget_config(run: CityRun, config: Any) -> None:
+    """:meth:`PlannedCities.forget_config` on one city's run: its gates of ``config`` (:func:`_gate_with`), the
+    evaluators made for ``config`` alone (not one the run's own gate shares, :func:`_shared_engine`) and the links
+    of the plan's sectors at ``config``'s threshold when it is not the plan's."""
+    cache = run.__dict__.get("_gates_by_config", {})
+    for key in [k for k, (known, _) in cache.items() if known == config]:
+        del cache[key]
+    run.engines = [(key, engine) for key, engine in run.engines if engine.config != config]
+    if run.plan is not None and float(config.rsrp_threshold_dbm) != float(run.plan.links.config.rsrp_threshold_dbm):
+        run.links_by_threshold.pop(float(config.rsrp_threshold_dbm), None)
+
+
 def _gates_of(run: CityRun, city_id: str, sets: list[frozenset]) -> list[GateResult]:
     """Several gates of one city in one task."""
     return [run.gate(city_id, on_air) for on_air in sets]
@@ -379,7 +399,8 @@ def plan_cities(scenario: Scenario, *, city_ids: list[str] | None = None, resolu
     donors = dict(zip(reuse.ids, reuse.handles)) if reuse is not None else {}
     by_city = _decisions_by_city(decisions, ids) if decisions else {}
     handles = ex.keep(plan_one_city, [(catalogue[cid], scenario, res, task_config, said(i, cid), donors.get(cid),
-                                       by_city.get(cid), task_siblings) for i, cid in enumerate(ids)], labels=ids,
+                                       by_city.get(cid), task_siblings, False) for i, cid in enumerate(ids)],
+                     labels=ids,
                      progress=tick)
     kept = handles if here else ex.call_many(_light, handles)
     runs = dict(zip(ids, kept))
@@ -481,7 +502,8 @@ def run_national(
     if sensitivity and planned:
         chain = Chain(tasks=tasks, params=params, gates=gates, cities=planned, deadline=deadline,
                       resource=resource, method=method, config=config,
-                      gate_for=lambda cid, cfg: cached_gate(stage.gate_with(cid, cfg)))
+                      gate_for=lambda cid, cfg: cached_gate(stage.gate_with(cid, cfg)),
+                      release=stage.forget_config)
         rows_sensitivity = sweep(chain, progress=lambda i, n: tick("sensitivity", i, n, ""))
         for row in rows_sensitivity:
             row["cities"] = len(ids)

@@ -99,7 +99,9 @@ def answer(
 @dataclasses.dataclass
 class Chain:
     """What the sweep re-runs: the tasks, resources and gates of the national run, and how to rebuild a gate
-    with another engine configuration (``gate_for(city_id, config) -> gate``)."""
+    with another engine configuration (``gate_for(city_id, config) -> gate``). ``release(config)``, if given, lets
+    go of what the gates of ``config`` keep (evaluators, links at another threshold): the sweep calls it once the
+    step of ``config`` is answered, so at most one step's evaluators are held beside the scenario's."""
 
     tasks: list[SiteTask]
     params: ScheduleParams
@@ -110,6 +112,7 @@ class Chain:
     method: str
     config: Any
     gate_for: Callable[[str, Any], Gate]
+    release: Callable[[Any], None] | None = None
 
 
 def _national(gates: dict[str, Gate]) -> Gate:
@@ -119,31 +122,37 @@ def _national(gates: dict[str, Gate]) -> Gate:
     return gate
 
 
+def _radio(chain: Chain, config: Any) -> Callable[[], tuple[list[SiteTask], ScheduleParams, Gate]]:
+    """The run of a radio step: the scenario's tasks and resources, the gates of ``config`` (made when the step
+    runs, so that their answers are let go with it)."""
+    return lambda: (chain.tasks, chain.params, _national({c: chain.gate_for(c, config) for c in chain.gates}))
+
+
 def sweep(chain: Chain, progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     """The answer (:func:`answer` at ``chain.deadline``) for the scenario and one step up and down of each
     assumption; one row per run with ``assumption``, ``step`` (-1, 0, +1), ``value`` and the answer's fields."""
     p = chain.params
     crews = min(p.crews.values()) if p.crews else 0
     rate_step = STEPS["rate"] if p.sites_per_crew_month > STEPS["rate"] else p.sites_per_crew_month / 2
-    variants: list[tuple[str, int, Any, Callable[[], tuple[list[SiteTask], ScheduleParams, Gate]]]] = []
+    variants: list[tuple[str, int, Any, Callable[[], tuple[list[SiteTask], ScheduleParams, Gate]], Any]] = []
     base_gate = _national(chain.gates)
 
     def same(tasks=None, params=None, gate=None):
         return lambda: (tasks or chain.tasks, params or p, gate or base_gate)
 
-    variants.append(("base", 0, None, same()))
+    variants.append(("base", 0, None, same(), None))
     for step in (-1, 1):
         n = crews + step * STEPS["crews"]
         if n >= 1:
             variants.append(("crews", step, n, same(params=dataclasses.replace(
-                p, crews={k: v + step * STEPS["crews"] for k, v in p.crews.items()}))))
+                p, crews={k: v + step * STEPS["crews"] for k, v in p.crews.items()})), None))
     for step in (-1, 1):
         rate = p.sites_per_crew_month + step * rate_step
-        variants.append(("rate", step, rate, same(params=dataclasses.replace(p, sites_per_crew_month=rate))))
+        variants.append(("rate", step, rate, same(params=dataclasses.replace(p, sites_per_crew_month=rate)), None))
     for step in (-1, 1):
         tasks = [dataclasses.replace(t, lead_time_months=max(0, t.lead_time_months + step)) for t in chain.tasks]
         mean = sum(t.lead_time_months for t in tasks) / max(len(tasks), 1)
-        variants.append(("lead", step, round(mean, 1), same(tasks=tasks)))
+        variants.append(("lead", step, round(mean, 1), same(tasks=tasks), None))
     for name, field, lo, hi in (("threshold", "rsrp_threshold_dbm", -140.0, -60.0),
                                 ("probability", "coverage_level", *PROBABILITY_RANGE), ("load", "cell_load", 0.0, 1.0)):
         base = float(getattr(chain.config, field))
@@ -152,16 +161,17 @@ def sweep(chain: Chain, progress: Callable[[int, int], None] | None = None) -> l
             if value == base:
                 continue
             config = dataclasses.replace(chain.config, **{field: value})
-            gates = {c: chain.gate_for(c, config) for c in chain.gates}
-            variants.append((name, step, value, same(gate=_national(gates))))
+            variants.append((name, step, value, _radio(chain, config), config))
     rows = []
-    for i, (name, step, value, make) in enumerate(variants):
+    for i, (name, step, value, make, config) in enumerate(variants):
         if progress is not None:
             progress(i, len(variants))
         tasks, params, gate = make()
         row = answer(tasks, params, gate, chain.cities, chain.deadline, resource=chain.resource,
                      method=chain.method)
         rows.append({"assumption": name, "step": step, "value": value, **row})
+        if config is not None and chain.release is not None:
+            chain.release(config)
     if progress is not None:
         progress(len(variants), len(variants))
     return rows

@@ -41,10 +41,18 @@ MAX_GROUPS = 24
 LN10_DB = math.log(10.0) / 10.0
 
 _GAIN_CACHE: dict = {}
+#: the tables of the last few antenna-group lists, shared (never written) by every FastLinks of the same groups, e.g.
+#: the served-area models of a national run's cities (31 MB per group each otherwise)
+_TABLES_CACHE: dict = {}
+TABLES_KEPT = 4
 
 
 def gain_tables(models) -> np.ndarray:
-    """float32 array (n_groups, 3, n_theta, n_phi): SSB, traffic and interference gains in dBi."""
+    """float32 array (n_groups, 3, n_theta, n_phi): SSB, traffic and interference gains in dBi (shared by the calls
+    with the same models: not to be written)."""
+    keys = tuple(repr(model) for model in models)
+    if keys in _TABLES_CACHE:
+        return _TABLES_CACHE[keys]
     theta = np.arange(0.0, 180.0 + THETA_STEP_DEG / 2, THETA_STEP_DEG)
     phi = np.arange(-180.0, 180.0 + PHI_STEP_DEG / 2, PHI_STEP_DEG)
     tt, pp = np.meshgrid(theta, phi, indexing="ij")
@@ -60,6 +68,9 @@ def gain_tables(models) -> np.ndarray:
             if len(_GAIN_CACHE) > MAX_GROUPS:
                 _GAIN_CACHE.pop(next(iter(_GAIN_CACHE)))
         out[g] = _GAIN_CACHE[key]
+    _TABLES_CACHE[keys] = out
+    while len(_TABLES_CACHE) > TABLES_KEPT:
+        _TABLES_CACHE.pop(next(iter(_TABLES_CACHE)))
     return out
 
 

@@ -72,6 +72,10 @@ MIX_CACHE_BYTES = 48 * 2**20
 #: most this many (then dropped and evaluated again when needed): the model's memory at most doubles
 EXT_PAIRS_MAX = 4_000_000
 
+#: memory for the served-area signatures of the sector sets met (per model; least recently used dropped first): a
+#: set met again whose beam mixes are all still cached gets its state without its serving choice (made on demand)
+SIGNATURE_CACHE_BYTES = 16 * 2**20
+
 #: the module cache of :func:`served_model`: at most this many models and, beyond the newest, this many bytes
 #: (:attr:`ServedModel.nbytes`), the oldest forgotten first. A forgotten model that a ``Links`` still holds lives on
 #: with it; one asked for again is rebuilt (same numbers). :func:`release_cache` forgets them all (a finished
@@ -172,9 +176,9 @@ class _Pairs:
             self.ext[name][sl] = values[name]
         pos = np.arange(self.n_ext, self.n_ext + n)
         self.n_ext += n
-        allk = np.concatenate([self.keys, keys])
-        order = np.argsort(allk, kind="stable")
-        self.keys, self.pos = allk[order], np.concatenate([self.pos, pos])[order]
+        order = np.argsort(keys)  # merged into the sorted keys (distinct: the same order as a full sort)
+        at = np.searchsorted(self.keys, keys[order])
+        self.keys, self.pos = np.insert(self.keys, at, keys[order]), np.insert(self.pos, at, pos[order])
         return self.n_base + pos
 
     def drop_added(self) -> None:
@@ -227,6 +231,8 @@ class ServedModel:
     _mixes: dict = field(default_factory=dict, repr=False)
     _tables: tuple | None = field(default=None, repr=False)
     _mix_bytes: int = field(default=0, repr=False)
+    _signatures: dict = field(default_factory=dict, repr=False)
+    _signature_bytes: int = field(default=0, repr=False)
 
     def __post_init__(self):
         n_pts = self.point_xy.shape[0]
@@ -287,21 +293,14 @@ class ServedModel:
             _, ii = tree.query(xy, k=q)
             sec = act_idx[np.asarray(ii, np.int64).reshape(rows.size, q)]
             d2 = (xy[:, 0:1] - self.sectors.x_m[sec]) ** 2 + (xy[:, 1:2] - self.sectors.y_m[sec]) ** 2
-            if q == act_idx.size or not (np.sort(d2, axis=1)[:, kk - 1] >= d2.max(axis=1)).any():
+            if q == act_idx.size or not (np.partition(d2, kk - 1, axis=1)[:, kk - 1] >= d2.max(axis=1)).any():
                 break
             q = min(act_idx.size, 2 * q)
-        # the stored active links first (their pair index known), then the queried sectors; each sector once
-        cand = np.concatenate([np.where(a[rows], self.near[rows], -1), sec], axis=1)
-        pair = np.concatenate([np.where(a[rows], rows[:, None] * k + np.arange(k), -1),
-                               np.full(sec.shape, -1, np.int64)], axis=1)
-        order = np.argsort(cand * 2 + (pair < 0), axis=1, kind="stable")
-        cand, pair = np.take_along_axis(cand, order, 1), np.take_along_axis(pair, order, 1)
-        d2 = (xy[:, 0:1] - self.sectors.x_m[cand]) ** 2 + (xy[:, 1:2] - self.sectors.y_m[cand]) ** 2
-        dup = np.zeros(cand.shape, bool)
-        dup[:, 1:] = cand[:, 1:] == cand[:, :-1]
-        d2[dup | (cand < 0)] = np.inf
-        order = np.argsort(d2, axis=1, kind="stable")[:, :kk]  # by (distance, sector index)
-        cand, pair = np.take_along_axis(cand, order, 1), np.take_along_axis(pair, order, 1)
+        # the stored active links (their pair index known) and the queried sectors, each sector once, the kk
+        # nearest by (distance, sector index)
+        cand, pair = _nearest_pairs(rows, a[rows], self.near[rows], sec, xy,
+                                    np.ascontiguousarray(self.sectors.x_m, dtype=np.float64),
+                                    np.ascontiguousarray(self.sectors.y_m, dtype=np.float64), kk)
         new = pair < 0
         if new.any():
             keys = np.repeat(rows, kk).reshape(rows.size, kk)[new] * len(self.sectors) + cand[new]
@@ -348,7 +347,7 @@ class ServedModel:
                   self.point_people, self.point_cnt, self.point_key, self.site, self.p_re]  # (near = base["sector"])
         for st in self._states.values():
             arrays += [a for a in vars(st).values() if isinstance(a, np.ndarray)]
-        return int(sum(a.nbytes for a in arrays)) + int(self._mix_bytes)
+        return int(sum(a.nbytes for a in arrays)) + int(self._mix_bytes) + int(self._signature_bytes)
 
     def trim(self) -> None:
         """Forget what a state recomputes on demand (same numbers): the cached states, the links added for sparse
@@ -359,6 +358,8 @@ class ServedModel:
             self.pairs.drop_added()
         self._mixes.clear()
         self._mix_bytes = 0
+        self._signatures.clear()
+        self._signature_bytes = 0
 
     # ------------------------------------------------------------------ states
     def state(self, active=None) -> "ServedState":
@@ -367,18 +368,50 @@ class ServedModel:
         A point is served by the strongest mean SS-RSRP among its :data:`K_SECTORS` nearest active sectors
         (:meth:`evaluated_pairs`), which are also its uplink victims: those a fresh model of the sector table
         restricted to the active rows finds (the served areas, mixes and UL interference are the same numbers).
-        The last few states are cached; beam mixes are cached per (sector, served area).
+        The last few states are cached (all but the newest without their serving choice, made again if asked
+        for); beam mixes are cached per (sector, served area). The served-area
+        signatures of the sets met are kept (:data:`SIGNATURE_CACHE_BYTES`): a set met again whose mixes are all
+        cached gets its mixes from them, its serving choice (``point_sector`` ...) made only if asked for (the
+        same numbers).
         """
         n_sec = len(self.sectors)
         act = np.ones(n_sec, bool) if active is None else np.ascontiguousarray(active, dtype=bool)
         key = act.tobytes()
         st = self._states.pop(key, None)
         if st is None:
+            st = self._known_state(key, act)
+        if st is None:
             st = ServedState(self, act)
+            self._signatures[key] = st.signature
+            self._signature_bytes += st.signature.nbytes + len(key)
+            while self._signature_bytes > SIGNATURE_CACHE_BYTES and len(self._signatures) > 1:
+                old_key, old = next(iter(self._signatures.items()))
+                del self._signatures[old_key]
+                self._signature_bytes -= old.nbytes + len(old_key)
+        for other in self._states.values():  # (the earlier states keep their mixes, not their serving choice)
+            other.forget_serving()
         self._states[key] = st
         while len(self._states) > 4:
             del self._states[next(iter(self._states))]
         return st
+
+    def _known_state(self, key: bytes, act: np.ndarray) -> "ServedState | None":
+        """The state of a set whose signatures are kept and whose beam mixes are all cached, else None."""
+        sig = self._signatures.pop(key, None)
+        if sig is None:
+            return None
+        self._signatures[key] = sig  # most recently used
+        secs = np.flatnonzero(sig != 0.0)
+        mixes = [None] * len(self.sectors)
+        if self.has_mix:
+            for s in secs:
+                if self.panel[s] < 0:
+                    continue
+                mix = self._mixes.get((int(s), float(sig[s])), False)
+                if mix is False:
+                    return None
+                mixes[s] = mix
+        return ServedState(self, act, mixes=mixes, signature=sig)
 
     def subset(self, sector_idx, sectors) -> "ServedState":
         """The full table's beam mixes (``state()``) for the sector table ``sectors`` = rows ``sector_idx`` (for
@@ -469,20 +502,58 @@ class ServedState:
     mixes : list (n_sectors,) of ``(panel, bins, h)`` or None (uniform beams, factor 1)
     """
 
-    def __init__(self, model: ServedModel | None, active: np.ndarray, *, sectors=None, mixes=None):
+    #: attributes of the serving choice, made on first use by a state built from kept signatures
+    #: (:meth:`ServedModel.state`)
+    _SERVING = ("_gen", "pair", "evaluated", "serving_col", "point_sector", "point_weight")
+
+    def __init__(self, model: ServedModel | None, active: np.ndarray, *, sectors=None, mixes=None, signature=None):
         self.model, self.active = model, active
         self.sectors = model.sectors if sectors is None else sectors
         self.config = model.config if model is not None else None
         self._ul: dict = {}
         self._flat = None
-        if mixes is not None:  # a restriction (mixes only)
+        if mixes is not None:  # a restriction (mixes only), or a set met before (its signatures and mixes)
             self.mixes = mixes
+            if signature is not None:
+                self.signature = signature
+                self.mix_signature = np.where([x is not None for x in mixes], signature, 0.0)
             return
         m = model
         n_sec = len(m.sectors)
+        self._serve()
+        ps = self.point_sector
+        sel = ps >= 0
+        self.signature = np.bincount(ps[sel], weights=m.point_key[sel], minlength=n_sec)
+        self.mixes = [None] * n_sec
+        if m.has_mix:
+            secs = np.flatnonzero(self.signature != 0.0)
+            for s, mix in zip(secs, m.mixes_for(secs, self.signature[secs], ps, self.point_weight)):
+                self.mixes[s] = mix
+        #: per sector, the signature of its beam mix (0: none, uniform beams)
+        self.mix_signature = np.where([x is not None for x in self.mixes], self.signature, 0.0)
+
+    def __getattr__(self, name: str):
+        # (only called for attributes not set: the serving choice of a state built from kept signatures)
+        if name in ServedState._SERVING and "signature" in self.__dict__:
+            self._serve()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def forget_serving(self) -> None:
+        """Drop the serving choice (the per-point arrays; made again on demand, the same numbers) and the flat copy
+        of the mixes (:meth:`ratio_at_angles` makes it again); keep the mixes."""
+        if "signature" in self.__dict__:
+            for name in ServedState._SERVING:
+                self.__dict__.pop(name, None)
+            self._flat = None
+
+    def _serve(self) -> None:
+        """The serving choice: each point's evaluated sectors, its server, and its weight in its server's cell."""
+        m = self.model
+        n_sec = len(m.sectors)
         n_pts = m.near.shape[0]
         self._gen = m.pairs.generation
-        self.pair = m.evaluated_pairs(active)  # (n_points, kk): each point's evaluated sectors, nearest first
+        self.pair = m.evaluated_pairs(self.active)  # (n_points, kk): each point's evaluated sectors, nearest first
         kk = self.pair.shape[1]
         #: the evaluated sectors of each point (n_points, kk): its nearest active ones
         self.evaluated = m.pairs.get("sector", self.pair.ravel()).reshape(n_pts, kk)
@@ -501,14 +572,6 @@ class ServedState:
         w = np.where(use_pop, m.point_people, m.point_cnt)
         tot = np.where(use_pop, pop_sec[np.maximum(ps, 0)], cnt_sec[np.maximum(ps, 0)])
         self.point_weight = np.where(sel, w / np.maximum(tot, 1e-300), 0.0)
-        self.signature = np.bincount(ps[sel], weights=m.point_key[sel], minlength=n_sec)
-        self.mixes = [None] * n_sec
-        if m.has_mix:
-            secs = np.flatnonzero(self.signature != 0.0)
-            for s, mix in zip(secs, m.mixes_for(secs, self.signature[secs], ps, self.point_weight)):
-                self.mixes[s] = mix
-        #: per sector, the signature of its beam mix (0: none, uniform beams)
-        self.mix_signature = np.where([x is not None for x in self.mixes], self.signature, 0.0)
 
     @property
     def has_mix(self) -> bool:
@@ -700,6 +763,62 @@ def _evaluator(sectors, config, max_dist_m):
             return lambda dx, dy, sec, env: _LinkBatch(*fast(dx, dy, sec, env, -1e9))
     return lambda dx, dy, sec, env: evaluate_link_batch(dx, dy, sec, env, sectors, config, floor_dbm=-1e9,
                                                         _cache=cache)
+
+
+@njit(cache=True, nogil=True)
+def _nearest_pairs(rows, active_near, near, queried, xy, x_m, y_m, kk):
+    """Per point ``rows[i]``: the ``kk`` nearest of its candidate sectors by (squared distance, sector index), as
+    (sectors, pair indices) of shape (len(rows), kk). Candidates: its stored sectors ``near[i]`` where
+    ``active_near[i]`` (pair ``rows[i] * k + column``) and the sectors ``queried[i]`` (pair -1 unless stored too:
+    a sector is taken once, with its stored pair)."""
+    m, k = near.shape
+    q = queried.shape[1]
+    cand_out = np.empty((m, kk), np.int64)
+    pair_out = np.empty((m, kk), np.int64)
+    seen = np.full(x_m.size, -1, np.int64)  # the last point that took each sector
+    us = np.empty(k + q, np.int64)
+    up = np.empty(k + q, np.int64)
+    ud = np.empty(k + q, np.float64)
+    for i in range(m):
+        n = 0
+        for c in range(k + q):
+            if c < k:
+                if not active_near[i, c]:
+                    continue
+                s = near[i, c]
+                p = rows[i] * k + c
+            else:
+                s = queried[i, c - k]
+                p = -1
+            if seen[s] == i:
+                continue
+            seen[s] = i
+            dx = xy[i, 0] - x_m[s]
+            dy = xy[i, 1] - y_m[s]
+            us[n] = s
+            up[n] = p
+            ud[n] = dx * dx + dy * dy
+            n += 1
+        order = np.argsort(ud[:n])
+        a = 0
+        while a < n:  # equal distances (co-sited sectors): by sector index
+            b = a + 1
+            while b < n and ud[order[b]] == ud[order[a]]:
+                b += 1
+            for j in range(a + 1, b):
+                t = order[j]
+                r = j - 1
+                while r >= a and us[order[r]] > us[t]:
+                    order[r + 1] = order[r]
+                    r -= 1
+                order[r + 1] = t
+            if b >= kk:
+                break
+            a = b
+        for j in range(kk):
+            cand_out[i, j] = us[order[j]]
+            pair_out[i, j] = up[order[j]]
+    return cand_out, pair_out
 
 
 def _state_medians(rsrp, p_los, los_gain):
