@@ -7,14 +7,16 @@ Usage, from the repository root:
   PYTHONPATH=$PWD/src:$PWD/tests/engine python benchmarks/mcbias_23/conditional_fw.py SEED PIXEL_INDEX [CFG_KW]
 e.g. ``1 437`` (seed 1 of test_distribution's _random_case, 437th mask pixel), ``1 437 '{"interference_beams":
 "uniform"}'``. See docs/notes/mcbias-23.md."""
-import sys, dataclasses
+import dataclasses
+import json
+import sys
 import numpy as np
 from scipy.stats import norm
 from test_distribution import _random_case, CFG
 from qamtu.engine import aggregate, compute_links
 from qamtu.engine.links import noise_per_re_dbm
 seed, idx = int(sys.argv[1]), int(sys.argv[2])
-kw = eval(sys.argv[3]) if len(sys.argv) > 3 else {}
+kw = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
 area, sites, rng0 = _random_case(seed)
 links = compute_links(area, sites, dataclasses.replace(CFG, **kw))
 cfg = links.config
