@@ -46,9 +46,9 @@ What is computed (per pixel, :func:`pixel_distributions`):
   the brute-force Monte-Carlo on random layouts (within 0.02). Known bias (docs/notes/mcbias-23.md): with the
   served-area beams a neighbour aimed at its users next door can bring most of the conditioned interference, and
   the log-normal fit of its level truncated below ``y`` puts too little mass just under the cut: P(DL) up to
-  +0.021 too high at mid-probability pixels (uniform beams: within 0.001). The building loss enters only through
-  the noise (all links of a user share it), so the grid quantities are computed once per pixel and reused for
-  every class and node.
+  +0.021 too high at mid-probability pixels (uniform beams: within 0.001 on 5 of 6 seeds). The building loss
+  enters only through the noise (all links of a user share it), so the grid quantities are computed once per
+  pixel and reused for every class and node.
 * ``P(UL SNR >= g_ul)``: the UE transmits to the DL best server of its own draw, so the same (serving site,
   level) pairs are summed with the indicator "the received level reaches the power-controlled threshold of that
   site" (:func:`_ul_pairs_exceed`); the UL SNR p10 by bisection on it.
