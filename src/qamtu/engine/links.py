@@ -700,10 +700,8 @@ def compute_links_many(area, sites, configs: list[EngineConfig], progress: Calla
                         b.interference_mw = b.interference_mw * aim_state.aimed_factor(dxs[s], dys[s], secs[s], dz)
                     # the SSB offsets of every link (the stored ones and the weak sites promoted); none on the
                     # hook's first pass: the links it keeps are evaluated again
-                    b.ssb_offset_db = np.zeros(b.interference_mw.shape[0])
-                    if not first:
-                        b.ssb_offset_db = ssb_offsets(dxs[s], dys[s], secs[s], sectors, config, dz,
-                                                      groups=cache["groups"])
+                    b.ssb_offset_db = np.zeros(b.interference_mw.shape[0]) if first else ssb_offsets(
+                        dxs[s], dys[s], secs[s], sectors, config, dz, groups=cache["groups"])
                     return b
 
                 batches = batch_of(None, None) if hook is None else hook.evaluate(batch_of, px[ii], py[ii], pix[ii],
