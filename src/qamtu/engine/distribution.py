@@ -36,19 +36,23 @@ What is computed (per pixel, :func:`pixel_distributions`):
   mixture whose mean and variance are exact (closed form); the interference of the other sites is the log-normal
   with the sum's mean and variance (Fenton-Wilkinson on the truncated terms, which have no heavy upper tail). The
   serving site's other sectors scale with ``y`` (same shadowing): ``SINR_j >= g`` iff
-  ``x (t_j - g load c_j) >= g (load I + N)`` (``I`` with the residual). This is exact apart from the log-normal
+  ``x (t_j - g load c_j) >= g (load I + N)`` (``I`` with the residual). Where one other site brings at least
+  :data:`BRANCH_SHARE` of the conditioned mean, its level below ``y`` is split in :data:`NB_BRANCH` bins (exact
+  partial moments; one log-normal of the whole sum was up to 0.021 high against the Monte-Carlo with the served
+  beams: a term piled up just below ``y``, docs/notes/mcbias-23.md). This is exact apart from the log-normal
   fit of the conditioned interference sum and the grid. Within a cell the conditional probability is averaged
   over :data:`Y_SUB` points, with the interference's log-normal log mean moved linearly from the node's (the
   neighbouring nodes' slope: at a point above the node the others are conditioned below that point, not the
   node) and the point weights tilted by :data:`TILT_FRACTION` of the serving density's slope
   (:func:`_pairs`; both held at the node made the 2 dB grid up to 0.003 low against its converged value,
   docs/notes/grid-21.md). ``tests/engine/test_distribution.py`` checks it against
-  the brute-force Monte-Carlo on random layouts (within 0.02). Known bias (docs/notes/mcbias-23.md): with the
-  served-area beams a neighbour aimed at its users next door can bring most of the conditioned interference, and
-  the log-normal fit of its level truncated below ``y`` puts too little mass just under the cut: P(DL) up to
-  +0.021 too high at mid-probability pixels (uniform beams: within 0.001 on 5 of 6 seeds). The building loss
-  enters only through the noise (all links of a user share it), so the grid quantities are computed once per
-  pixel and reused for every class and node.
+  the brute-force Monte-Carlo on random layouts (within 0.02). With the served-area beams a neighbour aimed at its
+  users next door can bring most of the conditioned interference, and a log-normal fit of its level truncated
+  below ``y`` puts too little mass just under the cut (P(DL) up to +0.021 high at mid-probability pixels): hence
+  the bins of the strongest site's level below (within 0.0081 of the Monte-Carlo on the test layouts,
+  docs/notes/mcbias-23.md). The building loss enters only through
+  the noise (all links of a user share it), so the grid quantities are computed once per pixel and reused for
+  every class and node.
 * ``P(UL SNR >= g_ul)``: the UE transmits to the DL best server of its own draw, so the same (serving site,
   level) pairs are summed with the indicator "the received level reaches the power-controlled threshold of that
   site" (:func:`_ul_pairs_exceed`); the UL SNR p10 by bisection on it.
@@ -118,10 +122,12 @@ TILT_FRACTION = 0.5
 #: the linear weight tilt across a cell is clipped to +-TILT_MAX (a point's weight stays >= 1 / Y_SUB > 0)
 TILT_MAX = 2.0
 BISECT_STEPS = 7
-#: the strongest interfering site's LOS state is branched on where its probability given the serving level is in
-#: [BRANCH_MIN, 1 - BRANCH_MIN] and it brings at least BRANCH_SHARE of the conditioned interference's mean
-BRANCH_MIN = 0.01
+#: the level of the strongest interfering site (given the serving level) is split in NB_BRANCH bins of equal
+#: probability where it brings at least BRANCH_SHARE of the conditioned interference's mean (:func:`_serving_grid`)
 BRANCH_SHARE = 0.5
+NB_BRANCH = 4
+#: bisection steps of the bins' bounds (:func:`_quantile_level`; 2 Y_SIGMAS sigmas / 2^16: < 0.01 dB)
+QUANTILE_STEPS = 6
 PHI_STEP = 0.005
 PHI_MAX = 9.0
 
@@ -273,27 +279,8 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     total = 0.0
     for j in range(ns):
         for i in range(ny):
-            for b in range(2):
+            for b in range(NB_BRANCH):
                 w[j, i, b] = 0.0
-    # the two strongest interfering sites (mean traffic-beam interference): the LOS state of the strongest one
-    # other than the server is branched on exactly (see ``_branch``); a bimodal LOS/NLOS term dominating the sum
-    # is what a single log-normal fits worst (a cell-edge pixel whose neighbour aims at its own users next door);
-    # their indices among the near sites
-    d1 = -1
-    d2 = -1
-    s1 = 0.0
-    s2 = 0.0
-    for q in range(nn):
-        l = near[q]
-        sl = a_int[l] * (p[l] * e1l[l] + (1 - p[l]) * e1n[l])
-        if sl > s1:
-            d2 = d1
-            s2 = s1
-            d1 = q
-            s1 = sl
-        elif sl > s2:
-            d2 = q
-            s2 = sl
     # phase 1, every level: every near site's CDF at y (their product: "all other sites below y", kept in
     # ``fgrid``) and the weight of "candidate j serves at y" (every weight enters the normalisation)
     for i in range(ny):
@@ -342,6 +329,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     # phase 2 (only at levels with a kept pair): the truncated moments of the other sites, then per kept pair the
     # log-normal of its conditioned interference; the residual's log-normal (sd, and its standard score at y = 0)
     r_sd = math.sqrt(math.log(1.0 + r2 / (r1 * r1))) if r1 > 0.0 and r2 > 0.0 else 0.0
+    bins = np.empty((2, 4, NB_BRANCH))
     r_z = (r_ratio - math.log(r1)) / r_sd + 0.5 * r_sd if r_sd > 1e-9 else 0.0
     if r_sd <= 1e-9:
         r_sd = 0.0
@@ -385,53 +373,74 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             t2 += qa_i[q] * qa_i[q] * v
             u1 += qa_s[q] * m1
             u2 += qa_s[q] * qa_s[q] * v
+        # the two strongest interfering sites at this level (mean of the conditioned traffic-beam interference;
+        # their indices among the near sites): the level of the strongest one other than the server is split in
+        # NB_BRANCH bins below
+        d1 = -1
+        d2 = -1
+        s1 = 0.0
+        s2 = 0.0
+        for q in range(nn):
+            sl = qa_i[q] * qc1[q]
+            if sl > s1:
+                d2 = d1
+                s2 = s1
+                d1 = q
+                s1 = sl
+            elif sl > s2:
+                d2 = q
+                s2 = sl
+        # their levels' bins below y (P, E[X; bin], E[X^2; bin]; the total P in bins[t, 3, 0])
+        for t in range(2):
+            dt = d1 if t == 0 else d2
+            if dt < 0:
+                continue
+            d = near[dt]
+            ptot, c1, c2 = _below(y, p[d], 1.0 - p[d], d, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
+            bins[t, 3, 0] = ptot
+            q0, q1_, q2_ = 0.0, 0.0, 0.0
+            for b in range(NB_BRANCH):
+                if b < NB_BRANCH - 1:
+                    yb = _quantile_level(y, ptot * (b + 1) / NB_BRANCH, p[d], d, m_l, m_n, s_l, s_n)
+                    r0, r1_, r2_ = _below(yb, p[d], 1.0 - p[d], d, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
+                else:
+                    r0, r1_, r2_ = ptot, c1, c2
+                bins[t, 0, b] = r0 - q0
+                bins[t, 1, b] = r1_ - q1_
+                bins[t, 2, b] = r2_ - q2_
+                q0, q1_, q2_ = r0, r1_, r2_
         for q in range(nn):
             j = near[q]
             wj = w[j, i, 0]
             if wj <= 0.0:
                 continue
             w[j, i, 0] = 0.0
-            w[j, i, 1] = 0.0
             m_i = t1 - a_int[j] * qc1[q]
             v_i = t2 - a_int[j] * a_int[j] * qc2[q]
             m_s = u1 - a_ssb[j] * qc1[q]
             v_s = u2 - a_ssb[j] * a_ssb[j] * qc2[q]
             dq = d1 if d1 != q else d2
-            rho_l = 0.0
             d = near[dq] if dq >= 0 else -1
-            if dq >= 0 and fg[dq] > 1e-300:
-                zl = (y - m_l[d]) * is_l[d]
-                zn = (y - m_n[d]) * is_n[d]
-                pl_ = p[d] * _cdf(zl)
-                rho_l = pl_ / fg[dq]
-                share = a_int[d] * qc1[dq] / m_i if m_i > 1e-300 else 0.0
-                if rho_l < BRANCH_MIN or rho_l > 1.0 - BRANCH_MIN or share < BRANCH_SHARE:
-                    rho_l = 0.0
-            if rho_l == 0.0:
+            share = a_int[d] * qc1[dq] / m_i if dq >= 0 and m_i > 1e-300 and fg[dq] > 1e-300 else 0.0
+            if share < BRANCH_SHARE:
                 w[j, i, 0] = wj
                 _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
                 if with_ssb:
                     _fw(m_s, v_s, mu_s, sd_s, j, i, 0)
                 continue
-            for b in range(2):
-                # site d in state b (0 LOS, 1 NLOS), below y: its truncated component moments replace the mixture's
-                if b == 0:
-                    z = zl
-                    sg = s_l[d]
-                    q1 = e1l[d]
-                    q2 = e2l[d]
-                    wb = rho_l
-                else:
-                    z = zn
-                    sg = s_n[d]
-                    q1 = e1n[d]
-                    q2 = e2n[d]
-                    wb = 1.0 - rho_l
-                fz = _cdf(z)
-                if fz <= 1e-300:
+            # site d below y in NB_BRANCH bins of equal probability (its exact partial moments in each), each bin
+            # with the rest Fenton-Wilkinson'd: a single log-normal fits worst a dominant term piled up just below
+            # y, a bimodal LOS/NLOS one or a neighbour aiming its served beams at its own users next door (P(DL)
+            # up to 0.021 high against the Monte-Carlo with one bin, docs/notes/mcbias-23.md)
+            bt = bins[0 if dq == d1 else 1]
+            ptot = bt[3, 0]
+            for b in range(NB_BRANCH):
+                fz, p1, p2 = bt[0, b], bt[1, b], bt[2, b]
+                if fz <= 1e-300 or ptot <= 1e-300:
                     continue
-                k1 = q1 * _cdf(z - BETA * sg) / fz
-                k2 = max(q2 * _cdf(z - 2 * BETA * sg) / fz - k1 * k1, 0.0)
+                wb = fz / ptot
+                k1 = p1 / fz
+                k2 = max(p2 / fz - k1 * k1, 0.0)
                 w[j, i, b] = wj * wb
                 _fw(m_i - a_int[d] * qc1[dq] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (qc2[dq] - k2), mu_i,
                     sd_i, j, i, b)
@@ -439,6 +448,33 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                     _fw(m_s - a_ssb[d] * qc1[dq] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (qc2[dq] - k2), mu_s,
                         sd_s, j, i, b)
     return ny
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _below(x, wl, wn, d, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n):
+    """Site ``d``'s P(X < x), E[X; X < x], E[X^2; X < x] (X its level in mW), its LOS and NLOS components
+    weighted ``wl``, ``wn`` (its LOS probability and the complement)."""
+    zl = (x - m_l[d]) / s_l[d]
+    zn = (x - m_n[d]) / s_n[d]
+    bl = BETA * s_l[d]
+    bn = BETA * s_n[d]
+    return (wl * _cdf(zl) + wn * _cdf(zn), wl * e1l[d] * _cdf(zl - bl) + wn * e1n[d] * _cdf(zn - bn),
+            wl * e2l[d] * _cdf(zl - 2 * bl) + wn * e2n[d] * _cdf(zn - 2 * bn))
+
+
+@njit(cache=True, nogil=True)
+def _quantile_level(y, f, p, d, m_l, m_n, s_l, s_n):
+    """The level (dB, below ``y``) below which site ``d``'s LOS/NLOS mixture (LOS probability ``p``) has the
+    probability ``f`` (bisection, QUANTILE_STEPS)."""
+    lo = y - 2.0 * Y_SIGMAS * max(s_l[d], s_n[d])
+    hi = y
+    for _ in range(QUANTILE_STEPS):
+        mid = 0.5 * (lo + hi)
+        if p * _cdf((mid - m_l[d]) / s_l[d]) + (1 - p) * _cdf((mid - m_n[d]) / s_n[d]) < f:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
 
 @njit(cache=True, nogil=True)
@@ -650,6 +686,15 @@ def _inverse_sd(sd, n):
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _branching(w, j, i):
+    """The branches of node (j, i) in use, as bits."""
+    k = 0
+    for b in range(NB_BRANCH):
+        k += (w[j, i, b] > 0.0) << b
+    return k
+
+
 @njit(cache=True, nogil=True)
 def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None, mu2=None, sd2=None,
            pmu2=None, psd2=None):
@@ -672,7 +717,7 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None,
     n = 0
     for j in range(ns):
         for i in range(ny):
-            for b in range(2):
+            for b in range(NB_BRANCH):
                 if w[j, i, b] > 0.0:
                     pj[n] = j
                     px[n] = xs[i]
@@ -685,16 +730,16 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None,
                         pmu2[n] = mu2[j, i, b]
                         psd2[n] = 1.0 / sd2[j, i, b] if sd2[j, i, b] > 0.0 else -1.0
                     if c_mu is not None:  # the cell slopes (inline)
-                        br = w[j, i, 1] > 0.0
-                        okl = i > 0 and w[j, i - 1, b] > 0.0 and (w[j, i - 1, 1] > 0.0) == br
-                        okh = i + 1 < ny and w[j, i + 1, b] > 0.0 and (w[j, i + 1, 1] > 0.0) == br
+                        br = _branching(w, j, i)
+                        okl = i > 0 and w[j, i - 1, b] > 0.0 and _branching(w, j, i - 1) == br
+                        okh = i + 1 < ny and w[j, i + 1, b] > 0.0 and _branching(w, j, i + 1) == br
                         il = i - 1 if okl else i
                         ih = i + 1 if okh else i
                         h = 1.0 / (ih - il) if ih > il else 0.0
                         c_mu[n] = (mu[j, ih, b] - mu[j, il, b]) * h
-                        wm = w[j, i, 0] + w[j, i, 1]
-                        wl = w[j, i - 1, 0] + w[j, i - 1, 1] if i > 0 else 0.0
-                        wh = w[j, i + 1, 0] + w[j, i + 1, 1] if i + 1 < ny else 0.0
+                        wm = w[j, i].sum()
+                        wl = w[j, i - 1].sum() if i > 0 else 0.0
+                        wh = w[j, i + 1].sum() if i + 1 < ny else 0.0
                         if wl > 0.0 and wh > 0.0:
                             t = 0.5 * math.log(wh / wl)
                         elif wh > 0.0:
@@ -1047,9 +1092,9 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         cand = np.empty(nmax, np.bool_)
         sf = np.empty((_SITE_ROWS, nmax))
         ys = np.empty((2, MAX_Y))  # the grid's levels (dBm) and their linear values
-        grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, 2))  # w, mu_i, sd_i (, mu_s, sd_s)
-        pj = np.empty(2 * nmax * MAX_Y, np.int64)
-        pf = np.empty((_PAIR_ROWS, 2 * nmax * MAX_Y))
+        grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, NB_BRANCH))  # w, mu_i, sd_i (, mu_s, sd_s)
+        pj = np.empty(NB_BRANCH * nmax * MAX_Y, np.int64)
+        pf = np.empty((_PAIR_ROWS, NB_BRANCH * nmax * MAX_Y))
         fac = np.empty((5, Y_SUB))  # the cells' level factors (Y_SUB points, 1 point); _sinr_sum's scratch
         nodes = np.empty((4, 1 + 2 * gh_x.shape[0]))  # per quadrature node: weight, building loss, noise, P(DL)
         fgrid = np.empty((MAX_Y, nmax))
