@@ -117,7 +117,7 @@ def test_node_sums_in_one_pass_are_the_single_node_sums(seed):
         g = 10.0 ** (g_db / 10.0)
         sums = np.empty(noises.size)
         dist._sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, 1.0, resid, noises, fac, dist.Y_SUB, False, 0.0,
-                       0.0, c_mu, c_w, r_sat, np.empty((3, dist.Y_SUB)), sums)
+                       0.0, c_mu, c_w, r_sat, np.empty((3 + noises.size, dist.Y_SUB)), sums)
         for q, noise in enumerate(noises):
             assert sums[q] == dist._sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step,
                                                 dist.Y_SUB, c_mu, c_w), (g_db, q)

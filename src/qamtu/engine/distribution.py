@@ -132,6 +132,9 @@ BISECT_STEPS = 7
 #: probability where it brings at least BRANCH_SHARE of the conditioned interference's mean (:func:`_serving_grid`)
 BRANCH_SHARE = 0.5
 NB_BRANCH = 4
+#: the quantile maps' and the UL sums' pairs: a split node's NB_BRANCH bins merged into NB_MAP (the UL: into one;
+#: module docstring)
+NB_MAP = 2
 #: bisection steps of the bins' bounds (:func:`_quantile_level`; 2 Y_SIGMAS sigmas / 2^16: < 0.01 dB)
 QUANTILE_STEPS = 6
 PHI_STEP = 0.005
@@ -211,8 +214,8 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``):
     ``[j, i, b]``, ``b < NB_BRANCH`` the node's branches (one, or the bins of the strongest interferer's level;
-    traffic only), ``b = NB_BRANCH`` the node unsplit (its whole weight, one log-normal of the whole sum; traffic,
-    and SSB with ``with_ssb``).
+    traffic only: the P(DL) sums), ``b >= NB_BRANCH`` the maps' view (the node's bins merged into NB_MAP with
+    ``with_ssb``, traffic and SSB; else into one, the UL sums').
 
     Sites whose highest plausible level (``Y_SIGMAS`` sigmas above the LOS median) is below the grid never serve
     and are below every level of the grid: their (untruncated) moments are summed once. ``r1`` / ``r2``: the weak
@@ -288,7 +291,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     total = 0.0
     for j in range(ns):
         for i in range(ny):
-            for b in range(NB_BRANCH + 1):
+            for b in range(NB_BRANCH + NB_MAP):
                 w[j, i, b] = 0.0
     # phase 1, every level: every near site's CDF at y (their product: "all other sites below y", kept in
     # ``fgrid``) and the weight of "candidate j serves at y" (every weight enters the normalisation)
@@ -426,19 +429,20 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             w[j, i, 0] = 0.0
             m_i = t1 - a_int[j] * qc1[q]
             v_i = t2 - a_int[j] * a_int[j] * qc2[q]
-            # the node unsplit (slot NB_BRANCH: its whole weight, one log-normal of the whole conditioned sum): the
-            # pairs of the UL sums and of the quantile maps (_pairs' second set, _group_eval)
-            w[j, i, NB_BRANCH] = wj
-            _fw(m_i, v_i, mu_i, sd_i, j, i, NB_BRANCH)
-            if with_ssb:
-                _fw(u1 - a_ssb[j] * qc1[q], u2 - a_ssb[j] * a_ssb[j] * qc2[q], mu_s, sd_s, j, i, NB_BRANCH)
+            m_s = u1 - a_ssb[j] * qc1[q]
+            v_s = u2 - a_ssb[j] * a_ssb[j] * qc2[q]
             dq = d1 if d1 != q else d2
             d = near[dq] if dq >= 0 else -1
             share = a_int[d] * qc1[dq] / m_i if dq >= 0 and m_i > 1e-300 and fg[dq] > 1e-300 else 0.0
             if share < BRANCH_SHARE:
                 w[j, i, 0] = wj
-                mu_i[j, i, 0] = mu_i[j, i, NB_BRANCH]
-                sd_i[j, i, 0] = sd_i[j, i, NB_BRANCH]
+                _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
+                # (the maps' view: the same, and the SSB interference's)
+                w[j, i, NB_BRANCH] = wj
+                mu_i[j, i, NB_BRANCH] = mu_i[j, i, 0]
+                sd_i[j, i, NB_BRANCH] = sd_i[j, i, 0]
+                if with_ssb:
+                    _fw(m_s, v_s, mu_s, sd_s, j, i, NB_BRANCH)
                 continue
             # site d below y in NB_BRANCH bins of equal probability (its exact partial moments in each), each bin
             # with the rest Fenton-Wilkinson'd: a single log-normal fits worst a dominant term piled up just below
@@ -456,6 +460,25 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 w[j, i, b] = wj * wb
                 _fw(m_i - a_int[d] * qc1[dq] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (qc2[dq] - k2), mu_i,
                     sd_i, j, i, b)
+            # the maps' view (slots NB_BRANCH:): with the maps NB_MAP bins of NB_BRANCH / NB_MAP consecutive bins
+            # each (their partial moments summed; traffic and SSB), else the node whole (the UL sums' pairs)
+            nmap = NB_MAP if with_ssb else 1
+            for h in range(nmap):
+                fz, p1, p2 = 0.0, 0.0, 0.0
+                for b in range(h * NB_BRANCH // nmap, (h + 1) * NB_BRANCH // nmap):
+                    fz += bt[0, b]
+                    p1 += bt[1, b]
+                    p2 += bt[2, b]
+                if fz <= 1e-300 or ptot <= 1e-300:
+                    continue
+                k1 = p1 / fz
+                k2 = max(p2 / fz - k1 * k1, 0.0)
+                w[j, i, NB_BRANCH + h] = wj * (fz / ptot)
+                _fw(m_i - a_int[d] * qc1[dq] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (qc2[dq] - k2), mu_i,
+                    sd_i, j, i, NB_BRANCH + h)
+                if with_ssb:
+                    _fw(m_s - a_ssb[d] * qc1[dq] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (qc2[dq] - k2), mu_s,
+                        sd_s, j, i, NB_BRANCH + h)
     return ny
 
 
@@ -540,7 +563,8 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     One loop for both (the terms and their order are the same by construction). A per-pair helper function,
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
     term stays inline here. The nodes share the pair's per-point quantities (level x the serving sector's
-    margin, log mean, weight: ``pts``, scratch (3, >= nsub)); each node's sum has the terms and order of a sum
+    margin, log mean, weight: ``pts``, scratch (3 + noise nodes, >= nsub): rows 3: the logs of the rooms, kept
+    across the consecutive pairs of one node, the bins of a split node); each node's sum has the terms and order of a sum
     of its own, so the outdoor one is the verdict's (issue 23: the outdoor and the 8 indoor nodes in one pass;
     1.2x on the classes, bit-identical). The sums stay scalar with the flat-cell rule: the same terms in two
     branch-free passes (every cell's end points, then the middle points of the cells that are not flat) made
@@ -562,11 +586,17 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     inv_g = 1.0 / g
     inv_load = 1.0 / load if load > 0.0 else 0.0
     inv_nsub = 1.0 / nsub
-    xs, mus, wts = pts[0], pts[1], pts[2]
+    xs, mus, wts, lrs = pts[0], pts[1], pts[2], pts[3:]
     for k in range(npair):
         j = pj[k]
         num = t_lin[j] - g * load * c[j]
         if num > 0.0:
+            if k == 0 or pj[k - 1] != j or px[k - 1] != px[k]:
+                # a new node (a split node's bins are consecutive pairs of the same site and level: the same rooms,
+                # so the logs of the rooms, ``lrs[q, point]``, are kept across them; NaN: not yet taken)
+                for q in range(nn):
+                    for si in range(nsub):
+                        lrs[q, si] = np.nan
             mu0 = pmu[k]
             isd = pisd[k]
             dmu = c_mu[k]
@@ -596,7 +626,10 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
                         if mu < -1e299:
                             cv = 1.0
                         else:
-                            lr = math.log(room)
+                            lr = lrs[q, si]
+                            if lr != lr:
+                                lr = math.log(room)
+                                lrs[q, si] = lr
                             if isd < 0.0:
                                 cv = 1.0 if lr >= mu else 0.0
                             else:
@@ -643,7 +676,7 @@ def _sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, s
     r_sat = np.empty(npair)
     _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
     return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, np.full(1, noise), fac, nsub, False,
-                     0.0, 0.0, c_mu, c_w, r_sat, np.empty((3, nsub)), np.empty(1))
+                     0.0, 0.0, c_mu, c_w, r_sat, np.empty((4, nsub)), np.empty(1))
 
 
 @njit(cache=True, nogil=True)
@@ -665,7 +698,7 @@ def _sinr_verdict(g, npair, pj, px, pw, pmu, psd, t_lin, c, load, resid, noise, 
     r_sat = np.empty(npair)
     _saturation(npair, pmu, pisd, c_mu, nsub, r_sat)
     return _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, np.full(1, noise), fac, nsub, True,
-                     lo_level, hi_level, c_mu, c_w, r_sat, np.empty((3, nsub)), np.empty(1))
+                     lo_level, hi_level, c_mu, c_w, r_sat, np.empty((4, nsub)), np.empty(1))
 
 
 #: a cell whose lowest point's conditional probability is >= Phi(Z_SAT) (1 - 3.2e-5) is taken as 1 (:func:`_sinr_sum`)
@@ -708,7 +741,8 @@ def _branching(w, j, i, b0, b1):
 def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, b0, b1, c_mu=None, c_w=None, py=None, mu2=None,
            sd2=None, pmu2=None, psd2=None):
     """Compact the non-zero (site, level, branch) weights of the branches ``b0:b1`` (``0:NB_BRANCH``: the nodes'
-    branches; ``NB_BRANCH:NB_BRANCH + 1``: the nodes unsplit) into flat arrays; returns their number. ``px`` gets the level
+    branches, ``NB_BRANCH:NB_BRANCH + NB_MAP``: the maps' view, :func:`_serving_grid`) into flat arrays; returns
+    their number. ``px`` gets the level
     in mW (``xs``: scratch of ``ny``), ``psd`` the inverse of the standard deviation (-1 where it is 0: a step),
     the form :func:`_sinr_sum` takes; ``c_mu``, ``c_w`` (optional) the pair's slopes across its cell, ``py``
     (optional) the level in dBm; ``pmu2``, ``psd2`` (optional) likewise from a second log-normal per pair
@@ -1103,11 +1137,14 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         sf = np.empty((_SITE_ROWS, nmax))
         ys = np.empty((2, MAX_Y))  # the grid's levels (dBm) and their linear values
         # w, mu_i, sd_i (, mu_s, sd_s); per node its branches and itself unsplit (_serving_grid)
-        grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, NB_BRANCH + 1))
-        # the pairs of the branches (P(DL)), then those of the nodes unsplit (UL, maps): _group_eval
-        pj = np.empty((NB_BRANCH + 1) * nmax * MAX_Y, np.int64)
-        pf = np.empty((_PAIR_ROWS, (NB_BRANCH + 1) * nmax * MAX_Y))
-        fac = np.empty((5, Y_SUB))  # the cells' level factors (Y_SUB points, 1 point); _sinr_sum's scratch
+        grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, NB_BRANCH + NB_MAP))
+        # the pairs of the branches (P(DL)) and those of the nodes unsplit (UL, maps): _group_eval
+        pj = np.empty(NB_BRANCH * nmax * MAX_Y, np.int64)
+        pf = np.empty((_PAIR_ROWS, NB_BRANCH * nmax * MAX_Y))
+        pjm = np.empty(NB_MAP * nmax * MAX_Y, np.int64)
+        pfm = np.empty((_PAIR_ROWS, NB_MAP * nmax * MAX_Y))
+        # the cells' level factors (Y_SUB points, 1 point); _sinr_sum's scratch (3 rows, 1 per quadrature node)
+        fac = np.empty((6 + 2 * gh_x.shape[0], Y_SUB))
         nodes = np.empty((4, 1 + 2 * gh_x.shape[0]))  # per quadrature node: weight, building loss, noise, P(DL)
         fgrid = np.empty((MAX_Y, nmax))
         qa = np.empty((_NEAR_ROWS, nmax))
@@ -1117,16 +1154,17 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
-                        fac, fgrid, qa, hist, nodes)
+                        pjm, pfm, fac, fgrid, qa, hist, nodes)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                 active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
                 load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
-                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist,
-                nodes):
-    """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
+                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, pjm, pfm, fac, fgrid,
+                qa, hist, nodes):
+    """One pixel group of :func:`pixel_distributions`, on the chunk's scratch (``pj``, ``pf``: the pairs of the
+    nodes' branches; ``pjm``, ``pfm``: those of the nodes unsplit)."""
     ys = ys2[0]
     a0 = starts[gi]
     a1 = starts[gi + 1]
@@ -1168,15 +1206,13 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     # two pair sets: the nodes' branches (the split nodes' bins: the P(DL) sums) and the nodes unsplit (one pair
     # per (site, level), the whole conditioned sum's log-normal: the UL sums, which read only the weight and the
     # level, and the quantile maps; module docstring)
-    nsplit = NB_BRANCH * (pj.shape[0] // (NB_BRANCH + 1))
-    pjm, pfm = pj[nsplit:], pf[:, nsplit:]
     px, pw, pmi, psi, c_mu, c_w, r_sat = pf[0], pf[1], pf[2], pf[3], pf[7], pf[8], pf[11]
     npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, 0, NB_BRANCH, c_mu, c_w)
     _saturation(npair, pmi, psi, c_mu, Y_SUB, r_sat)
     pxm, pwm, pmim, psim, pmsm, pssm, pym, c_mum, c_wm = (pfm[0], pfm[1], pfm[2], pfm[3], pfm[4], pfm[5], pfm[6],
                                                            pfm[7], pfm[8])
     if quantiles:  # (with the SSB interference's log-normals)
-        nmerged = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pjm, pxm, pwm, pmim, psim, NB_BRANCH, NB_BRANCH + 1,
+        nmerged = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pjm, pxm, pwm, pmim, psim, NB_BRANCH, NB_BRANCH + NB_MAP,
                          c_mum, c_wm, pym, mu_s, sd_s, pmsm, pssm)
     else:
         nmerged = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pjm, pxm, pwm, pmim, psim, NB_BRANCH, NB_BRANCH + 1,
