@@ -55,20 +55,14 @@ What is computed (per pixel, :func:`pixel_distributions`):
   every class and node.
 * ``P(UL SNR >= g_ul)``: the UE transmits to the DL best server of its own draw, so the same (serving site,
   level) pairs are summed with the indicator "the received level reaches the power-controlled threshold of that
-  site" (:func:`_ul_pairs_exceed`); the UL SNR p10 by bisection on it. The indicator reads only the pair's site,
-  level and weight, so the UL sums take the nodes unsplit (the bins' weights summed per (site, level): the
-  second pair set of :func:`_group_eval`; the same probability up to rounding, a quarter of the pairs at a node
-  split in 4 bins).
+  site" (:func:`_ul_pairs_exceed`); the UL SNR p10 by bisection on it.
 * Quantiles: the median SS-RSRP by bisection; the SINR ones (median SSB / PDSCH SINR, PDSCH SINR at the 10th
   percentile) by safeguarded Newton steps on the logit of the probability from a guess, the derivative summed
   with the probability (:func:`_sinr_quantile`, to an estimated 0.05 dB: 2.1-2.3 sums per quantile), each sum
   over every point of every cell (no flat-cell shortcut: :func:`_sinr_sum_points`, a loop that vectorises); the
   PDSCH p10 is searched first with one point per cell (the medians' form, a quarter of the cost), then on every
   point from there (issue 23: p10 map within 0.007 dB of the search from the guess, p99 2.2e-4 dB); the UL SNR
-  p10 by bisection. The SINR quantiles are searched on the nodes unsplit (one log-normal of the whole conditioned
-  sum per (site, level), as before the bins; the SSB interference has only that one): the bins correct the
-  P(DL) bias of a probability in mid-range at the node, and the maps are quantiles, not the verdict's
-  probabilities (pairs-24, Aktau 25 m reference layout against the quantiles on the bins: MAPS_DIFF).
+  p10 by bisection.
 
 Cost: per pixel ``O(grid x sites near the serving level)`` normal-CDF look-ups (a table, :func:`phi_table`), then
 ``O(grid x candidates)`` per probability; the P(DL) of every user class and quadrature node in one pass over the
@@ -132,9 +126,6 @@ BISECT_STEPS = 7
 #: probability where it brings at least BRANCH_SHARE of the conditioned interference's mean (:func:`_serving_grid`)
 BRANCH_SHARE = 0.5
 NB_BRANCH = 4
-#: the quantile maps' and the UL sums' pairs: a split node's NB_BRANCH bins merged into NB_MAP (the UL: into one;
-#: module docstring)
-NB_MAP = 2
 #: bisection steps of the bins' bounds (:func:`_quantile_level`; 2 Y_SIGMAS sigmas / 2^16: < 0.01 dB)
 QUANTILE_STEPS = 6
 PHI_STEP = 0.005
@@ -212,10 +203,7 @@ def _q(x):
 def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
                   with_ssb, top, bottom, cand, near, qa, fgrid, hist, is_l, is_n, r1=0.0, r2=0.0, r_ratio=0.0):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
-    parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``):
-    ``[j, i, b]``, ``b < NB_BRANCH`` the node's branches (one, or the bins of the strongest interferer's level;
-    traffic only: the P(DL) sums), ``b >= NB_BRANCH`` the maps' view (the node's bins merged into NB_MAP with
-    ``with_ssb``, traffic and SSB; else into one, the UL sums').
+    parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
     Sites whose highest plausible level (``Y_SIGMAS`` sigmas above the LOS median) is below the grid never serve
     and are below every level of the grid: their (untruncated) moments are summed once. ``r1`` / ``r2``: the weak
@@ -291,7 +279,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     total = 0.0
     for j in range(ns):
         for i in range(ny):
-            for b in range(NB_BRANCH + NB_MAP):
+            for b in range(NB_BRANCH):
                 w[j, i, b] = 0.0
     # phase 1, every level: every near site's CDF at y (their product: "all other sites below y", kept in
     # ``fgrid``) and the weight of "candidate j serves at y" (every weight enters the normalisation)
@@ -437,12 +425,8 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             if share < BRANCH_SHARE:
                 w[j, i, 0] = wj
                 _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
-                # (the maps' view: the same, and the SSB interference's)
-                w[j, i, NB_BRANCH] = wj
-                mu_i[j, i, NB_BRANCH] = mu_i[j, i, 0]
-                sd_i[j, i, NB_BRANCH] = sd_i[j, i, 0]
                 if with_ssb:
-                    _fw(m_s, v_s, mu_s, sd_s, j, i, NB_BRANCH)
+                    _fw(m_s, v_s, mu_s, sd_s, j, i, 0)
                 continue
             # site d below y in NB_BRANCH bins of equal probability (its exact partial moments in each), each bin
             # with the rest Fenton-Wilkinson'd: a single log-normal fits worst a dominant term piled up just below
@@ -460,25 +444,9 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
                 w[j, i, b] = wj * wb
                 _fw(m_i - a_int[d] * qc1[dq] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (qc2[dq] - k2), mu_i,
                     sd_i, j, i, b)
-            # the maps' view (slots NB_BRANCH:): with the maps NB_MAP bins of NB_BRANCH / NB_MAP consecutive bins
-            # each (their partial moments summed; traffic and SSB), else the node whole (the UL sums' pairs)
-            nmap = NB_MAP if with_ssb else 1
-            for h in range(nmap):
-                fz, p1, p2 = 0.0, 0.0, 0.0
-                for b in range(h * NB_BRANCH // nmap, (h + 1) * NB_BRANCH // nmap):
-                    fz += bt[0, b]
-                    p1 += bt[1, b]
-                    p2 += bt[2, b]
-                if fz <= 1e-300 or ptot <= 1e-300:
-                    continue
-                k1 = p1 / fz
-                k2 = max(p2 / fz - k1 * k1, 0.0)
-                w[j, i, NB_BRANCH + h] = wj * (fz / ptot)
-                _fw(m_i - a_int[d] * qc1[dq] + a_int[d] * k1, v_i - a_int[d] * a_int[d] * (qc2[dq] - k2), mu_i,
-                    sd_i, j, i, NB_BRANCH + h)
                 if with_ssb:
                     _fw(m_s - a_ssb[d] * qc1[dq] + a_ssb[d] * k1, v_s - a_ssb[d] * a_ssb[d] * (qc2[dq] - k2), mu_s,
-                        sd_s, j, i, NB_BRANCH + h)
+                        sd_s, j, i, b)
     return ny
 
 
@@ -729,20 +697,18 @@ def _inverse_sd(sd, n):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _branching(w, j, i, b0, b1):
-    """The branches ``b0:b1`` of node (j, i) in use, as bits."""
+def _branching(w, j, i):
+    """The branches of node (j, i) in use, as bits."""
     k = 0
-    for b in range(b0, b1):
-        k += (w[j, i, b] > 0.0) << (b - b0)
+    for b in range(NB_BRANCH):
+        k += (w[j, i, b] > 0.0) << b
     return k
 
 
 @njit(cache=True, nogil=True)
-def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, b0, b1, c_mu=None, c_w=None, py=None, mu2=None,
-           sd2=None, pmu2=None, psd2=None):
-    """Compact the non-zero (site, level, branch) weights of the branches ``b0:b1`` (``0:NB_BRANCH``: the nodes'
-    branches, ``NB_BRANCH:NB_BRANCH + NB_MAP``: the maps' view, :func:`_serving_grid`) into flat arrays; returns
-    their number. ``px`` gets the level
+def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, c_mu=None, c_w=None, py=None, mu2=None, sd2=None,
+           pmu2=None, psd2=None):
+    """Compact the non-zero (site, level) weights into flat arrays; returns their number. ``px`` gets the level
     in mW (``xs``: scratch of ``ny``), ``psd`` the inverse of the standard deviation (-1 where it is 0: a step),
     the form :func:`_sinr_sum` takes; ``c_mu``, ``c_w`` (optional) the pair's slopes across its cell, ``py``
     (optional) the level in dBm; ``pmu2``, ``psd2`` (optional) likewise from a second log-normal per pair
@@ -761,7 +727,7 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, b0, b1, c_mu=None, c
     n = 0
     for j in range(ns):
         for i in range(ny):
-            for b in range(b0, b1):
+            for b in range(NB_BRANCH):
                 if w[j, i, b] > 0.0:
                     pj[n] = j
                     px[n] = xs[i]
@@ -774,16 +740,16 @@ def _pairs(ns, ny, ys, xs, w, mu, sd, pj, px, pw, pmu, psd, b0, b1, c_mu=None, c
                         pmu2[n] = mu2[j, i, b]
                         psd2[n] = 1.0 / sd2[j, i, b] if sd2[j, i, b] > 0.0 else -1.0
                     if c_mu is not None:  # the cell slopes (inline)
-                        br = _branching(w, j, i, b0, b1)
-                        okl = i > 0 and w[j, i - 1, b] > 0.0 and _branching(w, j, i - 1, b0, b1) == br
-                        okh = i + 1 < ny and w[j, i + 1, b] > 0.0 and _branching(w, j, i + 1, b0, b1) == br
+                        br = _branching(w, j, i)
+                        okl = i > 0 and w[j, i - 1, b] > 0.0 and _branching(w, j, i - 1) == br
+                        okh = i + 1 < ny and w[j, i + 1, b] > 0.0 and _branching(w, j, i + 1) == br
                         il = i - 1 if okl else i
                         ih = i + 1 if okh else i
                         h = 1.0 / (ih - il) if ih > il else 0.0
                         c_mu[n] = (mu[j, ih, b] - mu[j, il, b]) * h
-                        wm = w[j, i, b0:b1].sum()
-                        wl = w[j, i - 1, b0:b1].sum() if i > 0 else 0.0
-                        wh = w[j, i + 1, b0:b1].sum() if i + 1 < ny else 0.0
+                        wm = w[j, i].sum()
+                        wl = w[j, i - 1].sum() if i > 0 else 0.0
+                        wh = w[j, i + 1].sum() if i + 1 < ny else 0.0
                         if wl > 0.0 and wh > 0.0:
                             t = 0.5 * math.log(wh / wl)
                         elif wh > 0.0:
@@ -1136,13 +1102,9 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         cand = np.empty(nmax, np.bool_)
         sf = np.empty((_SITE_ROWS, nmax))
         ys = np.empty((2, MAX_Y))  # the grid's levels (dBm) and their linear values
-        # w, mu_i, sd_i (, mu_s, sd_s); per node its branches and itself unsplit (_serving_grid)
-        grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, NB_BRANCH + NB_MAP))
-        # the pairs of the branches (P(DL)) and those of the nodes unsplit (UL, maps): _group_eval
+        grid = np.empty((5 if quantiles else 3, nmax, MAX_Y, NB_BRANCH))  # w, mu_i, sd_i (, mu_s, sd_s)
         pj = np.empty(NB_BRANCH * nmax * MAX_Y, np.int64)
         pf = np.empty((_PAIR_ROWS, NB_BRANCH * nmax * MAX_Y))
-        pjm = np.empty(NB_MAP * nmax * MAX_Y, np.int64)
-        pfm = np.empty((_PAIR_ROWS, NB_MAP * nmax * MAX_Y))
         # the cells' level factors (Y_SUB points, 1 point); _sinr_sum's scratch (3 rows, 1 per quadrature node)
         fac = np.empty((6 + 2 * gh_x.shape[0], Y_SUB))
         nodes = np.empty((4, 1 + 2 * gh_x.shape[0]))  # per quadrature node: weight, building loss, noise, P(DL)
@@ -1154,17 +1116,16 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
-                        pjm, pfm, fac, fgrid, qa, hist, nodes)
+                        fac, fgrid, qa, hist, nodes)
 
 
 @njit(cache=True, nogil=True)
 def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                 active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
                 load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
-                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, pjm, pfm, fac, fgrid,
-                qa, hist, nodes):
-    """One pixel group of :func:`pixel_distributions`, on the chunk's scratch (``pj``, ``pf``: the pairs of the
-    nodes' branches; ``pjm``, ``pfm``: those of the nodes unsplit)."""
+                quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist,
+                nodes):
+    """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
     ys = ys2[0]
     a0 = starts[gi]
     a1 = starts[gi + 1]
@@ -1203,20 +1164,13 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
     ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
                        quantiles, sf[15], sf[16], cand, site_i[2], qa, fgrid, hist, sf[23], sf[24], r1, r2,
                        r_ratio)
-    # two pair sets: the nodes' branches (the split nodes' bins: the P(DL) sums) and the nodes unsplit (one pair
-    # per (site, level), the whole conditioned sum's log-normal: the UL sums, which read only the weight and the
-    # level, and the quantile maps; module docstring)
-    px, pw, pmi, psi, c_mu, c_w, r_sat = pf[0], pf[1], pf[2], pf[3], pf[7], pf[8], pf[11]
-    npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, 0, NB_BRANCH, c_mu, c_w)
-    _saturation(npair, pmi, psi, c_mu, Y_SUB, r_sat)
-    pxm, pwm, pmim, psim, pmsm, pssm, pym, c_mum, c_wm = (pfm[0], pfm[1], pfm[2], pfm[3], pfm[4], pfm[5], pfm[6],
-                                                           pfm[7], pfm[8])
+    px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
+    c_mu, c_w, r_sat = pf[7], pf[8], pf[11]
     if quantiles:  # (with the SSB interference's log-normals)
-        nmerged = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pjm, pxm, pwm, pmim, psim, NB_BRANCH, NB_BRANCH + NB_MAP,
-                         c_mum, c_wm, pym, mu_s, sd_s, pmsm, pssm)
+        npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py, mu_s, sd_s, pms, pss)
     else:
-        nmerged = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pjm, pxm, pwm, pmim, psim, NB_BRANCH, NB_BRANCH + 1,
-                         py=pym)
+        npair = _pairs(ns, ny, ys, ys2[1], w, mu_i, sd_i, pj, px, pw, pmi, psi, c_mu, c_w, py)
+    _saturation(npair, pmi, psi, c_mu, Y_SUB, r_sat)
     resid = 0.0 if random_resid else load * resid_pix[gi]
     e = env_pix[gi]
     # uplink: the UE transmits to its DL best server of its own draw, so P(UL) is integrated over the same
@@ -1265,16 +1219,16 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
             pr += wq * _rsrp_any(thr_dbm + loss, ns, m_l, m_n, p, is_l, is_n)
             pd += wq * nodes[3, k]
             if g_ul > -1e299:
-                pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, nmerged, pjm, pym, pwm, ns, t_db, p_ref_j,
-                                            ul_pmax_re, ul_p0_re, ul_alpha, nd_j, sf[15])
+                pu += wq * _ul_pairs_exceed(g_ul, loss, y_step, npair, pj, py, pw, ns, t_db, p_ref_j, ul_pmax_re,
+                                            ul_p0_re, ul_alpha, nd_j, sf[15])
             k += 1
         out[2 * cls, gi] = pr
         out[2 * cls + 1, gi] = pd
         out[10 + cls, gi] = pu if g_ul > -1e299 else np.nan
     if quantiles:
-        _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, nmerged, pjm, pxm, pwm, pmim, psim, pmsm, pssm,
-                         pym, t_lin, t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j,
-                         nd_j, ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mum, c_wm, pfm[9:11])
+        _group_quantiles(gi, ns, m_l, m_n, p, is_l, is_n, thr_dbm, npair, pj, px, pw, pmi, psi, pms, pss, py, t_lin,
+                         t_ssb, c_int, c_ssb, resid, noise_mw, fac_sub, fac_one, y_step, t_db, p_ref_j, nd_j,
+                         ul_pmax_re, ul_p0_re, ul_alpha, out, sf[15], c_mu, c_w, pf[9:11])
 
 
 @njit(cache=True, nogil=True, inline="always")
