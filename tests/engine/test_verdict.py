@@ -123,6 +123,43 @@ def test_node_sums_in_one_pass_are_the_single_node_sums(seed):
                                                 dist.Y_SUB, c_mu, c_w), (g_db, q)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_node_sums_with_split_nodes_are_the_sums_of_their_terms(seed):
+    """A split node's bins are consecutive pairs of one (site, level) (``_sinr_sum`` keeps the logs of their
+    rooms across them): every node's sum must be EXACTLY its terms (each pair summed alone) added in order."""
+    rng = np.random.default_rng(300 + seed)
+    nnode, ns = int(rng.integers(5, 60)), int(rng.integers(1, 6))
+    pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, nnode, ns)
+    rep = rng.integers(1, 5, nnode)  # 1 to 4 bins per node: the node's site and level, the bins' own log-normals
+    pj, px = np.repeat(pj, rep), np.repeat(px, rep)
+    npair = pj.size
+    pw = rng.dirichlet(np.ones(npair)) * rng.uniform(0.9, 1.0)
+    pmu = np.log(np.exp(dist.BETA * rng.uniform(-130.0, -80.0, npair)))
+    pmu[rng.random(npair) < 0.05] = -1e300
+    psd, c_mu = rng.uniform(0.0, 1.5, npair), rng.uniform(0.0, 0.4, npair)
+    c_w = rng.uniform(-dist.TILT_MAX, dist.TILT_MAX, npair)
+    pisd = np.where(psd > 0.0, 1.0 / np.maximum(psd, 1e-300), -1.0)
+    resid, step = 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
+    noises = 10.0 ** (-12.0 + rng.uniform(-1.0, 2.5, 9))
+    fac = np.empty(dist.Y_SUB)
+    dist._sub_factors(step, dist.Y_SUB, fac)
+    r_sat = np.empty(npair)
+    dist._saturation(npair, pmu, pisd, c_mu, dist.Y_SUB, r_sat)
+    for g_db in (-5.0, 0.0, 5.0, 10.0):
+        g = 10.0 ** (g_db / 10.0)
+        sums = np.empty(noises.size)
+        dist._sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, 1.0, resid, noises, fac, dist.Y_SUB, False, 0.0,
+                       0.0, c_mu, c_w, r_sat, np.empty((3 + noises.size, dist.Y_SUB)), sums)
+        terms = np.zeros(noises.size)
+        one = np.empty(noises.size)
+        for k in range(npair):
+            dist._sinr_sum(g, 1, pj[k:], px[k:], pw[k:], pmu[k:], pisd[k:], t_lin, c, 1.0, resid, noises, fac,
+                           dist.Y_SUB, False, 0.0, 0.0, c_mu[k:], c_w[k:], r_sat[k:],
+                           np.empty((3 + noises.size, dist.Y_SUB)), one)
+            terms += one
+        assert np.array_equal(sums, terms), g_db
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 64, 97, 3822])
 def test_chunk_order_is_a_permutation(n):
     """The parallel loop's chunk order (``ci * stride mod n``) visits every chunk once."""

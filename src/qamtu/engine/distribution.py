@@ -531,10 +531,11 @@ def _sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, load, resid, noise, fac
     One loop for both (the terms and their order are the same by construction). A per-pair helper function,
     even with ``inline="always"``, made the sums 1.8-2.2x slower (land-11; measured again by speed-11), so the
     term stays inline here. The nodes share the pair's per-point quantities (level x the serving sector's
-    margin, log mean, weight: ``pts``, scratch (3 + noise nodes, >= nsub): rows 3: the logs of the rooms, kept
-    across the consecutive pairs of one node, the bins of a split node); each node's sum has the terms and order of a sum
-    of its own, so the outdoor one is the verdict's (issue 23: the outdoor and the 8 indoor nodes in one pass;
-    1.2x on the classes, bit-identical). The sums stay scalar with the flat-cell rule: the same terms in two
+    margin, log mean, weight: ``pts``, scratch (3 + noise nodes, >= nsub); rows 3: the logs of the rooms, kept
+    across the consecutive pairs of one (site, level), the bins of a split node: pairs-24, 0.958x the kernel
+    CPU at Aktau 25 m, bit-identical); each node's sum has the terms and order of a sum of its own, so the
+    outdoor one is the verdict's (issue 23: the outdoor and the 8 indoor nodes in one pass; 1.2x on the classes,
+    bit-identical). The sums stay scalar with the flat-cell rule: the same terms in two
     branch-free passes (every cell's end points, then the middle points of the cells that are not flat) made
     the classes 0.69x as fast, and the every-point form (:func:`_sinr_sum_points`) evaluates 4 points per cell
     where this loop evaluates 1.7 on average (Aktau 25 m; docs/notes/kclass-23.md).
