@@ -98,6 +98,29 @@ def test_quantile_search_sum_is_the_kernel_sum_with_every_point(seed):
     assert mid > 0  # not every threshold saturated
 
 
+def _node_sums_setup(rng, npair, pmu, psd, c_mu):
+    """The rest of _sinr_sum's arguments for random pairs: inverse sd, residual, cell step, 9 noises, the cell's
+    level factors, the saturation rooms."""
+    pisd = np.where(psd > 0.0, 1.0 / np.maximum(psd, 1e-300), -1.0)
+    resid, step = 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
+    noises = 10.0 ** (-12.0 + rng.uniform(-1.0, 2.5, 9))
+    fac = np.empty(dist.Y_SUB)
+    dist._sub_factors(step, dist.Y_SUB, fac)
+    r_sat = np.empty(npair)
+    dist._saturation(npair, pmu, pisd, c_mu, dist.Y_SUB, r_sat)
+    return pisd, resid, step, noises, fac, r_sat
+
+
+def _node_sums(g, k0, k1, pj, px, pw, pmu, pisd, t_lin, c, resid, noises, fac, c_mu, c_w, r_sat):
+    """``_sinr_sum`` of the pairs ``k0:k1`` for every noise of ``noises`` (one pass)."""
+    out = np.empty(noises.size)
+    sl = slice(k0, k1)
+    dist._sinr_sum(g, k1 - k0, pj[sl], px[sl], pw[sl], pmu[sl], pisd[sl], t_lin, c, 1.0, resid, noises, fac,
+                   dist.Y_SUB, False, 0.0, 0.0, c_mu[sl], c_w[sl], r_sat[sl], np.empty((3 + noises.size, dist.Y_SUB)),
+                   out)
+    return out
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_node_sums_in_one_pass_are_the_single_node_sums(seed):
     """The kernel sums every quadrature node (outdoor and the indoor classes' noises) in one pass over the pairs
@@ -106,18 +129,10 @@ def test_node_sums_in_one_pass_are_the_single_node_sums(seed):
     rng = np.random.default_rng(200 + seed)
     npair, ns = int(rng.integers(5, 150)), int(rng.integers(1, 6))
     pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, npair, ns)
-    pisd = np.where(psd > 0.0, 1.0 / np.maximum(psd, 1e-300), -1.0)
-    resid, step = 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
-    noises = 10.0 ** (-12.0 + rng.uniform(-1.0, 2.5, 9))
-    fac = np.empty(dist.Y_SUB)
-    dist._sub_factors(step, dist.Y_SUB, fac)
-    r_sat = np.empty(npair)
-    dist._saturation(npair, pmu, pisd, c_mu, dist.Y_SUB, r_sat)
+    pisd, resid, step, noises, fac, r_sat = _node_sums_setup(rng, npair, pmu, psd, c_mu)
     for g_db in (-5.0, 0.0, 5.0, 10.0):
         g = 10.0 ** (g_db / 10.0)
-        sums = np.empty(noises.size)
-        dist._sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, 1.0, resid, noises, fac, dist.Y_SUB, False, 0.0,
-                       0.0, c_mu, c_w, r_sat, np.empty((3 + noises.size, dist.Y_SUB)), sums)
+        sums = _node_sums(g, 0, npair, pj, px, pw, pmu, pisd, t_lin, c, resid, noises, fac, c_mu, c_w, r_sat)
         for q, noise in enumerate(noises):
             assert sums[q] == dist._sinr_exceed(g, npair, pj, px, pw, pmu, psd, t_lin, c, 1.0, resid, noise, step,
                                                 dist.Y_SUB, c_mu, c_w), (g_db, q)
@@ -129,34 +144,19 @@ def test_node_sums_with_split_nodes_are_the_sums_of_their_terms(seed):
     rooms across them): every node's sum must be EXACTLY its terms (each pair summed alone) added in order."""
     rng = np.random.default_rng(300 + seed)
     nnode, ns = int(rng.integers(5, 60)), int(rng.integers(1, 6))
-    pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, nnode, ns)
-    rep = rng.integers(1, 5, nnode)  # 1 to 4 bins per node: the node's site and level, the bins' own log-normals
-    pj, px = np.repeat(pj, rep), np.repeat(px, rep)
-    npair = pj.size
-    pw = rng.dirichlet(np.ones(npair)) * rng.uniform(0.9, 1.0)
-    pmu = np.log(np.exp(dist.BETA * rng.uniform(-130.0, -80.0, npair)))
-    pmu[rng.random(npair) < 0.05] = -1e300
-    psd, c_mu = rng.uniform(0.0, 1.5, npair), rng.uniform(0.0, 0.4, npair)
-    c_w = rng.uniform(-dist.TILT_MAX, dist.TILT_MAX, npair)
-    pisd = np.where(psd > 0.0, 1.0 / np.maximum(psd, 1e-300), -1.0)
-    resid, step = 10.0 ** (-12.5 + rng.uniform(-1, 1)), 2.0
-    noises = 10.0 ** (-12.0 + rng.uniform(-1.0, 2.5, 9))
-    fac = np.empty(dist.Y_SUB)
-    dist._sub_factors(step, dist.Y_SUB, fac)
-    r_sat = np.empty(npair)
-    dist._saturation(npair, pmu, pisd, c_mu, dist.Y_SUB, r_sat)
+    bins = rng.integers(1, 5, nnode)  # 1 to 4 bins per node: the node's site and level, the bins' own log-normals
+    npair = int(bins.sum())
+    pj, px, pw, pmu, psd, t_lin, c, c_mu, c_w = _random_pairs(rng, npair, ns)
+    first = np.repeat(np.cumsum(bins) - bins, bins)  # each pair's node's first pair
+    pj, px = pj[first], px[first]
+    pisd, resid, step, noises, fac, r_sat = _node_sums_setup(rng, npair, pmu, psd, c_mu)
     for g_db in (-5.0, 0.0, 5.0, 10.0):
         g = 10.0 ** (g_db / 10.0)
-        sums = np.empty(noises.size)
-        dist._sinr_sum(g, npair, pj, px, pw, pmu, pisd, t_lin, c, 1.0, resid, noises, fac, dist.Y_SUB, False, 0.0,
-                       0.0, c_mu, c_w, r_sat, np.empty((3 + noises.size, dist.Y_SUB)), sums)
+        args = (pj, px, pw, pmu, pisd, t_lin, c, resid, noises, fac, c_mu, c_w, r_sat)
+        sums = _node_sums(g, 0, npair, *args)
         terms = np.zeros(noises.size)
-        one = np.empty(noises.size)
         for k in range(npair):
-            dist._sinr_sum(g, 1, pj[k:], px[k:], pw[k:], pmu[k:], pisd[k:], t_lin, c, 1.0, resid, noises, fac,
-                           dist.Y_SUB, False, 0.0, 0.0, c_mu[k:], c_w[k:], r_sat[k:],
-                           np.empty((3 + noises.size, dist.Y_SUB)), one)
-            terms += one
+            terms += _node_sums(g, k, k + 1, *args)
         assert np.array_equal(sums, terms), g_db
 
 
