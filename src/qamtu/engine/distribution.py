@@ -41,8 +41,8 @@ What is computed (per pixel, :func:`pixel_distributions`):
   partial moments; the top one narrow, :data:`BIN_BOUNDS`), each Fenton-Wilkinson'd with the rest: one log-normal
   of the whole sum was up to 0.021 high against the Monte-Carlo with the served beams (a term piled up just below
   ``y``, docs/notes/mcbias-23.md). Only where it can matter (docs/notes/bins-24.md): not at the smallest nodes
-  (their weight with the pruned ones <= :data:`SPLIT_EPS`, 0.02: every DL probability moves by at most that,
-  measured <= 0.0013 against splitting them too), nor where the single log-normal gives the room a standard
+  (their weight with the pruned ones <= :data:`SPLIT_EPS`, 0.05: every DL probability moves by at most that,
+  measured <= 0.0034 against splitting them too), nor where the single log-normal gives the room a standard
   score beyond +-:data:`Z_SPLIT` at every point of the cell for every user class (:func:`_split_matters`;
   measured <= 0.0008). This is exact apart from the log-normal fit of the conditioned interference sum (or of
   each bin's) and the grid. Within a cell the conditional probability is averaged
@@ -141,7 +141,7 @@ BIN_BOUNDS = (0.5, 0.85)
 #: of its cell for every user class (:func:`_split_matters`), nor where it is among the smallest nodes whose
 #: cumulative weight (with the pruned ones) stays <= SPLIT_EPS (:func:`_serving_grid`)
 Z_SPLIT = 2.5
-SPLIT_EPS = 0.02
+SPLIT_EPS = 0.05
 #: bisection steps of the bins' bounds (:func:`_quantile_level`: 2 Y_SIGMAS sigmas / 2^6; the bins' moments are
 #: exact for whatever bounds, only their probabilities are off the targets)
 QUANTILE_STEPS = 6
