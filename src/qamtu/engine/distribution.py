@@ -44,8 +44,10 @@ What is computed (per pixel, :func:`pixel_distributions`):
   (their weight with the pruned ones <= :data:`SPLIT_EPS`, 0.05: every DL probability moves by at most that,
   measured <= 0.0034 against splitting them too), nor where the single log-normal gives the room a standard
   score beyond +-:data:`Z_SPLIT` at every point of the cell for every user class (:func:`_split_matters`;
-  measured <= 0.0008). This is exact apart from the log-normal fit of the conditioned interference sum (or of
-  each bin's) and the grid. Within a cell the conditional probability is averaged
+  measured <= 0.0008); such a node has instead that site's LOS and NLOS states below ``y`` as two branches where
+  both are open (:data:`BRANCH_MIN`): the quantile maps search other thresholds, and without a branch there their
+  medians were up to 7 dB off the Monte-Carlo (docs/notes/lead-24.md). This is exact apart from the log-normal fit
+  of the conditioned interference sum (or of each bin's or state's) and the grid. Within a cell the conditional probability is averaged
   over :data:`Y_SUB` points, with the interference's log-normal log mean moved linearly from the node's (the
   neighbouring nodes' slope: at a point above the node the others are conditioned below that point, not the
   node) and the point weights tilted by :data:`TILT_FRACTION` of the serving density's slope
@@ -142,6 +144,10 @@ BIN_BOUNDS = (0.5, 0.85)
 #: cumulative weight (with the pruned ones) stays <= SPLIT_EPS (:func:`_serving_grid`)
 Z_SPLIT = 2.5
 SPLIT_EPS = 0.05
+#: a node not split in bins has the strongest site's LOS and NLOS states below the level as two branches where that
+#: site brings at least BRANCH_SHARE of the mean and its LOS probability given the level is in [BRANCH_MIN,
+#: 1 - BRANCH_MIN] (the quantile maps' accuracy; :func:`_serving_grid`)
+BRANCH_MIN = 0.01
 #: bisection steps of the bins' bounds (:func:`_quantile_level`: 2 Y_SIGMAS sigmas / 2^6; the bins' moments are
 #: exact for whatever bounds, only their probabilities are off the targets)
 QUANTILE_STEPS = 6
@@ -352,7 +358,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     # phase 2 (only at levels with a kept pair): the truncated moments of the other sites, then per kept pair the
     # log-normal of its conditioned interference; the residual's log-normal (sd, and its standard score at y = 0)
     r_sd = math.sqrt(math.log(1.0 + r2 / (r1 * r1))) if r1 > 0.0 and r2 > 0.0 else 0.0
-    bins = np.empty((2, 4, NB_BRANCH))
+    bins = np.empty((4, 4, NB_BRANCH))  # per level: [0, 1] the two strongest sites' level bins, [2, 3] their states
     r_z = (r_ratio - math.log(r1)) / r_sd + 0.5 * r_sd if r_sd > 1e-9 else 0.0
     if r_sd <= 1e-9:
         r_sd = 0.0
@@ -413,8 +419,7 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             elif sl > s2:
                 d2 = q
                 s2 = sl
-        done0 = False  # their levels' bins computed at this level (:func:`_level_bins`, on first use)
-        done1 = False
+        done = 0  # bits: the slots of ``bins`` computed at this level (on first use)
         for q in range(nn):
             j = near[q]
             wj = w[j, i, 0]
@@ -428,29 +433,40 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             dq = d1 if d1 != q else d2
             d = near[dq] if dq >= 0 else -1
             share = a_int[d] * qc1[dq] / m_i if dq >= 0 and m_i > 1e-300 and fg[dq] > 1e-300 else 0.0
-            # (split only where it can matter: a node of weight above the SPLIT_EPS classes whose DL probability
-            # may be mid-range)
-            if (share < BRANCH_SHARE or _exp_class(wj) >= cut_split
-                    or not _split_matters(m_i, v_i, y, step, g_dl, t_lin[j], c_int[j], resid, noise_lo, noise_hi)):
+            nb = 0
+            t = 0 if dq == d1 else 1
+            if share >= BRANCH_SHARE:
+                if _exp_class(wj) < cut_split and _split_matters(m_i, v_i, y, step, g_dl, t_lin[j], c_int[j], resid,
+                                                                 noise_lo, noise_hi):
+                    # site d below y in NB_BRANCH bins (its exact partial moments in each), each bin with the rest
+                    # Fenton-Wilkinson'd: a single log-normal fits worst a dominant term piled up just below y, a
+                    # bimodal LOS/NLOS one or a neighbour aiming its served beams at its own users next door (P(DL)
+                    # up to 0.021 high against the Monte-Carlo with one bin, docs/notes/mcbias-23.md)
+                    if not done & (1 << t):
+                        _level_bins(y, d, bins[t], p, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
+                        done |= 1 << t
+                    nb = NB_BRANCH
+                else:
+                    # where the bins do not matter to the DL probability (the quantile maps' other thresholds may
+                    # sit in the bulk): site d's LOS and NLOS states below y as two branches where both are open
+                    # (its bimodal mixture is what one log-normal fits worst; without them the maps' medians were
+                    # up to 7 dB off the Monte-Carlo, docs/notes/lead-24.md)
+                    t += 2
+                    if not done & (1 << t):
+                        _state_bins(y, d, bins[t], p, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
+                        done |= 1 << t
+                    rho_l = bins[t, 0, 0] / bins[t, 3, 0] if bins[t, 3, 0] > 1e-300 else 0.0
+                    if BRANCH_MIN <= rho_l <= 1.0 - BRANCH_MIN:
+                        nb = 2
+            if nb == 0:
                 w[j, i, 0] = wj
                 _fw(m_i, v_i, mu_i, sd_i, j, i, 0)
                 if with_ssb:
                     _fw(m_s, v_s, mu_s, sd_s, j, i, 0)
                 continue
-            # site d below y in NB_BRANCH bins of equal probability (its exact partial moments in each), each bin
-            # with the rest Fenton-Wilkinson'd: a single log-normal fits worst a dominant term piled up just below
-            # y, a bimodal LOS/NLOS one or a neighbour aiming its served beams at its own users next door (P(DL)
-            # up to 0.021 high against the Monte-Carlo with one bin, docs/notes/mcbias-23.md)
-            t = 0 if dq == d1 else 1
-            if not (done0 if t == 0 else done1):
-                _level_bins(y, d, bins[t], p, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
-                if t == 0:
-                    done0 = True
-                else:
-                    done1 = True
             bt = bins[t]
             ptot = bt[3, 0]
-            for b in range(NB_BRANCH):
+            for b in range(nb):
                 fz, p1, p2 = bt[0, b], bt[1, b], bt[2, b]
                 if fz <= 1e-300 or ptot <= 1e-300:
                     continue
@@ -483,6 +499,15 @@ def _level_bins(y, d, bins, p, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n):
         bins[1, b] = r1 - q1
         bins[2, b] = r2 - q2
         q0, q1, q2 = r0, r1, r2
+
+
+@njit(cache=True, nogil=True)
+def _state_bins(y, d, bins, p, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n):
+    """Site ``d``'s level below ``y`` by LOS state, as :func:`_level_bins`' bins: ``bins[:3, 0]`` its LOS
+    component's P, E[X; .], E[X^2; .] below ``y``, ``bins[:3, 1]`` its NLOS component's; ``bins[3, 0]`` P(X < y)."""
+    bins[0, 0], bins[1, 0], bins[2, 0] = _below(y, p[d], 0.0, d, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
+    bins[0, 1], bins[1, 1], bins[2, 1] = _below(y, 0.0, 1.0 - p[d], d, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
+    bins[3, 0] = bins[0, 0] + bins[0, 1]
 
 
 @njit(cache=True, nogil=True, inline="always")
