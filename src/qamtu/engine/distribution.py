@@ -438,10 +438,10 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             if share >= BRANCH_SHARE:
                 if _exp_class(wj) < cut_split and _split_matters(m_i, v_i, y, step, g_dl, t_lin[j], c_int[j], resid,
                                                                  noise_lo, noise_hi):
-                    # site d below y in NB_BRANCH bins (its exact partial moments in each), each bin with the rest
-                    # Fenton-Wilkinson'd: a single log-normal fits worst a dominant term piled up just below y, a
-                    # bimodal LOS/NLOS one or a neighbour aiming its served beams at its own users next door (P(DL)
-                    # up to 0.021 high against the Monte-Carlo with one bin, docs/notes/mcbias-23.md)
+                    # site d below y in NB_BRANCH bins (BIN_BOUNDS; its exact partial moments in each), each bin
+                    # with the rest Fenton-Wilkinson'd: a single log-normal fits worst a dominant term piled up just
+                    # below y, a bimodal LOS/NLOS one or a neighbour aiming its served beams at its own users next
+                    # door (P(DL) up to 0.021 high against the Monte-Carlo with one bin, docs/notes/mcbias-23.md)
                     if not done & (1 << t):
                         _level_bins(y, d, bins[t], p, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
                         done |= 1 << t
@@ -484,8 +484,9 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
 
 @njit(cache=True, nogil=True)
 def _level_bins(y, d, bins, p, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n):
-    """Site ``d``'s level below ``y`` in NB_BRANCH bins of equal probability: ``bins[0, b]`` P(bin b),
-    ``bins[1, b]`` E[X; bin b], ``bins[2, b]`` E[X^2; bin b] (X its level in mW); ``bins[3, 0]`` P(X < y)."""
+    """Site ``d``'s level below ``y`` in NB_BRANCH bins, bin b up to BIN_BOUNDS[b] of P(X < y) (the last up to
+    ``y``): ``bins[0, b]`` P(bin b), ``bins[1, b]`` E[X; bin b], ``bins[2, b]`` E[X^2; bin b] (X its level in mW);
+    ``bins[3, 0]`` P(X < y)."""
     ptot, c1, c2 = _below(y, p[d], 1.0 - p[d], d, m_l, m_n, s_l, s_n, e1l, e1n, e2l, e2n)
     bins[3, 0] = ptot
     q0, q1, q2 = 0.0, 0.0, 0.0
