@@ -47,8 +47,8 @@ What is computed (per pixel, :func:`pixel_distributions`):
   measured <= 0.0008); such a node has instead that site's LOS and NLOS states below ``y`` as two branches where
   both are open (:data:`BRANCH_MIN`): the quantile maps search other thresholds, and without a branch there their
   medians were up to 7 dB off the Monte-Carlo (docs/notes/lead-24.md). This is exact apart from the log-normal fit
-  of the conditioned interference sum (or of each bin's or state's) and the grid. Within a cell the conditional probability is averaged
-  over :data:`Y_SUB` points, with the interference's log-normal log mean moved linearly from the node's (the
+  of the conditioned interference sum (or of each bin's or state's) and the grid. Within a cell the conditional
+  probability is averaged over :data:`Y_SUB` points, with the interference's log-normal log mean moved linearly from the node's (the
   neighbouring nodes' slope: at a point above the node the others are conditioned below that point, not the
   node) and the point weights tilted by :data:`TILT_FRACTION` of the serving density's slope
   (:func:`_pairs`; both held at the node made the 2 dB grid up to 0.003 low against its converged value,
