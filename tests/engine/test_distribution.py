@@ -65,7 +65,7 @@ def test_served_beams_dominant_interferer_matches_brute_force(seed, i):
                            user_class="outdoor")
     # one log-normal of the conditioned sum (main 979aa50): +0.021 / +0.013 against 400 000 users; the strongest
     # interferer's level in bins (bins-24): 0.6879 / 0.8861 against 0.6886 / 0.8906 here (-0.0007 / -0.0046; at
-    # 400 000 users +0.0041 / -0.0009)
+    # 400 000 users +0.0041 / -0.0009); main against this draw: +0.016 (fails) / +0.0097
     assert res.probabilities["p_dl_outdoor"][r, c] == pytest.approx(mc["p_dl"], abs=0.01)
 
 
