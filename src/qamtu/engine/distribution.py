@@ -224,8 +224,8 @@ def _q(x):
 
 @njit(cache=True, nogil=True, fastmath=_REASSOC, error_model="numpy")
 def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                  with_ssb, top, bottom, cand, near, qa, fgrid, hist, is_l, is_n, g_dl, t_lin, c_int, resid, noise_lo,
-                  noise_hi, r1=0.0, r2=0.0, r_ratio=0.0):
+                  with_ssb, top, bottom, cand, near, qa, fgrid, hist, bins, is_l, is_n, g_dl, t_lin, c_int, resid,
+                  noise_lo, noise_hi, r1=0.0, r2=0.0, r_ratio=0.0):
     """Fill, per (candidate site j, level index i), the weight of "j serves at level ys[i]" and the log-normal
     parameters (neper, of mW) of the other sites' conditioned interference (traffic ``*_i`` and SSB ``*_s``).
 
@@ -237,7 +237,9 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     levels used. ``top``, ``bottom`` (float), ``cand`` (bool), ``near`` (int): scratch of at least ``ns``
     entries, ``qa`` of (:data:`_NEAR_ROWS`, ns) (the caller's, reused from pixel to pixel): the near sites'
     parameters, contiguous, so that the loops over them (phase 1's CDFs, phase 2's truncated moments) have no
-    branch and vectorise (their sums and products reassociated: rounding only).
+    branch and vectorise (their sums and products reassociated: rounding only). ``bins``: scratch (4, 4,
+    NB_BRANCH) of the strongest interferer's split; ``g_dl``, ``t_lin``, ``c_int``, ``resid``, ``noise_lo``,
+    ``noise_hi``: what :func:`_split_matters` tests a node's DL probability with.
     """
     hi = -1e300
     lo = -1e300
@@ -358,7 +360,6 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
     # phase 2 (only at levels with a kept pair): the truncated moments of the other sites, then per kept pair the
     # log-normal of its conditioned interference; the residual's log-normal (sd, and its standard score at y = 0)
     r_sd = math.sqrt(math.log(1.0 + r2 / (r1 * r1))) if r1 > 0.0 and r2 > 0.0 else 0.0
-    bins = np.empty((4, 4, NB_BRANCH))  # per level: [0, 1] the two strongest sites' level bins, [2, 3] their states
     r_z = (r_ratio - math.log(r1)) / r_sd + 0.5 * r_sd if r_sd > 1e-9 else 0.0
     if r_sd <= 1e-9:
         r_sd = 0.0
@@ -403,8 +404,9 @@ def _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, y
             u1 += qa_s[q] * m1
             u2 += qa_s[q] * qa_s[q] * v
         # the two strongest interfering sites at this level (mean of the conditioned traffic-beam interference;
-        # their indices among the near sites): the level of the strongest one other than the server is split in
-        # NB_BRANCH bins below
+        # their indices among the near sites): the level of the strongest one other than the server is split below
+        # (in NB_BRANCH bins or in its LOS/NLOS states; ``bins`` (4, 4, NB_BRANCH): per level, [0, 1] the two
+        # sites' level bins, [2, 3] their states)
         d1 = -1
         d2 = -1
         s1 = 0.0
@@ -1206,12 +1208,13 @@ def pixel_distributions(starts, sector, rsrp, signal, intf, ssb_off, plos, dlos,
         fgrid = np.empty((MAX_Y, nmax))
         qa = np.empty((_NEAR_ROWS, nmax))
         hist = np.empty(_N_EXP)
+        bins = np.empty((4, 4, NB_BRANCH))  # the strongest interferers' bins (:func:`_serving_grid`)
         for gi in range(g0, g1):
             _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl, sfn, cosited, site_of_sector,
                         active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm,
                         g_dl, load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector,
                         g_ul, full, quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys, grid, pj, pf,
-                        fac, fgrid, qa, hist, nodes)
+                        fac, fgrid, qa, hist, bins, nodes)
 
 
 @njit(cache=True, nogil=True)
@@ -1219,7 +1222,7 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
                 active, resid_pix, resid_var_pix, resid_ratio_pix, o2i_mu, o2i_sd, env_pix, gh_x, gh_w, thr_dbm, g_dl,
                 load, always_on, noise_mw, p_ref_sector, ul_pmax_re, ul_p0_re, ul_alpha, ul_nd_sector, g_ul, full,
                 quantiles, level, level_hi, out, best_link, site_i, cand, sf, ys2, grid, pj, pf, fac, fgrid, qa, hist,
-                nodes):
+                bins, nodes):
     """One pixel group of :func:`pixel_distributions`, on the chunk's scratch."""
     ys = ys2[0]
     a0 = starts[gi]
@@ -1274,8 +1277,8 @@ def _group_eval(gi, starts, sector, rsrp, signal, intf, ssb_off, plos, dlos, sfl
             nn += 1
     resid = 0.0 if random_resid else load * resid_pix[gi]
     ny = _serving_grid(ns, m_l, m_n, p, s_l, s_n, e1l, e1n, e2l, e2n, a_int, a_ssb, ys, w, mu_i, sd_i, mu_s, sd_s,
-                       quantiles, sf[15], sf[16], cand, site_i[2], qa, fgrid, hist, sf[23], sf[24], g_dl, t_lin, c_int,
-                       resid, nodes[2, :nn].min(), nodes[2, :nn].max(), r1, r2, r_ratio)
+                       quantiles, sf[15], sf[16], cand, site_i[2], qa, fgrid, hist, bins, sf[23], sf[24], g_dl, t_lin,
+                       c_int, resid, nodes[2, :nn].min(), nodes[2, :nn].max(), r1, r2, r_ratio)
     px, pw, pmi, psi, pms, pss, py = pf[0], pf[1], pf[2], pf[3], pf[4], pf[5], pf[6]
     c_mu, c_w, r_sat = pf[7], pf[8], pf[11]
     if quantiles:  # (with the SSB interference's log-normals)
